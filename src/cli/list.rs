@@ -1,0 +1,84 @@
+//! `wipeproof list`: every drive, protected ones marked and why.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Status;
+use super::output::{human_size, print_json, table};
+use crate::config::StateDir;
+use crate::device::{DriveInfo, GuardContext, discover};
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print one JSON document ({"drives": [...]}) on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ListJson<'a> {
+    drives: &'a [DriveInfo],
+}
+
+pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
+    let ctx = guard_context(state);
+    let drives = discover(&ctx);
+    if args.json {
+        print_json(&ListJson { drives: &drives })?;
+        return Ok(Status::Success);
+    }
+    if drives.is_empty() {
+        println!("No drives found.");
+        return Ok(Status::Success);
+    }
+    let rows: Vec<Vec<String>> = drives
+        .iter()
+        .map(|d| {
+            vec![
+                d.path.clone(),
+                d.model.clone().unwrap_or_else(|| "-".into()),
+                d.serial.clone().unwrap_or_else(|| "-".into()),
+                human_size(d.size_bytes),
+                format!("{}/{}", d.logical_sector_size, d.physical_sector_size),
+                d.transport.as_str().into(),
+                d.media.as_str().into(),
+                if d.protected {
+                    "PROTECTED".into()
+                } else if d.read_only {
+                    "read-only".into()
+                } else {
+                    "ready".into()
+                },
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "PATH", "MODEL", "SERIAL", "SIZE", "SECTOR", "BUS", "MEDIA", "STATUS"
+            ],
+            &rows
+        )
+    );
+    let protected: Vec<&DriveInfo> = drives.iter().filter(|d| d.protected).collect();
+    if !protected.is_empty() {
+        println!();
+        for d in protected {
+            println!(
+                "{} {}",
+                d.path,
+                d.protected_reason.as_deref().unwrap_or("is protected")
+            );
+        }
+    }
+    Ok(Status::Success)
+}
+
+/// The guard context for this station: its state directory and export medium are protected.
+pub fn guard_context(state: &StateDir) -> GuardContext {
+    GuardContext::new(
+        state.protected_paths(),
+        state.config.paths.export.as_ref().map(|p| state.resolve(p)),
+    )
+}

@@ -1,0 +1,114 @@
+//! The command line: parse with clap, call one workflow, print a table (stderr for people,
+//! stdout for results) or one JSON document (`--json`).
+//!
+//! Exit codes (DESIGN.md): 0 all PASS / success, 1 some FAIL or verification failed,
+//! 2 usage or environment error.
+
+mod list;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Created, StateDir};
+
+/// Exit status of a command that ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything passed.
+    Success = 0,
+    /// Something failed (a wipe, a verification).
+    Failure = 1,
+    /// Usage or environment error.
+    Error = 2,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wipeproof",
+    version,
+    about = "Erase drives by verified overwrite or firmware sanitize, and prove it with signed certificates",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// State directory (config, keys, register, certificates).
+    #[arg(long, global = true, env = "WIPEPROOF_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Override a config setting for this run, e.g. --set station.operator="Ann Smith".
+    #[arg(long = "set", global = true, value_name = "SECTION.KEY=VALUE")]
+    set: Vec<String>,
+    /// The person operating the station (overrides station.operator).
+    #[arg(long, global = true, value_name = "NAME")]
+    operator: Option<String>,
+    /// This station's id (overrides station.id).
+    #[arg(long, global = true, value_name = "ID")]
+    station: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List drives, with protected ones marked and why.
+    List(list::ListArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Status::Error as u8
+            } else {
+                0
+            });
+        }
+    };
+    match run(cli) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) => {
+            eprintln!("wipeproof: error: {e:#}");
+            ExitCode::from(Status::Error as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Status> {
+    match &cli.command {
+        Command::List(args) => {
+            let state = open_state(&cli)?;
+            list::run(args, &state)
+        }
+    }
+}
+
+/// Opens the state directory, applies overrides, and says where it is on first use.
+fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
+    let root = match &cli.home {
+        Some(h) => h.clone(),
+        None => StateDir::default_root()?,
+    };
+    let (mut state, created) = StateDir::open(&root)?;
+    if created == Created::New {
+        eprintln!(
+            "wipeproof: created state directory {} with default config {}; \
+             set organisation.name there before issuing certificates",
+            state.root().display(),
+            state.config_path().display()
+        );
+    }
+    for assignment in &cli.set {
+        state.config.apply_override(assignment)?;
+    }
+    if let Some(op) = &cli.operator {
+        state.config.station.operator = op.clone();
+    }
+    if let Some(id) = &cli.station {
+        state.config.station.id = id.clone();
+    }
+    Ok(state)
+}

@@ -1,0 +1,242 @@
+//! Drive discovery: every whole-disk block device, with identity, geometry and the guard's
+//! verdict, as `wipeproof list` shows it.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::guard::Guard;
+use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
+use super::sysfs::Sysfs;
+use super::target::{GuardContext, Target, TargetKind};
+
+/// One drive as `list` reports it. The JSON field names are a stable contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriveInfo {
+    pub path: String,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+    pub wwn: Option<String>,
+    pub transport: Transport,
+    pub media: Media,
+    pub size_bytes: u64,
+    pub logical_sector_size: u32,
+    pub physical_sector_size: u32,
+    pub removable: bool,
+    pub read_only: bool,
+    pub protected: bool,
+    pub protected_reason: Option<String>,
+    /// Kernel name (e.g. `sda`); not part of the JSON contract.
+    #[serde(skip)]
+    pub disk: Option<String>,
+    /// Identify data read from the drive, if any.
+    #[serde(skip)]
+    pub identity: Identity,
+}
+
+/// Kernel names that are not drives: stacked devices, RAM disks, optical drives, floppies,
+/// network block devices and eMMC boot/RPMB areas.
+fn is_listed(name: &str) -> bool {
+    const SKIP: &[&str] = &[
+        "dm-", "md", "zram", "ram", "sr", "fd", "nbd", "zd", "rbd", "drbd",
+    ];
+    if SKIP.iter().any(|p| name.starts_with(p)) {
+        return false;
+    }
+    !(name.starts_with("mmcblk") && (name.contains("boot") || name.contains("rpmb")))
+}
+
+/// Lists all drives of the system.
+pub fn discover(ctx: &GuardContext) -> Vec<DriveInfo> {
+    let guard = ctx.guard();
+    let opts = IdentifyOptions {
+        udev: true,
+        drive_commands: nix::unistd::geteuid().is_root(),
+    };
+    discover_in(&ctx.sysfs, &guard, opts)
+}
+
+/// Lists the drives of a sysfs tree with a given guard verdict.
+pub fn discover_in(sysfs: &Sysfs, guard: &Guard, opts: IdentifyOptions) -> Vec<DriveInfo> {
+    sysfs
+        .disks()
+        .into_iter()
+        .filter(|d| is_listed(d))
+        .filter_map(|disk| describe_disk(sysfs, guard, &disk, opts))
+        .collect()
+}
+
+/// Describes one whole disk by kernel name; `None` if it has no medium (size 0).
+pub fn describe_disk(
+    sysfs: &Sysfs,
+    guard: &Guard,
+    disk: &str,
+    opts: IdentifyOptions,
+) -> Option<DriveInfo> {
+    let sectors_512 = sysfs.attr_u64(disk, "size")?;
+    if sectors_512 == 0 {
+        return None;
+    }
+    let transport = identity::transport_of(sysfs, disk);
+    let id = identity::identify(sysfs, disk, transport, opts);
+    let media = identity::media_of(sysfs, disk, transport, &id);
+    let logical = sysfs
+        .attr_u64(disk, "queue/logical_block_size")
+        .unwrap_or(512) as u32;
+    let physical = sysfs
+        .attr_u64(disk, "queue/physical_block_size")
+        .unwrap_or(logical as u64) as u32;
+    let reason = guard.reason(disk);
+    Some(DriveInfo {
+        path: format!("/dev/{disk}"),
+        model: id.model.clone(),
+        serial: id.serial.clone(),
+        firmware: id.firmware.clone(),
+        wwn: id.wwn.clone(),
+        transport,
+        media,
+        // sysfs `size` counts 512-byte units whatever the sector size.
+        size_bytes: sectors_512 * 512,
+        logical_sector_size: logical,
+        physical_sector_size: physical,
+        removable: sysfs.attr(disk, "removable").as_deref() == Some("1"),
+        read_only: sysfs.attr(disk, "ro").as_deref() == Some("1"),
+        protected: reason.is_some(),
+        protected_reason: reason,
+        disk: Some(disk.to_string()),
+        identity: id,
+    })
+}
+
+/// Describes an open target (drive or image file) for a wipe.
+pub fn describe_target(target: &Target, ctx: &GuardContext) -> DriveInfo {
+    let geometry = target.geometry();
+    match target.kind() {
+        TargetKind::BlockDevice { disk, .. } => {
+            let opts = IdentifyOptions {
+                udev: true,
+                drive_commands: nix::unistd::geteuid().is_root(),
+            };
+            // The target is held open exclusively by us; the guard has already cleared it.
+            let mut info = describe_disk(&ctx.sysfs, &Guard::default(), disk, opts)
+                .unwrap_or_else(|| image_like(target.path(), Transport::Other));
+            info.path = target.path().display().to_string();
+            info.size_bytes = geometry.size_bytes;
+            info.logical_sector_size = geometry.logical_sector_size;
+            info.physical_sector_size = geometry.physical_sector_size;
+            info
+        }
+        TargetKind::ImageFile => {
+            let mut info = image_like(target.path(), Transport::File);
+            info.size_bytes = geometry.size_bytes;
+            info.logical_sector_size = geometry.logical_sector_size;
+            info.physical_sector_size = geometry.physical_sector_size;
+            info
+        }
+    }
+}
+
+fn image_like(path: &Path, transport: Transport) -> DriveInfo {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    DriveInfo {
+        path: abs.display().to_string(),
+        model: Some("Disk image file".into()),
+        serial: identity::file_serial(&abs.to_string_lossy()),
+        firmware: None,
+        wwn: None,
+        transport,
+        media: Media::Virtual,
+        size_bytes: 0,
+        logical_sector_size: 512,
+        physical_sector_size: 512,
+        removable: false,
+        read_only: false,
+        protected: false,
+        protected_reason: None,
+        disk: None,
+        identity: Identity::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::guard::SystemFacts;
+    use super::super::sysfs::{DevNum, fixture};
+    use super::*;
+
+    #[test]
+    fn lists_whole_disks_with_geometry_and_skips_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fixture::disk(
+            root,
+            "loop0",
+            "7:0",
+            &[
+                ("size", "131072"),
+                ("queue/logical_block_size", "4096"),
+                ("queue/physical_block_size", "4096"),
+                ("loop/backing_file", "/dev/shm/a.img"),
+                ("ro", "0"),
+                ("removable", "0"),
+            ],
+        );
+        fixture::disk(root, "loop1", "7:1", &[("size", "0")]);
+        fixture::disk(root, "zram0", "253:0", &[("size", "1024")]);
+        fixture::disk(root, "dm-0", "254:0", &[("size", "1024")]);
+        fixture::disk(root, "sr0", "11:0", &[("size", "1024")]);
+        fixture::partition(root, "loop0", "loop0p1", "259:0");
+        let sysfs = Sysfs::at(root);
+        let facts = SystemFacts {
+            loop_backing: [(
+                "loop0".to_string(),
+                DevNum {
+                    major: 0,
+                    minor: 23,
+                },
+            )]
+            .into(),
+            ..SystemFacts::default()
+        };
+        let guard = Guard::compute(&sysfs, &facts);
+        let opts = IdentifyOptions {
+            udev: false,
+            drive_commands: false,
+        };
+        let drives = discover_in(&sysfs, &guard, opts);
+        assert_eq!(drives.len(), 1, "{drives:?}");
+        let d = &drives[0];
+        assert_eq!(d.path, "/dev/loop0");
+        assert_eq!(d.size_bytes, 64 << 20);
+        assert_eq!(
+            (d.logical_sector_size, d.physical_sector_size),
+            (4096, 4096)
+        );
+        assert_eq!(d.transport, Transport::Loop);
+        assert_eq!(d.media, Media::Virtual);
+        assert_eq!(d.serial.as_deref(), Some("a"));
+        assert!(!d.protected);
+        let json = serde_json::to_value(d).unwrap();
+        let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                "firmware",
+                "logical_sector_size",
+                "media",
+                "model",
+                "path",
+                "physical_sector_size",
+                "protected",
+                "protected_reason",
+                "read_only",
+                "removable",
+                "serial",
+                "size_bytes",
+                "transport",
+                "wwn"
+            ]
+        );
+    }
+}

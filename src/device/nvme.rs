@@ -1,0 +1,342 @@
+//! NVMe admin command encoding and Identify decoding (NVM Express Base Specification 2.0).
+//!
+//! Pure functions over bytes; the transport sends the commands. Identify data comes from a
+//! drive and is untrusted: decoding checks lengths and never panics.
+
+/// Admin opcodes used by wipeproof.
+pub mod opcode {
+    pub const GET_LOG_PAGE: u8 = 0x02;
+    pub const IDENTIFY: u8 = 0x06;
+    pub const FORMAT_NVM: u8 = 0x80;
+    pub const SANITIZE: u8 = 0x84;
+}
+
+/// An admin command's submission fields (the parts the Linux passthrough ioctl carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AdminCommand {
+    pub opcode: u8,
+    pub nsid: u32,
+    pub cdw10: u32,
+    pub cdw11: u32,
+    pub cdw12: u32,
+    pub cdw13: u32,
+    pub cdw14: u32,
+    pub cdw15: u32,
+    /// Bytes transferred from the controller (0 for none).
+    pub data_len: u32,
+}
+
+impl AdminCommand {
+    /// Identify Controller (CNS 01h), 4096 bytes.
+    pub fn identify_controller() -> Self {
+        AdminCommand {
+            opcode: opcode::IDENTIFY,
+            cdw10: 0x01,
+            data_len: 4096,
+            ..Default::default()
+        }
+    }
+
+    /// Identify Namespace (CNS 00h), 4096 bytes.
+    pub fn identify_namespace(nsid: u32) -> Self {
+        AdminCommand {
+            opcode: opcode::IDENTIFY,
+            nsid,
+            cdw10: 0x00,
+            data_len: 4096,
+            ..Default::default()
+        }
+    }
+
+    /// Get Log Page for `lid`, `len` bytes (a multiple of 4), namespace-independent.
+    pub fn get_log_page(lid: u8, len: u32) -> Self {
+        let numd = len / 4 - 1;
+        AdminCommand {
+            opcode: opcode::GET_LOG_PAGE,
+            nsid: 0xffff_ffff,
+            cdw10: (numd & 0xffff) << 16 | lid as u32,
+            cdw11: numd >> 16,
+            data_len: len,
+            ..Default::default()
+        }
+    }
+}
+
+/// The completion of an admin command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Completion {
+    /// Status field: Status Code Type (bits 10:8) and Status Code (bits 7:0), with DNR (bit 14)
+    /// and More (bit 13), as the Linux ioctl returns it.
+    pub status: u16,
+    /// Command specific result (DW0).
+    pub result: u32,
+}
+
+impl Completion {
+    pub fn is_success(&self) -> bool {
+        self.status & 0x7ff == 0
+    }
+    pub fn status_code_type(&self) -> u8 {
+        ((self.status >> 8) & 0x7) as u8
+    }
+    pub fn status_code(&self) -> u8 {
+        (self.status & 0xff) as u8
+    }
+
+    /// A description of the status (generic and command-specific codes wipeproof meets).
+    pub fn describe(&self) -> String {
+        let (sct, sc) = (self.status_code_type(), self.status_code());
+        let what = match (sct, sc) {
+            (0, 0x00) => "successful completion",
+            (0, 0x01) => "invalid command opcode",
+            (0, 0x02) => "invalid field in command",
+            (0, 0x04) => "data transfer error",
+            (0, 0x06) => "internal error",
+            (0, 0x07) => "command abort requested",
+            (0, 0x0b) => "invalid namespace or format",
+            (0, 0x1d) => "sanitize failed",
+            (0, 0x1e) => "sanitize in progress",
+            (0, 0x20) => "namespace is write protected",
+            (0, 0x80) => "LBA out of range",
+            (1, 0x0a) => "invalid format",
+            (1, 0x15) => "namespace not ready / format in progress",
+            (1, 0x20) => "firmware activation requires reset",
+            (2, _) => "media or data integrity error",
+            _ => "error",
+        };
+        format!("{what} (SCT 0x{sct:x}, SC 0x{sc:02x})")
+    }
+}
+
+/// Fields of Identify Controller data that wipeproof uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IdentifyController {
+    pub vendor_id: u16,
+    pub serial: String,
+    pub model: String,
+    pub firmware: String,
+    /// Optional Admin Command Support (bytes 257:256).
+    pub oacs: u16,
+    /// Sanitize Capabilities (bytes 331:328).
+    pub sanicap: u32,
+    /// Format NVM Attributes (byte 524).
+    pub fna: u8,
+}
+
+impl IdentifyController {
+    pub fn supports_format(&self) -> bool {
+        self.oacs & (1 << 1) != 0
+    }
+    pub fn supports_sanitize_crypto(&self) -> bool {
+        self.sanicap & 0x1 != 0
+    }
+    pub fn supports_sanitize_block(&self) -> bool {
+        self.sanicap & 0x2 != 0
+    }
+    pub fn supports_sanitize_overwrite(&self) -> bool {
+        self.sanicap & 0x4 != 0
+    }
+    /// FNA bit 2: cryptographic erase is supported as part of Format NVM.
+    pub fn supports_format_crypto(&self) -> bool {
+        self.fna & 0x4 != 0
+    }
+    /// FNA bit 1: a secure erase in Format applies to all namespaces.
+    pub fn format_erase_applies_to_all_namespaces(&self) -> bool {
+        self.fna & 0x2 != 0
+    }
+    /// FNA bit 0: a format applies to all namespaces.
+    pub fn format_applies_to_all_namespaces(&self) -> bool {
+        self.fna & 0x1 != 0
+    }
+}
+
+/// Fields of Identify Namespace data that wipeproof uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IdentifyNamespace {
+    /// Namespace size in logical blocks.
+    pub nsze: u64,
+    /// Index of the LBA format in use.
+    pub flbas_index: u8,
+    /// Data size of the format in use, bytes.
+    pub lba_data_size: u32,
+    /// Deallocate Logical Block Features (byte 33).
+    pub dlfeat: u8,
+    /// EUI-64 (bytes 127:120), if non-zero.
+    pub eui64: Option<[u8; 8]>,
+    /// NGUID (bytes 119:104), if non-zero.
+    pub nguid: Option<[u8; 16]>,
+}
+
+/// Errors decoding Identify data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NvmeDecodeError {
+    #[error("identify data is {0} bytes, expected 4096")]
+    Length(usize),
+    #[error("namespace reports LBA data size 2^{0}, which is not a usable sector size")]
+    BadLbaSize(u8),
+}
+
+/// Decodes Identify Controller data (4096 bytes).
+pub fn decode_identify_controller(d: &[u8]) -> Result<IdentifyController, NvmeDecodeError> {
+    if d.len() != 4096 {
+        return Err(NvmeDecodeError::Length(d.len()));
+    }
+    Ok(IdentifyController {
+        vendor_id: u16::from_le_bytes([d[0], d[1]]),
+        serial: ascii_field(&d[4..24]),
+        model: ascii_field(&d[24..64]),
+        firmware: ascii_field(&d[64..72]),
+        oacs: u16::from_le_bytes([d[256], d[257]]),
+        sanicap: u32::from_le_bytes([d[328], d[329], d[330], d[331]]),
+        fna: d[524],
+    })
+}
+
+/// Decodes Identify Namespace data (4096 bytes).
+pub fn decode_identify_namespace(d: &[u8]) -> Result<IdentifyNamespace, NvmeDecodeError> {
+    if d.len() != 4096 {
+        return Err(NvmeDecodeError::Length(d.len()));
+    }
+    let mut nsze = [0u8; 8];
+    nsze.copy_from_slice(&d[0..8]);
+    // FLBAS bits 3:0 with bits 6:5 as the high bits of the index (NVMe 2.0).
+    let flbas = d[26];
+    let index = (flbas & 0x0f) | ((flbas >> 5) & 0x3) << 4;
+    let lbaf = 128 + 4 * index as usize;
+    let lbads = d.get(lbaf + 2).copied().unwrap_or(0);
+    if !(9..=16).contains(&lbads) {
+        return Err(NvmeDecodeError::BadLbaSize(lbads));
+    }
+    let mut eui = [0u8; 8];
+    eui.copy_from_slice(&d[120..128]);
+    let mut nguid = [0u8; 16];
+    nguid.copy_from_slice(&d[104..120]);
+    Ok(IdentifyNamespace {
+        nsze: u64::from_le_bytes(nsze),
+        flbas_index: index,
+        lba_data_size: 1 << lbads,
+        dlfeat: d[33],
+        eui64: (eui != [0; 8]).then_some(eui),
+        nguid: (nguid != [0; 16]).then_some(nguid),
+    })
+}
+
+/// An ASCII identify field: trailing spaces and NULs trimmed, unprintables replaced by `?`.
+fn ascii_field(b: &[u8]) -> String {
+    let s: String = b
+        .iter()
+        .map(|&c| {
+            if c.is_ascii_graphic() || c == b' ' {
+                c as char
+            } else if c == 0 {
+                ' '
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    s.trim().to_string()
+}
+
+/// Test fixtures: Identify data laid out as the specification says.
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
+    /// Identify Controller data with the given strings and capability fields.
+    pub fn controller(
+        serial: &str,
+        model: &str,
+        fw: &str,
+        oacs: u16,
+        sanicap: u32,
+        fna: u8,
+    ) -> Vec<u8> {
+        let mut d = vec![0u8; 4096];
+        d[0..2].copy_from_slice(&0x1b36u16.to_le_bytes());
+        put(&mut d[4..24], serial);
+        put(&mut d[24..64], model);
+        put(&mut d[64..72], fw);
+        d[256..258].copy_from_slice(&oacs.to_le_bytes());
+        d[328..332].copy_from_slice(&sanicap.to_le_bytes());
+        d[524] = fna;
+        d
+    }
+
+    /// Identify Namespace data: `nsze` blocks of `2^lbads` bytes, with DLFEAT.
+    pub fn namespace(nsze: u64, lbads: u8, dlfeat: u8) -> Vec<u8> {
+        let mut d = vec![0u8; 4096];
+        d[0..8].copy_from_slice(&nsze.to_le_bytes());
+        d[8..16].copy_from_slice(&nsze.to_le_bytes());
+        d[25] = 1; // two formats
+        d[26] = 1; // using format 1
+        d[33] = dlfeat;
+        d[128 + 2] = 9;
+        d[132 + 2] = lbads;
+        d
+    }
+
+    fn put(field: &mut [u8], s: &str) {
+        field.fill(b' ');
+        field[..s.len()].copy_from_slice(s.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_controller_strings_and_capabilities() {
+        let d = fixture::controller(
+            "S4EWNX0N123456",
+            "Samsung SSD 980 PRO 1TB",
+            "5B2QGXA7",
+            0b10,
+            0x7,
+            0x4,
+        );
+        let c = decode_identify_controller(&d).unwrap();
+        assert_eq!(c.serial, "S4EWNX0N123456");
+        assert_eq!(c.model, "Samsung SSD 980 PRO 1TB");
+        assert_eq!(c.firmware, "5B2QGXA7");
+        assert!(c.supports_format());
+        assert!(c.supports_sanitize_crypto() && c.supports_sanitize_block());
+        assert!(c.supports_sanitize_overwrite());
+        assert!(c.supports_format_crypto());
+        assert!(!c.format_applies_to_all_namespaces());
+    }
+
+    #[test]
+    fn decodes_namespace_format_in_use() {
+        let n = decode_identify_namespace(&fixture::namespace(1 << 20, 12, 0x09)).unwrap();
+        assert_eq!(n.nsze, 1 << 20);
+        assert_eq!(n.flbas_index, 1);
+        assert_eq!(n.lba_data_size, 4096);
+        assert_eq!(n.dlfeat, 0x09);
+        assert_eq!(n.eui64, None);
+    }
+
+    #[test]
+    fn rejects_short_data_and_nonsense_sector_size() {
+        assert_eq!(
+            decode_identify_controller(&[0; 10]),
+            Err(NvmeDecodeError::Length(10))
+        );
+        assert!(decode_identify_namespace(&fixture::namespace(1, 30, 0)).is_err());
+    }
+
+    #[test]
+    fn command_encodings() {
+        let c = AdminCommand::identify_controller();
+        assert_eq!((c.opcode, c.cdw10, c.data_len), (0x06, 1, 4096));
+        let l = AdminCommand::get_log_page(0x81, 512);
+        assert_eq!(l.cdw10, (127 << 16) | 0x81);
+        assert_eq!(l.cdw11, 0);
+        let s = Completion {
+            status: 0x4002,
+            result: 0,
+        };
+        assert!(!s.is_success());
+        assert_eq!(s.status_code(), 0x02);
+        assert!(s.describe().contains("invalid field"));
+    }
+}

@@ -1,0 +1,18 @@
+//! wipeproof: the data-sanitization station of an IT recycling business.
+//!
+//! Layers, bottom to top (a layer only uses layers below it):
+//!
+//! * [`device`]: discovery, identity, the safety guard, [`device::Target`], raw command transport.
+//! * `erase`: methods, patterns, the overwrite engine, firmware sanitize.
+//! * `verify`: sampling plans, read-back and comparison.
+//! * `certificate`: the signed record, PDF rendering and verification.
+//! * `register`: the asset register, outbox and sync.
+//! * `station`: a wipe session over many drives.
+//! * [`cli`]: the command line.
+//!
+//! [`durable`] and [`config`] are small helpers that every layer may use.
+
+pub mod cli;
+pub mod config;
+pub mod device;
+pub mod durable;

@@ -1,0 +1,7 @@
+//! Integration tests: the built binary and the library against real loop devices over files in
+//! /dev/shm. One test binary (faster to link); one module per area.
+
+mod support;
+
+mod guard;
+mod list;

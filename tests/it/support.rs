@@ -1,0 +1,321 @@
+//! Shared test fixtures: loop devices over files in /dev/shm, mounts, a state directory, and the
+//! built binary. Every fixture cleans up in `Drop`, so a failing test leaves nothing behind.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A unique path in /dev/shm (RAM-backed, never the machine's disk).
+pub fn shm_path(stem: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    PathBuf::from(format!(
+        "/dev/shm/wipeproof-test-{}-{n}-{stem}.img",
+        std::process::id()
+    ))
+}
+
+pub fn require_root() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "integration tests need root: they attach loop devices over files in /dev/shm"
+    );
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A file in /dev/shm, removed on drop.
+pub struct ShmFile {
+    pub path: PathBuf,
+}
+
+impl ShmFile {
+    /// A file of `size` bytes filled with a recognisable non-zero pattern.
+    pub fn with_pattern(stem: &str, size: u64) -> ShmFile {
+        let path = shm_path(stem);
+        write_pattern(&path, size);
+        ShmFile { path }
+    }
+}
+
+impl Drop for ShmFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// The byte pattern planted before a wipe: every 4 KiB block is distinct (its index and a
+/// marker), so any block left behind is detectable.
+pub fn pattern_block(index: u64, len: usize) -> Vec<u8> {
+    let mut block = vec![0u8; len];
+    for (i, chunk) in block.chunks_mut(16).enumerate() {
+        let mut word = [0u8; 16];
+        word[..8].copy_from_slice(&index.to_le_bytes());
+        word[8..12].copy_from_slice(b"WPMK");
+        word[12..16].copy_from_slice(&(i as u32).to_le_bytes());
+        let n = chunk.len();
+        chunk.copy_from_slice(&word[..n]);
+    }
+    block
+}
+
+pub const MARKER: &[u8] = b"WPMK";
+
+pub fn write_pattern(path: &Path, size: u64) {
+    let mut f = fs::File::create(path).unwrap();
+    let mut written = 0u64;
+    let mut index = 0u64;
+    while written < size {
+        let len = (size - written).min(4096) as usize;
+        f.write_all(&pattern_block(index, len)).unwrap();
+        written += len as u64;
+        index += 1;
+    }
+    f.sync_all().unwrap();
+}
+
+/// BLAKE3-free quick digest of a file (std only): FNV-1a over all bytes.
+pub fn file_digest(path: &Path) -> u64 {
+    let mut f = fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut h: u64 = 0xcbf29ce484222325;
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    h
+}
+
+/// Counts 4 KiB blocks of a file that still hold the planted pattern or marker.
+pub fn surviving_blocks(path: &Path) -> usize {
+    let data = fs::read(path).unwrap();
+    data.chunks(4096)
+        .filter(|b| b.windows(MARKER.len()).any(|w| w == MARKER))
+        .count()
+}
+
+pub fn read_range(path: &Path, offset: u64, len: usize) -> Vec<u8> {
+    let mut f = fs::File::open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    let mut buf = vec![0u8; len];
+    f.read_exact(&mut buf).unwrap();
+    buf
+}
+
+pub fn write_range(path: &Path, offset: u64, data: &[u8]) {
+    let mut f = fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    f.write_all(data).unwrap();
+    f.sync_all().unwrap();
+}
+
+/// A loop device over a file in /dev/shm; detached and removed on drop.
+pub struct LoopDev {
+    pub dev: PathBuf,
+    pub backing: PathBuf,
+}
+
+impl LoopDev {
+    /// A loop device of `size` bytes with `sector` byte logical sectors, pre-filled with the
+    /// test pattern.
+    pub fn new(stem: &str, size: u64, sector: u32) -> LoopDev {
+        Self::build(stem, size, sector, false)
+    }
+
+    /// Like `new`, with partition scanning on (`losetup -P`).
+    pub fn with_partscan(stem: &str, size: u64, sector: u32) -> LoopDev {
+        Self::build(stem, size, sector, true)
+    }
+
+    /// A read-only loop device (`losetup --read-only`).
+    pub fn read_only(stem: &str, size: u64) -> LoopDev {
+        Self::build_with(stem, size, 512, &["--read-only"])
+    }
+
+    fn build(stem: &str, size: u64, sector: u32, partscan: bool) -> LoopDev {
+        Self::build_with(stem, size, sector, if partscan { &["-P"] } else { &[] })
+    }
+
+    fn build_with(stem: &str, size: u64, sector: u32, extra: &[&str]) -> LoopDev {
+        require_root();
+        let backing = shm_path(stem);
+        write_pattern(&backing, size);
+        let sector_arg = sector.to_string();
+        let mut args = vec!["-f", "--show", "--sector-size", &sector_arg];
+        args.extend_from_slice(extra);
+        let backing_str = backing.to_str().unwrap().to_string();
+        args.push(&backing_str);
+        let out = Command::new("losetup").args(&args).output().unwrap();
+        if !out.status.success() {
+            let _ = fs::remove_file(&backing);
+            panic!("losetup failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        LoopDev { dev, backing }
+    }
+
+    pub fn name(&self) -> String {
+        self.dev.file_name().unwrap().to_string_lossy().into_owned()
+    }
+
+    pub fn digest(&self) -> u64 {
+        file_digest(&self.backing)
+    }
+}
+
+impl Drop for LoopDev {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.dev).output();
+        let _ = fs::remove_file(&self.backing);
+    }
+}
+
+/// An ext4 filesystem made on `dev` and mounted on a temporary directory; unmounted on drop.
+pub struct Mounted {
+    pub dir: tempfile::TempDir,
+}
+
+impl Mounted {
+    pub fn new(dev: &Path) -> Mounted {
+        sh("mkfs.ext4", &["-q", "-F", dev.to_str().unwrap()]);
+        let dir = tempfile::tempdir().unwrap();
+        sh(
+            "mount",
+            &[dev.to_str().unwrap(), dir.path().to_str().unwrap()],
+        );
+        Mounted { dir }
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// Active swap on a device; switched off on drop.
+pub struct Swap {
+    dev: PathBuf,
+}
+
+impl Swap {
+    pub fn on(dev: &Path) -> Swap {
+        sh("mkswap", &[dev.to_str().unwrap()]);
+        sh("swapon", &[dev.to_str().unwrap()]);
+        Swap {
+            dev: dev.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Swap {
+    fn drop(&mut self) {
+        let _ = Command::new("swapoff").arg(&self.dev).output();
+    }
+}
+
+/// Writes an MBR with one Linux partition from sector 2048 to the end and makes the kernel
+/// create its device node (`partx -a`; there is no udev daemon here).
+pub fn partition(lo: &LoopDev, sector: u32) -> PathBuf {
+    let size = fs::metadata(&lo.backing).unwrap().len();
+    let sectors = size / sector as u64;
+    let mut mbr = vec![0u8; 512];
+    mbr[446 + 4] = 0x83;
+    mbr[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
+    mbr[446 + 12..446 + 16].copy_from_slice(&((sectors - 2048) as u32).to_le_bytes());
+    mbr[510] = 0x55;
+    mbr[511] = 0xAA;
+    let mut f = fs::OpenOptions::new().write(true).open(&lo.dev).unwrap();
+    f.write_all(&mbr).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    let _ = Command::new("partx").arg("-a").arg(&lo.dev).output();
+    let part = PathBuf::from(format!("{}p1", lo.dev.display()));
+    for _ in 0..50 {
+        if part.exists() {
+            return part;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("partition {} did not appear", part.display());
+}
+
+/// A state directory for the binary, removed on drop.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::Builder::new()
+                .prefix("wipeproof-home-")
+                .tempdir_in("/dev/shm")
+                .unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs the binary with this state directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wipeproof"));
+        c.args(args)
+            .env("WIPEPROOF_HOME", self.path())
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// Runs and parses stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.run(args);
+        let code = out.status.code().unwrap_or(-1);
+        let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?} printed no JSON ({e}); exit {code}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (code, value)
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
