@@ -16,3 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod durable;
+pub mod erase;
+pub mod station;
+pub mod timestamp;
+pub mod verify;

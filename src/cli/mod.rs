@@ -6,6 +6,7 @@
 
 mod list;
 mod output;
+mod wipe;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub struct Cli {
 enum Command {
     /// List drives, with protected ones marked and why.
     List(list::ListArgs),
+    /// Erase drives or image files, verify, and record the result.
+    Wipe(wipe::WipeArgs),
 }
 
 /// Entry point of the binary.
@@ -82,6 +85,10 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::List(args) => {
             let state = open_state(&cli)?;
             list::run(args, &state)
+        }
+        Command::Wipe(args) => {
+            let state = open_state(&cli)?;
+            wipe::run(args, &state)
         }
     }
 }

@@ -180,11 +180,12 @@ impl SystemFacts {
         let mounts_text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let mut mounts = parse_mountinfo(&mounts_text);
         for m in &mut mounts {
-            if m.major == 0 && m.source.starts_with("/dev/") {
-                if let Some(dev) = block_rdev(Path::new(&m.source)) {
-                    m.major = dev.major;
-                    m.minor = dev.minor;
-                }
+            if m.major == 0
+                && m.source.starts_with("/dev/")
+                && let Some(dev) = block_rdev(Path::new(&m.source))
+            {
+                m.major = dev.major;
+                m.minor = dev.minor;
             }
         }
         let swaps_text = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
@@ -197,12 +198,11 @@ impl SystemFacts {
             .collect();
         let mut loop_backing = HashMap::new();
         for disk in sysfs.disks() {
-            if disk.starts_with("loop") {
-                if let Some(file) = sysfs.attr(&disk, "loop/backing_file") {
-                    if let Some(dev) = path_dev(Path::new(file.trim_end_matches(" (deleted)"))) {
-                        loop_backing.insert(disk, dev);
-                    }
-                }
+            if disk.starts_with("loop")
+                && let Some(file) = sysfs.attr(&disk, "loop/backing_file")
+                && let Some(dev) = path_dev(Path::new(file.trim_end_matches(" (deleted)")))
+            {
+                loop_backing.insert(disk, dev);
             }
         }
         let mut protected_paths = Vec::new();
@@ -211,10 +211,10 @@ impl SystemFacts {
                 protected_paths.push((ProtectedPath::StateDirectory(p.clone()), dev));
             }
         }
-        if let Some(p) = export {
-            if let Some(dev) = path_dev(p) {
-                protected_paths.push((ProtectedPath::ExportMedium(p.to_path_buf()), dev));
-            }
+        if let Some(p) = export
+            && let Some(dev) = path_dev(p)
+        {
+            protected_paths.push((ProtectedPath::ExportMedium(p.to_path_buf()), dev));
         }
         SystemFacts {
             mounts,
@@ -427,10 +427,10 @@ impl<'a> Resolver<'a> {
             }
         }
         // A loop device lives on the disk holding its backing file.
-        if let Some(backing) = self.facts.loop_backing.get(&dev.disk) {
-            if let Some(b) = self.index.get(backing) {
-                self.walk(b, out, seen, depth + 1);
-            }
+        if let Some(backing) = self.facts.loop_backing.get(&dev.disk)
+            && let Some(b) = self.index.get(backing)
+        {
+            self.walk(b, out, seen, depth + 1);
         }
     }
 

@@ -301,7 +301,7 @@ impl Target {
         }
         let align = self.alignment();
         let aligned_end = self.geometry.size_bytes / align * align;
-        if offset % align != 0 || (end % align != 0 && end != self.geometry.size_bytes) {
+        if !offset.is_multiple_of(align) || (end % align != 0 && end != self.geometry.size_bytes) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -400,13 +400,13 @@ fn check_image(path: &Path, ctx: &GuardContext) -> Result<(), TargetError> {
         return Err(TargetError::SwapImage { path: path.into() });
     }
     for state in &ctx.state_paths {
-        if let Ok(state) = std::fs::canonicalize(state) {
-            if canonical.starts_with(&state) {
-                return Err(TargetError::InsideState {
-                    path: path.into(),
-                    state,
-                });
-            }
+        if let Ok(state) = std::fs::canonicalize(state)
+            && canonical.starts_with(&state)
+        {
+            return Err(TargetError::InsideState {
+                path: path.into(),
+                state,
+            });
         }
     }
     Ok(())

@@ -3,5 +3,7 @@
 
 mod support;
 
+mod engine;
 mod guard;
 mod list;
+mod wipe;

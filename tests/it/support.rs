@@ -319,3 +319,83 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A small tmpfs mounted on a temporary directory; unmounted on drop. A sparse file larger than
+/// the tmpfs gives a loop device whose writes past the tmpfs size fail, like bad sectors.
+pub struct SmallTmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    pub fn new(size: &str) -> SmallTmpfs {
+        let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+        sh(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        SmallTmpfs { dir }
+    }
+
+    /// A loop device over a sparse file of `size` bytes in this tmpfs.
+    pub fn loop_dev(&self, size: u64) -> LoopDev {
+        let backing = self.dir.path().join("failing.img");
+        let f = fs::File::create(&backing).unwrap();
+        f.set_len(size).unwrap();
+        drop(f);
+        let out = Command::new("losetup")
+            .args(["-f", "--show", backing.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        LoopDev {
+            dev: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+            backing,
+        }
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// Runs the binary with `stdin` fed the given text.
+pub fn run_with_stdin(home: &Home, args: &[&str], input: &str) -> Output {
+    use std::process::Stdio;
+    let mut child = home
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The single drive entry of a `wipe --json` document.
+pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
+    let drives = json["drives"].as_array().unwrap();
+    assert_eq!(drives.len(), 1, "{json}");
+    &drives[0]
+}

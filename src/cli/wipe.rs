@@ -1,0 +1,357 @@
+//! `wipeproof wipe`: erase drives, verify, and write the result for each before reporting it.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+
+use super::Status;
+use super::list::guard_context;
+use super::output::{human_size, print_json, table};
+use crate::config::StateDir;
+use crate::device::discovery::describe_target;
+use crate::device::{DriveInfo, Target};
+use crate::erase::engine::{ErrorPolicy, PassOptions};
+use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
+use crate::station::checkpoint::Checkpoint;
+use crate::station::job::{Finished, Job, WipeSpec, drive_key};
+use crate::station::progress::{Progress, format_duration};
+use crate::verify::WipeResult;
+use crate::verify::outcome::VerifySpec;
+
+#[derive(Debug, Args)]
+pub struct WipeArgs {
+    /// Drives (e.g. /dev/sdb) or disk image files to erase.
+    #[arg(required = true, value_name = "DEVICE")]
+    devices: Vec<PathBuf>,
+    /// Erasure method (default: defaults.method in the config). Overwrite methods: zero, one,
+    /// random, dod-3pass, dod-7pass, hmg-is5-enhanced, gutmann, schneier.
+    #[arg(long, short = 'm')]
+    method: Option<String>,
+    /// Repeat the method's passes N times.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    rounds: u32,
+    /// Add a final pass of zeros.
+    #[arg(long)]
+    blank: bool,
+    /// Verification: none, sample[:PCT] (default 10%) or full (default: defaults.verify).
+    #[arg(long, value_name = "MODE")]
+    verify: Option<String>,
+    /// Which passes to read back: last or all (default: what the method requires).
+    #[arg(long, value_name = "last|all")]
+    verify_passes: Option<VerifyPasses>,
+    /// On a range that cannot be written: continue (record it; the drive FAILs) or abort.
+    #[arg(long, default_value = "continue", value_name = "continue|abort")]
+    on_error: ErrorPolicy,
+    /// Continue interrupted wipes of these drives from their checkpoints.
+    #[arg(long)]
+    resume: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Print one JSON document with the results on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Buffer size in MiB (tuning).
+    #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
+    buffer_mib: usize,
+}
+
+/// One drive's result as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct DriveResult {
+    pub path: String,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub size_bytes: u64,
+    pub method: String,
+    pub result: WipeResult,
+    pub failure_reasons: Vec<String>,
+    pub wipe_id: String,
+    pub certificate_pdf: Option<String>,
+    pub certificate_json: Option<String>,
+    pub started_at: String,
+    pub ended_at: String,
+    pub bytes_written: u64,
+    pub verification: Option<String>,
+}
+
+#[derive(Serialize)]
+struct WipeJson {
+    drives: Vec<DriveResult>,
+}
+
+pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
+    let ctx = guard_context(state);
+    let checkpoints = state.checkpoints_dir();
+
+    // Each device once, by its real path.
+    let mut seen = HashSet::new();
+    for d in &args.devices {
+        let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        if !seen.insert(real) {
+            bail!("{} is given twice; name each drive once", d.display());
+        }
+    }
+
+    // Open (and so guard) every drive before erasing any: a refusal stops the whole run.
+    let mut opened: Vec<(Target, DriveInfo)> = Vec::new();
+    let mut refusals = Vec::new();
+    for d in &args.devices {
+        match Target::open_for_erase(d, &ctx) {
+            Ok(t) => {
+                let info = describe_target(&t, &ctx);
+                opened.push((t, info));
+            }
+            Err(e) => refusals.push(e.to_string()),
+        }
+    }
+    if !refusals.is_empty() {
+        for r in &refusals {
+            eprintln!("wipeproof: {r}");
+        }
+        bail!("nothing was erased");
+    }
+
+    let pass_opts = PassOptions {
+        chunk: args.buffer_mib.clamp(1, 256) << 20,
+        on_error: args.on_error,
+        ..PassOptions::default()
+    };
+    let mut jobs = Vec::new();
+    let mut method_names = Vec::new();
+    if args.resume {
+        for (target, info) in opened {
+            let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.with_context(|| {
+                format!(
+                    "no interrupted wipe of {} to resume (no checkpoint in {}); start a new wipe without --resume",
+                    info.path,
+                    checkpoints.display()
+                )
+            })?;
+            if let Some(m) = &args.method
+                && *m != cp.plan.method
+            {
+                bail!(
+                    "{} was being wiped with {}, not {m}; resume without --method, or start over",
+                    info.path,
+                    cp.plan.method
+                );
+            }
+            method_names.push(cp.plan.method.clone());
+            jobs.push(Job::resume(
+                target,
+                info,
+                cp,
+                checkpoints.clone(),
+                pass_opts,
+            ));
+        }
+    } else {
+        let method = args
+            .method
+            .clone()
+            .unwrap_or_else(|| state.config.defaults.method.clone());
+        let plan = OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)?;
+        let verify_text = args
+            .verify
+            .clone()
+            .unwrap_or_else(|| state.config.defaults.verify.clone());
+        let verify =
+            VerifySpec::parse(&verify_text).map_err(|e| anyhow::anyhow!("--verify {e}"))?;
+        for (target, info) in opened {
+            if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
+                eprintln!(
+                    "wipeproof: {} has an interrupted wipe (started {}); starting over. \
+                     Use --resume to continue it instead.",
+                    info.path, old.started_at
+                );
+                Checkpoint::remove(&checkpoints, &old.id);
+            }
+            method_names.push(plan.method.clone());
+            let spec = WipeSpec {
+                plan: plan.clone(),
+                verify,
+                on_error: args.on_error,
+            };
+            jobs.push(
+                Job::new(target, info, spec, checkpoints.clone(), pass_opts)
+                    .map_err(anyhow::Error::msg)?,
+            );
+        }
+    }
+
+    if !args.yes {
+        confirm(&jobs_summary(&jobs_infos(&jobs), &method_names))?;
+    }
+
+    let stop = StopFlag::new();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.shared())
+            .context("cannot install the signal handler")?;
+    }
+
+    let progress = Progress::auto();
+    let with_sinks: Vec<(String, Job, Arc<dyn Sink>)> = jobs
+        .into_iter()
+        .zip(&args.devices)
+        .map(|(job, dev)| {
+            let label = dev.display().to_string();
+            let sink = progress.drive(&label);
+            (label, job, sink)
+        })
+        .collect();
+    let results = crate::station::run_parallel(with_sinks, &stop);
+    drop(progress);
+
+    let mut out = Vec::new();
+    let mut all_pass = true;
+    for r in results {
+        match r {
+            Ok(finished) => {
+                let files = write_result(state, &finished)?;
+                let res = drive_result(&finished, files);
+                all_pass &= res.result == WipeResult::Pass;
+                out.push(res);
+            }
+            Err(e) => {
+                eprintln!("wipeproof: {e}");
+                all_pass = false;
+            }
+        }
+    }
+    print_summary(&out);
+    if stop.is_stopped() {
+        eprintln!(
+            "wipeproof: stopped on request; continue with `wipeproof wipe --resume {}`",
+            args.devices
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    if args.json {
+        print_json(&WipeJson { drives: out })?;
+    }
+    Ok(if all_pass {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+fn jobs_infos(jobs: &[Job]) -> Vec<&DriveInfo> {
+    jobs.iter().map(|j| j.drive()).collect()
+}
+
+fn jobs_summary(infos: &[&DriveInfo], methods: &[String]) -> String {
+    let rows: Vec<Vec<String>> = infos
+        .iter()
+        .zip(methods)
+        .map(|(d, m)| {
+            vec![
+                d.path.clone(),
+                d.model.clone().unwrap_or_else(|| "-".into()),
+                d.serial.clone().unwrap_or_else(|| "-".into()),
+                human_size(d.size_bytes),
+                m.clone(),
+            ]
+        })
+        .collect();
+    table(&["PATH", "MODEL", "SERIAL", "SIZE", "METHOD"], &rows)
+}
+
+/// Shows what will be erased and asks the operator to type `yes`.
+fn confirm(summary: &str) -> anyhow::Result<()> {
+    eprint!("{summary}");
+    eprint!("All data on these drives will be destroyed. Type yes to continue: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the confirmation from standard input")?;
+    if line.trim() == "yes" {
+        return Ok(());
+    }
+    bail!("not confirmed; nothing was erased (type yes, or pass --yes)")
+}
+
+/// Writes the result of a wipe (durably) and returns the file paths.
+fn write_result(state: &StateDir, f: &Finished) -> anyhow::Result<(Option<PathBuf>, PathBuf)> {
+    let dir = state.certificates_dir();
+    crate::durable::create_dir_all_mode(&dir, 0o755)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{}.outcome.json", f.wipe_id));
+    let doc = serde_json::json!({
+        "wipe_id": f.wipe_id,
+        "drive": &f.drive,
+        "method": &f.plan,
+        "started_at": f.started_at,
+        "ended_at": f.ended_at,
+        "outcome": &f.outcome,
+    });
+    let bytes = serde_json::to_vec_pretty(&doc)?;
+    crate::durable::write_atomic(&path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok((None, path))
+}
+
+fn drive_result(f: &Finished, files: (Option<PathBuf>, PathBuf)) -> DriveResult {
+    let bytes_written = f.outcome.steps().iter().map(|s| s.bytes_written).sum();
+    let verification = f
+        .outcome
+        .verification()
+        .checks
+        .last()
+        .map(|c| format!("{:?} {} bytes read", c.mode, c.bytes_read).to_lowercase());
+    DriveResult {
+        path: f.drive.path.clone(),
+        model: f.drive.model.clone(),
+        serial: f.drive.serial.clone(),
+        size_bytes: f.drive.size_bytes,
+        method: f.plan.method.clone(),
+        result: f.outcome.result(),
+        failure_reasons: f.outcome.failure_reasons().to_vec(),
+        wipe_id: f.wipe_id.clone(),
+        certificate_pdf: files.0.map(|p| p.display().to_string()),
+        certificate_json: Some(files.1.display().to_string()),
+        started_at: f.started_at.clone(),
+        ended_at: f.ended_at.clone(),
+        bytes_written,
+        verification,
+    }
+}
+
+fn print_summary(results: &[DriveResult]) {
+    for r in results {
+        let took = match (
+            crate::timestamp::parse(&r.started_at),
+            crate::timestamp::parse(&r.ended_at),
+        ) {
+            (Some(a), Some(b)) => format_duration((b - a).as_seconds_f64()),
+            _ => "-".into(),
+        };
+        eprintln!(
+            "wipeproof: {} {} ({} {}, {took})",
+            r.path,
+            r.result.as_str(),
+            r.method,
+            human_size(r.size_bytes)
+        );
+        for reason in &r.failure_reasons {
+            eprintln!("    {reason}");
+        }
+        if let Some(p) = &r.certificate_json {
+            eprintln!("    record: {p}");
+        }
+        if let Some(p) = &r.certificate_pdf {
+            eprintln!("    certificate: {p}");
+        }
+    }
+}

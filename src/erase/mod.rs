@@ -1,0 +1,16 @@
+//! The erase layer: methods, patterns and the overwrite engine (firmware sanitize and hidden
+//! areas follow the same event and stop conventions).
+//!
+//! * [`method`]: the table of named methods and the plan built from one.
+//! * [`pattern`]: constant, repeating and seekable random (AES-CTR) generators.
+//! * [`engine`]: one overwrite pass over a [`crate::device::Target`].
+//! * [`events`]: the [`events::Sink`] the engine reports to and the [`events::StopFlag`].
+
+pub mod engine;
+pub mod events;
+pub mod method;
+pub mod pattern;
+
+pub use events::{Event, NullSink, Phase, Sink, StopFlag};
+pub use method::{Level, OverwritePlan, PassPattern, VerifyPasses};
+pub use pattern::Pattern;

@@ -1,0 +1,515 @@
+//! One drive's overwrite wipe, from plan to outcome: passes, verification, checkpoints and
+//! resume. This is the flow of DESIGN.md for overwrite methods; firmware methods and the
+//! certificate hang off the same [`Finished`] value.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::device::{DriveInfo, Target};
+use crate::erase::engine::{self, ErrorPolicy, PassEnd, PassOptions};
+use crate::erase::{Event, OverwritePlan, Pattern, Phase, Sink, StopFlag};
+use crate::timestamp;
+use crate::verify::full::read_full;
+use crate::verify::outcome::{
+    Check, Outcome, PlanSummary, Step, StepAction, StepStatus, Verification, VerifyMode, VerifySpec,
+};
+use crate::verify::plan::{PlanParams, SamplePlan};
+use crate::verify::region_hash::{Hash, RegionHasher, plan_digest, restart_offset};
+use crate::verify::sample::{Expected, read_plan};
+
+use super::checkpoint::{Checkpoint, DriveKey, PassPhase, Position};
+
+/// What to run on a drive.
+#[derive(Debug, Clone)]
+pub struct WipeSpec {
+    pub plan: OverwritePlan,
+    pub verify: VerifySpec,
+    pub on_error: ErrorPolicy,
+}
+
+/// A finished (or stopped) wipe of one drive.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Id of the wipe (stable across resumes).
+    pub wipe_id: String,
+    pub drive: DriveInfo,
+    pub plan: OverwritePlan,
+    pub started_at: String,
+    pub ended_at: String,
+    pub outcome: Outcome,
+}
+
+/// A wipe of one open drive.
+pub struct Job {
+    target: Target,
+    drive: DriveInfo,
+    state: Checkpoint,
+    checkpoints: PathBuf,
+    pass_opts: PassOptions,
+    problems: Vec<String>,
+}
+
+/// The key under which a drive's checkpoint is filed.
+pub fn drive_key(drive: &DriveInfo) -> DriveKey {
+    DriveKey {
+        path: drive.path.clone(),
+        serial: drive.serial.clone(),
+        model: drive.model.clone(),
+        size_bytes: drive.size_bytes,
+    }
+}
+
+impl Job {
+    /// A new wipe with a fresh id and sampling seed.
+    pub fn new(
+        target: Target,
+        drive: DriveInfo,
+        spec: WipeSpec,
+        checkpoints: PathBuf,
+        pass_opts: PassOptions,
+    ) -> Result<Job, String> {
+        let seed = crate::verify::plan::random_seed()
+            .map_err(|e| format!("the OS random number generator failed: {e}"))?;
+        let steps = spec
+            .plan
+            .passes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Step::new(i as u32 + 1, StepAction::Overwrite { pattern: p.clone() }))
+            .collect();
+        let state = Checkpoint {
+            version: super::checkpoint::VERSION,
+            id: uuid::Uuid::new_v4().to_string(),
+            drive: drive_key(&drive),
+            plan: spec.plan,
+            verify: spec.verify,
+            on_error: spec.on_error,
+            seed: hex::encode(seed),
+            started_at: timestamp::now(),
+            steps,
+            checks: Vec::new(),
+            position: None,
+        };
+        Ok(Job {
+            target,
+            drive,
+            state,
+            checkpoints,
+            pass_opts: PassOptions {
+                on_error: spec.on_error,
+                ..pass_opts
+            },
+            problems: Vec::new(),
+        })
+    }
+
+    /// Continues an interrupted wipe.
+    pub fn resume(
+        target: Target,
+        drive: DriveInfo,
+        state: Checkpoint,
+        checkpoints: PathBuf,
+        pass_opts: PassOptions,
+    ) -> Job {
+        let on_error = state.on_error;
+        Job {
+            target,
+            drive,
+            state,
+            checkpoints,
+            pass_opts: PassOptions {
+                on_error,
+                ..pass_opts
+            },
+            problems: Vec::new(),
+        }
+    }
+
+    /// The wipe's id.
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    /// The drive being wiped.
+    pub fn drive(&self) -> &DriveInfo {
+        &self.drive
+    }
+
+    fn save(&mut self, sink: &dyn Sink) {
+        if let Err(e) = self.state.save(&self.checkpoints) {
+            sink.event(Event::Notice {
+                message: format!("{e}; an interruption now could not be resumed"),
+            });
+        }
+    }
+
+    /// Runs the wipe to its end, or until `stop` is set.
+    pub fn run(mut self, sink: &dyn Sink, stop: &StopFlag) -> Finished {
+        let geometry = self.target.geometry();
+        let seed: [u8; 32] = hex::decode(&self.state.seed)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .unwrap_or([0; 32]);
+        let plan = match SamplePlan::build(PlanParams {
+            size_bytes: geometry.size_bytes,
+            sector_size: geometry.logical_sector_size,
+            coverage_ppm: self.state.verify.coverage_ppm,
+            seed,
+        }) {
+            Ok(p) => p,
+            Err(e) => {
+                self.problems
+                    .push(format!("cannot build the sampling plan: {e}"));
+                return self.finish(None, sink);
+            }
+        };
+        self.save(sink);
+        let passes = self.state.plan.passes.clone();
+        for (idx, spec) in passes.iter().enumerate() {
+            if stop.is_stopped() {
+                break;
+            }
+            if !self.run_pass(idx, spec, &plan, sink, stop) {
+                break;
+            }
+        }
+        self.finish(Some(&plan), sink)
+    }
+
+    /// Writes and, if required, verifies one pass. Returns false when the wipe must stop.
+    fn run_pass(
+        &mut self,
+        idx: usize,
+        spec: &crate::erase::PassPattern,
+        plan: &SamplePlan,
+        sink: &dyn Sink,
+        stop: &StopFlag,
+    ) -> bool {
+        let number = idx as u32 + 1;
+        let total = self.state.plan.passes.len();
+        let size = self.target.geometry().size_bytes;
+        let mode = self.state.verify.mode;
+        let verify_this = mode != VerifyMode::None && self.state.plan.verifies(idx);
+        let step_done = self.state.steps[idx].status == StepStatus::Completed;
+        let check_done = self
+            .state
+            .checks
+            .iter()
+            .any(|c| c.step == number && !c.interrupted);
+        if step_done && (!verify_this || check_done) {
+            return true;
+        }
+        let pattern = match Pattern::new(spec) {
+            Ok(p) => p,
+            Err(e) => {
+                self.problems.push(e.to_string());
+                return false;
+            }
+        };
+        let random = !pattern.is_periodic();
+        let position = self.state.position.clone().filter(|p| p.step == number);
+        let mut known: Vec<(usize, Hash)> = position
+            .as_ref()
+            .map(Position::known_hashes)
+            .unwrap_or_default();
+
+        // Decide where writing starts (None: the pass is written, only verification is left).
+        let mut write_from = None;
+        if !step_done {
+            let resume_at = position
+                .as_ref()
+                .filter(|p| p.phase == PassPhase::Write)
+                .map(|p| p.offset)
+                .unwrap_or(0);
+            let from = if random && resume_at > 0 && verify_this && mode == VerifyMode::Full {
+                sink.event(Event::Notice {
+                    message: format!(
+                        "pass {number} (random) restarts from the beginning: its keystream key \
+                         was never stored, and full verification needs all of it"
+                    ),
+                });
+                0
+            } else if random {
+                restart_offset(&plan.regions, resume_at)
+            } else {
+                resume_at
+            };
+            write_from = Some(from);
+        } else if random && verify_this {
+            let complete = known.len() == plan.regions.len();
+            if mode == VerifyMode::Full || !complete {
+                sink.event(Event::Notice {
+                    message: format!(
+                        "pass {number} (random) is written again: its keystream key was never \
+                         stored, so its verification can only run on a fresh pass"
+                    ),
+                });
+                let step = &mut self.state.steps[idx];
+                step.status = StepStatus::NotStarted;
+                step.notes
+                    .push("rewritten after an interruption during verification".into());
+                write_from = Some(0);
+            }
+        }
+        if write_from == Some(0) {
+            known.clear();
+        }
+        // Whether the in-memory key generated every byte of this pass.
+        let key_covers_all = write_from == Some(0);
+
+        if let Some(from) = write_from {
+            let step = &mut self.state.steps[idx];
+            if step.started_at.is_none() || from == 0 {
+                step.started_at = Some(timestamp::now());
+            }
+            if from > 0 {
+                step.resumed_at.push(from);
+            }
+            step.status = StepStatus::Interrupted;
+            sink.event(Event::PhaseStarted {
+                phase: Phase::Write {
+                    pass: number as usize,
+                    passes: total,
+                    pattern: spec.describe(),
+                },
+                done: from,
+                total: size,
+            });
+            let hasher = Arc::new(Mutex::new(RegionHasher::with_known(&plan.regions, &known)));
+            let obs_hasher = hasher.clone();
+            let mut observe = move |offset: u64, data: &[u8]| {
+                if let Ok(mut h) = obs_hasher.lock() {
+                    h.feed(offset, data);
+                }
+            };
+            let report = {
+                let state = &mut self.state;
+                let dir = self.checkpoints.clone();
+                let mut on_checkpoint = |offset: u64| {
+                    let hashes = if random {
+                        hasher
+                            .lock()
+                            .map(|h| h.completed_before(offset))
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    state.steps[idx].stopped_at = Some(offset);
+                    state.position = Some(Position {
+                        step: number,
+                        phase: PassPhase::Write,
+                        offset,
+                        region_hashes: Position::encode_hashes(&hashes),
+                    });
+                    if let Err(e) = state.save(&dir) {
+                        sink.event(Event::Notice {
+                            message: format!("{e}; an interruption now could not be resumed"),
+                        });
+                    }
+                };
+                engine::write_pass(
+                    &self.target,
+                    &pattern,
+                    from,
+                    &self.pass_opts,
+                    sink,
+                    stop,
+                    if random { Some(&mut observe) } else { None },
+                    &mut on_checkpoint,
+                )
+            };
+            let step = &mut self.state.steps[idx];
+            step.bytes_written += report.bytes_written;
+            step.errors.extend(report.errors);
+            step.ended_at = Some(timestamp::now());
+            let ok = matches!(report.end, PassEnd::Completed);
+            sink.event(Event::PhaseFinished { ok });
+            match report.end {
+                PassEnd::Completed => {
+                    step.status = StepStatus::Completed;
+                    step.stopped_at = None;
+                }
+                PassEnd::Interrupted { offset } => {
+                    step.status = StepStatus::Interrupted;
+                    step.stopped_at = Some(offset);
+                    return false;
+                }
+                PassEnd::Aborted { reason, .. } => {
+                    step.status = StepStatus::Failed;
+                    step.notes.push(reason);
+                    return false;
+                }
+                PassEnd::Gone { reason, offset } => {
+                    step.status = StepStatus::Failed;
+                    step.stopped_at = Some(offset);
+                    step.notes.push(reason.clone());
+                    self.problems.push(reason);
+                    return false;
+                }
+            }
+            if random {
+                known = hasher
+                    .lock()
+                    .map(|h| h.completed_before(u64::MAX))
+                    .unwrap_or_default();
+            }
+        }
+
+        if !verify_this {
+            return true;
+        }
+        self.state.position = Some(Position {
+            step: number,
+            phase: PassPhase::Verify,
+            offset: size,
+            region_hashes: if random {
+                Position::encode_hashes(&known)
+            } else {
+                Vec::new()
+            },
+        });
+        self.save(sink);
+        let check = self.verify_pass(
+            number,
+            &pattern,
+            random && !key_covers_all,
+            &known,
+            plan,
+            sink,
+            stop,
+        );
+        self.state.checks.retain(|c| c.step != number);
+        // Go on only after a passing check: a failed one already decides FAIL.
+        let go_on = check.passed;
+        self.state.checks.push(check);
+        // The pattern (and a random pass's key) is dropped, and zeroized, here.
+        drop(pattern);
+        go_on
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn verify_pass(
+        &mut self,
+        number: u32,
+        pattern: &Pattern,
+        use_recorded: bool,
+        known: &[(usize, Hash)],
+        plan: &SamplePlan,
+        sink: &dyn Sink,
+        stop: &StopFlag,
+    ) -> Check {
+        let spec = self.state.verify;
+        let size = self.target.geometry().size_bytes;
+        match spec.mode {
+            VerifyMode::Full => {
+                sink.event(Event::PhaseStarted {
+                    phase: Phase::Verify {
+                        pass: number as usize,
+                        mode: "full".into(),
+                    },
+                    done: 0,
+                    total: size,
+                });
+                let r = read_full(&self.target, pattern, plan, sink, stop);
+                sink.event(Event::PhaseFinished { ok: r.passed() });
+                if let Some(g) = &r.gone {
+                    self.problems.push(g.clone());
+                }
+                let digest = r
+                    .sample_hashes
+                    .iter()
+                    .copied()
+                    .collect::<Option<Vec<Hash>>>()
+                    .map(|h| hex::encode(plan_digest(&plan.regions, &h)));
+                Check {
+                    step: number,
+                    mode: VerifyMode::Full,
+                    bytes_read: r.bytes_read,
+                    passed: r.passed(),
+                    interrupted: r.interrupted,
+                    mismatch_count: r.mismatch_count,
+                    mismatches: r.mismatches,
+                    unreadable: r.unreadable,
+                    digest,
+                    detail: r.gone,
+                }
+            }
+            _ => {
+                sink.event(Event::PhaseStarted {
+                    phase: Phase::Verify {
+                        pass: number as usize,
+                        mode: spec.describe(),
+                    },
+                    done: 0,
+                    total: plan.bytes(),
+                });
+                let recorded: Vec<Option<Hash>>;
+                let expected = if use_recorded {
+                    let mut v = vec![None; plan.regions.len()];
+                    for (i, h) in known {
+                        if let Some(slot) = v.get_mut(*i) {
+                            *slot = Some(*h);
+                        }
+                    }
+                    recorded = v;
+                    Expected::Hashes(&recorded)
+                } else {
+                    Expected::Pattern(pattern)
+                };
+                let r = read_plan(&self.target, plan, expected, sink, stop);
+                sink.event(Event::PhaseFinished { ok: r.passed() });
+                if let Some(g) = &r.gone {
+                    self.problems.push(g.clone());
+                }
+                let complete = r.hashes.iter().all(Option::is_some);
+                Check {
+                    step: number,
+                    mode: VerifyMode::Sample,
+                    bytes_read: r.bytes_read,
+                    passed: r.passed(),
+                    interrupted: r.interrupted,
+                    mismatch_count: r.mismatch_count,
+                    digest: complete.then(|| hex::encode(r.digest(plan))),
+                    mismatches: r.mismatches,
+                    unreadable: r.unreadable,
+                    detail: r.gone,
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, plan: Option<&SamplePlan>, sink: &dyn Sink) -> Finished {
+        let mode = self.state.verify.mode;
+        let must_verify: Vec<u32> = (0..self.state.plan.passes.len())
+            .filter(|i| mode != VerifyMode::None && self.state.plan.verifies(*i))
+            .map(|i| i as u32 + 1)
+            .collect();
+        let verification = Verification {
+            spec: self.state.verify,
+            verify_passes: self.state.plan.verify_passes,
+            plan: plan
+                .filter(|_| mode != VerifyMode::None)
+                .map(PlanSummary::of),
+            checks: self.state.checks.clone(),
+        };
+        let outcome = Outcome::conclude(
+            self.state.steps.clone(),
+            verification,
+            &must_verify,
+            std::mem::take(&mut self.problems),
+        );
+        if outcome.result() == crate::verify::WipeResult::Incomplete {
+            self.save(sink);
+        } else {
+            Checkpoint::remove(&self.checkpoints, &self.state.id);
+        }
+        Finished {
+            wipe_id: self.state.id.clone(),
+            drive: self.drive,
+            plan: self.state.plan,
+            started_at: self.state.started_at,
+            ended_at: timestamp::now(),
+            outcome,
+        }
+    }
+}

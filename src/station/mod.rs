@@ -1,0 +1,45 @@
+//! The station layer: a wipe session over many drives, each on its own worker, reporting
+//! progress through sinks.
+//!
+//! * [`job`]: one drive's wipe from plan to outcome.
+//! * [`checkpoint`]: what lets an interrupted wipe resume.
+//! * [`progress`]: progress bars or log lines per drive.
+
+pub mod checkpoint;
+pub mod job;
+pub mod progress;
+
+use std::sync::Arc;
+
+use crate::erase::{Sink, StopFlag};
+use job::{Finished, Job};
+
+/// Runs jobs in parallel, one worker thread per drive, and returns their results in order.
+/// A worker that crashed is reported as an error naming its drive, never dropped.
+pub fn run_parallel(
+    jobs: Vec<(String, Job, Arc<dyn Sink>)>,
+    stop: &StopFlag,
+) -> Vec<Result<Finished, String>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|(label, job, sink)| {
+                let stop = stop.clone();
+                (label, scope.spawn(move || job.run(sink.as_ref(), &stop)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(label, h)| {
+                h.join().map_err(|panic| {
+                    let why = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown cause".into());
+                    format!("the worker for {label} crashed ({why}); its wipe is not certified, run it again")
+                })
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,517 @@
+//! The outcome of a wipe: what each step did, what verification found, and the result.
+//!
+//! DESIGN invariant 2 lives here: [`Outcome::conclude`] is the only way to make an
+//! [`Outcome`], and it gives PASS only when every step completed without error, every pass that
+//! had to be verified was verified, and every verification passed. Interrupted or unverified work
+//! is INCOMPLETE; errors and mismatches are FAIL. An `Outcome` cannot be deserialized, so a PASS
+//! cannot be conjured from a file either.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::{ALGORITHM, SamplePlan, format_ppm};
+use super::sample::Mismatch;
+use crate::erase::engine::ErrorRange;
+use crate::erase::{PassPattern, VerifyPasses};
+
+/// The overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WipeResult {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+impl WipeResult {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WipeResult::Pass => "PASS",
+            WipeResult::Fail => "FAIL",
+            WipeResult::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Completed,
+    Interrupted,
+    Failed,
+    NotStarted,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepAction {
+    /// An overwrite pass.
+    Overwrite { pattern: PassPattern },
+    /// A command executed by the drive's firmware.
+    Firmware { command: String, detail: String },
+}
+
+impl StepAction {
+    pub fn describe(&self) -> String {
+        match self {
+            StepAction::Overwrite { pattern } => format!("overwrite {}", pattern.describe()),
+            StepAction::Firmware { command, .. } => command.clone(),
+        }
+    }
+}
+
+/// One step of a wipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// 1-based.
+    pub number: u32,
+    pub action: StepAction,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub bytes_written: u64,
+    pub status: StepStatus,
+    /// Ranges that could not be written.
+    pub errors: Vec<ErrorRange>,
+    /// Offsets at which the step was resumed after an interruption.
+    pub resumed_at: Vec<u64>,
+    /// Where an interrupted step stopped (durable up to here).
+    pub stopped_at: Option<u64>,
+    pub notes: Vec<String>,
+}
+
+impl Step {
+    pub fn new(number: u32, action: StepAction) -> Step {
+        Step {
+            number,
+            action,
+            started_at: None,
+            ended_at: None,
+            bytes_written: 0,
+            status: StepStatus::NotStarted,
+            errors: Vec::new(),
+            resumed_at: Vec::new(),
+            stopped_at: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Verification modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyMode {
+    None,
+    Sample,
+    Full,
+}
+
+/// The verification a user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifySpec {
+    pub mode: VerifyMode,
+    /// Sample coverage in parts per million (also used for the sample digest of a full check).
+    pub coverage_ppm: u32,
+}
+
+impl VerifySpec {
+    /// Parses `none`, `full`, `sample` or `sample:PCT`.
+    pub fn parse(s: &str) -> Result<VerifySpec, String> {
+        let default = 100_000;
+        match s.trim() {
+            "none" => Ok(VerifySpec {
+                mode: VerifyMode::None,
+                coverage_ppm: default,
+            }),
+            "full" => Ok(VerifySpec {
+                mode: VerifyMode::Full,
+                coverage_ppm: default,
+            }),
+            "sample" => Ok(VerifySpec {
+                mode: VerifyMode::Sample,
+                coverage_ppm: default,
+            }),
+            other => match other.strip_prefix("sample:") {
+                Some(pct) => super::plan::parse_percent(pct)
+                    .map(|ppm| VerifySpec {
+                        mode: VerifyMode::Sample,
+                        coverage_ppm: ppm,
+                    })
+                    .ok_or_else(|| {
+                        format!("`{pct}`: sample coverage must be a percentage above 0 and at most 100, e.g. sample:10")
+                    }),
+                None => Err(format!(
+                    "`{other}`: expected none, sample, sample:PCT (e.g. sample:10) or full"
+                )),
+            },
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self.mode {
+            VerifyMode::None => "none".into(),
+            VerifyMode::Full => "full".into(),
+            VerifyMode::Sample => format!(
+                "sample:{}",
+                format_ppm(self.coverage_ppm).trim_end_matches('%')
+            ),
+        }
+    }
+}
+
+/// The sampling plan as recorded: enough to rebuild it exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub algorithm: String,
+    pub seed: String,
+    pub size_bytes: u64,
+    pub sector_size: u32,
+    pub requested_coverage_ppm: u32,
+    pub coverage_ppm: u32,
+    pub subsections: u64,
+    pub regions_per_subsection: u64,
+    pub region_size: u64,
+    pub region_count: u64,
+}
+
+impl PlanSummary {
+    pub fn of(plan: &SamplePlan) -> PlanSummary {
+        PlanSummary {
+            algorithm: ALGORITHM.into(),
+            seed: hex::encode(plan.params.seed),
+            size_bytes: plan.params.size_bytes,
+            sector_size: plan.params.sector_size,
+            requested_coverage_ppm: plan.params.coverage_ppm,
+            coverage_ppm: plan.coverage_ppm(),
+            subsections: plan.subsections,
+            regions_per_subsection: plan.regions_per_subsection,
+            region_size: plan.region_size,
+            region_count: plan.regions.len() as u64,
+        }
+    }
+}
+
+/// The check of one pass (or of a firmware erase).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// The step checked.
+    pub step: u32,
+    pub mode: VerifyMode,
+    pub bytes_read: u64,
+    pub passed: bool,
+    pub interrupted: bool,
+    pub mismatch_count: u64,
+    pub mismatches: Vec<Mismatch>,
+    pub unreadable: Vec<ErrorRange>,
+    /// Digest over the read-back hashes of the sample regions (hex), if they were all read.
+    pub digest: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// All verification of a wipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub spec: VerifySpec,
+    pub verify_passes: VerifyPasses,
+    pub plan: Option<PlanSummary>,
+    pub checks: Vec<Check>,
+}
+
+impl Verification {
+    /// The digest of the final state of the drive (from the last check), if any.
+    pub fn final_digest(&self) -> Option<&str> {
+        self.checks.last().and_then(|c| c.digest.as_deref())
+    }
+}
+
+/// The concluded outcome of a wipe. See the module docs for the rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    result: WipeResult,
+    steps: Vec<Step>,
+    verification: Verification,
+    failure_reasons: Vec<String>,
+}
+
+impl Outcome {
+    /// Decides the result from what happened. `must_verify` lists the step numbers whose
+    /// verification is required; `problems` are failures found outside steps and checks (a
+    /// drive that vanished, a hidden area that could not be removed).
+    pub fn conclude(
+        steps: Vec<Step>,
+        verification: Verification,
+        must_verify: &[u32],
+        problems: Vec<String>,
+    ) -> Outcome {
+        let mut fail = problems;
+        let mut incomplete = Vec::new();
+        if steps.is_empty() {
+            incomplete.push("no erase step was run".to_string());
+        }
+        for s in &steps {
+            let what = s.action.describe();
+            for e in &s.errors {
+                fail.push(format!(
+                    "step {} ({what}) could not write {} bytes at offset {}: {}",
+                    s.number, e.len, e.offset, e.error
+                ));
+            }
+            match s.status {
+                StepStatus::Completed => {}
+                StepStatus::Failed => {
+                    let why = s.notes.last().cloned().unwrap_or_else(|| "failed".into());
+                    fail.push(format!("step {} ({what}) failed: {why}", s.number));
+                }
+                StepStatus::Interrupted => incomplete.push(format!(
+                    "step {} ({what}) was interrupted{}",
+                    s.number,
+                    s.stopped_at
+                        .map(|o| format!(" at offset {o}"))
+                        .unwrap_or_default()
+                )),
+                StepStatus::NotStarted => {
+                    incomplete.push(format!("step {} ({what}) was not run", s.number))
+                }
+            }
+        }
+        if verification.spec.mode == VerifyMode::None {
+            incomplete.push(
+                "not verified (--verify none): without read-back there is no proof of erasure"
+                    .into(),
+            );
+        }
+        for c in &verification.checks {
+            if c.mismatch_count > 0 {
+                let first = c
+                    .mismatches
+                    .iter()
+                    .take(5)
+                    .map(|m| format!("{} (+{} bytes)", m.offset, m.len))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                fail.push(format!(
+                    "verification of step {} found {} mismatching range(s); first at offsets {first}",
+                    c.step, c.mismatch_count
+                ));
+            }
+            for u in &c.unreadable {
+                fail.push(format!(
+                    "verification of step {} could not read {} bytes at offset {}: {}",
+                    c.step, u.len, u.offset, u.error
+                ));
+            }
+            if !c.passed && c.mismatch_count == 0 && c.unreadable.is_empty() {
+                if c.interrupted {
+                    incomplete.push(format!("verification of step {} was interrupted", c.step));
+                } else {
+                    fail.push(format!(
+                        "verification of step {} failed: {}",
+                        c.step,
+                        c.detail.clone().unwrap_or_else(|| "see the check".into())
+                    ));
+                }
+            }
+        }
+        if verification.spec.mode != VerifyMode::None {
+            for n in must_verify {
+                let done = verification
+                    .checks
+                    .iter()
+                    .any(|c| c.step == *n && (c.passed || c.mismatch_count > 0));
+                if !done && !verification.checks.iter().any(|c| c.step == *n) {
+                    incomplete.push(format!("step {n} was not verified"));
+                }
+            }
+        }
+        let (result, failure_reasons) = if !fail.is_empty() {
+            fail.extend(incomplete);
+            (WipeResult::Fail, fail)
+        } else if !incomplete.is_empty() {
+            (WipeResult::Incomplete, incomplete)
+        } else {
+            (WipeResult::Pass, Vec::new())
+        };
+        Outcome {
+            result,
+            steps,
+            verification,
+            failure_reasons,
+        }
+    }
+
+    pub fn result(&self) -> WipeResult {
+        self.result
+    }
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+    pub fn failure_reasons(&self) -> &[String] {
+        &self.failure_reasons
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(n: u32, status: StepStatus) -> Step {
+        let mut s = Step::new(
+            n,
+            StepAction::Overwrite {
+                pattern: PassPattern::Constant { byte: 0 },
+            },
+        );
+        s.status = status;
+        s
+    }
+
+    fn check(n: u32, passed: bool) -> Check {
+        Check {
+            step: n,
+            mode: VerifyMode::Sample,
+            bytes_read: 1,
+            passed,
+            interrupted: false,
+            mismatch_count: 0,
+            mismatches: vec![],
+            unreadable: vec![],
+            digest: Some("00".into()),
+            detail: None,
+        }
+    }
+
+    fn verification(mode: VerifyMode, checks: Vec<Check>) -> Verification {
+        Verification {
+            spec: VerifySpec {
+                mode,
+                coverage_ppm: 100_000,
+            },
+            verify_passes: VerifyPasses::Last,
+            plan: None,
+            checks,
+        }
+    }
+
+    #[test]
+    fn pass_needs_completed_steps_and_passed_required_checks() {
+        let o = Outcome::conclude(
+            vec![
+                step(1, StepStatus::Completed),
+                step(2, StepStatus::Completed),
+            ],
+            verification(VerifyMode::Sample, vec![check(2, true)]),
+            &[2],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Pass, "{:?}", o.failure_reasons());
+    }
+
+    #[test]
+    fn missing_or_interrupted_verification_is_incomplete_never_pass() {
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![]),
+            &[1],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        let mut c = check(1, false);
+        c.interrupted = true;
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![c]),
+            &[1],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::None, vec![]),
+            &[1],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert!(o.failure_reasons()[0].contains("--verify none"));
+    }
+
+    #[test]
+    fn interrupted_or_unrun_step_is_incomplete() {
+        for status in [StepStatus::Interrupted, StepStatus::NotStarted] {
+            let o = Outcome::conclude(
+                vec![step(1, status)],
+                verification(VerifyMode::Sample, vec![check(1, true)]),
+                &[1],
+                vec![],
+            );
+            assert_eq!(o.result(), WipeResult::Incomplete);
+        }
+        let o = Outcome::conclude(
+            vec![],
+            verification(VerifyMode::Sample, vec![]),
+            &[],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+    }
+
+    #[test]
+    fn write_errors_mismatches_and_problems_are_fail() {
+        let mut s = step(1, StepStatus::Completed);
+        s.errors.push(ErrorRange {
+            offset: 4096,
+            len: 512,
+            error: "Input/output error".into(),
+        });
+        let o = Outcome::conclude(
+            vec![s],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            &[1],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Fail);
+        assert!(o.failure_reasons()[0].contains("offset 4096"));
+
+        let mut c = check(1, false);
+        c.mismatch_count = 1;
+        c.mismatches.push(Mismatch {
+            offset: 123,
+            len: 1,
+            detail: String::new(),
+        });
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![c]),
+            &[1],
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Fail);
+        assert!(o.failure_reasons()[0].contains("123"));
+
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            &[1],
+            vec!["drive vanished".into()],
+        );
+        assert_eq!(o.result(), WipeResult::Fail);
+    }
+
+    #[test]
+    fn verify_spec_parsing() {
+        assert_eq!(VerifySpec::parse("sample").unwrap().coverage_ppm, 100_000);
+        assert_eq!(
+            VerifySpec::parse("sample:2.5").unwrap().coverage_ppm,
+            25_000
+        );
+        assert_eq!(VerifySpec::parse("full").unwrap().mode, VerifyMode::Full);
+        assert_eq!(
+            VerifySpec::parse("sample:2.5").unwrap().describe(),
+            "sample:2.50"
+        );
+        assert!(VerifySpec::parse("sample:0").is_err());
+        assert!(VerifySpec::parse("partial").is_err());
+    }
+}

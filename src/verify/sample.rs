@@ -1,0 +1,383 @@
+//! Reading the regions of a sampling plan back from a drive, hashing each with BLAKE3 and
+//! comparing with what should be there.
+//!
+//! What "should be there" is either the pattern itself (then a mismatch is located to the byte)
+//! or the hashes recorded when the regions were written (random passes after a resume), or
+//! nothing at all (a fingerprint taken before a firmware erase).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::plan::{Region, SamplePlan};
+use super::region_hash::{Hash, plan_digest};
+use crate::device::{AlignedBuf, Target};
+use crate::erase::engine::{ErrorRange, is_gone};
+use crate::erase::{Event, Pattern, Sink, StopFlag};
+
+/// Largest single read.
+const READ_CHUNK: usize = 4 << 20;
+/// Mismatches kept in detail; the count covers all.
+pub const MAX_REPORTED: usize = 32;
+
+/// What the regions should contain.
+pub enum Expected<'a> {
+    Pattern(&'a Pattern),
+    Hashes(&'a [Option<Hash>]),
+    Nothing,
+}
+
+/// A region (or part of one) that does not hold what it should.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mismatch {
+    /// First differing byte when known, else the region's start.
+    pub offset: u64,
+    /// Bytes from `offset` to the last differing byte (or the region's length).
+    pub len: u64,
+    pub detail: String,
+}
+
+/// The result of reading a plan.
+#[derive(Debug, Clone, Default)]
+pub struct SampleResult {
+    /// Hash of each region as read (None where unreadable or not reached).
+    pub hashes: Vec<Option<Hash>>,
+    pub bytes_read: u64,
+    /// Mismatching regions (the first [`MAX_REPORTED`]).
+    pub mismatches: Vec<Mismatch>,
+    pub mismatch_count: u64,
+    pub unreadable: Vec<ErrorRange>,
+    /// Stopped on request before every region was read.
+    pub interrupted: bool,
+    /// The drive went away.
+    pub gone: Option<String>,
+}
+
+impl SampleResult {
+    /// Digest over all region hashes (unreadable regions count as all-zero hashes).
+    pub fn digest(&self, plan: &SamplePlan) -> Hash {
+        let hashes: Vec<Hash> = self.hashes.iter().map(|h| h.unwrap_or([0; 32])).collect();
+        plan_digest(&plan.regions, &hashes)
+    }
+
+    /// True when every region was read and matched.
+    pub fn passed(&self) -> bool {
+        !self.interrupted
+            && self.gone.is_none()
+            && self.mismatch_count == 0
+            && self.unreadable.is_empty()
+            && self.hashes.iter().all(Option::is_some)
+    }
+}
+
+/// Reads in flight at once: sample regions are small and scattered, so one at a time would
+/// leave the drive idle between them (NVMe and RAM-backed devices above all).
+const READERS: usize = 4;
+
+/// What reading one region found.
+struct RegionReport {
+    index: usize,
+    hash: Option<Hash>,
+    bytes_read: u64,
+    mismatch: Option<Mismatch>,
+    unreadable: Vec<ErrorRange>,
+    gone: Option<String>,
+}
+
+/// Reads every region of `plan` from `target`.
+pub fn read_plan(
+    target: &Target,
+    plan: &SamplePlan,
+    expected: Expected<'_>,
+    sink: &dyn Sink,
+    stop: &StopFlag,
+) -> SampleResult {
+    let max = plan
+        .regions
+        .iter()
+        .map(|r| r.len)
+        .max()
+        .unwrap_or(0)
+        .min(READ_CHUNK as u64) as usize;
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let abort = AtomicBool::new(false);
+    let expected = &expected;
+    let mut reports: Vec<RegionReport> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..READERS.min(plan.regions.len()))
+            .map(|_| {
+                let (next, done, abort) = (&next, &done, &abort);
+                scope.spawn(move || {
+                    let mut buf = AlignedBuf::zeroed(max);
+                    let mut want = match expected {
+                        Expected::Pattern(_) => vec![0u8; max],
+                        _ => Vec::new(),
+                    };
+                    let mut out = Vec::new();
+                    loop {
+                        if stop.is_stopped() || abort.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(region) = plan.regions.get(index) else {
+                            break;
+                        };
+                        let report =
+                            read_region(target, index, *region, &mut buf, expected, &mut want);
+                        if report.gone.is_some() {
+                            abort.store(true, Ordering::Relaxed);
+                        }
+                        let total = done.fetch_add(report.bytes_read, Ordering::Relaxed)
+                            + report.bytes_read;
+                        sink.event(Event::Progress { done: total });
+                        out.push(report);
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    reports.sort_by_key(|r| r.index);
+
+    let mut result = SampleResult {
+        hashes: vec![None; plan.regions.len()],
+        ..Default::default()
+    };
+    for r in reports {
+        result.bytes_read += r.bytes_read;
+        result.unreadable.extend(r.unreadable);
+        if r.gone.is_some() && result.gone.is_none() {
+            result.gone = r.gone;
+        }
+        if let Some(m) = r.mismatch {
+            add_mismatch(&mut result, m);
+        }
+        if let (Some(h), Expected::Hashes(hs)) = (r.hash, expected) {
+            let region = plan.regions[r.index];
+            match hs.get(r.index).copied().flatten() {
+                Some(e) if e == h => {}
+                Some(_) => add_mismatch(
+                    &mut result,
+                    Mismatch {
+                        offset: region.offset,
+                        len: region.len,
+                        detail: "region hash differs from the hash recorded when it was written"
+                            .into(),
+                    },
+                ),
+                None => add_mismatch(
+                    &mut result,
+                    Mismatch {
+                        offset: region.offset,
+                        len: region.len,
+                        detail: "no expected hash was recorded for this region".into(),
+                    },
+                ),
+            }
+        }
+        result.hashes[r.index] = r.hash;
+    }
+    // Stopped before every region was read (unreadable ones were read, and failed).
+    let read_all = next.load(Ordering::Relaxed) >= plan.regions.len();
+    result.interrupted = result.gone.is_none() && !read_all;
+    result
+}
+
+fn read_region(
+    target: &Target,
+    index: usize,
+    region: Region,
+    buf: &mut AlignedBuf,
+    expected: &Expected<'_>,
+    want: &mut [u8],
+) -> RegionReport {
+    let mut report = RegionReport {
+        index,
+        hash: None,
+        bytes_read: 0,
+        mismatch: None,
+        unreadable: Vec::new(),
+        gone: None,
+    };
+    let mut hasher = blake3::Hasher::new();
+    let mut offset = region.offset;
+    let mut first_bad: Option<u64> = None;
+    let mut last_bad = 0u64;
+    while offset < region.end() {
+        let len = (region.end() - offset).min(buf.len() as u64) as usize;
+        let piece = &mut buf[..len];
+        if let Err(e) = read_with_retries(target, piece, offset) {
+            if is_gone(target, &e) {
+                report.gone = Some(format!(
+                    "{} disappeared while reading offset {offset}: {e}",
+                    target.path().display()
+                ));
+                return report;
+            }
+            report.unreadable.push(ErrorRange {
+                offset,
+                len: len as u64,
+                error: e.to_string(),
+            });
+            offset += len as u64;
+            continue;
+        }
+        hasher.update(piece);
+        if let Expected::Pattern(p) = expected {
+            let w = &mut want[..len];
+            p.fill(offset, w);
+            if piece[..] != w[..] {
+                let (lo, hi) = differing_span(piece, w);
+                first_bad.get_or_insert(offset + lo as u64);
+                last_bad = offset + hi as u64;
+            }
+        }
+        report.bytes_read += len as u64;
+        offset += len as u64;
+    }
+    if let (Some(first), Expected::Pattern(p)) = (first_bad, expected) {
+        report.mismatch = Some(Mismatch {
+            offset: first,
+            len: last_bad + 1 - first,
+            detail: format!(
+                "bytes differ from the expected pattern ({})",
+                p.spec().describe()
+            ),
+        });
+    }
+    if report.unreadable.is_empty() {
+        report.hash = Some(*hasher.finalize().as_bytes());
+    }
+    report
+}
+
+fn add_mismatch(result: &mut SampleResult, m: Mismatch) {
+    result.mismatch_count += 1;
+    if result.mismatches.len() < MAX_REPORTED {
+        result.mismatches.push(m);
+    }
+}
+
+/// First and last index where two equal-length slices differ (they must differ).
+pub fn differing_span(a: &[u8], b: &[u8]) -> (usize, usize) {
+    let lo = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(0);
+    let hi = a.iter().zip(b).rposition(|(x, y)| x != y).unwrap_or(lo);
+    (lo, hi)
+}
+
+/// Reads with a few retries; the last error if all fail.
+pub fn read_with_retries(target: &Target, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    let mut last = None;
+    for attempt in 0..4u64 {
+        match target.read_at(buf, offset) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                if is_gone(target, &e) {
+                    return Err(e);
+                }
+                last = Some(e);
+                std::thread::sleep(Duration::from_millis(20 * attempt));
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("read failed")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan::PlanParams;
+    use super::*;
+    use crate::erase::NullSink;
+
+    fn setup(fill: u8) -> (tempfile::TempDir, std::path::PathBuf, SamplePlan) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.img");
+        let size = 16 << 20;
+        std::fs::write(&path, vec![fill; size]).unwrap();
+        let plan = SamplePlan::build(PlanParams {
+            size_bytes: size as u64,
+            sector_size: 512,
+            coverage_ppm: 100_000,
+            seed: [2; 32],
+        })
+        .unwrap();
+        (dir, path, plan)
+    }
+
+    #[test]
+    fn clean_drive_passes_and_a_changed_region_is_located_to_the_byte() {
+        let (_d, path, plan) = setup(0);
+        let t = Target::open_read(&path).unwrap();
+        let p = Pattern::Constant(0);
+        let r = read_plan(
+            &t,
+            &plan,
+            Expected::Pattern(&p),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert!(r.passed(), "{r:?}");
+        assert_eq!(r.bytes_read, plan.bytes());
+        let digest = r.digest(&plan);
+
+        // Change three bytes inside region 5.
+        let reg = plan.regions[5];
+        let mut data = std::fs::read(&path).unwrap();
+        let at = (reg.offset + 100) as usize;
+        data[at] = 1;
+        data[at + 2] = 1;
+        std::fs::write(&path, &data).unwrap();
+        let t = Target::open_read(&path).unwrap();
+        let r = read_plan(
+            &t,
+            &plan,
+            Expected::Pattern(&p),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert!(!r.passed());
+        assert_eq!(r.mismatch_count, 1);
+        assert_eq!(r.mismatches[0].offset, reg.offset + 100);
+        assert_eq!(r.mismatches[0].len, 3);
+        assert_ne!(r.digest(&plan), digest);
+    }
+
+    #[test]
+    fn recorded_hashes_detect_a_change_and_missing_hashes_fail() {
+        let (_d, path, plan) = setup(0x77);
+        let t = Target::open_read(&path).unwrap();
+        let first = read_plan(&t, &plan, Expected::Nothing, &NullSink, &StopFlag::new());
+        assert!(first.passed());
+        let again = read_plan(
+            &t,
+            &plan,
+            Expected::Hashes(&first.hashes),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert!(again.passed());
+        let mut partial = first.hashes.clone();
+        partial[3] = None;
+        let r = read_plan(
+            &t,
+            &plan,
+            Expected::Hashes(&partial),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert!(!r.passed());
+    }
+
+    #[test]
+    fn stop_interrupts() {
+        let (_d, path, plan) = setup(0);
+        let t = Target::open_read(&path).unwrap();
+        let stop = StopFlag::new();
+        stop.stop();
+        let r = read_plan(&t, &plan, Expected::Nothing, &NullSink, &stop);
+        assert!(r.interrupted && !r.passed());
+    }
+}

@@ -1,0 +1,287 @@
+//! `wipeproof wipe` on loop devices and image files: every method erases everything, the exact
+//! tail, 4Kn drives, verification catches changes, interruption and resume, parallel drives,
+//! write errors, and refusals that leave data untouched.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use crate::support::*;
+
+fn wipe_json(home: &Home, dev: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["wipe", dev, "--yes", "--json"];
+    args.extend_from_slice(extra);
+    home.json(&args)
+}
+
+#[test]
+fn every_method_leaves_no_original_block_and_no_marker() {
+    let home = Home::new();
+    for method in [
+        "zero",
+        "one",
+        "random",
+        "dod-3pass",
+        "dod-7pass",
+        "hmg-is5-enhanced",
+        "gutmann",
+        "schneier",
+    ] {
+        // Not a multiple of the 4 MiB buffer: the tail must be written exactly.
+        let lo = LoopDev::new(method, (4 << 20) + (12 << 10), 512);
+        assert!(surviving_blocks(&lo.backing) > 0);
+        let (code, json) = wipe_json(&home, lo.dev.to_str().unwrap(), &["--method", method]);
+        let d = only_drive(&json);
+        assert_eq!(code, 0, "{method}: {json}");
+        assert_eq!(d["result"], "PASS", "{method}: {json}");
+        assert_eq!(
+            surviving_blocks(&lo.backing),
+            0,
+            "{method} left planted blocks"
+        );
+        let data = std::fs::read(&lo.backing).unwrap();
+        match method {
+            "zero" => assert!(data.iter().all(|&b| b == 0)),
+            "one" => assert!(data.iter().all(|&b| b == 0xFF)),
+            _ => {}
+        }
+        // The tail: the last 12 KiB hold the final pattern, not the planted one.
+        let tail = &data[data.len() - (12 << 10)..];
+        assert!(
+            !tail.windows(4).any(|w| w == MARKER),
+            "{method} missed the tail"
+        );
+    }
+}
+
+#[test]
+fn odd_sized_image_file_is_overwritten_to_its_last_byte() {
+    let home = Home::new();
+    let img = ShmFile::with_pattern("odd", (8 << 20) + 100);
+    let (code, json) = wipe_json(
+        &home,
+        img.path.to_str().unwrap(),
+        &["--method", "one", "--verify", "full"],
+    );
+    assert_eq!(code, 0, "{json}");
+    let data = std::fs::read(&img.path).unwrap();
+    assert_eq!(data.len(), (8 << 20) + 100);
+    assert!(data.iter().all(|&b| b == 0xFF));
+    let d = only_drive(&json);
+    assert_eq!(d["bytes_written"], (8u64 << 20) + 100);
+}
+
+#[test]
+fn four_k_native_drive_with_random_and_full_verification() {
+    let home = Home::new();
+    let lo = LoopDev::new("4kn", (16 << 20) + (12 << 10), 4096);
+    let (code, json) = wipe_json(
+        &home,
+        lo.dev.to_str().unwrap(),
+        &["--method", "random", "--verify", "full"],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(surviving_blocks(&lo.backing), 0);
+    // Random data, not a constant.
+    let data = read_range(&lo.backing, 1 << 20, 4096);
+    assert!(data.iter().any(|&b| b != data[0]));
+}
+
+#[test]
+fn two_drives_are_wiped_in_parallel() {
+    let home = Home::new();
+    let a = LoopDev::new("para", 32 << 20, 512);
+    let b = LoopDev::new("parb", 24 << 20, 4096);
+    let (code, json) = home.json(&[
+        "wipe",
+        a.dev.to_str().unwrap(),
+        b.dev.to_str().unwrap(),
+        "--method",
+        "dod-3pass",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let drives = json["drives"].as_array().unwrap();
+    assert_eq!(drives.len(), 2);
+    assert!(drives.iter().all(|d| d["result"] == "PASS"));
+    assert_eq!(surviving_blocks(&a.backing), 0);
+    assert_eq!(surviving_blocks(&b.backing), 0);
+}
+
+#[test]
+fn refused_drive_stops_the_whole_run_and_nothing_is_touched() {
+    let home = Home::new();
+    let mounted = LoopDev::new("refmnt", 32 << 20, 512);
+    let m = Mounted::new(&mounted.dev);
+    let free = LoopDev::new("reffree", 8 << 20, 512);
+    let (before_m, before_f) = (mounted.digest(), free.digest());
+    let out = home.run(&[
+        "wipe",
+        free.dev.to_str().unwrap(),
+        mounted.dev.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{} is mounted on {}: unmount it first",
+            mounted.dev.display(),
+            m.dir.path().display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("nothing was erased"), "{err}");
+    assert_eq!(mounted.digest(), before_m);
+    assert_eq!(free.digest(), before_f);
+}
+
+#[test]
+fn confirmation_is_required_without_yes() {
+    let home = Home::new();
+    let lo = LoopDev::new("confirm", 8 << 20, 512);
+    let before = lo.digest();
+    let dev = lo.dev.to_str().unwrap();
+    let out = run_with_stdin(&home, &["wipe", dev, "--method", "zero"], "no\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Type yes"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(dev));
+    assert_eq!(lo.digest(), before);
+    let out = run_with_stdin(&home, &["wipe", dev, "--method", "zero"], "yes\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(surviving_blocks(&lo.backing), 0);
+}
+
+#[test]
+fn unverified_wipe_is_incomplete_not_pass() {
+    let home = Home::new();
+    let lo = LoopDev::new("noverify", 8 << 20, 512);
+    let (code, json) = wipe_json(
+        &home,
+        lo.dev.to_str().unwrap(),
+        &["--method", "zero", "--verify", "none"],
+    );
+    assert_eq!(code, 1);
+    let d = only_drive(&json);
+    assert_eq!(d["result"], "INCOMPLETE");
+    assert!(
+        d["failure_reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("--verify none")
+    );
+}
+
+#[test]
+fn write_errors_are_recorded_with_their_ranges_and_fail_the_drive() {
+    let home = Home::new();
+    let fs = SmallTmpfs::new("4m");
+    let lo = fs.loop_dev(16 << 20);
+    let (code, json) = wipe_json(&home, lo.dev.to_str().unwrap(), &["--method", "zero"]);
+    assert_eq!(code, 1, "{json}");
+    let d = only_drive(&json);
+    assert_eq!(d["result"], "FAIL");
+    let reasons = d["failure_reasons"].to_string();
+    assert!(reasons.contains("could not write"), "{reasons}");
+    assert!(reasons.contains("at offset 4194304"), "{reasons}");
+    drop(lo);
+}
+
+#[test]
+fn bad_method_and_verify_are_usage_errors() {
+    let home = Home::new();
+    let lo = LoopDev::new("usage", 8 << 20, 512);
+    let before = lo.digest();
+    let dev = lo.dev.to_str().unwrap();
+    let out = home.run(&["wipe", dev, "--method", "shred", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown method `shred`; choose one of: zero"),
+        "{}",
+        stderr(&out)
+    );
+    let out = home.run(&[
+        "wipe", dev, "--method", "zero", "--verify", "sample:0", "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = home.run(&[
+        "wipe",
+        dev,
+        "--method",
+        "dod-7pass",
+        "--verify-passes",
+        "last",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("requires every pass"));
+    let out = home.run(&["wipe", dev, dev, "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(lo.digest(), before);
+}
+
+#[test]
+fn interrupted_wipe_is_incomplete_and_resumes_to_pass() {
+    let home = Home::new();
+    let lo = LoopDev::new("interrupt", 256 << 20, 512);
+    let dev = lo.dev.to_str().unwrap().to_string();
+    let mut child = home
+        .command(&["wipe", &dev, "--method", "gutmann", "--yes", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once pass 3 of 35 has started, interrupt as Ctrl-C would; keep draining stderr.
+    let stderr_pipe = child.stderr.take().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let reader = std::thread::spawn(move || {
+        let mut signalled = false;
+        let mut lines = Vec::new();
+        for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+            if !signalled && line.contains("pass 3/35") {
+                signalled = true;
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+            }
+            lines.push(line);
+        }
+        (lines, signalled)
+    });
+    let out = child.wait_with_output().unwrap();
+    let (lines, signalled) = reader.join().unwrap();
+    assert!(signalled, "pass 3 never started: {lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("--resume")),
+        "no hint how to resume: {lines:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = only_drive(&json);
+    assert_eq!(d["result"], "INCOMPLETE", "{json}");
+    assert!(
+        d["failure_reasons"].to_string().contains("interrupted"),
+        "{json}"
+    );
+
+    let first_id = d["wipe_id"].clone();
+    let out = home.run(&["wipe", "--resume", &dev, "--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = only_drive(&json);
+    assert_eq!(d["result"], "PASS");
+    assert_eq!(d["wipe_id"], first_id, "the same wipe continued");
+    // Resumed, not restarted: the passes finished before the interruption are not run again.
+    let log = stderr(&out);
+    assert!(!log.contains("pass 1/35"), "{log}");
+    assert!(log.contains("pass 35/35"), "{log}");
+    assert_eq!(surviving_blocks(&lo.backing), 0);
+    // Nothing left to resume.
+    let out = home.run(&["wipe", "--resume", &dev, "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no interrupted wipe"),
+        "{}",
+        stderr(&out)
+    );
+}
