@@ -235,6 +235,14 @@ impl StateDir {
         }
     }
 
+    /// Opens the state directory at `root` only if it exists (never creates it).
+    pub fn open_existing(root: &Path) -> Result<Option<StateDir>, ConfigError> {
+        if !root.join(CONFIG_FILE).is_file() {
+            return Ok(None);
+        }
+        Self::open(root).map(|(s, _)| Some(s))
+    }
+
     /// The state directory itself.
     pub fn root(&self) -> &Path {
         &self.root

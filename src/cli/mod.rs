@@ -4,8 +4,10 @@
 //! Exit codes (DESIGN.md): 0 all PASS / success, 1 some FAIL or verification failed,
 //! 2 usage or environment error.
 
+mod keys;
 mod list;
 mod output;
+mod verify;
 mod wipe;
 
 use std::path::PathBuf;
@@ -54,8 +56,12 @@ pub struct Cli {
 enum Command {
     /// List drives, with protected ones marked and why.
     List(list::ListArgs),
-    /// Erase drives or image files, verify, and record the result.
+    /// Erase drives or image files, verify, and issue a signed certificate for each.
     Wipe(wipe::WipeArgs),
+    /// Verify a certificate (PDF or JSON), optionally against the drive.
+    Verify(verify::VerifyArgs),
+    /// Manage the station's signing key and trusted keys.
+    Keys(keys::KeysArgs),
 }
 
 /// Entry point of the binary.
@@ -89,6 +95,20 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Wipe(args) => {
             let state = open_state(&cli)?;
             wipe::run(args, &state)
+        }
+        Command::Verify(args) => {
+            // An auditor's machine may have no station: read the trust store if there is one,
+            // create nothing.
+            let root = match &cli.home {
+                Some(h) => h.clone(),
+                None => StateDir::default_root()?,
+            };
+            let state = StateDir::open_existing(&root)?;
+            verify::run(args, state.as_ref())
+        }
+        Command::Keys(args) => {
+            let state = open_state(&cli)?;
+            keys::run(args, &state)
         }
     }
 }

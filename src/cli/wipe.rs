@@ -12,6 +12,11 @@ use serde::Serialize;
 use super::Status;
 use super::list::guard_context;
 use super::output::{human_size, print_json, table};
+use crate::certificate::issue::{Issued, issue};
+use crate::certificate::keys::StationKey;
+use crate::certificate::record::{
+    Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
+};
 use crate::config::StateDir;
 use crate::device::discovery::describe_target;
 use crate::device::{DriveInfo, Target};
@@ -56,6 +61,9 @@ pub struct WipeArgs {
     /// Print one JSON document with the results on stdout.
     #[arg(long)]
     json: bool,
+    /// Where the media goes next: reuse, resale, recycle or destroy (default: defaults.destination).
+    #[arg(long, value_name = "WHERE")]
+    destination: Option<String>,
     /// Buffer size in MiB (tuning).
     #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
     buffer_mib: usize,
@@ -72,6 +80,7 @@ pub struct DriveResult {
     pub result: WipeResult,
     pub failure_reasons: Vec<String>,
     pub wipe_id: String,
+    pub certificate_id: Option<String>,
     pub certificate_pdf: Option<String>,
     pub certificate_json: Option<String>,
     pub started_at: String,
@@ -189,6 +198,62 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         confirm(&jobs_summary(&jobs_infos(&jobs), &method_names))?;
     }
 
+    let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
+    if created {
+        eprintln!(
+            "wipeproof: this station had no signing key; created {} in {}. \
+             Give auditors its public key: wipeproof keys export",
+            key.key_id(),
+            state.keys_dir().display()
+        );
+    }
+    if state.config.organisation.name.trim().is_empty() {
+        eprintln!(
+            "wipeproof: organisation.name is not set in {}; certificates will say so",
+            state.config_path().display()
+        );
+    }
+    let destination = args
+        .destination
+        .clone()
+        .unwrap_or_else(|| state.config.defaults.destination.clone());
+    let issue_ctx = IssueContext {
+        organisation: Organisation {
+            name: state.config.organisation.name.clone(),
+            address: state.config.organisation.address.clone(),
+        },
+        performed_by: PerformedBy {
+            operator: state.config.station.operator.clone(),
+            station_id: state.config.station.id.clone(),
+        },
+        destination,
+        customer: None,
+        collection: None,
+        asset_tags: Vec::new(),
+    };
+    let cert_dir = state.certificates_dir();
+    // Runs on each drive's worker as soon as it finishes: the certificate is on disk before
+    // the drive is reported, and before its checkpoint goes.
+    let deliver = |finished: Finished| {
+        let issuable = Issuable::from_wipe(
+            WipeFacts {
+                wipe_id: &finished.wipe_id,
+                drive: &finished.drive,
+                method: MethodInfo::overwrite(&finished.plan),
+                hidden_areas: Vec::new(),
+                started_at: &finished.started_at,
+                ended_at: &finished.ended_at,
+                outcome: &finished.outcome,
+            },
+            &issue_ctx,
+        );
+        let issued = issue(issuable, &key, &cert_dir).map_err(|e| e.to_string());
+        if issued.is_ok() {
+            finished.settle();
+        }
+        (finished, issued)
+    };
+
     let stop = StopFlag::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.shared())
@@ -205,17 +270,19 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             (label, job, sink)
         })
         .collect();
-    let results = crate::station::run_parallel(with_sinks, &stop);
+    let results = crate::station::run_parallel(with_sinks, &stop, &deliver);
     drop(progress);
 
     let mut out = Vec::new();
     let mut all_pass = true;
     for r in results {
         match r {
-            Ok(finished) => {
-                let files = write_result(state, &finished)?;
-                let res = drive_result(&finished, files);
-                all_pass &= res.result == WipeResult::Pass;
+            Ok((finished, issued)) => {
+                let res = drive_result(&finished, issued.as_ref().ok());
+                all_pass &= res.result == WipeResult::Pass && issued.is_ok();
+                if let Err(e) = &issued {
+                    eprintln!("wipeproof: {}: {e}", finished.drive.path);
+                }
                 out.push(res);
             }
             Err(e) => {
@@ -282,27 +349,7 @@ fn confirm(summary: &str) -> anyhow::Result<()> {
     bail!("not confirmed; nothing was erased (type yes, or pass --yes)")
 }
 
-/// Writes the result of a wipe (durably) and returns the file paths.
-fn write_result(state: &StateDir, f: &Finished) -> anyhow::Result<(Option<PathBuf>, PathBuf)> {
-    let dir = state.certificates_dir();
-    crate::durable::create_dir_all_mode(&dir, 0o755)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("{}.outcome.json", f.wipe_id));
-    let doc = serde_json::json!({
-        "wipe_id": f.wipe_id,
-        "drive": &f.drive,
-        "method": &f.plan,
-        "started_at": f.started_at,
-        "ended_at": f.ended_at,
-        "outcome": &f.outcome,
-    });
-    let bytes = serde_json::to_vec_pretty(&doc)?;
-    crate::durable::write_atomic(&path, &bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok((None, path))
-}
-
-fn drive_result(f: &Finished, files: (Option<PathBuf>, PathBuf)) -> DriveResult {
+fn drive_result(f: &Finished, issued: Option<&Issued>) -> DriveResult {
     let bytes_written = f.outcome.steps().iter().map(|s| s.bytes_written).sum();
     let verification = f
         .outcome
@@ -319,8 +366,9 @@ fn drive_result(f: &Finished, files: (Option<PathBuf>, PathBuf)) -> DriveResult 
         result: f.outcome.result(),
         failure_reasons: f.outcome.failure_reasons().to_vec(),
         wipe_id: f.wipe_id.clone(),
-        certificate_pdf: files.0.map(|p| p.display().to_string()),
-        certificate_json: Some(files.1.display().to_string()),
+        certificate_id: issued.map(|i| i.record.id.clone()),
+        certificate_pdf: issued.map(|i| i.pdf.display().to_string()),
+        certificate_json: issued.map(|i| i.json.display().to_string()),
         started_at: f.started_at.clone(),
         ended_at: f.ended_at.clone(),
         bytes_written,
@@ -347,11 +395,9 @@ fn print_summary(results: &[DriveResult]) {
         for reason in &r.failure_reasons {
             eprintln!("    {reason}");
         }
-        if let Some(p) = &r.certificate_json {
-            eprintln!("    record: {p}");
-        }
-        if let Some(p) = &r.certificate_pdf {
-            eprintln!("    certificate: {p}");
+        match (&r.certificate_pdf, &r.certificate_json) {
+            (Some(pdf), Some(json)) => eprintln!("    certificate: {pdf}\n                 {json}"),
+            _ => eprintln!("    NO CERTIFICATE was written for this drive"),
         }
     }
 }

@@ -27,6 +27,9 @@ pub struct DriveInfo {
     pub read_only: bool,
     pub protected: bool,
     pub protected_reason: Option<String>,
+    /// Manufacturer, when the drive or its bus names one; not part of `list`'s JSON.
+    #[serde(skip)]
+    pub vendor: Option<String>,
     /// Kernel name (e.g. `sda`); not part of the JSON contract.
     #[serde(skip)]
     pub disk: Option<String>,
@@ -90,6 +93,7 @@ pub fn describe_disk(
     let reason = guard.reason(disk);
     Some(DriveInfo {
         path: format!("/dev/{disk}"),
+        vendor: id.vendor.clone(),
         model: id.model.clone(),
         serial: id.serial.clone(),
         firmware: id.firmware.clone(),
@@ -141,6 +145,7 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     DriveInfo {
         path: abs.display().to_string(),
+        vendor: None,
         model: Some("Disk image file".into()),
         serial: identity::file_serial(&abs.to_string_lossy()),
         firmware: None,

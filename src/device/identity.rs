@@ -75,6 +75,8 @@ impl Media {
 /// A drive's identity; fields the drive does not report are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
+    /// Manufacturer, where the drive or bus names one (SCSI/USB vendor, udev ID_VENDOR).
+    pub vendor: Option<String>,
     pub model: Option<String>,
     pub serial: Option<String>,
     pub firmware: Option<String>,
@@ -88,6 +90,7 @@ pub struct Identity {
 impl Identity {
     /// Fills each missing field from `other`.
     fn or(mut self, other: Identity) -> Identity {
+        self.vendor = self.vendor.or(other.vendor);
         self.model = self.model.or(other.model);
         self.serial = self.serial.or(other.serial);
         self.firmware = self.firmware.or(other.firmware);
@@ -234,6 +237,9 @@ fn udev_identity(disk: &str) -> Identity {
             .filter(|v| !v.is_empty())
     };
     Identity {
+        vendor: prop("ID_VENDOR_ENC")
+            .map(|m| decode_udev_escapes(&m).trim().to_string())
+            .filter(|v| !v.is_empty() && v != "ATA"),
         model: prop("ID_MODEL_ENC")
             .map(|m| decode_udev_escapes(&m).trim().to_string())
             .or_else(|| prop("ID_MODEL").map(|m| m.replace('_', " "))),
@@ -307,6 +313,7 @@ fn sysfs_identity(sysfs: &Sysfs, disk: &str, transport: Transport) -> Identity {
                         .and_then(|p| scsi::decode_naa(&p))
                 });
             Identity {
+                vendor,
                 model,
                 serial,
                 firmware: a("device/rev"),
@@ -325,6 +332,7 @@ fn ata_identity(dev_path: &Path) -> Identity {
     };
     match read_ata_identify(&mut dev) {
         Some(id) => Identity {
+            vendor: None,
             model: Some(id.model.clone()).filter(|s| !s.is_empty()),
             serial: Some(id.serial.clone()).filter(|s| !s.is_empty()),
             firmware: Some(id.firmware.clone()).filter(|s| !s.is_empty()),
@@ -355,6 +363,7 @@ fn nvme_identity(dev_path: &Path) -> Identity {
     };
     match read_nvme_identify(&mut dev) {
         Some(c) => Identity {
+            vendor: None,
             model: Some(c.model.clone()).filter(|s| !s.is_empty()),
             serial: Some(c.serial.clone()).filter(|s| !s.is_empty()),
             firmware: Some(c.firmware.clone()).filter(|s| !s.is_empty()),

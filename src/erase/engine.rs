@@ -71,6 +71,7 @@ impl Default for PassOptions {
 
 /// A byte range that failed for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorRange {
     pub offset: u64,
     pub len: u64,

@@ -37,6 +37,17 @@ pub struct Finished {
     pub started_at: String,
     pub ended_at: String,
     pub outcome: Outcome,
+    checkpoints: PathBuf,
+}
+
+impl Finished {
+    /// Call once the result is recorded durably (certificate written): a finished wipe's
+    /// checkpoint is removed; an incomplete one's stays for `--resume`.
+    pub fn settle(&self) {
+        if self.outcome.result() != crate::verify::WipeResult::Incomplete {
+            Checkpoint::remove(&self.checkpoints, &self.wipe_id);
+        }
+    }
 }
 
 /// A wipe of one open drive.
@@ -498,11 +509,9 @@ impl Job {
             &must_verify,
             std::mem::take(&mut self.problems),
         );
-        if outcome.result() == crate::verify::WipeResult::Incomplete {
-            self.save(sink);
-        } else {
-            Checkpoint::remove(&self.checkpoints, &self.state.id);
-        }
+        // The checkpoint stays until the result is on record (see `Finished::settle`): a crash
+        // before the certificate is written must not lose a finished wipe.
+        self.save(sink);
         Finished {
             wipe_id: self.state.id.clone(),
             drive: self.drive,
@@ -510,6 +519,7 @@ impl Job {
             started_at: self.state.started_at,
             ended_at: timestamp::now(),
             outcome,
+            checkpoints: self.checkpoints,
         }
     }
 }

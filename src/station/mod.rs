@@ -14,18 +14,24 @@ use std::sync::Arc;
 use crate::erase::{Sink, StopFlag};
 use job::{Finished, Job};
 
-/// Runs jobs in parallel, one worker thread per drive, and returns their results in order.
-/// A worker that crashed is reported as an error naming its drive, never dropped.
-pub fn run_parallel(
+/// Runs jobs in parallel, one worker thread per drive. Each worker hands its finished wipe to
+/// `deliver` (which records it: certificate, register) before it ends, so one drive's result
+/// is safe on disk while others still run. Results come back in job order; a worker that
+/// crashed is reported as an error naming its drive, never dropped.
+pub fn run_parallel<T: Send>(
     jobs: Vec<(String, Job, Arc<dyn Sink>)>,
     stop: &StopFlag,
-) -> Vec<Result<Finished, String>> {
+    deliver: &(dyn Fn(Finished) -> T + Sync),
+) -> Vec<Result<T, String>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|(label, job, sink)| {
                 let stop = stop.clone();
-                (label, scope.spawn(move || job.run(sink.as_ref(), &stop)))
+                (
+                    label,
+                    scope.spawn(move || deliver(job.run(sink.as_ref(), &stop))),
+                )
             })
             .collect();
         handles

@@ -63,6 +63,7 @@ impl StepAction {
 
 /// One step of a wipe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     /// 1-based.
     pub number: u32,
@@ -108,6 +109,7 @@ pub enum VerifyMode {
 
 /// The verification a user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerifySpec {
     pub mode: VerifyMode,
     /// Sample coverage in parts per million (also used for the sample digest of a full check).
@@ -161,6 +163,7 @@ impl VerifySpec {
 
 /// The sampling plan as recorded: enough to rebuild it exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlanSummary {
     pub algorithm: String,
     pub seed: String,
@@ -193,6 +196,7 @@ impl PlanSummary {
 
 /// The check of one pass (or of a firmware erase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Check {
     /// The step checked.
     pub step: u32,
@@ -210,6 +214,7 @@ pub struct Check {
 
 /// All verification of a wipe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Verification {
     pub spec: VerifySpec,
     pub verify_passes: VerifyPasses,

@@ -28,6 +28,7 @@ pub enum Expected<'a> {
 
 /// A region (or part of one) that does not hold what it should.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Mismatch {
     /// First differing byte when known, else the region's start.
     pub offset: u64,

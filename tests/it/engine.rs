@@ -169,9 +169,9 @@ fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
         step.bytes_written
     );
     assert_eq!(surviving_blocks(&lo.backing), 0);
-    assert!(
-        Checkpoint::find(dir.path(), &drive_key(&second.drive))
-            .unwrap()
-            .is_none()
-    );
+    // The checkpoint stays until the result is recorded, then goes.
+    let key = drive_key(&second.drive);
+    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_some());
+    second.settle();
+    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_none());
 }

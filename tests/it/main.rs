@@ -3,6 +3,7 @@
 
 mod support;
 
+mod certificate;
 mod engine;
 mod guard;
 mod list;

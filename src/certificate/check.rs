@@ -1,0 +1,792 @@
+//! Verifying a certificate, as a PDF or as JSON, optionally against the drive itself.
+//!
+//! Checks, each reported with what it found:
+//!
+//! * `format`: the file is a wipeproof certificate (else the whole check is an error, exit 2);
+//! * `schema`: the record follows schema v1;
+//! * `signature`: the Ed25519 signature covers the record's canonical bytes;
+//! * `trusted_key`: the signing key is in the trust store (or given with `--trust`);
+//! * PDF only: `embedded_files` (record.json, record.sig and certificate.json agree),
+//!   `visible_text` (the words on the pages are exactly those the signed record renders to),
+//!   `page_content` (every drawing operation too, and nothing added), `file` (the file is
+//!   byte for byte the one this record renders to, when made by this version);
+//! * with a drive: `drive_identity` and `drive_content` (the sample regions read now hash to the
+//!   certified digest).
+
+use std::path::Path;
+
+use base64::Engine;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::canonical;
+use super::issue::{SignatureBlock, SignedCertificate, render_pdf};
+use super::keys::{TrustStore, key_id, parse_public, public_pem};
+use super::layout::layout;
+use super::pdf::{self, ParsedPdf};
+use super::record::Record;
+use crate::device::Target;
+use crate::erase::{NullSink, StopFlag};
+use crate::verify::plan::{PlanParams, SamplePlan};
+use crate::verify::sample::{Expected, read_plan};
+
+/// One check and its finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckItem {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The verdict on a certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub valid: bool,
+    pub checks: Vec<CheckItem>,
+    #[serde(skip)]
+    pub record: Option<Record>,
+}
+
+impl Report {
+    fn push(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
+        self.checks.push(CheckItem {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        });
+        self.valid = self.checks.iter().all(|c| c.ok);
+    }
+}
+
+/// Why a certificate could not be checked at all (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a wipeproof certificate: {reason}")]
+    NotCertificate { path: String, reason: String },
+    #[error("cannot read the drive {path}: {reason}")]
+    Drive { path: String, reason: String },
+}
+
+/// Largest certificate file read.
+const MAX_FILE: u64 = pdf::MAX_PDF_BYTES as u64;
+
+/// Verifies the certificate in `path`.
+pub fn verify_file(
+    path: &Path,
+    trust: &TrustStore,
+    drive: Option<&Path>,
+) -> Result<Report, CheckError> {
+    let shown = path.display().to_string();
+    let read_err = |source| CheckError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(read_err)?.len();
+    if len > MAX_FILE {
+        return Err(CheckError::NotCertificate {
+            path: shown,
+            reason: format!("{len} bytes is far larger than any certificate"),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| CheckError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    verify_bytes(&bytes, &shown, trust, drive)
+}
+
+/// Verifies certificate bytes (PDF if they start with `%PDF-`, else JSON).
+pub fn verify_bytes(
+    bytes: &[u8],
+    name: &str,
+    trust: &TrustStore,
+    drive: Option<&Path>,
+) -> Result<Report, CheckError> {
+    let not_cert = |reason: String| CheckError::NotCertificate {
+        path: name.into(),
+        reason,
+    };
+    let mut report = Report {
+        valid: true,
+        checks: Vec::new(),
+        record: None,
+    };
+    let pdf_parsed;
+    let (signed_bytes, signature, embedded_key, record_value) = if bytes.starts_with(b"%PDF-") {
+        let parsed = pdf::parse(bytes).map_err(|e| not_cert(e.to_string()))?;
+        let record_json = parsed
+            .attachments
+            .get("record.json")
+            .ok_or_else(|| not_cert("the PDF has no embedded record.json".into()))?
+            .clone();
+        let sig = parsed
+            .attachments
+            .get("record.sig")
+            .ok_or_else(|| not_cert("the PDF has no embedded record.sig".into()))?
+            .clone();
+        let value: serde_json::Value = serde_json::from_slice(&record_json)
+            .map_err(|e| not_cert(format!("its record.json is not JSON: {e}")))?;
+        let key = parsed.attachments.get("signing-key.pem").and_then(|k| {
+            parse_public(&String::from_utf8_lossy(k), Path::new("signing-key.pem")).ok()
+        });
+        report.push("format", true, "PDF with an embedded signed record");
+        pdf_parsed = Some(parsed);
+        (record_json, sig, key, value)
+    } else {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| not_cert("neither a PDF nor UTF-8 JSON".into()))?;
+        let envelope: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| not_cert(format!("not JSON: {e}")))?;
+        let record_value = envelope
+            .get("record")
+            .cloned()
+            .ok_or_else(|| not_cert("no `record` member".into()))?;
+        let sig_b64 = envelope
+            .pointer("/signature/value")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| not_cert("no `signature.value` member".into()))?;
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(sig_b64)
+            .unwrap_or_default();
+        let canonical = canonical::to_bytes(&record_value)
+            .map_err(|e| not_cert(format!("the record has no canonical form: {e}")))?;
+        report.push("format", true, "JSON certificate (record and signature)");
+        pdf_parsed = None;
+        (canonical, sig, None, record_value)
+    };
+
+    // Schema.
+    let record = match Record::from_value(record_value) {
+        Ok(r) => {
+            report.push(
+                "schema",
+                true,
+                format!("record follows {}", super::record::SCHEMA),
+            );
+            Some(r)
+        }
+        Err(e) => {
+            report.push("schema", false, e.to_string());
+            None
+        }
+    };
+
+    // Signature and trust.
+    let claimed_key_id = record
+        .as_ref()
+        .map(|r| r.key_id.clone())
+        .unwrap_or_default();
+    let sig = <[u8; 64]>::try_from(signature.as_slice())
+        .ok()
+        .map(|b| Signature::from_bytes(&b));
+    let trusted = trust.get(&claimed_key_id);
+    let key: Option<VerifyingKey> = trusted
+        .map(|t| t.key)
+        .or_else(|| embedded_key.filter(|k| key_id(k) == claimed_key_id));
+    match (&sig, &key) {
+        (None, _) => report.push(
+            "signature",
+            false,
+            format!(
+                "the signature is {} bytes, not a 64-byte Ed25519 signature",
+                signature.len()
+            ),
+        ),
+        (Some(_), None) => report.push(
+            "signature",
+            false,
+            format!("no public key with id {claimed_key_id} is at hand to check the signature"),
+        ),
+        (Some(s), Some(k)) => match k.verify(&signed_bytes, s) {
+            Ok(()) => report.push(
+                "signature",
+                true,
+                format!("Ed25519 signature over the record is valid (key {claimed_key_id})"),
+            ),
+            Err(_) => report.push(
+                "signature",
+                false,
+                "the signature does not match the record: the record or the signature was changed",
+            ),
+        },
+    }
+    match trusted {
+        Some(t) => report.push(
+            "trusted_key",
+            true,
+            format!("key {} is trusted ({})", t.key_id, t.source.display()),
+        ),
+        None => report.push(
+            "trusted_key",
+            false,
+            format!(
+                "key {claimed_key_id} is not in the trust store; add the station's public key with --trust FILE if you trust it"
+            ),
+        ),
+    }
+    if let Some(r) = &record
+        && !signed_bytes.is_empty()
+    {
+        let canonical_ok = r
+            .canonical_bytes()
+            .map(|c| c == signed_bytes)
+            .unwrap_or(false);
+        if !canonical_ok {
+            report.push(
+                "canonical",
+                false,
+                "the signed bytes are not the canonical form of the record",
+            );
+        }
+    }
+
+    // The PDF's own content.
+    if let (Some(parsed), Some(r)) = (&pdf_parsed, &record) {
+        check_pdf(
+            &mut report,
+            bytes,
+            parsed,
+            r,
+            &signed_bytes,
+            &signature,
+            key.as_ref(),
+        );
+    }
+
+    // A JSON certificate, byte for byte as issued (when this version issued it).
+    if pdf_parsed.is_none()
+        && let Some(r) = &record
+    {
+        check_json_file(&mut report, bytes, r);
+    }
+
+    // The drive.
+    if let (Some(drive), Some(r)) = (drive, &record) {
+        check_drive(&mut report, drive, r)?;
+    }
+    report.record = record;
+    Ok(report)
+}
+
+fn check_pdf(
+    report: &mut Report,
+    bytes: &[u8],
+    parsed: &ParsedPdf,
+    record: &Record,
+    canonical: &[u8],
+    signature: &[u8],
+    key: Option<&VerifyingKey>,
+) {
+    let sha = hex::encode(Sha256::digest(canonical));
+    let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
+
+    // Embedded files agree with each other.
+    let mut problems = Vec::new();
+    match parsed.attachments.get("certificate.json") {
+        Some(json) => match serde_json::from_slice::<SignedCertificate>(json) {
+            Ok(c) => {
+                if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id {
+                    problems.push("certificate.json names another algorithm or key");
+                }
+                if &c.record != record {
+                    problems.push("certificate.json holds a different record than record.json");
+                }
+                if c.signature.value != sig_b64 {
+                    problems.push("certificate.json holds a different signature than record.sig");
+                }
+                if c.signature.record_sha256 != sha {
+                    problems.push("certificate.json states a different record hash");
+                }
+            }
+            Err(_) => problems.push("certificate.json is not a valid certificate"),
+        },
+        None => problems.push("certificate.json is missing"),
+    }
+    if problems.is_empty() {
+        report.push(
+            "embedded_files",
+            true,
+            "record.json, record.sig and certificate.json agree",
+        );
+    } else {
+        report.push("embedded_files", false, problems.join("; "));
+    }
+
+    // The words on the pages.
+    let expected = layout(record, &sha, &sig_b64);
+    let expected_texts: Vec<Vec<&str>> = expected.iter().map(|p| p.texts()).collect();
+    let text_problem = if expected_texts.len() != parsed.pages.len() {
+        Some(format!(
+            "the PDF has {} page(s); the signed record renders to {}",
+            parsed.pages.len(),
+            expected_texts.len()
+        ))
+    } else {
+        expected_texts
+            .iter()
+            .zip(&parsed.pages)
+            .enumerate()
+            .find_map(|(i, (want, got))| {
+                let n = want.len().max(got.texts.len());
+                (0..n).find_map(|j| {
+                    let w = want.get(j).copied();
+                    let g = got.texts.get(j).map(String::as_str);
+                    (w != g).then(|| {
+                        format!(
+                            "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
+                            i + 1,
+                            j + 1,
+                            g.unwrap_or("(nothing)"),
+                            w.unwrap_or("(nothing)")
+                        )
+                    })
+                })
+            })
+    };
+    match text_problem {
+        None => report.push(
+            "visible_text",
+            true,
+            "every word on the pages is what the signed record renders to",
+        ),
+        Some(p) => report.push("visible_text", false, p),
+    }
+
+    // Every drawing operation, and nothing extra.
+    let pem = key.and_then(|k| public_pem(k).ok()).unwrap_or_default();
+    // The certificate.json this record and signature make (not the one in the file: the
+    // redrawing must not take anything from the file being checked).
+    let json = serde_json::to_vec_pretty(&SignedCertificate {
+        record: record.clone(),
+        signature: SignatureBlock {
+            algorithm: "Ed25519".into(),
+            key_id: record.key_id.clone(),
+            value: sig_b64.clone(),
+            record_sha256: sha.clone(),
+        },
+    })
+    .map(|mut v| {
+        v.push(b'\n');
+        v
+    })
+    .unwrap_or_default();
+    let redrawn = render_pdf(record, canonical, signature, &sha, &json, &pem)
+        .ok()
+        .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
+    match &redrawn {
+        Some((_, p)) => {
+            let ops_differ = p.pages.len() != parsed.pages.len()
+                || p.pages
+                    .iter()
+                    .zip(&parsed.pages)
+                    .any(|(a, b)| a.ops != b.ops);
+            if !parsed.extras.is_empty() {
+                report.push(
+                    "page_content",
+                    false,
+                    format!(
+                        "the PDF contains what a certificate never does: {}",
+                        parsed.extras.join(", ")
+                    ),
+                );
+            } else if ops_differ {
+                let detail = p
+                    .pages
+                    .iter()
+                    .zip(&parsed.pages)
+                    .enumerate()
+                    .find_map(|(i, (a, b))| {
+                        (a.ops != b.ops).then(|| {
+                            let j = a.ops.iter().zip(&b.ops).position(|(x, y)| x != y).unwrap_or(a.ops.len().min(b.ops.len()));
+                            format!(
+                                "page {} drawing differs from the signed record's rendering at operation {}: {:?}",
+                                i + 1,
+                                j + 1,
+                                b.ops.get(j).map(String::as_str).unwrap_or("(missing)")
+                            )
+                        })
+                    })
+                    .unwrap_or_else(|| "the page count differs".into());
+                report.push("page_content", false, detail);
+            } else {
+                report.push(
+                    "page_content",
+                    true,
+                    "every drawing operation matches the signed record's rendering",
+                );
+            }
+        }
+        None => report.push(
+            "page_content",
+            false,
+            "the signed record cannot be redrawn for comparison",
+        ),
+    }
+
+    // The whole file, when this version made it.
+    let ours = record.tool.version == env!("CARGO_PKG_VERSION");
+    match (&redrawn, ours) {
+        (Some((b, _)), true) if b.as_slice() == bytes => {
+            report.push("file", true, "the file is byte for byte the certificate this record renders to")
+        }
+        (Some((b, _)), true) => {
+            let at = b.iter().zip(bytes).position(|(x, y)| x != y).unwrap_or(b.len().min(bytes.len()));
+            report.push(
+                "file",
+                false,
+                format!("the file differs from the certificate this record renders to, first at byte {at}"),
+            )
+        }
+        (_, false) => report.push(
+            "file",
+            true,
+            format!(
+                "not compared byte for byte: made by wipeproof {}, this is {}; the page checks above apply",
+                record.tool.version,
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        (None, true) => {}
+    }
+}
+
+fn check_json_file(report: &mut Report, bytes: &[u8], record: &Record) {
+    // The signature block's own statements must match what was checked.
+    if let Ok(c) = serde_json::from_slice::<SignedCertificate>(bytes) {
+        let sha = record.sha256().unwrap_or_default();
+        check_signature_block(report, &c.signature, record, &sha);
+    }
+    if record.tool.version != env!("CARGO_PKG_VERSION") {
+        report.push(
+            "file",
+            true,
+            format!(
+                "not compared byte for byte: made by wipeproof {}, this is {}",
+                record.tool.version,
+                env!("CARGO_PKG_VERSION")
+            ),
+        );
+        return;
+    }
+    let as_issued = serde_json::from_slice::<SignedCertificate>(bytes)
+        .ok()
+        .and_then(|c| serde_json::to_vec_pretty(&c).ok())
+        .map(|mut v| {
+            v.push(b'\n');
+            v
+        });
+    match as_issued {
+        Some(v) if v == bytes => report.push("file", true, "the file is byte for byte as issued"),
+        Some(v) => {
+            let at = v
+                .iter()
+                .zip(bytes)
+                .position(|(x, y)| x != y)
+                .unwrap_or(v.len().min(bytes.len()));
+            report.push(
+                "file",
+                false,
+                format!("the file is not as issued (it was edited or reformatted), first difference at byte {at}"),
+            )
+        }
+        None => report.push(
+            "file",
+            false,
+            "the file does not hold a certificate as issued",
+        ),
+    }
+}
+
+fn check_signature_block(report: &mut Report, block: &SignatureBlock, record: &Record, sha: &str) {
+    let mut problems = Vec::new();
+    if block.algorithm != "Ed25519" {
+        problems.push(format!("algorithm is {:?}, not Ed25519", block.algorithm));
+    }
+    if block.key_id != record.key_id {
+        problems.push("its key id differs from the record's".to_string());
+    }
+    if block.record_sha256 != sha {
+        problems.push("its record hash differs from the record's".to_string());
+    }
+    if problems.is_empty() {
+        report.push(
+            "signature_block",
+            true,
+            "algorithm, key id and record hash agree with the record",
+        );
+    } else {
+        report.push(
+            "signature_block",
+            false,
+            format!("the signature block: {}", problems.join("; ")),
+        );
+    }
+}
+
+fn check_drive(report: &mut Report, drive: &Path, record: &Record) -> Result<(), CheckError> {
+    let shown = drive.display().to_string();
+    let target = Target::open_read(drive).map_err(|e| CheckError::Drive {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let geometry = target.geometry();
+    let ctx = crate::device::GuardContext::new(vec![], None);
+    let info = crate::device::discovery::describe_target(&target, &ctx);
+    let m = &record.media;
+    let mut problems = Vec::new();
+    if geometry.size_bytes != m.size_bytes {
+        problems.push(format!(
+            "{shown} has {} bytes, the certificate {}",
+            geometry.size_bytes, m.size_bytes
+        ));
+    }
+    if let (Some(a), Some(b)) = (&info.serial, &m.serial)
+        && a != b
+    {
+        problems.push(format!("{shown} has serial {a}, the certificate {b}"));
+    }
+    if problems.is_empty() {
+        report.push(
+            "drive_identity",
+            true,
+            format!(
+                "{shown}: serial {}, {} bytes, as certified",
+                info.serial.as_deref().unwrap_or("-"),
+                geometry.size_bytes
+            ),
+        );
+    } else {
+        report.push("drive_identity", false, problems.join("; "));
+    }
+
+    let v = &record.verification;
+    let (Some(plan), Some(digest)) = (&v.plan, v.final_digest()) else {
+        report.push(
+            "drive_content",
+            false,
+            "the certificate records no sample digest to compare the drive with",
+        );
+        return Ok(());
+    };
+    let seed: Option<[u8; 32]> = hex::decode(&plan.seed).ok().and_then(|s| s.try_into().ok());
+    let Some(seed) = seed else {
+        report.push(
+            "drive_content",
+            false,
+            "the certificate's sample seed is not 32 bytes of hex",
+        );
+        return Ok(());
+    };
+    let built = SamplePlan::build(PlanParams {
+        size_bytes: plan.size_bytes,
+        sector_size: plan.sector_size,
+        coverage_ppm: plan.requested_coverage_ppm,
+        seed,
+    });
+    let built = match built {
+        Ok(p)
+            if p.regions.len() as u64 == plan.region_count
+                && plan.size_bytes == geometry.size_bytes =>
+        {
+            p
+        }
+        Ok(_) => {
+            report.push(
+                "drive_content",
+                false,
+                "the sampling plan cannot be rebuilt for this drive (size or plan differ)",
+            );
+            return Ok(());
+        }
+        Err(e) => {
+            report.push(
+                "drive_content",
+                false,
+                format!("the certificate's sampling plan is invalid: {e}"),
+            );
+            return Ok(());
+        }
+    };
+    let r = read_plan(
+        &target,
+        &built,
+        Expected::Nothing,
+        &NullSink,
+        &StopFlag::new(),
+    );
+    if let Some(g) = r.gone {
+        return Err(CheckError::Drive {
+            path: shown,
+            reason: g,
+        });
+    }
+    let now = hex::encode(r.digest(&built));
+    if !r.unreadable.is_empty() {
+        report.push(
+            "drive_content",
+            false,
+            format!(
+                "{} region(s) of {shown} could not be read",
+                r.unreadable.len()
+            ),
+        );
+    } else if now == digest {
+        report.push(
+            "drive_content",
+            true,
+            format!(
+                "{} sample regions ({} bytes) read from {shown} hash to the certified digest",
+                built.regions.len(),
+                r.bytes_read
+            ),
+        );
+    } else {
+        report.push(
+            "drive_content",
+            false,
+            format!(
+                "the {} sample regions read from {shown} do not hash to the certified digest: the drive changed since it was certified",
+                built.regions.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::issue::{Rendered, sign_and_render};
+    use super::super::keys::StationKey;
+    use super::super::record::Issuable;
+    use super::super::record::tests::sample_record;
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    struct Fixture {
+        rendered: Rendered,
+        trust: TrustStore,
+    }
+
+    fn fixture() -> &'static Fixture {
+        static F: OnceLock<Fixture> = OnceLock::new();
+        F.get_or_init(|| {
+            let key = StationKey::generate().unwrap();
+            let mut record = sample_record();
+            record.tool.version = env!("CARGO_PKG_VERSION").into();
+            let rendered =
+                sign_and_render(Issuable::from_record_for_tests(record), &key, None).unwrap();
+            let mut trust = TrustStore::default();
+            trust.add(key.verifying_key(), "test".into());
+            Fixture { rendered, trust }
+        })
+    }
+
+    #[test]
+    fn genuine_pdf_and_json_verify() {
+        let f = fixture();
+        for bytes in [&f.rendered.pdf, &f.rendered.json] {
+            let r = verify_bytes(bytes, "t", &f.trust, None).unwrap();
+            assert!(r.valid, "{:#?}", r.checks);
+        }
+        let pdf = verify_bytes(&f.rendered.pdf, "t", &f.trust, None).unwrap();
+        let names: Vec<&str> = pdf.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "format",
+                "schema",
+                "signature",
+                "trusted_key",
+                "embedded_files",
+                "visible_text",
+                "page_content",
+                "file"
+            ]
+        );
+    }
+
+    #[test]
+    fn untrusted_key_does_not_verify_however_valid_the_signature() {
+        let f = fixture();
+        let r = verify_bytes(&f.rendered.pdf, "t", &TrustStore::default(), None).unwrap();
+        assert!(!r.valid);
+        let sig = r.checks.iter().find(|c| c.name == "signature").unwrap();
+        assert!(
+            sig.ok,
+            "the embedded key still shows the signature is genuine"
+        );
+        let trust = r.checks.iter().find(|c| c.name == "trusted_key").unwrap();
+        assert!(!trust.ok && trust.detail.contains("--trust"));
+    }
+
+    #[test]
+    fn an_edited_json_field_or_signature_fails_the_signature_check() {
+        let f = fixture();
+        let mut v: serde_json::Value = serde_json::from_slice(&f.rendered.json).unwrap();
+        v["record"]["media"]["serial"] = "S6PUNX0R999999A".into();
+        let r = verify_bytes(&serde_json::to_vec(&v).unwrap(), "t", &f.trust, None).unwrap();
+        let sig = r.checks.iter().find(|c| c.name == "signature").unwrap();
+        assert!(!r.valid && !sig.ok, "{:#?}", r.checks);
+
+        let mut v: serde_json::Value = serde_json::from_slice(&f.rendered.json).unwrap();
+        let s = v["signature"]["value"].as_str().unwrap().to_string();
+        let first = if s.starts_with('A') { 'B' } else { 'A' };
+        let flipped: String = std::iter::once(first).chain(s.chars().skip(1)).collect();
+        v["signature"]["value"] = flipped.into();
+        let r = verify_bytes(&serde_json::to_vec(&v).unwrap(), "t", &f.trust, None).unwrap();
+        assert!(!r.checks.iter().find(|c| c.name == "signature").unwrap().ok);
+    }
+
+    #[test]
+    fn junk_is_an_error_not_a_panic() {
+        let f = fixture();
+        for junk in [
+            &b""[..],
+            b"{}",
+            b"[1,2]",
+            b"%PDF-1.7\n%%EOF",
+            b"\xff\xfe",
+            b"{\"record\":{}}",
+        ] {
+            match verify_bytes(junk, "junk", &f.trust, None) {
+                Err(_) => {}
+                Ok(r) => assert!(!r.valid),
+            }
+        }
+        for cut in [1, 100, f.rendered.pdf.len() / 2, f.rendered.pdf.len() - 1] {
+            let r = verify_bytes(&f.rendered.pdf[..cut], "cut", &f.trust, None);
+            assert!(r.map(|r| !r.valid).unwrap_or(true), "truncated at {cut}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+
+        #[test]
+        fn single_byte_edits_of_a_pdf_never_verify(pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
+            let f = fixture();
+            let mut bytes = f.rendered.pdf.clone();
+            let i = pos.index(bytes.len());
+            bytes[i] = bytes[i].wrapping_add(delta);
+            let valid = verify_bytes(&bytes, "edit", &f.trust, None).map(|r| r.valid).unwrap_or(false);
+            prop_assert!(!valid, "an edit at byte {} still verifies", i);
+        }
+
+        #[test]
+        fn single_byte_edits_of_a_json_certificate_never_verify(pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
+            let f = fixture();
+            let mut bytes = f.rendered.json.clone();
+            let i = pos.index(bytes.len());
+            bytes[i] = bytes[i].wrapping_add(delta);
+            let valid = verify_bytes(&bytes, "edit", &f.trust, None).map(|r| r.valid).unwrap_or(false);
+            prop_assert!(!valid, "an edit at byte {} still verifies", i);
+        }
+    }
+}

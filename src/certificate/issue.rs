@@ -1,0 +1,267 @@
+//! Issuing a certificate: sign the record, draw the PDF, and write both durably before anyone
+//! is told the wipe is done (DESIGN invariant 3).
+//!
+//! Certificates of one station form a hash chain: each record names the previous certificate's
+//! id and record hash. The chain head lives in `chain.json` in the certificate directory and is
+//! updated under an exclusive lock, so parallel wipes (threads or processes) chain in order.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{StationKey, public_pem};
+use super::layout::layout;
+use super::pdf::{Attachment, PdfInfo, render};
+use super::record::{ChainLink, Issuable, Record, RecordError};
+use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
+
+/// Name of the chain head file in the certificate directory.
+pub const CHAIN_FILE: &str = "chain.json";
+
+/// The signature block of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureBlock {
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    pub key_id: String,
+    /// The signature over the record's canonical bytes, base64.
+    pub value: String,
+    /// Hex SHA-256 of the record's canonical bytes.
+    pub record_sha256: String,
+}
+
+/// A signed certificate as JSON: the record and its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedCertificate {
+    pub record: Record,
+    pub signature: SignatureBlock,
+}
+
+/// Errors issuing a certificate.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(
+        "cannot write certificate {path}: {source}; the wipe is done but not certified, free the space or fix the directory and wipe again"
+    )]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot lock the certificate chain {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot draw the certificate PDF: {0}")]
+    Pdf(#[from] super::pdf::PdfError),
+    #[error("{0}")]
+    Key(#[from] super::keys::KeyError),
+}
+
+/// Everything that makes up one certificate, in memory.
+pub struct Rendered {
+    pub record: Record,
+    /// The canonical record bytes (what was signed).
+    pub canonical: Vec<u8>,
+    pub signature: [u8; 64],
+    pub record_sha256: String,
+    /// The JSON certificate (record and signature), pretty-printed.
+    pub json: Vec<u8>,
+    pub pdf: Vec<u8>,
+}
+
+/// The paths of an issued certificate.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub record: Record,
+    pub record_sha256: String,
+    pub pdf: PathBuf,
+    pub json: PathBuf,
+}
+
+/// Renders the PDF of a signed record; verification uses the same function to redraw it.
+pub fn render_pdf(
+    record: &Record,
+    canonical: &[u8],
+    signature: &[u8],
+    record_sha256: &str,
+    json: &[u8],
+    public_key_pem: &str,
+) -> Result<Vec<u8>, super::pdf::PdfError> {
+    let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
+    let pages = layout(record, record_sha256, &sig_b64);
+    let title = format!("Certificate of Media Sanitization {}", record.id);
+    let info = PdfInfo {
+        title: &title,
+        author: &record.organisation.name,
+        id_seed: record_sha256,
+    };
+    let files = [
+        Attachment {
+            name: "record.json",
+            mime: "application/json",
+            description: "The signed record: canonical JSON, the exact bytes the signature covers",
+            data: canonical,
+        },
+        Attachment {
+            name: "record.sig",
+            mime: "application/octet-stream",
+            description: "Ed25519 signature of record.json (64 raw bytes)",
+            data: signature,
+        },
+        Attachment {
+            name: "certificate.json",
+            mime: "application/json",
+            description: "The record and its signature, as wipeproof writes them beside the PDF",
+            data: json,
+        },
+        Attachment {
+            name: "signing-key.pem",
+            mime: "application/x-pem-file",
+            description: "The public key that signed (trust it only if it matches a key you hold)",
+            data: public_key_pem.as_bytes(),
+        },
+    ];
+    render(&pages, &info, &files)
+}
+
+/// Signs and renders a record (no files written).
+pub fn sign_and_render(
+    issuable: Issuable,
+    key: &StationKey,
+    previous: Option<ChainLink>,
+) -> Result<Rendered, IssueError> {
+    let record = issuable.finish(key.key_id(), previous);
+    let canonical = record.canonical_bytes()?;
+    let signature = key.sign(&canonical).to_bytes();
+    let record_sha256 = record.sha256()?;
+    let signed = SignedCertificate {
+        record: record.clone(),
+        signature: SignatureBlock {
+            algorithm: "Ed25519".into(),
+            key_id: key.key_id(),
+            value: base64::engine::general_purpose::STANDARD.encode(signature),
+            record_sha256: record_sha256.clone(),
+        },
+    };
+    let mut json =
+        serde_json::to_vec_pretty(&signed).map_err(|e| RecordError::Json(e.to_string()))?;
+    json.push(b'\n');
+    let pem = public_pem(&key.verifying_key())?;
+    let pdf = render_pdf(&record, &canonical, &signature, &record_sha256, &json, &pem)?;
+    Ok(Rendered {
+        record,
+        canonical,
+        signature,
+        record_sha256,
+        json,
+        pdf,
+    })
+}
+
+/// Signs, renders and writes a certificate into `dir`, linking it into the station's chain.
+pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued, IssueError> {
+    create_dir_all_mode(dir, 0o755).map_err(|source| IssueError::Write {
+        path: dir.into(),
+        source,
+    })?;
+    let chain_path = dir.join(CHAIN_FILE);
+    let _lock = ChainLock::acquire(&dir.join(".chain.lock"))?;
+    let previous = read_chain(&chain_path);
+    let rendered = sign_and_render(issuable, key, previous)?;
+    let stem = file_stem(&rendered.record);
+    let json_path = dir.join(format!("{stem}.json"));
+    let pdf_path = dir.join(format!("{stem}.pdf"));
+    let new = WriteOptions {
+        mode: 0o644,
+        create_new: true,
+    };
+    write_atomic_with(&json_path, &rendered.json, new).map_err(|source| IssueError::Write {
+        path: json_path.clone(),
+        source,
+    })?;
+    write_atomic_with(&pdf_path, &rendered.pdf, new).map_err(|source| IssueError::Write {
+        path: pdf_path.clone(),
+        source,
+    })?;
+    let head = ChainLink {
+        id: rendered.record.id.clone(),
+        record_sha256: rendered.record_sha256.clone(),
+    };
+    let head_json =
+        serde_json::to_vec_pretty(&head).map_err(|e| RecordError::Json(e.to_string()))?;
+    write_atomic(&chain_path, &head_json).map_err(|source| IssueError::Write {
+        path: chain_path,
+        source,
+    })?;
+    Ok(Issued {
+        record: rendered.record,
+        record_sha256: rendered.record_sha256,
+        pdf: pdf_path,
+        json: json_path,
+    })
+}
+
+fn read_chain(path: &Path) -> Option<ChainLink> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `20261128T172052Z-SERIAL-0b7a8d1e`: sortable by time, findable by serial, unique by id.
+fn file_stem(record: &Record) -> String {
+    let when = crate::timestamp::parse(&record.issued_at)
+        .map(crate::timestamp::compact)
+        .unwrap_or_default();
+    let serial: String = record
+        .media
+        .serial
+        .as_deref()
+        .unwrap_or("noserial")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let id: String = record.id.chars().take(8).collect();
+    format!("{when}-{serial}-{id}")
+}
+
+/// An exclusive `flock` held for the life of the value.
+struct ChainLock {
+    _file: File,
+}
+
+impl ChainLock {
+    fn acquire(path: &Path) -> Result<ChainLock, IssueError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|source| IssueError::Lock {
+                path: path.into(),
+                source,
+            })?;
+        // SAFETY: flock on a descriptor we own; blocks until the lock is free.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(IssueError::Lock {
+                path: path.into(),
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        Ok(ChainLock { _file: file })
+    }
+}

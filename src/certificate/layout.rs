@@ -1,0 +1,759 @@
+//! The certificate page layout (layout version 1): a pure function from a signed record to
+//! pages of text, rules, boxes and a QR code.
+//!
+//! The PDF is drawn from these items, and verification draws them again from the signed record
+//! and compares with what the PDF shows: so every word a person reads on the page is the
+//! record's, and an edit to either is detected. Nothing here may depend on anything but its
+//! inputs (no clock, no locale, no environment).
+
+use super::record::Record;
+use super::winansi::printable;
+use crate::verify::outcome::{StepStatus, VerifyMode, WipeResult};
+use crate::verify::plan::format_ppm;
+
+/// A4 in points.
+pub const PAGE_WIDTH: f32 = 595.28;
+pub const PAGE_HEIGHT: f32 = 841.89;
+const LEFT: f32 = 50.0;
+const RIGHT: f32 = PAGE_WIDTH - 50.0;
+const TOP: f32 = PAGE_HEIGHT - 50.0;
+const BOTTOM: f32 = 60.0;
+const VALUE_X: f32 = 185.0;
+
+/// Typefaces (the PDF standard fonts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Font {
+    Regular,
+    Bold,
+    Mono,
+}
+
+/// Colours used on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    Black,
+    Grey,
+    White,
+    Pass,
+    Fail,
+    Incomplete,
+    Shade,
+}
+
+impl Colour {
+    pub fn rgb(self) -> (f32, f32, f32) {
+        match self {
+            Colour::Black => (0.0, 0.0, 0.0),
+            Colour::Grey => (0.4, 0.4, 0.4),
+            Colour::White => (1.0, 1.0, 1.0),
+            Colour::Pass => (0.10, 0.50, 0.20),
+            Colour::Fail => (0.72, 0.10, 0.10),
+            Colour::Incomplete => (0.80, 0.50, 0.00),
+            Colour::Shade => (0.93, 0.93, 0.93),
+        }
+    }
+}
+
+/// One thing drawn on a page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        font: Font,
+        colour: Colour,
+        text: String,
+    },
+    Rule {
+        x1: f32,
+        x2: f32,
+        y: f32,
+    },
+    Box {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        colour: Colour,
+    },
+    /// A QR code: `modules[row][col]` dark, drawn `size` points square with its lower left
+    /// corner at `(x, y)`.
+    Qr {
+        x: f32,
+        y: f32,
+        size: f32,
+        modules: Vec<Vec<bool>>,
+    },
+}
+
+/// One page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+}
+
+impl Page {
+    /// The text shown on the page, in drawing order.
+    pub fn texts(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// What the QR code holds: the certificate id and the record's SHA-256.
+pub fn qr_payload(record: &Record, record_sha256: &str) -> String {
+    format!("WIPEPROOF-CERT:{}:SHA256:{record_sha256}", record.id)
+}
+
+/// Lays out a certificate.
+pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<Page> {
+    let mut w = Writer::new();
+    let r = record;
+    let result = r.sanitization.result;
+
+    // Header.
+    w.text(
+        LEFT,
+        16.0,
+        Font::Bold,
+        Colour::Black,
+        &or_unset(&r.organisation.name),
+    );
+    w.down(14.0);
+    w.text(
+        LEFT,
+        9.0,
+        Font::Regular,
+        Colour::Grey,
+        &r.organisation.address,
+    );
+    w.down(24.0);
+    w.text(
+        LEFT,
+        18.0,
+        Font::Bold,
+        Colour::Black,
+        "Certificate of Media Sanitization",
+    );
+    w.down(22.0);
+    w.text(
+        LEFT,
+        9.0,
+        Font::Mono,
+        Colour::Black,
+        &format!("Certificate {}", r.id),
+    );
+    w.down(12.0);
+    w.text(
+        LEFT,
+        9.0,
+        Font::Regular,
+        Colour::Grey,
+        &format!("Issued {}", r.issued_at),
+    );
+    w.down(14.0);
+
+    // The result, large.
+    let colour = match result {
+        WipeResult::Pass => Colour::Pass,
+        WipeResult::Fail => Colour::Fail,
+        WipeResult::Incomplete => Colour::Incomplete,
+    };
+    w.boxed(LEFT, w.y - 52.0, RIGHT - LEFT, 52.0, colour);
+    w.text_at(
+        LEFT + 14.0,
+        w.y - 40.0,
+        34.0,
+        Font::Bold,
+        Colour::White,
+        result.as_str(),
+    );
+    w.text_at(
+        LEFT + 250.0,
+        w.y - 22.0,
+        11.0,
+        Font::Bold,
+        Colour::White,
+        &format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
+    );
+    w.text_at(
+        LEFT + 250.0,
+        w.y - 38.0,
+        9.0,
+        Font::Regular,
+        Colour::White,
+        &r.sanitization.policy,
+    );
+    w.down(66.0);
+
+    w.section("1. Person performing sanitization");
+    w.row("Operator", &r.performed_by.operator);
+    w.row("Station", &r.performed_by.station_id);
+    w.row("Organisation", &or_unset(&r.organisation.name));
+    w.row("Tool", &format!("{} {}", r.tool.name, r.tool.version));
+
+    w.section("2. Media");
+    let m = &r.media;
+    w.row("Manufacturer", opt(&m.manufacturer));
+    w.row("Model", opt(&m.model));
+    w.row("Serial number", opt(&m.serial));
+    w.row("Firmware", opt(&m.firmware));
+    w.row("World wide name", opt(&m.wwn));
+    w.row(
+        "Interface / type",
+        &format!("{} / {}", m.transport, m.media_type),
+    );
+    w.row(
+        "Capacity",
+        &format!("{} bytes ({})", group(m.size_bytes), human(m.size_bytes)),
+    );
+    w.row(
+        "Sector size",
+        &format!(
+            "{} bytes logical, {} bytes physical",
+            m.logical_sector_size, m.physical_sector_size
+        ),
+    );
+    w.row("Device", &m.path);
+    if m.hidden_areas.is_empty() {
+        w.row("Hidden areas", "none found");
+    } else {
+        for h in &m.hidden_areas {
+            w.row(
+                &format!("Hidden area {}", h.kind),
+                &format!("{} sectors: {} ({})", group(h.sectors), h.action, h.detail),
+            );
+        }
+    }
+
+    let s = &r.sanitization;
+    w.section("3. Sanitization");
+    w.row("Level", &format!("{} ({})", s.level.as_str(), s.policy));
+    w.row("Method", &format!("{}: {}", s.method, s.method_title));
+    w.row("Method type", &s.method_type);
+    w.row("Technique", &s.technique);
+    w.row("Reference", &s.reference);
+    if s.rounds != 1 || s.blank {
+        w.row(
+            "Options",
+            &format!(
+                "{} round(s){}",
+                s.rounds,
+                if s.blank { ", final blanking pass" } else { "" }
+            ),
+        );
+    }
+    w.row("Started", &s.started_at);
+    w.row("Ended", &s.ended_at);
+    w.down(4.0);
+    let cols = [
+        LEFT,
+        LEFT + 20.0,
+        LEFT + 140.0,
+        LEFT + 250.0,
+        LEFT + 360.0,
+        LEFT + 430.0,
+    ];
+    w.table_header(
+        &cols,
+        &["#", "Action", "Started", "Ended", "Bytes", "Status"],
+    );
+    for step in &s.steps {
+        let status = match step.status {
+            StepStatus::Completed if step.errors.is_empty() => "completed",
+            StepStatus::Completed => "errors",
+            StepStatus::Interrupted => "interrupted",
+            StepStatus::Failed => "failed",
+            StepStatus::NotStarted => "not run",
+        };
+        w.table_row(
+            &cols,
+            &[
+                &step.number.to_string(),
+                &step.action.describe(),
+                step.started_at.as_deref().unwrap_or("-"),
+                step.ended_at.as_deref().unwrap_or("-"),
+                &group(step.bytes_written),
+                status,
+            ],
+        );
+        for e in &step.errors {
+            w.note(&format!(
+                "could not write {} bytes at offset {}: {}",
+                group(e.len),
+                group(e.offset),
+                e.error
+            ));
+        }
+        for o in &step.resumed_at {
+            w.note(&format!(
+                "resumed at offset {} after an interruption",
+                group(*o)
+            ));
+        }
+        for n in &step.notes {
+            w.note(n);
+        }
+    }
+
+    let v = &r.verification;
+    w.section("4. Verification");
+    let mode = match v.spec.mode {
+        VerifyMode::None => "none".to_string(),
+        VerifyMode::Full => "full read-back of every byte".to_string(),
+        VerifyMode::Sample => format!(
+            "sampled read-back, {} of the media requested",
+            format_ppm(v.spec.coverage_ppm)
+        ),
+    };
+    w.row("Method", &mode);
+    w.row(
+        "Passes verified",
+        match v.verify_passes {
+            crate::erase::VerifyPasses::All => "every pass",
+            crate::erase::VerifyPasses::Last => "the last pass",
+        },
+    );
+    if let Some(p) = &v.plan {
+        w.row(
+            "Sampling plan",
+            &format!(
+                "{}: {} regions of {} bytes in {} subsections plus the first and last MiB; {} of the media",
+                p.algorithm,
+                group(p.region_count),
+                group(p.region_size),
+                group(p.subsections),
+                format_ppm(p.coverage_ppm)
+            ),
+        );
+        w.mono_row("Sample seed", &p.seed);
+    }
+    for c in &v.checks {
+        let verdict = if c.passed {
+            "passed".to_string()
+        } else if c.interrupted {
+            "interrupted".to_string()
+        } else {
+            format!("FAILED, {} mismatching range(s)", group(c.mismatch_count))
+        };
+        w.row(
+            &format!("Check of step {}", c.step),
+            &format!("{} bytes read: {verdict}", group(c.bytes_read)),
+        );
+        for mm in &c.mismatches {
+            w.note(&format!(
+                "offset {} (+{} bytes): {}",
+                group(mm.offset),
+                group(mm.len),
+                mm.detail
+            ));
+        }
+        for u in &c.unreadable {
+            w.note(&format!(
+                "unreadable {} bytes at offset {}: {}",
+                group(u.len),
+                group(u.offset),
+                u.error
+            ));
+        }
+    }
+    if let Some(d) = v.final_digest() {
+        w.mono_row("Digest of regions", d);
+    }
+
+    w.section("5. Disposition");
+    w.row("Destination", &r.destination);
+    w.row("Customer", opt(&r.customer));
+    w.row("Collection", opt(&r.collection));
+    w.row(
+        "Asset tags",
+        &if r.asset_tags.is_empty() {
+            "-".to_string()
+        } else {
+            r.asset_tags.join(", ")
+        },
+    );
+
+    w.section("6. Result");
+    w.text(LEFT, 14.0, Font::Bold, colour, result.as_str());
+    w.down(16.0);
+    if s.failure_reasons.is_empty() {
+        w.paragraph(
+            "Every step completed and the verification passed.",
+            Font::Regular,
+            9.0,
+        );
+    } else {
+        for reason in &s.failure_reasons {
+            w.paragraph(&format!("- {reason}"), Font::Regular, 9.0);
+        }
+    }
+
+    w.section("7. Signature");
+    w.mono_row("Key id", &r.key_id);
+    w.mono_row("Record SHA-256", record_sha256);
+    w.mono_row("Signature", signature_b64);
+    match &r.previous {
+        Some(p) => {
+            w.mono_row("Previous certificate", &p.id);
+            w.mono_row("Previous SHA-256", &p.record_sha256);
+        }
+        None => w.row("Previous certificate", "none (first of this station)"),
+    }
+    w.down(4.0);
+    w.paragraph(
+        "The signed record travels inside this PDF (record.json, record.sig). Verify with \
+         `wipeproof verify` or with pdfdetach and openssl pkeyutl -verify -rawin; see \
+         certificates/README.md.",
+        Font::Regular,
+        8.0,
+    );
+    // QR code in the top right of the header.
+    let qr = qr_modules(&qr_payload(r, record_sha256));
+    let size = 78.0;
+    w.pages[0].items.push(Item::Qr {
+        x: RIGHT - size,
+        y: PAGE_HEIGHT - 50.0 - size + 6.0,
+        size,
+        modules: qr,
+    });
+
+    w.finish(&r.id)
+}
+
+/// The QR modules for a payload (empty if it cannot be encoded, which a short ASCII payload
+/// always can).
+pub fn qr_modules(payload: &str) -> Vec<Vec<bool>> {
+    match qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => {
+            let width = code.width();
+            let colors = code.to_colors();
+            colors
+                .chunks(width)
+                .map(|row| row.iter().map(|c| *c == qrcode::Color::Dark).collect())
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn opt(v: &Option<String>) -> &str {
+    v.as_deref().filter(|s| !s.is_empty()).unwrap_or("-")
+}
+
+fn or_unset(s: &str) -> String {
+    if s.trim().is_empty() {
+        "(organisation not configured)".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn human(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut unit = 0;
+    let mut scaled = bytes;
+    let mut rem = 0;
+    while scaled >= 1000 && unit + 1 < UNITS.len() {
+        rem = scaled % 1000;
+        scaled /= 1000;
+        unit += 1;
+    }
+    // Integer arithmetic only: the text must not depend on float formatting.
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{scaled}.{:02} {}", rem / 10, UNITS[unit])
+    }
+}
+
+/// Places items top to bottom, starting new pages as needed.
+struct Writer {
+    pages: Vec<Page>,
+    y: f32,
+}
+
+impl Writer {
+    fn new() -> Writer {
+        Writer {
+            pages: vec![Page::default()],
+            y: TOP,
+        }
+    }
+
+    fn page(&mut self) -> &mut Page {
+        self.pages.last_mut().expect("there is always a page")
+    }
+
+    fn down(&mut self, by: f32) {
+        self.y -= by;
+    }
+
+    /// Starts a new page if `need` points do not fit.
+    fn room(&mut self, need: f32) {
+        if self.y - need < BOTTOM {
+            self.pages.push(Page::default());
+            self.y = TOP;
+        }
+    }
+
+    fn text_at(&mut self, x: f32, y: f32, size: f32, font: Font, colour: Colour, text: &str) {
+        let text = printable(text);
+        if text.is_empty() {
+            return;
+        }
+        self.page().items.push(Item::Text {
+            x,
+            y,
+            size,
+            font,
+            colour,
+            text,
+        });
+    }
+
+    /// Text at the cursor (baseline `size` below it).
+    fn text(&mut self, x: f32, size: f32, font: Font, colour: Colour, text: &str) {
+        self.room(size + 2.0);
+        let y = self.y - size;
+        self.text_at(x, y, size, font, colour, text);
+    }
+
+    fn boxed(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
+        self.page().items.push(Item::Box { x, y, w, h, colour });
+    }
+
+    fn section(&mut self, title: &str) {
+        self.room(40.0);
+        self.down(10.0);
+        self.text(LEFT, 11.0, Font::Bold, Colour::Black, title);
+        self.down(14.0);
+        let y = self.y + 1.0;
+        self.page().items.push(Item::Rule {
+            x1: LEFT,
+            x2: RIGHT,
+            y,
+        });
+        self.down(4.0);
+    }
+
+    fn row_with(&mut self, label: &str, value: &str, font: Font) {
+        let per_line = chars_per_line(RIGHT - VALUE_X, 9.0, font);
+        let lines = wrap(value, per_line);
+        self.room(11.0 * lines.len().max(1) as f32);
+        let y = self.y - 9.0;
+        self.text_at(LEFT, y, 9.0, Font::Regular, Colour::Grey, label);
+        for (i, line) in lines.iter().enumerate() {
+            let y = self.y - 9.0 - 11.0 * i as f32;
+            self.text_at(VALUE_X, y, 9.0, font, Colour::Black, line);
+        }
+        self.down(11.0 * lines.len().max(1) as f32 + 1.0);
+    }
+
+    fn row(&mut self, label: &str, value: &str) {
+        self.row_with(label, value, Font::Regular);
+    }
+
+    fn mono_row(&mut self, label: &str, value: &str) {
+        self.row_with(label, value, Font::Mono);
+    }
+
+    fn note(&mut self, text: &str) {
+        let per_line = chars_per_line(RIGHT - LEFT - 30.0, 8.0, Font::Regular);
+        for line in wrap(text, per_line) {
+            self.room(10.0);
+            let y = self.y - 8.0;
+            self.text_at(LEFT + 30.0, y, 8.0, Font::Regular, Colour::Grey, &line);
+            self.down(10.0);
+        }
+    }
+
+    fn paragraph(&mut self, text: &str, font: Font, size: f32) {
+        let per_line = chars_per_line(RIGHT - LEFT, size, font);
+        for line in wrap(text, per_line) {
+            self.room(size + 3.0);
+            let y = self.y - size;
+            self.text_at(LEFT, y, size, font, Colour::Black, &line);
+            self.down(size + 3.0);
+        }
+    }
+
+    fn table_header(&mut self, cols: &[f32], titles: &[&str]) {
+        self.room(14.0);
+        let (y, h) = (self.y - 12.0, 13.0);
+        self.boxed(LEFT, y - 3.0, RIGHT - LEFT, h, Colour::Shade);
+        for (x, t) in cols.iter().zip(titles) {
+            self.text_at(*x + 2.0, y, 8.0, Font::Bold, Colour::Black, t);
+        }
+        self.down(h + 2.0);
+    }
+
+    fn table_row(&mut self, cols: &[f32], cells: &[&str]) {
+        self.room(11.0);
+        let y = self.y - 8.0;
+        for (i, (x, c)) in cols.iter().zip(cells).enumerate() {
+            let width = cols.get(i + 1).copied().unwrap_or(RIGHT) - x - 4.0;
+            let max = chars_per_line(width, 8.0, Font::Regular);
+            let text: String = c.chars().take(max).collect();
+            self.text_at(*x + 2.0, y, 8.0, Font::Regular, Colour::Black, &text);
+        }
+        self.down(11.0);
+    }
+
+    /// Adds the footer to every page and returns them.
+    fn finish(mut self, id: &str) -> Vec<Page> {
+        let n = self.pages.len();
+        for (i, page) in self.pages.iter_mut().enumerate() {
+            page.items.push(Item::Text {
+                x: LEFT,
+                y: 30.0,
+                size: 8.0,
+                font: Font::Regular,
+                colour: Colour::Grey,
+                text: printable(&format!("Certificate {id} - page {} of {n}", i + 1)),
+            });
+        }
+        self.pages
+    }
+}
+
+/// How many characters fit in `width` points (a safe estimate: Helvetica averages about half
+/// an em; Courier is exactly 0.6 em).
+fn chars_per_line(width: f32, size: f32, font: Font) -> usize {
+    let em = match font {
+        Font::Mono => 0.6,
+        Font::Bold => 0.6,
+        Font::Regular => 0.55,
+    };
+    ((width / (size * em)) as usize).max(8)
+}
+
+/// Wraps text at spaces (or anywhere, for long words such as hashes) to lines of at most `max`
+/// characters.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let text = printable(text);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: String = word.to_string();
+        loop {
+            let used = line.chars().count();
+            let need = word.chars().count() + usize::from(used > 0);
+            if used + need <= max {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a line: split it.
+            let head: String = word.chars().take(max).collect();
+            word = word.chars().skip(max).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::tests::sample_record;
+    use super::*;
+
+    #[test]
+    fn the_page_shows_the_records_facts() {
+        let r = sample_record();
+        let pages = layout(&r, &"aa".repeat(32), "c2ln");
+        let all: Vec<&str> = pages.iter().flat_map(|p| p.texts()).collect();
+        let joined = all.join("\n");
+        for needle in [
+            "Greenfield IT Recycling Ltd",
+            "Certificate of Media Sanitization",
+            "PASS",
+            "NIST SP 800-88 Clear",
+            "S6PUNX0R123456A",
+            "Samsung SSD 870 EVO 1TB",
+            "1,000,204,886,016 bytes (1.00 TB)",
+            "dod-3pass: DoD 5220.22-M (E) short: zeros, ones, random",
+            "Jane Doe",
+            "ACME-000123",
+            "reuse",
+            &r.key_id[..40],
+        ] {
+            assert!(joined.contains(needle), "missing {needle}:\n{joined}");
+        }
+        assert!(matches!(pages[0].items.last(), Some(Item::Text { .. })));
+        assert!(pages[0].items.iter().any(|i| matches!(i, Item::Qr { .. })));
+    }
+
+    #[test]
+    fn layout_is_deterministic_and_paginates_long_step_lists() {
+        let mut r = sample_record();
+        let a = layout(&r, "00", "s");
+        assert_eq!(a, layout(&r, "00", "s"));
+        let step = r.sanitization.steps[0].clone();
+        r.sanitization.steps = (1..=35)
+            .map(|n| {
+                let mut s = step.clone();
+                s.number = n;
+                s
+            })
+            .collect();
+        let pages = layout(&r, "00", "s");
+        assert!(pages.len() >= 2);
+        let last = pages.last().unwrap().texts();
+        assert!(last.last().unwrap().ends_with(&format!(
+            "page {} of {}",
+            pages.len(),
+            pages.len()
+        )));
+        for p in &pages {
+            for i in &p.items {
+                if let Item::Text { y, .. } = i {
+                    assert!(*y >= 29.0 && *y <= PAGE_HEIGHT, "{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrapping_and_grouping() {
+        assert_eq!(wrap("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
+        assert_eq!(wrap(&"x".repeat(20), 8), ["xxxxxxxx", "xxxxxxxx", "xxxx"]);
+        assert_eq!(wrap("", 8), [""]);
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(human(1_000_204_886_016), "1.00 TB");
+        assert_eq!(human(999), "999 B");
+        assert_eq!(human(1_500_000), "1.50 MB");
+    }
+}

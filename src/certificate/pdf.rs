@@ -1,0 +1,550 @@
+//! The certificate PDF: drawing the layout with `printpdf`, attaching the signed record as
+//! embedded files, and reading a PDF back (attachments, text, drawing operations).
+//!
+//! Rendering is deterministic: the same record and signature give the same bytes (the trailer
+//! ID and dates are derived from the record), which lets verification redraw a certificate and
+//! compare it with the file. Reading treats the file as hostile: sizes and decompression are
+//! bounded, every lookup can fail, and a panic inside the PDF parser is caught and reported as a
+//! malformed file.
+
+use std::collections::BTreeMap;
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Object, StringFormat, dictionary};
+use printpdf::{
+    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+};
+
+use super::layout::{Colour, Font, Item, Page};
+use super::winansi;
+
+/// Largest PDF read.
+pub const MAX_PDF_BYTES: usize = 16 << 20;
+/// Largest decompressed stream read.
+const MAX_STREAM_BYTES: usize = 8 << 20;
+/// Most pages read.
+const MAX_PAGES: usize = 64;
+
+/// A file to embed.
+pub struct Attachment<'a> {
+    pub name: &'a str,
+    pub mime: &'a str,
+    pub description: &'a str,
+    pub data: &'a [u8],
+}
+
+/// Document information.
+pub struct PdfInfo<'a> {
+    pub title: &'a str,
+    pub author: &'a str,
+    /// Seeds the trailer ID (hex SHA-256 of the record).
+    pub id_seed: &'a str,
+}
+
+/// Errors reading or writing a PDF.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("not a readable PDF: {0}")]
+    Malformed(String),
+    #[error("the PDF is larger than {MAX_PDF_BYTES} bytes; a certificate is far smaller")]
+    TooLarge,
+    #[error("cannot assemble the PDF: {0}")]
+    Build(String),
+}
+
+fn rgb(c: Colour) -> Color {
+    let (r, g, b) = c.rgb();
+    Color::Rgb(Rgb {
+        r,
+        g,
+        b,
+        icc_profile: None,
+    })
+}
+
+fn point(x: f32, y: f32) -> LinePoint {
+    LinePoint {
+        p: Point { x: Pt(x), y: Pt(y) },
+        bezier: false,
+    }
+}
+
+fn rect(x: f32, y: f32, w: f32, h: f32) -> PolygonRing {
+    PolygonRing {
+        points: vec![
+            point(x, y),
+            point(x + w, y),
+            point(x + w, y + h),
+            point(x, y + h),
+        ],
+    }
+}
+
+fn ops(page: &Page) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for item in &page.items {
+        match item {
+            Item::Text {
+                x,
+                y,
+                size,
+                font,
+                colour,
+                text,
+            } => {
+                let font = match font {
+                    Font::Regular => BuiltinFont::Helvetica,
+                    Font::Bold => BuiltinFont::HelveticaBold,
+                    Font::Mono => BuiltinFont::Courier,
+                };
+                ops.extend([
+                    Op::StartTextSection,
+                    Op::SetFont {
+                        font: PdfFontHandle::Builtin(font),
+                        size: Pt(*size),
+                    },
+                    Op::SetFillColor { col: rgb(*colour) },
+                    Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt(*x),
+                            y: Pt(*y),
+                        },
+                    },
+                    Op::ShowText {
+                        items: vec![TextItem::Text(text.clone())],
+                    },
+                    Op::EndTextSection,
+                ]);
+            }
+            Item::Rule { x1, x2, y } => ops.extend([
+                Op::SetOutlineColor {
+                    col: rgb(Colour::Grey),
+                },
+                Op::SetOutlineThickness { pt: Pt(0.5) },
+                Op::DrawLine {
+                    line: Line {
+                        points: vec![point(*x1, *y), point(*x2, *y)],
+                        is_closed: false,
+                    },
+                },
+            ]),
+            Item::Box { x, y, w, h, colour } => ops.extend([
+                Op::SetFillColor { col: rgb(*colour) },
+                Op::DrawPolygon {
+                    polygon: Polygon {
+                        rings: vec![rect(*x, *y, *w, *h)],
+                        mode: PaintMode::Fill,
+                        winding_order: WindingOrder::NonZero,
+                    },
+                },
+            ]),
+            Item::Qr {
+                x,
+                y,
+                size,
+                modules,
+            } => {
+                let n = modules.len().max(1) as f32;
+                let cell = size / n;
+                let mut rings = Vec::new();
+                for (row, line) in modules.iter().enumerate() {
+                    // One rectangle per horizontal run of dark modules.
+                    let mut col = 0;
+                    while col < line.len() {
+                        if !line[col] {
+                            col += 1;
+                            continue;
+                        }
+                        let start = col;
+                        while col < line.len() && line[col] {
+                            col += 1;
+                        }
+                        let top = y + size - row as f32 * cell;
+                        rings.push(rect(
+                            x + start as f32 * cell,
+                            top - cell,
+                            (col - start) as f32 * cell,
+                            cell,
+                        ));
+                    }
+                }
+                ops.extend([
+                    Op::SetFillColor {
+                        col: rgb(Colour::Black),
+                    },
+                    Op::DrawPolygon {
+                        polygon: Polygon {
+                            rings,
+                            mode: PaintMode::Fill,
+                            winding_order: WindingOrder::NonZero,
+                        },
+                    },
+                ]);
+            }
+        }
+    }
+    ops
+}
+
+/// Draws the pages and embeds the attachments.
+pub fn render(
+    pages: &[Page],
+    info: &PdfInfo<'_>,
+    attachments: &[Attachment<'_>],
+) -> Result<Vec<u8>, PdfError> {
+    let mut doc = PdfDocument::new(info.title);
+    doc.metadata.info.author = info.author.to_string();
+    doc.metadata.info.creator = "wipeproof".into();
+    doc.metadata.info.producer = format!("wipeproof {}", env!("CARGO_PKG_VERSION"));
+    doc.metadata.info.subject = "Certificate of Media Sanitization (NIST SP 800-88)".into();
+    let pdf_pages: Vec<PdfPage> = pages
+        .iter()
+        .map(|p| PdfPage::new(Mm(210.0), Mm(297.0), ops(p)))
+        .collect();
+    let opts = PdfSaveOptions {
+        optimize: true,
+        subset_fonts: true,
+        secure: true,
+        image_optimization: None,
+    };
+    let mut warnings = Vec::new();
+    let base = doc.with_pages(pdf_pages).save(&opts, &mut warnings);
+    attach(&base, info, attachments)
+}
+
+/// Adds embedded files (PDF 32000-1 7.11.4) and a deterministic trailer ID.
+fn attach(
+    base: &[u8],
+    info: &PdfInfo<'_>,
+    attachments: &[Attachment<'_>],
+) -> Result<Vec<u8>, PdfError> {
+    let build = |e: lopdf::Error| PdfError::Build(e.to_string());
+    let mut doc = Document::load_mem(base).map_err(build)?;
+    let mut names: Vec<(String, lopdf::ObjectId)> = Vec::new();
+    for a in attachments {
+        let stream = lopdf::Stream::new(
+            dictionary! {
+                "Type" => "EmbeddedFile",
+                "Subtype" => Object::Name(a.mime.as_bytes().to_vec()),
+                "Params" => dictionary! { "Size" => a.data.len() as i64 },
+            },
+            a.data.to_vec(),
+        );
+        let file_id = doc.add_object(stream);
+        let spec = dictionary! {
+            "Type" => "Filespec",
+            "F" => Object::String(a.name.as_bytes().to_vec(), StringFormat::Literal),
+            "UF" => Object::String(a.name.as_bytes().to_vec(), StringFormat::Literal),
+            "Desc" => Object::String(a.description.as_bytes().to_vec(), StringFormat::Literal),
+            "AFRelationship" => "Data",
+            "EF" => dictionary! { "F" => file_id, "UF" => file_id },
+        };
+        names.push((a.name.to_string(), doc.add_object(spec)));
+    }
+    names.sort();
+    let name_array: Vec<Object> = names
+        .iter()
+        .flat_map(|(n, id)| {
+            [
+                Object::String(n.as_bytes().to_vec(), StringFormat::Literal),
+                Object::Reference(*id),
+            ]
+        })
+        .collect();
+    let af: Vec<Object> = names.iter().map(|(_, id)| Object::Reference(*id)).collect();
+    let catalog = doc.catalog_mut().map_err(build)?;
+    catalog.set(
+        "Names",
+        dictionary! { "EmbeddedFiles" => dictionary! { "Names" => name_array } },
+    );
+    catalog.set("AF", af);
+    catalog.set("PageMode", "UseAttachments");
+    // A fixed trailer ID so the same record always gives the same file.
+    let id_bytes = hex::decode(info.id_seed.get(..32).unwrap_or("")).unwrap_or_default();
+    let id = Object::String(id_bytes, StringFormat::Hexadecimal);
+    doc.trailer.set("ID", vec![id.clone(), id]);
+    let mut out = Vec::new();
+    doc.save_to(&mut out)
+        .map_err(|e| PdfError::Build(e.to_string()))?;
+    Ok(out)
+}
+
+/// What a PDF holds, as far as certificates are concerned.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedPdf {
+    /// Embedded files by name.
+    pub attachments: BTreeMap<String, Vec<u8>>,
+    pub pages: Vec<ParsedPage>,
+    /// Things a certificate never contains (annotations, actions, images, forms, scripts).
+    pub extras: Vec<String>,
+}
+
+/// One page's content.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedPage {
+    /// The strings shown, in order, decoded.
+    pub texts: Vec<String>,
+    /// Every drawing operation, normalised to text (numbers to two decimals).
+    pub ops: Vec<String>,
+}
+
+/// Reads a PDF. Never panics: a panic in the parser is caught and reported as malformed.
+pub fn parse(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
+    if bytes.len() > MAX_PDF_BYTES {
+        return Err(PdfError::TooLarge);
+    }
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(PdfError::Malformed("it does not start with %PDF-".into()));
+    }
+    let owned = bytes.to_vec();
+    match std::panic::catch_unwind(move || parse_inner(&owned)) {
+        Ok(r) => r,
+        Err(_) => Err(PdfError::Malformed(
+            "the PDF parser gave up on this file".into(),
+        )),
+    }
+}
+
+fn parse_inner(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
+    let bad = |e: lopdf::Error| PdfError::Malformed(e.to_string());
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: Some(MAX_STREAM_BYTES),
+        ..Default::default()
+    };
+    let doc = Document::load_mem_with_options(bytes, options).map_err(bad)?;
+    let mut parsed = ParsedPdf::default();
+    let catalog = doc.catalog().map_err(bad)?;
+    for key in ["OpenAction", "AA", "AcroForm", "JavaScript"] {
+        if catalog.has(key.as_bytes()) {
+            parsed.extras.push(format!("document has /{key}"));
+        }
+    }
+    parsed.attachments = attachments(&doc, catalog);
+    let pages = doc.get_pages();
+    if pages.len() > MAX_PAGES {
+        return Err(PdfError::Malformed(format!("{} pages", pages.len())));
+    }
+    for (number, page_id) in pages {
+        let page = doc.get_dictionary(page_id).map_err(bad)?;
+        let non_empty = |o: Result<&Object, lopdf::Error>| match o.and_then(|o| doc.dereference(o))
+        {
+            Ok((_, Object::Array(a))) => !a.is_empty(),
+            Ok((_, Object::Dictionary(d))) => !d.is_empty(),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        if non_empty(page.get(b"Annots")) {
+            parsed.extras.push(format!("page {number} has annotations"));
+        }
+        if page.has(b"AA") {
+            parsed.extras.push(format!("page {number} has actions"));
+        }
+        if let Ok(res) = doc.get_dict_in_dict(page, b"Resources")
+            && non_empty(res.get(b"XObject"))
+        {
+            parsed
+                .extras
+                .push(format!("page {number} has images or forms"));
+        }
+        let content = doc
+            .get_page_content_with_limit(page_id, MAX_STREAM_BYTES)
+            .map_err(bad)?;
+        let ops = Content::decode(&content).map_err(bad)?.operations;
+        let mut p = ParsedPage::default();
+        for op in &ops {
+            if let Some(t) = shown_text(op) {
+                p.texts.push(t);
+            }
+            p.ops.push(normalise(op));
+        }
+        parsed.pages.push(p);
+    }
+    Ok(parsed)
+}
+
+/// The string an operation shows, if it is a text-showing operator.
+fn shown_text(op: &lopdf::content::Operation) -> Option<String> {
+    let string = |o: &Object| match o {
+        Object::String(b, _) => Some(winansi::decode(b)),
+        _ => None,
+    };
+    match op.operator.as_str() {
+        "Tj" | "'" => op.operands.first().and_then(string),
+        "\"" => op.operands.get(2).and_then(string),
+        "TJ" => match op.operands.first() {
+            Some(Object::Array(items)) => Some(items.iter().filter_map(string).collect()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn normalise(op: &lopdf::content::Operation) -> String {
+    let mut s = op.operator.clone();
+    for o in &op.operands {
+        s.push(' ');
+        s.push_str(&object_text(o, 0));
+    }
+    s
+}
+
+fn object_text(o: &Object, depth: usize) -> String {
+    if depth > 8 {
+        return "...".into();
+    }
+    match o {
+        Object::Null => "null".into(),
+        Object::Boolean(b) => b.to_string(),
+        Object::Integer(i) => format!("{:.2}", *i as f64),
+        Object::Real(r) => format!("{:.2}", *r as f64),
+        Object::Name(n) => format!("/{}", String::from_utf8_lossy(n)),
+        Object::String(b, _) => format!("({})", winansi::decode(b)),
+        Object::Array(a) => format!(
+            "[{}]",
+            a.iter()
+                .map(|x| object_text(x, depth + 1))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        Object::Dictionary(_) => "<<dict>>".into(),
+        Object::Stream(_) => "<<stream>>".into(),
+        Object::Reference((n, g)) => format!("{n} {g} R"),
+    }
+}
+
+/// Embedded files listed in the catalog's /Names /EmbeddedFiles name tree.
+fn attachments(doc: &Document, catalog: &Dictionary) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let Ok(names) = doc.get_dict_in_dict(catalog, b"Names") else {
+        return out;
+    };
+    let Ok(tree) = doc.get_dict_in_dict(names, b"EmbeddedFiles") else {
+        return out;
+    };
+    collect_names(doc, tree, &mut out, 0);
+    out
+}
+
+fn collect_names(
+    doc: &Document,
+    node: &Dictionary,
+    out: &mut BTreeMap<String, Vec<u8>>,
+    depth: usize,
+) {
+    if depth > 8 || out.len() > 64 {
+        return;
+    }
+    if let Ok(Object::Array(pairs)) = node
+        .get(b"Names")
+        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
+    {
+        for pair in pairs.chunks(2) {
+            let [Object::String(name, _), spec] = pair else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(name).into_owned();
+            if let Some(data) = file_data(doc, spec) {
+                out.entry(name).or_insert(data);
+            }
+        }
+    }
+    if let Ok(Object::Array(kids)) = node
+        .get(b"Kids")
+        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
+    {
+        for kid in kids {
+            if let Ok((_, Object::Dictionary(d))) = doc.dereference(kid) {
+                collect_names(doc, d, out, depth + 1);
+            }
+        }
+    }
+}
+
+fn file_data(doc: &Document, spec: &Object) -> Option<Vec<u8>> {
+    let (_, spec) = doc.dereference(spec).ok()?;
+    let spec = spec.as_dict().ok()?;
+    let ef = doc.get_dict_in_dict(spec, b"EF").ok()?;
+    let file = ef.get(b"F").ok()?;
+    let (_, file) = doc.dereference(file).ok()?;
+    let stream = file.as_stream().ok()?;
+    if stream.dict.get(b"Filter").is_ok() {
+        stream
+            .decompressed_content_with_limit(MAX_STREAM_BYTES)
+            .ok()
+    } else if stream.content.len() <= MAX_STREAM_BYTES {
+        Some(stream.content.clone())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::layout::{Item, Page};
+    use super::*;
+
+    fn page() -> Page {
+        Page {
+            items: vec![
+                Item::Text {
+                    x: 50.0,
+                    y: 700.0,
+                    size: 12.0,
+                    font: Font::Bold,
+                    colour: Colour::Black,
+                    text: "Müller (PASS) 100%".into(),
+                },
+                Item::Rule {
+                    x1: 50.0,
+                    x2: 500.0,
+                    y: 690.0,
+                },
+                Item::Qr {
+                    x: 400.0,
+                    y: 600.0,
+                    size: 50.0,
+                    modules: vec![vec![true, false], vec![false, true]],
+                },
+            ],
+        }
+    }
+
+    fn info() -> PdfInfo<'static> {
+        PdfInfo {
+            title: "t",
+            author: "a",
+            id_seed: "00112233445566778899aabbccddeeff00112233",
+        }
+    }
+
+    #[test]
+    fn renders_deterministically_and_reads_back_text_and_attachments() {
+        let files = [Attachment {
+            name: "record.json",
+            mime: "application/json",
+            description: "the record",
+            data: b"{\"a\":1}",
+        }];
+        let a = render(&[page()], &info(), &files).unwrap();
+        let b = render(&[page()], &info(), &files).unwrap();
+        assert_eq!(a, b, "rendering must be deterministic");
+        let parsed = parse(&a).unwrap();
+        assert_eq!(parsed.pages.len(), 1);
+        assert_eq!(parsed.pages[0].texts, ["Müller (PASS) 100%"]);
+        assert_eq!(parsed.attachments["record.json"], b"{\"a\":1}");
+        assert!(parsed.extras.is_empty(), "{:?}", parsed.extras);
+        assert!(parsed.pages[0].ops.len() > 5);
+    }
+
+    #[test]
+    fn junk_and_truncated_files_are_errors_not_panics() {
+        let good = render(&[page()], &info(), &[]).unwrap();
+        assert!(parse(b"").is_err());
+        assert!(parse(b"%PDF-1.7\n").is_err());
+        assert!(parse(b"hello").is_err());
+        for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
+            let _ = parse(&good[..cut]);
+        }
+    }
+}

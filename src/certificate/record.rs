@@ -1,0 +1,486 @@
+//! The certificate record (schema v1): what was erased, how, by whom, how it was checked, and
+//! the result. Its canonical bytes are what the station's key signs.
+//!
+//! Fields follow NIST SP 800-88 Appendix G (Certificate of Sanitization) and Rev. 2 section 4.6
+//! (person, media identity, method type and technique, tool and version, verification method,
+//! destination), plus each step, the verification detail, the station's hash chain and the key
+//! id. `certificates/schema/certificate-v1.schema.json` is the JSON Schema of it.
+//!
+//! A record that can be signed is an [`Issuable`], and the only way to make one is from a
+//! concluded [`Outcome`]: the result field is copied from the outcome, never chosen (DESIGN
+//! invariant 2).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::canonical;
+use crate::device::DriveInfo;
+use crate::erase::{Level, OverwritePlan};
+use crate::verify::outcome::{Outcome, Step, Verification, WipeResult};
+
+/// Schema identifier of this record format.
+pub const SCHEMA: &str = "wipeproof/certificate/v1";
+/// Version of the PDF layout the record renders to.
+pub const LAYOUT: u32 = 1;
+/// The sanitization policy the level is judged by.
+pub const DEFAULT_POLICY: &str = "NIST SP 800-88 Rev. 2 / IEEE 2883-2022";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    pub name: String,
+    pub address: String,
+}
+
+/// The person and station that performed the sanitization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerformedBy {
+    pub operator: String,
+    pub station_id: String,
+}
+
+/// A hidden area (HPA, DCO, AMA) found on the media and what was done about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenArea {
+    /// `HPA`, `DCO` or `AMA`.
+    pub kind: String,
+    /// Sectors hidden when found.
+    pub sectors: u64,
+    /// `removed`, `not-removable`, `not-present`, ...
+    pub action: String,
+    pub detail: String,
+}
+
+/// The media's identity as the station saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    pub path: String,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub firmware: Option<String>,
+    pub wwn: Option<String>,
+    pub transport: String,
+    /// `hdd`, `ssd`, `nvme`, `flash`, `virtual`.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    pub size_bytes: u64,
+    pub logical_sector_size: u32,
+    pub physical_sector_size: u32,
+    pub hidden_areas: Vec<HiddenArea>,
+}
+
+impl Media {
+    pub fn of(drive: &DriveInfo) -> Media {
+        Media {
+            path: drive.path.clone(),
+            manufacturer: drive.vendor.clone(),
+            model: drive.model.clone(),
+            serial: drive.serial.clone(),
+            firmware: drive.firmware.clone(),
+            wwn: drive.wwn.clone(),
+            transport: drive.transport.as_str().into(),
+            media_type: drive.media.as_str().into(),
+            size_bytes: drive.size_bytes,
+            logical_sector_size: drive.logical_sector_size,
+            physical_sector_size: drive.physical_sector_size,
+            hidden_areas: Vec::new(),
+        }
+    }
+}
+
+/// How the media was sanitized and with what result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sanitization {
+    pub level: Level,
+    /// The policy the level is judged by.
+    pub policy: String,
+    pub method: String,
+    pub method_title: String,
+    /// NIST method type: `overwrite`, `block erase`, `cryptographic erase`.
+    pub method_type: String,
+    /// The technique in detail (passes, command).
+    pub technique: String,
+    pub reference: String,
+    pub rounds: u32,
+    pub blank: bool,
+    pub started_at: String,
+    pub ended_at: String,
+    pub steps: Vec<Step>,
+    pub result: WipeResult,
+    pub failure_reasons: Vec<String>,
+}
+
+/// The previous certificate of the same station (a hash chain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainLink {
+    pub id: String,
+    pub record_sha256: String,
+}
+
+/// A certificate record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub schema: String,
+    pub layout: u32,
+    pub id: String,
+    pub wipe_id: String,
+    pub issued_at: String,
+    pub tool: Tool,
+    pub organisation: Organisation,
+    pub performed_by: PerformedBy,
+    pub customer: Option<String>,
+    pub collection: Option<String>,
+    pub asset_tags: Vec<String>,
+    pub media: Media,
+    pub sanitization: Sanitization,
+    pub verification: Verification,
+    /// What happens to the media next: reuse, resale, recycle, destroy.
+    pub destination: String,
+    pub previous: Option<ChainLink>,
+    pub key_id: String,
+}
+
+/// Errors turning a record into bytes or back.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("the record is not valid JSON: {0}")]
+    Json(String),
+    #[error("the record does not follow schema {SCHEMA}: {0}")]
+    Schema(String),
+    #[error(transparent)]
+    Canonical(#[from] canonical::CanonicalError),
+}
+
+impl Record {
+    /// The canonical bytes (what the signature covers).
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, RecordError> {
+        let value = serde_json::to_value(self).map_err(|e| RecordError::Json(e.to_string()))?;
+        Ok(canonical::to_bytes(&value)?)
+    }
+
+    /// Hex SHA-256 of the canonical bytes.
+    pub fn sha256(&self) -> Result<String, RecordError> {
+        Ok(hex::encode(Sha256::digest(self.canonical_bytes()?)))
+    }
+
+    /// Parses and schema-checks a record from a JSON value.
+    pub fn from_value(value: serde_json::Value) -> Result<Record, RecordError> {
+        let record: Record =
+            serde_json::from_value(value).map_err(|e| RecordError::Schema(e.to_string()))?;
+        if record.schema != SCHEMA {
+            return Err(RecordError::Schema(format!(
+                "schema is `{}`, this tool reads `{SCHEMA}`",
+                record.schema
+            )));
+        }
+        if record.layout != LAYOUT {
+            return Err(RecordError::Schema(format!(
+                "layout {} is unknown (this tool renders layout {LAYOUT})",
+                record.layout
+            )));
+        }
+        Ok(record)
+    }
+}
+
+/// How a method is described on a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodInfo {
+    pub name: String,
+    pub title: String,
+    pub method_type: String,
+    pub technique: String,
+    pub level: Level,
+    pub policy: String,
+    pub reference: String,
+    pub rounds: u32,
+    pub blank: bool,
+}
+
+impl MethodInfo {
+    /// The description of an overwrite plan.
+    pub fn overwrite(plan: &OverwritePlan) -> MethodInfo {
+        let m = plan.method();
+        let passes = plan
+            .passes
+            .iter()
+            .map(|p| p.describe())
+            .collect::<Vec<_>>()
+            .join(", ");
+        MethodInfo {
+            name: plan.method.clone(),
+            title: m.map(|m| m.title.to_string()).unwrap_or_default(),
+            method_type: "overwrite".into(),
+            technique: format!(
+                "{} pass(es): {passes}; verified: {}",
+                plan.passes.len(),
+                match plan.verify_passes {
+                    crate::erase::VerifyPasses::All => "every pass",
+                    crate::erase::VerifyPasses::Last => "last pass",
+                }
+            ),
+            level: m.map(|m| m.level).unwrap_or(Level::Clear),
+            policy: DEFAULT_POLICY.into(),
+            reference: m.map(|m| m.reference.to_string()).unwrap_or_default(),
+            rounds: plan.rounds,
+            blank: plan.blank,
+        }
+    }
+}
+
+/// Who issues, for whom, and where the media goes: the parts of a record that do not come from
+/// the wipe itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueContext {
+    pub organisation: Organisation,
+    pub performed_by: PerformedBy,
+    pub destination: String,
+    pub customer: Option<String>,
+    pub collection: Option<String>,
+    pub asset_tags: Vec<String>,
+}
+
+/// What a wipe produced, as the certificate needs it.
+pub struct WipeFacts<'a> {
+    pub wipe_id: &'a str,
+    pub drive: &'a DriveInfo,
+    pub method: MethodInfo,
+    pub hidden_areas: Vec<HiddenArea>,
+    pub started_at: &'a str,
+    pub ended_at: &'a str,
+    pub outcome: &'a Outcome,
+}
+
+/// A record ready to be signed. Only [`Issuable::from_wipe`] makes one, from a concluded
+/// outcome, so a signed PASS always stands on a PASS outcome.
+#[derive(Debug, Clone)]
+pub struct Issuable {
+    record: Record,
+}
+
+impl Issuable {
+    /// Builds the record of a finished wipe. `key_id` and `previous` are filled in when signing.
+    pub fn from_wipe(facts: WipeFacts<'_>, ctx: &IssueContext) -> Issuable {
+        let outcome = facts.outcome;
+        let mut media = Media::of(facts.drive);
+        media.hidden_areas = facts.hidden_areas;
+        let m = facts.method;
+        Issuable {
+            record: Record {
+                schema: SCHEMA.into(),
+                layout: LAYOUT,
+                id: uuid::Uuid::new_v4().to_string(),
+                wipe_id: facts.wipe_id.into(),
+                issued_at: crate::timestamp::now(),
+                tool: Tool {
+                    name: "wipeproof".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+                organisation: ctx.organisation.clone(),
+                performed_by: ctx.performed_by.clone(),
+                customer: ctx.customer.clone(),
+                collection: ctx.collection.clone(),
+                asset_tags: ctx.asset_tags.clone(),
+                media,
+                sanitization: Sanitization {
+                    level: m.level,
+                    policy: m.policy,
+                    method: m.name,
+                    method_title: m.title,
+                    method_type: m.method_type,
+                    technique: m.technique,
+                    reference: m.reference,
+                    rounds: m.rounds,
+                    blank: m.blank,
+                    started_at: facts.started_at.into(),
+                    ended_at: facts.ended_at.into(),
+                    steps: outcome.steps().to_vec(),
+                    result: outcome.result(),
+                    failure_reasons: outcome.failure_reasons().to_vec(),
+                },
+                verification: outcome.verification().clone(),
+                destination: ctx.destination.clone(),
+                previous: None,
+                key_id: String::new(),
+            },
+        }
+    }
+
+    /// Wraps a ready-made record (unit tests of signing and verification only).
+    #[cfg(test)]
+    pub(crate) fn from_record_for_tests(record: Record) -> Issuable {
+        Issuable { record }
+    }
+
+    /// The record as it will be signed (key id and chain link still empty).
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// Completes the record for signing by a key with `key_id` after `previous`.
+    pub(super) fn finish(mut self, key_id: String, previous: Option<ChainLink>) -> Record {
+        self.record.key_id = key_id;
+        self.record.previous = previous;
+        self.record
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    use crate::erase::PassPattern;
+    use crate::verify::outcome::{
+        Check, PlanSummary, StepAction, StepStatus, VerifyMode, VerifySpec,
+    };
+
+    /// A record as a real wipe would make it, for tests of rendering and verification.
+    pub fn sample_record() -> Record {
+        let step = |n: u32, pattern: PassPattern| Step {
+            number: n,
+            action: StepAction::Overwrite { pattern },
+            started_at: Some("2026-11-28T10:00:00Z".into()),
+            ended_at: Some("2026-11-28T10:20:00Z".into()),
+            bytes_written: 1_000_204_886_016,
+            status: StepStatus::Completed,
+            errors: vec![],
+            resumed_at: vec![],
+            stopped_at: None,
+            notes: vec![],
+        };
+        Record {
+            schema: SCHEMA.into(),
+            layout: LAYOUT,
+            id: "0b7a8d1e-5f3c-4c1a-9d2e-7f6a5b4c3d2e".into(),
+            wipe_id: "6a1f2e3d-4c5b-4a69-8786-958473625140".into(),
+            issued_at: "2026-11-28T11:00:00Z".into(),
+            tool: Tool {
+                name: "wipeproof".into(),
+                version: "0.1.0".into(),
+            },
+            organisation: Organisation {
+                name: "Greenfield IT Recycling Ltd".into(),
+                address: "Unit 4, Canal Works, Leeds LS1 1AA".into(),
+            },
+            performed_by: PerformedBy {
+                operator: "Jane Doe".into(),
+                station_id: "bay-3".into(),
+            },
+            customer: Some("Acme Insurance plc".into()),
+            collection: Some("COL-2026-0042".into()),
+            asset_tags: vec!["ACME-000123".into()],
+            media: Media {
+                path: "/dev/sdb".into(),
+                manufacturer: None,
+                model: Some("Samsung SSD 870 EVO 1TB".into()),
+                serial: Some("S6PUNX0R123456A".into()),
+                firmware: Some("SVT02B6Q".into()),
+                wwn: Some("0x5002538f41234567".into()),
+                transport: "sata".into(),
+                media_type: "ssd".into(),
+                size_bytes: 1_000_204_886_016,
+                logical_sector_size: 512,
+                physical_sector_size: 512,
+                hidden_areas: vec![],
+            },
+            sanitization: Sanitization {
+                level: Level::Clear,
+                policy: DEFAULT_POLICY.into(),
+                method: "dod-3pass".into(),
+                method_title: "DoD 5220.22-M (E) short: zeros, ones, random".into(),
+                method_type: "overwrite".into(),
+                technique: "3 pass(es): 0x00, 0xFF, random; verified: last pass".into(),
+                reference: "US DoD 5220.22-M (1995) 8-306, method (E)".into(),
+                rounds: 1,
+                blank: false,
+                started_at: "2026-11-28T10:00:00Z".into(),
+                ended_at: "2026-11-28T11:00:00Z".into(),
+                steps: vec![
+                    step(1, PassPattern::Constant { byte: 0 }),
+                    step(2, PassPattern::Constant { byte: 0xFF }),
+                    step(3, PassPattern::Random),
+                ],
+                result: WipeResult::Pass,
+                failure_reasons: vec![],
+            },
+            verification: Verification {
+                spec: VerifySpec {
+                    mode: VerifyMode::Sample,
+                    coverage_ppm: 100_000,
+                },
+                verify_passes: crate::erase::VerifyPasses::Last,
+                plan: Some(PlanSummary {
+                    algorithm: "wipeproof-sample-v1".into(),
+                    seed: "11".repeat(32),
+                    size_bytes: 1_000_204_886_016,
+                    sector_size: 512,
+                    requested_coverage_ppm: 100_000,
+                    coverage_ppm: 99_990,
+                    subsections: 1000,
+                    regions_per_subsection: 2,
+                    region_size: 49_999_872,
+                    region_count: 2002,
+                }),
+                checks: vec![Check {
+                    step: 3,
+                    mode: VerifyMode::Sample,
+                    bytes_read: 100_011_000_000,
+                    passed: true,
+                    interrupted: false,
+                    mismatch_count: 0,
+                    mismatches: vec![],
+                    unreadable: vec![],
+                    digest: Some("ab".repeat(32)),
+                    detail: None,
+                }],
+            },
+            destination: "reuse".into(),
+            previous: Some(ChainLink {
+                id: "2c9d7e6f-1a2b-4c3d-8e9f-0a1b2c3d4e5f".into(),
+                record_sha256: "cd".repeat(32),
+            }),
+            key_id: format!("SHA256:{}", "ef".repeat(32)),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_are_stable_and_sorted() {
+        let r = sample_record();
+        let a = r.canonical_bytes().unwrap();
+        let reparsed: serde_json::Value = serde_json::from_slice(&a).unwrap();
+        let b = Record::from_value(reparsed)
+            .unwrap()
+            .canonical_bytes()
+            .unwrap();
+        assert_eq!(a, b);
+        assert!(a.starts_with(b"{\"asset_tags\":"));
+        assert_eq!(r.sha256().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn unknown_fields_and_other_schemas_are_refused() {
+        let mut v = serde_json::to_value(sample_record()).unwrap();
+        v["extra"] = serde_json::json!(1);
+        assert!(Record::from_value(v).is_err());
+        let mut v = serde_json::to_value(sample_record()).unwrap();
+        v["schema"] = serde_json::json!("something/else");
+        assert!(Record::from_value(v).is_err());
+        let mut v = serde_json::to_value(sample_record()).unwrap();
+        v["media"]["colour"] = serde_json::json!("red");
+        assert!(Record::from_value(v).is_err());
+    }
+}

@@ -1,0 +1,347 @@
+//! Certificates end to end: a wipe issues a signed PDF and JSON; genuine ones verify; edits to
+//! the signature, the record or the visible text fail with the check that says so; untrusted
+//! keys fail; `--drive` confirms or refutes the drive; the openssl route works; keys behave.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lopdf::{Document, Object};
+
+use crate::support::*;
+
+/// Wipes a fresh image and returns (home, image, pdf, json).
+fn certified(method: &str) -> (Home, ShmFile, PathBuf, PathBuf) {
+    let home = Home::new();
+    let img = ShmFile::with_pattern("SN-CERT-1", 16 << 20);
+    let (code, json) = home.json(&[
+        "--set",
+        "organisation.name=Greenfield IT Recycling Ltd",
+        "--operator",
+        "Jane Doe",
+        "wipe",
+        img.path.to_str().unwrap(),
+        "--method",
+        method,
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let d = only_drive(&json);
+    let pdf = PathBuf::from(d["certificate_pdf"].as_str().unwrap());
+    let js = PathBuf::from(d["certificate_json"].as_str().unwrap());
+    assert!(pdf.exists() && js.exists());
+    (home, img, pdf, js)
+}
+
+fn verify(home: &Home, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut a = vec!["verify"];
+    a.extend_from_slice(args);
+    a.push("--json");
+    home.json(&a)
+}
+
+fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
+/// Rewrites an embedded file of a PDF.
+fn edit_attachment(pdf: &Path, name: &str, edit: impl Fn(&mut Vec<u8>)) -> PathBuf {
+    let mut doc = Document::load(pdf).unwrap();
+    let ids: Vec<_> = doc.objects.keys().copied().collect();
+    let mut target = None;
+    for id in ids {
+        if let Ok(Object::Dictionary(d)) = doc.get_object(id)
+            && d.get(b"F").ok().and_then(|f| f.as_str().ok()) == Some(name.as_bytes())
+        {
+            let ef = d.get(b"EF").unwrap().as_dict().unwrap();
+            target = Some(ef.get(b"F").unwrap().as_reference().unwrap());
+        }
+    }
+    let sid = target.unwrap_or_else(|| panic!("no attachment {name}"));
+    let stream = doc.get_object_mut(sid).unwrap().as_stream_mut().unwrap();
+    let mut content = stream.content.clone();
+    edit(&mut content);
+    stream.set_content(content);
+    let out = pdf.with_extension("edited.pdf");
+    doc.save(&out).unwrap();
+    out
+}
+
+/// Replaces text in the first page's content stream.
+fn edit_page_text(pdf: &Path, from: &str, to: &str) -> PathBuf {
+    let mut doc = Document::load(pdf).unwrap();
+    let page = *doc.get_pages().get(&1).unwrap();
+    let content = doc.get_page_content(page);
+    let text = String::from_utf8_lossy(&content).into_owned();
+    assert!(text.contains(from), "page 1 does not show {from}");
+    doc.change_page_content(page, text.replacen(from, to, 1).into_bytes())
+        .unwrap();
+    let out = pdf.with_extension("text.pdf");
+    doc.save(&out).unwrap();
+    out
+}
+
+#[test]
+fn genuine_certificate_verifies_as_pdf_and_json_and_tampering_is_named() {
+    let (home, _img, pdf, js) = certified("zero");
+    for f in [&pdf, &js] {
+        let (code, report) = verify(&home, &[f.to_str().unwrap()]);
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["valid"], true);
+    }
+    // The human form says so too.
+    let out = home.run(&["verify", pdf.to_str().unwrap()]);
+    assert!(stdout(&out).contains("VALID"), "{}", stdout(&out));
+
+    // A byte of the signature.
+    let bad = edit_attachment(&pdf, "record.sig", |c| c[10] ^= 0x01);
+    let (code, report) = verify(&home, &[bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(check(&report, "signature")["ok"], false, "{report}");
+
+    // A field of the record.
+    let bad = edit_attachment(&pdf, "record.json", |c| {
+        let s = String::from_utf8(c.clone())
+            .unwrap()
+            .replace("\"destination\":\"reuse\"", "\"destination\":\"resale\"");
+        *c = s.into_bytes();
+    });
+    let (code, report) = verify(&home, &[bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(check(&report, "signature")["ok"], false, "{report}");
+
+    // A word a person reads on the page: the operator's name.
+    let bad = edit_page_text(&pdf, "(Jane Doe)", "(John Roe)");
+    let (code, report) = verify(&home, &[bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let text = check(&report, "visible_text");
+    assert_eq!(text["ok"], false);
+    assert!(
+        text["detail"].as_str().unwrap().contains("John Roe"),
+        "{text}"
+    );
+    assert_eq!(
+        check(&report, "signature")["ok"],
+        true,
+        "the record itself is untouched"
+    );
+
+    // A field of the JSON certificate.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&js).unwrap()).unwrap();
+    v["record"]["sanitization"]["method"] = "gutmann".into();
+    let bad = js.with_extension("edited.json");
+    std::fs::write(&bad, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let (code, report) = verify(&home, &[bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(check(&report, "signature")["ok"], false);
+}
+
+#[test]
+fn certificate_under_an_untrusted_key_fails_until_the_key_is_given() {
+    let (home, _img, pdf, _js) = certified("zero");
+    let auditor = Home::new();
+    let (code, report) = verify(&auditor, &[pdf.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(check(&report, "trusted_key")["ok"], false);
+    // The station hands out its public key; with it, the certificate verifies.
+    let out = home.run(&["keys", "export"]);
+    assert!(out.status.success());
+    let key = auditor.path().join("station.pem");
+    std::fs::write(&key, &out.stdout).unwrap();
+    let (code, report) = verify(
+        &auditor,
+        &[pdf.to_str().unwrap(), "--trust", key.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report}");
+}
+
+#[test]
+fn verify_against_the_drive_passes_untouched_and_fails_after_a_rewrite() {
+    let (home, img, pdf, js) = certified("random");
+    let (code, report) = verify(
+        &home,
+        &[pdf.to_str().unwrap(), "--drive", img.path.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(check(&report, "drive_content")["ok"], true);
+    assert_eq!(check(&report, "drive_identity")["ok"], true);
+    // Rewrite 2% of the drive in the middle: several subsections, so sampled regions change.
+    write_range(&img.path, 8 << 20, &vec![0x42u8; 320 << 10]);
+    let (code, report) = verify(
+        &home,
+        &[js.to_str().unwrap(), "--drive", img.path.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let c = check(&report, "drive_content");
+    assert_eq!(c["ok"], false);
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("changed since it was certified"),
+        "{c}"
+    );
+}
+
+#[test]
+fn the_openssl_route_from_the_certificates_readme_works() {
+    let (home, _img, pdf, _js) = certified("zero");
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("pdfdetach")
+        .args([
+            "-saveall",
+            "-o",
+            dir.path().to_str().unwrap(),
+            pdf.to_str().unwrap(),
+        ])
+        .output()
+        .expect("pdfdetach (poppler-utils) is installed by .ci/setup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = dir.path().join("station.pem");
+    std::fs::write(&key, home.run(&["keys", "export"]).stdout).unwrap();
+    let verify = |record: &Path| {
+        Command::new("openssl")
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                key.to_str().unwrap(),
+                "-rawin",
+                "-in",
+            ])
+            .arg(record)
+            .arg("-sigfile")
+            .arg(dir.path().join("record.sig"))
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&dir.path().join("record.json"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Signature Verified Successfully"));
+    // The key id on the certificate is the SHA-256 of the key's DER form.
+    let der = Command::new("openssl")
+        .args([
+            "pkey",
+            "-pubin",
+            "-in",
+            key.to_str().unwrap(),
+            "-outform",
+            "DER",
+        ])
+        .output()
+        .unwrap();
+    use sha2::Digest;
+    let id = format!("SHA256:{}", hex::encode(sha2::Sha256::digest(&der.stdout)));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("record.json")).unwrap()).unwrap();
+    assert_eq!(record["key_id"], id);
+    // A changed record does not verify with openssl either.
+    let tampered = dir.path().join("tampered.json");
+    let text = std::fs::read_to_string(dir.path().join("record.json")).unwrap();
+    std::fs::write(&tampered, text.replace("\"PASS\"", "\"FAIL\"")).unwrap();
+    assert!(!verify(&tampered).status.success());
+}
+
+#[test]
+fn certificates_of_a_station_form_a_hash_chain() {
+    let home = Home::new();
+    let mut records = Vec::new();
+    for i in 0..2 {
+        let img = ShmFile::with_pattern(&format!("chain{i}"), 4 << 20);
+        let (code, json) = home.json(&[
+            "wipe",
+            img.path.to_str().unwrap(),
+            "--method",
+            "zero",
+            "--yes",
+            "--json",
+        ]);
+        assert_eq!(code, 0);
+        let js = only_drive(&json)["certificate_json"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(js).unwrap()).unwrap();
+        records.push(v);
+    }
+    assert!(records[0]["record"]["previous"].is_null());
+    assert_eq!(
+        records[1]["record"]["previous"]["id"],
+        records[0]["record"]["id"]
+    );
+    assert_eq!(
+        records[1]["record"]["previous"]["record_sha256"],
+        records[0]["signature"]["record_sha256"]
+    );
+}
+
+#[test]
+fn keys_init_show_export_and_the_first_wipe_creates_a_key() {
+    let home = Home::new();
+    let out = home.run(&["keys", "show"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("keys init"), "{}", stderr(&out));
+    let out = home.run(&["keys", "init"]);
+    assert!(out.status.success());
+    let id = stdout(&out).trim().to_string();
+    assert!(id.starts_with("SHA256:"));
+    let out = home.run(&["keys", "init"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--force"));
+    assert_eq!(stdout(&home.run(&["keys", "show"])).trim(), id);
+    let pem = stdout(&home.run(&["keys", "export"]));
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert!(!pem.contains("PRIVATE"));
+    let out = home.run(&["keys", "init", "--force"]);
+    assert!(out.status.success());
+    assert_ne!(stdout(&out).trim(), id);
+
+    let fresh = Home::new();
+    let img = ShmFile::with_pattern("firstkey", 4 << 20);
+    let out = fresh.run(&[
+        "wipe",
+        img.path.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("had no signing key; created SHA256:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn junk_truncated_and_missing_files_are_errors_not_panics() {
+    let (home, _img, pdf, _js) = certified("zero");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.7\nthis is not a pdf").unwrap();
+    let (code, report) = verify(&home, &[junk.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(report["valid"], false);
+    let bytes = std::fs::read(&pdf).unwrap();
+    let cut = dir.path().join("cut.pdf");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, _) = verify(&home, &[cut.to_str().unwrap()]);
+    assert!(code == 1 || code == 2);
+    let out = home.run(&["verify", "/nonexistent/cert.pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/cert.pdf"));
+}

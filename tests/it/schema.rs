@@ -1,0 +1,155 @@
+//! The published JSON Schema describes what wipeproof really writes: an issued certificate and
+//! the example in `certificates/example` validate against it, and edits outside it are caught.
+//!
+//! The validator here covers the keywords the schema uses (type, const, enum, properties,
+//! required, additionalProperties, items, $ref, oneOf, minimum, maximum); `pattern` is not
+//! checked.
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/certificates/schema/certificate-v1.schema.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let path = r.trim_start_matches('#');
+            resolve(root, root.pointer(path).unwrap_or_else(|| panic!("bad $ref {r}")))
+        }
+        None => s,
+    }
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => false,
+    }
+}
+
+/// Errors of `v` against schema `s`, with JSON paths.
+fn validate(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
+    let s = resolve(root, s);
+    if let Some(alts) = s.get("oneOf").and_then(Value::as_array) {
+        let ok = alts.iter().filter(|a| {
+            let mut e = Vec::new();
+            validate(root, a, v, path, &mut e);
+            e.is_empty()
+        });
+        if ok.count() != 1 {
+            errors.push(format!("{path}: matches not exactly one of oneOf"));
+        }
+        return;
+    }
+    if let Some(t) = s.get("type") {
+        let ok = match t {
+            Value::String(t) => type_ok(t, v),
+            Value::Array(ts) => ts.iter().any(|t| type_ok(t.as_str().unwrap_or(""), v)),
+            _ => true,
+        };
+        if !ok {
+            errors.push(format!("{path}: {v} is not of type {t}"));
+            return;
+        }
+    }
+    if let Some(c) = s.get("const") {
+        if c != v {
+            errors.push(format!("{path}: {v} is not {c}"));
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array) {
+        if !e.contains(v) {
+            errors.push(format!("{path}: {v} is not one of {e:?}"));
+        }
+    }
+    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_i64), v.as_i64()) {
+        if n < min {
+            errors.push(format!("{path}: {n} < {min}"));
+        }
+    }
+    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_u64), v.as_u64()) {
+        if n > max {
+            errors.push(format!("{path}: {n} > {max}"));
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let props = s.get("properties").and_then(Value::as_object);
+        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                errors.push(format!("{path}: missing required {r}"));
+            }
+        }
+        for (k, val) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => validate(root, ps, val, &format!("{path}.{k}"), errors),
+                None if s.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errors.push(format!("{path}: unexpected property {k}"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            validate(root, items, item, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+fn errors_of(v: &Value) -> Vec<String> {
+    let root = schema();
+    let mut errors = Vec::new();
+    validate(&root, &root, v, "$", &mut errors);
+    errors
+}
+
+#[test]
+fn issued_certificates_and_the_example_follow_the_schema() {
+    let home = Home::new();
+    let img = ShmFile::with_pattern("schema", 4 << 20);
+    let (code, json) = home.json(&["wipe", img.path.to_str().unwrap(), "--method", "dod-3pass", "--yes", "--json"]);
+    assert_eq!(code, 0);
+    let path = only_drive(&json)["certificate_json"].as_str().unwrap().to_string();
+    let cert: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(errors_of(&cert), Vec::<String>::new());
+
+    let example: Value = serde_json::from_slice(
+        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/certificates/example/example-certificate.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(errors_of(&example), Vec::<String>::new());
+
+    let mut bad = cert.clone();
+    bad["record"]["media"]["colour"] = "red".into();
+    bad["record"]["sanitization"]["result"] = "MAYBE".into();
+    let errs = errors_of(&bad);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+}
+
+#[test]
+fn the_example_certificate_verifies_with_its_public_key() {
+    let auditor = Home::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certificates/example");
+    let (code, report) = auditor.json(&[
+        "verify",
+        &format!("{dir}/example-certificate.pdf"),
+        "--trust",
+        &format!("{dir}/station-public-key.pem"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report}");
+}
