@@ -101,6 +101,8 @@ pub struct Paths {
     pub keys: PathBuf,
     /// The register database.
     pub register: PathBuf,
+    /// Directory for collection reports.
+    pub reports: PathBuf,
     /// An export medium (mount point) that must never be wiped, if any.
     pub export: Option<PathBuf>,
 }
@@ -112,9 +114,18 @@ impl Default for Paths {
             checkpoints: "checkpoints".into(),
             keys: "keys".into(),
             register: "register.sqlite".into(),
+            reports: "reports".into(),
             export: None,
         }
     }
+}
+
+/// Where certificates are synced to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    /// URL of the central register, e.g. `http://10.0.0.5:7070`; empty: none.
+    pub register: String,
 }
 
 /// The whole config file.
@@ -125,6 +136,7 @@ pub struct Config {
     pub station: Station,
     pub defaults: Defaults,
     pub paths: Paths,
+    pub sync: SyncSettings,
 }
 
 impl Config {
@@ -280,6 +292,11 @@ impl StateDir {
     /// The register database file.
     pub fn register_path(&self) -> PathBuf {
         self.resolve(&self.config.paths.register)
+    }
+
+    /// Directory for collection reports.
+    pub fn reports_dir(&self) -> PathBuf {
+        self.resolve(&self.config.paths.reports)
     }
 
     /// Paths whose devices the guard must protect: the state directory (certificates are

@@ -18,6 +18,7 @@ pub mod config;
 pub mod device;
 pub mod durable;
 pub mod erase;
+pub mod register;
 pub mod station;
 pub mod timestamp;
 pub mod verify;

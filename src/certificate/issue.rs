@@ -77,13 +77,22 @@ pub struct Rendered {
     pub pdf: Vec<u8>,
 }
 
-/// The paths of an issued certificate.
+/// An issued certificate and where it was written.
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub record: Record,
     pub record_sha256: String,
     pub pdf: PathBuf,
     pub json: PathBuf,
+    /// The JSON certificate as written.
+    pub document: String,
+}
+
+impl Issued {
+    /// The certificate as a value.
+    pub fn signed(&self) -> Result<SignedCertificate, RecordError> {
+        serde_json::from_str(&self.document).map_err(|e| RecordError::Json(e.to_string()))
+    }
 }
 
 /// Renders the PDF of a signed record; verification uses the same function to redraw it.
@@ -206,6 +215,7 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
         record_sha256: rendered.record_sha256,
         pdf: pdf_path,
         json: json_path,
+        document: String::from_utf8_lossy(&rendered.json).into_owned(),
     })
 }
 

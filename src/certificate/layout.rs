@@ -14,8 +14,8 @@ use crate::verify::plan::format_ppm;
 /// A4 in points.
 pub const PAGE_WIDTH: f32 = 595.28;
 pub const PAGE_HEIGHT: f32 = 841.89;
-const LEFT: f32 = 50.0;
-const RIGHT: f32 = PAGE_WIDTH - 50.0;
+pub const LEFT: f32 = 50.0;
+pub const RIGHT: f32 = PAGE_WIDTH - 50.0;
 const TOP: f32 = PAGE_HEIGHT - 50.0;
 const BOTTOM: f32 = 60.0;
 const VALUE_X: f32 = 185.0;
@@ -417,14 +417,14 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     // QR code in the top right of the header.
     let qr = qr_modules(&qr_payload(r, record_sha256));
     let size = 78.0;
-    w.pages[0].items.push(Item::Qr {
+    w.first_page().items.push(Item::Qr {
         x: RIGHT - size,
         y: PAGE_HEIGHT - 50.0 - size + 6.0,
         size,
         modules: qr,
     });
 
-    w.finish(&r.id)
+    w.finish(&format!("Certificate {}", r.id))
 }
 
 /// The QR modules for a payload (empty if it cannot be encoded, which a short ASCII payload
@@ -486,37 +486,50 @@ fn human(bytes: u64) -> String {
     }
 }
 
-/// Places items top to bottom, starting new pages as needed.
-struct Writer {
+/// Places items top to bottom on A4 pages, starting new pages as needed. Certificates,
+/// collection reports and other documents are laid out with it.
+pub struct Writer {
     pages: Vec<Page>,
-    y: f32,
+    /// The cursor: the top of the next line, in points from the bottom of the page.
+    pub y: f32,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Writer {
-    fn new() -> Writer {
+    pub fn new() -> Writer {
         Writer {
             pages: vec![Page::default()],
             y: TOP,
         }
     }
 
-    fn page(&mut self) -> &mut Page {
+    /// The first page (for items placed independently of the cursor).
+    pub fn first_page(&mut self) -> &mut Page {
+        &mut self.pages[0]
+    }
+
+    pub fn page(&mut self) -> &mut Page {
         self.pages.last_mut().expect("there is always a page")
     }
 
-    fn down(&mut self, by: f32) {
+    pub fn down(&mut self, by: f32) {
         self.y -= by;
     }
 
     /// Starts a new page if `need` points do not fit.
-    fn room(&mut self, need: f32) {
+    pub fn room(&mut self, need: f32) {
         if self.y - need < BOTTOM {
             self.pages.push(Page::default());
             self.y = TOP;
         }
     }
 
-    fn text_at(&mut self, x: f32, y: f32, size: f32, font: Font, colour: Colour, text: &str) {
+    pub fn text_at(&mut self, x: f32, y: f32, size: f32, font: Font, colour: Colour, text: &str) {
         let text = printable(text);
         if text.is_empty() {
             return;
@@ -532,17 +545,17 @@ impl Writer {
     }
 
     /// Text at the cursor (baseline `size` below it).
-    fn text(&mut self, x: f32, size: f32, font: Font, colour: Colour, text: &str) {
+    pub fn text(&mut self, x: f32, size: f32, font: Font, colour: Colour, text: &str) {
         self.room(size + 2.0);
         let y = self.y - size;
         self.text_at(x, y, size, font, colour, text);
     }
 
-    fn boxed(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
+    pub fn boxed(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
         self.page().items.push(Item::Box { x, y, w, h, colour });
     }
 
-    fn section(&mut self, title: &str) {
+    pub fn section(&mut self, title: &str) {
         self.room(40.0);
         self.down(10.0);
         self.text(LEFT, 11.0, Font::Bold, Colour::Black, title);
@@ -556,7 +569,7 @@ impl Writer {
         self.down(4.0);
     }
 
-    fn row_with(&mut self, label: &str, value: &str, font: Font) {
+    pub fn row_with(&mut self, label: &str, value: &str, font: Font) {
         let per_line = chars_per_line(RIGHT - VALUE_X, 9.0, font);
         let lines = wrap(value, per_line);
         self.room(11.0 * lines.len().max(1) as f32);
@@ -569,15 +582,15 @@ impl Writer {
         self.down(11.0 * lines.len().max(1) as f32 + 1.0);
     }
 
-    fn row(&mut self, label: &str, value: &str) {
+    pub fn row(&mut self, label: &str, value: &str) {
         self.row_with(label, value, Font::Regular);
     }
 
-    fn mono_row(&mut self, label: &str, value: &str) {
+    pub fn mono_row(&mut self, label: &str, value: &str) {
         self.row_with(label, value, Font::Mono);
     }
 
-    fn note(&mut self, text: &str) {
+    pub fn note(&mut self, text: &str) {
         let per_line = chars_per_line(RIGHT - LEFT - 30.0, 8.0, Font::Regular);
         for line in wrap(text, per_line) {
             self.room(10.0);
@@ -587,7 +600,7 @@ impl Writer {
         }
     }
 
-    fn paragraph(&mut self, text: &str, font: Font, size: f32) {
+    pub fn paragraph(&mut self, text: &str, font: Font, size: f32) {
         let per_line = chars_per_line(RIGHT - LEFT, size, font);
         for line in wrap(text, per_line) {
             self.room(size + 3.0);
@@ -597,7 +610,7 @@ impl Writer {
         }
     }
 
-    fn table_header(&mut self, cols: &[f32], titles: &[&str]) {
+    pub fn table_header(&mut self, cols: &[f32], titles: &[&str]) {
         self.room(14.0);
         let (y, h) = (self.y - 12.0, 13.0);
         self.boxed(LEFT, y - 3.0, RIGHT - LEFT, h, Colour::Shade);
@@ -607,7 +620,7 @@ impl Writer {
         self.down(h + 2.0);
     }
 
-    fn table_row(&mut self, cols: &[f32], cells: &[&str]) {
+    pub fn table_row(&mut self, cols: &[f32], cells: &[&str]) {
         self.room(11.0);
         let y = self.y - 8.0;
         for (i, (x, c)) in cols.iter().zip(cells).enumerate() {
@@ -619,8 +632,8 @@ impl Writer {
         self.down(11.0);
     }
 
-    /// Adds the footer to every page and returns them.
-    fn finish(mut self, id: &str) -> Vec<Page> {
+    /// Adds the footer (`<label> - page N of M`) to every page and returns them.
+    pub fn finish(mut self, label: &str) -> Vec<Page> {
         let n = self.pages.len();
         for (i, page) in self.pages.iter_mut().enumerate() {
             page.items.push(Item::Text {
@@ -629,7 +642,7 @@ impl Writer {
                 size: 8.0,
                 font: Font::Regular,
                 colour: Colour::Grey,
-                text: printable(&format!("Certificate {id} - page {} of {n}", i + 1)),
+                text: printable(&format!("{label} - page {} of {n}", i + 1)),
             });
         }
         self.pages

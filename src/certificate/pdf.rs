@@ -187,9 +187,19 @@ fn ops(page: &Page) -> Vec<Op> {
     ops
 }
 
-/// Draws the pages and embeds the attachments.
+/// Draws A4 pages and embeds the attachments.
 pub fn render(
     pages: &[Page],
+    info: &PdfInfo<'_>,
+    attachments: &[Attachment<'_>],
+) -> Result<Vec<u8>, PdfError> {
+    render_sized(pages, (210.0, 297.0), info, attachments)
+}
+
+/// Draws pages of `size` (width, height in millimetres) and embeds the attachments.
+pub fn render_sized(
+    pages: &[Page],
+    size: (f32, f32),
     info: &PdfInfo<'_>,
     attachments: &[Attachment<'_>],
 ) -> Result<Vec<u8>, PdfError> {
@@ -197,10 +207,10 @@ pub fn render(
     doc.metadata.info.author = info.author.to_string();
     doc.metadata.info.creator = "wipeproof".into();
     doc.metadata.info.producer = format!("wipeproof {}", env!("CARGO_PKG_VERSION"));
-    doc.metadata.info.subject = "Certificate of Media Sanitization (NIST SP 800-88)".into();
+    doc.metadata.info.subject = info.title.into();
     let pdf_pages: Vec<PdfPage> = pages
         .iter()
-        .map(|p| PdfPage::new(Mm(210.0), Mm(297.0), ops(p)))
+        .map(|p| PdfPage::new(Mm(size.0), Mm(size.1), ops(p)))
         .collect();
     let opts = PdfSaveOptions {
         optimize: true,

@@ -4,9 +4,12 @@
 //! Exit codes (DESIGN.md): 0 all PASS / success, 1 some FAIL or verification failed,
 //! 2 usage or environment error.
 
+mod assets;
+mod intake;
 mod keys;
 mod list;
 mod output;
+mod remote;
 mod verify;
 mod wipe;
 
@@ -62,6 +65,18 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Manage the station's signing key and trusted keys.
     Keys(keys::KeysArgs),
+    /// Book collections in from customer manifests; print asset labels.
+    Intake(intake::IntakeArgs),
+    /// The asset register: list, show, review unmatched drives, record destruction, audit.
+    Assets(assets::AssetsArgs),
+    /// Write the signed report of a collection for the customer (PDF and JSON).
+    Report(remote::ReportArgs),
+    /// Send pending certificates to the central register.
+    Sync(remote::SyncArgs),
+    /// Serve this state directory's register as the central register over HTTP.
+    Serve(remote::ServeArgs),
+    /// Stations enrolled in this (central) register.
+    Stations(remote::StationsArgs),
 }
 
 /// Entry point of the binary.
@@ -106,10 +121,13 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
             let state = StateDir::open_existing(&root)?;
             verify::run(args, state.as_ref())
         }
-        Command::Keys(args) => {
-            let state = open_state(&cli)?;
-            keys::run(args, &state)
-        }
+        Command::Keys(args) => keys::run(args, &open_state(&cli)?),
+        Command::Intake(args) => intake::run(args, &open_state(&cli)?),
+        Command::Assets(args) => assets::run(args, &open_state(&cli)?),
+        Command::Report(args) => remote::report(args, &open_state(&cli)?),
+        Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
+        Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
+        Command::Stations(args) => remote::stations(args, &open_state(&cli)?),
     }
 }
 
@@ -138,4 +156,19 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
         state.config.station.id = id.clone();
     }
     Ok(state)
+}
+
+/// Who is acting: the operator at this station.
+fn actor(state: &StateDir) -> crate::register::Actor {
+    crate::register::Actor {
+        name: state.config.station.operator.clone(),
+        station: state.config.station.id.clone(),
+    }
+}
+
+/// Opens the register of the state directory.
+fn open_register(state: &StateDir) -> anyhow::Result<crate::register::sqlite::SqliteRegister> {
+    Ok(crate::register::sqlite::SqliteRegister::open(
+        &state.register_path(),
+    )?)
 }

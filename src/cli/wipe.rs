@@ -3,15 +3,15 @@
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
-use super::Status;
 use super::list::guard_context;
 use super::output::{human_size, print_json, table};
+use super::{Status, actor};
 use crate::certificate::issue::{Issued, issue};
 use crate::certificate::keys::StationKey;
 use crate::certificate::record::{
@@ -22,6 +22,7 @@ use crate::device::discovery::describe_target;
 use crate::device::{DriveInfo, Target};
 use crate::erase::engine::{ErrorPolicy, PassOptions};
 use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
+use crate::register::{MatchedBy, Register};
 use crate::station::checkpoint::Checkpoint;
 use crate::station::job::{Finished, Job, WipeSpec, drive_key};
 use crate::station::progress::{Progress, format_duration};
@@ -61,6 +62,10 @@ pub struct WipeArgs {
     /// Print one JSON document with the results on stdout.
     #[arg(long)]
     json: bool,
+    /// The asset (tag from intake) these drives belong to; without it, a drive is matched to an
+    /// asset by its serial, else kept in the review list (`wipeproof assets unmatched`).
+    #[arg(long, value_name = "TAG")]
+    asset: Option<String>,
     /// Where the media goes next: reuse, resale, recycle or destroy (default: defaults.destination).
     #[arg(long, value_name = "WHERE")]
     destination: Option<String>,
@@ -87,6 +92,10 @@ pub struct DriveResult {
     pub ended_at: String,
     pub bytes_written: u64,
     pub verification: Option<String>,
+    /// The asset the drive was linked to in the register, if any.
+    pub asset_tag: Option<String>,
+    pub asset_state: Option<String>,
+    pub matched_by: Option<MatchedBy>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +134,16 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
         bail!("nothing was erased");
     }
+
+    // The register: an unknown --asset stops the run before anything is erased, and
+    // certificates left behind by an earlier crash are recorded now.
+    let mut register = super::open_register(state)?;
+    if let Some(tag) = &args.asset
+        && register.find_asset(Some(tag), None)?.is_none()
+    {
+        return Err(crate::register::RegisterError::UnknownAsset(tag.clone()).into());
+    }
+    reconcile(state, &mut register);
 
     let pass_opts = PassOptions {
         chunk: args.buffer_mib.clamp(1, 256) << 20,
@@ -232,9 +251,24 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         asset_tags: Vec::new(),
     };
     let cert_dir = state.certificates_dir();
+    let register = Mutex::new(register);
+    let who = actor(state);
     // Runs on each drive's worker as soon as it finishes: the certificate is on disk before
-    // the drive is reported, and before its checkpoint goes.
+    // the drive is reported, and before its checkpoint goes; then the register links it to
+    // its asset and queues it for the central register, in one transaction.
     let deliver = |finished: Finished| {
+        let asset = {
+            let reg = register.lock().unwrap_or_else(|p| p.into_inner());
+            reg.find_asset(args.asset.as_deref(), finished.drive.serial.as_deref())
+                .ok()
+                .flatten()
+        };
+        let mut ctx = issue_ctx.clone();
+        if let Some(a) = &asset {
+            ctx.customer = Some(a.customer.clone());
+            ctx.collection = Some(a.collection.clone());
+            ctx.asset_tags = vec![a.asset_tag.clone()];
+        }
         let issuable = Issuable::from_wipe(
             WipeFacts {
                 wipe_id: &finished.wipe_id,
@@ -245,13 +279,27 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 ended_at: &finished.ended_at,
                 outcome: &finished.outcome,
             },
-            &issue_ctx,
+            &ctx,
         );
         let issued = issue(issuable, &key, &cert_dir).map_err(|e| e.to_string());
-        if issued.is_ok() {
+        let mut linked = None;
+        if let Ok(i) = &issued {
             finished.settle();
+            let mut reg = register.lock().unwrap_or_else(|p| p.into_inner());
+            let recorded = i.signed().map_err(|e| e.to_string()).and_then(|cert| {
+                reg.record_certificate(&cert, &i.document, args.asset.as_deref(), true, &who)
+                    .map_err(|e| e.to_string())
+            });
+            match recorded {
+                Ok(l) => linked = Some(l),
+                Err(e) => eprintln!(
+                    "wipeproof: {}: the certificate is written but the register could not store it ({e}); \
+                     it will be picked up from the certificate directory next time",
+                    finished.drive.path
+                ),
+            }
         }
-        (finished, issued)
+        (finished, issued, linked)
     };
 
     let stop = StopFlag::new();
@@ -277,8 +325,13 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let mut all_pass = true;
     for r in results {
         match r {
-            Ok((finished, issued)) => {
-                let res = drive_result(&finished, issued.as_ref().ok());
+            Ok((finished, issued, linked)) => {
+                let mut res = drive_result(&finished, issued.as_ref().ok());
+                if let Some(l) = linked {
+                    res.asset_tag = l.asset_tag;
+                    res.asset_state = l.asset_state.map(|s| s.as_str().to_string());
+                    res.matched_by = Some(l.matched_by);
+                }
                 all_pass &= res.result == WipeResult::Pass && issued.is_ok();
                 if let Err(e) = &issued {
                     eprintln!("wipeproof: {}: {e}", finished.drive.path);
@@ -373,6 +426,9 @@ fn drive_result(f: &Finished, issued: Option<&Issued>) -> DriveResult {
         ended_at: f.ended_at.clone(),
         bytes_written,
         verification,
+        asset_tag: None,
+        asset_state: None,
+        matched_by: None,
     }
 }
 
@@ -399,5 +455,45 @@ fn print_summary(results: &[DriveResult]) {
             (Some(pdf), Some(json)) => eprintln!("    certificate: {pdf}\n                 {json}"),
             _ => eprintln!("    NO CERTIFICATE was written for this drive"),
         }
+    }
+}
+
+/// Records certificates found in the certificate directory that the register does not have
+/// (a crash between writing a certificate and storing it): nothing is lost.
+pub(super) fn reconcile(state: &StateDir, register: &mut dyn Register) {
+    let dir = state.certificates_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let who = actor(state);
+    let mut found = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.ends_with(".json") || name == crate::certificate::issue::CHAIN_FILE {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(cert) = serde_json::from_str::<crate::certificate::issue::SignedCertificate>(&text)
+        else {
+            continue;
+        };
+        if register.has_certificate(&cert.record.id).unwrap_or(true) {
+            continue;
+        }
+        if register
+            .record_certificate(&cert, &text, None, true, &who)
+            .is_ok()
+        {
+            found += 1;
+        }
+    }
+    if found > 0 {
+        eprintln!(
+            "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
+            dir.display()
+        );
     }
 }

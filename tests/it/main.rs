@@ -7,4 +7,6 @@ mod certificate;
 mod engine;
 mod guard;
 mod list;
+mod register;
+mod schema;
 mod wipe;

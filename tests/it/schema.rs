@@ -22,7 +22,10 @@ fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
     match s.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let path = r.trim_start_matches('#');
-            resolve(root, root.pointer(path).unwrap_or_else(|| panic!("bad $ref {r}")))
+            resolve(
+                root,
+                root.pointer(path).unwrap_or_else(|| panic!("bad $ref {r}")),
+            )
         }
         None => s,
     }
@@ -65,29 +68,34 @@ fn validate(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<Str
             return;
         }
     }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            errors.push(format!("{path}: {v} is not {c}"));
-        }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        errors.push(format!("{path}: {v} is not {c}"));
     }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            errors.push(format!("{path}: {v} is not one of {e:?}"));
-        }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        errors.push(format!("{path}: {v} is not one of {e:?}"));
     }
-    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_i64), v.as_i64()) {
-        if n < min {
-            errors.push(format!("{path}: {n} < {min}"));
-        }
+    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_i64), v.as_i64())
+        && n < min
+    {
+        errors.push(format!("{path}: {n} < {min}"));
     }
-    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_u64), v.as_u64()) {
-        if n > max {
-            errors.push(format!("{path}: {n} > {max}"));
-        }
+    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_u64), v.as_u64())
+        && n > max
+    {
+        errors.push(format!("{path}: {n} > {max}"));
     }
     if let Some(obj) = v.as_object() {
         let props = s.get("properties").and_then(Value::as_object);
-        for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+        for r in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let r = r.as_str().unwrap();
             if !obj.contains_key(r) {
                 errors.push(format!("{path}: missing required {r}"));
@@ -121,14 +129,28 @@ fn errors_of(v: &Value) -> Vec<String> {
 fn issued_certificates_and_the_example_follow_the_schema() {
     let home = Home::new();
     let img = ShmFile::with_pattern("schema", 4 << 20);
-    let (code, json) = home.json(&["wipe", img.path.to_str().unwrap(), "--method", "dod-3pass", "--yes", "--json"]);
+    let (code, json) = home.json(&[
+        "wipe",
+        img.path.to_str().unwrap(),
+        "--method",
+        "dod-3pass",
+        "--yes",
+        "--json",
+    ]);
     assert_eq!(code, 0);
-    let path = only_drive(&json)["certificate_json"].as_str().unwrap().to_string();
+    let path = only_drive(&json)["certificate_json"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let cert: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(errors_of(&cert), Vec::<String>::new());
 
     let example: Value = serde_json::from_slice(
-        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/certificates/example/example-certificate.json")).unwrap(),
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/certificates/example/example-certificate.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(errors_of(&example), Vec::<String>::new());

@@ -407,3 +407,59 @@ pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
     assert_eq!(drives.len(), 1, "{json}");
     &drives[0]
 }
+
+/// A `wipeproof serve` process on a free 127.0.0.1 port; killed on drop.
+pub struct Server {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(home: &Home) -> Server {
+        use std::io::BufRead;
+        let mut child = home
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(i) = line.find("http://") {
+                        let rest = &line[i..];
+                        break rest.split_whitespace().next().unwrap().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("the server did not start");
+                }
+            }
+        };
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, url }
+    }
+
+    /// Kills the server at once (as a crash would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Writes a manifest file and returns its path.
+pub fn manifest(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}

@@ -1,0 +1,208 @@
+//! `wipeproof assets`: the register's view of assets, the review list, destruction, and the
+//! custody log's audit.
+
+use clap::{Args, Subcommand};
+
+use super::output::{print_json, table};
+use super::{Status, actor, open_register};
+use crate::config::StateDir;
+use crate::register::{AssetFilter, AssetState, Register};
+
+#[derive(Debug, Args)]
+pub struct AssetsArgs {
+    #[command(subcommand)]
+    command: AssetsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AssetsCommand {
+    /// List assets.
+    List {
+        #[arg(long)]
+        collection: Option<String>,
+        /// received, retired, failed or destroyed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one asset with its state, drives, certificates and custody events.
+    Show {
+        tag: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Certificates of drives that matched no asset, for review.
+    Unmatched {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the physical destruction of an asset.
+    Destroy {
+        tag: String,
+        /// How it was destroyed (e.g. shredded, punched, degaussed).
+        #[arg(long)]
+        method: String,
+        /// Who witnessed it.
+        #[arg(long)]
+        witness: String,
+    },
+    /// Check the custody log's hash chain: an edited or deleted event is reported.
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
+    match &args.command {
+        AssetsCommand::List {
+            collection,
+            state: wanted,
+            json,
+        } => {
+            let wanted = match wanted {
+                Some(s) => Some(AssetState::parse(s).ok_or_else(|| {
+                    anyhow::anyhow!("--state {s}: expected received, retired, failed or destroyed")
+                })?),
+                None => None,
+            };
+            let reg = open_register(state)?;
+            let assets = reg.list_assets(&AssetFilter {
+                collection: collection.clone(),
+                state: wanted,
+            })?;
+            if *json {
+                print_json(&serde_json::json!({ "assets": assets }))?;
+            } else {
+                let rows: Vec<Vec<String>> = assets
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.asset_tag.clone(),
+                            a.serial.clone(),
+                            a.asset_type.clone().unwrap_or_default(),
+                            a.collection.clone(),
+                            a.state.as_str().into(),
+                            a.media_count.to_string(),
+                            a.certificate_count.to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &[
+                            "TAG",
+                            "SERIAL",
+                            "TYPE",
+                            "COLLECTION",
+                            "STATE",
+                            "DRIVES",
+                            "CERTS"
+                        ],
+                        &rows
+                    )
+                );
+            }
+            Ok(Status::Success)
+        }
+        AssetsCommand::Show { tag, json } => {
+            let reg = open_register(state)?;
+            let a = reg
+                .asset(tag)?
+                .ok_or_else(|| crate::register::RegisterError::UnknownAsset(tag.clone()))?;
+            if *json {
+                print_json(&a)?;
+            } else {
+                let s = &a.summary;
+                println!(
+                    "{} ({}), serial {}: {}",
+                    s.asset_tag,
+                    s.asset_type.as_deref().unwrap_or("-"),
+                    s.serial,
+                    s.state.as_str()
+                );
+                println!("customer {}, collection {}", s.customer, s.collection);
+                for m in &a.media {
+                    println!(
+                        "  drive {} {}: {}",
+                        m.serial,
+                        m.model.as_deref().unwrap_or(""),
+                        m.result.as_deref().unwrap_or("not wiped")
+                    );
+                }
+                for c in &a.certificates {
+                    println!(
+                        "  certificate {} {} {} {} ({})",
+                        c.id, c.issued_at, c.method, c.result, c.station_id
+                    );
+                }
+                for e in &a.events {
+                    println!(
+                        "  {} {} {} {}: {}",
+                        e.seq, e.at, e.station, e.kind, e.detail
+                    );
+                }
+            }
+            Ok(Status::Success)
+        }
+        AssetsCommand::Unmatched { json } => {
+            let reg = open_register(state)?;
+            let list = reg.unmatched()?;
+            if *json {
+                print_json(&serde_json::json!({ "unmatched": list }))?;
+            } else if list.is_empty() {
+                println!("No unmatched certificates.");
+            } else {
+                for u in &list {
+                    println!(
+                        "{} serial {} {} {} ({}, {})",
+                        u.certificate_id,
+                        u.serial.as_deref().unwrap_or("-"),
+                        u.model.as_deref().unwrap_or(""),
+                        u.result,
+                        u.issued_at,
+                        u.station_id
+                    );
+                }
+            }
+            Ok(Status::Success)
+        }
+        AssetsCommand::Destroy {
+            tag,
+            method,
+            witness,
+        } => {
+            if method.trim().is_empty() || witness.trim().is_empty() {
+                anyhow::bail!("--method and --witness must name how, and who saw it");
+            }
+            let mut reg = open_register(state)?;
+            reg.destroy(tag, method.trim(), witness.trim(), &actor(state))?;
+            eprintln!("wipeproof: {tag} recorded as destroyed ({method}, witnessed by {witness})");
+            Ok(Status::Success)
+        }
+        AssetsCommand::Audit { json } => {
+            let reg = open_register(state)?;
+            let audit = reg.audit()?;
+            if *json {
+                print_json(&audit)?;
+            } else if audit.ok {
+                println!(
+                    "custody log intact: {} event(s), every hash links",
+                    audit.events
+                );
+            } else {
+                println!("custody log BROKEN:");
+                for p in &audit.problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(if audit.ok {
+                Status::Success
+            } else {
+                Status::Failure
+            })
+        }
+    }
+}

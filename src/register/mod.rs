@@ -1,0 +1,307 @@
+//! The asset register: customers, collections, assets, the drives inside them, certificates,
+//! and the custody log; the outbox of certificates to send to a central register, and that
+//! central register's server.
+//!
+//! * [`Register`]: the narrow interface every store implements (SQLite now; PostgreSQL for many
+//!   stations later), so the rest of the tool never sees SQL.
+//! * [`sqlite`]: the embedded store, one file in the state directory.
+//! * [`manifest`]: reading a customer's CSV manifest.
+//! * [`events`]: the hash-chained custody log.
+//! * [`labels`], [`report`]: asset labels and the signed per-collection report.
+//! * [`sync`], [`server`]: sending certificates to a central register, and serving one.
+
+pub mod events;
+pub mod labels;
+pub mod manifest;
+pub mod report;
+pub mod server;
+pub mod sqlite;
+pub mod sync;
+
+use serde::{Deserialize, Serialize};
+
+use crate::certificate::issue::SignedCertificate;
+pub use manifest::ManifestRow;
+
+/// The life of an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssetState {
+    /// Booked in, not (yet) wiped.
+    Received,
+    /// Every known drive has a PASS certificate.
+    Retired,
+    /// A wipe failed; it can be wiped again.
+    Failed,
+    /// Physically destroyed (recorded with method and witness).
+    Destroyed,
+}
+
+impl AssetState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AssetState::Received => "received",
+            AssetState::Retired => "retired",
+            AssetState::Failed => "failed",
+            AssetState::Destroyed => "destroyed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AssetState> {
+        match s {
+            "received" => Some(AssetState::Received),
+            "retired" => Some(AssetState::Retired),
+            "failed" => Some(AssetState::Failed),
+            "destroyed" => Some(AssetState::Destroyed),
+            _ => None,
+        }
+    }
+}
+
+/// Who does something, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub name: String,
+    pub station: String,
+}
+
+/// How a certificate was linked to an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    /// The asset tag given with the wipe (or in the certificate).
+    Tag,
+    /// The drive's serial equals the asset's or one of its drives' serial.
+    Serial,
+    /// Nothing matched: the certificate waits in the review list.
+    Unmatched,
+}
+
+/// The result of recording a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Linked {
+    pub certificate_id: String,
+    pub asset_tag: Option<String>,
+    pub matched_by: MatchedBy,
+    /// The asset's state afterwards.
+    pub asset_state: Option<AssetState>,
+    /// False when the certificate was already stored (nothing changed).
+    pub new: bool,
+}
+
+/// What a wipe needs to know about the asset a drive belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetRef {
+    pub asset_tag: String,
+    pub customer: String,
+    pub collection: String,
+    pub state: AssetState,
+    pub matched_by: MatchedBy,
+}
+
+/// One line of `assets list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetSummary {
+    pub asset_tag: String,
+    pub serial: String,
+    #[serde(rename = "type")]
+    pub asset_type: Option<String>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub customer_ref: Option<String>,
+    pub customer: String,
+    pub collection: String,
+    pub state: AssetState,
+    pub media_count: u64,
+    pub certificate_count: u64,
+    pub updated_at: String,
+}
+
+/// A drive of an asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MediaView {
+    pub serial: String,
+    pub model: Option<String>,
+    pub size_bytes: Option<u64>,
+    /// Result of the latest certificate for this drive.
+    pub result: Option<String>,
+    pub certificate_id: Option<String>,
+}
+
+/// A certificate as the register lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateView {
+    pub id: String,
+    pub serial: Option<String>,
+    pub method: String,
+    pub result: String,
+    pub issued_at: String,
+    pub station_id: String,
+    pub matched_by: MatchedBy,
+}
+
+/// An event as the register lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub station: String,
+    pub kind: String,
+    pub detail: serde_json::Value,
+}
+
+/// `assets show`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AssetView {
+    #[serde(flatten)]
+    pub summary: AssetSummary,
+    pub extra: serde_json::Value,
+    pub media: Vec<MediaView>,
+    pub certificates: Vec<CertificateView>,
+    pub events: Vec<EventView>,
+}
+
+/// A certificate that matched no asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedView {
+    pub certificate_id: String,
+    pub serial: Option<String>,
+    pub model: Option<String>,
+    pub result: String,
+    pub issued_at: String,
+    pub station_id: String,
+}
+
+/// Filter for `assets list`.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub collection: Option<String>,
+    pub state: Option<AssetState>,
+}
+
+/// A certificate waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub certificate_id: String,
+    /// The signed certificate JSON.
+    pub document: String,
+    pub attempts: u64,
+    pub last_error: Option<String>,
+}
+
+/// An enrolled station (central register).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StationView {
+    pub key_id: String,
+    pub name: String,
+    pub enrolled_at: String,
+    #[serde(skip)]
+    pub public_key_pem: String,
+}
+
+/// One asset and its drives in a collection report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportLine {
+    pub asset_tag: String,
+    pub asset_serial: String,
+    #[serde(rename = "type")]
+    pub asset_type: Option<String>,
+    pub state: AssetState,
+    pub drive_serial: Option<String>,
+    pub method: Option<String>,
+    pub result: Option<String>,
+    pub certificate_id: Option<String>,
+}
+
+/// Errors of the register. Each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("register {path}: {message}")]
+    Database { path: String, message: String },
+    #[error("the manifest was rejected, nothing was imported:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Manifest {
+        problems: Vec<manifest::ManifestProblem>,
+    },
+    #[error(
+        "no asset with tag {0} in the register; check the tag, or import its manifest with `wipeproof intake import`"
+    )]
+    UnknownAsset(String),
+    #[error("no collection {0} in the register; `wipeproof assets list` shows what there is")]
+    UnknownCollection(String),
+    #[error("collection {collection} belongs to customer {existing}, not {requested}")]
+    CollectionCustomer {
+        collection: String,
+        existing: String,
+        requested: String,
+    },
+    #[error("asset {0} is already destroyed")]
+    AlreadyDestroyed(String),
+    #[error("the certificate is not valid JSON of schema v1: {0}")]
+    BadCertificate(String),
+}
+
+/// The register's operations. Implementations keep every operation atomic: it happens
+/// completely or not at all.
+pub trait Register: Send {
+    /// Books a collection in from a parsed manifest: all rows or none.
+    fn import_manifest(
+        &mut self,
+        customer: &str,
+        collection: &str,
+        rows: &[ManifestRow],
+        actor: &Actor,
+    ) -> Result<usize, RegisterError>;
+
+    /// The asset a drive belongs to: by tag if given, else by serial.
+    fn find_asset(
+        &self,
+        tag: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Option<AssetRef>, RegisterError>;
+
+    /// Stores a signed certificate, links it to its asset (tag, else serial, else the review
+    /// list), updates the asset's state and the custody log, and, if `outbox`, queues it for
+    /// sending: all in one transaction. Storing the same certificate twice changes nothing.
+    fn record_certificate(
+        &mut self,
+        cert: &SignedCertificate,
+        document: &str,
+        asset_tag: Option<&str>,
+        outbox: bool,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError>;
+
+    fn has_certificate(&self, id: &str) -> Result<bool, RegisterError>;
+    fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<AssetSummary>, RegisterError>;
+    fn asset(&self, tag: &str) -> Result<Option<AssetView>, RegisterError>;
+    fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError>;
+    fn destroy(
+        &mut self,
+        tag: &str,
+        method: &str,
+        witness: &str,
+        actor: &Actor,
+    ) -> Result<(), RegisterError>;
+    fn audit(&self) -> Result<events::Audit, RegisterError>;
+
+    fn pending(&self) -> Result<Vec<OutboxItem>, RegisterError>;
+    fn mark_sent(&mut self, certificate_id: &str) -> Result<(), RegisterError>;
+    fn mark_failed(&mut self, certificate_id: &str, error: &str) -> Result<(), RegisterError>;
+
+    fn enroll_station(
+        &mut self,
+        key_id: &str,
+        name: &str,
+        pem: &str,
+        actor: &Actor,
+    ) -> Result<(), RegisterError>;
+    fn stations(&self) -> Result<Vec<StationView>, RegisterError>;
+
+    /// Customer and lines of a collection's report.
+    fn collection_lines(
+        &self,
+        collection: &str,
+    ) -> Result<(String, Vec<ReportLine>), RegisterError>;
+}
