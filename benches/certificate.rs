@@ -47,6 +47,8 @@ fn main() {
         read_only: false,
         protected: false,
         protected_reason: None,
+        capabilities: None,
+        firmware_methods: vec![],
         disk: Some("sdb".into()),
         identity: Identity::default(),
     };
@@ -80,6 +82,7 @@ fn main() {
             mismatches: vec![],
             unreadable: vec![],
             digest: Some("ab".repeat(32)),
+            before_digest: None,
             detail: None,
         }],
     };

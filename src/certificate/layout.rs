@@ -221,6 +221,9 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
         ),
     );
     w.row("Device", &m.path);
+    if !m.capabilities.is_empty() {
+        w.row("Drive erase commands", &m.capabilities.join(", "));
+    }
     if m.hidden_areas.is_empty() {
         w.row("Hidden areas", "none found");
     } else {
@@ -311,15 +314,23 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
             "sampled read-back, {} of the media requested",
             format_ppm(v.spec.coverage_ppm)
         ),
+        VerifyMode::Fingerprint => format!(
+            "sample regions ({} of the media requested) hashed before the firmware command and \
+             compared after it; the drive's completion status",
+            format_ppm(v.spec.coverage_ppm)
+        ),
     };
     w.row("Method", &mode);
-    w.row(
-        "Passes verified",
-        match v.verify_passes {
-            crate::erase::VerifyPasses::All => "every pass",
-            crate::erase::VerifyPasses::Last => "the last pass",
-        },
-    );
+    let firmware = v.checks.iter().any(|c| c.mode == VerifyMode::Fingerprint);
+    if !firmware {
+        w.row(
+            "Passes verified",
+            match v.verify_passes {
+                crate::erase::VerifyPasses::All => "every pass",
+                crate::erase::VerifyPasses::Last => "the last pass",
+            },
+        );
+    }
     if let Some(p) = &v.plan {
         w.row(
             "Sampling plan",
@@ -361,6 +372,18 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
                 group(u.offset),
                 u.error
             ));
+        }
+    }
+    for c in v
+        .checks
+        .iter()
+        .filter(|c| c.mode == VerifyMode::Fingerprint)
+    {
+        if let Some(d) = &c.detail {
+            w.note(d);
+        }
+        if let Some(b) = &c.before_digest {
+            w.mono_row("Digest before", b);
         }
     }
     if let Some(d) = v.final_digest() {

@@ -47,18 +47,7 @@ pub struct PerformedBy {
     pub station_id: String,
 }
 
-/// A hidden area (HPA, DCO, AMA) found on the media and what was done about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HiddenArea {
-    /// `HPA`, `DCO` or `AMA`.
-    pub kind: String,
-    /// Sectors hidden when found.
-    pub sectors: u64,
-    /// `removed`, `not-removable`, `not-present`, ...
-    pub action: String,
-    pub detail: String,
-}
+pub use crate::erase::firmware::hidden::HiddenArea;
 
 /// The media's identity as the station saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +67,8 @@ pub struct Media {
     pub logical_sector_size: u32,
     pub physical_sector_size: u32,
     pub hidden_areas: Vec<HiddenArea>,
+    /// The firmware erase methods the drive offered (from its own capability bits).
+    pub capabilities: Vec<String>,
 }
 
 impl Media {
@@ -95,6 +86,7 @@ impl Media {
             logical_sector_size: drive.logical_sector_size,
             physical_sector_size: drive.physical_sector_size,
             hidden_areas: Vec::new(),
+            capabilities: drive.firmware_methods.clone(),
         }
     }
 }
@@ -238,6 +230,36 @@ impl MethodInfo {
             reference: m.map(|m| m.reference.to_string()).unwrap_or_default(),
             rounds: plan.rounds,
             blank: plan.blank,
+        }
+    }
+}
+
+impl MethodInfo {
+    /// The description of a firmware method judged by `policy` on `media`.
+    pub fn firmware(
+        m: &crate::erase::firmware::FirmwareMethod,
+        policy: crate::erase::firmware::policy::Policy,
+        media: crate::erase::firmware::policy::MediaClass,
+    ) -> MethodInfo {
+        use crate::erase::firmware::policy::Technique;
+        let method_type = match m.technique {
+            Technique::SanitizeCryptoErase | Technique::FormatCryptoErase => "cryptographic erase",
+            Technique::SanitizeBlockErase => "block erase",
+            Technique::SanitizeOverwrite => "overwrite (by the drive)",
+            Technique::AtaSecurityErase | Technique::AtaEnhancedSecurityErase => "secure erase",
+            Technique::FormatUserDataErase => "user data erase",
+            Technique::HostOverwrite => "overwrite",
+        };
+        MethodInfo {
+            name: m.name.into(),
+            title: m.title.into(),
+            method_type: method_type.into(),
+            technique: m.command.into(),
+            level: policy.level(m.technique, media),
+            policy: policy.source().into(),
+            reference: m.reference.into(),
+            rounds: 1,
+            blank: false,
         }
     }
 }
@@ -396,6 +418,7 @@ pub(crate) mod tests {
                 logical_sector_size: 512,
                 physical_sector_size: 512,
                 hidden_areas: vec![],
+                capabilities: vec!["ata-sanitize-crypto".into(), "ata-secure-erase".into()],
             },
             sanitization: Sanitization {
                 level: Level::Clear,
@@ -445,6 +468,7 @@ pub(crate) mod tests {
                     mismatches: vec![],
                     unreadable: vec![],
                     digest: Some("ab".repeat(32)),
+                    before_digest: None,
                     detail: None,
                 }],
             },

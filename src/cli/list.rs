@@ -22,7 +22,8 @@ struct ListJson<'a> {
 
 pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
     let ctx = guard_context(state);
-    let drives = discover(&ctx);
+    let mut drives = discover(&ctx);
+    drives.iter_mut().for_each(crate::erase::firmware::annotate);
     if args.json {
         print_json(&ListJson { drives: &drives })?;
         return Ok(Status::Success);
@@ -61,6 +62,13 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
             &rows
         )
     );
+    for d in drives.iter().filter(|d| !d.firmware_methods.is_empty()) {
+        println!(
+            "{} firmware methods: {}",
+            d.path,
+            d.firmware_methods.join(", ")
+        );
+    }
     let protected: Vec<&DriveInfo> = drives.iter().filter(|d| d.protected).collect();
     if !protected.is_empty() {
         println!();

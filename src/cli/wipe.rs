@@ -14,19 +14,22 @@ use super::output::{human_size, print_json, table};
 use super::{Status, actor};
 use crate::certificate::issue::{Issued, issue};
 use crate::certificate::keys::StationKey;
-use crate::certificate::record::{
-    Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
-};
+use crate::certificate::record::{Issuable, IssueContext, Organisation, PerformedBy, WipeFacts};
 use crate::config::StateDir;
 use crate::device::discovery::describe_target;
 use crate::device::{DriveInfo, Target};
 use crate::erase::engine::{ErrorPolicy, PassOptions};
+use crate::erase::firmware;
+use crate::erase::firmware::policy::Policy;
 use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
 use crate::register::{MatchedBy, Register};
+use crate::station::Work;
 use crate::station::checkpoint::Checkpoint;
+use crate::station::firmware::FirmwareJob;
 use crate::station::job::{Finished, Job, WipeSpec, drive_key};
 use crate::station::progress::{Progress, format_duration};
 use crate::verify::WipeResult;
+use crate::verify::outcome::VerifyMode;
 use crate::verify::outcome::VerifySpec;
 
 #[derive(Debug, Args)]
@@ -34,13 +37,20 @@ pub struct WipeArgs {
     /// Drives (e.g. /dev/sdb) or disk image files to erase.
     #[arg(required = true, value_name = "DEVICE")]
     devices: Vec<PathBuf>,
-    /// Erasure method (default: defaults.method in the config). Overwrite methods: zero, one,
-    /// random, dod-3pass, dod-7pass, hmg-is5-enhanced, gutmann, schneier.
+    /// Erasure method (default: defaults.method in the config). Overwrite: zero, one, random,
+    /// dod-3pass, dod-7pass, hmg-is5-enhanced, gutmann, schneier. Firmware: purge (the
+    /// strongest Purge the drive offers), ata-secure-erase, ata-enhanced-secure-erase,
+    /// ata-sanitize-crypto|block|overwrite, nvme-format-erase, nvme-format-crypto,
+    /// nvme-sanitize-crypto|block|overwrite, scsi-sanitize-crypto|block|overwrite.
     #[arg(long, short = 'm')]
     method: Option<String>,
     /// Repeat the method's passes N times.
     #[arg(long, default_value_t = 1, value_name = "N")]
     rounds: u32,
+    /// The sanitization policy firmware methods are judged by (and `purge` chooses by):
+    /// nist-800-88r2 (IEEE 2883, default) or nist-800-88r1 (legacy).
+    #[arg(long, default_value = "nist-800-88r2", value_name = "POLICY")]
+    policy: Policy,
     /// Add a final pass of zeros.
     #[arg(long)]
     blank: bool,
@@ -122,7 +132,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     for d in &args.devices {
         match Target::open_for_erase(d, &ctx) {
             Ok(t) => {
-                let info = describe_target(&t, &ctx);
+                let mut info = describe_target(&t, &ctx);
+                firmware::annotate(&mut info);
                 opened.push((t, info));
             }
             Err(e) => refusals.push(e.to_string()),
@@ -171,27 +182,70 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 );
             }
             method_names.push(cp.plan.method.clone());
-            jobs.push(Job::resume(
+            jobs.push(Work::Overwrite(Job::resume(
                 target,
                 info,
                 cp,
                 checkpoints.clone(),
                 pass_opts,
-            ));
+            )));
         }
     } else {
         let method = args
             .method
             .clone()
             .unwrap_or_else(|| state.config.defaults.method.clone());
-        let plan = OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)?;
         let verify_text = args
             .verify
             .clone()
             .unwrap_or_else(|| state.config.defaults.verify.clone());
         let verify =
             VerifySpec::parse(&verify_text).map_err(|e| anyhow::anyhow!("--verify {e}"))?;
+        if firmware::is_firmware(&method) {
+            if verify.mode == VerifyMode::Full {
+                bail!(
+                    "--verify full applies to overwrite methods; a firmware erase is verified by comparing sample regions before and after (--verify sample:PCT)"
+                );
+            }
+            // Every drive must offer the method (checked from its own capability bits)
+            // before anything is erased.
+            let mut refusals = Vec::new();
+            for (target, info) in std::mem::take(&mut opened) {
+                match FirmwareJob::prepare(target, info, &method, args.policy, verify) {
+                    Ok(job) => {
+                        method_names.push(job.method().name.to_string());
+                        jobs.push(Work::Firmware(job));
+                    }
+                    Err(why) => refusals.push(why),
+                }
+            }
+            if !refusals.is_empty() {
+                for r in &refusals {
+                    eprintln!("wipeproof: {r}");
+                }
+                bail!("nothing was erased");
+            }
+        }
+        let overwrite = !firmware::is_firmware(&method);
+        let plan = if overwrite {
+            Some(
+                OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}; firmware methods: purge, {}",
+                            firmware::FIRMWARE_METHODS
+                                .iter()
+                                .map(|m| m.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?,
+            )
+        } else {
+            None
+        };
         for (target, info) in opened {
+            let Some(plan) = &plan else { break };
             if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
                 eprintln!(
                     "wipeproof: {} has an interrupted wipe (started {}); starting over. \
@@ -206,10 +260,10 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 verify,
                 on_error: args.on_error,
             };
-            jobs.push(
+            jobs.push(Work::Overwrite(
                 Job::new(target, info, spec, checkpoints.clone(), pass_opts)
                     .map_err(anyhow::Error::msg)?,
-            );
+            ));
         }
     }
 
@@ -273,8 +327,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             WipeFacts {
                 wipe_id: &finished.wipe_id,
                 drive: &finished.drive,
-                method: MethodInfo::overwrite(&finished.plan),
-                hidden_areas: Vec::new(),
+                method: finished.method.clone(),
+                hidden_areas: finished.hidden_areas.clone(),
                 started_at: &finished.started_at,
                 ended_at: &finished.ended_at,
                 outcome: &finished.outcome,
@@ -309,7 +363,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
 
     let progress = Progress::auto();
-    let with_sinks: Vec<(String, Job, Arc<dyn Sink>)> = jobs
+    let with_sinks: Vec<(String, Work, Arc<dyn Sink>)> = jobs
         .into_iter()
         .zip(&args.devices)
         .map(|(job, dev)| {
@@ -365,7 +419,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     })
 }
 
-fn jobs_infos(jobs: &[Job]) -> Vec<&DriveInfo> {
+fn jobs_infos(jobs: &[Work]) -> Vec<&DriveInfo> {
     jobs.iter().map(|j| j.drive()).collect()
 }
 
@@ -415,7 +469,7 @@ fn drive_result(f: &Finished, issued: Option<&Issued>) -> DriveResult {
         model: f.drive.model.clone(),
         serial: f.drive.serial.clone(),
         size_bytes: f.drive.size_bytes,
-        method: f.plan.method.clone(),
+        method: f.method.name.clone(),
         result: f.outcome.result(),
         failure_reasons: f.outcome.failure_reasons().to_vec(),
         wipe_id: f.wipe_id.clone(),

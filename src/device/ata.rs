@@ -115,6 +115,177 @@ impl AtaCommand {
     }
 }
 
+/// The password wipeproof sets for the length of an ATA security erase (32 bytes, padded).
+pub const TEMP_PASSWORD: &[u8] = b"wipeproof";
+
+/// The 512-byte data block of the SECURITY commands that carry a password (ACS-4 7.43-7.47):
+/// word 0 control bits, words 1-16 the password.
+pub fn password_block(password: &[u8], enhanced: bool) -> Vec<u8> {
+    let mut data = vec![0u8; 512];
+    // Word 0: bit 0 = 0 (user password), bit 1 = enhanced erase (ERASE UNIT only).
+    data[0] = if enhanced { 0x02 } else { 0x00 };
+    let n = password.len().min(32);
+    data[2..2 + n].copy_from_slice(&password[..n]);
+    data
+}
+
+impl AtaCommand {
+    /// A PIO data-out command of one 512-byte block.
+    pub fn pio_out(command: u8) -> Self {
+        AtaCommand {
+            command,
+            features: 0,
+            count: 1,
+            lba: 0,
+            device: 0x40,
+            protocol: Protocol::PioDataOut,
+            extend: false,
+            blocks: 1,
+            check_condition: true,
+        }
+    }
+
+    /// SECURITY SET PASSWORD (user password, high security); data from [`password_block`].
+    pub fn security_set_password() -> Self {
+        Self::pio_out(opcode::SECURITY_SET_PASSWORD)
+    }
+    /// SECURITY ERASE PREPARE.
+    pub fn security_erase_prepare() -> Self {
+        Self::non_data(opcode::SECURITY_ERASE_PREPARE, 0, 0, 0, false)
+    }
+    /// SECURITY ERASE UNIT; data from [`password_block`] with the enhanced bit.
+    pub fn security_erase_unit() -> Self {
+        Self::pio_out(opcode::SECURITY_ERASE_UNIT)
+    }
+    /// SECURITY DISABLE PASSWORD; data from [`password_block`].
+    pub fn security_disable_password() -> Self {
+        Self::pio_out(opcode::SECURITY_DISABLE_PASSWORD)
+    }
+
+    /// SANITIZE DEVICE with a feature code (ACS-4 7.40): `0x0000` status, `0x0011` crypto
+    /// scramble, `0x0012` block erase, `0x0014` overwrite. The LBA field carries each
+    /// operation's signature.
+    pub fn sanitize(feature: u16, count: u16, lba: u64) -> Self {
+        Self::non_data(opcode::SANITIZE_DEVICE, feature, count, lba, true)
+    }
+    /// SANITIZE STATUS EXT (optionally clearing a failed state).
+    pub fn sanitize_status(clear_failure: bool) -> Self {
+        Self::sanitize(sanitize::STATUS, u16::from(clear_failure), 0)
+    }
+    /// CRYPTO SCRAMBLE EXT.
+    pub fn sanitize_crypto() -> Self {
+        Self::sanitize(sanitize::CRYPTO, 0, sanitize::CRYPTO_KEY)
+    }
+    /// BLOCK ERASE EXT.
+    pub fn sanitize_block() -> Self {
+        Self::sanitize(sanitize::BLOCK, 0, sanitize::BLOCK_KEY)
+    }
+    /// OVERWRITE EXT: one pass of a 32-bit `pattern`.
+    pub fn sanitize_overwrite(pattern: u32) -> Self {
+        Self::sanitize(
+            sanitize::OVERWRITE,
+            1,
+            sanitize::OVERWRITE_KEY << 32 | pattern as u64,
+        )
+    }
+
+    /// READ NATIVE MAX ADDRESS EXT: the LBA register returns the native max LBA.
+    pub fn read_native_max_ext() -> Self {
+        Self::non_data(opcode::READ_NATIVE_MAX_ADDRESS_EXT, 0, 0, 0, true)
+    }
+    /// SET MAX ADDRESS EXT to `max_lba`, volatile (lost at power off) unless `keep`.
+    pub fn set_max_ext(max_lba: u64, keep: bool) -> Self {
+        Self::non_data(
+            opcode::SET_MAX_ADDRESS_EXT,
+            0,
+            u16::from(keep),
+            max_lba,
+            true,
+        )
+    }
+    /// GET NATIVE MAX ADDRESS EXT (Accessible Max Address Configuration).
+    pub fn get_native_max_ext() -> Self {
+        Self::non_data(
+            opcode::ACCESSIBLE_MAX_ADDRESS_CONFIGURATION,
+            0x0000,
+            0,
+            0,
+            true,
+        )
+    }
+    /// SET ACCESSIBLE MAX ADDRESS EXT to `max_lba`.
+    pub fn set_accessible_max_ext(max_lba: u64) -> Self {
+        Self::non_data(
+            opcode::ACCESSIBLE_MAX_ADDRESS_CONFIGURATION,
+            0x0001,
+            0,
+            max_lba,
+            true,
+        )
+    }
+    /// DEVICE CONFIGURATION IDENTIFY: 512 bytes in.
+    pub fn dco_identify() -> Self {
+        AtaCommand {
+            command: opcode::DEVICE_CONFIGURATION_OVERLAY,
+            features: 0xC2,
+            count: 1,
+            lba: 0,
+            device: 0x40,
+            protocol: Protocol::PioDataIn,
+            extend: false,
+            blocks: 1,
+            check_condition: false,
+        }
+    }
+}
+
+/// SANITIZE DEVICE feature codes and signatures (ACS-4 7.40).
+pub mod sanitize {
+    pub const STATUS: u16 = 0x0000;
+    pub const CRYPTO: u16 = 0x0011;
+    pub const BLOCK: u16 = 0x0012;
+    pub const OVERWRITE: u16 = 0x0014;
+    /// "Cryp".
+    pub const CRYPTO_KEY: u64 = 0x4372_7970;
+    /// "BkEr".
+    pub const BLOCK_KEY: u64 = 0x426B_4572;
+    /// "OW", in LBA bits 47:32.
+    pub const OVERWRITE_KEY: u64 = 0x4F57;
+}
+
+/// What SANITIZE STATUS EXT reports (count and LBA registers of the reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SanitizeStatus {
+    pub completed_without_error: bool,
+    pub in_progress: bool,
+    pub frozen: bool,
+    /// Progress, 0..=65535 of 65536.
+    pub progress: u16,
+}
+
+impl SanitizeStatus {
+    pub fn decode(count: u16, lba: u64) -> SanitizeStatus {
+        SanitizeStatus {
+            completed_without_error: count & 0x8000 != 0,
+            in_progress: count & 0x4000 != 0,
+            frozen: count & 0x2000 != 0,
+            progress: (lba & 0xffff) as u16,
+        }
+    }
+}
+
+/// The maximum LBA a DEVICE CONFIGURATION IDENTIFY reply allows (words 3-6).
+pub fn decode_dco_max_lba(data: &[u8]) -> Option<u64> {
+    if data.len() < 512 {
+        return None;
+    }
+    let w = |i: usize| u16::from_le_bytes([data[2 * i], data[2 * i + 1]]) as u64;
+    if w(0) == 0 {
+        return None;
+    }
+    Some(w(3) | w(4) << 16 | w(5) << 32 | w(6) << 48)
+}
+
 /// ATA Security feature set state (IDENTIFY word 128, erase times words 89-90).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SecurityState {
@@ -485,6 +656,43 @@ mod tests {
         );
         let atapi = IdentifyBuilder::new().word(0, 0x8580).build();
         assert_eq!(decode_identify(&atapi), Err(IdentifyError::NotAta));
+    }
+
+    #[test]
+    fn security_and_sanitize_encodings() {
+        let block = password_block(TEMP_PASSWORD, true);
+        assert_eq!(block.len(), 512);
+        assert_eq!(block[0], 0x02);
+        assert_eq!(&block[2..11], b"wipeproof");
+        assert!(block[11..34].iter().all(|&b| b == 0));
+        let cdb = AtaCommand::security_erase_unit().to_cdb16();
+        // PIO Data-Out, T_DIR=0 (to device), BYTE_BLOCK=1, T_LENGTH=2, CK_COND.
+        assert_eq!(cdb[1], 5 << 1);
+        assert_eq!(cdb[2], 0x20 | 0x04 | 0x02);
+        assert_eq!(cdb[6], 1);
+        assert_eq!(cdb[14], 0xF4);
+        let cdb = AtaCommand::sanitize_block().to_cdb16();
+        assert_eq!(cdb[1], 3 << 1 | 1);
+        assert_eq!((cdb[3], cdb[4]), (0x00, 0x12));
+        // LBA 0x426B4572: bytes 7:0 in cdb[8], 15:8 in cdb[10], 23:16 in cdb[12], 31:24 in cdb[7].
+        assert_eq!([cdb[8], cdb[10], cdb[12], cdb[7]], [0x72, 0x45, 0x6B, 0x42]);
+        assert_eq!(cdb[14], 0xB4);
+        let ow = AtaCommand::sanitize_overwrite(0xDEAD_BEEF);
+        assert_eq!(ow.lba, 0x4F57_DEAD_BEEF);
+        assert_eq!(ow.count, 1);
+        let s = SanitizeStatus::decode(0x8000, 0xffff);
+        assert!(s.completed_without_error && !s.in_progress);
+        assert_eq!(s.progress, 0xffff);
+    }
+
+    #[test]
+    fn dco_identify_max_lba() {
+        let mut d = vec![0u8; 512];
+        d[0] = 2;
+        d[6..8].copy_from_slice(&0x5678u16.to_le_bytes());
+        d[8..10].copy_from_slice(&0x1234u16.to_le_bytes());
+        assert_eq!(decode_dco_max_lba(&d), Some(0x1234_5678));
+        assert_eq!(decode_dco_max_lba(&[0; 10]), None);
     }
 
     #[test]

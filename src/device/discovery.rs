@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::capabilities::Capabilities;
 use super::guard::Guard;
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
 use super::sysfs::Sysfs;
@@ -27,6 +28,11 @@ pub struct DriveInfo {
     pub read_only: bool,
     pub protected: bool,
     pub protected_reason: Option<String>,
+    /// What the drive's own commands can do (ATA security and sanitize, NVMe format and
+    /// sanitize, SCSI sanitize, hidden areas); `null` where the drive cannot be asked.
+    pub capabilities: Option<Capabilities>,
+    /// The firmware erase methods the drive supports (filled in by the erase layer's rules).
+    pub firmware_methods: Vec<String>,
     /// Manufacturer, when the drive or its bus names one; not part of `list`'s JSON.
     #[serde(skip)]
     pub vendor: Option<String>,
@@ -91,6 +97,13 @@ pub fn describe_disk(
         .attr_u64(disk, "queue/physical_block_size")
         .unwrap_or(logical as u64) as u32;
     let reason = guard.reason(disk);
+    let capabilities = if opts.drive_commands {
+        let caps =
+            super::capabilities::read_for_disk(&std::path::Path::new("/dev").join(disk), transport);
+        (!caps.is_empty()).then_some(caps)
+    } else {
+        None
+    };
     Some(DriveInfo {
         path: format!("/dev/{disk}"),
         vendor: id.vendor.clone(),
@@ -108,6 +121,8 @@ pub fn describe_disk(
         read_only: sysfs.attr(disk, "ro").as_deref() == Some("1"),
         protected: reason.is_some(),
         protected_reason: reason,
+        capabilities,
+        firmware_methods: Vec::new(),
         disk: Some(disk.to_string()),
         identity: id,
     })
@@ -159,6 +174,8 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
         read_only: false,
         protected: false,
         protected_reason: None,
+        capabilities: None,
+        firmware_methods: Vec::new(),
         disk: None,
         identity: Identity::default(),
     }
@@ -227,7 +244,9 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "capabilities",
                 "firmware",
+                "firmware_methods",
                 "logical_sector_size",
                 "media",
                 "model",

@@ -10,6 +10,7 @@
 
 pub mod aligned;
 pub mod ata;
+pub mod capabilities;
 pub mod discovery;
 pub mod guard;
 pub mod identity;

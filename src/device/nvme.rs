@@ -62,6 +62,96 @@ impl AdminCommand {
     }
 }
 
+/// Secure Erase Settings of Format NVM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecureErase {
+    None = 0,
+    UserData = 1,
+    Cryptographic = 2,
+}
+
+/// Sanitize actions (SANACT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizeAction {
+    ExitFailureMode = 1,
+    BlockErase = 2,
+    Overwrite = 3,
+    CryptoErase = 4,
+}
+
+impl AdminCommand {
+    /// Format NVM of namespace `nsid` keeping LBA format `lbaf`, with a secure erase.
+    pub fn format_nvm(nsid: u32, lbaf: u8, ses: SecureErase) -> Self {
+        let lbaf = lbaf as u32;
+        AdminCommand {
+            opcode: opcode::FORMAT_NVM,
+            nsid,
+            // LBAF bits 3:0 (and 13:12 for formats above 15), SES bits 11:9.
+            cdw10: (lbaf & 0xf) | ((lbaf >> 4) & 0x3) << 12 | (ses as u32) << 9,
+            ..Default::default()
+        }
+    }
+
+    /// Sanitize (all namespaces). Overwrite uses one pass of `pattern`.
+    pub fn sanitize(action: SanitizeAction, pattern: u32) -> Self {
+        let owpass = if action == SanitizeAction::Overwrite {
+            1 << 4
+        } else {
+            0
+        };
+        AdminCommand {
+            opcode: opcode::SANITIZE,
+            nsid: 0,
+            cdw10: action as u32 | owpass,
+            cdw11: if action == SanitizeAction::Overwrite {
+                pattern
+            } else {
+                0
+            },
+            ..Default::default()
+        }
+    }
+}
+
+/// The Sanitize Status log page (0x81).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SanitizeLog {
+    /// Progress of the current operation, n/65536.
+    pub progress: u16,
+    /// 0 never sanitized, 1 completed, 2 in progress, 3 failed, 4 completed without deallocation.
+    pub status: u8,
+    pub global_data_erased: bool,
+    /// The drive's estimates in seconds (overwrite, block erase, crypto erase), if given.
+    pub estimates: [Option<u32>; 3],
+}
+
+impl SanitizeLog {
+    pub const LOG_ID: u8 = 0x81;
+    pub const NEVER: u8 = 0;
+    pub const COMPLETED: u8 = 1;
+    pub const IN_PROGRESS: u8 = 2;
+    pub const FAILED: u8 = 3;
+    pub const COMPLETED_NO_DEALLOCATE: u8 = 4;
+
+    /// Decodes the first 20 bytes of the log.
+    pub fn decode(d: &[u8]) -> Option<SanitizeLog> {
+        if d.len() < 20 {
+            return None;
+        }
+        let est = |i: usize| {
+            let v = u32::from_le_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+            (v != u32::MAX).then_some(v)
+        };
+        let sstat = u16::from_le_bytes([d[2], d[3]]);
+        Some(SanitizeLog {
+            progress: u16::from_le_bytes([d[0], d[1]]),
+            status: (sstat & 0x7) as u8,
+            global_data_erased: sstat & 0x100 != 0,
+            estimates: [est(8), est(12), est(16)],
+        })
+    }
+}
+
 /// The completion of an admin command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Completion {
@@ -322,6 +412,31 @@ mod tests {
             Err(NvmeDecodeError::Length(10))
         );
         assert!(decode_identify_namespace(&fixture::namespace(1, 30, 0)).is_err());
+    }
+
+    #[test]
+    fn format_sanitize_and_log_encodings() {
+        let f = AdminCommand::format_nvm(1, 1, SecureErase::UserData);
+        assert_eq!((f.opcode, f.nsid, f.cdw10), (0x80, 1, 1 | 1 << 9));
+        let f = AdminCommand::format_nvm(1, 17, SecureErase::Cryptographic);
+        assert_eq!(f.cdw10, 1 | 1 << 12 | 2 << 9);
+        let s = AdminCommand::sanitize(SanitizeAction::Overwrite, 0xAABBCCDD);
+        assert_eq!((s.opcode, s.cdw10, s.cdw11), (0x84, 3 | 1 << 4, 0xAABBCCDD));
+        assert_eq!(
+            AdminCommand::sanitize(SanitizeAction::CryptoErase, 0).cdw10,
+            4
+        );
+        let mut log = [0u8; 512];
+        log[0..2].copy_from_slice(&0x8000u16.to_le_bytes());
+        log[2..4].copy_from_slice(&(0x100u16 | 2).to_le_bytes());
+        log[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        log[12..16].copy_from_slice(&120u32.to_le_bytes());
+        let l = SanitizeLog::decode(&log).unwrap();
+        assert_eq!(l.progress, 0x8000);
+        assert_eq!(l.status, SanitizeLog::IN_PROGRESS);
+        assert!(l.global_data_erased);
+        assert_eq!(l.estimates, [None, Some(120), Some(0)]);
+        assert_eq!(SanitizeLog::decode(&log[..10]), None);
     }
 
     #[test]

@@ -64,6 +64,74 @@ pub fn decode_naa(page: &[u8]) -> Option<String> {
     None
 }
 
+/// SANITIZE service actions (SBC-4 5.30).
+pub mod sanitize {
+    pub const OVERWRITE: u8 = 0x01;
+    pub const BLOCK_ERASE: u8 = 0x02;
+    pub const CRYPTO_ERASE: u8 = 0x03;
+    pub const EXIT_FAILURE_MODE: u8 = 0x1F;
+}
+
+/// SANITIZE CDB (10 bytes) with IMMED set, so progress is polled with REQUEST SENSE.
+/// `param_len` is the parameter list length (overwrite only).
+pub fn sanitize_cdb(service_action: u8, param_len: u16) -> [u8; 10] {
+    let [hi, lo] = param_len.to_be_bytes();
+    [
+        opcode::SANITIZE,
+        0x80 | (service_action & 0x1f),
+        0,
+        0,
+        0,
+        0,
+        0,
+        hi,
+        lo,
+        0,
+    ]
+}
+
+/// The overwrite parameter list: one pass of a 4-byte pattern.
+pub fn sanitize_overwrite_params(pattern: [u8; 4]) -> Vec<u8> {
+    let mut p = vec![0x01, 0x00, 0x00, 0x04];
+    p.extend_from_slice(&pattern);
+    p
+}
+
+/// REPORT SUPPORTED OPERATION CODES for one operation code and service action.
+pub fn report_supported_opcode(op: u8, service_action: u16, alloc: u32) -> [u8; 12] {
+    let [s_hi, s_lo] = service_action.to_be_bytes();
+    let a = alloc.to_be_bytes();
+    [
+        opcode::MAINTENANCE_IN,
+        0x0C,
+        0x02,
+        op,
+        s_hi,
+        s_lo,
+        a[0],
+        a[1],
+        a[2],
+        a[3],
+        0,
+        0,
+    ]
+}
+
+/// Whether a REPORT SUPPORTED OPERATION CODES (one command) reply says "supported".
+pub fn decode_supported(reply: &[u8]) -> Option<bool> {
+    let support = reply.get(1)? & 0x07;
+    match support {
+        0b011 | 0b101 => Some(true),
+        0b001 => Some(false),
+        _ => None,
+    }
+}
+
+/// REQUEST SENSE CDB.
+pub fn request_sense(alloc: u8) -> [u8; 6] {
+    [opcode::REQUEST_SENSE, 0, 0, 0, alloc, 0]
+}
+
 /// READ CAPACITY (16) CDB.
 pub fn read_capacity_16(alloc_len: u32) -> [u8; 16] {
     let mut cdb = [0u8; 16];
@@ -132,6 +200,25 @@ mod tests {
         assert_eq!(decode_naa(&page).as_deref(), Some("0x5000c500a1b2c3d4"));
         // Truncated designator: no panic, no answer.
         assert_eq!(decode_naa(&page[..14]), None);
+    }
+
+    #[test]
+    fn sanitize_and_support_encodings() {
+        assert_eq!(
+            sanitize_cdb(sanitize::BLOCK_ERASE, 0),
+            [0x48, 0x82, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(sanitize_cdb(sanitize::OVERWRITE, 8)[7..9], [0, 8]);
+        assert_eq!(
+            sanitize_overwrite_params([1, 2, 3, 4]),
+            [1, 0, 0, 4, 1, 2, 3, 4]
+        );
+        let r = report_supported_opcode(0x48, 3, 64);
+        assert_eq!(&r[..6], &[0xA3, 0x0C, 0x02, 0x48, 0, 3]);
+        assert_eq!(decode_supported(&[0, 0b011, 0, 10]), Some(true));
+        assert_eq!(decode_supported(&[0, 0b001]), Some(false));
+        assert_eq!(decode_supported(&[0]), None);
+        assert_eq!(request_sense(252), [0x03, 0, 0, 0, 252, 0]);
     }
 
     #[test]

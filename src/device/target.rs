@@ -225,6 +225,14 @@ impl Target {
         self.geometry
     }
 
+    /// Re-reads the size and sector sizes (after a hidden area was restored).
+    pub fn refresh_geometry(&mut self) -> Result<(), TargetError> {
+        if matches!(self.kind, TargetKind::BlockDevice { .. }) {
+            self.geometry = block_geometry(&self.path, &self.file)?;
+        }
+        Ok(())
+    }
+
     /// Whether I/O bypasses the page cache.
     pub fn is_direct(&self) -> bool {
         self.direct

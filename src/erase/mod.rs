@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod events;
+pub mod firmware;
 pub mod method;
 pub mod pattern;
 

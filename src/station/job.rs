@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::certificate::record::MethodInfo;
 use crate::device::{DriveInfo, Target};
 use crate::erase::engine::{self, ErrorPolicy, PassEnd, PassOptions};
+use crate::erase::firmware::hidden::HiddenArea;
 use crate::erase::{Event, OverwritePlan, Pattern, Phase, Sink, StopFlag};
 use crate::timestamp;
 use crate::verify::full::read_full;
@@ -33,19 +35,25 @@ pub struct Finished {
     /// Id of the wipe (stable across resumes).
     pub wipe_id: String,
     pub drive: DriveInfo,
-    pub plan: OverwritePlan,
+    /// The method as the certificate describes it.
+    pub method: MethodInfo,
+    /// Hidden areas found (and what was done about them).
+    pub hidden_areas: Vec<HiddenArea>,
     pub started_at: String,
     pub ended_at: String,
     pub outcome: Outcome,
-    checkpoints: PathBuf,
+    /// Where the wipe's checkpoint is, if it keeps one.
+    pub(crate) checkpoints: Option<PathBuf>,
 }
 
 impl Finished {
     /// Call once the result is recorded durably (certificate written): a finished wipe's
     /// checkpoint is removed; an incomplete one's stays for `--resume`.
     pub fn settle(&self) {
-        if self.outcome.result() != crate::verify::WipeResult::Incomplete {
-            Checkpoint::remove(&self.checkpoints, &self.wipe_id);
+        if let Some(dir) = &self.checkpoints
+            && self.outcome.result() != crate::verify::WipeResult::Incomplete
+        {
+            Checkpoint::remove(dir, &self.wipe_id);
         }
     }
 }
@@ -58,6 +66,7 @@ pub struct Job {
     checkpoints: PathBuf,
     pass_opts: PassOptions,
     problems: Vec<String>,
+    hidden_areas: Vec<HiddenArea>,
 }
 
 /// The key under which a drive's checkpoint is filed.
@@ -111,6 +120,7 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
+            hidden_areas: Vec::new(),
         })
     }
 
@@ -133,6 +143,7 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
+            hidden_areas: Vec::new(),
         }
     }
 
@@ -146,6 +157,12 @@ impl Job {
         &self.drive
     }
 
+    /// Records hidden areas found (and restored) before the wipe, for the certificate.
+    pub fn with_hidden_areas(mut self, found: Vec<HiddenArea>) -> Job {
+        self.hidden_areas = found;
+        self
+    }
+
     fn save(&mut self, sink: &dyn Sink) {
         if let Err(e) = self.state.save(&self.checkpoints) {
             sink.event(Event::Notice {
@@ -156,6 +173,22 @@ impl Job {
 
     /// Runs the wipe to its end, or until `stop` is set.
     pub fn run(mut self, sink: &dyn Sink, stop: &StopFlag) -> Finished {
+        // ATA drives first get back what a Host Protected Area hides, so the overwrite
+        // reaches it.
+        if matches!(
+            self.drive.transport,
+            crate::device::Transport::Sata
+                | crate::device::Transport::Sas
+                | crate::device::Transport::Scsi
+                | crate::device::Transport::Usb
+        ) {
+            let caps = super::firmware::capabilities_of(&self.target, self.drive.transport);
+            let found = super::firmware::restore_hidden_areas(&mut self.target, &caps, sink);
+            if !found.is_empty() {
+                self.drive.size_bytes = self.target.geometry().size_bytes;
+                self.hidden_areas = found;
+            }
+        }
         let geometry = self.target.geometry();
         let seed: [u8; 32] = hex::decode(&self.state.seed)
             .ok()
@@ -442,6 +475,7 @@ impl Job {
                     mismatches: r.mismatches,
                     unreadable: r.unreadable,
                     digest,
+                    before_digest: None,
                     detail: r.gone,
                 }
             }
@@ -483,6 +517,7 @@ impl Job {
                     digest: complete.then(|| hex::encode(r.digest(plan))),
                     mismatches: r.mismatches,
                     unreadable: r.unreadable,
+                    before_digest: None,
                     detail: r.gone,
                 }
             }
@@ -515,11 +550,12 @@ impl Job {
         Finished {
             wipe_id: self.state.id.clone(),
             drive: self.drive,
-            plan: self.state.plan,
+            method: MethodInfo::overwrite(&self.state.plan),
+            hidden_areas: self.hidden_areas,
             started_at: self.state.started_at,
             ended_at: timestamp::now(),
             outcome,
-            checkpoints: self.checkpoints,
+            checkpoints: Some(self.checkpoints),
         }
     }
 }

@@ -6,20 +6,45 @@
 //! * [`progress`]: progress bars or log lines per drive.
 
 pub mod checkpoint;
+pub mod firmware;
 pub mod job;
 pub mod progress;
 
 use std::sync::Arc;
 
+use crate::device::DriveInfo;
 use crate::erase::{Sink, StopFlag};
+use firmware::FirmwareJob;
 use job::{Finished, Job};
+
+/// One drive's work: an overwrite or a firmware erase.
+pub enum Work {
+    Overwrite(Job),
+    Firmware(FirmwareJob),
+}
+
+impl Work {
+    pub fn drive(&self) -> &DriveInfo {
+        match self {
+            Work::Overwrite(j) => j.drive(),
+            Work::Firmware(j) => j.drive(),
+        }
+    }
+
+    pub fn run(self, sink: &dyn Sink, stop: &StopFlag) -> Finished {
+        match self {
+            Work::Overwrite(j) => j.run(sink, stop),
+            Work::Firmware(j) => j.run(sink, stop),
+        }
+    }
+}
 
 /// Runs jobs in parallel, one worker thread per drive. Each worker hands its finished wipe to
 /// `deliver` (which records it: certificate, register) before it ends, so one drive's result
 /// is safe on disk while others still run. Results come back in job order; a worker that
 /// crashed is reported as an error naming its drive, never dropped.
 pub fn run_parallel<T: Send>(
-    jobs: Vec<(String, Job, Arc<dyn Sink>)>,
+    jobs: Vec<(String, Work, Arc<dyn Sink>)>,
     stop: &StopFlag,
     deliver: &(dyn Fn(Finished) -> T + Sync),
 ) -> Vec<Result<T, String>> {

@@ -6,6 +6,7 @@
 //! * [`full`]: reading every byte back and comparing.
 //! * [`outcome`]: the result of a wipe; the only place a PASS can come from.
 
+pub mod fingerprint;
 pub mod full;
 pub mod outcome;
 pub mod plan;

@@ -105,6 +105,8 @@ pub enum VerifyMode {
     None,
     Sample,
     Full,
+    /// Sample regions hashed before a firmware erase and compared after it.
+    Fingerprint,
 }
 
 /// The verification a user asked for.
@@ -153,7 +155,7 @@ impl VerifySpec {
         match self.mode {
             VerifyMode::None => "none".into(),
             VerifyMode::Full => "full".into(),
-            VerifyMode::Sample => format!(
+            VerifyMode::Sample | VerifyMode::Fingerprint => format!(
                 "sample:{}",
                 format_ppm(self.coverage_ppm).trim_end_matches('%')
             ),
@@ -209,6 +211,9 @@ pub struct Check {
     pub unreadable: Vec<ErrorRange>,
     /// Digest over the read-back hashes of the sample regions (hex), if they were all read.
     pub digest: Option<String>,
+    /// For a firmware erase: the digest of the same regions before the command.
+    #[serde(default)]
+    pub before_digest: Option<String>,
     pub detail: Option<String>,
 }
 
@@ -384,6 +389,7 @@ mod tests {
             mismatches: vec![],
             unreadable: vec![],
             digest: Some("00".into()),
+            before_digest: None,
             detail: None,
         }
     }

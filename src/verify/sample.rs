@@ -51,6 +51,9 @@ pub struct SampleResult {
     pub interrupted: bool,
     /// The drive went away.
     pub gone: Option<String>,
+    /// Whether each region held one byte value throughout (a blank region says nothing about
+    /// whether an erase changed it).
+    pub uniform: Vec<bool>,
 }
 
 impl SampleResult {
@@ -82,6 +85,7 @@ struct RegionReport {
     mismatch: Option<Mismatch>,
     unreadable: Vec<ErrorRange>,
     gone: Option<String>,
+    uniform: bool,
 }
 
 /// Reads every region of `plan` from `target`.
@@ -145,9 +149,11 @@ pub fn read_plan(
 
     let mut result = SampleResult {
         hashes: vec![None; plan.regions.len()],
+        uniform: vec![false; plan.regions.len()],
         ..Default::default()
     };
     for r in reports {
+        result.uniform[r.index] = r.uniform;
         result.bytes_read += r.bytes_read;
         result.unreadable.extend(r.unreadable);
         if r.gone.is_some() && result.gone.is_none() {
@@ -202,7 +208,9 @@ fn read_region(
         mismatch: None,
         unreadable: Vec::new(),
         gone: None,
+        uniform: true,
     };
+    let mut first_byte: Option<u8> = None;
     let mut hasher = blake3::Hasher::new();
     let mut offset = region.offset;
     let mut first_bad: Option<u64> = None;
@@ -227,6 +235,10 @@ fn read_region(
             continue;
         }
         hasher.update(piece);
+        if report.uniform {
+            let b = *first_byte.get_or_insert(piece[0]);
+            report.uniform = super::full::all_equal(piece, b);
+        }
         if let Expected::Pattern(p) = expected {
             let w = &mut want[..len];
             p.fill(offset, w);
