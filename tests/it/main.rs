@@ -9,4 +9,5 @@ mod guard;
 mod list;
 mod register;
 mod schema;
+mod vm;
 mod wipe;
