@@ -177,7 +177,7 @@ fn initramfs(vm: &Path, script: &str) -> Vec<u8> {
          mount -t sysfs sysfs /sys\n\
          mount -t devtmpfs devtmpfs /dev\n\
          for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m || echo \"=== insmod $m failed\"; done\n\
-         i=0; while [ $i -lt 200 ] && ! {{ [ -b /dev/nvme0n1 ] && [ -b /dev/sda ]; }}; do sleep 0.1; i=$((i+1)); done\n\
+         i=0; while [ $i -lt 200 ] && ! {{ [ -b /dev/nvme0n1 ] && [ -b /dev/sda ] && [ -b /dev/sdb ]; }}; do sleep 0.1; i=$((i+1)); done\n\
          export WIPEPROOF_HOME=/tmp/wp\n\
          step() {{ name=$1; shift; echo \"===BEGIN $name===\"; \"$@\" > /tmp/out 2> /tmp/err; rc=$?; base64 /tmp/out; echo \"===STDERR===\"; base64 /tmp/err; echo \"===END $name $rc===\"; }}\n\
          {script}\n\
@@ -208,7 +208,13 @@ fn decode_b64(lines: &[&str]) -> String {
 }
 
 /// Boots the VM and returns each step's output.
-fn boot(vm: &Path, nvme: &Path, sata: &Path, script: &str) -> BTreeMap<String, StepOut> {
+fn boot(
+    vm: &Path,
+    nvme: &Path,
+    sata: &Path,
+    sata2: &Path,
+    script: &str,
+) -> BTreeMap<String, StepOut> {
     let initrd = std::env::temp_dir().join(format!("wipeproof-initrd-{}.cpio", std::process::id()));
     std::fs::write(&initrd, initramfs(vm, script)).unwrap();
     let child = Command::new("qemu-system-x86_64")
@@ -248,6 +254,15 @@ fn boot(vm: &Path, nvme: &Path, sata: &Path, script: &str) -> BTreeMap<String, S
         .args([
             "-device",
             &format!("ide-hd,drive=wpsata,bus=ide.0,serial={SATA_SERIAL}"),
+        ])
+        .arg("-drive")
+        .arg(format!(
+            "file={},if=none,id=wpsata2,format=raw",
+            sata2.display()
+        ))
+        .args([
+            "-device",
+            "ide-hd,drive=wpsata2,bus=ide.1,serial=SATA-SER-0002",
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -326,6 +341,9 @@ fn emulated_nvme_and_sata_drives_identify_erase_and_refuse() {
     write_pattern(&nvme, 64 << 20);
     write_pattern(&sata, 64 << 20);
     let sata_before = file_digest(&sata);
+    // A third drive, unplugged in the middle of its wipe.
+    let sata2 = dir.path().join("sata2.img");
+    write_pattern(&sata2, 256 << 20);
     let script = "\
 step list wipeproof list --json
 step nvme-crypto wipeproof wipe /dev/nvme0n1 --method nvme-format-crypto --yes
@@ -337,8 +355,9 @@ step sata-purge wipeproof wipe /dev/sda --method purge --yes
 step nvme-format wipeproof wipe /dev/nvme0n1 --method nvme-format-erase --yes --json
 step cert sh -c 'cat /tmp/wp/certificates/*-*.json'
 step key wipeproof keys export
+step vanish sh -c 'wipeproof wipe /dev/sdb /dev/nvme0n1 --method dod-3pass --verify sample:1 --yes --json 2> /tmp/vanish.err & p=$!; i=0; while [ $i -lt 600 ] && ! grep -q sdb:.pass.2/3 /tmp/vanish.err; do sleep 0.1; i=$((i+1)); done; echo 1 > /sys/block/sdb/device/delete; wait $p; rc=$?; cat /tmp/vanish.err >&2; exit $rc'
 ";
-    let steps = boot(&vm, &nvme, &sata, script);
+    let steps = boot(&vm, &nvme, &sata, &sata2, script);
     let get = |name: &str| {
         steps
             .get(name)
@@ -435,4 +454,24 @@ step key wipeproof keys export
         "--json",
     ]);
     assert_eq!(code, 0, "{report}");
+
+    // A drive unplugged mid-wipe is a FAIL that says so; the other drive goes on to PASS.
+    let v = get("vanish");
+    assert_eq!(v.code, 1, "{v:?}");
+    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    let drives = json["drives"].as_array().unwrap();
+    let sdb = drives
+        .iter()
+        .find(|d| d["path"] == "/dev/sdb")
+        .expect("sdb reported");
+    assert_eq!(sdb["result"], "FAIL", "{json}");
+    assert!(
+        sdb["failure_reasons"].to_string().contains("disappeared"),
+        "{json}"
+    );
+    let nv = drives
+        .iter()
+        .find(|d| d["path"] == "/dev/nvme0n1")
+        .expect("nvme reported");
+    assert_eq!(nv["result"], "PASS", "{json}");
 }
