@@ -70,12 +70,19 @@ pub struct NvmeCapabilities {
     pub namespace: Option<IdentifyNamespace>,
 }
 
-/// SCSI SANITIZE service actions the device reports as supported.
+/// SCSI SANITIZE service actions the device reports as supported, and its capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ScsiCapabilities {
     pub sanitize_overwrite: bool,
     pub sanitize_block: bool,
     pub sanitize_crypto: bool,
+    /// READ CAPACITY (16): logical blocks and their length.
+    pub logical_blocks: Option<u64>,
+    pub block_length: Option<u32>,
+    /// Protection information enabled (PROT_EN).
+    pub protection: bool,
+    /// Unmapped blocks read as zeros (LBPRZ).
+    pub reads_zeros_after_unmap: bool,
 }
 
 /// Everything known about a drive's own erase commands.
@@ -302,9 +309,23 @@ fn scsi_caps(dev: &mut dyn ScsiTransport) -> Option<ScsiCapabilities> {
     if overwrite.is_none() && block.is_none() && crypto.is_none() {
         return None;
     }
+    let mut cap = vec![0u8; 32];
+    let capacity = dev
+        .scsi(
+            &scsi::read_capacity_16(32),
+            DataPhase::FromDevice(&mut cap),
+            TIMEOUT,
+        )
+        .ok()
+        .filter(|r| r.is_good())
+        .and_then(|_| scsi::decode_capacity_16(&cap));
     Some(ScsiCapabilities {
         sanitize_overwrite: overwrite == Some(true),
         sanitize_block: block == Some(true),
         sanitize_crypto: crypto == Some(true),
+        logical_blocks: capacity.map(|c| c.last_lba + 1),
+        block_length: capacity.map(|c| c.block_length),
+        protection: capacity.is_some_and(|c| c.protection),
+        reads_zeros_after_unmap: capacity.is_some_and(|c| c.lbprz),
     })
 }

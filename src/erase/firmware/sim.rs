@@ -574,6 +574,18 @@ impl ScsiTransport for SimScsi {
                 self.polls_left = Some(2);
                 Ok(ScsiReply::default())
             }
+            // READ CAPACITY (16): 64 blocks of 512 bytes, LBPRZ.
+            Some(0x9E) if cdb.get(1) == Some(&0x10) => {
+                if let DataPhase::FromDevice(buf) = data {
+                    buf.fill(0);
+                    if buf.len() >= 16 {
+                        buf[0..8].copy_from_slice(&63u64.to_be_bytes());
+                        buf[8..12].copy_from_slice(&512u32.to_be_bytes());
+                        buf[14] = 0x40;
+                    }
+                }
+                Ok(ScsiReply::default())
+            }
             Some(0x03) => {
                 let sense = match self.polls_left {
                     Some(0) => {

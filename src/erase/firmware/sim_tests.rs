@@ -295,6 +295,8 @@ fn scsi_sanitize_polls_request_sense() {
     assert!(caps.ata.is_none());
     let s = caps.scsi.unwrap();
     assert!(s.sanitize_crypto && s.sanitize_overwrite && !s.sanitize_block);
+    assert_eq!((s.logical_blocks, s.block_length), (Some(64), Some(512)));
+    assert!(s.reads_zeros_after_unmap);
     assert!(check_supported(find("scsi-sanitize-block").unwrap(), &caps).is_err());
     let mut t = Transports {
         scsi: Some(&mut sim),
