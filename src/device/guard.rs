@@ -207,7 +207,11 @@ impl SystemFacts {
         }
         let mut protected_paths = Vec::new();
         for p in state_paths {
-            if let Some(dev) = path_dev(p) {
+            // The certificate directory usually lives inside the state directory: one refusal
+            // per filesystem is enough to say why.
+            if let Some(dev) = path_dev(p)
+                && !protected_paths.iter().any(|(_, seen)| *seen == dev)
+            {
                 protected_paths.push((ProtectedPath::StateDirectory(p.clone()), dev));
             }
         }

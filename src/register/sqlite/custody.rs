@@ -1,0 +1,97 @@
+//! The custody log in SQLite: appending an event (chained to the one before) and reading the
+//! chain back for an audit. The chain rule itself lives in `register::events`.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::db;
+use crate::register::events::{self, Audit, Event, GENESIS};
+use crate::register::{Actor, RegisterError};
+
+/// Appends an event to the log inside a transaction.
+pub(super) fn append(
+    tx: &Transaction<'_>,
+    path: &str,
+    actor: &Actor,
+    asset_tag: Option<&str>,
+    kind: &str,
+    detail: serde_json::Value,
+) -> Result<(), RegisterError> {
+    let (seq, prev): (i64, String) = tx
+        .query_row("SELECT seq, hash FROM event_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(db(path))?;
+    let mut e = Event {
+        seq: seq + 1,
+        at: crate::timestamp::now(),
+        actor: actor.name.clone(),
+        station: actor.station.clone(),
+        asset_tag: asset_tag.map(str::to_string),
+        kind: kind.to_string(),
+        detail: detail.to_string(),
+        prev_hash: prev,
+        hash: String::new(),
+    };
+    e.hash = events::hash(&e);
+    tx.execute(
+        "INSERT INTO events (seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            e.seq,
+            e.at,
+            e.actor,
+            e.station,
+            e.asset_tag,
+            e.kind,
+            e.detail,
+            e.prev_hash,
+            e.hash
+        ],
+    )
+    .map_err(db(path))?;
+    tx.execute(
+        "UPDATE event_head SET seq = ?1, hash = ?2 WHERE id = 1",
+        params![e.seq, e.hash],
+    )
+    .map_err(db(path))?;
+    Ok(())
+}
+
+/// Reads the whole log and its head, and checks the chain.
+pub(super) fn audit(conn: &Connection, p: &str) -> Result<Audit, RegisterError> {
+    let e = db(p);
+    let mut stmt = conn
+            .prepare("SELECT seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash FROM events ORDER BY seq")
+            .map_err(&e)?;
+    let events = stmt
+        .query_map([], |r| {
+            Ok(Event {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                station: r.get(3)?,
+                asset_tag: r.get(4)?,
+                kind: r.get(5)?,
+                detail: r.get(6)?,
+                prev_hash: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })
+        .map_err(&e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&e)?;
+    let head: Option<(i64, String)> = conn
+        .query_row("SELECT seq, hash FROM event_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(&e)?;
+    let head = head.map(|(s, h)| {
+        if s == 0 {
+            (0, GENESIS.to_string())
+        } else {
+            (s, h)
+        }
+    });
+    Ok(events::audit(&events, head))
+}

@@ -1,0 +1,168 @@
+//! Writing intake and disposal: a customer's manifest booked into a collection, and the
+//! physical destruction of an asset. Each runs inside the caller's transaction.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{custody, db};
+use crate::register::*;
+
+/// Books a manifest's rows into `collection` (created if new) for `customer`. A tag already in
+/// the register rejects the whole manifest, naming each line.
+pub(super) fn import_manifest(
+    tx: &Transaction<'_>,
+    p: &str,
+    customer: &str,
+    collection: &str,
+    rows: &[ManifestRow],
+    actor: &Actor,
+) -> Result<usize, RegisterError> {
+    let now = crate::timestamp::now();
+    tx.execute(
+        "INSERT OR IGNORE INTO customers (name, created_at) VALUES (?1, ?2)",
+        params![customer, now],
+    )
+    .map_err(db(p))?;
+    let customer_id: i64 = tx
+        .query_row(
+            "SELECT id FROM customers WHERE name = ?1",
+            [customer],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?;
+    let existing: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT co.customer_id, cu.name FROM collections co
+                     JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
+            [collection],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db(p))?;
+    match existing {
+        Some((cid, name)) if cid != customer_id => {
+            return Err(RegisterError::CollectionCustomer {
+                collection: collection.into(),
+                existing: name,
+                requested: customer.into(),
+            });
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO collections (customer_id, code, created_at) VALUES (?1, ?2, ?3)",
+                params![customer_id, collection, now],
+            )
+            .map_err(db(p))?;
+        }
+    }
+    let collection_id: i64 = tx
+        .query_row(
+            "SELECT id FROM collections WHERE code = ?1",
+            [collection],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?;
+    // Tags already in the register reject the whole file, naming each line.
+    let mut problems = Vec::new();
+    {
+        let mut stmt = tx
+                    .prepare("SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1")
+                    .map_err(db(p))?;
+        for row in rows {
+            let found: Option<String> = stmt
+                .query_row([&row.asset_tag], |r| r.get(0))
+                .optional()
+                .map_err(db(p))?;
+            if let Some(code) = found {
+                problems.push(manifest::ManifestProblem {
+                    line: row.line,
+                    column: Some("asset_tag".into()),
+                    message: format!(
+                        "asset_tag {} is already in the register (collection {code})",
+                        row.asset_tag
+                    ),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(RegisterError::Manifest { problems });
+    }
+    for row in rows {
+        let extra = serde_json::to_string(&row.extra).unwrap_or_else(|_| "{}".into());
+        tx.execute(
+                    "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9)",
+                    params![
+                        collection_id,
+                        row.asset_tag,
+                        row.serial,
+                        row.asset_type,
+                        row.make,
+                        row.model,
+                        row.customer_ref,
+                        extra,
+                        now
+                    ],
+                )
+                .map_err(db(p))?;
+        let asset_id = tx.last_insert_rowid();
+        for s in &row.media_serials {
+            tx.execute(
+                "INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)",
+                params![asset_id, s],
+            )
+            .map_err(db(p))?;
+        }
+        custody::append(
+            tx,
+            p,
+            actor,
+            Some(&row.asset_tag),
+            "received",
+            serde_json::json!({
+                "customer": customer,
+                "collection": collection,
+                "serial": row.serial,
+                "manifest_line": row.line,
+                "media_serials": row.media_serials,
+            }),
+        )?;
+    }
+    Ok(rows.len())
+}
+
+/// Records the physical destruction of the asset `tag`, witnessed by `witness`.
+pub(super) fn destroy(
+    tx: &Transaction<'_>,
+    p: &str,
+    tag: &str,
+    method: &str,
+    witness: &str,
+    actor: &Actor,
+) -> Result<(), RegisterError> {
+    let state: Option<String> = tx
+        .query_row("SELECT state FROM assets WHERE tag = ?1", [tag], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db(p))?;
+    match state.as_deref() {
+        None => return Err(RegisterError::UnknownAsset(tag.into())),
+        Some("destroyed") => return Err(RegisterError::AlreadyDestroyed(tag.into())),
+        _ => {}
+    }
+    tx.execute(
+        "UPDATE assets SET state = 'destroyed', updated_at = ?2 WHERE tag = ?1",
+        params![tag, crate::timestamp::now()],
+    )
+    .map_err(db(p))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        Some(tag),
+        "destroyed",
+        serde_json::json!({ "method": method, "witness": witness, "from": state }),
+    )
+}

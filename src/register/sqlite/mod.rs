@@ -1,0 +1,319 @@
+//! The embedded register: one SQLite file (WAL mode, versioned migrations).
+//!
+//! Every operation runs in one transaction, so the register survives a crash at any point: a
+//! certificate, its asset link, its custody events and its outbox entry are stored together or
+//! not at all. This file opens the store and maps the `Register` interface onto the modules
+//! that do the work: `intake` and `certificates` write, `views` reads, `custody` keeps the
+//! event chain, `schema` holds the migrations.
+
+mod certificates;
+mod custody;
+mod intake;
+mod schema;
+mod views;
+
+use std::path::Path;
+
+use rusqlite::{Connection, Transaction, params};
+
+use super::events::Audit;
+use super::*;
+
+/// The SQLite register.
+pub struct SqliteRegister {
+    conn: Connection,
+    path: String,
+}
+
+impl SqliteRegister {
+    /// Opens (creating and migrating) the register at `path`.
+    pub fn open(path: &Path) -> Result<SqliteRegister, RegisterError> {
+        let shown = path.display().to_string();
+        let db = |e: rusqlite::Error| RegisterError::Database {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let mut reg = SqliteRegister { conn, path: shown };
+        reg.migrate()?;
+        Ok(reg)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> RegisterError {
+        RegisterError::Database {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), RegisterError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        for (v, sql) in schema::MIGRATIONS {
+            if *v <= version {
+                continue;
+            }
+            let path = self.path.clone();
+            let db = |e: rusqlite::Error| RegisterError::Database {
+                path: path.clone(),
+                message: format!("migration {v}: {e}"),
+            };
+            let tx = self.conn.transaction().map_err(db)?;
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", v).map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a transaction, committing only if it succeeds.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, RegisterError>,
+    ) -> Result<T, RegisterError> {
+        let path = self.path.clone();
+        let db = |e: rusqlite::Error| RegisterError::Database {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(out)
+    }
+}
+
+pub(super) fn db(path: &str) -> impl Fn(rusqlite::Error) -> RegisterError + '_ {
+    move |e| RegisterError::Database {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl Register for SqliteRegister {
+    fn import_manifest(
+        &mut self,
+        customer: &str,
+        collection: &str,
+        rows: &[ManifestRow],
+        actor: &Actor,
+    ) -> Result<usize, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| intake::import_manifest(tx, &path, customer, collection, rows, actor))
+    }
+
+    fn find_asset(
+        &self,
+        tag: Option<&str>,
+        serial: Option<&str>,
+    ) -> Result<Option<AssetRef>, RegisterError> {
+        views::find_asset(&self.conn, &self.path, tag, serial)
+    }
+
+    fn record_certificate(
+        &mut self,
+        cert: &SignedCertificate,
+        document: &str,
+        asset_tag: Option<&str>,
+        outbox: bool,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            certificates::record_certificate(tx, &path, cert, document, asset_tag, outbox, actor)
+        })
+    }
+
+    fn has_certificate(&self, id: &str) -> Result<bool, RegisterError> {
+        views::has_certificate(&self.conn, &self.path, id)
+    }
+
+    fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<AssetSummary>, RegisterError> {
+        views::list_assets(&self.conn, &self.path, filter)
+    }
+
+    fn asset(&self, tag: &str) -> Result<Option<AssetView>, RegisterError> {
+        views::asset(&self.conn, &self.path, tag)
+    }
+
+    fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError> {
+        views::unmatched(&self.conn, &self.path)
+    }
+
+    fn destroy(
+        &mut self,
+        tag: &str,
+        method: &str,
+        witness: &str,
+        actor: &Actor,
+    ) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| intake::destroy(tx, &path, tag, method, witness, actor))
+    }
+
+    fn audit(&self) -> Result<Audit, RegisterError> {
+        custody::audit(&self.conn, &self.path)
+    }
+
+    fn pending(&self) -> Result<Vec<OutboxItem>, RegisterError> {
+        views::pending(&self.conn, &self.path)
+    }
+
+    fn mark_sent(&mut self, certificate_id: &str) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_attempt_at = ?2, last_error = NULL
+                 WHERE certificate_id = ?1",
+                params![certificate_id, crate::timestamp::now()],
+            )
+            .map_err(db(&path))?;
+            Ok(())
+        })
+    }
+
+    fn mark_failed(&mut self, certificate_id: &str, error: &str) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2, last_error = ?3
+                 WHERE certificate_id = ?1",
+                params![certificate_id, crate::timestamp::now(), error],
+            )
+            .map_err(db(&path))?;
+            Ok(())
+        })
+    }
+
+    fn enroll_station(
+        &mut self,
+        key_id: &str,
+        name: &str,
+        pem: &str,
+        actor: &Actor,
+    ) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        let p = path.as_str();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO stations (key_id, name, public_key, enrolled_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key_id) DO UPDATE SET name = excluded.name",
+                params![key_id, name, pem, crate::timestamp::now()],
+            )
+            .map_err(db(p))?;
+            custody::append(tx, p, actor, None, "station", serde_json::json!({ "key_id": key_id, "name": name }))
+        })
+    }
+
+    fn stations(&self) -> Result<Vec<StationView>, RegisterError> {
+        views::stations(&self.conn, &self.path)
+    }
+
+    fn collection_lines(
+        &self,
+        collection: &str,
+    ) -> Result<(String, Vec<ReportLine>), RegisterError> {
+        views::collection_lines(&self.conn, &self.path, collection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
+        ManifestRow {
+            line,
+            asset_tag: tag.into(),
+            serial: serial.into(),
+            asset_type: Some("laptop".into()),
+            make: None,
+            model: None,
+            customer_ref: None,
+            media_serials: vec![format!("{serial}-D1")],
+            extra: Default::default(),
+        }
+    }
+
+    fn clerk() -> Actor {
+        Actor {
+            name: "clerk".into(),
+            station: "desk-1".into(),
+        }
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_runs_no_migration_twice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("register.sqlite");
+        let mut reg = SqliteRegister::open(&path).expect("open");
+        reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+            .expect("import");
+        drop(reg);
+        let reg = SqliteRegister::open(&path).expect("reopen");
+        let version: i64 = reg
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, schema::MIGRATIONS.last().map(|m| m.0).unwrap_or(0));
+        let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
+        assert_eq!(asset.summary.state, AssetState::Received);
+        assert_eq!(asset.media.len(), 1);
+        assert!(reg.audit().expect("audit").ok);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut reg = SqliteRegister::open(&dir.path().join("r.sqlite")).expect("open");
+        reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+            .expect("first import");
+        // The second file repeats A-1 on line 3: the whole file is refused, B-1 included, and
+        // neither the new collection nor a custody event is left behind.
+        let err = reg
+            .import_manifest(
+                "Acme",
+                "COL-2",
+                &[row(2, "B-1", "S2"), row(3, "A-1", "S3")],
+                &clerk(),
+            )
+            .expect_err("duplicate tag must refuse the file");
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(reg.asset("B-1").expect("read").is_none());
+        assert!(matches!(
+            reg.list_assets(&AssetFilter {
+                collection: Some("COL-2".into()),
+                state: None,
+            }),
+            Err(RegisterError::UnknownCollection(_))
+        ));
+        let audit = reg.audit().expect("audit");
+        assert!(audit.ok);
+        assert_eq!(audit.events, 1);
+    }
+
+    #[test]
+    fn a_collection_belongs_to_one_customer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut reg = SqliteRegister::open(&dir.path().join("r.sqlite")).expect("open");
+        reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+            .expect("import");
+        let err = reg
+            .import_manifest("Other Ltd", "COL-1", &[row(2, "O-1", "S9")], &clerk())
+            .expect_err("another customer's collection");
+        assert!(matches!(err, RegisterError::CollectionCustomer { .. }));
+        assert!(reg.asset("O-1").expect("read").is_none());
+    }
+}

@@ -1,0 +1,91 @@
+//! The register's tables, as versioned migrations run by `user_version`.
+
+/// Migrations by `user_version`; each runs once, in a transaction.
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE collections (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers(id),
+    code TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE assets (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections(id),
+    tag TEXT NOT NULL UNIQUE,
+    serial TEXT NOT NULL,
+    type TEXT,
+    make TEXT,
+    model TEXT,
+    customer_ref TEXT,
+    extra TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX assets_serial ON assets(serial);
+CREATE TABLE media (
+    id INTEGER PRIMARY KEY,
+    asset_id INTEGER NOT NULL REFERENCES assets(id),
+    serial TEXT NOT NULL,
+    model TEXT,
+    size_bytes INTEGER,
+    UNIQUE (asset_id, serial)
+);
+CREATE INDEX media_serial ON media(serial);
+CREATE TABLE certificates (
+    id TEXT PRIMARY KEY,
+    asset_id INTEGER REFERENCES assets(id),
+    media_id INTEGER REFERENCES media(id),
+    station_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    serial TEXT,
+    model TEXT,
+    result TEXT NOT NULL,
+    method TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    record_sha256 TEXT NOT NULL,
+    matched_by TEXT NOT NULL,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX certificates_asset ON certificates(asset_id);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    station TEXT NOT NULL,
+    asset_tag TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE event_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO event_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+CREATE TABLE outbox (
+    certificate_id TEXT PRIMARY KEY REFERENCES certificates(id),
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt_at TEXT,
+    sent_at TEXT
+);
+CREATE TABLE stations (
+    key_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL
+);
+",
+)];

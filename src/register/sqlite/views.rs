@@ -1,0 +1,331 @@
+//! Reading the register: asset lookups and views, the review list, the outbox, stations and
+//! the lines of a customer report. Every function also works inside a write transaction.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::db;
+use crate::register::*;
+
+pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
+    Ok(AssetSummary {
+        asset_tag: r.get("tag")?,
+        serial: r.get("serial")?,
+        asset_type: r.get("type")?,
+        make: r.get("make")?,
+        model: r.get("model")?,
+        customer_ref: r.get("customer_ref")?,
+        customer: r.get("customer")?,
+        collection: r.get("collection")?,
+        state: AssetState::parse(&r.get::<_, String>("state")?).unwrap_or(AssetState::Received),
+        media_count: r.get::<_, i64>("media_count")? as u64,
+        certificate_count: r.get::<_, i64>("certificate_count")? as u64,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+pub(super) const SUMMARY_SQL: &str = "
+SELECT a.tag, a.serial, a.type, a.make, a.model, a.customer_ref, a.state, a.updated_at,
+       cu.name AS customer, co.code AS collection,
+       (SELECT COUNT(*) FROM media m WHERE m.asset_id = a.id) AS media_count,
+       (SELECT COUNT(*) FROM certificates c WHERE c.asset_id = a.id) AS certificate_count
+FROM assets a
+JOIN collections co ON co.id = a.collection_id
+JOIN customers cu ON cu.id = co.customer_id";
+
+pub(super) fn matched_by(s: &str) -> MatchedBy {
+    match s {
+        "tag" => MatchedBy::Tag,
+        "serial" => MatchedBy::Serial,
+        _ => MatchedBy::Unmatched,
+    }
+}
+
+/// The asset a drive belongs to: by tag if given, else by asset serial, else by media serial.
+pub(super) fn find_asset(
+    conn: &Connection,
+    p: &str,
+    tag: Option<&str>,
+    serial: Option<&str>,
+) -> Result<Option<AssetRef>, RegisterError> {
+    let by = |sql: &str, key: &str, how: MatchedBy| -> Result<Option<AssetRef>, RegisterError> {
+        conn.query_row(sql, [key], |r| {
+            Ok(AssetRef {
+                asset_tag: r.get(0)?,
+                customer: r.get(1)?,
+                collection: r.get(2)?,
+                state: AssetState::parse(&r.get::<_, String>(3)?).unwrap_or(AssetState::Received),
+                matched_by: how,
+            })
+        })
+        .optional()
+        .map_err(db(p))
+    };
+    const BASE: &str = "SELECT a.tag, cu.name, co.code, a.state FROM assets a
+            JOIN collections co ON co.id = a.collection_id JOIN customers cu ON cu.id = co.customer_id";
+    if let Some(t) = tag.filter(|t| !t.is_empty()) {
+        return by(&format!("{BASE} WHERE a.tag = ?1"), t, MatchedBy::Tag);
+    }
+    if let Some(s) = serial.filter(|s| !s.is_empty()) {
+        if let Some(a) = by(
+            &format!("{BASE} WHERE a.serial = ?1 ORDER BY a.id LIMIT 1"),
+            s,
+            MatchedBy::Serial,
+        )? {
+            return Ok(Some(a));
+        }
+        return by(
+            &format!(
+                "{BASE} JOIN media m ON m.asset_id = a.id WHERE m.serial = ?1 ORDER BY a.id LIMIT 1"
+            ),
+            s,
+            MatchedBy::Serial,
+        );
+    }
+    Ok(None)
+}
+
+/// Whether the register holds the certificate `id`.
+pub(super) fn has_certificate(conn: &Connection, p: &str, id: &str) -> Result<bool, RegisterError> {
+    conn.query_row("SELECT 1 FROM certificates WHERE id = ?1", [id], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+        .map_err(db(p))
+}
+
+/// Assets matching the filter, by collection and tag.
+pub(super) fn list_assets(
+    conn: &Connection,
+    p: &str,
+    filter: &AssetFilter,
+) -> Result<Vec<AssetSummary>, RegisterError> {
+    let sql = format!(
+        "{SUMMARY_SQL} WHERE (?1 IS NULL OR co.code = ?1) AND (?2 IS NULL OR a.state = ?2) ORDER BY co.code, a.tag"
+    );
+    let mut stmt = conn.prepare(&sql).map_err(db(p))?;
+    let rows = stmt
+        .query_map(
+            params![filter.collection, filter.state.map(|s| s.as_str())],
+            summary_from_row,
+        )
+        .map_err(db(p))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db(p))?;
+    if rows.is_empty()
+        && let Some(c) = &filter.collection
+    {
+        let known: Option<i64> = conn
+            .query_row("SELECT id FROM collections WHERE code = ?1", [c], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db(p))?;
+        if known.is_none() {
+            return Err(RegisterError::UnknownCollection(c.clone()));
+        }
+    }
+    Ok(rows)
+}
+
+/// One asset with its drives, certificates and custody events.
+pub(super) fn asset(
+    conn: &Connection,
+    p: &str,
+    tag: &str,
+) -> Result<Option<AssetView>, RegisterError> {
+    let e = db(p);
+    let found: Option<(i64, AssetSummary, String)> = conn
+            .query_row(
+                &format!("SELECT a.id AS id, a.extra AS extra, q.* FROM ({SUMMARY_SQL} WHERE a.tag = ?1) q JOIN assets a ON a.tag = q.tag"),
+                [tag],
+                |r| Ok((r.get("id")?, summary_from_row(r)?, r.get("extra")?)),
+            )
+            .optional()
+            .map_err(&e)?;
+    let Some((id, summary, extra)) = found else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+            .prepare(
+                "SELECT m.serial, m.model, m.size_bytes,
+                        (SELECT c.result FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1),
+                        (SELECT c.id FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
+                 FROM media m WHERE m.asset_id = ?1 ORDER BY m.serial",
+            )
+            .map_err(&e)?;
+    let media = stmt
+        .query_map([id], |r| {
+            Ok(MediaView {
+                serial: r.get(0)?,
+                model: r.get(1)?,
+                size_bytes: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                result: r.get(3)?,
+                certificate_id: r.get(4)?,
+            })
+        })
+        .map_err(&e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&e)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, serial, method, result, issued_at, station_id, matched_by FROM certificates
+                 WHERE asset_id = ?1 ORDER BY issued_at, received_at",
+        )
+        .map_err(&e)?;
+    let certificates = stmt
+        .query_map([id], |r| {
+            Ok(CertificateView {
+                id: r.get(0)?,
+                serial: r.get(1)?,
+                method: r.get(2)?,
+                result: r.get(3)?,
+                issued_at: r.get(4)?,
+                station_id: r.get(5)?,
+                matched_by: matched_by(&r.get::<_, String>(6)?),
+            })
+        })
+        .map_err(&e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&e)?;
+    let mut stmt = conn
+            .prepare("SELECT seq, at, actor, station, kind, detail FROM events WHERE asset_tag = ?1 ORDER BY seq")
+            .map_err(&e)?;
+    let events = stmt
+        .query_map([tag], |r| {
+            Ok(EventView {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                station: r.get(3)?,
+                kind: r.get(4)?,
+                detail: serde_json::from_str(&r.get::<_, String>(5)?)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .map_err(&e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&e)?;
+    Ok(Some(AssetView {
+        summary,
+        extra: serde_json::from_str(&extra).unwrap_or(serde_json::json!({})),
+        media,
+        certificates,
+        events,
+    }))
+}
+
+/// Certificates of drives that matched no asset, for review.
+pub(super) fn unmatched(conn: &Connection, p: &str) -> Result<Vec<UnmatchedView>, RegisterError> {
+    let e = db(p);
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, serial, model, result, issued_at, station_id FROM certificates
+                 WHERE asset_id IS NULL ORDER BY issued_at",
+        )
+        .map_err(&e)?;
+    stmt.query_map([], |r| {
+        Ok(UnmatchedView {
+            certificate_id: r.get(0)?,
+            serial: r.get(1)?,
+            model: r.get(2)?,
+            result: r.get(3)?,
+            issued_at: r.get(4)?,
+            station_id: r.get(5)?,
+        })
+    })
+    .map_err(&e)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(&e)
+}
+
+/// Certificates not yet sent to the central register, oldest first.
+pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<OutboxItem>, RegisterError> {
+    let e = db(p);
+    let mut stmt = conn
+        .prepare(
+            "SELECT o.certificate_id, c.document, o.attempts, o.last_error FROM outbox o
+                 JOIN certificates c ON c.id = o.certificate_id
+                 WHERE o.sent_at IS NULL ORDER BY o.created_at, o.certificate_id",
+        )
+        .map_err(&e)?;
+    stmt.query_map([], |r| {
+        Ok(OutboxItem {
+            certificate_id: r.get(0)?,
+            document: r.get(1)?,
+            attempts: r.get::<_, i64>(2)? as u64,
+            last_error: r.get(3)?,
+        })
+    })
+    .map_err(&e)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(&e)
+}
+
+/// The enrolled stations.
+pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, RegisterError> {
+    let e = db(p);
+    let mut stmt = conn
+        .prepare("SELECT key_id, name, enrolled_at, public_key FROM stations ORDER BY name, key_id")
+        .map_err(&e)?;
+    stmt.query_map([], |r| {
+        Ok(StationView {
+            key_id: r.get(0)?,
+            name: r.get(1)?,
+            enrolled_at: r.get(2)?,
+            public_key_pem: r.get(3)?,
+        })
+    })
+    .map_err(&e)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(&e)
+}
+
+/// A collection's customer and one line per asset and drive, for the customer report.
+pub(super) fn collection_lines(
+    conn: &Connection,
+    p: &str,
+    collection: &str,
+) -> Result<(String, Vec<ReportLine>), RegisterError> {
+    let e = db(p);
+    let customer: Option<String> = conn
+            .query_row(
+                "SELECT cu.name FROM collections co JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
+                [collection],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&e)?;
+    let Some(customer) = customer else {
+        return Err(RegisterError::UnknownCollection(collection.into()));
+    };
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.tag, a.serial, a.type, a.state, m.serial,
+                        c.method, c.result, c.id
+                 FROM assets a
+                 JOIN collections co ON co.id = a.collection_id
+                 LEFT JOIN media m ON m.asset_id = a.id
+                 LEFT JOIN certificates c ON c.id = (
+                     SELECT c2.id FROM certificates c2 WHERE c2.media_id = m.id
+                     ORDER BY c2.issued_at DESC, c2.received_at DESC LIMIT 1)
+                 WHERE co.code = ?1
+                 ORDER BY a.tag, m.serial",
+        )
+        .map_err(&e)?;
+    let lines = stmt
+        .query_map([collection], |r| {
+            Ok(ReportLine {
+                asset_tag: r.get(0)?,
+                asset_serial: r.get(1)?,
+                asset_type: r.get(2)?,
+                state: AssetState::parse(&r.get::<_, String>(3)?).unwrap_or(AssetState::Received),
+                drive_serial: r.get(4)?,
+                method: r.get(5)?,
+                result: r.get(6)?,
+                certificate_id: r.get(7)?,
+            })
+        })
+        .map_err(&e)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(&e)?;
+    Ok((customer, lines))
+}
