@@ -3,7 +3,7 @@
 //! * [`record`]: the record (schema v1) and [`record::Issuable`], the only signable form.
 //! * [`canonical`]: the canonical JSON bytes a signature covers.
 //! * [`keys`]: the station's Ed25519 key and the trust store.
-//! * [`layout`], [`pdf`], [`winansi`]: the PDF a person reads, drawn from the record.
+//! * [`layout`], [`page`], [`pdf`], [`winansi`]: the PDF a person reads, drawn from the record.
 //! * [`issue`]: sign, render and write a certificate durably.
 //! * [`check`]: verify a certificate (PDF or JSON), optionally against the drive.
 
@@ -12,6 +12,7 @@ pub mod check;
 pub mod issue;
 pub mod keys;
 pub mod layout;
+pub mod page;
 pub mod pdf;
 pub mod record;
 pub mod winansi;

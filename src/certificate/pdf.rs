@@ -16,7 +16,7 @@ use printpdf::{
     PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
 };
 
-use super::layout::{Colour, Font, Item, Page};
+use super::page::{Colour, Font, Item, Page};
 use super::winansi;
 
 /// Largest PDF read.
@@ -491,7 +491,7 @@ fn file_data(doc: &Document, spec: &Object) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout::{Item, Page};
+    use super::super::page::{Item, Page};
     use super::*;
 
     fn page() -> Page {

@@ -2,7 +2,7 @@
 //! label roll), with the asset tag large, customer, collection and serial small, and a QR code
 //! holding the asset tag for the scanner at the wipe station.
 
-use crate::certificate::layout::{Colour, Font, Item, Page, qr_modules};
+use crate::certificate::page::{Colour, Font, Item, Page, qr_modules};
 use crate::certificate::pdf::{PdfError, PdfInfo, render_sized};
 use crate::certificate::winansi::printable;
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::{RegisterError, ReportLine};
 use crate::certificate::canonical;
 use crate::certificate::keys::StationKey;
-use crate::certificate::layout::{Colour, Font, Writer};
+use crate::certificate::page::{Colour, Font, Writer};
 use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, render};
 use crate::durable::{create_dir_all_mode, write_atomic};
 
@@ -206,8 +206,8 @@ pub fn write_report(
     })
 }
 
-fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<crate::certificate::layout::Page> {
-    use crate::certificate::layout::LEFT;
+fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<crate::certificate::page::Page> {
+    use crate::certificate::page::LEFT;
     let mut w = Writer::new();
     w.text(LEFT, 16.0, Font::Bold, Colour::Black, &r.organisation);
     w.down(24.0);

@@ -12,6 +12,9 @@
 //!   byte for byte the one this record renders to, when made by this version);
 //! * with a drive: `drive_identity` and `drive_content` (the sample regions read now hash to the
 //!   certified digest).
+//!
+//! The PDF's own checks are in `page`, the drive's in `drive`; this file reads the file, checks
+//! what PDF and JSON share, and gathers the report.
 
 use std::path::Path;
 
@@ -19,6 +22,9 @@ use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+mod drive;
+mod page;
 
 use super::canonical;
 use super::issue::{SignatureBlock, SignedCertificate, render_pdf};
@@ -248,7 +254,7 @@ pub fn verify_bytes(
 
     // The PDF's own content.
     if let (Some(parsed), Some(r)) = (&pdf_parsed, &record) {
-        check_pdf(
+        page::check_pdf(
             &mut report,
             bytes,
             parsed,
@@ -268,192 +274,10 @@ pub fn verify_bytes(
 
     // The drive.
     if let (Some(drive), Some(r)) = (drive, &record) {
-        check_drive(&mut report, drive, r)?;
+        drive::check_drive(&mut report, drive, r)?;
     }
     report.record = record;
     Ok(report)
-}
-
-fn check_pdf(
-    report: &mut Report,
-    bytes: &[u8],
-    parsed: &ParsedPdf,
-    record: &Record,
-    canonical: &[u8],
-    signature: &[u8],
-    key: Option<&VerifyingKey>,
-) {
-    let sha = hex::encode(Sha256::digest(canonical));
-    let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
-
-    // Embedded files agree with each other.
-    let mut problems = Vec::new();
-    match parsed.attachments.get("certificate.json") {
-        Some(json) => match serde_json::from_slice::<SignedCertificate>(json) {
-            Ok(c) => {
-                if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id {
-                    problems.push("certificate.json names another algorithm or key");
-                }
-                if &c.record != record {
-                    problems.push("certificate.json holds a different record than record.json");
-                }
-                if c.signature.value != sig_b64 {
-                    problems.push("certificate.json holds a different signature than record.sig");
-                }
-                if c.signature.record_sha256 != sha {
-                    problems.push("certificate.json states a different record hash");
-                }
-            }
-            Err(_) => problems.push("certificate.json is not a valid certificate"),
-        },
-        None => problems.push("certificate.json is missing"),
-    }
-    if problems.is_empty() {
-        report.push(
-            "embedded_files",
-            true,
-            "record.json, record.sig and certificate.json agree",
-        );
-    } else {
-        report.push("embedded_files", false, problems.join("; "));
-    }
-
-    // The words on the pages.
-    let expected = layout(record, &sha, &sig_b64);
-    let expected_texts: Vec<Vec<&str>> = expected.iter().map(|p| p.texts()).collect();
-    let text_problem = if expected_texts.len() != parsed.pages.len() {
-        Some(format!(
-            "the PDF has {} page(s); the signed record renders to {}",
-            parsed.pages.len(),
-            expected_texts.len()
-        ))
-    } else {
-        expected_texts
-            .iter()
-            .zip(&parsed.pages)
-            .enumerate()
-            .find_map(|(i, (want, got))| {
-                let n = want.len().max(got.texts.len());
-                (0..n).find_map(|j| {
-                    let w = want.get(j).copied();
-                    let g = got.texts.get(j).map(String::as_str);
-                    (w != g).then(|| {
-                        format!(
-                            "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
-                            i + 1,
-                            j + 1,
-                            g.unwrap_or("(nothing)"),
-                            w.unwrap_or("(nothing)")
-                        )
-                    })
-                })
-            })
-    };
-    match text_problem {
-        None => report.push(
-            "visible_text",
-            true,
-            "every word on the pages is what the signed record renders to",
-        ),
-        Some(p) => report.push("visible_text", false, p),
-    }
-
-    // Every drawing operation, and nothing extra.
-    let pem = key.and_then(|k| public_pem(k).ok()).unwrap_or_default();
-    // The certificate.json this record and signature make (not the one in the file: the
-    // redrawing must not take anything from the file being checked).
-    let json = serde_json::to_vec_pretty(&SignedCertificate {
-        record: record.clone(),
-        signature: SignatureBlock {
-            algorithm: "Ed25519".into(),
-            key_id: record.key_id.clone(),
-            value: sig_b64.clone(),
-            record_sha256: sha.clone(),
-        },
-    })
-    .map(|mut v| {
-        v.push(b'\n');
-        v
-    })
-    .unwrap_or_default();
-    let redrawn = render_pdf(record, canonical, signature, &sha, &json, &pem)
-        .ok()
-        .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
-    match &redrawn {
-        Some((_, p)) => {
-            let ops_differ = p.pages.len() != parsed.pages.len()
-                || p.pages
-                    .iter()
-                    .zip(&parsed.pages)
-                    .any(|(a, b)| a.ops != b.ops);
-            if !parsed.extras.is_empty() {
-                report.push(
-                    "page_content",
-                    false,
-                    format!(
-                        "the PDF contains what a certificate never does: {}",
-                        parsed.extras.join(", ")
-                    ),
-                );
-            } else if ops_differ {
-                let detail = p
-                    .pages
-                    .iter()
-                    .zip(&parsed.pages)
-                    .enumerate()
-                    .find_map(|(i, (a, b))| {
-                        (a.ops != b.ops).then(|| {
-                            let j = a.ops.iter().zip(&b.ops).position(|(x, y)| x != y).unwrap_or(a.ops.len().min(b.ops.len()));
-                            format!(
-                                "page {} drawing differs from the signed record's rendering at operation {}: {:?}",
-                                i + 1,
-                                j + 1,
-                                b.ops.get(j).map(String::as_str).unwrap_or("(missing)")
-                            )
-                        })
-                    })
-                    .unwrap_or_else(|| "the page count differs".into());
-                report.push("page_content", false, detail);
-            } else {
-                report.push(
-                    "page_content",
-                    true,
-                    "every drawing operation matches the signed record's rendering",
-                );
-            }
-        }
-        None => report.push(
-            "page_content",
-            false,
-            "the signed record cannot be redrawn for comparison",
-        ),
-    }
-
-    // The whole file, when this version made it.
-    let ours = record.tool.version == env!("CARGO_PKG_VERSION");
-    match (&redrawn, ours) {
-        (Some((b, _)), true) if b.as_slice() == bytes => {
-            report.push("file", true, "the file is byte for byte the certificate this record renders to")
-        }
-        (Some((b, _)), true) => {
-            let at = b.iter().zip(bytes).position(|(x, y)| x != y).unwrap_or(b.len().min(bytes.len()));
-            report.push(
-                "file",
-                false,
-                format!("the file differs from the certificate this record renders to, first at byte {at}"),
-            )
-        }
-        (_, false) => report.push(
-            "file",
-            true,
-            format!(
-                "not compared byte for byte: made by wipeproof {}, this is {}; the page checks above apply",
-                record.tool.version,
-                env!("CARGO_PKG_VERSION")
-            ),
-        ),
-        (None, true) => {}
-    }
 }
 
 fn check_json_file(report: &mut Report, bytes: &[u8], record: &Record) {
@@ -527,136 +351,6 @@ fn check_signature_block(report: &mut Report, block: &SignatureBlock, record: &R
             format!("the signature block: {}", problems.join("; ")),
         );
     }
-}
-
-fn check_drive(report: &mut Report, drive: &Path, record: &Record) -> Result<(), CheckError> {
-    let shown = drive.display().to_string();
-    let target = Target::open_read(drive).map_err(|e| CheckError::Drive {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    let geometry = target.geometry();
-    let ctx = crate::device::GuardContext::new(vec![], None);
-    let info = crate::device::discovery::describe_target(&target, &ctx);
-    let m = &record.media;
-    let mut problems = Vec::new();
-    if geometry.size_bytes != m.size_bytes {
-        problems.push(format!(
-            "{shown} has {} bytes, the certificate {}",
-            geometry.size_bytes, m.size_bytes
-        ));
-    }
-    if let (Some(a), Some(b)) = (&info.serial, &m.serial)
-        && a != b
-    {
-        problems.push(format!("{shown} has serial {a}, the certificate {b}"));
-    }
-    if problems.is_empty() {
-        report.push(
-            "drive_identity",
-            true,
-            format!(
-                "{shown}: serial {}, {} bytes, as certified",
-                info.serial.as_deref().unwrap_or("-"),
-                geometry.size_bytes
-            ),
-        );
-    } else {
-        report.push("drive_identity", false, problems.join("; "));
-    }
-
-    let v = &record.verification;
-    let (Some(plan), Some(digest)) = (&v.plan, v.final_digest()) else {
-        report.push(
-            "drive_content",
-            false,
-            "the certificate records no sample digest to compare the drive with",
-        );
-        return Ok(());
-    };
-    let seed: Option<[u8; 32]> = hex::decode(&plan.seed).ok().and_then(|s| s.try_into().ok());
-    let Some(seed) = seed else {
-        report.push(
-            "drive_content",
-            false,
-            "the certificate's sample seed is not 32 bytes of hex",
-        );
-        return Ok(());
-    };
-    let built = SamplePlan::build(PlanParams {
-        size_bytes: plan.size_bytes,
-        sector_size: plan.sector_size,
-        coverage_ppm: plan.requested_coverage_ppm,
-        seed,
-    });
-    let built = match built {
-        Ok(p)
-            if p.regions.len() as u64 == plan.region_count
-                && plan.size_bytes == geometry.size_bytes =>
-        {
-            p
-        }
-        Ok(_) => {
-            report.push(
-                "drive_content",
-                false,
-                "the sampling plan cannot be rebuilt for this drive (size or plan differ)",
-            );
-            return Ok(());
-        }
-        Err(e) => {
-            report.push(
-                "drive_content",
-                false,
-                format!("the certificate's sampling plan is invalid: {e}"),
-            );
-            return Ok(());
-        }
-    };
-    let r = read_plan(
-        &target,
-        &built,
-        Expected::Nothing,
-        &NullSink,
-        &StopFlag::new(),
-    );
-    if let Some(g) = r.gone {
-        return Err(CheckError::Drive {
-            path: shown,
-            reason: g,
-        });
-    }
-    let now = hex::encode(r.digest(&built));
-    if !r.unreadable.is_empty() {
-        report.push(
-            "drive_content",
-            false,
-            format!(
-                "{} region(s) of {shown} could not be read",
-                r.unreadable.len()
-            ),
-        );
-    } else if now == digest {
-        report.push(
-            "drive_content",
-            true,
-            format!(
-                "{} sample regions ({} bytes) read from {shown} hash to the certified digest",
-                built.regions.len(),
-                r.bytes_read
-            ),
-        );
-    } else {
-        report.push(
-            "drive_content",
-            false,
-            format!(
-                "the {} sample regions read from {shown} do not hash to the certified digest: the drive changed since it was certified",
-                built.regions.len()
-            ),
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]
