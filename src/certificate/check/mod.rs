@@ -147,8 +147,8 @@ pub fn verify_bytes(
     } else {
         let text = std::str::from_utf8(bytes)
             .map_err(|_| not_cert("neither a PDF nor UTF-8 JSON".into()))?;
-        let envelope: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| not_cert(format!("not JSON: {e}")))?;
+        let envelope: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| not_cert(format!("neither a PDF (no %PDF header) nor JSON ({e})")))?;
         let record_value = envelope
             .get("record")
             .cloned()
