@@ -4,11 +4,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::policy::{MediaClass, Policy};
-use super::run::{RunOptions, RunStatus, run};
+use super::run::{FirmwareRun, RunOptions, RunStatus, run};
 use super::sim::{SimAta, SimNvme, SimScsi};
 use super::{check_supported, choose_purge, find, hidden};
 use crate::device::Transport;
 use crate::device::capabilities::{Capabilities, Transports, read_capabilities};
+use crate::device::transport::{NvmeTransport, ScsiTransport};
 use crate::erase::{Event, Sink, StopFlag};
 
 const FAST: RunOptions = RunOptions {
@@ -25,26 +26,43 @@ impl Sink for Recorder {
     }
 }
 
-fn ata_caps(sim: &mut SimAta) -> Capabilities {
-    let mut t = Transports {
+/// A simulated SATA or SCSI drive as the transports the real code takes.
+fn scsi(sim: &mut dyn ScsiTransport) -> Transports<'_> {
+    Transports {
         scsi: Some(sim),
         nvme: None,
         nsid: 0,
-    };
-    read_capabilities(&mut t, Transport::Sata)
+    }
 }
 
-fn run_ata(sim: &mut SimAta, name: &str, stop: &StopFlag) -> (super::run::FirmwareRun, Vec<Event>) {
+/// A simulated NVMe drive (namespace 1) as the transports the real code takes.
+fn nvme(sim: &mut dyn NvmeTransport) -> Transports<'_> {
+    Transports {
+        scsi: None,
+        nvme: Some(sim),
+        nsid: 1,
+    }
+}
+
+/// Runs the method `name` as the station would, without checking support first (so a test can
+/// see what the drive itself does with a command).
+fn run_method(t: &mut Transports<'_>, caps: &Capabilities, name: &str) -> FirmwareRun {
+    let Some(m) = find(name) else {
+        panic!("no firmware method {name}");
+    };
+    run(m, caps, t, &FAST, &Recorder::default(), &StopFlag::new())
+}
+
+fn ata_caps(sim: &mut SimAta) -> Capabilities {
+    read_capabilities(&mut scsi(sim), Transport::Sata)
+}
+
+fn run_ata(sim: &mut SimAta, name: &str, stop: &StopFlag) -> (FirmwareRun, Vec<Event>) {
     let caps = ata_caps(sim);
     let m = find(name).unwrap();
     check_supported(m, &caps).unwrap();
     let rec = Recorder::default();
-    let mut t = Transports {
-        scsi: Some(sim),
-        nvme: None,
-        nsid: 0,
-    };
-    let r = run(m, &caps, &mut t, &FAST, &rec, stop);
+    let r = run(m, &caps, &mut scsi(sim), &FAST, &rec, stop);
     (r, rec.0.into_inner().unwrap())
 }
 
@@ -182,19 +200,7 @@ fn power_loss_mid_sanitize_is_interrupted_and_the_drive_carries_on() {
     );
     // A new SANITIZE is refused while one runs.
     let caps = ata_caps(&mut sim);
-    let mut t = Transports {
-        scsi: Some(&mut sim),
-        nvme: None,
-        nsid: 0,
-    };
-    let r = run(
-        find("ata-sanitize-block").unwrap(),
-        &caps,
-        &mut t,
-        &FAST,
-        &Recorder::default(),
-        &StopFlag::new(),
-    );
+    let r = run_method(&mut scsi(&mut sim), &caps, "ata-sanitize-block");
     assert!(
         matches!(r.status, RunStatus::Failed(ref why) if why.contains("refused")),
         "{:?}",
@@ -205,30 +211,11 @@ fn power_loss_mid_sanitize_is_interrupted_and_the_drive_carries_on() {
 #[test]
 fn nvme_format_and_sanitize() {
     let mut sim = SimNvme::new();
-    let caps = {
-        let mut t = Transports {
-            scsi: None,
-            nvme: Some(&mut sim),
-            nsid: 1,
-        };
-        read_capabilities(&mut t, Transport::Nvme)
-    };
+    let caps = read_capabilities(&mut nvme(&mut sim), Transport::Nvme);
     assert!(check_supported(find("nvme-format-erase").unwrap(), &caps).is_ok());
     assert!(check_supported(find("nvme-format-crypto").unwrap(), &caps).is_err());
     assert!(check_supported(find("nvme-sanitize-crypto").unwrap(), &caps).is_err());
-    let mut t = Transports {
-        scsi: None,
-        nvme: Some(&mut sim),
-        nsid: 1,
-    };
-    let r = run(
-        find("nvme-format-erase").unwrap(),
-        &caps,
-        &mut t,
-        &FAST,
-        &Recorder::default(),
-        &StopFlag::new(),
-    );
+    let r = run_method(&mut nvme(&mut sim), &caps, "nvme-format-erase");
     assert_eq!(r.status, RunStatus::Completed, "{:?}", r.notes);
     assert!(sim.data.iter().all(|&b| b == 0));
     // SES 001b in CDW10 bits 11:9.
@@ -240,40 +227,15 @@ fn nvme_format_and_sanitize() {
 
     let mut sim = SimNvme::new();
     sim.sanicap = 0b111;
-    let caps = {
-        let mut t = Transports {
-            scsi: None,
-            nvme: Some(&mut sim),
-            nsid: 1,
-        };
-        read_capabilities(&mut t, Transport::Nvme)
-    };
+    let caps = read_capabilities(&mut nvme(&mut sim), Transport::Nvme);
     let m = choose_purge(&caps, MediaClass::Flash, Policy::Nist80088Rev2).unwrap();
     assert_eq!(m.name, "nvme-sanitize-crypto");
-    let rec = Recorder::default();
-    let mut t = Transports {
-        scsi: None,
-        nvme: Some(&mut sim),
-        nsid: 1,
-    };
-    let r = run(m, &caps, &mut t, &FAST, &rec, &StopFlag::new());
+    let r = run_method(&mut nvme(&mut sim), &caps, m.name);
     assert_eq!(r.status, RunStatus::Completed, "{:?}", r.notes);
     assert!(sim.data.iter().all(|&b| b == 0x3C));
 
     sim.sanitize_fails = true;
-    let mut t = Transports {
-        scsi: None,
-        nvme: Some(&mut sim),
-        nsid: 1,
-    };
-    let r = run(
-        find("nvme-sanitize-block").unwrap(),
-        &caps,
-        &mut t,
-        &FAST,
-        &rec,
-        &StopFlag::new(),
-    );
+    let r = run_method(&mut nvme(&mut sim), &caps, "nvme-sanitize-block");
     assert!(
         matches!(r.status, RunStatus::Failed(ref why) if why.contains("failed")),
         "{:?}",
@@ -284,48 +246,17 @@ fn nvme_format_and_sanitize() {
 #[test]
 fn scsi_sanitize_polls_request_sense() {
     let mut sim = SimScsi::new();
-    let caps = {
-        let mut t = Transports {
-            scsi: Some(&mut sim),
-            nvme: None,
-            nsid: 0,
-        };
-        read_capabilities(&mut t, Transport::Sas)
-    };
+    let caps = read_capabilities(&mut scsi(&mut sim), Transport::Sas);
     assert!(caps.ata.is_none());
     let s = caps.scsi.unwrap();
     assert!(s.sanitize_crypto && s.sanitize_overwrite && !s.sanitize_block);
     assert_eq!((s.logical_blocks, s.block_length), (Some(64), Some(512)));
     assert!(s.reads_zeros_after_unmap);
     assert!(check_supported(find("scsi-sanitize-block").unwrap(), &caps).is_err());
-    let mut t = Transports {
-        scsi: Some(&mut sim),
-        nvme: None,
-        nsid: 0,
-    };
-    let r = run(
-        find("scsi-sanitize-crypto").unwrap(),
-        &caps,
-        &mut t,
-        &FAST,
-        &Recorder::default(),
-        &StopFlag::new(),
-    );
+    let r = run_method(&mut scsi(&mut sim), &caps, "scsi-sanitize-crypto");
     assert_eq!(r.status, RunStatus::Completed, "{:?}", r.notes);
     sim.fails = true;
-    let mut t = Transports {
-        scsi: Some(&mut sim),
-        nvme: None,
-        nsid: 0,
-    };
-    let r = run(
-        find("scsi-sanitize-overwrite").unwrap(),
-        &caps,
-        &mut t,
-        &FAST,
-        &Recorder::default(),
-        &StopFlag::new(),
-    );
+    let r = run_method(&mut scsi(&mut sim), &caps, "scsi-sanitize-overwrite");
     assert!(
         matches!(r.status, RunStatus::Failed(ref why) if why.contains("SANITIZE COMMAND FAILED")),
         "{:?}",
