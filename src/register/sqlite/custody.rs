@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::db;
+use super::{db, rows};
 use crate::register::events::{self, Audit, Event, GENESIS};
 use crate::register::{Actor, RegisterError};
 
@@ -59,12 +59,12 @@ pub(super) fn append(
 
 /// Reads the whole log and its head, and checks the chain.
 pub(super) fn audit(conn: &Connection, p: &str) -> Result<Audit, RegisterError> {
-    let e = db(p);
-    let mut stmt = conn
-            .prepare("SELECT seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash FROM events ORDER BY seq")
-            .map_err(&e)?;
-    let events = stmt
-        .query_map([], |r| {
+    let events = rows(
+        conn,
+        p,
+        "SELECT seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash FROM events ORDER BY seq",
+        [],
+        |r| {
             Ok(Event {
                 seq: r.get(0)?,
                 at: r.get(1)?,
@@ -76,16 +76,14 @@ pub(super) fn audit(conn: &Connection, p: &str) -> Result<Audit, RegisterError> 
                 prev_hash: r.get(7)?,
                 hash: r.get(8)?,
             })
-        })
-        .map_err(&e)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&e)?;
+        },
+    )?;
     let head: Option<(i64, String)> = conn
         .query_row("SELECT seq, hash FROM event_head WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()
-        .map_err(&e)?;
+        .map_err(db(p))?;
     let head = head.map(|(s, h)| {
         if s == 0 {
             (0, GENESIS.to_string())

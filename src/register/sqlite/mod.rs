@@ -102,6 +102,21 @@ pub(super) fn db(path: &str) -> impl Fn(rusqlite::Error) -> RegisterError + '_ {
     }
 }
 
+/// Runs a query and collects every row; an error names the register file.
+pub(super) fn rows<T>(
+    conn: &Connection,
+    p: &str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, RegisterError> {
+    let mut stmt = conn.prepare(sql).map_err(db(p))?;
+    stmt.query_map(params, row)
+        .map_err(db(p))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db(p))
+}
+
 impl Register for SqliteRegister {
     fn import_manifest(
         &mut self,

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::db;
+use super::{db, rows};
 use crate::register::*;
 
 pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
@@ -101,16 +101,14 @@ pub(super) fn list_assets(
     let sql = format!(
         "{SUMMARY_SQL} WHERE (?1 IS NULL OR co.code = ?1) AND (?2 IS NULL OR a.state = ?2) ORDER BY co.code, a.tag"
     );
-    let mut stmt = conn.prepare(&sql).map_err(db(p))?;
-    let rows = stmt
-        .query_map(
-            params![filter.collection, filter.state.map(|s| s.as_str())],
-            summary_from_row,
-        )
-        .map_err(db(p))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db(p))?;
-    if rows.is_empty()
+    let found = rows(
+        conn,
+        p,
+        &sql,
+        params![filter.collection, filter.state.map(|s| s.as_str())],
+        summary_from_row,
+    )?;
+    if found.is_empty()
         && let Some(c) = &filter.collection
     {
         let known: Option<i64> = conn
@@ -123,7 +121,7 @@ pub(super) fn list_assets(
             return Err(RegisterError::UnknownCollection(c.clone()));
         }
     }
-    Ok(rows)
+    Ok(found)
 }
 
 /// One asset with its drives, certificates and custody events.
@@ -132,7 +130,6 @@ pub(super) fn asset(
     p: &str,
     tag: &str,
 ) -> Result<Option<AssetView>, RegisterError> {
-    let e = db(p);
     let found: Option<(i64, AssetSummary, String)> = conn
             .query_row(
                 &format!("SELECT a.id AS id, a.extra AS extra, q.* FROM ({SUMMARY_SQL} WHERE a.tag = ?1) q JOIN assets a ON a.tag = q.tag"),
@@ -140,20 +137,14 @@ pub(super) fn asset(
                 |r| Ok((r.get("id")?, summary_from_row(r)?, r.get("extra")?)),
             )
             .optional()
-            .map_err(&e)?;
+            .map_err(db(p))?;
     let Some((id, summary, extra)) = found else {
         return Ok(None);
     };
-    let mut stmt = conn
-            .prepare(
-                "SELECT m.serial, m.model, m.size_bytes,
+    let media = rows(conn, p, "SELECT m.serial, m.model, m.size_bytes,
                         (SELECT c.result FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1),
                         (SELECT c.id FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
-                 FROM media m WHERE m.asset_id = ?1 ORDER BY m.serial",
-            )
-            .map_err(&e)?;
-    let media = stmt
-        .query_map([id], |r| {
+                 FROM media m WHERE m.asset_id = ?1 ORDER BY m.serial", [id], |r| {
             Ok(MediaView {
                 serial: r.get(0)?,
                 model: r.get(1)?,
@@ -161,18 +152,14 @@ pub(super) fn asset(
                 result: r.get(3)?,
                 certificate_id: r.get(4)?,
             })
-        })
-        .map_err(&e)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&e)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, serial, method, result, issued_at, station_id, matched_by FROM certificates
+        })?;
+    let certificates = rows(
+        conn,
+        p,
+        "SELECT id, serial, method, result, issued_at, station_id, matched_by FROM certificates
                  WHERE asset_id = ?1 ORDER BY issued_at, received_at",
-        )
-        .map_err(&e)?;
-    let certificates = stmt
-        .query_map([id], |r| {
+        [id],
+        |r| {
             Ok(CertificateView {
                 id: r.get(0)?,
                 serial: r.get(1)?,
@@ -182,15 +169,14 @@ pub(super) fn asset(
                 station_id: r.get(5)?,
                 matched_by: matched_by(&r.get::<_, String>(6)?),
             })
-        })
-        .map_err(&e)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&e)?;
-    let mut stmt = conn
-            .prepare("SELECT seq, at, actor, station, kind, detail FROM events WHERE asset_tag = ?1 ORDER BY seq")
-            .map_err(&e)?;
-    let events = stmt
-        .query_map([tag], |r| {
+        },
+    )?;
+    let events = rows(
+        conn,
+        p,
+        "SELECT seq, at, actor, station, kind, detail FROM events WHERE asset_tag = ?1 ORDER BY seq",
+        [tag],
+        |r| {
             Ok(EventView {
                 seq: r.get(0)?,
                 at: r.get(1)?,
@@ -200,10 +186,8 @@ pub(super) fn asset(
                 detail: serde_json::from_str(&r.get::<_, String>(5)?)
                     .unwrap_or(serde_json::Value::Null),
             })
-        })
-        .map_err(&e)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&e)?;
+        },
+    )?;
     Ok(Some(AssetView {
         summary,
         extra: serde_json::from_str(&extra).unwrap_or(serde_json::json!({})),
@@ -215,68 +199,61 @@ pub(super) fn asset(
 
 /// Certificates of drives that matched no asset, for review.
 pub(super) fn unmatched(conn: &Connection, p: &str) -> Result<Vec<UnmatchedView>, RegisterError> {
-    let e = db(p);
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, serial, model, result, issued_at, station_id FROM certificates
+    rows(
+        conn,
+        p,
+        "SELECT id, serial, model, result, issued_at, station_id FROM certificates
                  WHERE asset_id IS NULL ORDER BY issued_at",
-        )
-        .map_err(&e)?;
-    stmt.query_map([], |r| {
-        Ok(UnmatchedView {
-            certificate_id: r.get(0)?,
-            serial: r.get(1)?,
-            model: r.get(2)?,
-            result: r.get(3)?,
-            issued_at: r.get(4)?,
-            station_id: r.get(5)?,
-        })
-    })
-    .map_err(&e)?
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(&e)
+        [],
+        |r| {
+            Ok(UnmatchedView {
+                certificate_id: r.get(0)?,
+                serial: r.get(1)?,
+                model: r.get(2)?,
+                result: r.get(3)?,
+                issued_at: r.get(4)?,
+                station_id: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// Certificates not yet sent to the central register, oldest first.
 pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<OutboxItem>, RegisterError> {
-    let e = db(p);
-    let mut stmt = conn
-        .prepare(
-            "SELECT o.certificate_id, c.document, o.attempts, o.last_error FROM outbox o
+    rows(
+        conn,
+        p,
+        "SELECT o.certificate_id, c.document, o.attempts, o.last_error FROM outbox o
                  JOIN certificates c ON c.id = o.certificate_id
                  WHERE o.sent_at IS NULL ORDER BY o.created_at, o.certificate_id",
-        )
-        .map_err(&e)?;
-    stmt.query_map([], |r| {
-        Ok(OutboxItem {
-            certificate_id: r.get(0)?,
-            document: r.get(1)?,
-            attempts: r.get::<_, i64>(2)? as u64,
-            last_error: r.get(3)?,
-        })
-    })
-    .map_err(&e)?
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(&e)
+        [],
+        |r| {
+            Ok(OutboxItem {
+                certificate_id: r.get(0)?,
+                document: r.get(1)?,
+                attempts: r.get::<_, i64>(2)? as u64,
+                last_error: r.get(3)?,
+            })
+        },
+    )
 }
 
 /// The enrolled stations.
 pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, RegisterError> {
-    let e = db(p);
-    let mut stmt = conn
-        .prepare("SELECT key_id, name, enrolled_at, public_key FROM stations ORDER BY name, key_id")
-        .map_err(&e)?;
-    stmt.query_map([], |r| {
-        Ok(StationView {
-            key_id: r.get(0)?,
-            name: r.get(1)?,
-            enrolled_at: r.get(2)?,
-            public_key_pem: r.get(3)?,
-        })
-    })
-    .map_err(&e)?
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(&e)
+    rows(
+        conn,
+        p,
+        "SELECT key_id, name, enrolled_at, public_key FROM stations ORDER BY name, key_id",
+        [],
+        |r| {
+            Ok(StationView {
+                key_id: r.get(0)?,
+                name: r.get(1)?,
+                enrolled_at: r.get(2)?,
+                public_key_pem: r.get(3)?,
+            })
+        },
+    )
 }
 
 /// A collection's customer and one line per asset and drive, for the customer report.
@@ -285,7 +262,6 @@ pub(super) fn collection_lines(
     p: &str,
     collection: &str,
 ) -> Result<(String, Vec<ReportLine>), RegisterError> {
-    let e = db(p);
     let customer: Option<String> = conn
             .query_row(
                 "SELECT cu.name FROM collections co JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
@@ -293,13 +269,14 @@ pub(super) fn collection_lines(
                 |r| r.get(0),
             )
             .optional()
-            .map_err(&e)?;
+            .map_err(db(p))?;
     let Some(customer) = customer else {
         return Err(RegisterError::UnknownCollection(collection.into()));
     };
-    let mut stmt = conn
-        .prepare(
-            "SELECT a.tag, a.serial, a.type, a.state, m.serial,
+    let lines = rows(
+        conn,
+        p,
+        "SELECT a.tag, a.serial, a.type, a.state, m.serial,
                         c.method, c.result, c.id
                  FROM assets a
                  JOIN collections co ON co.id = a.collection_id
@@ -309,10 +286,8 @@ pub(super) fn collection_lines(
                      ORDER BY c2.issued_at DESC, c2.received_at DESC LIMIT 1)
                  WHERE co.code = ?1
                  ORDER BY a.tag, m.serial",
-        )
-        .map_err(&e)?;
-    let lines = stmt
-        .query_map([collection], |r| {
+        [collection],
+        |r| {
             Ok(ReportLine {
                 asset_tag: r.get(0)?,
                 asset_serial: r.get(1)?,
@@ -323,9 +298,7 @@ pub(super) fn collection_lines(
                 result: r.get(6)?,
                 certificate_id: r.get(7)?,
             })
-        })
-        .map_err(&e)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(&e)?;
+        },
+    )?;
     Ok((customer, lines))
 }
