@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::erase::OverwritePlan;
 use crate::erase::engine::ErrorPolicy;
+use crate::erase::firmware::hidden::HiddenArea;
 use crate::verify::outcome::{Check, Step, VerifySpec};
 use crate::verify::region_hash::Hash;
 
@@ -25,13 +26,18 @@ pub struct DriveKey {
     pub serial: Option<String>,
     pub model: Option<String>,
     pub size_bytes: u64,
+    /// The size once a hidden area (HPA, AMA) was restored. Restoring is volatile: until the
+    /// drive is power-cycled it shows this size, afterwards `size_bytes` again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native_size_bytes: Option<u64>,
 }
 
 impl DriveKey {
     /// Whether `other` is the same drive: same serial and size (a drive may move to another
-    /// bay), or the same path and size when there is no serial.
+    /// bay), or the same path and size when there is no serial. The size may be the one seen
+    /// before or after a hidden area was restored.
     pub fn matches(&self, other: &DriveKey) -> bool {
-        if self.size_bytes != other.size_bytes {
+        if self.size_bytes != other.size_bytes && self.native_size_bytes != Some(other.size_bytes) {
             return false;
         }
         match (&self.serial, &other.serial) {
@@ -93,6 +99,9 @@ pub struct Checkpoint {
     pub steps: Vec<Step>,
     pub checks: Vec<Check>,
     pub position: Option<Position>,
+    /// Hidden areas found when the wipe started (a resumed wipe may find them already gone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_areas: Vec<HiddenArea>,
 }
 
 /// Errors reading or writing checkpoints.
@@ -177,6 +186,7 @@ mod tests {
                 serial: serial.map(Into::into),
                 model: None,
                 size_bytes: 1 << 20,
+                native_size_bytes: None,
             },
             plan: OverwritePlan::build("zero", 1, false, None).unwrap(),
             verify: VerifySpec {
@@ -194,6 +204,7 @@ mod tests {
                 offset: 4096,
                 region_hashes: Position::encode_hashes(&[(3, [7; 32])]),
             }),
+            hidden_areas: vec![],
         }
     }
 
@@ -223,6 +234,7 @@ mod tests {
             serial: None,
             model: None,
             size_bytes: 10,
+            native_size_bytes: None,
         };
         let b = DriveKey {
             path: "/dev/loop1".into(),
@@ -230,5 +242,39 @@ mod tests {
         };
         assert!(!a.matches(&b));
         assert!(a.matches(&a.clone()));
+    }
+
+    #[test]
+    fn a_drive_matches_with_its_hidden_area_restored_or_back() {
+        let key = DriveKey {
+            path: "/dev/sdb".into(),
+            serial: Some("SN1".into()),
+            model: None,
+            size_bytes: 900 * 512,
+            native_size_bytes: Some(1000 * 512),
+        };
+        let seen = |size_bytes| DriveKey {
+            size_bytes,
+            native_size_bytes: None,
+            ..key.clone()
+        };
+        // Before a power cycle the drive still shows its native size; after, the HPA is back.
+        assert!(key.matches(&seen(1000 * 512)));
+        assert!(key.matches(&seen(900 * 512)));
+        assert!(!key.matches(&seen(950 * 512)));
+    }
+
+    #[test]
+    fn checkpoints_of_earlier_builds_still_load() {
+        // Written before hidden areas were kept: the new fields default.
+        let mut value = serde_json::to_value(cp("a", Some("SN1"), "/dev/sdb")).unwrap();
+        let obj = value.as_object_mut().unwrap();
+        obj.remove("hidden_areas");
+        obj["drive"]
+            .as_object_mut()
+            .unwrap()
+            .remove("native_size_bytes");
+        let back: Checkpoint = serde_json::from_value(value).unwrap();
+        assert!(back.hidden_areas.is_empty() && back.drive.native_size_bytes.is_none());
     }
 }

@@ -66,7 +66,6 @@ pub struct Job {
     checkpoints: PathBuf,
     pass_opts: PassOptions,
     problems: Vec<String>,
-    hidden_areas: Vec<HiddenArea>,
 }
 
 /// The key under which a drive's checkpoint is filed.
@@ -76,6 +75,7 @@ pub fn drive_key(drive: &DriveInfo) -> DriveKey {
         serial: drive.serial.clone(),
         model: drive.model.clone(),
         size_bytes: drive.size_bytes,
+        native_size_bytes: None,
     }
 }
 
@@ -109,6 +109,7 @@ impl Job {
             steps,
             checks: Vec::new(),
             position: None,
+            hidden_areas: Vec::new(),
         };
         Ok(Job {
             target,
@@ -120,7 +121,6 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
-            hidden_areas: Vec::new(),
         })
     }
 
@@ -143,7 +143,6 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
-            hidden_areas: Vec::new(),
         }
     }
 
@@ -155,12 +154,6 @@ impl Job {
     /// The drive being wiped.
     pub fn drive(&self) -> &DriveInfo {
         &self.drive
-    }
-
-    /// Records hidden areas found (and restored) before the wipe, for the certificate.
-    pub fn with_hidden_areas(mut self, found: Vec<HiddenArea>) -> Job {
-        self.hidden_areas = found;
-        self
     }
 
     fn save(&mut self, sink: &dyn Sink) {
@@ -186,10 +179,29 @@ impl Job {
             let found = super::firmware::restore_hidden_areas(&mut self.target, &caps, sink);
             if !found.is_empty() {
                 self.drive.size_bytes = self.target.geometry().size_bytes;
-                self.hidden_areas = found;
+                // A resume after a power cycle finds the area again: the first finding stands.
+                if self.state.hidden_areas.is_empty() {
+                    self.state.hidden_areas = found;
+                }
+                if self.state.drive.size_bytes != self.drive.size_bytes {
+                    self.state.drive.native_size_bytes = Some(self.drive.size_bytes);
+                }
             }
         }
         let geometry = self.target.geometry();
+        // A wipe that started with the hidden area restored must go on over the same bytes: its
+        // positions and sample plan are for the native size.
+        if let Some(native) = self.state.drive.native_size_bytes
+            && geometry.size_bytes != native
+        {
+            self.problems.push(format!(
+                "{} now shows {} bytes, but this wipe started over {native} bytes with its hidden \
+                 area restored, and restoring it failed this time; start a new wipe \
+                 (wipeproof wipe without --resume)",
+                self.drive.path, geometry.size_bytes
+            ));
+            return self.finish(None, sink);
+        }
         let seed: [u8; 32] = hex::decode(&self.state.seed)
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -551,7 +563,7 @@ impl Job {
             wipe_id: self.state.id.clone(),
             drive: self.drive,
             method: MethodInfo::overwrite(&self.state.plan),
-            hidden_areas: self.hidden_areas,
+            hidden_areas: self.state.hidden_areas,
             started_at: self.state.started_at,
             ended_at: timestamp::now(),
             outcome,
