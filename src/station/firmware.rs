@@ -49,9 +49,11 @@ pub fn capabilities_of(target: &Target, transport: Transport) -> Capabilities {
 }
 
 /// Restores hidden areas of an ATA drive before an erase, then makes the kernel see the
-/// native capacity. Returns the findings for the certificate.
+/// native capacity, and `drive` says the size now erased. Returns the findings for the
+/// certificate.
 pub fn restore_hidden_areas(
     target: &mut Target,
+    drive: &mut DriveInfo,
     caps: &Capabilities,
     sink: &dyn Sink,
 ) -> Vec<HiddenArea> {
@@ -83,6 +85,7 @@ pub fn restore_hidden_areas(
                 message: format!("could not re-read the capacity after restoring it: {e}"),
             });
         }
+        drive.size_bytes = target.geometry().size_bytes;
     }
     found
 }
@@ -151,7 +154,8 @@ impl FirmwareJob {
         let started_at = timestamp::now();
         let wipe_id = uuid::Uuid::new_v4().to_string();
         let info = MethodInfo::firmware(self.method, self.policy, self.media);
-        let hidden_areas = restore_hidden_areas(&mut self.target, &self.caps, sink);
+        let hidden_areas =
+            restore_hidden_areas(&mut self.target, &mut self.drive, &self.caps, sink);
         let mut problems = Vec::new();
         if info.level == Level::Purge {
             for h in hidden_areas.iter().filter(|h| h.remains()) {

@@ -176,9 +176,13 @@ impl Job {
                 | crate::device::Transport::Usb
         ) {
             let caps = super::firmware::capabilities_of(&self.target, self.drive.transport);
-            let found = super::firmware::restore_hidden_areas(&mut self.target, &caps, sink);
+            let found = super::firmware::restore_hidden_areas(
+                &mut self.target,
+                &mut self.drive,
+                &caps,
+                sink,
+            );
             if !found.is_empty() {
-                self.drive.size_bytes = self.target.geometry().size_bytes;
                 // A resume after a power cycle finds the area again: the first finding stands.
                 if self.state.hidden_areas.is_empty() {
                     self.state.hidden_areas = found;
