@@ -207,10 +207,15 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                     "--verify full applies to overwrite methods; a firmware erase is verified by comparing sample regions before and after (--verify sample:PCT)"
                 );
             }
+            if args.rounds != 1 || args.blank || args.verify_passes.is_some() {
+                bail!(
+                    "--rounds, --blank and --verify-passes apply to overwrite methods, not to {method}; run the firmware erase alone, then an overwrite if you want one"
+                );
+            }
             // Every drive must offer the method (checked from its own capability bits)
             // before anything is erased.
             let mut refusals = Vec::new();
-            for (target, info) in std::mem::take(&mut opened) {
+            for (target, info) in opened {
                 match FirmwareJob::prepare(target, info, &method, args.policy, verify) {
                     Ok(job) => {
                         method_names.push(job.method().name.to_string());
@@ -225,45 +230,38 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 }
                 bail!("nothing was erased");
             }
-        }
-        let overwrite = !firmware::is_firmware(&method);
-        let plan = if overwrite {
-            Some(
-                OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "{e}; firmware methods: purge, {}",
-                            firmware::FIRMWARE_METHODS
-                                .iter()
-                                .map(|m| m.name)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })?,
-            )
         } else {
-            None
-        };
-        for (target, info) in opened {
-            let Some(plan) = &plan else { break };
-            if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
-                eprintln!(
-                    "wipeproof: {} has an interrupted wipe (started {}); starting over. \
-                     Use --resume to continue it instead.",
-                    info.path, old.started_at
-                );
-                Checkpoint::remove(&checkpoints, &old.id);
+            let plan = OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)
+                .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}; firmware methods: purge, {}",
+                    firmware::FIRMWARE_METHODS
+                        .iter()
+                        .map(|m| m.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            for (target, info) in opened {
+                if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
+                    eprintln!(
+                        "wipeproof: {} has an interrupted wipe (started {}); starting over. \
+                         Use --resume to continue it instead.",
+                        info.path, old.started_at
+                    );
+                    Checkpoint::remove(&checkpoints, &old.id);
+                }
+                method_names.push(plan.method.clone());
+                let spec = WipeSpec {
+                    plan: plan.clone(),
+                    verify,
+                    on_error: args.on_error,
+                };
+                jobs.push(Work::Overwrite(
+                    Job::new(target, info, spec, checkpoints.clone(), pass_opts)
+                        .map_err(anyhow::Error::msg)?,
+                ));
             }
-            method_names.push(plan.method.clone());
-            let spec = WipeSpec {
-                plan: plan.clone(),
-                verify,
-                on_error: args.on_error,
-            };
-            jobs.push(Work::Overwrite(
-                Job::new(target, info, spec, checkpoints.clone(), pass_opts)
-                    .map_err(anyhow::Error::msg)?,
-            ));
         }
     }
 

@@ -139,6 +139,27 @@ fn refused_drive_stops_the_whole_run_and_nothing_is_touched() {
 }
 
 #[test]
+fn overwrite_options_with_a_firmware_method_are_refused_before_anything_is_sent() {
+    let home = Home::new();
+    let lo = LoopDev::new("fwopts", 8 << 20, 512);
+    let before = lo.digest();
+    let dev = lo.dev.to_str().unwrap();
+    for extra in [&["--rounds", "2"][..], &["--blank"], &["--verify", "full"]] {
+        let mut args = vec!["wipe", dev, "--method", "purge", "--yes"];
+        args.extend_from_slice(extra);
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("apply to overwrite methods")
+                || err.contains("applies to overwrite methods"),
+            "{err}"
+        );
+    }
+    assert_eq!(lo.digest(), before);
+}
+
+#[test]
 fn confirmation_is_required_without_yes() {
     let home = Home::new();
     let lo = LoopDev::new("confirm", 8 << 20, 512);
