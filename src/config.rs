@@ -56,6 +56,16 @@ pub struct Station {
     pub id: String,
     /// The person responsible for the wipes done now.
     pub operator: String,
+    /// `wipeproof station`: the method for unattended wiping of drives that appear; absent:
+    /// the operator chooses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto: Option<String>,
+    /// Seconds before an automatic wipe starts (the operator can cancel it meanwhile).
+    pub auto_delay: u64,
+    /// Also wipe drives present when the station starts (never protected ones).
+    pub auto_existing: bool,
+    /// Live image: power off when unattended work is done.
+    pub poweroff_when_done: bool,
 }
 
 impl Default for Station {
@@ -63,6 +73,10 @@ impl Default for Station {
         Station {
             id: default_station_id(),
             operator: default_operator(),
+            auto: None,
+            auto_delay: 10,
+            auto_existing: false,
+            poweroff_when_done: false,
         }
     }
 }
@@ -161,19 +175,39 @@ impl Config {
             setting: key.into(),
             message,
         };
-        let mut doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
+        let doc = toml::Table::try_from(&*self).map_err(|e| err(e.to_string()))?;
         let (section, field) = key
             .split_once('.')
             .ok_or_else(|| err("expected SECTION.KEY, e.g. organisation.name".into()))?;
-        let table = doc
-            .get_mut(section)
-            .and_then(|v| v.as_table_mut())
+        doc.get(section)
+            .and_then(|v| v.as_table())
             .ok_or_else(|| err(format!("unknown section `{section}`")))?;
-        table.insert(field.to_string(), toml::Value::String(value.to_string()));
-        *self = doc
-            .try_into()
-            .map_err(|e: toml::de::Error| err(e.to_string().trim().replace('\n', " ")))?;
-        Ok(())
+        // A value is text unless the setting wants a number or a switch.
+        let mut candidates = vec![toml::Value::String(value.to_string())];
+        if let Ok(n) = value.trim().parse::<i64>() {
+            candidates.push(toml::Value::Integer(n));
+        }
+        if let Ok(b) = value.trim().parse::<bool>() {
+            candidates.push(toml::Value::Boolean(b));
+        }
+        let mut first_error = None;
+        for candidate in candidates {
+            let mut doc = doc.clone();
+            if let Some(t) = doc.get_mut(section).and_then(|v| v.as_table_mut()) {
+                t.insert(field.to_string(), candidate);
+            }
+            match doc.try_into() {
+                Ok(config) => {
+                    *self = config;
+                    return Ok(());
+                }
+                Err(e) => {
+                    let e: toml::de::Error = e;
+                    first_error.get_or_insert(e.to_string().trim().replace('\n', " "));
+                }
+            }
+        }
+        Err(err(first_error.unwrap_or_default()))
     }
 
     /// Renders the config as TOML with a short header.
@@ -354,6 +388,25 @@ mod tests {
         assert!(config.apply_override("station.colour=red").is_err());
         assert!(config.apply_override("nosuch.key=1").is_err());
         assert!(config.apply_override("novalue").is_err());
+    }
+
+    #[test]
+    fn station_settings_parse_and_override_as_numbers_and_switches() {
+        let text = "[station]\nauto = \"zero\"\nauto_delay = 3\nauto_existing = true\n";
+        let mut config = Config::parse(text, Path::new("wipeproof.toml")).unwrap();
+        assert_eq!(config.station.auto.as_deref(), Some("zero"));
+        assert_eq!(config.station.auto_delay, 3);
+        assert!(config.station.auto_existing && !config.station.poweroff_when_done);
+        config.apply_override("station.auto_delay=5").unwrap();
+        config
+            .apply_override("station.poweroff_when_done=true")
+            .unwrap();
+        config.apply_override("station.auto=random").unwrap();
+        assert_eq!(config.station.auto_delay, 5);
+        assert!(config.station.poweroff_when_done);
+        assert_eq!(config.station.auto.as_deref(), Some("random"));
+        assert!(config.apply_override("station.auto_delay=soon").is_err());
+        assert_eq!(Config::default().station.auto_delay, 10);
     }
 
     #[test]

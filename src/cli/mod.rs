@@ -10,6 +10,7 @@ mod keys;
 mod list;
 mod output;
 mod remote;
+mod station;
 mod verify;
 mod wipe;
 
@@ -77,6 +78,9 @@ enum Command {
     Serve(remote::ServeArgs),
     /// Stations enrolled in this (central) register.
     Stations(remote::StationsArgs),
+    /// The wipe station: every drive on one screen (or JSON lines with --headless), drives
+    /// found as they are plugged in, wipes started and stopped at any time.
+    Station(station::StationArgs),
 }
 
 /// Entry point of the binary.
@@ -128,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
         Command::Stations(args) => remote::stations(args, &open_state(&cli)?),
+        Command::Station(args) => station::run(args, &open_state(&cli)?),
     }
 }
 

@@ -46,7 +46,7 @@ pub struct DriveInfo {
 
 /// Kernel names that are not drives: stacked devices, RAM disks, optical drives, floppies,
 /// network block devices and eMMC boot/RPMB areas.
-fn is_listed(name: &str) -> bool {
+pub fn is_listed(name: &str) -> bool {
     const SKIP: &[&str] = &[
         "dm-", "md", "zram", "ram", "sr", "fd", "nbd", "zd", "rbd", "drbd",
     ];

@@ -3,6 +3,7 @@
 //!
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
 //! * [`guard`]: which drives are protected and why (DESIGN invariant 1).
+//! * [`hotplug`]: kernel and udev events when drives appear or go.
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
 //!   [`Target::open_for_erase`].
 //! * [`transport`]: SG_IO and NVMe admin passthrough; [`ata`], [`nvme`], [`scsi`], [`sense`]
@@ -13,6 +14,7 @@ pub mod ata;
 pub mod capabilities;
 pub mod discovery;
 pub mod guard;
+pub mod hotplug;
 pub mod identity;
 pub mod ioctl;
 pub mod mounts;

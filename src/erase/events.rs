@@ -74,7 +74,11 @@ impl Sink for NullSink {
 
 /// Cooperative cancellation shared by the signal handler and every worker.
 #[derive(Debug, Clone, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
+pub struct StopFlag {
+    own: Arc<AtomicBool>,
+    /// A flag that stops this one too (a whole session's, for one drive's).
+    parent: Option<Arc<AtomicBool>>,
+}
 
 impl StopFlag {
     pub fn new() -> StopFlag {
@@ -83,14 +87,42 @@ impl StopFlag {
 
     /// The flag itself, for `signal_hook::flag::register`.
     pub fn shared(&self) -> Arc<AtomicBool> {
-        self.0.clone()
+        self.own.clone()
+    }
+
+    /// A flag of its own that is also stopped when this one is: one drive of a session can be
+    /// stopped alone, and stopping the session stops every drive.
+    pub fn child(&self) -> StopFlag {
+        StopFlag {
+            own: Arc::default(),
+            parent: Some(self.own.clone()),
+        }
     }
 
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.own.store(true, Ordering::SeqCst);
     }
 
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.own.load(Ordering::Relaxed)
+            || self
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_stops_alone_or_with_its_parent() {
+        let session = StopFlag::new();
+        let (a, b) = (session.child(), session.child());
+        a.stop();
+        assert!(a.is_stopped() && !b.is_stopped() && !session.is_stopped());
+        session.stop();
+        assert!(b.is_stopped());
     }
 }

@@ -1,14 +1,29 @@
-//! The station layer: a wipe session over many drives, each on its own worker, reporting
-//! progress through sinks.
+//! The station layer: the workflow of wiping drives, shared by every front-end (`wipe`, the
+//! terminal UI, the headless station).
 //!
-//! * [`job`]: one drive's wipe from plan to outcome.
-//! * [`checkpoint`]: what lets an interrupted wipe resume.
-//! * [`progress`]: progress bars or log lines per drive.
+//! * [`request`]: what the operator asks for, validated into a [`request::WipeRequest`].
+//! * [`context`]: the [`context::StationContext`] built once from the state directory.
+//! * [`prepare`]: guard and plan drives, with no side effects.
+//! * [`session`]: start drives at any time, stop one or all; [`recorder`] turns each finished
+//!   wipe into a certificate, a register entry and an outbox row.
+//! * [`events`]: one event stream per station; [`jsonl`], [`progress`] and [`tui`] are sinks.
+//! * [`monitor`]: drives appearing and going while the station runs; [`live`] runs a station.
+//! * [`job`], [`firmware`]: one drive's wipe; [`checkpoint`]: what lets it resume.
 
 pub mod checkpoint;
+pub mod context;
+pub mod events;
 pub mod firmware;
 pub mod job;
+pub mod jsonl;
+pub mod live;
+pub mod monitor;
+pub mod prepare;
 pub mod progress;
+pub mod recorder;
+pub mod request;
+pub mod session;
+pub mod tui;
 
 use std::sync::Arc;
 
@@ -16,6 +31,26 @@ use crate::device::DriveInfo;
 use crate::erase::{Sink, StopFlag};
 use firmware::FirmwareJob;
 use job::{Finished, Job};
+
+/// Why a wipe could not be prepared or recorded. Each names the drive or file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StationError {
+    /// The request contradicts itself or the drive's state.
+    #[error("{0}")]
+    Request(String),
+    /// Drives the guard or their capabilities refused; nothing was erased.
+    #[error("nothing was erased")]
+    Refused(Vec<String>),
+    #[error(transparent)]
+    Register(#[from] crate::register::RegisterError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Key(#[from] crate::certificate::keys::KeyError),
+    /// The system could not do what was needed (no randomness, no worker thread).
+    #[error("{0}")]
+    Environment(String),
+}
 
 /// One drive's work: an overwrite or a firmware erase.
 pub enum Work {
@@ -38,7 +73,6 @@ impl Work {
         }
     }
 }
-
 /// Runs jobs in parallel, one worker thread per drive. Each worker hands its finished wipe to
 /// `deliver` (which records it: certificate, register) before it ends, so one drive's result
 /// is safe on disk while others still run. Results come back in job order; a worker that

@@ -12,6 +12,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::erase::{Event, Phase, Sink};
 
+use super::events::{StationEvent, StationSink, What};
+
 /// How progress is shown.
 pub enum Progress {
     Bars(MultiProgress),
@@ -180,6 +182,77 @@ impl Sink for LineSink {
             ),
             Event::Notice { message } => eprintln!("wipeproof: {}: {message}", self.label),
         }
+    }
+}
+
+/// The station's events as lines for people on stderr: drives coming and going, wipes
+/// starting and ending, certificates, refusals and notices (progress is left to the JSON
+/// stream or the screen).
+pub struct StationLog;
+
+impl StationSink for StationLog {
+    fn event(&self, e: &StationEvent) {
+        let d = &e.drive;
+        let line = match &e.what {
+            What::Appeared { info, existing } => match &info.protected_reason {
+                Some(why) => format!("{d} is protected: {why}"),
+                None => format!(
+                    "{d} {}: {} {} ({})",
+                    if *existing { "is here" } else { "appeared" },
+                    info.model.as_deref().unwrap_or("-"),
+                    info.serial.as_deref().unwrap_or("-"),
+                    human_size(info.size_bytes)
+                ),
+            },
+            What::Removed => format!("{d} was removed"),
+            What::Scheduled { method, seconds } => {
+                format!("{d}: {method} starts in {seconds} s unless cancelled")
+            }
+            What::Cancelled => format!("{d}: automatic wipe cancelled"),
+            What::Started { method, .. } => format!("{d}: {method} started"),
+            What::Engine(Event::Notice { message }) => format!("{d}: {message}"),
+            What::Engine(Event::IoError {
+                offset,
+                len,
+                message,
+            }) => format!("{d}: {len} bytes at offset {offset} failed: {message}"),
+            What::Engine(_) => return,
+            What::Finished {
+                result,
+                failure_reasons,
+            } => {
+                let mut s = format!("{d}: {}", result.as_str());
+                for r in failure_reasons {
+                    s.push_str(&format!("\n    {r}"));
+                }
+                s
+            }
+            What::Certified { pdf, .. } => format!("{d}: certificate {pdf}"),
+            What::Registered { .. } => return,
+            What::Tagged { asset_tag } => format!("{d}: linked to asset {asset_tag}"),
+            What::Failed { reason } => format!("{d}: {reason}"),
+        };
+        eprintln!("wipeproof: {line}");
+    }
+}
+
+/// A size in decimal units as drive makers print them, e.g. `1.00 TB`, `64.0 MB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else if value >= 100.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else if value >= 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
     }
 }
 

@@ -361,6 +361,15 @@ impl Outcome {
     pub fn failure_reasons(&self) -> &[String] {
         &self.failure_reasons
     }
+
+    /// The same outcome with a failure found outside the steps (the drive was unplugged while
+    /// it was being wiped): FAIL, with this reason first, as [`Outcome::conclude`] would give
+    /// with it among its problems. It can only make a result worse, never PASS.
+    pub fn with_problem(mut self, reason: String) -> Outcome {
+        self.failure_reasons.insert(0, reason);
+        self.result = WipeResult::Fail;
+        self
+    }
 }
 
 #[cfg(test)]

@@ -9,5 +9,6 @@ mod guard;
 mod list;
 mod register;
 mod schema;
+mod station;
 mod vm;
 mod wipe;

@@ -1,0 +1,143 @@
+//! `wipeproof station`: the wipe station, as a full-screen terminal UI or headless (JSON lines
+//! on stdout, one per event). Only parsing and the choice of front-end live here; the station
+//! itself is [`crate::station::live::Live`].
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::Status;
+use crate::config::StateDir;
+use crate::station::context::StationContext;
+use crate::station::events::{Fanout, Queue, StationSink};
+use crate::station::jsonl::JsonLines;
+use crate::station::live::{Auto, Live, Scope};
+use crate::station::progress::StationLog;
+use crate::station::tui::{self, TuiOptions};
+
+#[derive(Debug, Args)]
+pub struct StationArgs {
+    /// No screen: one JSON object per line on stdout for every event, people's lines on stderr.
+    #[arg(long)]
+    headless: bool,
+    /// Wipe every drive that appears after the station started with METHOD, after a delay
+    /// (default: station.auto in the config; absent: the operator starts every wipe).
+    #[arg(long, value_name = "METHOD")]
+    auto: Option<String>,
+    /// Seconds before an automatic wipe starts; it can be cancelled meanwhile
+    /// (default: station.auto_delay, 10).
+    #[arg(long, value_name = "SECS")]
+    auto_delay: Option<u64>,
+    /// Also wipe drives that were present when the station started (never protected ones).
+    #[arg(long)]
+    auto_existing: bool,
+    /// Look after only drives whose path, serial or model matches GLOB (`*` and `?`), e.g.
+    /// --only 'WDC*' --only /dev/sdc; may be given more than once. Others are not shown.
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
+}
+
+/// How long a headless unattended station waits, idle, before powering off when told to.
+const POWEROFF_AFTER_IDLE: Duration = Duration::from_secs(60);
+
+pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
+    let settings = &state.config.station;
+    let auto = Auto {
+        method: args.auto.clone().or_else(|| settings.auto.clone()),
+        delay: Duration::from_secs(args.auto_delay.unwrap_or(settings.auto_delay)),
+        existing: args.auto_existing || settings.auto_existing,
+    };
+    let scope = Scope {
+        only: args.only.clone(),
+    };
+    if !args.headless && !std::io::stdout().is_terminal() {
+        bail!(
+            "the station's screen needs a terminal; run `wipeproof station --headless` for JSON lines"
+        );
+    }
+    let ctx = StationContext::open(state)?;
+    let station_id = state.config.station.id.clone();
+    let default_method = auto
+        .method
+        .clone()
+        .unwrap_or_else(|| state.config.defaults.method.clone());
+    let auto_method = auto.method.clone();
+    let live = if args.headless {
+        let sink: Arc<dyn StationSink> = Arc::new(Fanout::new(vec![
+            Arc::new(JsonLines::new(std::io::stdout())),
+            Arc::new(StationLog),
+        ]));
+        let mut live = Live::start(ctx, auto, scope, sink)?;
+        live.session()
+            .stop_on_signals(true)
+            .context("cannot install the signal handlers")?;
+        eprintln!(
+            "wipeproof: station {station_id} is watching for drives{}; stop it with Ctrl-C or SIGTERM",
+            auto_method
+                .as_deref()
+                .map(|m| format!(" (drives that appear are wiped with {m})"))
+                .unwrap_or_default()
+        );
+        headless(
+            &mut live,
+            settings.poweroff_when_done && auto_method.is_some(),
+        );
+        live
+    } else {
+        let queue = Arc::new(Queue::default());
+        let mut live = Live::start(ctx, auto, scope, queue.clone())?;
+        live.session()
+            .stop_on_signals(true)
+            .context("cannot install the signal handlers")?;
+        tui::run(
+            &mut live,
+            queue,
+            TuiOptions {
+                station: station_id,
+                default_method,
+                auto: auto_method,
+                colour: tui::colour_allowed(),
+            },
+        )
+        .context("the terminal UI failed; the terminal was restored")?;
+        live
+    };
+    let (ended, passed) = live.tally();
+    eprintln!("wipeproof: {ended} wipe(s) ended, {passed} PASS");
+    Ok(if ended == passed {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+/// Runs until a signal stops the station, then waits for every wipe's certificate.
+fn headless(live: &mut Live, poweroff_when_done: bool) {
+    let mut idle_since: Option<Instant> = None;
+    while !live.session().stop_flag().is_stopped() {
+        live.tick(Duration::from_millis(250));
+        if !poweroff_when_done {
+            continue;
+        }
+        let done = live.tally().0 > 0 && !live.busy();
+        match (done, idle_since) {
+            (false, _) => idle_since = None,
+            (true, None) => idle_since = Some(Instant::now()),
+            (true, Some(t)) if t.elapsed() >= POWEROFF_AFTER_IDLE => {
+                eprintln!(
+                    "wipeproof: unattended work is done; powering off (station.poweroff_when_done)"
+                );
+                live.finish();
+                if let Err(e) = std::process::Command::new("poweroff").status() {
+                    eprintln!("wipeproof: cannot power off ({e}); switch the station off by hand");
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+    live.finish();
+}

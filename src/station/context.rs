@@ -1,0 +1,145 @@
+//! What a station needs from its state directory, gathered once: the guard's context, the
+//! register (with certificates a crash left unrecorded picked up), the directories, and who is
+//! working. The signing key is loaded by [`StationContext::recorder`], once the operator has
+//! confirmed, so a declined wipe creates nothing.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::certificate::keys::StationKey;
+use crate::certificate::record::{IssueContext, Organisation, PerformedBy};
+use crate::config::StateDir;
+use crate::device::GuardContext;
+use crate::register::sqlite::SqliteRegister;
+use crate::register::{Actor, Register};
+
+use super::StationError;
+use super::recorder::Recorder;
+
+/// The guard context of a state directory: it and the export medium are protected.
+pub fn guard_context(state: &StateDir) -> GuardContext {
+    GuardContext::new(
+        state.protected_paths(),
+        state.config.paths.export.as_ref().map(|p| state.resolve(p)),
+    )
+}
+
+/// Who is acting: the operator at this station.
+pub fn actor(state: &StateDir) -> Actor {
+    Actor {
+        name: state.config.station.operator.clone(),
+        station: state.config.station.id.clone(),
+    }
+}
+
+/// A station's context, built once from its state directory.
+pub struct StationContext {
+    pub state: StateDir,
+    pub guard: GuardContext,
+    register: Mutex<SqliteRegister>,
+    pub checkpoints: PathBuf,
+    pub certificates: PathBuf,
+    pub actor: Actor,
+}
+
+impl StationContext {
+    /// Opens the register and records certificates an earlier crash left out of it.
+    pub fn open(state: &StateDir) -> Result<StationContext, StationError> {
+        let mut register = SqliteRegister::open(&state.register_path())?;
+        let found = reconcile(state, &mut register);
+        if found > 0 {
+            eprintln!(
+                "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
+                state.certificates_dir().display()
+            );
+        }
+        Ok(StationContext {
+            guard: guard_context(state),
+            checkpoints: state.checkpoints_dir(),
+            certificates: state.certificates_dir(),
+            actor: actor(state),
+            state: state.clone(),
+            register: Mutex::new(register),
+        })
+    }
+
+    /// The register, one user at a time (workers record from their own threads).
+    pub fn register(&self) -> MutexGuard<'_, SqliteRegister> {
+        self.register.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What every certificate of this station says about who issued it, for `destination`.
+    pub fn issue_context(&self, destination: &str) -> IssueContext {
+        let config = &self.state.config;
+        IssueContext {
+            organisation: Organisation {
+                name: config.organisation.name.clone(),
+                address: config.organisation.address.clone(),
+            },
+            performed_by: PerformedBy {
+                operator: config.station.operator.clone(),
+                station_id: config.station.id.clone(),
+            },
+            destination: destination.to_string(),
+            customer: None,
+            collection: None,
+            asset_tags: Vec::new(),
+        }
+    }
+
+    /// Loads (or on first use creates) the signing key and hands the register to a recorder.
+    pub fn recorder(self) -> Result<Recorder, StationError> {
+        let keys = self.state.keys_dir();
+        let (key, created) = StationKey::load_or_init(&keys)?;
+        if created {
+            eprintln!(
+                "wipeproof: this station had no signing key; created {} in {}. \
+                 Give auditors its public key: wipeproof keys export",
+                key.key_id(),
+                keys.display()
+            );
+        }
+        if self.state.config.organisation.name.trim().is_empty() {
+            eprintln!(
+                "wipeproof: organisation.name is not set in {}; certificates will say so",
+                self.state.config_path().display()
+            );
+        }
+        Ok(Recorder::new(self, key))
+    }
+}
+
+/// Records certificates found in the certificate directory that the register does not have
+/// (a crash between writing a certificate and storing it): nothing is lost. Returns how many.
+pub fn reconcile(state: &StateDir, register: &mut dyn Register) -> usize {
+    let dir = state.certificates_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    let who = actor(state);
+    let mut found = 0;
+    for entry in entries.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !name.ends_with(".json") || name == crate::certificate::issue::CHAIN_FILE {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(cert) = serde_json::from_str::<crate::certificate::issue::SignedCertificate>(&text)
+        else {
+            continue;
+        };
+        if register.has_certificate(&cert.record.id).unwrap_or(true) {
+            continue;
+        }
+        if register
+            .record_certificate(&cert, &text, None, true, &who)
+            .is_ok()
+        {
+            found += 1;
+        }
+    }
+    found
+}

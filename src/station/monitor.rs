@@ -1,0 +1,282 @@
+//! Which drives are there, kept up to date while the station runs: hot-plug events (kernel or
+//! udev) say when to look, sysfs says what is there now, the guard says what is protected.
+//!
+//! A drive counts as present while its size is non-zero, so a loop device appears when it gets
+//! a backing file and goes when it loses it. A full rescan every few seconds catches anything
+//! an overflowing event socket lost, and refreshes the guard's verdict (a drive mounted after
+//! it appeared becomes protected).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::device::discovery::{describe_disk, is_listed};
+use crate::device::hotplug::{Action, Hotplug};
+use crate::device::identity::IdentifyOptions;
+use crate::device::{DriveInfo, GuardContext};
+use crate::erase::firmware;
+
+/// How often everything is looked at again, events or not.
+const RESCAN_EVERY: Duration = Duration::from_secs(2);
+
+/// A change in the set of drives.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Appeared(DriveInfo),
+    /// The guard's verdict of a present drive changed (it was mounted, or unmounted).
+    Guarded(DriveInfo),
+    /// The drive (by path) is gone.
+    Removed(String),
+}
+
+struct Known {
+    info: DriveInfo,
+    /// A loop device's `autoclear` when it appeared (a detach of a busy loop device sets it).
+    autoclear: Option<bool>,
+}
+
+/// The drives present, and the events that change them.
+pub struct Monitor {
+    hotplug: Option<Hotplug>,
+    guard: GuardContext,
+    /// Glob patterns; when any are given, only drives whose path, serial or model matches
+    /// one are watched (the rest are not this station's business).
+    only: Vec<String>,
+    known: BTreeMap<String, Known>,
+    last_scan: Instant,
+}
+
+impl Monitor {
+    /// Starts watching and lists the drives present now. A watcher that cannot start is
+    /// reported as a warning: rescans still find drives, only later.
+    pub fn start(
+        guard: GuardContext,
+        only: Vec<String>,
+    ) -> (Monitor, Vec<DriveInfo>, Option<String>) {
+        let (hotplug, warning) = match Hotplug::open() {
+            Ok(h) => (Some(h), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let mut m = Monitor {
+            hotplug,
+            guard,
+            only,
+            known: BTreeMap::new(),
+            last_scan: Instant::now(),
+        };
+        let present = m
+            .rescan()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::Appeared(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        (m, present, warning)
+    }
+
+    /// The drive at `path`, if present.
+    pub fn drive(&self, path: &str) -> Option<&DriveInfo> {
+        self.known.get(disk_of(path)).map(|k| &k.info)
+    }
+
+    /// Waits up to `timeout` for changes.
+    pub fn poll(&mut self, timeout: Duration) -> Vec<Change> {
+        let events = match &mut self.hotplug {
+            Some(h) => h.wait(timeout).unwrap_or_default(),
+            None => {
+                std::thread::sleep(timeout);
+                Vec::new()
+            }
+        };
+        let mut changes = Vec::new();
+        for e in &events {
+            let Some(disk) = e.disk() else { continue };
+            if !is_listed(disk) {
+                continue;
+            }
+            let disk = disk.to_string();
+            match e.action {
+                Action::Remove => changes.extend(self.gone(&disk)),
+                _ => changes.extend(self.look_at(&disk)),
+            }
+        }
+        if self.last_scan.elapsed() >= RESCAN_EVERY {
+            changes.extend(self.rescan());
+        }
+        changes
+    }
+
+    /// Whether a busy loop device was detached (`losetup -d` sets its autoclear flag) since it
+    /// appeared: it will vanish once it is closed.
+    pub fn detached(&self, path: &str) -> bool {
+        let disk = disk_of(path);
+        let Some(known) = self.known.get(disk) else {
+            return !std::path::Path::new(path).exists();
+        };
+        known.autoclear == Some(false) && self.autoclear(disk) == Some(true)
+    }
+
+    fn autoclear(&self, disk: &str) -> Option<bool> {
+        self.guard
+            .sysfs
+            .attr(disk, "loop/autoclear")
+            .map(|v| v == "1")
+    }
+
+    fn describe(&self, disk: &str, guard: &crate::device::Guard) -> Option<DriveInfo> {
+        let opts = IdentifyOptions {
+            udev: true,
+            drive_commands: nix::unistd::geteuid().is_root(),
+        };
+        let mut info = describe_disk(&self.guard.sysfs, guard, disk, opts)?;
+        if !self.wanted(&info) {
+            return None;
+        }
+        firmware::annotate(&mut info);
+        Some(info)
+    }
+
+    /// Looks at one disk after an event about it.
+    fn look_at(&mut self, disk: &str) -> Vec<Change> {
+        let present = self.guard.sysfs.attr_u64(disk, "size").unwrap_or(0) > 0;
+        match (present, self.known.contains_key(disk)) {
+            (true, false) => {
+                let guard = self.guard.guard();
+                match self.describe(disk, &guard) {
+                    Some(info) => {
+                        let autoclear = self.autoclear(disk);
+                        self.known.insert(
+                            disk.to_string(),
+                            Known {
+                                info: info.clone(),
+                                autoclear,
+                            },
+                        );
+                        vec![Change::Appeared(info)]
+                    }
+                    None => Vec::new(),
+                }
+            }
+            (false, true) => self.gone(disk),
+            _ => Vec::new(),
+        }
+    }
+
+    fn gone(&mut self, disk: &str) -> Vec<Change> {
+        match self.known.remove(disk) {
+            Some(k) => vec![Change::Removed(k.info.path)],
+            None => Vec::new(),
+        }
+    }
+
+    /// Compares everything with sysfs and the guard now.
+    fn rescan(&mut self) -> Vec<Change> {
+        self.last_scan = Instant::now();
+        let disks: Vec<String> = self
+            .guard
+            .sysfs
+            .disks()
+            .into_iter()
+            .filter(|d| is_listed(d))
+            .collect();
+        let mut changes = Vec::new();
+        let vanished: Vec<String> = self
+            .known
+            .keys()
+            .filter(|k| !disks.contains(k))
+            .cloned()
+            .collect();
+        for d in vanished {
+            changes.extend(self.gone(&d));
+        }
+        let guard = self.guard.guard();
+        for disk in &disks {
+            let present = self.guard.sysfs.attr_u64(disk, "size").unwrap_or(0) > 0;
+            if !present {
+                changes.extend(self.gone(disk));
+                continue;
+            }
+            match self.known.get_mut(disk) {
+                Some(k) => {
+                    let reason = guard.reason(disk);
+                    if reason != k.info.protected_reason {
+                        k.info.protected = reason.is_some();
+                        k.info.protected_reason = reason;
+                        changes.push(Change::Guarded(k.info.clone()));
+                    }
+                }
+                None => {
+                    if let Some(info) = self.describe(disk, &guard) {
+                        let autoclear = self.autoclear(disk);
+                        self.known.insert(
+                            disk.clone(),
+                            Known {
+                                info: info.clone(),
+                                autoclear,
+                            },
+                        );
+                        changes.push(Change::Appeared(info));
+                    }
+                }
+            }
+        }
+        changes
+    }
+}
+
+impl Monitor {
+    fn wanted(&self, info: &DriveInfo) -> bool {
+        self.only.is_empty()
+            || self.only.iter().any(|p| {
+                [Some(&info.path), info.serial.as_ref(), info.model.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| glob_match(p, s))
+            })
+    }
+}
+
+/// Shell-style matching of `*` (any run of characters) and `?` (one character).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was, and the text position it currently stands for.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// `/dev/sdb` -> `sdb`.
+fn disk_of(path: &str) -> &str {
+    path.strip_prefix("/dev/").unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("/dev/sd*", "/dev/sdb"));
+        assert!(glob_match("WDC*", "WDC WD10EZEX"));
+        assert!(glob_match("*-stn42-*", "wipeproof-test-1-3-stn42-a"));
+        assert!(glob_match("a?c", "abc") && !glob_match("a?c", "ac"));
+        assert!(!glob_match("/dev/sd*", "/dev/nvme0n1"));
+        assert!(glob_match("*", "") && !glob_match("x", ""));
+    }
+}

@@ -1,0 +1,166 @@
+//! Preparing a wipe: each drive opened through the guard (exclusively), identified, and
+//! planned for the request, with nothing written. Either every drive of a batch is ready or
+//! the batch is refused whole.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::device::discovery::describe_target;
+use crate::device::{DriveInfo, Target};
+use crate::erase::firmware;
+
+use super::StationError;
+use super::Work;
+use super::checkpoint::Checkpoint;
+use super::context::StationContext;
+use super::firmware::FirmwareJob;
+use super::job::{Job, WipeSpec, drive_key};
+use super::request::{Erasure, WipeRequest};
+use crate::register::Register;
+
+/// One drive, ready to wipe.
+pub struct Prepared {
+    /// How the operator named the drive (the label of its progress and events).
+    pub label: String,
+    pub work: Work,
+    /// The method that will run (a `purge` resolved to the drive's strongest).
+    pub method: String,
+    /// An interrupted wipe of this drive that a fresh start will discard.
+    pub replaces: Option<Checkpoint>,
+}
+
+impl Prepared {
+    pub fn drive(&self) -> &DriveInfo {
+        self.work.drive()
+    }
+}
+
+/// Opens a drive through the guard and identifies it. `Err` is the guard's refusal.
+pub fn open(ctx: &StationContext, path: &Path) -> Result<(Target, DriveInfo), String> {
+    let target = Target::open_for_erase(path, &ctx.guard).map_err(|e| e.to_string())?;
+    let mut info = describe_target(&target, &ctx.guard);
+    firmware::annotate(&mut info);
+    Ok((target, info))
+}
+
+/// Plans one opened drive. `Err` is a refusal to show the operator (nothing was written).
+pub fn plan(
+    ctx: &StationContext,
+    request: &WipeRequest,
+    label: String,
+    target: Target,
+    info: DriveInfo,
+) -> Result<Prepared, StationError> {
+    let checkpoints = ctx.checkpoints.clone();
+    match &request.erasure {
+        Erasure::Resume { method } => {
+            let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.ok_or_else(|| {
+                StationError::Request(format!(
+                    "no interrupted wipe of {} to resume (no checkpoint in {}); start a new wipe without --resume",
+                    info.path,
+                    checkpoints.display()
+                ))
+            })?;
+            if let Some(m) = method
+                && *m != cp.plan.method
+            {
+                return Err(StationError::Request(format!(
+                    "{} was being wiped with {}, not {m}; resume without --method, or start over",
+                    info.path, cp.plan.method
+                )));
+            }
+            let method = cp.plan.method.clone();
+            let job = Job::resume(target, info, cp, checkpoints, request.pass_opts);
+            Ok(Prepared {
+                label,
+                work: Work::Overwrite(job),
+                method,
+                replaces: None,
+            })
+        }
+        Erasure::Firmware {
+            method,
+            policy,
+            verify,
+        } => {
+            let job = FirmwareJob::prepare(target, info, method, *policy, *verify)
+                .map_err(|why| StationError::Refused(vec![why]))?;
+            Ok(Prepared {
+                label,
+                method: job.method().name.to_string(),
+                work: Work::Firmware(job),
+                replaces: None,
+            })
+        }
+        Erasure::Overwrite { plan, verify } => {
+            let replaces = Checkpoint::find(&checkpoints, &drive_key(&info))?;
+            let spec = WipeSpec {
+                plan: plan.clone(),
+                verify: *verify,
+                on_error: request.on_error,
+            };
+            let job = Job::new(target, info, spec, checkpoints, request.pass_opts)
+                .map_err(StationError::Environment)?;
+            Ok(Prepared {
+                label,
+                work: Work::Overwrite(job),
+                method: plan.method.clone(),
+                replaces,
+            })
+        }
+    }
+}
+
+/// Prepares a batch: each device named once, every drive cleared by the guard, the asset
+/// known, every drive planned. A refusal of any drive refuses the batch, so nothing is erased.
+pub fn prepare(
+    ctx: &StationContext,
+    request: &WipeRequest,
+    devices: &[PathBuf],
+) -> Result<Vec<Prepared>, StationError> {
+    let mut seen = HashSet::new();
+    for d in devices {
+        let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        if !seen.insert(real) {
+            return Err(StationError::Request(format!(
+                "{} is given twice; name each drive once",
+                d.display()
+            )));
+        }
+    }
+    let mut opened = Vec::new();
+    let mut refusals = Vec::new();
+    for d in devices {
+        match open(ctx, d) {
+            Ok((target, info)) => opened.push((d.display().to_string(), target, info)),
+            Err(why) => refusals.push(why),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(StationError::Refused(refusals));
+    }
+    check_asset(ctx, request.asset.as_deref())?;
+    let mut prepared = Vec::new();
+    let mut refusals = Vec::new();
+    for (label, target, info) in opened {
+        match plan(ctx, request, label, target, info) {
+            Ok(p) => prepared.push(p),
+            Err(StationError::Refused(why)) => refusals.extend(why),
+            Err(e) => return Err(e),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(StationError::Refused(refusals));
+    }
+    Ok(prepared)
+}
+
+/// An asset tag must be in the register before anything is erased for it.
+pub fn check_asset(ctx: &StationContext, asset: Option<&str>) -> Result<(), StationError> {
+    if let Some(tag) = asset
+        && ctx.register().find_asset(Some(tag), None)?.is_none()
+    {
+        return Err(crate::register::RegisterError::UnknownAsset(tag.to_string()).into());
+    }
+    Ok(())
+}

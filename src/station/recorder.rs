@@ -1,0 +1,91 @@
+//! Turns a finished wipe into its record: the signed certificate on disk (before anything
+//! reports the drive done), then the register entry and outbox row in one transaction.
+
+use crate::certificate::issue::{Issued, issue};
+use crate::certificate::keys::StationKey;
+use crate::certificate::record::{Issuable, WipeFacts};
+use crate::register::{Linked, Register};
+
+use super::context::StationContext;
+use super::job::Finished;
+
+/// A finished wipe and what became of its record.
+pub struct Delivered {
+    pub finished: Finished,
+    /// The certificate, or why it could not be written.
+    pub issued: Result<Issued, String>,
+    /// How the register linked it, if it stored it.
+    pub linked: Option<Linked>,
+    /// Why the register could not store it, if it could not.
+    pub register_error: Option<String>,
+}
+
+/// Issues certificates and records them, for every worker of a session.
+pub struct Recorder {
+    ctx: StationContext,
+    key: StationKey,
+}
+
+impl Recorder {
+    pub(super) fn new(ctx: StationContext, key: StationKey) -> Recorder {
+        Recorder { ctx, key }
+    }
+
+    /// The context the recorder was built from.
+    pub fn context(&self) -> &StationContext {
+        &self.ctx
+    }
+
+    /// Records one finished wipe: certificate first (fsync, atomic rename), then the
+    /// checkpoint goes (a finished wipe) or stays (an incomplete one), then the register links
+    /// it to `asset` (else the drive's serial) and queues it for the central register.
+    pub fn record(&self, finished: Finished, asset: Option<&str>, destination: &str) -> Delivered {
+        let found = {
+            self.ctx
+                .register()
+                .find_asset(asset, finished.drive.serial.as_deref())
+                .ok()
+                .flatten()
+        };
+        let mut issue_ctx = self.ctx.issue_context(destination);
+        if let Some(a) = &found {
+            issue_ctx.customer = Some(a.customer.clone());
+            issue_ctx.collection = Some(a.collection.clone());
+            issue_ctx.asset_tags = vec![a.asset_tag.clone()];
+        }
+        let issuable = Issuable::from_wipe(
+            WipeFacts {
+                wipe_id: &finished.wipe_id,
+                drive: &finished.drive,
+                method: finished.method.clone(),
+                hidden_areas: finished.hidden_areas.clone(),
+                started_at: &finished.started_at,
+                ended_at: &finished.ended_at,
+                outcome: &finished.outcome,
+            },
+            &issue_ctx,
+        );
+        let issued = issue(issuable, &self.key, &self.ctx.certificates).map_err(|e| e.to_string());
+        let mut linked = None;
+        let mut register_error = None;
+        if let Ok(i) = &issued {
+            finished.settle();
+            let recorded = i.signed().map_err(|e| e.to_string()).and_then(|cert| {
+                self.ctx
+                    .register()
+                    .record_certificate(&cert, &i.document, asset, true, &self.ctx.actor)
+                    .map_err(|e| e.to_string())
+            });
+            match recorded {
+                Ok(l) => linked = Some(l),
+                Err(e) => register_error = Some(e),
+            }
+        }
+        Delivered {
+            finished,
+            issued,
+            linked,
+            register_error,
+        }
+    }
+}

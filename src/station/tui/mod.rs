@@ -1,0 +1,392 @@
+//! The station's full-screen terminal UI: a sink that collects the station's events into a
+//! [`board::Board`], a screen drawn from it ([`view`]), and keys that drive the [`Live`]
+//! station. The terminal is restored on every way out: a normal quit, an error, a signal, and
+//! a panic (a hook restores it before the panic message is printed).
+
+pub mod board;
+pub mod view;
+
+use std::collections::HashMap;
+use std::io::{self, Stdout};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use super::events::Queue;
+use super::live::Live;
+use board::{Board, State};
+use view::Screen;
+
+/// How the screen is set up.
+pub struct TuiOptions {
+    pub station: String,
+    /// The method `s` starts with until the operator picks another.
+    pub default_method: String,
+    pub auto: Option<String>,
+    /// False when `NO_COLOR` is set.
+    pub colour: bool,
+}
+
+/// Whether colour is allowed (<https://no-color.org>: set and not empty means no colour).
+pub fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Puts the terminal back as it was. Safe to call more than once.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = crossterm::execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// The terminal in raw mode on the alternate screen, restored when dropped.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<TerminalGuard> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        enable_raw_mode()?;
+        let entered =
+            crossterm::execute!(io::stdout(), EnterAlternateScreen, crossterm::cursor::Hide)
+                .and_then(|_| Terminal::new(CrosstermBackend::new(io::stdout())));
+        match entered {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// What the keyboard is doing.
+enum Mode {
+    Normal,
+    /// Typing (or scanning) an asset tag for the selected drive.
+    Tag(String),
+    Confirm(Pending),
+}
+
+enum Pending {
+    Start { path: String, method: String },
+    StopAll,
+    Quit,
+}
+
+struct App {
+    board: Board,
+    selected: usize,
+    methods: HashMap<String, String>,
+    mode: Mode,
+    quitting: bool,
+    options: TuiOptions,
+}
+
+impl App {
+    fn selected_path(&self) -> Option<String> {
+        self.board.rows.get(self.selected).map(|r| r.path.clone())
+    }
+
+    fn method_for(&self, path: &str) -> String {
+        self.methods
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| self.options.default_method.clone())
+    }
+
+    /// The overwrite methods and the firmware methods this drive offers, in order.
+    fn next_method(&self, path: &str) -> String {
+        let mut all: Vec<String> = crate::erase::method::names()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        if let Some(r) = self.board.rows.iter().find(|r| r.path == path) {
+            all.extend(r.firmware_methods.iter().cloned());
+        }
+        let now = self.method_for(path);
+        let at = all.iter().position(|m| *m == now).map_or(0, |i| i + 1);
+        all.get(at % all.len().max(1)).cloned().unwrap_or(now)
+    }
+
+    fn prompt(&self) -> Option<String> {
+        match &self.mode {
+            Mode::Normal if self.quitting => {
+                Some("stopping: waiting for running wipes to end".into())
+            }
+            Mode::Normal => None,
+            Mode::Tag(t) => Some(format!("asset tag: {t}_   (Enter links it, Esc cancels)")),
+            Mode::Confirm(Pending::Start { path, method }) => Some(format!(
+                "ERASE ALL DATA on {path} with {method}? y = yes, any other key = no"
+            )),
+            Mode::Confirm(Pending::StopAll) => {
+                Some("stop EVERY running wipe (each ends INCOMPLETE)? y = yes".into())
+            }
+            Mode::Confirm(Pending::Quit) => {
+                Some("wipes are running: stop them all and quit? y = yes".into())
+            }
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent, live: &mut Live) {
+        let mode = std::mem::replace(&mut self.mode, Mode::Normal);
+        match mode {
+            Mode::Tag(mut tag) => match key.code {
+                KeyCode::Enter => {
+                    if let Some(path) = self.selected_path()
+                        && let Err(e) = live.tag(&path, &tag)
+                    {
+                        self.board.note(format!("{path}: {e}"));
+                    }
+                }
+                KeyCode::Esc => {}
+                KeyCode::Backspace => {
+                    tag.pop();
+                    self.mode = Mode::Tag(tag);
+                }
+                KeyCode::Char(c) if !c.is_control() && tag.len() < 64 => {
+                    tag.push(c);
+                    self.mode = Mode::Tag(tag);
+                }
+                _ => self.mode = Mode::Tag(tag),
+            },
+            Mode::Confirm(pending) => {
+                if key.code == KeyCode::Char('y') {
+                    match pending {
+                        Pending::Start { path, method } => {
+                            let _ = live.start_wipe(&path, &method);
+                        }
+                        Pending::StopAll => live.stop_all(),
+                        Pending::Quit => {
+                            live.stop_all();
+                            self.quitting = true;
+                        }
+                    }
+                }
+            }
+            Mode::Normal => self.normal_key(key, live),
+        }
+    }
+
+    fn normal_key(&mut self, key: KeyEvent, live: &mut Live) {
+        let rows = self.board.rows.len();
+        let path = self.selected_path();
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        match key.code {
+            _ if ctrl_c || key.code == KeyCode::Char('q') => {
+                if live.busy() {
+                    self.mode = Mode::Confirm(Pending::Quit);
+                } else {
+                    self.quitting = true;
+                }
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(rows.saturating_sub(1))
+            }
+            KeyCode::PageUp => self.selected = self.selected.saturating_sub(10),
+            KeyCode::PageDown => self.selected = (self.selected + 10).min(rows.saturating_sub(1)),
+            KeyCode::Home => self.selected = 0,
+            KeyCode::End => self.selected = rows.saturating_sub(1),
+            KeyCode::Char('m') => {
+                if let Some(p) = path {
+                    let next = self.next_method(&p);
+                    self.methods.insert(p, next);
+                }
+            }
+            KeyCode::Char('s') => {
+                if let Some(p) = path {
+                    let row = &self.board.rows[self.selected];
+                    if let Some(why) = &row.protected_reason {
+                        self.board.note(format!("{p} is protected: {why}"));
+                    } else if matches!(row.state, State::Running) {
+                        self.board.note(format!("{p} is already being wiped"));
+                    } else {
+                        let method = self.method_for(&p);
+                        self.mode = Mode::Confirm(Pending::Start { path: p, method });
+                    }
+                }
+            }
+            KeyCode::Char('x') => {
+                if let Some(p) = path
+                    && !live.stop(&p)
+                {
+                    self.board.note(format!("{p}: nothing to stop"));
+                }
+            }
+            KeyCode::Char('c') => {
+                if let Some(p) = path {
+                    live.cancel(&p);
+                }
+            }
+            KeyCode::Char('a') => self.mode = Mode::Confirm(Pending::StopAll),
+            KeyCode::Char('t') => self.mode = Mode::Tag(String::new()),
+            // A barcode scanner types the tag and Enter: a tag starts with a capital or digit.
+            KeyCode::Char(c) if c.is_ascii_uppercase() || c.is_ascii_digit() => {
+                self.mode = Mode::Tag(c.to_string())
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the terminal UI until the operator quits (or a signal stops the station) and every
+/// running wipe has ended with its certificate.
+pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let mut app = App {
+        board: Board::default(),
+        selected: 0,
+        methods: HashMap::new(),
+        mode: Mode::Normal,
+        quitting: false,
+        options,
+    };
+    loop {
+        for e in queue.drain() {
+            app.board.apply(&e);
+        }
+        let method = app
+            .selected_path()
+            .map(|p| app.method_for(&p))
+            .unwrap_or_else(|| app.options.default_method.clone());
+        let prompt = app.prompt();
+        guard.terminal.draw(|f| {
+            view::draw(
+                f,
+                &Screen {
+                    board: &app.board,
+                    selected: app.selected,
+                    method: &method,
+                    prompt,
+                    colour: app.options.colour,
+                    station: &app.options.station,
+                    auto: app.options.auto.as_deref(),
+                },
+            )
+        })?;
+        if app.quitting && !live.busy() {
+            break;
+        }
+        if event::poll(Duration::from_millis(50))?
+            && let TermEvent::Key(key) = event::read()?
+            && key.kind != KeyEventKind::Release
+        {
+            app.key(key, live);
+        }
+        live.tick(Duration::from_millis(150));
+        if live.session().stop_flag().is_stopped() {
+            // A signal: every wipe is stopping; leave once they have their certificates.
+            app.quitting = true;
+        }
+    }
+    live.finish();
+    drop(guard);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::board::Board;
+    use super::view::{Screen, draw};
+    use crate::device::{DriveInfo, Media, Transport};
+    use crate::station::events::{StationEvent, What};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn drive(n: usize) -> DriveInfo {
+        DriveInfo {
+            path: format!("/dev/sd{}", (b'a' + n as u8) as char),
+            model: Some("WDC WD10EZEX-08WN4A0".into()),
+            serial: Some(format!("WD-WCC6Y{n:06}")),
+            firmware: None,
+            wwn: None,
+            transport: Transport::Sata,
+            media: Media::Hdd,
+            size_bytes: 1_000_204_886_016,
+            logical_sector_size: 512,
+            physical_sector_size: 4096,
+            removable: false,
+            read_only: false,
+            protected: n == 0,
+            protected_reason: (n == 0).then(|| "holds the running system".into()),
+            capabilities: None,
+            firmware_methods: vec![],
+            vendor: None,
+            disk: None,
+            identity: Default::default(),
+        }
+    }
+
+    fn text(terminal: &Terminal<TestBackend>) -> String {
+        let buf = terminal.backend().buffer();
+        let mut s = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                s.push_str(buf[(x, y)].symbol());
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    #[test]
+    fn twenty_four_drives_fit_80x24_and_the_selection_scrolls_into_view() {
+        let mut board = Board::default();
+        for n in 0..24 {
+            board.apply(&StationEvent {
+                drive: drive(n).path,
+                what: What::Appeared {
+                    info: Box::new(drive(n)),
+                    existing: true,
+                },
+            });
+        }
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        for (selected, want) in [(0, "sda"), (23, "sdx")] {
+            terminal
+                .draw(|f| {
+                    draw(
+                        f,
+                        &Screen {
+                            board: &board,
+                            selected,
+                            method: "zero",
+                            prompt: None,
+                            colour: false,
+                            station: "bay-3",
+                            auto: None,
+                        },
+                    )
+                })
+                .unwrap();
+            let screen = text(&terminal);
+            assert!(screen.contains(want), "{want} not on screen:\n{screen}");
+            assert!(screen.contains("drives 24"), "{screen}");
+            assert!(screen.contains("s start"), "{screen}");
+        }
+        let screen = text(&terminal);
+        // The selected last drive is on screen, the protected first one scrolled away.
+        assert!(
+            screen.contains("sdx") && !screen.contains("PROTECTED"),
+            "{screen}"
+        );
+    }
+}

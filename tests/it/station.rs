@@ -1,0 +1,541 @@
+//! `wipeproof station`: headless (JSON lines) with unattended wiping of loop devices plugged in
+//! after start, a mounted one left alone, one detached mid-wipe; and the terminal UI inside
+//! tmux, driven by keys.
+//!
+//! Every station here is limited with `--only` to drives whose serial (a loop device's backing
+//! file name) carries this test's own token, so it never sees a loop device it did not make.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A token unique to one test run, carried in every backing file's name.
+fn token(what: &str) -> String {
+    let n: u32 = rand_u32();
+    format!("stn{what}{n:08x}")
+}
+
+fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).unwrap();
+    u32::from_le_bytes(b)
+}
+
+/// A loop device over a /dev/shm file, for a station test. `detach` lets it go early; after
+/// that, drop never touches the device number again (another program may have it by then).
+struct Plug {
+    dev: Option<PathBuf>,
+    backing: PathBuf,
+}
+
+impl Plug {
+    fn new(token: &str, name: &str, size: u64) -> Plug {
+        require_root();
+        let backing = PathBuf::from(format!("/dev/shm/wipeproof-test-{token}-{name}.img"));
+        write_pattern(&backing, size);
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&backing)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&backing);
+            panic!("losetup failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Plug {
+            dev: Some(dev),
+            backing,
+        }
+    }
+
+    fn path(&self) -> String {
+        self.dev.as_ref().unwrap().display().to_string()
+    }
+
+    fn detach(&mut self) {
+        if let Some(dev) = self.dev.take() {
+            let out = Command::new("losetup")
+                .arg("-d")
+                .arg(&dev)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "losetup -d {}", dev.display());
+        }
+    }
+}
+
+impl Drop for Plug {
+    fn drop(&mut self) {
+        if let Some(dev) = self.dev.take() {
+            let _ = Command::new("losetup").arg("-d").arg(&dev).output();
+        }
+        let _ = std::fs::remove_file(&self.backing);
+    }
+}
+
+/// A tiny ext4 image mounted with `mount -o loop` (the loop device goes when it is unmounted).
+struct LoopMount {
+    image: PathBuf,
+    dir: tempfile::TempDir,
+    dev: String,
+}
+
+impl LoopMount {
+    fn new(token: &str) -> LoopMount {
+        let image = PathBuf::from(format!("/dev/shm/wipeproof-test-{token}-mounted.img"));
+        let f = std::fs::File::create(&image).unwrap();
+        f.set_len(8 << 20).unwrap();
+        drop(f);
+        let ok = Command::new("mkfs.ext4")
+            .args(["-q", "-F"])
+            .arg(&image)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mkfs.ext4");
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&image);
+            panic!("mount -o loop: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let mut m = LoopMount {
+            image,
+            dir,
+            dev: String::new(),
+        };
+        let src = Command::new("findmnt")
+            .args(["-n", "-o", "SOURCE"])
+            .arg(m.dir.path())
+            .output()
+            .unwrap();
+        m.dev = String::from_utf8_lossy(&src.stdout).trim().to_string();
+        assert!(m.dev.starts_with("/dev/loop"), "{}", m.dev);
+        std::fs::write(m.dir.path().join("keep.txt"), "still here").unwrap();
+        let _ = Command::new("sync").status();
+        m
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
+/// A running `wipeproof station --headless`, its JSON lines collected; stopped on drop.
+struct Station {
+    child: Child,
+    lines: Arc<Mutex<Vec<(Instant, Value)>>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Station {
+    fn start(home: &Home, args: &[&str]) -> Station {
+        let mut all = vec!["station", "--headless"];
+        all.extend_from_slice(args);
+        let mut child = home
+            .command(&all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines: Arc<Mutex<Vec<(Instant, Value)>>> = Arc::default();
+        let stdout = child.stdout.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+                sink.lock().unwrap().push((Instant::now(), v));
+            }
+        });
+        let stderr: Arc<Mutex<String>> = Arc::default();
+        let err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let s = Station {
+            child,
+            lines,
+            stderr,
+        };
+        s.wait_stderr("is watching for drives", Duration::from_secs(30));
+        s
+    }
+
+    fn wait_stderr(&self, text: &str, limit: Duration) {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if self.stderr.lock().unwrap().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "station never said {text:?}:\n{}",
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    fn events(&self, drive: &str) -> Vec<(Instant, Value)> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v["drive"] == drive)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits for an event of `drive` that satisfies `want`.
+    fn wait(
+        &self,
+        drive: &str,
+        limit: Duration,
+        want: impl Fn(&Value) -> bool,
+    ) -> (Instant, Value) {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if let Some(e) = self.events(drive).into_iter().find(|(_, v)| want(v)) {
+                return e;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "no such event for {drive} within {limit:?}; it had:\n{:#?}\nstderr:\n{}",
+            self.events(drive).iter().map(|e| &e.1).collect::<Vec<_>>(),
+            self.stderr.lock().unwrap()
+        );
+    }
+
+    fn has(&self, drive: &str, event: &str) -> bool {
+        self.events(drive).iter().any(|(_, v)| v["event"] == event)
+    }
+
+    /// SIGTERM, then the exit code.
+    fn stop(&mut self) -> i32 {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("the station did not stop within 60 s of SIGTERM");
+    }
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn event_is(name: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["event"] == name
+}
+
+#[test]
+fn headless_wipes_drives_plugged_in_after_start_and_leaves_the_rest() {
+    let home = Home::new();
+    let t = token("auto");
+    let before = Plug::new(&t, "before", 8 << 20);
+    let before_digest = file_digest(&before.backing);
+    let only = format!("*{t}*");
+    let mut station = Station::start(
+        &home,
+        &["--auto", "zero", "--auto-delay", "1", "--only", &only],
+    );
+    let (_, shown) = station.wait(&before.path(), Duration::from_secs(5), event_is("appeared"));
+    assert_eq!(shown["existing"], true, "{shown}");
+
+    let plugged_at = Instant::now();
+    let a = Plug::new(&t, "a", 16 << 20);
+    let b = Plug::new(&t, "b", (16 << 20) + (12 << 10));
+    let mounted = LoopMount::new(&t);
+    for p in [&a, &b] {
+        let (seen_at, v) = station.wait(&p.path(), Duration::from_secs(5), event_is("appeared"));
+        assert_eq!(v["existing"], false, "{v}");
+        assert_eq!(v["protected"], false, "{v}");
+        assert!(
+            seen_at.duration_since(plugged_at) < Duration::from_secs(2),
+            "{} was shown {:?} after it was plugged in",
+            p.path(),
+            seen_at.duration_since(plugged_at)
+        );
+    }
+    // The mounted one is shown protected, with the reason, and never started.
+    let (_, v) = station.wait(&mounted.dev, Duration::from_secs(6), |v| {
+        v["event"] == "appeared" && v["protected"] == true
+    });
+    assert!(
+        v["protected_reason"].as_str().unwrap().contains("mounted"),
+        "{v}"
+    );
+    for p in [&a, &b] {
+        let (_, fin) = station.wait(&p.path(), Duration::from_secs(60), event_is("finished"));
+        assert_eq!(fin["result"], "PASS", "{fin}");
+        let (_, cert) = station.wait(&p.path(), Duration::from_secs(30), event_is("certified"));
+        assert!(Path::new(cert["certificate_pdf"].as_str().unwrap()).exists());
+        assert!(Path::new(cert["certificate_json"].as_str().unwrap()).exists());
+        assert_eq!(
+            surviving_blocks(&p.backing),
+            0,
+            "{} was not erased",
+            p.path()
+        );
+        let events: Vec<String> = station
+            .events(&p.path())
+            .iter()
+            .map(|(_, v)| v["event"].as_str().unwrap().to_string())
+            .filter(|e| e != "progress")
+            .collect();
+        let order = [
+            "appeared",
+            "scheduled",
+            "started",
+            "finished",
+            "certified",
+            "registered",
+        ];
+        let positions: Vec<usize> = order
+            .iter()
+            .map(|o| {
+                events
+                    .iter()
+                    .position(|e| e == o)
+                    .unwrap_or_else(|| panic!("no {o}: {events:?}"))
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{events:?}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !station.has(&before.path(), "started"),
+        "a drive present at start was wiped"
+    );
+    assert_eq!(file_digest(&before.backing), before_digest);
+    assert!(
+        !station.has(&mounted.dev, "started"),
+        "the mounted drive was wiped"
+    );
+    assert_eq!(
+        std::fs::read_to_string(mounted.dir.path().join("keep.txt")).unwrap(),
+        "still here"
+    );
+    assert_eq!(station.stop(), 0, "{}", station.stderr.lock().unwrap());
+}
+
+#[test]
+fn a_drive_detached_mid_wipe_fails_while_the_other_passes() {
+    let home = Home::new();
+    let t = token("gone");
+    let only = format!("*{t}*");
+    let mut station = Station::start(
+        &home,
+        &["--auto", "gutmann", "--auto-delay", "1", "--only", &only],
+    );
+    let mut going = Plug::new(&t, "going", 256 << 20);
+    let staying = Plug::new(&t, "staying", 8 << 20);
+    let going_path = going.path();
+    // Once its second pass runs, pull it out as a technician would.
+    station.wait(&going_path, Duration::from_secs(30), |v| {
+        v["event"] == "phase" && v["phase"].as_str().unwrap().starts_with("pass 2/")
+    });
+    going.detach();
+    let (_, fin) = station.wait(&going_path, Duration::from_secs(60), event_is("finished"));
+    assert_eq!(fin["result"], "FAIL", "{fin}");
+    assert!(
+        fin["failure_reasons"]
+            .to_string()
+            .contains("disappeared during the wipe"),
+        "{fin}"
+    );
+    let (_, cert) = station.wait(&going_path, Duration::from_secs(30), event_is("certified"));
+    let json = std::fs::read_to_string(cert["certificate_json"].as_str().unwrap()).unwrap();
+    assert!(
+        json.contains("FAIL") && json.contains("disappeared"),
+        "{json}"
+    );
+
+    let (_, fin) = station.wait(
+        &staying.path(),
+        Duration::from_secs(120),
+        event_is("finished"),
+    );
+    assert_eq!(fin["result"], "PASS", "{fin}");
+    station.wait(
+        &staying.path(),
+        Duration::from_secs(30),
+        event_is("certified"),
+    );
+    // One FAIL among the wipes: exit 1.
+    assert_eq!(station.stop(), 1);
+}
+
+#[test]
+fn sigterm_stops_a_running_wipe_as_incomplete_with_its_certificate() {
+    let home = Home::new();
+    let t = token("term");
+    let only = format!("*{t}*");
+    let mut station = Station::start(
+        &home,
+        &["--auto", "gutmann", "--auto-delay", "0", "--only", &only],
+    );
+    let big = Plug::new(&t, "big", 256 << 20);
+    station.wait(&big.path(), Duration::from_secs(30), event_is("phase"));
+    assert_eq!(station.stop(), 1);
+    let (_, fin) = station.wait(&big.path(), Duration::from_secs(5), event_is("finished"));
+    assert_eq!(fin["result"], "INCOMPLETE", "{fin}");
+    station.wait(&big.path(), Duration::from_secs(5), event_is("certified"));
+}
+
+/// A tmux session running the station's screen; killed (by its own name) on drop.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(home: &Home, only: &str) -> Tmux {
+        let name = format!("wipeproof-test-{}", rand_u32());
+        let cmd = format!(
+            "env WIPEPROOF_HOME={} NO_COLOR=1 {} station --only '{only}'",
+            home.path().display(),
+            env!("CARGO_BIN_EXE_wipeproof")
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                &cmd,
+            ])
+            .status()
+            .expect("tmux is installed by .ci/setup");
+        assert!(ok.success());
+        Tmux { name }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux")
+                .args(["send-keys", "-t", &self.name, k])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn wait_for(&self, want: impl Fn(&str) -> bool, limit: Duration, what: &str) -> String {
+        let t = Instant::now();
+        let mut last = String::new();
+        while t.elapsed() < limit {
+            last = self.screen();
+            if want(&last) {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the screen never showed {what}:\n{last}");
+    }
+
+    fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.name])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .output();
+    }
+}
+
+#[test]
+fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
+    require_root();
+    let home = Home::new();
+    let t = token("tui");
+    let tmux = Tmux::start(&home, &format!("*{t}*"));
+    tmux.wait_for(
+        |s| s.contains("s start"),
+        Duration::from_secs(20),
+        "the key help",
+    );
+    let drive = Plug::new(&t, "tui", 16 << 20);
+    let name = drive.path().trim_start_matches("/dev/").to_string();
+    tmux.wait_for(
+        |s| s.contains(&name),
+        Duration::from_secs(2) + Duration::from_millis(500),
+        "the plugged drive",
+    );
+    tmux.keys(&["s"]);
+    tmux.wait_for(
+        |s| s.contains("ERASE ALL DATA"),
+        Duration::from_secs(5),
+        "the confirmation",
+    );
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for(
+        |s| s.lines().any(|l| l.contains(&name) && l.contains("PASS")),
+        Duration::from_secs(60),
+        "PASS for the drive",
+    );
+    assert!(screen.contains("certificate"), "{screen}");
+    assert_eq!(surviving_blocks(&drive.backing), 0);
+    let certs = std::fs::read_dir(home.path().join("certificates"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
+        .count();
+    assert_eq!(certs, 1);
+    tmux.keys(&["q"]);
+    let t0 = Instant::now();
+    while tmux.alive() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!tmux.alive(), "q did not quit the station");
+}
