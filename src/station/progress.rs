@@ -143,7 +143,7 @@ impl Sink for LineSink {
         let Ok(mut s) = self.state.lock() else { return };
         match event {
             Event::PhaseStarted { phase, done, total } => {
-                eprintln!("wipeproof: {}: {phase} started", self.label);
+                crate::stderr_line!("wipeproof: {}: {phase} started", self.label);
                 *s = LineState {
                     phase: Some(phase),
                     total,
@@ -157,13 +157,13 @@ impl Sink for LineSink {
                 s.done = done;
                 if s.last.is_none_or(|t| t.elapsed() >= self.every) {
                     s.last = Some(Instant::now());
-                    eprintln!("{}", self.line(&s));
+                    crate::stderr_line!("{}", self.line(&s));
                 }
             }
             Event::PhaseFinished { ok } => {
                 let phase = s.phase.as_ref().map(|p| p.to_string()).unwrap_or_default();
                 let elapsed = s.started.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-                eprintln!(
+                crate::stderr_line!(
                     "wipeproof: {}: {phase} {} in {}",
                     self.label,
                     if ok { "done" } else { "ended with problems" },
@@ -174,11 +174,13 @@ impl Sink for LineSink {
                 offset,
                 len,
                 message,
-            } => eprintln!(
+            } => crate::stderr_line!(
                 "wipeproof: {}: {len} bytes at offset {offset} failed: {message}",
                 self.label
             ),
-            Event::Notice { message } => eprintln!("wipeproof: {}: {message}", self.label),
+            Event::Notice { message } => {
+                crate::stderr_line!("wipeproof: {}: {message}", self.label)
+            }
         }
     }
 }
