@@ -15,6 +15,7 @@
 pub mod certificate;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod device;
 pub mod durable;
 pub mod erase;

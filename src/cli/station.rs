@@ -72,9 +72,9 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         ]));
         let mut live = Live::start(ctx, auto, scope, sink)?;
         live.session()
-            .stop_on_signals(true)
+            .stop_on_signals()
             .context("cannot install the signal handlers")?;
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: station {station_id} is watching for drives{}; stop it with Ctrl-C or SIGTERM",
             auto_method
                 .as_deref()
@@ -90,7 +90,7 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         let queue = Arc::new(Queue::default());
         let mut live = Live::start(ctx, auto, scope, queue.clone())?;
         live.session()
-            .stop_on_signals(true)
+            .stop_on_signals()
             .context("cannot install the signal handlers")?;
         tui::run(
             &mut live,
@@ -106,7 +106,7 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         live
     };
     let (ended, passed) = live.tally();
-    eprintln!("wipeproof: {ended} wipe(s) ended, {passed} PASS");
+    crate::stderr_line!("wipeproof: {ended} wipe(s) ended, {passed} PASS");
     Ok(if ended == passed {
         Status::Success
     } else {
@@ -127,12 +127,14 @@ fn headless(live: &mut Live, poweroff_when_done: bool) {
             (false, _) => idle_since = None,
             (true, None) => idle_since = Some(Instant::now()),
             (true, Some(t)) if t.elapsed() >= POWEROFF_AFTER_IDLE => {
-                eprintln!(
+                crate::stderr_line!(
                     "wipeproof: unattended work is done; powering off (station.poweroff_when_done)"
                 );
                 live.finish();
                 if let Err(e) = std::process::Command::new("poweroff").status() {
-                    eprintln!("wipeproof: cannot power off ({e}); switch the station off by hand");
+                    crate::stderr_line!(
+                        "wipeproof: cannot power off ({e}); switch the station off by hand"
+                    );
                 }
                 return;
             }

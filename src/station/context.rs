@@ -48,7 +48,7 @@ impl StationContext {
         let mut register = SqliteRegister::open(&state.register_path())?;
         let found = reconcile(state, &mut register);
         if found > 0 {
-            eprintln!(
+            crate::stderr_line!(
                 "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
                 state.certificates_dir().display()
             );
@@ -92,7 +92,7 @@ impl StationContext {
         let keys = self.state.keys_dir();
         let (key, created) = StationKey::load_or_init(&keys)?;
         if created {
-            eprintln!(
+            crate::stderr_line!(
                 "wipeproof: this station had no signing key; created {} in {}. \
                  Give auditors its public key: wipeproof keys export",
                 key.key_id(),
@@ -100,7 +100,7 @@ impl StationContext {
             );
         }
         if self.state.config.organisation.name.trim().is_empty() {
-            eprintln!(
+            crate::stderr_line!(
                 "wipeproof: organisation.name is not set in {}; certificates will say so",
                 self.state.config_path().display()
             );

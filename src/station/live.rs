@@ -83,7 +83,7 @@ impl Live {
             passed: 0,
         };
         if let Some(w) = warning {
-            eprintln!("wipeproof: {w}");
+            crate::stderr_line!("wipeproof: {w}");
         }
         for d in present {
             live.existing.insert(d.path.clone());

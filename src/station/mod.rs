@@ -9,6 +9,7 @@
 //! * [`events`]: one event stream per station; [`jsonl`], [`progress`] and [`tui`] are sinks.
 //! * [`monitor`]: drives appearing and going while the station runs; [`live`] runs a station.
 //! * [`job`], [`firmware`]: one drive's wipe; [`checkpoint`]: what lets it resume.
+//! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
 
 pub mod checkpoint;
 pub mod context;
@@ -23,6 +24,7 @@ pub mod progress;
 pub mod recorder;
 pub mod request;
 pub mod session;
+pub mod signals;
 pub mod tui;
 
 use std::sync::Arc;

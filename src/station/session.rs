@@ -58,17 +58,10 @@ impl Session {
         &self.all
     }
 
-    /// Stops SIGINT, SIGTERM (and, if `hangup`, SIGHUP) from killing the process: they stop
-    /// every drive instead, each ending INCOMPLETE with its certificate.
-    pub fn stop_on_signals(&self, hangup: bool) -> std::io::Result<()> {
-        let mut signals = vec![signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
-        if hangup {
-            signals.push(signal_hook::consts::SIGHUP);
-        }
-        for sig in signals {
-            signal_hook::flag::register(sig, self.all.shared())?;
-        }
-        Ok(())
+    /// Makes SIGINT, SIGTERM and SIGHUP stop every drive (each ends INCOMPLETE with its
+    /// certificate) instead of killing the process.
+    pub fn stop_on_signals(&self) -> std::io::Result<()> {
+        super::signals::stop_on_signals(&self.all)
     }
 
     fn workers(&self) -> MutexGuard<'_, Vec<Worker>> {
