@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::Status;
 use super::output::{human_size, print_json, table};
 use crate::config::StateDir;
-use crate::device::{DriveInfo, GuardContext, discover};
+use crate::device::{DriveInfo, discover};
+use crate::station::context::guard_context;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -81,12 +82,4 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
-}
-
-/// The guard context for this station: its state directory and export medium are protected.
-pub fn guard_context(state: &StateDir) -> GuardContext {
-    GuardContext::new(
-        state.protected_paths(),
-        state.config.paths.export.as_ref().map(|p| state.resolve(p)),
-    )
 }

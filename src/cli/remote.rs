@@ -90,7 +90,13 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         anyhow::bail!("--register {url}: expected an http:// or https:// URL");
     }
     let mut reg = open_register(state)?;
-    super::wipe::reconcile(state, &mut reg);
+    let found = crate::station::context::reconcile(state, &mut reg);
+    if found > 0 {
+        crate::stderr_line!(
+            "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
+            state.certificates_dir().display()
+        );
+    }
     let report = sync(&mut reg, &url, SyncOptions::default())?;
     crate::stderr_line!(
         "wipeproof: sync to {url}: {} sent, {} already there, {} still unsent",

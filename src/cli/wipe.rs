@@ -1,36 +1,33 @@
 //! `wipeproof wipe`: erase drives, verify, and write the result for each before reporting it.
+//!
+//! Parse, prepare, confirm, run, print: the workflow itself (guard, plan, resume, record,
+//! signals) is the station layer's, shared with `wipeproof station`.
 
-use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
 
-use super::list::guard_context;
+use super::Status;
 use super::output::{human_size, print_json, table};
-use super::{Status, actor};
-use crate::certificate::issue::{Issued, issue};
-use crate::certificate::keys::StationKey;
-use crate::certificate::record::{Issuable, IssueContext, Organisation, PerformedBy, WipeFacts};
+use crate::certificate::issue::Issued;
 use crate::config::StateDir;
-use crate::device::discovery::describe_target;
-use crate::device::{DriveInfo, Target};
-use crate::erase::engine::{ErrorPolicy, PassOptions};
-use crate::erase::firmware;
+use crate::erase::VerifyPasses;
+use crate::erase::engine::ErrorPolicy;
 use crate::erase::firmware::policy::Policy;
-use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
-use crate::register::{MatchedBy, Register};
-use crate::station::Work;
-use crate::station::checkpoint::Checkpoint;
-use crate::station::firmware::FirmwareJob;
-use crate::station::job::{Finished, Job, WipeSpec, drive_key};
-use crate::station::progress::{Progress, format_duration};
+use crate::register::MatchedBy;
+use crate::station::StationError;
+use crate::station::context::StationContext;
+use crate::station::job::Finished;
+use crate::station::prepare::{Prepared, prepare};
+use crate::station::progress::{Progress, ProgressSink, format_duration};
+use crate::station::recorder::Delivered;
+use crate::station::request::{WipeOptions, WipeRequest};
+use crate::station::session::{Disposition, Session};
 use crate::verify::WipeResult;
-use crate::verify::outcome::VerifyMode;
-use crate::verify::outcome::VerifySpec;
 
 #[derive(Debug, Args)]
 pub struct WipeArgs {
@@ -114,273 +111,85 @@ struct WipeJson {
 }
 
 pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
-    let ctx = guard_context(state);
-    let checkpoints = state.checkpoints_dir();
-
-    // Each device once, by its real path.
-    let mut seen = HashSet::new();
-    for d in &args.devices {
-        let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
-        if !seen.insert(real) {
-            bail!("{} is given twice; name each drive once", d.display());
-        }
-    }
-
-    // Open (and so guard) every drive before erasing any: a refusal stops the whole run.
-    let mut opened: Vec<(Target, DriveInfo)> = Vec::new();
-    let mut refusals = Vec::new();
-    for d in &args.devices {
-        match Target::open_for_erase(d, &ctx) {
-            Ok(t) => {
-                let mut info = describe_target(&t, &ctx);
-                firmware::annotate(&mut info);
-                opened.push((t, info));
-            }
-            Err(e) => refusals.push(e.to_string()),
-        }
-    }
-    if !refusals.is_empty() {
-        bail!("{}; nothing was erased", refusals.join("; "));
-    }
-
-    // The register: an unknown --asset stops the run before anything is erased, and
-    // certificates left behind by an earlier crash are recorded now.
-    let mut register = super::open_register(state)?;
-    if let Some(tag) = &args.asset
-        && register.find_asset(Some(tag), None)?.is_none()
-    {
-        return Err(crate::register::RegisterError::UnknownAsset(tag.clone()).into());
-    }
-    reconcile(state, &mut register);
-
-    let pass_opts = PassOptions {
-        chunk: args.buffer_mib.clamp(1, 256) << 20,
-        on_error: args.on_error,
-        ..PassOptions::default()
+    // Parse.
+    let request = WipeRequest::validate(
+        &WipeOptions {
+            method: args.method.clone(),
+            verify: args.verify.clone(),
+            rounds: args.rounds,
+            blank: args.blank,
+            verify_passes: args.verify_passes,
+            on_error: args.on_error,
+            policy: args.policy,
+            asset: args.asset.clone(),
+            destination: args.destination.clone(),
+            resume: args.resume,
+            buffer_mib: args.buffer_mib,
+        },
+        &state.config,
+    )?;
+    // Prepare: every drive guarded and planned, nothing written.
+    let ctx = StationContext::open(state)?;
+    let prepared = match prepare(&ctx, &request, &args.devices) {
+        Ok(p) => p,
+        Err(StationError::Refused(why)) => bail!("{}; nothing was erased", why.join("; ")),
+        Err(e) => return Err(e.into()),
     };
-    let mut jobs = Vec::new();
-    let mut method_names = Vec::new();
-    // Checkpoints of interrupted wipes that the new ones replace: removed only once the
-    // operator has confirmed, so answering no leaves everything as it was.
-    let mut superseded = Vec::new();
-    if args.resume {
-        for (target, info) in opened {
-            let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.with_context(|| {
-                format!(
-                    "no interrupted wipe of {} to resume (no checkpoint in {}); start a new wipe without --resume",
-                    info.path,
-                    checkpoints.display()
-                )
-            })?;
-            if let Some(m) = &args.method
-                && *m != cp.plan.method
-            {
-                bail!(
-                    "{} was being wiped with {}, not {m}; resume without --method, or start over",
-                    info.path,
-                    cp.plan.method
-                );
-            }
-            method_names.push(cp.plan.method.clone());
-            jobs.push(Work::Overwrite(Job::resume(
-                target,
-                info,
-                cp,
-                checkpoints.clone(),
-                pass_opts,
-            )));
-        }
-    } else {
-        let method = args
-            .method
-            .clone()
-            .unwrap_or_else(|| state.config.defaults.method.clone());
-        let verify_text = args
-            .verify
-            .clone()
-            .unwrap_or_else(|| state.config.defaults.verify.clone());
-        let verify =
-            VerifySpec::parse(&verify_text).map_err(|e| anyhow::anyhow!("--verify {e}"))?;
-        if firmware::is_firmware(&method) {
-            if verify.mode == VerifyMode::Full {
-                bail!(
-                    "--verify full applies to overwrite methods; a firmware erase is verified by comparing sample regions before and after (--verify sample:PCT)"
-                );
-            }
-            if args.rounds != 1 || args.blank || args.verify_passes.is_some() {
-                bail!(
-                    "--rounds, --blank and --verify-passes apply to overwrite methods, not to {method}; run the firmware erase alone, then an overwrite if you want one"
-                );
-            }
-            // Every drive must offer the method (checked from its own capability bits)
-            // before anything is erased.
-            let mut refusals = Vec::new();
-            for (target, info) in opened {
-                match FirmwareJob::prepare(target, info, &method, args.policy, verify) {
-                    Ok(job) => {
-                        method_names.push(job.method().name.to_string());
-                        jobs.push(Work::Firmware(job));
-                    }
-                    Err(why) => refusals.push(why),
-                }
-            }
-            if !refusals.is_empty() {
-                bail!("{}; nothing was erased", refusals.join("; "));
-            }
-        } else {
-            let plan = OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)
-                .map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}; firmware methods: purge, {}",
-                    firmware::FIRMWARE_METHODS
-                        .iter()
-                        .map(|m| m.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            for (target, info) in opened {
-                if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
-                    crate::stderr_line!(
-                        "wipeproof: {} has an interrupted wipe (started {}); this wipe starts \
-                         over and replaces it. Use --resume to continue it instead.",
-                        info.path,
-                        old.started_at
-                    );
-                    superseded.push(old.id);
-                }
-                method_names.push(plan.method.clone());
-                let spec = WipeSpec {
-                    plan: plan.clone(),
-                    verify,
-                    on_error: args.on_error,
-                };
-                jobs.push(Work::Overwrite(
-                    Job::new(target, info, spec, checkpoints.clone(), pass_opts)
-                        .map_err(anyhow::Error::msg)?,
-                ));
-            }
+    for p in &prepared {
+        if let Some(old) = &p.replaces {
+            crate::stderr_line!(
+                "wipeproof: {} has an interrupted wipe (started {}); this wipe starts \
+                 over and replaces it. Use --resume to continue it instead.",
+                p.drive().path,
+                old.started_at
+            );
         }
     }
-
+    // Confirm.
     if !args.yes {
-        confirm(&jobs_summary(&jobs_infos(&jobs), &method_names))?;
+        confirm(&jobs_summary(&prepared))?;
     }
-    for id in &superseded {
-        Checkpoint::remove(&checkpoints, id);
-    }
-
-    let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
-    if created {
-        crate::stderr_line!(
-            "wipeproof: this station had no signing key; created {} in {}. \
-             Give auditors its public key: wipeproof keys export",
-            key.key_id(),
-            state.keys_dir().display()
-        );
-    }
-    if state.config.organisation.name.trim().is_empty() {
-        crate::stderr_line!(
-            "wipeproof: organisation.name is not set in {}; certificates will say so",
-            state.config_path().display()
-        );
-    }
-    let destination = args
-        .destination
-        .clone()
-        .unwrap_or_else(|| state.config.defaults.destination.clone());
-    let issue_ctx = IssueContext {
-        organisation: Organisation {
-            name: state.config.organisation.name.clone(),
-            address: state.config.organisation.address.clone(),
-        },
-        performed_by: PerformedBy {
-            operator: state.config.station.operator.clone(),
-            station_id: state.config.station.id.clone(),
-        },
-        destination,
-        customer: None,
-        collection: None,
-        asset_tags: Vec::new(),
-    };
-    let cert_dir = state.certificates_dir();
-    let register = Mutex::new(register);
-    let who = actor(state);
-    // Runs on each drive's worker as soon as it finishes: the certificate is on disk before
-    // the drive is reported, and before its checkpoint goes; then the register links it to
-    // its asset and queues it for the central register, in one transaction.
-    let deliver = |finished: Finished| {
-        let asset = {
-            let reg = register.lock().unwrap_or_else(|p| p.into_inner());
-            reg.find_asset(args.asset.as_deref(), finished.drive.serial.as_deref())
-                .ok()
-                .flatten()
-        };
-        let mut ctx = issue_ctx.clone();
-        if let Some(a) = &asset {
-            ctx.customer = Some(a.customer.clone());
-            ctx.collection = Some(a.collection.clone());
-            ctx.asset_tags = vec![a.asset_tag.clone()];
-        }
-        let issuable = Issuable::from_wipe(
-            WipeFacts {
-                wipe_id: &finished.wipe_id,
-                drive: &finished.drive,
-                method: finished.method.clone(),
-                hidden_areas: finished.hidden_areas.clone(),
-                started_at: &finished.started_at,
-                ended_at: &finished.ended_at,
-                outcome: &finished.outcome,
+    // Run: each drive on its worker, recorded there before it is reported.
+    let cert_dir = ctx.certificates.clone();
+    let progress = Arc::new(ProgressSink::new(Progress::auto()));
+    let session = Session::new(ctx.recorder()?, progress.clone());
+    session.stop_on_signals()?;
+    for p in prepared {
+        session.start(
+            p,
+            Disposition {
+                asset: request.asset.clone(),
+                destination: request.destination.clone(),
             },
-            &ctx,
         );
-        let issued = issue(issuable, &key, &cert_dir).map_err(|e| e.to_string());
-        let mut linked = None;
-        if let Ok(i) = &issued {
-            finished.settle();
-            let mut reg = register.lock().unwrap_or_else(|p| p.into_inner());
-            let recorded = i.signed().map_err(|e| e.to_string()).and_then(|cert| {
-                reg.record_certificate(&cert, &i.document, args.asset.as_deref(), true, &who)
-                    .map_err(|e| e.to_string())
-            });
-            match recorded {
-                Ok(l) => linked = Some(l),
-                Err(e) => crate::stderr_line!(
-                    "wipeproof: {}: the certificate is written but the register could not store it ({e}); \
-                     it will be picked up from the certificate directory next time",
-                    finished.drive.path
-                ),
-            }
-        }
-        (finished, issued, linked)
-    };
+    }
+    let ended = session.join_all();
+    progress.finish();
 
-    let stop = StopFlag::new();
-    crate::station::signals::stop_on_signals(&stop)?;
-
-    let progress = Progress::auto();
-    let with_sinks: Vec<(String, Work, Arc<dyn Sink>)> = jobs
-        .into_iter()
-        .zip(&args.devices)
-        .map(|(job, dev)| {
-            let label = dev.display().to_string();
-            let sink = progress.drive(&label);
-            (label, job, sink)
-        })
-        .collect();
-    let results = crate::station::run_parallel(with_sinks, &stop, &deliver);
-    drop(progress);
-
+    // Print.
     let mut out = Vec::new();
     let mut all_pass = true;
-    for r in results {
+    for (_, r) in ended {
         match r {
-            Ok((finished, issued, linked)) => {
+            Ok(delivered) => {
+                let Delivered {
+                    finished,
+                    issued,
+                    linked,
+                    register_error,
+                } = delivered;
                 let mut res = drive_result(&finished, issued.as_ref().ok());
                 if let Some(l) = linked {
                     res.asset_tag = l.asset_tag;
                     res.asset_state = l.asset_state.map(|s| s.as_str().to_string());
                     res.matched_by = Some(l.matched_by);
+                }
+                if let Some(e) = register_error {
+                    crate::stderr_line!(
+                        "wipeproof: {}: the certificate is written but the register could not store it ({e}); \
+                         it will be picked up from the certificate directory next time",
+                        finished.drive.path
+                    );
                 }
                 all_pass &= res.result == WipeResult::Pass && issued.is_ok();
                 if let Err(e) = &issued {
@@ -395,7 +204,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
     print_summary(&out);
-    if stop.is_stopped() {
+    if session.stop_flag().is_stopped() {
         crate::stderr_line!(
             "wipeproof: stopped on request; continue with `wipeproof wipe --resume {}`",
             args.devices
@@ -422,21 +231,17 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     })
 }
 
-fn jobs_infos(jobs: &[Work]) -> Vec<&DriveInfo> {
-    jobs.iter().map(|j| j.drive()).collect()
-}
-
-fn jobs_summary(infos: &[&DriveInfo], methods: &[String]) -> String {
-    let rows: Vec<Vec<String>> = infos
+fn jobs_summary(prepared: &[Prepared]) -> String {
+    let rows: Vec<Vec<String>> = prepared
         .iter()
-        .zip(methods)
-        .map(|(d, m)| {
+        .map(|p| {
+            let d = p.drive();
             vec![
                 d.path.clone(),
                 d.model.clone().unwrap_or_else(|| "-".into()),
                 d.serial.clone().unwrap_or_else(|| "-".into()),
                 human_size(d.size_bytes),
-                m.clone(),
+                p.method.clone(),
             ]
         })
         .collect();
@@ -514,45 +319,5 @@ fn print_summary(results: &[DriveResult]) {
             }
             _ => crate::stderr_line!("    NO CERTIFICATE was written for this drive"),
         }
-    }
-}
-
-/// Records certificates found in the certificate directory that the register does not have
-/// (a crash between writing a certificate and storing it): nothing is lost.
-pub(super) fn reconcile(state: &StateDir, register: &mut dyn Register) {
-    let dir = state.certificates_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
-    let who = actor(state);
-    let mut found = 0;
-    for entry in entries.filter_map(|e| e.ok()) {
-        let path = entry.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if !name.ends_with(".json") || name == crate::certificate::issue::CHAIN_FILE {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Ok(cert) = serde_json::from_str::<crate::certificate::issue::SignedCertificate>(&text)
-        else {
-            continue;
-        };
-        if register.has_certificate(&cert.record.id).unwrap_or(true) {
-            continue;
-        }
-        if register
-            .record_certificate(&cert, &text, None, true, &who)
-            .is_ok()
-        {
-            found += 1;
-        }
-    }
-    if found > 0 {
-        crate::stderr_line!(
-            "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
-            dir.display()
-        );
     }
 }

@@ -4,6 +4,7 @@
 //! printed every few seconds, so logs of an unattended station stay readable. Everything goes to
 //! stderr: stdout is for results.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -195,6 +196,47 @@ impl Sink for LineSink {
             Event::Notice { message } => {
                 crate::stderr_line!("wipeproof: {}: {message}", self.label)
             }
+        }
+    }
+}
+
+/// The progress display as a station sink: a bar (or log lines) for each drive from the
+/// moment it starts, fed by the engine's events.
+pub struct ProgressSink {
+    progress: Progress,
+    drives: Mutex<HashMap<String, Arc<dyn Sink>>>,
+}
+
+impl ProgressSink {
+    pub fn new(progress: Progress) -> ProgressSink {
+        ProgressSink {
+            progress,
+            drives: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Clears the bars (before the summary is printed).
+    pub fn finish(&self) {
+        self.drives
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+impl StationSink for ProgressSink {
+    fn event(&self, e: &StationEvent) {
+        let mut drives = self.drives.lock().unwrap_or_else(|p| p.into_inner());
+        match &e.what {
+            What::Started { .. } => {
+                drives.insert(e.drive.clone(), self.progress.drive(&e.drive));
+            }
+            What::Engine(ev) => {
+                if let Some(sink) = drives.get(&e.drive) {
+                    sink.event(ev.clone());
+                }
+            }
+            _ => {}
         }
     }
 }
