@@ -1,5 +1,5 @@
 //! Throughput of the overwrite engine and verification beside `dd` on the same RAM-backed loop
-//! device, in one run, as ratios (DESIGN.md "Performance design").
+//! device, in one run, as ratios (README.md "Performance").
 //!
 //! Run as root: `cargo bench --bench engine` (size with WIPEPROOF_BENCH_MIB, default 1024).
 //! Each comparison runs dd and wipeproof back to back five times and reports medians; the

@@ -1,5 +1,5 @@
 //! Issuing a certificate: sign the record, draw the PDF, and write both durably before anyone
-//! is told the wipe is done (DESIGN invariant 3).
+//! is told the wipe is done (ARCHITECTURE.md, invariant 3).
 //!
 //! Certificates of one station form a hash chain: each record names the previous certificate's
 //! id and record hash. The chain head lives in `chain.json` in the certificate directory and is

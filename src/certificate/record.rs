@@ -7,8 +7,8 @@
 //! id. `certificates/schema/certificate-v1.schema.json` is the JSON Schema of it.
 //!
 //! A record that can be signed is an [`Issuable`], and the only way to make one is from a
-//! concluded [`Outcome`]: the result field is copied from the outcome, never chosen (DESIGN
-//! invariant 2).
+//! concluded [`Outcome`]: the result field is copied from the outcome, never chosen
+//! (ARCHITECTURE.md, invariant 2).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

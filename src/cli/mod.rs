@@ -1,7 +1,7 @@
 //! The command line: parse with clap, call one workflow, print a table (stderr for people,
 //! stdout for results) or one JSON document (`--json`).
 //!
-//! Exit codes (DESIGN.md): 0 all PASS / success, 1 some FAIL or verification failed,
+//! Exit codes: 0 all PASS / success, 1 some FAIL or verification failed,
 //! 2 usage or environment error.
 //!
 //! A command run with `--json` prints exactly one JSON document on stdout, also when it fails:

@@ -1,4 +1,4 @@
-//! The safety guard: which drives must never be erased, and why (DESIGN invariant 1).
+//! The safety guard: which drives must never be erased, and why (ARCHITECTURE.md, invariant 1).
 //!
 //! The guard is computed from facts about the running system (mount table, active swap, the
 //! paths wipeproof itself writes to) and the sysfs device tree. It follows the chains a disk can

@@ -2,7 +2,7 @@
 //! bytes to and from them.
 //!
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
-//! * [`guard`]: which drives are protected and why (DESIGN invariant 1).
+//! * [`guard`]: which drives are protected and why (ARCHITECTURE.md, invariant 1).
 //! * [`hotplug`]: kernel and udev events when drives appear or go.
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
 //!   [`Target::open_for_erase`].

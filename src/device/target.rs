@@ -1,8 +1,8 @@
 //! [`Target`]: an open block device or image file, and the only way to write to one.
 //!
 //! [`Target::open_for_erase`] runs the guard before it opens anything and again after the device
-//! is held open with `O_EXCL`, so no code path can write to a protected drive (DESIGN invariant
-//! 1). All data moves through [`Target::read_at`] and [`Target::write_at`], which use `O_DIRECT`
+//! is held open with `O_EXCL`, so no code path can write to a protected drive (ARCHITECTURE.md,
+//! invariant 1). All data moves through [`Target::read_at`] and [`Target::write_at`], which use `O_DIRECT`
 //! so what is verified was read from the drive, not from the page cache.
 
 use std::fs::{File, OpenOptions};

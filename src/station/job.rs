@@ -1,5 +1,5 @@
 //! One drive's overwrite wipe, from plan to outcome: passes, verification, checkpoints and
-//! resume. This is the flow of DESIGN.md for overwrite methods; firmware methods and the
+//! resume. This is the flow of ARCHITECTURE.md for overwrite methods; firmware methods and the
 //! certificate hang off the same [`Finished`] value.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The outcome of a wipe: what each step did, what verification found, and the result.
 //!
-//! DESIGN invariant 2 lives here: [`Outcome::conclude`] is the only way to make an
+//! ARCHITECTURE.md invariant 2 lives here: [`Outcome::conclude`] is the only way to make an
 //! [`Outcome`], and it gives PASS only when every step completed without error, every pass that
 //! had to be verified was verified, and every verification passed. Interrupted or unverified work
 //! is INCOMPLETE; errors and mismatches are FAIL. An `Outcome` cannot be deserialized, so a PASS
