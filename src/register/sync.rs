@@ -9,11 +9,12 @@
 //! reason; a different certificate or event already stored under the same id (409) is a
 //! conflict the station reports loudly. A station the register does not know is told so at once.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Register, RegisterError};
+use super::{OutboxItem, Register, RegisterError};
 use crate::certificate::keys::StationKey;
 
 /// How hard to try.
@@ -65,7 +66,8 @@ impl SyncReport {
 enum Attempt {
     Stored,
     Already,
-    /// The register holds something different under this id (409).
+    /// The register holds something different under this id, or something it contradicts
+    /// (409).
     Conflict(String),
     /// The register will never take it as it is (4xx).
     Rejected(String),
@@ -99,8 +101,7 @@ pub fn sync(
         .build()
         .into();
     let base = url.trim_end_matches('/');
-    let mut outgoing: Vec<Outgoing> = register
-        .pending()?
+    let mut outgoing: Vec<Outgoing> = in_chain_order(register.pending()?)
         .into_iter()
         .map(|item| Outgoing {
             id: item.certificate_id,
@@ -195,6 +196,50 @@ pub fn sync(
     Ok(report)
 }
 
+/// Orders certificates so that each comes after the one its record names as previous (the
+/// station's hash chain), whatever order they entered the outbox in (parallel wipes record in
+/// the order they finish): a sync cut off halfway then leaves the central register a gapless
+/// start of the chain.
+fn in_chain_order(items: Vec<OutboxItem>) -> Vec<OutboxItem> {
+    let previous_of = |item: &OutboxItem| -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(&item.document)
+            .ok()?
+            .pointer("/record/previous/id")?
+            .as_str()
+            .map(str::to_string)
+    };
+    let previous: Vec<Option<String>> = items.iter().map(previous_of).collect();
+    let index: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.certificate_id.as_str(), i))
+        .collect();
+    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut starts = Vec::new();
+    for (i, p) in previous.iter().enumerate() {
+        match p.as_deref().and_then(|p| index.get(p)) {
+            Some(&before) => next.entry(before).or_default().push(i),
+            None => starts.push(i),
+        }
+    }
+    let mut order = Vec::with_capacity(items.len());
+    let mut placed = vec![false; items.len()];
+    let mut stack: Vec<usize> = starts.into_iter().rev().collect();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut placed[i], true) {
+            continue;
+        }
+        order.push(i);
+        if let Some(after) = next.get(&i) {
+            stack.extend(after.iter().rev());
+        }
+    }
+    // A cycle cannot come from real certificates; keep whatever is left in its old order.
+    order.extend((0..items.len()).filter(|&i| !placed[i]));
+    let mut slots: Vec<Option<OutboxItem>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 fn send_with_retries(
     agent: &ureq::Agent,
     endpoint: &str,
@@ -235,10 +280,44 @@ fn send_one(agent: &ureq::Agent, endpoint: &str, document: &str) -> Attempt {
         201 => Attempt::Stored,
         200 => Attempt::Already,
         409 => Attempt::Conflict(format!(
-            "the register holds something else under this id: {message}"
+            "the register's records conflict with it: {message}"
         )),
         403 => Attempt::Refused(format!("the register refused this station: {message}")),
         400..=499 => Attempt::Rejected(format!("the register rejected it ({status}): {message}")),
         _ => Attempt::Retry(format!("the register answered {status}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, previous: Option<&str>) -> OutboxItem {
+        let previous = previous.map(|p| serde_json::json!({ "id": p, "record_sha256": "x" }));
+        OutboxItem {
+            certificate_id: id.into(),
+            document: serde_json::json!({ "record": { "id": id, "previous": previous } })
+                .to_string(),
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn certificates_are_sent_in_chain_order() {
+        // Recorded as they finished: 3, 1, 4, 2 (2 follows 1, 3 follows 2, 4 follows 3); "x"
+        // follows a certificate sent earlier.
+        let items = vec![
+            item("3", Some("2")),
+            item("x", Some("sent-before")),
+            item("1", None),
+            item("4", Some("3")),
+            item("2", Some("1")),
+        ];
+        let ids: Vec<String> = in_chain_order(items)
+            .into_iter()
+            .map(|i| i.certificate_id)
+            .collect();
+        assert_eq!(ids, ["x", "1", "2", "3", "4"]);
     }
 }

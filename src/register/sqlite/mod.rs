@@ -468,4 +468,59 @@ mod tests {
         assert!(matches!(err, RegisterError::CollectionCustomer { .. }));
         assert!(reg.asset("O-1").expect("read").is_none());
     }
+
+    #[test]
+    fn a_station_event_is_stored_once_and_waits_for_its_asset() {
+        use crate::certificate::keys::StationKey;
+        use crate::register::station_event::{Action, StationEvent};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut reg = SqliteRegister::open(&dir.path().join("r.sqlite")).expect("open");
+        let key = StationKey::generate().expect("key");
+        let event = StationEvent::new(
+            "bay-1",
+            "Ann",
+            "A-1",
+            Action::Destroyed {
+                method: "shredded".into(),
+                witness: "Bob".into(),
+            },
+        );
+        let signed = event.clone().sign(&key).expect("sign");
+        let doc = serde_json::to_string(&signed).expect("json");
+        // A-1 is not here yet: stored, waiting; the same event again changes nothing.
+        assert_eq!(
+            reg.receive_event(&signed, &doc, "bay-1").expect("receive"),
+            EventReceipt::Waiting
+        );
+        assert_eq!(
+            reg.receive_event(&signed, &doc, "bay-1").expect("again"),
+            EventReceipt::Already
+        );
+        // Another event under the same id is a conflict, and is not stored.
+        let mut other = event.clone();
+        other.action = Action::Destroyed {
+            method: "shredded".into(),
+            witness: "Mallory".into(),
+        };
+        let other = other.sign(&key).expect("sign");
+        let other_doc = serde_json::to_string(&other).expect("json");
+        assert!(matches!(
+            reg.receive_event(&other, &other_doc, "bay-1"),
+            Err(RegisterError::EventConflict { .. })
+        ));
+        // The intake import that brings A-1 applies it.
+        reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+            .expect("import");
+        let a = reg.asset("A-1").expect("read").expect("A-1");
+        assert_eq!(a.summary.state, AssetState::Destroyed);
+        let destroyed = a
+            .events
+            .iter()
+            .find(|e| e.kind == "destroyed")
+            .expect("event");
+        assert_eq!(destroyed.detail["witness"], "Bob");
+        assert_eq!(destroyed.station, "bay-1");
+        assert!(reg.audit().expect("audit").ok);
+    }
 }
