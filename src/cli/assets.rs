@@ -153,6 +153,9 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                         "  certificate {} {} {} {} ({})",
                         c.id, c.issued_at, c.method, c.result, c.station_id
                     );
+                    if let Some(note) = &c.note {
+                        println!("    {note}");
+                    }
                 }
                 for e in &a.events {
                     println!(

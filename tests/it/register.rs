@@ -1012,3 +1012,42 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
         "{audit}"
     );
 }
+
+#[test]
+fn register_commands_act_on_the_database_they_are_given() {
+    let home = Home::new();
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    let file = elsewhere.path().join("central.sqlite");
+    let url = format!("sqlite:{}", file.display());
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "manifest.csv", MANIFEST);
+    let out = home.run(&[
+        "intake",
+        "import",
+        m.to_str().unwrap(),
+        "--customer",
+        "Acme Insurance",
+        "--collection",
+        "COL-1",
+        "--database",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(file.is_file());
+    let (code, v) = home.json(&["assets", "list", "--json", "--database", &url]);
+    assert_eq!(code, 0);
+    assert_eq!(v["assets"].as_array().unwrap().len(), 3);
+    let (_, v) = home.json(&["assets", "list", "--json"]);
+    assert!(v["assets"].as_array().unwrap().is_empty(), "{v}");
+    let (code, audit) = home.json(&["assets", "audit", "--json", "--database", &url]);
+    assert_eq!(code, 0, "{audit}");
+    assert_eq!(audit["assets"], 3);
+    let out = home.run(&[
+        "assets",
+        "list",
+        "--database",
+        "postgres://db.example/wipeproof",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("sqlite:PATH"), "{}", stderr(&out));
+}
