@@ -9,7 +9,7 @@
 //!   edited in the database matches neither;
 //! * every station's certificate hash chain: each certificate names the one the station issued
 //!   before it, so a missing certificate (gap), two certificates after the same one (fork), a
-//!   link whose hash does not match, or a chain that starts twice is found.
+//!   link whose hash does not match, or a chain that starts twice under one key is found.
 //!
 //! This file holds the rules; the store gathers the rows (`sqlite::audit`).
 
@@ -203,6 +203,9 @@ pub fn check_states(assets: &[AssetFacts]) -> Vec<Finding> {
 pub struct ChainEntry {
     pub id: String,
     pub station_id: String,
+    /// The key that signed it: a chain starts once per key (a new state directory brings a new
+    /// key and a new chain; a key replaced in place continues the old chain).
+    pub key_id: String,
     pub record_sha256: String,
     pub previous: Option<ChainLink>,
     /// The asset it is linked to, if any.
@@ -220,7 +223,7 @@ pub fn check_chains(entries: &[ChainEntry]) -> Vec<Finding> {
     let mut starts: BTreeMap<&str, Vec<&ChainEntry>> = BTreeMap::new();
     for e in entries {
         let Some(prev) = &e.previous else {
-            starts.entry(e.station_id.as_str()).or_default().push(e);
+            starts.entry(e.key_id.as_str()).or_default().push(e);
             continue;
         };
         successors.entry(prev.id.as_str()).or_default().push(e);
@@ -256,12 +259,13 @@ pub fn check_chains(entries: &[ChainEntry]) -> Vec<Finding> {
             ));
         }
     }
-    for (station, first) in &starts {
+    for (key, first) in &starts {
         if first.len() > 1 {
             let ids: Vec<&str> = first.iter().map(|e| e.id.as_str()).collect();
             out.push(Finding::new(
                 format!(
-                    "the chain of station {station} starts {} times ({}): it was restarted, or certificates before one of them are missing",
+                    "the chain of station {} (key {key}) starts {} times ({}): it was restarted, or certificates before one of them are missing",
+                    first[0].station_id,
                     first.len(),
                     ids.join(", ")
                 ),
@@ -280,6 +284,7 @@ mod tests {
         ChainEntry {
             id: id.into(),
             station_id: "bay-1".into(),
+            key_id: "k1".into(),
             record_sha256: format!("h{id}"),
             previous: prev.map(|(p, h)| ChainLink {
                 id: p.into(),
@@ -316,6 +321,10 @@ mod tests {
         assert!(check_chains(&bad)[0].message.contains("record hash"));
         let restart = [entry("1", None, "A"), entry("9", None, "Z")];
         assert!(check_chains(&restart)[0].message.contains("starts 2 times"));
+        // A new key (a new state directory) starts its own chain.
+        let mut rekeyed = entry("9", None, "Z");
+        rekeyed.key_id = "k2".into();
+        assert!(check_chains(&[entry("1", None, "A"), rekeyed]).is_empty());
     }
 
     #[test]

@@ -172,6 +172,7 @@ pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Aud
         chain.push(ChainEntry {
             id,
             station_id: r.performed_by.station_id.clone(),
+            key_id: r.key_id.clone(),
             record_sha256: sha,
             previous: r.previous.clone(),
             asset_tag: tag,
