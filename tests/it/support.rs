@@ -416,9 +416,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(home: &Home) -> Server {
+        Server::start_with(home, &[])
+    }
+
+    /// Starts the server with more `serve` arguments.
+    pub fn start_with(home: &Home, extra: &[&str]) -> Server {
         use std::io::BufRead;
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let mut child = home
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&args)
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
