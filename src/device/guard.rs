@@ -1,18 +1,27 @@
-//! The safety guard: which drives must never be erased, and why (DESIGN invariant 1).
+//! The safety guard: which drives and image files must never be erased, and why (DESIGN
+//! invariant 1).
 //!
-//! The guard is computed from facts about the running system (mount table, active swap, the
-//! paths wipeproof itself writes to) and the sysfs device tree. It follows the chains a disk can
-//! hide behind: partitions, device-mapper and md stacks (`slaves`), loop devices (the disk that
-//! holds the backing file) and overlay filesystems (the mounts holding `lowerdir`/`upperdir`).
+//! The guard is computed from facts about the running system (mount table, active swap, loop
+//! devices, the paths wipeproof itself writes to) and the sysfs device tree. Each fact protects
+//! one node of the [`Stack`] (a block device by number, a file by `(st_dev, st_ino)`); a target
+//! is refused when writing it would change any protected node, found by following the stack
+//! through partitions, dm/md devices, loop devices over block devices and over files, the files
+//! of a filesystem, and overlay filesystems (the mounts holding `lowerdir`/`upperdir`), any
+//! number of levels deep and in both directions.
 //!
 //! It is consulted by `list` (to show what is protected) and, unskippably, by
-//! [`crate::device::Target::open_for_erase`].
+//! [`crate::device::Target::open_for_erase`], on the device number or inode of the descriptor it
+//! holds open.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use super::mounts::{MountEntry, SwapEntry, parse_mountinfo, parse_swaps};
+use super::facts::{Backing, FileId};
+pub use super::facts::{ProtectedPath, SystemFacts};
+use super::mounts::MountEntry;
+use super::stack::{Node, Stack};
 use super::sysfs::{BlockName, DevNum, Sysfs};
 
 /// Mount points whose disks hold the running system.
@@ -45,6 +54,8 @@ pub enum Protection {
     },
     /// Holds wipeproof's own state directory (certificates, keys, register).
     StateDirectory { path: PathBuf },
+    /// Is, or stands on, a file inside the state directory (by identity: also a hard link).
+    StateFile { file: PathBuf },
     /// Holds the configured export medium.
     ExportMedium { path: PathBuf },
     /// The disk or one of its partitions is mounted.
@@ -56,6 +67,11 @@ pub enum Protection {
     Swap { device: String },
     /// A swap file on the disk is active.
     SwapFile { file: PathBuf },
+    /// A loop device stands on it (a block device or an image file).
+    LoopOver {
+        backing: String,
+        loop_device: String,
+    },
     /// Another block device (LVM, md, dm-crypt) is built on it.
     Held {
         device: String,
@@ -64,7 +80,7 @@ pub enum Protection {
     },
     /// The kernel reports the device read-only.
     ReadOnly,
-    /// The device is a loop device whose backing file wipeproof cannot see.
+    /// A loop device whose backing file wipeproof cannot identify.
     Unresolvable { device: String, detail: String },
 }
 
@@ -76,6 +92,7 @@ impl Protection {
             Protection::SystemDisk { .. }
                 | Protection::LiveMedium { .. }
                 | Protection::StateDirectory { .. }
+                | Protection::StateFile { .. }
                 | Protection::ExportMedium { .. }
         )
     }
@@ -105,6 +122,20 @@ impl fmt::Display for Protection {
                 "holds wipeproof's state directory {} (certificates are written there); \
                  point WIPEPROOF_HOME at another drive to erase this one",
                 path.display()
+            ),
+            Protection::StateFile { file } => write!(
+                f,
+                "is or stands on {}, a file of wipeproof's state directory (by another name \
+                 or a hard link); it is never erased",
+                file.display()
+            ),
+            Protection::LoopOver {
+                backing,
+                loop_device,
+            } => write!(
+                f,
+                "is in use: {loop_device} is a loop device over {backing}: detach it first \
+                 (`losetup -d {loop_device}`)"
             ),
             Protection::ExportMedium { path } => write!(
                 f,
@@ -151,226 +182,218 @@ impl fmt::Display for Protection {
     }
 }
 
-/// Facts about the running system that the guard needs, gathered from `/proc` and `stat`.
-#[derive(Debug, Clone, Default)]
-pub struct SystemFacts {
-    /// The mount table; for mounts with an anonymous device number (btrfs) whose source is a
-    /// block device node, the number is the node's.
-    pub mounts: Vec<MountEntry>,
-    /// Active swap areas with the device number they live on (the device itself for a swap
-    /// partition, the filesystem's device for a swap file).
-    pub swaps: Vec<(SwapEntry, Option<DevNum>)>,
-    /// The device numbers holding each loop device's backing file, by loop name.
-    pub loop_backing: HashMap<String, DevNum>,
-    /// Paths wipeproof writes to, with the kind of protection and the device holding them.
-    pub protected_paths: Vec<(ProtectedPath, DevNum)>,
+/// A fact that protects one node; `user` is the device that uses the node (a holder, a loop
+/// device over it), which does not count against a target built on that very device.
+#[derive(Debug, Clone)]
+struct Fact {
+    protection: Protection,
+    user: Option<DevNum>,
 }
 
-/// A path wipeproof itself needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProtectedPath {
-    StateDirectory(PathBuf),
-    ExportMedium(PathBuf),
-}
-
-impl SystemFacts {
-    /// Reads the facts of the running system. `state_paths` are the state directory (and its
-    /// certificate directory); `export` the export medium, if configured.
-    pub fn gather(sysfs: &Sysfs, state_paths: &[PathBuf], export: Option<&Path>) -> SystemFacts {
-        let mounts_text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut mounts = parse_mountinfo(&mounts_text);
-        for m in &mut mounts {
-            if m.major == 0
-                && m.source.starts_with("/dev/")
-                && let Some(dev) = block_rdev(Path::new(&m.source))
-            {
-                m.major = dev.major;
-                m.minor = dev.minor;
-            }
-        }
-        let swaps_text = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
-        let swaps = parse_swaps(&swaps_text)
-            .into_iter()
-            .map(|s| {
-                let dev = block_rdev(&s.path).or_else(|| path_dev(&s.path));
-                (s, dev)
-            })
-            .collect();
-        let mut loop_backing = HashMap::new();
-        for disk in sysfs.disks() {
-            if disk.starts_with("loop")
-                && let Some(file) = sysfs.attr(&disk, "loop/backing_file")
-                && let Some(dev) = path_dev(Path::new(file.trim_end_matches(" (deleted)")))
-            {
-                loop_backing.insert(disk, dev);
-            }
-        }
-        let mut protected_paths = Vec::new();
-        for p in state_paths {
-            // The certificate directory usually lives inside the state directory: one refusal
-            // per filesystem is enough to say why.
-            if let Some(dev) = path_dev(p)
-                && !protected_paths.iter().any(|(_, seen)| *seen == dev)
-            {
-                protected_paths.push((ProtectedPath::StateDirectory(p.clone()), dev));
-            }
-        }
-        if let Some(p) = export
-            && let Some(dev) = path_dev(p)
-        {
-            protected_paths.push((ProtectedPath::ExportMedium(p.to_path_buf()), dev));
-        }
-        SystemFacts {
-            mounts,
-            swaps,
-            loop_backing,
-            protected_paths,
-        }
-    }
-}
-
-/// The device number of the filesystem holding `path` (its `st_dev`).
-pub fn path_dev(path: &Path) -> Option<DevNum> {
-    nix::sys::stat::stat(path)
-        .ok()
-        .map(|st| DevNum::from_raw(st.st_dev))
-}
-
-/// The device number a block device node stands for (its `st_rdev`), if it is one.
-pub fn block_rdev(path: &Path) -> Option<DevNum> {
-    let st = nix::sys::stat::stat(path).ok()?;
-    (st.st_mode & libc::S_IFMT == libc::S_IFBLK).then(|| DevNum::from_raw(st.st_rdev))
-}
-
-/// The guard's verdict for every disk of the system.
-#[derive(Debug, Clone, Default)]
+/// The guard's verdict for every disk of the system, and for any node on request.
+#[derive(Debug, Default)]
 pub struct Guard {
+    stack: Stack,
+    facts: HashMap<Node, Vec<Fact>>,
+    read_only: HashSet<DevNum>,
+    state: StateFiles,
     by_disk: BTreeMap<String, Vec<Protection>>,
 }
 
 impl Guard {
     /// Computes protections for every disk from sysfs and the system facts.
     pub fn compute(sysfs: &Sysfs, facts: &SystemFacts) -> Guard {
-        let mut resolver = Resolver::new(sysfs, facts);
-        let mut guard = Guard::default();
+        let stack = Stack::build(sysfs, facts);
+        let mut guard = Guard {
+            state: StateFiles::new(&facts.state_roots),
+            ..Guard::default()
+        };
 
         for m in &facts.mounts {
             let mp = m.mount_point.to_string_lossy();
             let system = SYSTEM_MOUNT_POINTS.contains(&mp.as_ref());
             let live = LIVE_MEDIUM_MOUNT_POINTS.contains(&mp.as_ref());
-            for (disk, via) in resolver.disks_under_mount(m) {
-                let device = format!("/dev/{via}");
+            for dev in mount_devices(m, &facts.mounts) {
+                let device = stack.dev_path(dev);
+                let mount_point = m.mount_point.clone();
                 let protection = if system {
                     Protection::SystemDisk {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 } else if live {
                     Protection::LiveMedium {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 } else {
                     Protection::Mounted {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 };
-                guard.add(&disk, protection);
+                guard.add(Node::Block(dev), protection, None);
             }
         }
 
-        for (swap, dev) in &facts.swaps {
-            let Some(dev) = dev else { continue };
-            for (disk, via) in resolver.disks_under(*dev) {
-                let protection = if swap.kind == "file" {
-                    Protection::SwapFile {
+        for (swap, backing) in &facts.swaps {
+            match backing {
+                Some(Backing::Block(dev)) => {
+                    let device = stack.dev_path(*dev);
+                    guard.add(Node::Block(*dev), Protection::Swap { device }, None);
+                }
+                Some(Backing::File(file)) => {
+                    let protection = Protection::SwapFile {
                         file: swap.path.clone(),
-                    }
-                } else {
-                    Protection::Swap {
-                        device: format!("/dev/{via}"),
-                    }
-                };
-                guard.add(&disk, protection);
+                    };
+                    guard.add(Node::File(*file), protection, None);
+                }
+                None => {}
             }
         }
 
         for (path, dev) in &facts.protected_paths {
-            for (disk, _) in resolver.disks_under(*dev) {
-                let protection = match path {
-                    ProtectedPath::StateDirectory(p) => {
-                        Protection::StateDirectory { path: p.clone() }
-                    }
-                    ProtectedPath::ExportMedium(p) => Protection::ExportMedium { path: p.clone() },
-                };
-                guard.add(&disk, protection);
+            let protection = match path {
+                ProtectedPath::StateDirectory(p) => Protection::StateDirectory { path: p.clone() },
+                ProtectedPath::ExportMedium(p) => Protection::ExportMedium { path: p.clone() },
+            };
+            guard.add(Node::Block(*dev), protection, None);
+        }
+
+        for (name, info) in &facts.loops {
+            let Some(lo) = disk_devnum(sysfs, name) else {
+                continue;
+            };
+            let loop_device = format!("/dev/{name}");
+            match info.backing {
+                Some(Backing::File(file)) => {
+                    let protection = Protection::LoopOver {
+                        backing: info.file.display().to_string(),
+                        loop_device,
+                    };
+                    guard.add(Node::File(file), protection, Some(lo));
+                }
+                Some(Backing::Block(dev)) => {
+                    let protection = Protection::LoopOver {
+                        backing: stack.dev_path(dev),
+                        loop_device,
+                    };
+                    guard.add(Node::Block(dev), protection, Some(lo));
+                }
+                None => {
+                    let protection = Protection::Unresolvable {
+                        device: loop_device,
+                        detail: format!(
+                            "stands on {}, which cannot be found, so wipeproof cannot tell \
+                             what else it would overwrite; detach and re-attach it",
+                            info.file.display()
+                        ),
+                    };
+                    guard.add(Node::Block(lo), protection, None);
+                }
             }
         }
 
+        for (num, dev) in sysfs.index() {
+            for holder in sysfs.holders(&dev) {
+                let Some(h) = disk_devnum(sysfs, &holder) else {
+                    continue;
+                };
+                let description = sysfs.describe_holder(&holder);
+                let protection = Protection::Held {
+                    device: format!("/dev/{}", dev.name()),
+                    holder,
+                    description,
+                };
+                guard.add(Node::Block(num), protection, Some(h));
+            }
+            if dev.partition.is_none() && sysfs.attr(&dev.disk, "ro").as_deref() == Some("1") {
+                guard.read_only.insert(num);
+            }
+        }
+
+        guard.stack = stack;
         for disk in sysfs.disks() {
-            let whole = BlockName {
-                disk: disk.clone(),
-                partition: None,
-            };
-            let mut devices = vec![whole];
-            devices.extend(sysfs.partitions(&disk).into_iter().map(|p| BlockName {
-                disk: disk.clone(),
-                partition: Some(p),
-            }));
-            for dev in &devices {
-                for holder in sysfs.holders(dev) {
-                    let description = sysfs.describe_holder(&holder);
-                    guard.add(
-                        &disk,
-                        Protection::Held {
-                            device: format!("/dev/{}", dev.name()),
-                            holder,
-                            description,
-                        },
-                    );
+            if let Some(num) = disk_devnum(sysfs, &disk) {
+                let list = guard.check(Node::Block(num));
+                if !list.is_empty() {
+                    guard.by_disk.insert(disk, list);
                 }
-            }
-            if sysfs.attr(&disk, "ro").as_deref() == Some("1") {
-                guard.add(&disk, Protection::ReadOnly);
-            }
-            if disk.starts_with("loop")
-                && sysfs.attr(&disk, "loop/backing_file").is_some()
-                && !facts.loop_backing.contains_key(&disk)
-            {
-                guard.add(
-                    &disk,
-                    Protection::Unresolvable {
-                        device: format!("/dev/{disk}"),
-                        detail: "has a backing file that cannot be found, so wipeproof cannot \
-                                 tell which drive it lives on; detach and re-attach it"
-                            .into(),
-                    },
-                );
             }
         }
         guard
     }
 
-    fn add(&mut self, disk: &str, protection: Protection) {
-        let list = self.by_disk.entry(disk.to_string()).or_default();
-        if !list.contains(&protection) {
-            list.push(protection);
+    fn add(&mut self, node: Node, protection: Protection, user: Option<DevNum>) {
+        let list = self.facts.entry(node).or_default();
+        if !list
+            .iter()
+            .any(|f| f.protection == protection && f.user == user)
+        {
+            list.push(Fact { protection, user });
         }
     }
 
-    /// The protections of a disk (empty if it may be erased).
+    /// Everything that forbids writing `target` (a block device by number, an image file by
+    /// identity), system reasons first; empty if it may be erased. Writing a device changes
+    /// what it stands on and what stands on it: a fact on any of those refuses it, except that
+    /// a device built on another (a dm device, a loop device) is not refused because it is
+    /// itself what holds that other device.
+    pub fn check(&self, target: Node) -> Vec<Protection> {
+        let beneath: HashSet<DevNum> = self
+            .stack
+            .beneath(target)
+            .into_iter()
+            .filter_map(|n| match n {
+                Node::Block(d) => Some(d),
+                Node::File(_) => None,
+            })
+            .collect();
+        let mut out: Vec<Protection> = Vec::new();
+        let mut push = |p: Protection| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        for node in self.stack.affected(target) {
+            for fact in self.facts.get(&node).into_iter().flatten() {
+                if fact.user.is_some_and(|u| beneath.contains(&u)) {
+                    continue;
+                }
+                push(fact.protection.clone());
+            }
+            if let Node::File(file) = node
+                && let Some(path) = self.state.find(file)
+            {
+                push(Protection::StateFile { file: path });
+            }
+        }
+        if let Node::Block(dev) = target
+            && self.read_only.contains(&dev)
+        {
+            push(Protection::ReadOnly);
+        }
+        out.sort_by_key(|p| !p.is_system());
+        out
+    }
+
+    /// The stack the guard decided on.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The protections of a disk by kernel name (empty if it may be erased), system reasons
+    /// first.
     pub fn protections(&self, disk: &str) -> &[Protection] {
         self.by_disk.get(disk).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// All reasons for a disk as one sentence, system reasons first; `None` if unprotected.
     pub fn reason(&self, disk: &str) -> Option<String> {
-        let mut list: Vec<&Protection> = self.protections(disk).iter().collect();
+        let list = self.protections(disk);
         if list.is_empty() {
             return None;
         }
-        list.sort_by_key(|p| !p.is_system());
         Some(
             list.iter()
                 .map(|p| p.to_string())
@@ -380,101 +403,108 @@ impl Guard {
     }
 }
 
-/// Follows a device number down to the whole disks it lives on.
-struct Resolver<'a> {
-    sysfs: &'a Sysfs,
-    facts: &'a SystemFacts,
-    index: HashMap<DevNum, BlockName>,
-    by_name: HashMap<String, BlockName>,
+/// The device number of a whole disk by kernel name.
+fn disk_devnum(sysfs: &Sysfs, disk: &str) -> Option<DevNum> {
+    sysfs.devnum(&BlockName {
+        disk: disk.to_string(),
+        partition: None,
+    })
 }
 
-impl<'a> Resolver<'a> {
-    fn new(sysfs: &'a Sysfs, facts: &'a SystemFacts) -> Self {
-        let index = sysfs.index();
-        let by_name = index
-            .values()
-            .map(|b| (b.name().to_string(), b.clone()))
-            .collect();
-        Resolver {
-            sysfs,
-            facts,
-            index,
-            by_name,
+/// The files of the state directory by identity, read on first need: only a file on the same
+/// filesystem as a state path can be one of them (a hard link never crosses filesystems).
+#[derive(Debug, Default)]
+struct StateFiles {
+    roots: Vec<(PathBuf, DevNum)>,
+    files: OnceLock<HashMap<FileId, PathBuf>>,
+}
+
+impl StateFiles {
+    fn new(roots: &[PathBuf]) -> StateFiles {
+        use std::os::unix::fs::MetadataExt;
+        StateFiles {
+            roots: roots
+                .iter()
+                .filter_map(|r| {
+                    let meta = std::fs::metadata(r).ok()?;
+                    Some((r.clone(), DevNum::from_raw(meta.dev())))
+                })
+                .collect(),
+            files: OnceLock::new(),
         }
     }
 
-    /// Whole disks (with the device that led there, e.g. the partition) under a device number.
-    fn disks_under(&mut self, dev: DevNum) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        if let Some(b) = self.index.get(&dev).cloned() {
-            self.walk(&b, &mut out, &mut seen, 0);
+    fn find(&self, file: FileId) -> Option<PathBuf> {
+        if !self.roots.iter().any(|(_, dev)| *dev == file.dev) {
+            return None;
         }
-        out
-    }
-
-    fn walk(
-        &self,
-        dev: &BlockName,
-        out: &mut Vec<(String, String)>,
-        seen: &mut HashSet<String>,
-        depth: usize,
-    ) {
-        if depth > 16 || !seen.insert(dev.name().to_string()) {
-            return;
-        }
-        out.push((dev.disk.clone(), dev.name().to_string()));
-        // A stacked device (dm, md) lives on its slaves.
-        for slave in self.sysfs.slaves(&dev.disk) {
-            if let Some(b) = self.by_name.get(&slave) {
-                self.walk(b, out, seen, depth + 1);
+        let files = self.files.get_or_init(|| {
+            let mut map = HashMap::new();
+            for (root, _) in &self.roots {
+                collect_files(root, 0, &mut map);
             }
-        }
-        // A loop device lives on the disk holding its backing file.
-        if let Some(backing) = self.facts.loop_backing.get(&dev.disk)
-            && let Some(b) = self.index.get(backing)
-        {
-            self.walk(b, out, seen, depth + 1);
-        }
+            map
+        });
+        files.get(&file).cloned()
     }
+}
 
-    /// Whole disks under a mount, following overlay layers to the mounts that hold them.
-    fn disks_under_mount(&mut self, mount: &MountEntry) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut seen_mounts = HashSet::new();
-        self.mount_walk(mount, &mut out, &mut seen_mounts, 0);
-        out
+/// Every regular file below `dir` by identity (symbolic links are not followed: what they
+/// point to is not in the state directory).
+fn collect_files(dir: &Path, depth: usize, out: &mut HashMap<FileId, PathBuf>) {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    if meta.is_file() {
+        out.entry(FileId::of(&meta))
+            .or_insert_with(|| dir.to_path_buf());
+        return;
     }
+    if !meta.is_dir() || depth > 16 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        collect_files(&entry.path(), depth + 1, out);
+    }
+}
 
-    fn mount_walk(
-        &mut self,
-        mount: &MountEntry,
-        out: &mut Vec<(String, String)>,
-        seen: &mut HashSet<PathBuf>,
-        depth: usize,
-    ) {
-        if depth > 8 || !seen.insert(mount.mount_point.clone()) {
-            return;
+/// The block devices a mount stands on, following overlay layers to the mounts that hold them.
+fn mount_devices(mount: &MountEntry, mounts: &[MountEntry]) -> Vec<DevNum> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    mount_walk(mount, mounts, &mut out, &mut seen, 0);
+    out
+}
+
+fn mount_walk(
+    mount: &MountEntry,
+    mounts: &[MountEntry],
+    out: &mut Vec<DevNum>,
+    seen: &mut HashSet<PathBuf>,
+    depth: usize,
+) {
+    if depth > 8 || !seen.insert(mount.mount_point.clone()) {
+        return;
+    }
+    if mount.major != 0 {
+        let dev = DevNum {
+            major: mount.major,
+            minor: mount.minor,
+        };
+        if !out.contains(&dev) {
+            out.push(dev);
         }
-        if mount.major != 0 {
-            let dev = DevNum {
-                major: mount.major,
-                minor: mount.minor,
-            };
-            for d in self.disks_under(dev) {
-                if !out.contains(&d) {
-                    out.push(d);
-                }
-            }
-            return;
-        }
-        if mount.fs_type != "overlay" {
-            return;
-        }
-        for layer in overlay_layers(&mount.super_options) {
-            if let Some(holder) = containing_mount(&self.facts.mounts, &layer).cloned() {
-                self.mount_walk(&holder, out, seen, depth + 1);
-            }
+        return;
+    }
+    if mount.fs_type != "overlay" {
+        return;
+    }
+    for layer in overlay_layers(&mount.super_options) {
+        if let Some(holder) = containing_mount(mounts, &layer) {
+            mount_walk(holder, mounts, out, seen, depth + 1);
         }
     }
 }
@@ -510,6 +540,8 @@ fn containing_mount<'m>(mounts: &'m [MountEntry], path: &Path) -> Option<&'m Mou
 
 #[cfg(test)]
 mod tests {
+    use super::super::facts::LoopInfo;
+    use super::super::mounts::SwapEntry;
     use super::super::sysfs::fixture;
     use super::*;
 
@@ -527,6 +559,24 @@ mod tests {
 
     fn dn(s: &str) -> DevNum {
         DevNum::parse(s).unwrap()
+    }
+
+    fn file_loop(name: &str, file: &str, dev: &str, ino: u64) -> (String, LoopInfo) {
+        let backing = Backing::File(FileId { dev: dn(dev), ino });
+        (name.to_string(), loop_info(file, Some(backing)))
+    }
+
+    fn block_loop(name: &str, backing: &str) -> (String, LoopInfo) {
+        let file = format!("/dev/{name}-backing");
+        let info = loop_info(&file, Some(Backing::Block(dn(backing))));
+        (name.to_string(), info)
+    }
+
+    fn loop_info(file: &str, backing: Option<Backing>) -> LoopInfo {
+        LoopInfo {
+            file: file.into(),
+            backing,
+        }
     }
 
     /// sda: system disk with / on sda2 and /boot on sda1; sdb: LVM member; sdc: data disk with
@@ -575,10 +625,10 @@ mod tests {
                     path: "/dev/sdd1".into(),
                     kind: "partition".into(),
                 },
-                Some(dn("8:49")),
+                Some(Backing::Block(dn("8:49"))),
             )],
-            loop_backing: [("loop0".to_string(), dn("8:33"))].into(),
-            protected_paths: vec![],
+            loops: [file_loop("loop0", "/data/x.img", "8:33", 12)].into(),
+            ..SystemFacts::default()
         };
         let sysfs = Sysfs::at(root);
         (dir, sysfs, facts)
@@ -629,9 +679,10 @@ mod tests {
         let guard = Guard::compute(&Sysfs::at(root), &facts);
         let sdg = guard.reason("sdg").unwrap();
         assert!(
-            sdg.starts_with("holds the running system (/dev/sdg1"),
+            sdg.starts_with("holds the running system (/dev/dm-1 is mounted on /)"),
             "{sdg}"
         );
+        assert!(sdg.contains("/dev/sdg1 is held by /dev/dm-1"), "{sdg}");
         assert!(sdg.contains("dm-crypt mapping root"), "{sdg}");
     }
 
@@ -667,8 +718,14 @@ mod tests {
                 ),
             ],
             swaps: vec![],
-            loop_backing: [("loop7".to_string(), dn("8:113"))].into(),
-            protected_paths: vec![],
+            loops: [file_loop(
+                "loop7",
+                "/run/live/medium/live/fs.squashfs",
+                "8:113",
+                40,
+            )]
+            .into(),
+            ..SystemFacts::default()
         };
         let guard = Guard::compute(&Sysfs::at(root), &facts);
         let sdh = guard.reason("sdh").unwrap();
@@ -689,7 +746,10 @@ mod tests {
                 path: "/data/swapfile".into(),
                 kind: "file".into(),
             },
-            Some(dn("8:33")),
+            Some(Backing::File(FileId {
+                dev: dn("8:33"),
+                ino: 77,
+            })),
         ));
         let guard = Guard::compute(&sysfs, &facts);
         let sdc = guard.reason("sdc").unwrap();
@@ -698,6 +758,156 @@ mod tests {
             "{sdc}"
         );
         assert!(sdc.contains("swap file /data/swapfile"), "{sdc}");
+    }
+
+    fn add_loops(root: &Path, numbers: &[u32]) {
+        for n in numbers {
+            fixture::disk(root, &format!("loop{n}"), &format!("7:{n}"), &[("ro", "0")]);
+        }
+    }
+
+    #[test]
+    fn a_loop_device_over_a_block_device_stands_on_that_device_not_on_dev() {
+        let (dir, _, mut facts) = system();
+        let root = dir.path();
+        add_loops(root, &[1, 2, 3, 4]);
+        facts.loops.extend([
+            block_loop("loop1", "8:0"),
+            block_loop("loop2", "8:33"),
+            block_loop("loop3", "8:49"),
+            block_loop("loop4", "8:64"),
+        ]);
+        let guard = Guard::compute(&Sysfs::at(root), &facts);
+        let loop1 = guard.reason("loop1").unwrap();
+        assert!(
+            loop1.starts_with("holds the running system (/dev/sda2 is mounted on /)"),
+            "{loop1}"
+        );
+        let loop2 = guard.reason("loop2").unwrap();
+        assert!(loop2.contains("/dev/sdc1 is mounted on /data"), "{loop2}");
+        let loop3 = guard.reason("loop3").unwrap();
+        assert!(loop3.contains("/dev/sdd1 is active swap"), "{loop3}");
+        // A loop device over a free disk may be erased; the disk under it may not while it is.
+        assert_eq!(guard.reason("loop4"), None);
+        let sde = guard.reason("sde").unwrap();
+        assert!(
+            sde.contains("/dev/loop4 is a loop device over /dev/sde: detach it first"),
+            "{sde}"
+        );
+    }
+
+    #[test]
+    fn stacks_three_levels_deep_are_followed_down_and_up() {
+        let (dir, _, mut facts) = system();
+        let root = dir.path();
+        add_loops(root, &[1, 2, 3, 4, 5, 6]);
+        // Down: loop1 over loop2 over loop3, and loop3 is mounted.
+        // Up: loop4 over loop5 over loop6, and loop4 is mounted.
+        facts.loops.extend([
+            block_loop("loop1", "7:2"),
+            block_loop("loop2", "7:3"),
+            block_loop("loop4", "7:5"),
+            block_loop("loop5", "7:6"),
+        ]);
+        facts
+            .mounts
+            .push(mount("7:3", "/mnt/low", "ext4", "/dev/loop3", "rw"));
+        facts
+            .mounts
+            .push(mount("7:4", "/mnt/high", "ext4", "/dev/loop4", "rw"));
+        let guard = Guard::compute(&Sysfs::at(root), &facts);
+        for disk in ["loop1", "loop2", "loop3"] {
+            let r = guard.reason(disk).unwrap_or_default();
+            assert!(
+                r.contains("/dev/loop3 is mounted on /mnt/low"),
+                "{disk}: {r}"
+            );
+        }
+        for disk in ["loop4", "loop5", "loop6"] {
+            let r = guard.reason(disk).unwrap_or_default();
+            assert!(
+                r.contains("/dev/loop4 is mounted on /mnt/high"),
+                "{disk}: {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_loop_over_an_attached_image_is_refused_and_a_lone_one_is_not() {
+        let (dir, _, mut facts) = system();
+        let root = dir.path();
+        add_loops(root, &[1, 2, 3]);
+        facts.loops.extend([
+            file_loop("loop1", "/dev/shm/a.img", "0:40", 50),
+            file_loop("loop2", "/dev/shm/a-link.img", "0:40", 50),
+            file_loop("loop3", "/dev/shm/b.img", "0:40", 51),
+        ]);
+        facts
+            .mounts
+            .push(mount("7:1", "/mnt/a", "ext4", "/dev/loop1", "rw"));
+        let guard = Guard::compute(&Sysfs::at(root), &facts);
+        let loop2 = guard.reason("loop2").unwrap();
+        assert!(loop2.contains("/dev/loop1 is mounted on /mnt/a"), "{loop2}");
+        assert!(
+            loop2.contains("/dev/loop1 is a loop device over /dev/shm/a.img"),
+            "{loop2}"
+        );
+        assert_eq!(guard.reason("loop3"), None);
+        // The image itself, by identity, whatever its name.
+        let image = FileId {
+            dev: dn("0:40"),
+            ino: 50,
+        };
+        let refusals = guard.check(Node::File(image));
+        assert!(
+            refusals
+                .iter()
+                .any(|p| p.to_string().contains("/dev/loop1 is mounted on /mnt/a")),
+            "{refusals:?}"
+        );
+    }
+
+    #[test]
+    fn a_filesystem_holding_the_file_of_a_mounted_loop_is_refused_without_a_mount_of_its_own() {
+        // sde's filesystem was unmounted lazily; a file on it still backs loop1, mounted.
+        let (dir, _, mut facts) = system();
+        let root = dir.path();
+        add_loops(root, &[1]);
+        facts
+            .loops
+            .extend([file_loop("loop1", "/inner.img", "8:64", 9)]);
+        facts
+            .mounts
+            .push(mount("7:1", "/mnt/inner", "ext4", "/dev/loop1", "rw"));
+        let guard = Guard::compute(&Sysfs::at(root), &facts);
+        let sde = guard.reason("sde").unwrap();
+        assert!(sde.contains("/dev/loop1 is mounted on /mnt/inner"), "{sde}");
+        assert!(
+            sde.contains("/dev/loop1 is a loop device over /inner.img"),
+            "{sde}"
+        );
+    }
+
+    #[test]
+    fn a_dm_device_is_free_on_its_own_members_but_not_on_shared_ones() {
+        let (dir, _, _) = system();
+        let root = dir.path();
+        let sysfs = Sysfs::at(root);
+        let (_, _, facts) = system();
+        // dm-0 alone on sdb: what holds sdb is dm-0 itself.
+        assert_eq!(Guard::compute(&sysfs, &facts).reason("dm-0"), None);
+        fixture::disk(
+            root,
+            "dm-2",
+            "253:2",
+            &[("dm/uuid", "LVM-abc"), ("dm/name", "vg-other")],
+        );
+        fixture::hold(root, "sdb", "dm-2");
+        let dm0 = Guard::compute(&sysfs, &facts).reason("dm-0").unwrap();
+        assert!(
+            dm0.contains("/dev/sdb is held by /dev/dm-2 (LVM logical volume vg-other)"),
+            "{dm0}"
+        );
     }
 
     #[test]
