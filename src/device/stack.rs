@@ -52,8 +52,11 @@ impl Stack {
             .iter()
             .map(|(n, b)| (b.name().to_string(), *n))
             .collect();
-        let devices: Vec<(DevNum, BlockName)> =
+        // In device-number order, so that walks (and the reasons they give) come out the same
+        // every time.
+        let mut devices: Vec<(DevNum, BlockName)> =
             stack.names.iter().map(|(n, b)| (*n, b.clone())).collect();
+        devices.sort_by_key(|(n, _)| *n);
         for (num, name) in &devices {
             if name.partition.is_some()
                 && let Some(disk) = by_name.get(&name.disk)
@@ -74,7 +77,9 @@ impl Stack {
                 }
             }
         }
-        for (name, info) in &facts.loops {
+        let mut loops: Vec<_> = facts.loops.iter().collect();
+        loops.sort_by_key(|(name, _)| *name);
+        for (name, info) in loops {
             let Some(lo) = by_name.get(name) else {
                 continue;
             };
