@@ -329,6 +329,7 @@ mod tests {
             protected_reason: (n == 0).then(|| "holds the running system".into()),
             capabilities: None,
             firmware_methods: vec![],
+            busy: None,
             vendor: None,
             disk: None,
             identity: Default::default(),
