@@ -128,6 +128,18 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         },
         &state.config,
     )?;
+    // The guard first, before the register is even opened: a drive that is a file of the
+    // state directory (the register itself) must be refused with that file untouched.
+    let guard = crate::station::context::guard_context(state);
+    let refusals: Vec<String> = args
+        .devices
+        .iter()
+        .filter_map(|d| crate::device::Target::open_for_erase(d, &guard).err())
+        .map(|e| e.to_string())
+        .collect();
+    if !refusals.is_empty() {
+        bail!("{}; nothing was erased", refusals.join("; "));
+    }
     // Prepare: every drive guarded and planned, nothing written.
     let ctx = StationContext::open(state)?;
     let prepared = match prepare(&ctx, &request, &args.devices) {
