@@ -3,12 +3,14 @@
 //!
 //! * [`job`]: one drive's wipe from plan to outcome.
 //! * [`checkpoint`]: what lets an interrupted wipe resume.
+//! * [`resume`]: which checkpoint belongs to a drive, proved by its content.
 //! * [`progress`]: progress bars or log lines per drive.
 
 pub mod checkpoint;
 pub mod firmware;
 pub mod job;
 pub mod progress;
+pub mod resume;
 
 use std::sync::Arc;
 

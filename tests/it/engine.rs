@@ -8,7 +8,8 @@ use wipeproof::device::{GuardContext, Target};
 use wipeproof::erase::engine::{ErrorPolicy, PassOptions};
 use wipeproof::erase::{Event, OverwritePlan, Phase, Sink, StopFlag};
 use wipeproof::station::checkpoint::Checkpoint;
-use wipeproof::station::job::{Job, WipeSpec, drive_key};
+use wipeproof::station::job::{Job, WipeSpec};
+use wipeproof::station::resume::drive_key;
 use wipeproof::verify::WipeResult;
 use wipeproof::verify::outcome::VerifySpec;
 
@@ -137,10 +138,13 @@ fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
     let ctx = GuardContext::new(vec![], None);
     let t = Target::open_for_erase(&lo.dev, &ctx).unwrap();
     let info = describe_target(&t, &ctx);
-    let cp = Checkpoint::find(dir.path(), &drive_key(&info))
+    let key = drive_key(&t, &info);
+    let (_, cp) = Checkpoint::scan(dir.path())
         .unwrap()
+        .newest_for(&key)
+        .cloned()
         .unwrap();
-    assert_eq!(cp.id, first.wipe_id);
+    assert_eq!(cp.id.to_string(), first.wipe_id);
     let second = Job::resume(
         t,
         info,
@@ -170,8 +174,13 @@ fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
     );
     assert_eq!(surviving_blocks(&lo.backing), 0);
     // The checkpoint stays until the result is recorded, then goes.
-    let key = drive_key(&second.drive);
-    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_some());
+    let found = || {
+        Checkpoint::scan(dir.path())
+            .unwrap()
+            .newest_for(&key)
+            .is_some()
+    };
+    assert!(found());
     second.settle();
-    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_none());
+    assert!(!found());
 }
