@@ -250,6 +250,13 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
     })
 }
 
+/// The head of the station's chain in certificate directory `dir`: `None` only before the
+/// station's first certificate. Callers check it before erasing anything, so a chain that
+/// cannot be continued stops a wipe before it starts rather than after.
+pub fn chain_head(dir: &Path) -> Result<Option<ChainLink>, IssueError> {
+    read_chain(&dir.join(CHAIN_FILE))
+}
+
 /// The chain head; `None` only for a station's first certificate (no head and no certificate).
 fn read_chain(path: &Path) -> Result<Option<ChainLink>, IssueError> {
     let chain_err = |why: String| IssueError::Chain {

@@ -156,6 +156,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         return Err(crate::register::RegisterError::UnknownAsset(tag.clone()).into());
     }
     reconcile(state, &mut register);
+    // A chain that cannot be continued stops the run before anything is erased.
+    crate::certificate::issue::chain_head(&state.certificates_dir())?;
 
     let pass_opts = PassOptions {
         chunk: args.buffer_mib.clamp(1, 256) << 20,
