@@ -13,6 +13,7 @@ use wipeproof::device::identity::{Identity, Media, Transport};
 use wipeproof::device::{DriveInfo, GuardContext, Target};
 use wipeproof::erase::engine::{ErrorPolicy, PassOptions};
 use wipeproof::erase::{NullSink, OverwritePlan, StopFlag};
+use wipeproof::station::checkpoint::CheckpointStore;
 use wipeproof::station::job::{Job, WipeSpec};
 use wipeproof::verify::WipeResult;
 use wipeproof::verify::outcome::{VerifyMode, VerifySpec};
@@ -75,7 +76,7 @@ fn main() {
         target,
         image_drive,
         spec,
-        dir.path().join("checkpoints"),
+        CheckpointStore::new(dir.path().join("checkpoints"), &key),
         PassOptions::default(),
     )
     .expect("job")

@@ -24,7 +24,7 @@ use crate::erase::firmware::policy::Policy;
 use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
 use crate::register::{MatchedBy, Register};
 use crate::station::Work;
-use crate::station::checkpoint::Checkpoint;
+use crate::station::checkpoint::CheckpointStore;
 use crate::station::firmware::FirmwareJob;
 use crate::station::job::{Finished, Job, WipeSpec};
 use crate::station::progress::{Progress, format_duration};
@@ -174,6 +174,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     // Wipes found already certified (a crash came before their checkpoint was removed).
     let mut certified = Vec::new();
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
+    let checkpoints = CheckpointStore::new(checkpoints, &key);
     if args.resume {
         labels.clear();
         for ((target, info), dev) in opened.into_iter().zip(&args.devices) {
@@ -198,7 +199,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                         certificate.record.sanitization.result.as_str(),
                         certificate.pdf.display()
                     );
-                    Checkpoint::remove(&checkpoints, &checkpoint.id);
+                    checkpoints.remove(&checkpoint.id);
                     certified.push(certified_result(&certificate));
                     continue;
                 }
@@ -281,7 +282,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                          Use --resume to continue it instead.",
                         info.path, old.started_at
                     );
-                    Checkpoint::remove(&checkpoints, &old.id);
+                    checkpoints.remove(&old.id);
                 }
                 method_names.push(plan.method.clone());
                 let spec = WipeSpec {

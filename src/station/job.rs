@@ -2,7 +2,6 @@
 //! resume. This is the flow of DESIGN.md for overwrite methods; firmware methods and the
 //! certificate hang off the same [`Finished`] value.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::certificate::record::MethodInfo;
@@ -19,7 +18,7 @@ use crate::verify::plan::{PlanParams, SamplePlan};
 use crate::verify::region_hash::{Hash, RegionHasher, restart_offset};
 use crate::verify::sample::{Expected, verify_plan};
 
-use super::checkpoint::{Checkpoint, Hex32, PassPhase, Position};
+use super::checkpoint::{Checkpoint, CheckpointStore, Hex32, PassPhase, Position};
 use super::resume::{drive_key, take_fingerprint};
 
 /// What to run on a drive.
@@ -44,18 +43,18 @@ pub struct Finished {
     pub ended_at: String,
     pub outcome: Outcome,
     /// Where the wipe's checkpoint is, if it keeps one.
-    pub(crate) checkpoints: Option<PathBuf>,
+    pub(crate) checkpoints: Option<CheckpointStore>,
 }
 
 impl Finished {
     /// Call once the result is recorded durably (certificate written): a finished wipe's
     /// checkpoint is removed; an incomplete one's stays for `--resume`.
     pub fn settle(&self) {
-        if let Some(dir) = &self.checkpoints
+        if let Some(store) = &self.checkpoints
             && self.outcome.result() != crate::verify::WipeResult::Incomplete
             && let Ok(id) = uuid::Uuid::parse_str(&self.wipe_id)
         {
-            Checkpoint::remove(dir, &id);
+            store.remove(&id);
         }
     }
 }
@@ -65,7 +64,7 @@ pub struct Job {
     target: Target,
     drive: DriveInfo,
     state: Checkpoint,
-    checkpoints: PathBuf,
+    checkpoints: CheckpointStore,
     pass_opts: PassOptions,
     problems: Vec<String>,
     /// Checks read by this process. A checkpoint holds none: what a resumed wipe's PASS
@@ -79,7 +78,7 @@ impl Job {
         target: Target,
         drive: DriveInfo,
         spec: WipeSpec,
-        checkpoints: PathBuf,
+        checkpoints: CheckpointStore,
         pass_opts: PassOptions,
     ) -> Result<Job, String> {
         let seed = crate::verify::plan::random_seed()
@@ -104,6 +103,7 @@ impl Job {
             position: None,
             fingerprint: Vec::new(),
             hidden_areas: Vec::new(),
+            seal: None,
         };
         Ok(Job {
             target,
@@ -125,7 +125,7 @@ impl Job {
         target: Target,
         drive: DriveInfo,
         mut state: Checkpoint,
-        checkpoints: PathBuf,
+        checkpoints: CheckpointStore,
         pass_opts: PassOptions,
     ) -> Job {
         let on_error = state.on_error;
@@ -155,7 +155,7 @@ impl Job {
     }
 
     fn save(&mut self, sink: &dyn Sink) {
-        if let Err(e) = self.state.save(&self.checkpoints) {
+        if let Err(e) = self.checkpoints.save(&self.state) {
             sink.event(Event::Notice {
                 message: format!("{e}; an interruption now could not be resumed"),
             });
@@ -338,7 +338,7 @@ impl Job {
             };
             let report = {
                 let state = &mut self.state;
-                let dir = self.checkpoints.clone();
+                let store = &self.checkpoints;
                 let target = &self.target;
                 let mut on_checkpoint = |offset: u64| {
                     // What the drive holds just before `offset` (synced) binds the checkpoint
@@ -369,7 +369,7 @@ impl Job {
                         offset,
                         region_hashes: Position::encode_hashes(&hashes),
                     });
-                    if let Err(e) = state.save(&dir) {
+                    if let Err(e) = store.save(state) {
                         sink.event(Event::Notice {
                             message: format!("{e}; an interruption now could not be resumed"),
                         });

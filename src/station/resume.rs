@@ -17,7 +17,8 @@ use crate::certificate::issue::{IssueError, Issued, find_final};
 use crate::device::{AlignedBuf, DriveInfo, Target, TargetKind};
 
 use super::checkpoint::{
-    Checkpoint, CheckpointError, Damaged, DriveKey, FileId, FingerprintRegion, Hex32,
+    Checkpoint, CheckpointError, CheckpointStore, Damaged, DriveKey, FileId, FingerprintRegion,
+    Hex32,
 };
 
 /// Length of one fingerprint region.
@@ -174,13 +175,13 @@ fn check_content(target: &Target, cp: &Checkpoint, drive: &str) -> Result<(), Re
 /// `station_key` is the key this station signs with: only a certificate it signed counts as the
 /// wipe's earlier certificate.
 pub fn claim(
-    checkpoints: &Path,
+    checkpoints: &CheckpointStore,
     certificates: &Path,
     station_key: &ed25519_dalek::VerifyingKey,
     target: &Target,
     drive: &DriveInfo,
 ) -> Result<Resumable, ResumeError> {
-    let scan = Checkpoint::scan(checkpoints)?;
+    let scan = checkpoints.scan()?;
     let key = drive_key(target, drive);
     let Some((_, cp)) = scan.newest_for(&key) else {
         if !scan.damaged.is_empty() {
@@ -191,7 +192,7 @@ pub fn claim(
         }
         return Err(ResumeError::NoCheckpoint {
             drive: drive.path.clone(),
-            dir: checkpoints.into(),
+            dir: checkpoints.dir().into(),
         });
     };
     check_content(target, cp, &drive.path)?;
@@ -214,11 +215,11 @@ pub fn claim(
 /// superseded and may go). A checkpoint that only looks like this drive's, but whose content
 /// the drive does not hold, belongs to another drive and is left alone.
 pub fn superseded(
-    checkpoints: &Path,
+    checkpoints: &CheckpointStore,
     target: &Target,
     drive: &DriveInfo,
 ) -> Result<Option<Checkpoint>, CheckpointError> {
-    let scan = Checkpoint::scan(checkpoints)?;
+    let scan = checkpoints.scan()?;
     let key = drive_key(target, drive);
     Ok(scan
         .checkpoints
