@@ -98,7 +98,11 @@ fn file_id(target: &Target) -> Option<FileId> {
 /// Where the fingerprint regions before `end` lie on `target`.
 fn fingerprint_regions(target: &Target, end: u64) -> Vec<(u64, u64)> {
     let align = target.alignment().max(1);
-    let len = REGION_LEN.div_ceil(align) * align;
+    // A drive smaller than a region is fingerprinted by what it has.
+    let len = REGION_LEN.min(end) / align * align;
+    if len == 0 {
+        return Vec::new();
+    }
     let mut regions: Vec<(u64, u64)> = REGION_DISTANCES
         .iter()
         .chain(std::iter::once(&(end / 2)))
@@ -246,7 +250,8 @@ mod tests {
             assert_eq!(offset % 512, 0);
             assert!(offset + len <= end);
         }
-        assert!(fingerprint_regions(&t, 1000).is_empty());
+        assert!(fingerprint_regions(&t, 500).is_empty());
+        assert_eq!(fingerprint_regions(&t, 4096), [(0, 4096)]);
         let fp = take_fingerprint(&t, end).unwrap();
         assert_eq!(fp.len(), 3);
         assert_eq!(fp[0].blake3.0, *blake3::hash(&[1u8; 64 << 10]).as_bytes());
