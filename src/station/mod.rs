@@ -3,6 +3,7 @@
 //!
 //! * [`job`]: one drive's wipe from plan to outcome.
 //! * [`checkpoint`]: what lets an interrupted wipe resume.
+//! * [`store`]: the checkpoint directory, sealed with the station's key.
 //! * [`resume`]: which checkpoint belongs to a drive, proved by its content.
 //! * [`progress`]: progress bars or log lines per drive.
 
@@ -11,6 +12,7 @@ pub mod firmware;
 pub mod job;
 pub mod progress;
 pub mod resume;
+pub mod store;
 
 use std::sync::Arc;
 
