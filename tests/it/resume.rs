@@ -392,13 +392,14 @@ fn random_edits_of_a_checkpoint_never_pass_without_the_drive_read() {
         prop::bool::weighted(0.9),
     );
     let mut runner = TestRunner::new(Config {
-        cases: 96,
+        cases: 256,
         failure_persistence: None,
         ..Config::default()
     });
     let passes = AtomicUsize::new(0);
-    runner
-        .run(&strategy, |(base, edits, claim_done, reseal)| {
+    // Resumes base `base` with `edits`; the outcome if the resume was not refused.
+    let resume_edited =
+        |base: usize, edits: &[(prop::sample::Index, usize)], claim_done: bool, reseal: bool| {
             let (json, content) = &bases[base];
             // The same file (same inode), back as it was when the wipe stopped.
             write_range(&img.path, 0, content);
@@ -406,7 +407,7 @@ fn random_edits_of_a_checkpoint_never_pass_without_the_drive_read() {
             if claim_done {
                 claim_everything_done(&mut v);
             }
-            for (at, value) in &edits {
+            for (at, value) in edits {
                 let mut all = Vec::new();
                 paths(&v, Vec::new(), &mut all);
                 let path = all[at.index(all.len())].clone();
@@ -434,6 +435,16 @@ fn random_edits_of_a_checkpoint_never_pass_without_the_drive_read() {
             for e in fs::read_dir(&dir).unwrap() {
                 fs::remove_file(e.unwrap().path()).unwrap();
             }
+            (v, result)
+        };
+    // Not vacuous: the checkpoint as the station wrote it resumes to PASS.
+    for base in 0..bases.len() {
+        let (_, outcome) = resume_edited(base, &[], false, true);
+        assert_eq!(outcome.map(|o| o.result()), Some(WipeResult::Pass));
+    }
+    runner
+        .run(&strategy, |(base, edits, claim_done, reseal)| {
+            let (v, result) = resume_edited(base, &edits, claim_done, reseal);
             if let Some(outcome) = result
                 && outcome.result() == WipeResult::Pass
             {
@@ -448,7 +459,8 @@ fn random_edits_of_a_checkpoint_never_pass_without_the_drive_read() {
             Ok::<(), TestCaseError>(())
         })
         .unwrap();
-    // Some edits (a position moved back to the start, say) do make the wipe run in full: the
-    // property is not vacuous.
-    assert!(passes.load(Ordering::Relaxed) > 0);
+    eprintln!(
+        "{} of the edited checkpoints resumed to PASS, each with the drive read and wiped",
+        passes.load(Ordering::Relaxed)
+    );
 }
