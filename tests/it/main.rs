@@ -8,6 +8,7 @@ mod engine;
 mod guard;
 mod list;
 mod register;
+mod resume;
 mod schema;
 mod vm;
 mod wipe;
