@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use base64::Engine;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -28,7 +28,7 @@ mod page;
 
 use super::canonical;
 use super::issue::{SignatureBlock, SignedCertificate, render_pdf};
-use super::keys::{TrustStore, key_id, parse_public, public_pem};
+use super::keys::{PublicKey, TrustStore, parse_public, public_pem};
 use super::layout::layout;
 use super::pdf::{self, ParsedPdf};
 use super::record::Record;
@@ -192,9 +192,9 @@ pub fn verify_bytes(
         .ok()
         .map(|b| Signature::from_bytes(&b));
     let trusted = trust.get(&claimed_key_id);
-    let key: Option<VerifyingKey> = trusted
+    let key: Option<PublicKey> = trusted
         .map(|t| t.key)
-        .or_else(|| embedded_key.filter(|k| key_id(k) == claimed_key_id));
+        .or_else(|| embedded_key.filter(|k| k.key_id() == claimed_key_id));
     match (&sig, &key) {
         (None, _) => report.push(
             "signature",
@@ -261,7 +261,7 @@ pub fn verify_bytes(
             r,
             &signed_bytes,
             &signature,
-            key.as_ref(),
+            key.as_ref().map(PublicKey::verifying_key),
         );
     }
 
@@ -377,7 +377,7 @@ mod tests {
             let rendered =
                 sign_and_render(Issuable::from_record_for_tests(record), &key, None).unwrap();
             let mut trust = TrustStore::default();
-            trust.add(key.verifying_key(), "test".into());
+            trust.add(key.public_key(), "test".into());
             Fixture { rendered, trust }
         })
     }
