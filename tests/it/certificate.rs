@@ -380,6 +380,8 @@ fn a_weak_key_is_refused_by_stations_add_and_verify_trust_and_cannot_forge() {
     v["record"]["key_id"] = weak_id.clone().into();
     v["record"]["media"]["serial"] = "FORGED-SERIAL".into();
     v["signature"]["key_id"] = weak_id.into();
+    let record = wipeproof::certificate::record::Record::from_value(v["record"].clone()).unwrap();
+    v["signature"]["record_sha256"] = record.sha256().unwrap().into();
     let mut sig = [0u8; 64];
     sig[0] = 1;
     use base64::Engine;
@@ -403,8 +405,9 @@ fn a_weak_key_is_refused_by_stations_add_and_verify_trust_and_cannot_forge() {
     let trusted = home.path().join("keys").join("trusted");
     std::fs::create_dir_all(&trusted).unwrap();
     std::fs::write(trusted.join("weak.pem"), identity_key_pem()).unwrap();
-    let (code, _) = verify(&home, &[forged.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    let out = home.run(&["verify", forged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
     std::fs::remove_file(trusted.join("weak.pem")).unwrap();
 
     let central = Home::new();
