@@ -2,6 +2,7 @@
 //!
 //! * [`record`]: the record (schema v1) and [`record::Issuable`], the only signable form.
 //! * [`canonical`]: the canonical JSON bytes a signature covers.
+//! * [`strict_json`]: reading certificate JSON with no repeated or unknown members.
 //! * [`keys`]: the station's Ed25519 key and the trust store.
 //! * [`layout`], [`page`], [`pdf`], [`winansi`]: the PDF a person reads, drawn from the record.
 //! * [`issue`]: sign, render and write a certificate durably.
@@ -15,4 +16,5 @@ pub mod layout;
 pub mod page;
 pub mod pdf;
 pub mod record;
+pub mod strict_json;
 pub mod winansi;

@@ -19,6 +19,8 @@ use printpdf::{
 use super::page::{Colour, Font, Item, Page};
 use super::winansi;
 
+pub mod tree;
+
 /// Largest PDF read.
 pub const MAX_PDF_BYTES: usize = 16 << 20;
 /// Largest decompressed stream read.
@@ -330,12 +332,9 @@ fn parse_inner(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
             parsed.extras.push(format!("document has /{key}"));
         }
     }
-    parsed.attachments = attachments(&doc, catalog);
-    let pages = doc.get_pages();
-    if pages.len() > MAX_PAGES {
-        return Err(PdfError::Malformed(format!("{} pages", pages.len())));
-    }
-    for (number, page_id) in pages {
+    parsed.attachments = attachments(&doc, catalog, &mut parsed.extras)?;
+    let pages = tree::pages(&doc, catalog, MAX_PAGES)?;
+    for (number, page_id) in (1..).zip(pages) {
         let page = doc.get_dictionary(page_id).map_err(bad)?;
         let non_empty = |o: Result<&Object, lopdf::Error>| match o.and_then(|o| doc.dereference(o))
         {
@@ -423,52 +422,32 @@ fn object_text(o: &Object, depth: usize) -> String {
     }
 }
 
-/// Embedded files listed in the catalog's /Names /EmbeddedFiles name tree.
-fn attachments(doc: &Document, catalog: &Dictionary) -> BTreeMap<String, Vec<u8>> {
+/// Embedded files listed in the catalog's /Names /EmbeddedFiles name tree (walked with a
+/// visited set and a node budget, see [`tree`]). A name listed twice is noted in `extras`: a
+/// viewer or `pdfdetach` could show either file.
+fn attachments(
+    doc: &Document,
+    catalog: &Dictionary,
+    extras: &mut Vec<String>,
+) -> Result<BTreeMap<String, Vec<u8>>, PdfError> {
     let mut out = BTreeMap::new();
     let Ok(names) = doc.get_dict_in_dict(catalog, b"Names") else {
-        return out;
+        return Ok(out);
     };
-    let Ok(tree) = doc.get_dict_in_dict(names, b"EmbeddedFiles") else {
-        return out;
+    let Ok(root) = doc.get_dict_in_dict(names, b"EmbeddedFiles") else {
+        return Ok(out);
     };
-    collect_names(doc, tree, &mut out, 0);
-    out
-}
-
-fn collect_names(
-    doc: &Document,
-    node: &Dictionary,
-    out: &mut BTreeMap<String, Vec<u8>>,
-    depth: usize,
-) {
-    if depth > 8 || out.len() > 64 {
-        return;
-    }
-    if let Ok(Object::Array(pairs)) = node
-        .get(b"Names")
-        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
-    {
-        for pair in pairs.chunks(2) {
-            let [Object::String(name, _), spec] = pair else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(name).into_owned();
-            if let Some(data) = file_data(doc, spec) {
-                out.entry(name).or_insert(data);
-            }
+    for (name, spec) in tree::name_tree(doc, root)? {
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if out.contains_key(&name) {
+            extras.push(format!("two embedded files named {name}"));
+            continue;
+        }
+        if let Some(data) = file_data(doc, spec) {
+            out.insert(name, data);
         }
     }
-    if let Ok(Object::Array(kids)) = node
-        .get(b"Kids")
-        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
-    {
-        for kid in kids {
-            if let Ok((_, Object::Dictionary(d))) = doc.dereference(kid) {
-                collect_names(doc, d, out, depth + 1);
-            }
-        }
-    }
+    Ok(out)
 }
 
 fn file_data(doc: &Document, spec: &Object) -> Option<Vec<u8>> {
@@ -545,6 +524,48 @@ mod tests {
         assert_eq!(parsed.attachments["record.json"], b"{\"a\":1}");
         assert!(parsed.extras.is_empty(), "{:?}", parsed.extras);
         assert!(parsed.pages[0].ops.len() > 5);
+    }
+
+    /// A small PDF whose /EmbeddedFiles name tree node lists itself `copies` times as a kid.
+    pub(crate) fn self_listing_attachments_pdf(copies: usize) -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![Object::Reference(page_id)], "Count" => 1,
+            }),
+        );
+        let node_id = doc.new_object_id();
+        let kids: Vec<Object> = (0..copies).map(|_| Object::Reference(node_id)).collect();
+        doc.objects
+            .insert(node_id, Object::Dictionary(dictionary! { "Kids" => kids }));
+        let catalog = doc.add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => pages_id,
+            "Names" => dictionary! { "EmbeddedFiles" => node_id },
+        });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_name_tree_listing_itself_is_refused_quickly() {
+        let bytes = self_listing_attachments_pdf(40);
+        assert!(bytes.len() < 1024, "{} bytes", bytes.len());
+        // Parse on another thread: before the bounded walk this never returned.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(&bytes).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("parsing a 1 KiB PDF must finish within seconds");
+        let err = result.unwrap_err();
+        assert!(err.contains("name tree") && err.contains("twice"), "{err}");
     }
 
     #[test]

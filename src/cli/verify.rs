@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::Status;
 use super::output::print_json;
-use crate::certificate::check::{CheckItem, Report, verify_file};
+use crate::certificate::check::{CheckItem, DriveCheck, Report, verify_file};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
 
@@ -16,13 +16,18 @@ pub struct VerifyArgs {
     /// The certificate: the PDF, or the JSON written beside it.
     #[arg(value_name = "CERT.pdf|CERT.json")]
     certificate: PathBuf,
-    /// Re-read the certificate's sample regions from this drive and compare their digest.
+    /// Check this drive: its identity, the certificate's sample regions (their digest), and
+    /// fresh random regions against the final pattern where it can be recomputed.
     #[arg(long, value_name = "DEVICE")]
     drive: Option<PathBuf>,
+    /// With --drive: compare every byte of the drive with the final pattern.
+    #[arg(long, requires = "drive")]
+    full: bool,
     /// Trust this public key (PEM) for this run, in addition to the trust store.
     #[arg(long, value_name = "KEYFILE")]
     trust: Vec<PathBuf>,
-    /// Print {"valid": bool, "checks": [{"name", "ok", "detail"}]} on stdout.
+    /// Print {"valid": bool, "checks": [{"name", "ok", "detail"}], "drive": {...}} on stdout
+    /// ("drive" with --drive: size_bytes, bytes_read, published_bytes, pattern_bytes, full).
     #[arg(long)]
     json: bool,
 }
@@ -35,7 +40,11 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
     for f in &args.trust {
         trust.add_file(f)?;
     }
-    let report = match verify_file(&args.certificate, &trust, args.drive.as_deref()) {
+    let drive = args.drive.as_deref().map(|path| DriveCheck {
+        path,
+        full: args.full,
+    });
+    let report = match verify_file(&args.certificate, &trust, drive.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             if args.json {
@@ -46,6 +55,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                         ok: false,
                         detail: e.to_string(),
                     }],
+                    drive: None,
                     record: None,
                 })?;
             }
@@ -63,6 +73,9 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                 c.name,
                 c.detail
             )?;
+        }
+        if let Some(d) = &report.drive {
+            println!("drive: {}", d.describe());
         }
         if let Some(r) = &report.record {
             crate::stdout_line!(

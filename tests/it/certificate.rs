@@ -345,3 +345,239 @@ fn junk_truncated_and_missing_files_are_errors_not_panics() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/cert.pdf"));
 }
+
+/// The PEM of the identity point as an Ed25519 public key: a key of small order.
+fn identity_key_pem() -> String {
+    use base64::Engine;
+    let mut der = hex::decode("302a300506032b6570032100").unwrap();
+    let mut point = [0u8; 32];
+    point[0] = 1;
+    der.extend_from_slice(&point);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+}
+
+#[test]
+fn a_weak_key_is_refused_by_stations_add_and_verify_trust_and_cannot_forge() {
+    let (home, _img, _pdf, js) = certified("zero");
+    let dir = tempfile::tempdir().unwrap();
+    let weak = dir.path().join("weak.pem");
+    std::fs::write(&weak, identity_key_pem()).unwrap();
+
+    // A forged FAIL-to-PASS certificate under the identity key: R = identity, s = 0 is a
+    // "signature" of every message under that key.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&js).unwrap()).unwrap();
+    let weak_id = {
+        let der = hex::decode(format!(
+            "302a300506032b6570032100{}{}",
+            "01",
+            "00".repeat(31)
+        ))
+        .unwrap();
+        use sha2::Digest;
+        format!("SHA256:{}", hex::encode(sha2::Sha256::digest(&der)))
+    };
+    v["record"]["key_id"] = weak_id.clone().into();
+    v["record"]["media"]["serial"] = "FORGED-SERIAL".into();
+    v["signature"]["key_id"] = weak_id.into();
+    let record = wipeproof::certificate::record::Record::from_value(v["record"].clone()).unwrap();
+    v["signature"]["record_sha256"] = record.sha256().unwrap().into();
+    let mut sig = [0u8; 64];
+    sig[0] = 1;
+    use base64::Engine;
+    v["signature"]["value"] = base64::engine::general_purpose::STANDARD.encode(sig).into();
+    let forged = dir.path().join("forged.json");
+    std::fs::write(&forged, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+
+    let out = home.run(&[
+        "verify",
+        forged.to_str().unwrap(),
+        "--trust",
+        weak.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("weak") && stderr(&out).contains("weak.pem"),
+        "{}",
+        stderr(&out)
+    );
+    // Put in the trust store by hand, it makes the store unreadable rather than trusted.
+    let trusted = home.path().join("keys").join("trusted");
+    std::fs::create_dir_all(&trusted).unwrap();
+    std::fs::write(trusted.join("weak.pem"), identity_key_pem()).unwrap();
+    let out = home.run(&["verify", forged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
+    std::fs::remove_file(trusted.join("weak.pem")).unwrap();
+
+    let central = Home::new();
+    let out = central.run(&["stations", "add", weak.to_str().unwrap(), "--name", "x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("weak"), "{}", stderr(&out));
+    let (_, st) = central.json(&["stations", "list", "--json"]);
+    assert_eq!(st["stations"].as_array().map(Vec::len).unwrap_or(0), 0);
+}
+
+#[test]
+fn a_pdf_whose_name_tree_lists_itself_is_refused_quickly() {
+    use lopdf::dictionary;
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![Object::Reference(page_id)], "Count" => 1,
+        }),
+    );
+    let node = doc.new_object_id();
+    let kids: Vec<Object> = (0..40).map(|_| Object::Reference(node)).collect();
+    doc.objects
+        .insert(node, Object::Dictionary(dictionary! { "Kids" => kids }));
+    let catalog = doc.add_object(dictionary! {
+        "Type" => "Catalog", "Pages" => pages_id, "Names" => dictionary! { "EmbeddedFiles" => node },
+    });
+    doc.trailer.set("Root", catalog);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loop.pdf");
+    doc.save(&path).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 1024);
+
+    let home = Home::new();
+    let mut child = home
+        .command(&["verify", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("verify of a 1 KiB PDF did not finish in 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("name tree") && err.contains("twice"), "{err}");
+}
+
+/// Wipes a loop device with zeros and returns (home, device, json certificate, the published
+/// sample regions as (offset, len)).
+fn certified_loop(stem: &str, size: u64) -> (Home, LoopDev, PathBuf, Vec<(u64, u64)>) {
+    let home = Home::new();
+    let lo = LoopDev::new(stem, size, 512);
+    let (code, json) = home.json(&[
+        "wipe",
+        lo.dev.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let js = PathBuf::from(only_drive(&json)["certificate_json"].as_str().unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&js).unwrap()).unwrap();
+    let plan = &v["record"]["verification"]["plan"];
+    let seed: [u8; 32] = hex::decode(plan["seed"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let built = wipeproof::verify::plan::SamplePlan::build(wipeproof::verify::plan::PlanParams {
+        size_bytes: plan["size_bytes"].as_u64().unwrap(),
+        sector_size: plan["sector_size"].as_u64().unwrap() as u32,
+        coverage_ppm: plan["requested_coverage_ppm"].as_u64().unwrap() as u32,
+        seed,
+    })
+    .unwrap();
+    let regions = built.regions.iter().map(|r| (r.offset, r.len)).collect();
+    (home, lo, js, regions)
+}
+
+/// Overwrites `total` bytes, sector by sector from `start`, skipping every sector that lies in
+/// a published region: a change the certificate's own regions cannot see.
+fn change_outside(backing: &Path, regions: &[(u64, u64)], start: u64, total: u64) {
+    let mut changed = 0;
+    let mut at = start;
+    while changed < total {
+        let hit = regions.iter().any(|&(o, l)| at < o + l && o < at + 512);
+        if !hit {
+            write_range(backing, at, &[0x42; 512]);
+            changed += 512;
+        }
+        at += 512;
+    }
+}
+
+#[test]
+fn verify_drive_finds_a_64_kib_change_the_published_regions_miss() {
+    let size = 16 << 20;
+    let (home, lo, js, regions) = certified_loop("fresh", size);
+    let dev = lo.dev.to_str().unwrap();
+    // Untouched: valid, and the report says how much was read.
+    let (code, report) = verify(&home, &[js.to_str().unwrap(), "--drive", dev]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(check(&report, "drive_pattern")["ok"], true, "{report}");
+    let read = report["drive"]["bytes_read"].as_u64().unwrap();
+    assert!(read > 0 && read < size, "{report}");
+    assert_eq!(report["drive"]["size_bytes"], size);
+    assert_eq!(report["drive"]["full"], false);
+
+    change_outside(&lo.backing, &regions, 8 << 20, 64 << 10);
+    let (code, report) = verify(&home, &[js.to_str().unwrap(), "--drive", dev]);
+    assert_eq!(
+        check(&report, "drive_content")["ok"],
+        true,
+        "the published regions were left alone: {report}"
+    );
+    // Every slot of the plan holds one published region; the change fills the rest of about
+    // ten slots, and a fresh region misses all of them with probability below 1e-9.
+    assert_eq!(code, 1, "{report}");
+    let c = check(&report, "drive_pattern");
+    assert_eq!(c["ok"], false);
+    assert!(
+        c["detail"].as_str().unwrap().contains("fresh regions"),
+        "{c}"
+    );
+
+    // --full reads every byte and always finds it.
+    let (code, report) = verify(&home, &[js.to_str().unwrap(), "--drive", dev, "--full"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(check(&report, "drive_pattern")["ok"], false);
+    assert_eq!(report["drive"]["bytes_read"], size);
+    assert_eq!(report["drive"]["full"], true);
+    let out = home.run(&["verify", js.to_str().unwrap(), "--drive", dev, "--full"]);
+    assert!(
+        stdout(&out).contains(&format!("read {size} of {size} bytes")),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn verify_full_of_a_random_wipe_says_it_cannot_compare() {
+    let (home, img, _pdf, js) = certified("random");
+    let dev = img.path.to_str().unwrap();
+    let (code, report) = verify(&home, &[js.to_str().unwrap(), "--drive", dev]);
+    assert_eq!(code, 0, "{report}");
+    let c = check(&report, "drive_pattern");
+    assert!(
+        c["detail"].as_str().unwrap().contains("random keystream"),
+        "{c}"
+    );
+    let out = home.run(&["verify", js.to_str().unwrap(), "--drive", dev, "--full"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--full"), "{}", stderr(&out));
+}

@@ -19,7 +19,7 @@ pub(super) fn check_pdf(
     // Embedded files agree with each other.
     let mut problems = Vec::new();
     match parsed.attachments.get("certificate.json") {
-        Some(json) => match serde_json::from_slice::<SignedCertificate>(json) {
+        Some(json) => match strict_json::from_slice::<SignedCertificate>(json) {
             Ok(c) => {
                 if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id {
                     problems.push("certificate.json names another algorithm or key");
@@ -159,29 +159,53 @@ pub(super) fn check_pdf(
         ),
     }
 
-    // The whole file, when this version made it.
+    // The whole file.
+    check_pdf_file(
+        report,
+        bytes,
+        record,
+        redrawn.as_ref().map(|(b, _)| b.as_slice()),
+    );
+}
+
+/// The `file` check of a PDF: is it byte for byte what this signed record renders to? It says
+/// which of three things it found: the issued file; another file (re-saved by a tool or edited:
+/// the fonts, encodings and structure a viewer uses are vouched for only byte for byte, so this
+/// fails); or a file made by another version, which this one cannot re-render.
+fn check_pdf_file(report: &mut Report, bytes: &[u8], record: &Record, redrawn: Option<&[u8]>) {
     let ours = record.tool.version == env!("CARGO_PKG_VERSION");
-    match (&redrawn, ours) {
-        (Some((b, _)), true) if b.as_slice() == bytes => {
-            report.push("file", true, "the file is byte for byte the certificate this record renders to")
-        }
-        (Some((b, _)), true) => {
-            let at = b.iter().zip(bytes).position(|(x, y)| x != y).unwrap_or(b.len().min(bytes.len()));
-            report.push(
-                "file",
-                false,
-                format!("the file differs from the certificate this record renders to, first at byte {at}"),
-            )
-        }
+    match (redrawn, ours) {
+        (_, _) if !passed(report, "signature") => report.push(
+            "file",
+            false,
+            "not compared with the issued file: the signature does not cover this record",
+        ),
+        (Some(b), true) if b == bytes => report.push(
+            "file",
+            true,
+            "byte-identical to the PDF this signed record renders to",
+        ),
+        (Some(b), true) => report.push(
+            "file",
+            false,
+            format!(
+                "not byte-identical to the PDF this signed record renders to (first difference at byte {}): re-saved (by qpdf, a viewer's Save As, ...) or edited. What a viewer shows depends on fonts and structure that only the issued bytes vouch for; the embedded signed record may still be genuine: check the JSON certificate or the embedded record as certificates/README.md says, or ask the issuer for the original",
+                first_difference(b, bytes)
+            ),
+        ),
         (_, false) => report.push(
             "file",
             true,
             format!(
-                "not compared byte for byte: made by wipeproof {}, this is {}; the page checks above apply",
+                "not compared byte for byte: made by wipeproof {}, this is {}, which renders differently; the text and drawing checks above apply",
                 record.tool.version,
                 env!("CARGO_PKG_VERSION")
             ),
         ),
-        (None, true) => {}
+        (None, true) => report.push(
+            "file",
+            false,
+            "the signed record cannot be redrawn for comparison",
+        ),
     }
 }
