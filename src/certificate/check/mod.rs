@@ -7,9 +7,12 @@
 //! * `signature`: the Ed25519 signature covers the record's canonical bytes;
 //! * `trusted_key`: the signing key is in the trust store (or given with `--trust`);
 //! * PDF only: `embedded_files` (record.json, record.sig and certificate.json agree),
-//!   `visible_text` (the words on the pages are exactly those the signed record renders to),
-//!   `page_content` (every drawing operation too, and nothing added), `file` (the file is
-//!   byte for byte the one this record renders to, when made by this version);
+//!   `visible_text` (the words on the pages, read through their fonts' encodings, are exactly
+//!   those the signed record renders to with the file's layout, and every character of the
+//!   record can be shown), `page_content` (every drawing operation too, and nothing added),
+//!   `pdf_structure` (one revision, and every object a viewer reads is what the renderer
+//!   writes, whichever version made the file), `file` (the file is byte for byte the one this
+//!   record renders to, when made by this version);
 //! * with a drive: `drive_identity` and `drive_content` (the sample regions read now hash to the
 //!   certified digest).
 //!
@@ -25,9 +28,10 @@ use sha2::{Digest, Sha256};
 
 mod drive;
 mod page;
+mod structure;
 
 use super::canonical;
-use super::issue::{SignatureBlock, SignedCertificate, render_pdf};
+use super::issue::{SignatureBlock, SignedCertificate, render_pdf_as};
 use super::keys::{TrustStore, key_id, parse_public, public_pem};
 use super::layout::layout;
 use super::pdf::{self, ParsedPdf};
@@ -401,6 +405,7 @@ mod tests {
                 "embedded_files",
                 "visible_text",
                 "page_content",
+                "pdf_structure",
                 "file"
             ]
         );
