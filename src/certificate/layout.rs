@@ -156,11 +156,11 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
         ),
         WipeResult::Fail => (
             "Not sanitized: the wipe failed".to_string(),
-            "No sanitization level was reached; see 6. Result for why.".to_string(),
+            "No level reached: see 6. Result.".to_string(),
         ),
         WipeResult::Incomplete => (
             "Not sanitized: the wipe is incomplete".to_string(),
-            "No sanitization level was reached; see 6. Result for why.".to_string(),
+            "No level reached: see 6. Result.".to_string(),
         ),
     };
     let (size, lines) = fit(&heading, Font::Bold, 11.0, 7.0, side_width, 1);

@@ -225,10 +225,15 @@ impl Writer {
         self.down(4.0);
     }
 
-    /// A label and its value, each wrapped inside its column.
+    /// A label and its value, each wrapped inside its column; a monospaced value (a hash, a
+    /// key id) is set a little smaller rather than broken, where that makes it fit one line.
     pub fn row_with(&mut self, label: &str, value: &str, font: Font) {
         let labels = wrap(label, Font::Regular, 9.0, VALUE_X - LEFT - 8.0);
-        let values = wrap(value, font, 9.0, RIGHT - VALUE_X);
+        let size = match fit(value, font, 9.0, 7.5, RIGHT - VALUE_X, 1) {
+            (size, lines) if font == Font::Mono && lines.len() == 1 => size,
+            _ => 9.0,
+        };
+        let values = wrap(value, font, size, RIGHT - VALUE_X);
         let lines = labels.len().max(values.len()).max(1);
         self.room(11.0 * lines as f32);
         for (i, line) in labels.iter().enumerate() {
@@ -237,7 +242,7 @@ impl Writer {
         }
         for (i, line) in values.iter().enumerate() {
             let y = self.y - 9.0 - 11.0 * i as f32;
-            self.text_at(VALUE_X, y, 9.0, font, Colour::Black, line);
+            self.text_at(VALUE_X, y, size, font, Colour::Black, line);
         }
         self.down(11.0 * lines as f32 + 1.0);
     }

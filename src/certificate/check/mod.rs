@@ -443,6 +443,57 @@ mod tests {
         assert!(!r.checks.iter().find(|c| c.name == "signature").unwrap().ok);
     }
 
+    /// A layout 1 certificate (standard fonts, WinAnsi) of a record with characters that layout
+    /// could not show: its page printed `?`, so it does not verify, and the check says why.
+    #[test]
+    fn a_page_that_cannot_show_the_record_does_not_verify() {
+        use super::super::issue::{LayoutVersion, render_pdf_as};
+        let f = fixture();
+        let key = StationKey::generate().unwrap();
+        let mut record = sample_record();
+        record.organisation.name = "Łódź Recykling".into();
+        record.key_id = key.key_id();
+        let canonical = record.canonical_bytes().unwrap();
+        let signature = key.sign(&canonical).to_bytes();
+        let sha = record.sha256().unwrap();
+        let pem = public_pem(&key.verifying_key()).unwrap();
+        let json = serde_json::to_vec_pretty(&SignedCertificate {
+            record: record.clone(),
+            signature: SignatureBlock {
+                algorithm: "Ed25519".into(),
+                key_id: key.key_id(),
+                value: base64::engine::general_purpose::STANDARD.encode(signature),
+                record_sha256: sha.clone(),
+            },
+        })
+        .map(|mut v| {
+            v.push(b'\n');
+            v
+        })
+        .unwrap();
+        let pdf = render_pdf_as(
+            LayoutVersion::V1,
+            &record,
+            &canonical,
+            &signature,
+            &sha,
+            &json,
+            &pem,
+        )
+        .unwrap();
+        let mut trust = f.trust.clone();
+        trust.add(key.verifying_key(), "test".into());
+        let r = verify_bytes(&pdf, "t", &trust, None).unwrap();
+        let text = r.checks.iter().find(|c| c.name == "visible_text").unwrap();
+        assert!(!r.valid && !text.ok, "{:#?}", r.checks);
+        assert!(text.detail.contains("U+0141"), "{}", text.detail);
+        // The same record drawn with the current layout shows every character.
+        let rendered =
+            sign_and_render(Issuable::from_record_for_tests(record), &key, None).unwrap();
+        let r = verify_bytes(&rendered.pdf, "t", &trust, None).unwrap();
+        assert!(r.valid, "{:#?}", r.checks);
+    }
+
     #[test]
     fn junk_is_an_error_not_a_panic() {
         let f = fixture();
