@@ -503,6 +503,15 @@ fn certificates_of_an_earlier_release_verify_and_stay_closed_to_edits() {
         "{structure}"
     );
     assert_eq!(check(&report, "signature")["ok"], true);
+    let text = check(&report, "visible_text");
+    assert_eq!(text["ok"], false, "{report}");
+    assert!(
+        text["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Greenfield ST Recycling Std"),
+        "the check says what a viewer shows: {text}"
+    );
 
     // The same edit written as a whole new file (one revision): the font is named.
     let mut doc = Document::load(&forged).unwrap();

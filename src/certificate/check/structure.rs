@@ -273,6 +273,9 @@ fn describe(o: &Object) -> String {
 /// How a font's strings become text.
 enum Decoder {
     WinAnsi,
+    /// WinAnsi with some codes given other glyphs by a `/Differences` array (no certificate
+    /// has one; decoded so that the check can say what a viewer shows).
+    WinAnsiDifferences(BTreeMap<u8, char>),
     /// Two-byte codes through the font's ToUnicode map.
     ToUnicode(BTreeMap<u32, String>),
     /// A font no certificate uses: its strings are shown as U+FFFD.
@@ -284,6 +287,14 @@ impl Decoder {
         let name = |k: &[u8]| font.get(k).and_then(Object::as_name).ok();
         match name(b"Subtype") {
             Some(b"Type1") if name(b"Encoding") == Some(b"WinAnsiEncoding") => Decoder::WinAnsi,
+            Some(b"Type1") => match font
+                .get(b"Encoding")
+                .and_then(|o| doc.dereference(o))
+                .and_then(|(_, o)| o.as_dict())
+            {
+                Ok(enc) => Decoder::WinAnsiDifferences(differences(enc)),
+                Err(_) => Decoder::Unknown,
+            },
             Some(b"Type0") => {
                 let map = font
                     .get(b"ToUnicode")
@@ -323,6 +334,15 @@ impl Decoder {
     fn decode(&self, bytes: &[u8]) -> String {
         match self {
             Decoder::WinAnsi => winansi::decode(bytes),
+            Decoder::WinAnsiDifferences(changed) => bytes
+                .iter()
+                .map(|b| {
+                    changed
+                        .get(b)
+                        .copied()
+                        .unwrap_or_else(|| winansi::char_of(*b))
+                })
+                .collect(),
             Decoder::ToUnicode(map) => bytes
                 .chunks(2)
                 .map(|pair| {
@@ -333,6 +353,50 @@ impl Decoder {
             Decoder::Unknown => "\u{FFFD}".repeat(bytes.len()),
         }
     }
+}
+
+/// The codes a `/Differences` array redefines, and the characters of their glyph names (letters,
+/// digits, `space`, `uniXXXX`; any other name as U+FFFD).
+fn differences(encoding: &Dictionary) -> BTreeMap<u8, char> {
+    let mut out = BTreeMap::new();
+    let Ok(items) = encoding.get(b"Differences").and_then(Object::as_array) else {
+        return out;
+    };
+    let mut code: i64 = 0;
+    for item in items {
+        match item {
+            Object::Integer(i) => code = *i,
+            Object::Name(n) => {
+                let name = String::from_utf8_lossy(n);
+                let digits = [
+                    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                ];
+                let c = match name.as_ref() {
+                    "space" => ' ',
+                    one if one.chars().count() == 1 && one.is_ascii() => {
+                        one.chars().next().unwrap_or('\u{FFFD}')
+                    }
+                    hex if hex.starts_with("uni") && hex.len() == 7 => {
+                        u32::from_str_radix(&hex[3..], 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .unwrap_or('\u{FFFD}')
+                    }
+                    other => digits
+                        .iter()
+                        .position(|d| *d == other)
+                        .and_then(|i| char::from_digit(i as u32, 10))
+                        .unwrap_or('\u{FFFD}'),
+                };
+                if let Ok(b) = u8::try_from(code) {
+                    out.insert(b, c);
+                }
+                code += 1;
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The text of each page as a viewer shows it: one string per text object (`BT` … `ET`),
