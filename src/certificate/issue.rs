@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use super::fonts;
 use super::keys::{StationKey, public_pem};
-use super::layout::layout;
-use super::pdf::{Attachment, PdfInfo, render};
+use super::layout::{describe_unshowable, layout, unshowable};
+use super::pdf::{A4_MM, Attachment, PdfInfo, Typeset, render_with};
 use super::record::{ChainLink, Issuable, Record, RecordError};
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
 use crate::verify::WipeResult;
@@ -79,6 +80,23 @@ pub enum IssueError {
     Pdf(#[from] super::pdf::PdfError),
     #[error("{0}")]
     Key(#[from] super::keys::KeyError),
+    #[error(
+        "the certificate cannot show {0}: no font of the certificate has these characters. \
+         Change the value (the organisation or operator in wipeproof.toml or --operator, the \
+         customer or asset tag in the register) to characters it can show; the wipe is done but \
+         not certified"
+    )]
+    Unshowable(String),
+}
+
+/// The page layouts certificates have been drawn with. Verification draws a certificate again
+/// with the layout it was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutVersion {
+    /// Until wipeproof 0.1.0: the PDF standard fonts in WinAnsiEncoding (`super::v1`).
+    V1,
+    /// Embedded Unicode faces, text wrapped inside its box (`super::layout`).
+    V2,
 }
 
 /// Everything that makes up one certificate, in memory.
@@ -113,7 +131,7 @@ impl Issued {
     }
 }
 
-/// Renders the PDF of a signed record; verification uses the same function to redraw it.
+/// Renders the PDF of a signed record with the current layout.
 pub fn render_pdf(
     record: &Record,
     canonical: &[u8],
@@ -122,8 +140,36 @@ pub fn render_pdf(
     json: &[u8],
     public_key_pem: &str,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
+    render_pdf_as(
+        LayoutVersion::V2,
+        record,
+        canonical,
+        signature,
+        record_sha256,
+        json,
+        public_key_pem,
+    )
+}
+
+/// Renders the PDF of a signed record with a given layout; verification uses it to redraw a
+/// certificate the way it was made.
+pub fn render_pdf_as(
+    version: LayoutVersion,
+    record: &Record,
+    canonical: &[u8],
+    signature: &[u8],
+    record_sha256: &str,
+    json: &[u8],
+    public_key_pem: &str,
+) -> Result<Vec<u8>, super::pdf::PdfError> {
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
-    let pages = layout(record, record_sha256, &sig_b64);
+    let (pages, typeset) = match version {
+        LayoutVersion::V1 => (
+            super::v1::layout(record, record_sha256, &sig_b64),
+            Typeset::Standard,
+        ),
+        LayoutVersion::V2 => (layout(record, record_sha256, &sig_b64), Typeset::Embedded),
+    };
     let title = format!("Certificate of Media Sanitization {}", record.id);
     let info = PdfInfo {
         title: &title,
@@ -156,7 +202,7 @@ pub fn render_pdf(
             data: public_key_pem.as_bytes(),
         },
     ];
-    render(&pages, &info, &files)
+    render_with(&pages, A4_MM, typeset, &info, &files)
 }
 
 /// Signs and renders a record (no files written).
@@ -166,6 +212,10 @@ pub fn sign_and_render(
     previous: Option<ChainLink>,
 ) -> Result<Rendered, IssueError> {
     let record = issuable.finish(key.key_id(), previous);
+    let cannot_show = unshowable(&record, fonts::showable);
+    if !cannot_show.is_empty() {
+        return Err(IssueError::Unshowable(describe_unshowable(&cannot_show)));
+    }
     let canonical = record.canonical_bytes()?;
     let signature = key.sign(&canonical).to_bytes();
     let record_sha256 = record.sha256()?;

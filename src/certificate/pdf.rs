@@ -12,14 +12,25 @@ use std::collections::BTreeMap;
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, StringFormat, dictionary};
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    BuiltinFont, Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb,
+    TextItem, WindingOrder,
 };
 
+use super::fonts::{self, Face};
 use super::page::{Colour, Font, Item, Page};
 use super::winansi;
 
 pub mod tree;
+/// How text is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typeset {
+    /// Layout 1: the PDF standard fonts (Helvetica, Helvetica-Bold, Courier) in
+    /// WinAnsiEncoding, not embedded. Kept to redraw certificates made with layout 1.
+    Standard,
+    /// Layout 2: subsets of the faces in `fonts`, embedded, with a ToUnicode map.
+    Embedded,
+}
 
 /// Largest PDF read.
 pub const MAX_PDF_BYTES: usize = 16 << 20;
@@ -83,10 +94,41 @@ fn rect(x: f32, y: f32, w: f32, h: f32) -> PolygonRing {
     }
 }
 
-fn ops(page: &Page) -> Vec<Op> {
+fn ops(page: &Page, typeset: Typeset) -> Vec<Op> {
     let mut ops = Vec::new();
     for item in &page.items {
         match item {
+            Item::Text {
+                x,
+                y,
+                size,
+                font,
+                colour,
+                text,
+            } if typeset == Typeset::Embedded => {
+                ops.extend([
+                    Op::StartTextSection,
+                    Op::SetFillColor { col: rgb(*colour) },
+                    Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt(*x),
+                            y: Pt(*y),
+                        },
+                    },
+                ]);
+                for (face, run) in fonts::runs(*font, text) {
+                    ops.extend([
+                        Op::SetFont {
+                            font: PdfFontHandle::External(FontId(face.resource().into())),
+                            size: Pt(*size),
+                        },
+                        Op::ShowText {
+                            items: vec![TextItem::Text(run)],
+                        },
+                    ]);
+                }
+                ops.push(Op::EndTextSection);
+            }
             Item::Text {
                 x,
                 y,
@@ -189,30 +231,48 @@ fn ops(page: &Page) -> Vec<Op> {
     ops
 }
 
-/// Draws A4 pages and embeds the attachments.
+/// A4 in millimetres.
+pub const A4_MM: (f32, f32) = (210.0, 297.0);
+
+/// Draws A4 pages in the embedded faces and embeds the attachments.
 pub fn render(
     pages: &[Page],
     info: &PdfInfo<'_>,
     attachments: &[Attachment<'_>],
 ) -> Result<Vec<u8>, PdfError> {
-    render_sized(pages, (210.0, 297.0), info, attachments)
+    render_with(pages, A4_MM, Typeset::Embedded, info, attachments)
 }
 
-/// Draws pages of `size` (width, height in millimetres) and embeds the attachments.
+/// Draws pages of `size` (width, height in millimetres) in the embedded faces and embeds the
+/// attachments.
 pub fn render_sized(
     pages: &[Page],
     size: (f32, f32),
     info: &PdfInfo<'_>,
     attachments: &[Attachment<'_>],
 ) -> Result<Vec<u8>, PdfError> {
+    render_with(pages, size, Typeset::Embedded, info, attachments)
+}
+
+/// Draws pages of `size` (millimetres) set as `typeset` says and embeds the attachments.
+pub fn render_with(
+    pages: &[Page],
+    size: (f32, f32),
+    typeset: Typeset,
+    info: &PdfInfo<'_>,
+    attachments: &[Attachment<'_>],
+) -> Result<Vec<u8>, PdfError> {
     let mut doc = PdfDocument::new(info.title);
+    if typeset == Typeset::Embedded {
+        embed_faces(&mut doc, pages)?;
+    }
     doc.metadata.info.author = info.author.to_string();
     doc.metadata.info.creator = "wipeproof".into();
     doc.metadata.info.producer = format!("wipeproof {}", env!("CARGO_PKG_VERSION"));
     doc.metadata.info.subject = info.title.into();
     let pdf_pages: Vec<PdfPage> = pages
         .iter()
-        .map(|p| PdfPage::new(Mm(size.0), Mm(size.1), ops(p)))
+        .map(|p| PdfPage::new(Mm(size.0), Mm(size.1), ops(p, typeset)))
         .collect();
     let opts = PdfSaveOptions {
         optimize: true,
@@ -223,6 +283,33 @@ pub fn render_sized(
     let mut warnings = Vec::new();
     let base = doc.with_pages(pdf_pages).save(&opts, &mut warnings);
     attach(&base, info, attachments)
+}
+
+/// Adds to `doc` each face the pages use, cut down to the characters they show.
+fn embed_faces(doc: &mut PdfDocument, pages: &[Page]) -> Result<(), PdfError> {
+    let mut used: BTreeMap<Face, std::collections::BTreeSet<char>> = BTreeMap::new();
+    for item in pages.iter().flat_map(|p| &p.items) {
+        if let Item::Text { font, text, .. } = item {
+            for (face, run) in fonts::runs(*font, text) {
+                used.entry(face).or_default().extend(run.chars());
+            }
+        }
+    }
+    for (face, chars) in used {
+        let bytes = fonts::subset(face, &chars)
+            .map_err(|e| PdfError::Build(format!("cannot cut down font {face:?}: {e}")))?;
+        let mut warnings = Vec::new();
+        let parsed = ParsedFont::from_bytes(&bytes, 0, &mut warnings).ok_or_else(|| {
+            PdfError::Build(format!(
+                "cannot read the cut-down font {face:?}: {warnings:?}"
+            ))
+        })?;
+        doc.resources
+            .fonts
+            .map
+            .insert(FontId(face.resource().into()), PdfFont::new(parsed));
+    }
+    Ok(())
 }
 
 /// Adds embedded files (PDF 32000-1 7.11.4) and a deterministic trailer ID.
@@ -515,12 +602,21 @@ mod tests {
             description: "the record",
             data: b"{\"a\":1}",
         }];
+        for typeset in [Typeset::Embedded, Typeset::Standard] {
+            let a = render_with(&[page()], A4_MM, typeset, &info(), &files).unwrap();
+            let b = render_with(&[page()], A4_MM, typeset, &info(), &files).unwrap();
+            assert_eq!(a, b, "rendering must be deterministic");
+        }
+        // Layout 1's standard fonts read back as WinAnsi (layout 2's text is read through its
+        // fonts' ToUnicode maps by the certificate checks).
+        let standard = render_with(&[page()], A4_MM, Typeset::Standard, &info(), &files).unwrap();
+        assert_eq!(
+            parse(&standard).unwrap().pages[0].texts,
+            ["Müller (PASS) 100%"]
+        );
         let a = render(&[page()], &info(), &files).unwrap();
-        let b = render(&[page()], &info(), &files).unwrap();
-        assert_eq!(a, b, "rendering must be deterministic");
         let parsed = parse(&a).unwrap();
         assert_eq!(parsed.pages.len(), 1);
-        assert_eq!(parsed.pages[0].texts, ["Müller (PASS) 100%"]);
         assert_eq!(parsed.attachments["record.json"], b"{\"a\":1}");
         assert!(parsed.extras.is_empty(), "{:?}", parsed.extras);
         assert!(parsed.pages[0].ops.len() > 5);

@@ -2,6 +2,7 @@
 //! the signature, the record or the visible text fail with the check that says so; untrusted
 //! keys fail; `--drive` confirms or refutes the drive; the openssl route works; keys behave.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -72,14 +73,54 @@ fn edit_attachment(pdf: &Path, name: &str, edit: impl Fn(&mut Vec<u8>)) -> PathB
     out
 }
 
-/// Replaces text in the first page's content stream.
+/// Replaces a string shown on the first page with another made of the same characters, encoded
+/// through the font's own ToUnicode map (the embedded subset has only the glyphs it shows).
 fn edit_page_text(pdf: &Path, from: &str, to: &str) -> PathBuf {
+    use lopdf::content::Content;
     let mut doc = Document::load(pdf).unwrap();
     let page = *doc.get_pages().get(&1).unwrap();
-    let content = doc.get_page_content(page);
-    let text = String::from_utf8_lossy(&content).into_owned();
-    assert!(text.contains(from), "page 1 does not show {from}");
-    doc.change_page_content(page, text.replacen(from, to, 1).into_bytes())
+    let mut codes: BTreeMap<Vec<u8>, BTreeMap<u32, char>> = BTreeMap::new();
+    for (name, font) in doc.get_page_fonts(page).unwrap() {
+        let id = font.get(b"ToUnicode").unwrap().as_reference().unwrap();
+        let stream = doc.get_object(id).unwrap().as_stream().unwrap();
+        let cmap = String::from_utf8(stream.decompressed_content().unwrap()).unwrap();
+        let parsed = printpdf::cmap::ToUnicodeCMap::parse(&cmap).unwrap();
+        let map = parsed
+            .mappings
+            .iter()
+            .map(|(code, cps)| (*code, char::from_u32(cps[0]).unwrap()))
+            .collect();
+        codes.insert(name, map);
+    }
+    let mut content = Content::decode(&doc.get_page_content(page)).unwrap();
+    let mut font = Vec::new();
+    let mut found = false;
+    for op in &mut content.operations {
+        if op.operator == "Tf" {
+            font = op.operands[0].as_name().unwrap().to_vec();
+        }
+        if op.operator == "Tj"
+            && let Object::String(bytes, _) = &mut op.operands[0]
+        {
+            let map = &codes[&font];
+            let shown: String = bytes
+                .chunks(2)
+                .map(|c| map[&u32::from(u16::from_be_bytes([c[0], c[1]]))])
+                .collect();
+            if shown == from {
+                *bytes = to
+                    .chars()
+                    .flat_map(|c| {
+                        let code = map.iter().find(|(_, x)| **x == c).unwrap().0;
+                        (*code as u16).to_be_bytes()
+                    })
+                    .collect();
+                found = true;
+            }
+        }
+    }
+    assert!(found, "page 1 does not show {from}");
+    doc.change_page_content(page, content.encode().unwrap())
         .unwrap();
     let out = pdf.with_extension("text.pdf");
     doc.save(&out).unwrap();
@@ -116,13 +157,14 @@ fn genuine_certificate_verifies_as_pdf_and_json_and_tampering_is_named() {
     assert_eq!(check(&report, "signature")["ok"], false, "{report}");
 
     // A word a person reads on the page: the operator's name.
-    let bad = edit_page_text(&pdf, "(Jane Doe)", "(John Roe)");
+    let bad = edit_page_text(&pdf, "Jane Doe", "Dane Joe");
+    assert!(pdftotext(&bad).contains("Dane Joe"));
     let (code, report) = verify(&home, &[bad.to_str().unwrap()]);
     assert_eq!(code, 1);
     let text = check(&report, "visible_text");
     assert_eq!(text["ok"], false);
     assert!(
-        text["detail"].as_str().unwrap().contains("John Roe"),
+        text["detail"].as_str().unwrap().contains("Dane Joe"),
         "{text}"
     );
     assert_eq!(
@@ -580,4 +622,195 @@ fn verify_full_of_a_random_wipe_says_it_cannot_compare() {
     let out = home.run(&["verify", js.to_str().unwrap(), "--drive", dev, "--full"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--full"), "{}", stderr(&out));
+}
+
+/// The certificates an earlier release made (layout 1), copied to a scratch directory.
+fn old_certificates() -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/certificate-0.0.9");
+    for f in [
+        "pass.pdf",
+        "pass.json",
+        "fail.pdf",
+        "fail.json",
+        "station-public-key.pem",
+    ] {
+        std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by .ci/setup");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Appends an incremental update to `pdf` that gives the font `base_font` a `/Differences`
+/// encoding mapping F to P, I to S and L to S: a FAIL shown in it reads PASS on screen and in
+/// `pdftotext`, while the content stream and the signed record are untouched.
+fn differences_update(pdf: &Path, base_font: &str) -> PathBuf {
+    let bytes = std::fs::read(pdf).unwrap();
+    let doc = Document::load_mem(&bytes).unwrap();
+    let font_id = *doc
+        .objects
+        .iter()
+        .find(|(_, o)| {
+            o.as_dict()
+                .ok()
+                .and_then(|d| d.get(b"BaseFont").ok())
+                .and_then(|n| n.as_name().ok())
+                == Some(base_font.as_bytes())
+        })
+        .unwrap()
+        .0;
+    let startxref = {
+        let at = bytes.windows(9).rposition(|w| w == b"startxref").unwrap();
+        let tail = String::from_utf8_lossy(&bytes[at + 9..]).into_owned();
+        tail.split_whitespace().next().unwrap().to_string()
+    };
+    let trailer = &doc.trailer;
+    let id = |k: &[u8]| {
+        let (n, g) = trailer.get(k).unwrap().as_reference().unwrap();
+        format!("{n} {g} R")
+    };
+    let mut out = bytes.clone();
+    out.push(b'\n');
+    let offset = out.len();
+    out.extend_from_slice(
+        format!(
+            "{} 0 obj\n<</Type/Font/Subtype/Type1/BaseFont/{base_font}/Encoding<</Type/Encoding\
+             /BaseEncoding/WinAnsiEncoding/Differences[70/P 73/S 76/S]>>>>\nendobj\n",
+            font_id.0
+        )
+        .as_bytes(),
+    );
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \n{} 1\n{offset:010} 00000 n \ntrailer\n\
+             <</Size {}/Root {}/Info {}/Prev {startxref}>>\nstartxref\n{xref}\n%%EOF\n",
+            font_id.0,
+            trailer.get(b"Size").unwrap().as_i64().unwrap(),
+            id(b"Root"),
+            id(b"Info"),
+        )
+        .as_bytes(),
+    );
+    let path = pdf.with_extension("updated.pdf");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn certificates_of_an_earlier_release_verify_and_stay_closed_to_edits() {
+    let dir = old_certificates();
+    let home = Home::new();
+    let key = dir.path().join("station-public-key.pem");
+    let key = key.to_str().unwrap();
+    for f in ["pass.pdf", "pass.json", "fail.pdf", "fail.json"] {
+        let f = dir.path().join(f);
+        let (code, report) = verify(&home, &[f.to_str().unwrap(), "--trust", key]);
+        assert_eq!(code, 0, "{f:?}: {report}");
+        if f.extension().unwrap() == "pdf" {
+            let structure = check(&report, "pdf_structure");
+            assert!(structure["detail"].as_str().unwrap().contains("layout 1"));
+        }
+    }
+
+    // The FAIL certificate, with an incremental update that redefines the bold font's
+    // encoding: every viewer and pdftotext now show PASS.
+    let fail = dir.path().join("fail.pdf");
+    assert!(pdftotext(&fail).contains("FAIL"));
+    let forged = differences_update(&fail, "Helvetica-Bold");
+    let shown = pdftotext(&forged);
+    assert!(shown.contains("PASS") && !shown.contains("FAIL"), "{shown}");
+    let (code, report) = verify(&home, &[forged.to_str().unwrap(), "--trust", key]);
+    assert_eq!(code, 1, "{report}");
+    let structure = check(&report, "pdf_structure");
+    assert_eq!(structure["ok"], false, "{report}");
+    assert!(
+        structure["detail"]
+            .as_str()
+            .unwrap()
+            .contains("incremental update"),
+        "{structure}"
+    );
+    assert_eq!(check(&report, "signature")["ok"], true);
+    let text = check(&report, "visible_text");
+    assert_eq!(text["ok"], false, "{report}");
+    assert!(
+        text["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Greenfield ST Recycling Std"),
+        "the check says what a viewer shows: {text}"
+    );
+
+    // The same edit written as a whole new file (one revision): the font is named.
+    let mut doc = Document::load(&forged).unwrap();
+    let resaved = dir.path().join("resaved.pdf");
+    doc.save(&resaved).unwrap();
+    assert!(!pdftotext(&resaved).contains("FAIL"));
+    let (code, report) = verify(&home, &[resaved.to_str().unwrap(), "--trust", key]);
+    assert_eq!(code, 1, "{report}");
+    let structure = check(&report, "pdf_structure");
+    assert_eq!(structure["ok"], false, "{report}");
+    assert!(
+        structure["detail"].as_str().unwrap().contains("/Encoding"),
+        "{structure}"
+    );
+}
+
+#[test]
+fn names_beyond_latin_1_are_shown_signed_and_verified() {
+    let home = Home::new();
+    let img = ShmFile::with_pattern("SN-UNICODE-1", 4 << 20);
+    let (code, json) = home.json(&[
+        "--set",
+        "organisation.name=Łódź Recykling",
+        "--set",
+        "organisation.address=ul. Piotrkowska 104, 90-001 Łódź",
+        "--operator",
+        "日本 Operator",
+        "wipe",
+        img.path.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{json}");
+    let pdf = PathBuf::from(only_drive(&json)["certificate_pdf"].as_str().unwrap());
+    let text = pdftotext(&pdf);
+    for shown in [
+        "Łódź Recykling",
+        "Piotrkowska 104, 90-001 Łódź",
+        "日本 Operator",
+    ] {
+        assert!(text.contains(shown), "{shown} is not on the page:\n{text}");
+    }
+    assert!(!text.contains('?'), "{text}");
+    let (code, report) = verify(&home, &[pdf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report}");
+
+    // A character no font of the certificate has: nothing is signed that the page cannot show.
+    let img = ShmFile::with_pattern("SN-UNICODE-2", 4 << 20);
+    let out = home.run(&[
+        "--operator",
+        "Jane क",
+        "wipe",
+        img.path.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot show") && err.contains("U+0915"),
+        "{err}"
+    );
 }

@@ -7,8 +7,11 @@
 //! * `signature`: the Ed25519 signature covers the record's canonical bytes;
 //! * `trusted_key`: the signing key is in the trust store (or given with `--trust`);
 //! * PDF only: `embedded_files` (record.json, record.sig and certificate.json agree),
-//!   `visible_text` (the words on the pages are exactly those the signed record renders to),
-//!   `page_content` (every drawing operation too, and nothing added);
+//!   `visible_text` (the words on the pages, read through their fonts' encodings, are exactly
+//!   those the signed record renders to with the file's layout, and every character of the
+//!   record can be shown), `page_content` (every drawing operation too, and nothing added),
+//!   `pdf_structure` (one revision, and every object a viewer reads is what the renderer
+//!   writes, whichever version made the file);
 //! * JSON only: `signature_block` (its key id and record hash are the record's);
 //! * `file`: whether the file is byte for byte what this signed record renders to, saying
 //!   which it found (a re-indented JSON stays valid: it is read strictly; a re-saved PDF does
@@ -31,11 +34,12 @@ use sha2::{Digest, Sha256};
 mod drive;
 mod json;
 mod page;
+mod structure;
 
 pub use drive::{DriveCheck, DriveRead};
 
 use super::canonical;
-use super::issue::{SignatureBlock, SignedCertificate, render_pdf};
+use super::issue::{SignatureBlock, SignedCertificate, render_pdf_as};
 use super::keys::{PublicKey, TrustStore, parse_public, public_pem};
 use super::layout::layout;
 use super::pdf::{self, ParsedPdf};
@@ -348,6 +352,7 @@ mod tests {
                 "embedded_files",
                 "visible_text",
                 "page_content",
+                "pdf_structure",
                 "file"
             ]
         );
@@ -383,6 +388,57 @@ mod tests {
         v["signature"]["value"] = flipped.into();
         let r = verify_bytes(&serde_json::to_vec(&v).unwrap(), "t", &f.trust, None).unwrap();
         assert!(!r.checks.iter().find(|c| c.name == "signature").unwrap().ok);
+    }
+
+    /// A layout 1 certificate (standard fonts, WinAnsi) of a record with characters that layout
+    /// could not show: its page printed `?`, so it does not verify, and the check says why.
+    #[test]
+    fn a_page_that_cannot_show_the_record_does_not_verify() {
+        use super::super::issue::{LayoutVersion, render_pdf_as};
+        let f = fixture();
+        let key = StationKey::generate().unwrap();
+        let mut record = sample_record();
+        record.organisation.name = "Łódź Recykling".into();
+        record.key_id = key.key_id();
+        let canonical = record.canonical_bytes().unwrap();
+        let signature = key.sign(&canonical).to_bytes();
+        let sha = record.sha256().unwrap();
+        let pem = public_pem(&key.verifying_key()).unwrap();
+        let json = serde_json::to_vec_pretty(&SignedCertificate {
+            record: record.clone(),
+            signature: SignatureBlock {
+                algorithm: "Ed25519".into(),
+                key_id: key.key_id(),
+                value: base64::engine::general_purpose::STANDARD.encode(signature),
+                record_sha256: sha.clone(),
+            },
+        })
+        .map(|mut v| {
+            v.push(b'\n');
+            v
+        })
+        .unwrap();
+        let pdf = render_pdf_as(
+            LayoutVersion::V1,
+            &record,
+            &canonical,
+            &signature,
+            &sha,
+            &json,
+            &pem,
+        )
+        .unwrap();
+        let mut trust = f.trust.clone();
+        trust.add(key.public_key(), "test".into());
+        let r = verify_bytes(&pdf, "t", &trust, None).unwrap();
+        let text = r.checks.iter().find(|c| c.name == "visible_text").unwrap();
+        assert!(!r.valid && !text.ok, "{:#?}", r.checks);
+        assert!(text.detail.contains("U+0141"), "{}", text.detail);
+        // The same record drawn with the current layout shows every character.
+        let rendered =
+            sign_and_render(Issuable::from_record_for_tests(record), &key, None).unwrap();
+        let r = verify_bytes(&rendered.pdf, "t", &trust, None).unwrap();
+        assert!(r.valid, "{:#?}", r.checks);
     }
 
     #[test]

@@ -1,7 +1,13 @@
 //! The checks only a PDF certificate has: its embedded files agree, its visible text and every
-//! drawing operation are exactly what the signed record renders to, and (for a file made by this
-//! version) every byte is.
+//! drawing operation are exactly what the signed record renders to with the layout the file was
+//! made with, its structure is what the renderer writes (`structure`), and (for a file made by
+//! this version) every byte is.
 
+use super::super::fonts;
+use super::super::issue::LayoutVersion;
+use super::super::layout::{describe_unshowable, unshowable};
+use super::super::{v1, winansi};
+use super::structure;
 use super::*;
 
 pub(super) fn check_pdf(
@@ -48,36 +54,61 @@ pub(super) fn check_pdf(
         report.push("embedded_files", false, problems.join("; "));
     }
 
-    // The words on the pages.
-    let expected = layout(record, &sha, &sig_b64);
+    // The words on the pages, as a viewer reads them, against the layout the file was made with.
+    let doc = structure::load(bytes);
+    let version = doc
+        .as_ref()
+        .map(structure::layout_version)
+        .unwrap_or(LayoutVersion::V2);
+    let (expected, cannot_show) = match version {
+        LayoutVersion::V1 => (
+            v1::layout(record, &sha, &sig_b64),
+            unshowable(record, |c| winansi::byte(c).is_some()),
+        ),
+        LayoutVersion::V2 => (
+            layout(record, &sha, &sig_b64),
+            unshowable(record, fonts::showable),
+        ),
+    };
     let expected_texts: Vec<Vec<&str>> = expected.iter().map(|p| p.texts()).collect();
-    let text_problem = if expected_texts.len() != parsed.pages.len() {
+    let shown = doc
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(structure::page_texts);
+    let text_problem = if !cannot_show.is_empty() {
         Some(format!(
-            "the PDF has {} page(s); the signed record renders to {}",
-            parsed.pages.len(),
-            expected_texts.len()
+            "the page cannot show what is signed: {}",
+            describe_unshowable(&cannot_show)
         ))
     } else {
-        expected_texts
-            .iter()
-            .zip(&parsed.pages)
-            .enumerate()
-            .find_map(|(i, (want, got))| {
-                let n = want.len().max(got.texts.len());
-                (0..n).find_map(|j| {
-                    let w = want.get(j).copied();
-                    let g = got.texts.get(j).map(String::as_str);
-                    (w != g).then(|| {
-                        format!(
-                            "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
-                            i + 1,
-                            j + 1,
-                            g.unwrap_or("(nothing)"),
-                            w.unwrap_or("(nothing)")
-                        )
+        match &shown {
+            Err(e) => Some(format!("the page text cannot be read: {e}")),
+            Ok(shown) if shown.len() != expected_texts.len() => Some(format!(
+                "the PDF has {} page(s); the signed record renders to {}",
+                shown.len(),
+                expected_texts.len()
+            )),
+            Ok(shown) => expected_texts
+                .iter()
+                .zip(shown)
+                .enumerate()
+                .find_map(|(i, (want, got))| {
+                    let n = want.len().max(got.len());
+                    (0..n).find_map(|j| {
+                        let w = want.get(j).copied();
+                        let g = got.get(j).map(String::as_str);
+                        (w != g).then(|| {
+                            format!(
+                                "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
+                                i + 1,
+                                j + 1,
+                                g.unwrap_or("(nothing)"),
+                                w.unwrap_or("(nothing)")
+                            )
+                        })
                     })
-                })
-            })
+                }),
+        }
     };
     match text_problem {
         None => report.push(
@@ -106,7 +137,7 @@ pub(super) fn check_pdf(
         v
     })
     .unwrap_or_default();
-    let redrawn = render_pdf(record, canonical, signature, &sha, &json, &pem)
+    let redrawn = render_pdf_as(version, record, canonical, signature, &sha, &json, &pem)
         .ok()
         .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     match &redrawn {
@@ -157,6 +188,30 @@ pub(super) fn check_pdf(
             false,
             "the signed record cannot be redrawn for comparison",
         ),
+    }
+
+    // One revision, and every object a viewer reads is what the renderer writes.
+    let structure = match (&doc, &redrawn) {
+        (Err(e), _) => Err(format!("the PDF cannot be read: {e}")),
+        (_, None) => Err("the signed record cannot be redrawn for comparison".to_string()),
+        (Ok(doc), Some((b, _))) => structure::one_revision(bytes, doc).and_then(|()| {
+            let again = structure::load(b)?;
+            structure::same_as_redrawn(doc, &again)
+        }),
+    };
+    match structure {
+        Ok(()) => report.push(
+            "pdf_structure",
+            true,
+            format!(
+                "one revision; pages, fonts, encodings, resources and boxes are what layout {} writes",
+                match version {
+                    LayoutVersion::V1 => 1,
+                    LayoutVersion::V2 => 2,
+                }
+            ),
+        ),
+        Err(e) => report.push("pdf_structure", false, e),
     }
 
     // The whole file.
