@@ -10,11 +10,12 @@ use super::output::print_json;
 use crate::certificate::check::{CheckItem, Report, verify_file};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
+use crate::register::report::{ReportVerdict, verify_report_file};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The certificate: the PDF, or the JSON written beside it.
-    #[arg(value_name = "CERT.pdf|CERT.json")]
+    /// The certificate (the PDF, or the JSON written beside it), or a collection report.
+    #[arg(value_name = "CERT.pdf|CERT.json|REPORT.pdf|REPORT.json")]
     certificate: PathBuf,
     /// Re-read the certificate's sample regions from this drive and compare their digest.
     #[arg(long, value_name = "DEVICE")]
@@ -34,6 +35,15 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
     };
     for f in &args.trust {
         trust.add_file(f)?;
+    }
+    // A collection report is verified the same way, by its own checks.
+    match verify_report_file(&args.certificate, &trust) {
+        Ok(Some(verdict)) => return report_verdict(args, verdict),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("wipeproof: could not check: {e}");
+            return Ok(Status::Error);
+        }
     }
     let report = match verify_file(&args.certificate, &trust, args.drive.as_deref()) {
         Ok(r) => r,
@@ -80,6 +90,48 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                 "VALID: the certificate is genuine and untouched"
             } else {
                 "INVALID: do not rely on this certificate"
+            }
+        );
+    }
+    Ok(if report.valid {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+/// Prints the verdict on a collection report.
+fn report_verdict(args: &VerifyArgs, v: ReportVerdict) -> anyhow::Result<Status> {
+    if args.drive.is_some() {
+        anyhow::bail!(
+            "{} is a collection report; --drive checks a drive against its certificate",
+            args.certificate.display()
+        );
+    }
+    let report = v.verdict;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        for c in &report.checks {
+            println!(
+                "{} {:<15} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+        if let Some(r) = &v.report {
+            println!(
+                "report {} of collection {} for {}: {} asset(s), {} drive(s)",
+                r.id, r.collection, r.customer, r.summary.assets, r.summary.drives
+            );
+        }
+        println!(
+            "{}",
+            if report.valid {
+                "VALID: the report is genuine and untouched"
+            } else {
+                "INVALID: do not rely on this report"
             }
         );
     }
