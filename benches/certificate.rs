@@ -7,7 +7,7 @@ use wipeproof::certificate::check::verify_file;
 use wipeproof::certificate::issue::issue;
 use wipeproof::certificate::keys::{StationKey, TrustStore};
 use wipeproof::certificate::record::{
-    Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
+    Destination, Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
 };
 use wipeproof::device::identity::{Identity, Media, Transport};
 use wipeproof::device::{DriveInfo, GuardContext, Target};
@@ -93,7 +93,7 @@ fn main() {
             operator: "Jane Doe".into(),
             station_id: "bay-3".into(),
         },
-        destination: "reuse".into(),
+        destination: Destination::Reuse,
         customer: Some("Acme Insurance plc".into()),
         collection: Some("COL-1".into()),
         asset_tags: vec!["ACME-1".into()],

@@ -56,7 +56,10 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         &args.collection,
         lines,
         &Issuer {
-            organisation: &state.config.organisation.name,
+            organisation: &crate::certificate::record::Organisation {
+                name: state.config.organisation.name.clone(),
+                address: state.config.organisation.address.clone(),
+            },
             station_id: &state.config.station.id,
             operator: &state.config.station.operator,
             key: &key,

@@ -10,11 +10,12 @@ use super::output::print_json;
 use crate::certificate::check::{CheckItem, DriveCheck, Report, verify_file};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
+use crate::register::report::{ReportVerdict, verify_report_file};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The certificate: the PDF, or the JSON written beside it.
-    #[arg(value_name = "CERT.pdf|CERT.json")]
+    /// The certificate (the PDF, or the JSON written beside it), or a collection report.
+    #[arg(value_name = "CERT.pdf|CERT.json|REPORT.pdf|REPORT.json")]
     certificate: PathBuf,
     /// Check this drive: its identity, the certificate's sample regions (their digest), and
     /// fresh random regions against the final pattern where it can be recomputed.
@@ -39,6 +40,15 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
     };
     for f in &args.trust {
         trust.add_file(f)?;
+    }
+    // A collection report is verified the same way, by its own checks.
+    match verify_report_file(&args.certificate, &trust) {
+        Ok(Some(verdict)) => return report_verdict(args, verdict),
+        Ok(None) => {}
+        Err(e) => {
+            crate::stderr_line!("wipeproof: could not check: {e}");
+            return Ok(Status::Error);
+        }
     }
     let drive = args.drive.as_deref().map(|path| DriveCheck {
         path,
@@ -75,7 +85,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
             )?;
         }
         if let Some(d) = &report.drive {
-            println!("drive: {}", d.describe());
+            crate::stdout_line!("drive: {}", d.describe())?;
         }
         if let Some(r) = &report.record {
             crate::stdout_line!(
@@ -93,6 +103,52 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                 "VALID: the certificate is genuine and untouched"
             } else {
                 "INVALID: do not rely on this certificate"
+            }
+        )?;
+    }
+    Ok(if report.valid {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+/// Prints the verdict on a collection report.
+fn report_verdict(args: &VerifyArgs, v: ReportVerdict) -> anyhow::Result<Status> {
+    if args.drive.is_some() {
+        anyhow::bail!(
+            "{} is a collection report; --drive checks a drive against its certificate",
+            args.certificate.display()
+        );
+    }
+    let report = v.verdict;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        for c in &report.checks {
+            crate::stdout_line!(
+                "{} {:<15} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            )?;
+        }
+        if let Some(r) = &v.report {
+            crate::stdout_line!(
+                "report {} of collection {} for {}: {} asset(s), {} drive(s)",
+                r.id,
+                r.collection,
+                r.customer,
+                r.summary.assets,
+                r.summary.drives
+            )?;
+        }
+        crate::stdout_line!(
+            "{}",
+            if report.valid {
+                "VALID: the report is genuine and untouched"
+            } else {
+                "INVALID: do not rely on this report"
             }
         )?;
     }

@@ -14,7 +14,9 @@ use super::output::{human_size, print_json, table};
 use super::{Status, actor};
 use crate::certificate::issue::{Issued, issue};
 use crate::certificate::keys::StationKey;
-use crate::certificate::record::{Issuable, IssueContext, Organisation, PerformedBy, WipeFacts};
+use crate::certificate::record::{
+    Destination, Issuable, IssueContext, Organisation, PerformedBy, WipeFacts,
+};
 use crate::config::StateDir;
 use crate::device::discovery::describe_target;
 use crate::device::{DriveInfo, Target};
@@ -79,7 +81,10 @@ pub struct WipeArgs {
     asset: Option<String>,
     /// Where the media goes next: reuse, resale, recycle or destroy (default: defaults.destination).
     #[arg(long, value_name = "WHERE")]
-    destination: Option<String>,
+    destination: Option<Destination>,
+    /// Wipe drives of an asset already retired or recorded as destroyed (refused otherwise).
+    #[arg(long)]
+    rewipe: bool,
     /// Buffer size in MiB (tuning).
     #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
     buffer_mib: usize,
@@ -151,6 +156,20 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         && register.find_asset(Some(tag), None)?.is_none()
     {
         return Err(crate::register::RegisterError::UnknownAsset(tag.clone()).into());
+    }
+    let mut refusals = Vec::new();
+    for (_, info) in &opened {
+        if let Some(asset) = register.find_asset(args.asset.as_deref(), info.serial.as_deref())?
+            && let Err(e) = asset.may_wipe(&info.path, args.rewipe)
+        {
+            refusals.push(e.to_string());
+        }
+    }
+    if !refusals.is_empty() {
+        for r in &refusals {
+            crate::stderr_line!("wipeproof: {r}");
+        }
+        bail!("nothing was erased");
     }
     reconcile(state, &mut register);
     // A chain that cannot be continued stops the run before anything is erased.
@@ -319,15 +338,14 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
     let destination = args
         .destination
-        .clone()
-        .unwrap_or_else(|| state.config.defaults.destination.clone());
+        .unwrap_or(state.config.defaults.destination);
     let issue_ctx = IssueContext {
         organisation: Organisation {
             name: state.config.organisation.name.clone(),
             address: state.config.organisation.address.clone(),
         },
         performed_by: PerformedBy {
-            operator: state.config.station.operator.clone(),
+            operator: state.config.station.operator.to_string(),
             station_id: state.config.station.id.clone(),
         },
         destination,

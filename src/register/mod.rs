@@ -32,7 +32,7 @@ pub use manifest::ManifestRow;
 use station_event::{SignedEvent, StationEvent};
 
 /// The life of an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetState {
     /// Booked in, not (yet) wiped.
@@ -118,6 +118,24 @@ pub struct AssetRef {
     pub collection: String,
     pub state: AssetState,
     pub matched_by: MatchedBy,
+}
+
+impl AssetRef {
+    /// Whether a drive of this asset (at `drive`) may be wiped: not once the asset is retired
+    /// (every drive already has a PASS certificate) or recorded as destroyed, unless `rewipe`
+    /// says the operator means it.
+    pub fn may_wipe(&self, drive: &str, rewipe: bool) -> Result<(), RegisterError> {
+        match self.state {
+            AssetState::Retired | AssetState::Destroyed if !rewipe => {
+                Err(RegisterError::AssetFinished {
+                    drive: drive.into(),
+                    asset_tag: self.asset_tag.clone(),
+                    state: self.state,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One line of `assets list`.
@@ -266,8 +284,10 @@ pub struct ReportLine {
     pub asset_type: Option<String>,
     pub state: AssetState,
     pub drive_serial: Option<String>,
+    /// Method, level and result of the drive's latest certificate; none while it is not wiped.
     pub method: Option<String>,
-    pub result: Option<String>,
+    pub level: Option<crate::erase::Level>,
+    pub result: Option<crate::verify::WipeResult>,
     pub certificate_id: Option<String>,
 }
 
@@ -294,6 +314,20 @@ pub enum RegisterError {
     },
     #[error("asset {0} is already destroyed")]
     AlreadyDestroyed(String),
+    #[error(
+        "{drive} belongs to asset {asset_tag}, which the register records as {}; {} \
+         Check the drive and the tag; to wipe it all the same, add --rewipe",
+        state.as_str(),
+        match state {
+            AssetState::Destroyed => "a destroyed asset's drives should no longer exist.",
+            _ => "every drive of it already has a PASS certificate.",
+        }
+    )]
+    AssetFinished {
+        drive: String,
+        asset_tag: String,
+        state: AssetState,
+    },
     #[error("the certificate is not valid JSON of schema v1: {0}")]
     BadCertificate(String),
     #[error(

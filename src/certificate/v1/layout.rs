@@ -294,7 +294,7 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     }
 
     w.section("5. Disposition");
-    w.row("Destination", &r.destination);
+    w.row("Destination", r.destination.as_str());
     w.row("Customer", opt(&r.customer));
     w.row("Collection", opt(&r.collection));
     w.row(
