@@ -11,6 +11,7 @@ use super::output::{print_json, table};
 use super::{Status, actor, open_register};
 use crate::certificate::keys::{StationKey, key_id, parse_public};
 use crate::config::StateDir;
+use crate::register::connector::{ConnectorSettings, sync_connector};
 use crate::register::report::{Issuer, write_report};
 use crate::register::sync::{SyncOptions, sync};
 use crate::register::{Register, server};
@@ -73,6 +74,9 @@ pub struct SyncArgs {
     /// The central register's URL (default: sync.register in the config).
     #[arg(long, value_name = "URL")]
     register: Option<String>,
+    /// Sync with this one only: a `[[connector]]` name, or `register` for the central register.
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -82,29 +86,88 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         .register
         .clone()
         .filter(|u| !u.is_empty())
-        .or_else(|| Some(state.config.sync.register.clone()).filter(|u| !u.is_empty()))
-        .context(
-            "no register to sync to: pass --register URL or set sync.register in the config",
-        )?;
-    if !url.starts_with("http://") && !url.starts_with("https://") {
-        anyhow::bail!("--register {url}: expected an http:// or https:// URL");
+        .or_else(|| Some(state.config.sync.register.clone()).filter(|u| !u.is_empty()));
+    let connectors: Vec<&ConnectorSettings> = state
+        .config
+        .connectors
+        .iter()
+        .filter(|c| args.only.as_deref().is_none_or(|only| only == c.name))
+        .collect();
+    let central = match args.only.as_deref() {
+        None => url,
+        Some("register") => Some(url.context(
+            "--only register: no register to sync to: pass --register URL or set sync.register in the config",
+        )?),
+        Some(name) if connectors.is_empty() => {
+            let known: Vec<&str> = state.config.connectors.iter().map(|c| c.name.as_str()).collect();
+            anyhow::bail!(
+                "--only {name}: no [[connector]] of that name in {}; configured: {}",
+                state.config_path().display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+        }
+        Some(_) => None,
+    };
+    if central.is_none() && connectors.is_empty() {
+        anyhow::bail!(
+            "nothing to sync to: pass --register URL, set sync.register, or add a [[connector]] to {}",
+            state.config_path().display()
+        );
     }
     let mut reg = open_register(state)?;
     super::wipe::reconcile(state, &mut reg);
-    let report = sync(&mut reg, &url, SyncOptions::default())?;
-    crate::stderr_line!(
-        "wipeproof: sync to {url}: {} sent, {} already there, {} still unsent",
-        report.sent.len(),
-        report.already.len(),
-        report.unsent.len()
-    );
-    for (id, why) in &report.unsent {
-        crate::stderr_line!("    unsent {id}: {why}");
+    let mut complete = true;
+    let mut doc = serde_json::Map::new();
+    if let Some(url) = central {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("--register {url}: expected an http:// or https:// URL");
+        }
+        let report = sync(&mut reg, &url, SyncOptions::default())?;
+        crate::stderr_line!(
+            "wipeproof: sync to {url}: {} sent, {} already there, {} still unsent",
+            report.sent.len(),
+            report.already.len(),
+            report.unsent.len()
+        );
+        for (id, why) in &report.unsent {
+            crate::stderr_line!("    unsent {id}: {why}");
+        }
+        complete &= report.complete();
+        if let serde_json::Value::Object(map) = serde_json::to_value(&report)? {
+            doc.extend(map);
+        }
+    }
+    let mut reports = Vec::new();
+    for settings in connectors {
+        let report = sync_connector(&mut reg, settings, &state.certificates_dir())?;
+        crate::stderr_line!(
+            "wipeproof: sync to connector {} ({}): {} sent, {} not sent by custody, {} still pending",
+            report.name,
+            report.kind.as_str(),
+            report.sent.len(),
+            report.skipped.len(),
+            report.pending.len()
+        );
+        for l in &report.sent {
+            crate::stderr_line!("    sent {}: {}", l.subject, l.message);
+        }
+        for l in &report.skipped {
+            crate::stderr_line!("    not sent {}: {}", l.subject, l.message);
+        }
+        for l in &report.pending {
+            crate::stderr_line!("    pending {}: {}", l.subject, l.message);
+        }
+        if let Some(e) = &report.error {
+            crate::stderr_line!("    stopped: {e}");
+        }
+        complete &= report.complete();
+        reports.push(report);
     }
     if args.json {
-        print_json(&report)?;
+        doc.insert("connectors".into(), serde_json::to_value(&reports)?);
+        print_json(&serde_json::Value::Object(doc))?;
     }
-    Ok(if report.complete() {
+    Ok(if complete {
         Status::Success
     } else {
         Status::Failure

@@ -1,8 +1,9 @@
 //! The register's tables, as versioned migrations run by `user_version`.
 
 /// Migrations by `user_version`; each runs once, in a transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2_CONNECTOR_DELIVERIES)];
+
+const V1: &str =
     "
 CREATE TABLE customers (
     id INTEGER PRIMARY KEY,
@@ -87,5 +88,24 @@ CREATE TABLE stations (
     public_key TEXT NOT NULL,
     enrolled_at TEXT NOT NULL
 );
-",
-)];
+";
+
+/// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
+/// `subject` is the certificate id, or `destroyed:TAG`.
+const V2_CONNECTOR_DELIVERIES: &str = "
+CREATE TABLE connector_deliveries (
+    connector TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('certificate', 'destroyed')),
+    certificate_id TEXT REFERENCES certificates(id),
+    asset_tag TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'skipped')),
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (connector, subject)
+);
+CREATE INDEX connector_deliveries_certificate ON connector_deliveries(certificate_id);
+CREATE INDEX connector_deliveries_asset ON connector_deliveries(asset_tag);
+";
