@@ -4,7 +4,9 @@
 mod support;
 
 mod certificate;
+mod connectors;
 mod engine;
+mod fake_http;
 mod guard;
 mod list;
 mod register;

@@ -99,18 +99,31 @@ pub(crate) fn plan(
     }
 }
 
-/// The PDF of certificate `id` in the certificates directory (`…-ID.pdf`).
+/// The PDF of certificate `id` in the certificates directory: files are named
+/// `WHEN-SERIAL-ID8.pdf` after the id's first 8 characters, so the JSON beside it must hold
+/// the whole id.
 fn find_pdf(dir: &Path, id: &str) -> Option<PathBuf> {
-    let suffix = format!("-{id}.pdf");
+    let short: String = id.chars().take(8).collect();
+    let suffix = format!("-{short}.pdf");
+    let quoted = format!("\"{id}\"");
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .find(|p| {
+        .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.ends_with(&suffix) || n == format!("{id}.pdf"))
+                .is_some_and(|n| n.ends_with(&suffix))
         })
+        .find(|p| {
+            std::fs::read_to_string(p.with_extension("json"))
+                .is_ok_and(|json| json.contains(&quoted))
+        })
+}
+
+/// The name a certificate's PDF is uploaded under: the whole id, so it is found again.
+pub(crate) fn upload_name(certificate_id: &str) -> String {
+    format!("wipeproof-certificate-{certificate_id}.pdf")
 }
 
 /// One line of a connector's report.
@@ -306,6 +319,11 @@ mod tests {
     fn custody_decides_what_is_sent() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("2026-SER-CERT-1.pdf"), b"%PDF").expect("pdf");
+        std::fs::write(
+            dir.path().join("2026-SER-CERT-1.json"),
+            br#"{"id":"CERT-1"}"#,
+        )
+        .expect("json");
         let s = settings();
         let fail = plan(&s, &delivery("FAIL", Some(AssetState::Failed)), dir.path())
             .expect_err("FAIL sends nothing");

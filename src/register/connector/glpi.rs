@@ -262,10 +262,7 @@ impl Glpi {
                     let data = std::fs::read(pdf).map_err(|e| {
                         Failure::Item(format!("cannot read {}: {e}", pdf.display()))
                     })?;
-                    let filename = pdf
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| format!("{cert}.pdf"));
+                    let filename = super::delivery::upload_name(cert);
                     let manifest = json!({"input": {"name": doc_name, "_filename": [filename]}});
                     let body = Multipart::new()
                         .text("uploadManifest", &manifest.to_string())

@@ -242,10 +242,7 @@ impl SnipeIt {
             } else {
                 let data = std::fs::read(pdf)
                     .map_err(|e| Failure::Item(format!("cannot read {}: {e}", pdf.display())))?;
-                let filename = pdf
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| format!("{cert}.pdf"));
+                let filename = super::delivery::upload_name(cert);
                 let body = Multipart::new()
                     .file("file[]", &filename, "application/pdf", &data)
                     .text("notes", &format!("wipeproof certificate {cert}"))
