@@ -5,6 +5,7 @@ mod support;
 
 mod certificate;
 mod connectors;
+mod connectors_glpi;
 mod engine;
 mod fake_http;
 mod guard;
