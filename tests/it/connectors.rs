@@ -153,10 +153,10 @@ fn snipe(s: &mut Snipe, r: &Request) -> Reply {
             let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&r.body) else {
                 return error(json!("invalid JSON"));
             };
-            if let Some(status) = input.get("status_id") {
-                if !s.labels.iter().any(|l| l["id"] == *status) {
-                    return error(json!({"status_id": ["The selected status id is invalid."]}));
-                }
+            if let Some(status) = input.get("status_id")
+                && !s.labels.iter().any(|l| l["id"] == *status)
+            {
+                return error(json!({"status_id": ["The selected status id is invalid."]}));
             }
             let Some(asset) = s.assets.iter_mut().find(|a| a["id"] == id) else {
                 return error(json!("Asset does not exist."));
