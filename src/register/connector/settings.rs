@@ -117,6 +117,11 @@ pub fn validate(connectors: &[ConnectorSettings]) -> Result<(), SettingsError> {
                 "name may hold only letters, digits, '-', '_' and '.'".into()
             ));
         }
+        if c.name == "register" {
+            return Err(bad(
+                "the name `register` is kept for the central register (`sync --only register`); choose another".into(),
+            ));
+        }
         if !seen.insert(c.name.as_str()) {
             return Err(bad(
                 "the name is used by another connector; names must be unique".into(),
