@@ -24,6 +24,8 @@ pub struct Snipe {
     pub files: Vec<(u64, String, String, Vec<u8>)>,
     /// Pause the answer to the next upload (after storing it), to time the client out.
     pub stall_upload: Option<Duration>,
+    /// Custom fields with a format that refuses any value (Snipe-IT validates them on PATCH).
+    pub strict_fields: Vec<String>,
 }
 
 impl Snipe {
@@ -41,6 +43,7 @@ impl Snipe {
             ],
             files: Vec::new(),
             stall_upload: None,
+            strict_fields: Vec::new(),
         }
     }
 
@@ -157,6 +160,9 @@ fn snipe(s: &mut Snipe, r: &Request) -> Reply {
                 && !s.labels.iter().any(|l| l["id"] == *status)
             {
                 return error(json!({"status_id": ["The selected status id is invalid."]}));
+            }
+            if let Some(field) = s.strict_fields.iter().find(|f| input.contains_key(*f)) {
+                return error(json!({ field.clone(): ["The field format is invalid."] }));
             }
             let Some(asset) = s.assets.iter_mut().find(|a| a["id"] == id) else {
                 return error(json!("Asset does not exist."));
@@ -516,5 +522,36 @@ fn sync_only_names_one_connector_and_a_token_in_the_config_is_refused() {
         stderr(&out).contains("[[connector]] acme-snipeit: `token` is not accepted"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_not_upload_again() {
+    let mut snipe_it = Snipe::new();
+    snipe_it.strict_fields = vec!["_snipeit_wipe_certificate_5".into()];
+    let server = FakeServer::start(snipe_it, snipe);
+    let home = station_with(&snipe_config(&server.url, ""));
+    let cert = wipe_serial(&home, "LAP-1", &[]);
+    let (code, v, _) = sync(&home, TOKEN, &[]);
+    assert_eq!(code, 1, "an error answered with HTTP 200 is a failure: {v}");
+    let pending = &connector(&v, "acme-snipeit")["pending"][0];
+    let message = pending["message"].as_str().unwrap();
+    assert!(
+        message.contains("_snipeit_wipe_certificate_5: The field format is invalid."),
+        "{message}"
+    );
+    assert_eq!(
+        server.state.lock().unwrap().asset(11)["status_id"],
+        Value::Null
+    );
+    // The customer fixes the field's format; the retry sets it without a second upload.
+    server.state.lock().unwrap().strict_fields.clear();
+    let (code, v, _) = sync(&home, TOKEN, &[]);
+    assert_eq!(code, 0, "{v}");
+    let s = server.state.lock().unwrap();
+    assert_eq!(s.files.len(), 1);
+    assert_eq!(
+        s.asset(11)["_snipeit_wipe_certificate_5"],
+        format!("{cert} PASS").as_str()
     );
 }
