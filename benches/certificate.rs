@@ -47,6 +47,7 @@ fn main() {
         read_only: false,
         protected: false,
         protected_reason: None,
+        busy: None,
         capabilities: None,
         firmware_methods: vec![],
         disk: Some("sdb".into()),

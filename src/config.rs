@@ -309,10 +309,17 @@ impl StateDir {
         self.resolve(&self.config.paths.reports)
     }
 
-    /// Paths whose devices the guard must protect: the state directory (certificates are
-    /// written there) and the export medium.
+    /// Paths whose devices (and files, by identity) the guard must protect: the state directory
+    /// and what it keeps, also where the config moves it elsewhere (certificates, keys, the
+    /// register, checkpoints), and the export medium.
     pub fn protected_paths(&self) -> Vec<PathBuf> {
-        let mut paths = vec![self.root.clone(), self.certificates_dir()];
+        let mut paths = vec![
+            self.root.clone(),
+            self.certificates_dir(),
+            self.keys_dir(),
+            self.register_path(),
+            self.checkpoints_dir(),
+        ];
         if let Some(export) = &self.config.paths.export {
             paths.push(self.resolve(export));
         }

@@ -1,10 +1,14 @@
-//! `wipeproof assets`: the register's view of assets, the review list, destruction, and the
-//! custody log's audit.
+//! `wipeproof assets`: the register's view of assets, the review list, linking a certificate
+//! by hand, destruction, and the audit.
 
+use std::path::Path;
+
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::output::{print_json, table};
 use super::{Status, actor, open_register};
+use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
 use crate::register::{AssetFilter, AssetState, Register};
 
@@ -47,7 +51,19 @@ enum AssetsCommand {
         #[arg(long)]
         witness: String,
     },
-    /// Check the custody log's hash chain: an edited or deleted event is reported.
+    /// Link a certificate that matched no asset to an asset (recorded as a custody event and
+    /// sent to the central register).
+    Link {
+        /// The certificate: its id, or its file (PDF or JSON).
+        certificate: String,
+        /// The asset's tag.
+        asset: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Audit the register: the custody log's hash chain, every asset's state recomputed from
+    /// its custody log and certificates, every certificate against its signed record, and
+    /// each station's certificate chain (gaps, forks). Exit 1 if anything is wrong.
     Audit {
         #[arg(long)]
         json: bool,
@@ -146,6 +162,9 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                         c.result,
                         c.station_id
                     )?;
+                    if let Some(note) = &c.note {
+                        crate::stdout_line!("    {note}")?;
+                    }
                 }
                 for d in &deliveries {
                     crate::stdout_line!(
@@ -206,18 +225,42 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             );
             Ok(Status::Success)
         }
+        AssetsCommand::Link {
+            certificate,
+            asset,
+            json,
+        } => {
+            let id = certificate_id(certificate, state)?;
+            let mut reg = open_register(state)?;
+            let linked = reg.link_certificate(&id, asset, &actor(state))?;
+            if linked.new {
+                crate::stderr_line!(
+                    "wipeproof: certificate {id} linked to {asset}, which is now {}",
+                    linked.asset_state.map(|s| s.as_str()).unwrap_or("-")
+                );
+            } else {
+                crate::stderr_line!("wipeproof: certificate {id} was already linked to {asset}");
+            }
+            if *json {
+                print_json(&linked)?;
+            }
+            Ok(Status::Success)
+        }
         AssetsCommand::Audit { json } => {
             let reg = open_register(state)?;
-            let audit = reg.audit()?;
+            let audit = reg.audit_with_keys(&TrustStore::load(&state.keys_dir())?)?;
             if *json {
                 print_json(&audit)?;
             } else if audit.ok {
                 crate::stdout_line!(
-                    "custody log intact: {} event(s), every hash links",
-                    audit.events
+                    "register intact: {} custody event(s) link, {} asset state(s) agree with their \
+                     custody log and certificates, {} certificate(s) match their signed records and chains",
+                    audit.events,
+                    audit.assets,
+                    audit.certificates
                 )?;
             } else {
-                crate::stdout_line!("custody log BROKEN:")?;
+                crate::stdout_line!("register audit FAILED:")?;
                 for p in &audit.problems {
                     crate::stdout_line!("  {p}")?;
                 }
@@ -229,4 +272,20 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             })
         }
     }
+}
+
+/// The certificate id named by `arg`: a file (JSON or PDF certificate) if one is there, else
+/// the id itself.
+fn certificate_id(arg: &str, state: &StateDir) -> anyhow::Result<String> {
+    let path = Path::new(arg);
+    if !path.is_file() {
+        return Ok(arg.to_string());
+    }
+    let trust = TrustStore::load(&state.keys_dir())?;
+    let report = crate::certificate::check::verify_file(path, &trust, None)
+        .with_context(|| format!("{arg} is a file but not a certificate"))?;
+    report
+        .record
+        .map(|r| r.id)
+        .with_context(|| format!("{arg}: no certificate record could be read from it"))
 }

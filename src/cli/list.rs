@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Status;
 use super::output::{human_size, print_json, table};
 use crate::config::StateDir;
+use crate::device::locks::Holder;
 use crate::device::{DriveInfo, GuardContext, discover};
 
 #[derive(Debug, Args)]
@@ -45,6 +46,8 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
                 d.media.as_str().into(),
                 if d.protected {
                     "PROTECTED".into()
+                } else if let Some(holder) = &d.busy {
+                    busy_status(holder)
                 } else if d.read_only {
                     "read-only".into()
                 } else {
@@ -81,6 +84,15 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
     Ok(Status::Success)
+}
+
+/// `busy (wipeproof, pid 1234)`: who holds the drive locked.
+fn busy_status(holder: &Holder) -> String {
+    match (&holder.program, holder.pid) {
+        (Some(program), Some(pid)) => format!("busy ({program}, pid {pid})"),
+        (None, Some(pid)) => format!("busy (pid {pid})"),
+        _ => "busy".into(),
+    }
 }
 
 /// The guard context for this station: its state directory and export medium are protected.

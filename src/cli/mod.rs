@@ -14,6 +14,7 @@ mod keys;
 mod list;
 mod output;
 mod remote;
+mod stations;
 mod verify;
 mod wipe;
 
@@ -55,6 +56,9 @@ pub struct Cli {
     /// This station's id (overrides station.id).
     #[arg(long, global = true, value_name = "ID")]
     station: Option<String>,
+    /// The register to act on: sqlite:PATH (default: the state directory's file).
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,8 +83,10 @@ enum Command {
     Sync(remote::SyncArgs),
     /// Serve this state directory's register as the central register over HTTP.
     Serve(remote::ServeArgs),
-    /// Stations enrolled in this (central) register.
-    Stations(remote::StationsArgs),
+    /// Stations enrolled in this (central) register: add, list, remove, revoke.
+    Stations(stations::StationsArgs),
+    /// Read tokens of the central register's HTTP API: add, list, remove.
+    Tokens(stations::TokensArgs),
 }
 
 /// Entry point of the binary.
@@ -175,7 +181,8 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Report(args) => remote::report(args, &open_state(&cli)?),
         Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
-        Command::Stations(args) => remote::stations(args, &open_state(&cli)?),
+        Command::Stations(args) => stations::stations(args, &open_state(&cli)?),
+        Command::Tokens(args) => stations::tokens(args, &open_state(&cli)?),
     }
 }
 
@@ -203,7 +210,34 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
     if let Some(id) = &cli.station {
         state.config.station.id = id.clone();
     }
+    if let Some(url) = &cli.database {
+        state.config.paths.register = database_path(url)?;
+    }
     Ok(state)
+}
+
+/// The file of a `--database` URL: `sqlite:PATH` (relative to the working directory).
+fn database_path(url: &str) -> anyhow::Result<PathBuf> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            anyhow::bail!(
+                "--database {url}: name the file, e.g. sqlite:/var/lib/wipeproof/register.sqlite"
+            );
+        }
+        let path = PathBuf::from(path);
+        return Ok(if path.is_absolute() {
+            path
+        } else {
+            std::env::current_dir()?.join(path)
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!(
+            "--database {url}: this build keeps its register in SQLite only; use sqlite:PATH"
+        );
+    }
+    anyhow::bail!("--database {url}: expected sqlite:PATH")
 }
 
 /// Who is acting: the operator at this station.

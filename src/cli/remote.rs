@@ -1,15 +1,14 @@
-//! Commands of the central register and the link to it: `report`, `sync`, `serve`,
-//! `stations`.
+//! Commands of the central register and the link to it: `report`, `sync`, `serve`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 
-use super::output::{print_json, table};
-use super::{Status, actor, open_register};
-use crate::certificate::keys::{StationKey, key_id, parse_public};
+use super::output::print_json;
+use super::{Status, open_register};
+use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
 use crate::register::connector::{ConnectorSettings, sync_connector};
 use crate::register::report::{Issuer, write_report};
@@ -30,6 +29,21 @@ pub struct ReportArgs {
 pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
     let reg = open_register(state)?;
     let (customer, lines) = reg.collection_lines(&args.collection)?;
+    // A signed report vouches for the register: never sign what the audit does not back.
+    let audit = reg.audit_with_keys(&TrustStore::load(&state.keys_dir())?)?;
+    let mut tags: Vec<String> = lines.iter().map(|l| l.asset_tag.clone()).collect();
+    tags.dedup();
+    let objections = audit.objections(&tags);
+    if !objections.is_empty() {
+        for p in &audit.problems {
+            crate::stderr_line!("    {p}");
+        }
+        anyhow::bail!(
+            "the report of {} is not signed: {}; see `wipeproof assets audit`",
+            args.collection,
+            objections.join("; ")
+        );
+    }
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
         crate::stderr_line!(
@@ -122,15 +136,27 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         if !url.starts_with("http://") && !url.starts_with("https://") {
             anyhow::bail!("--register {url}: expected an http:// or https:// URL");
         }
-        let report = sync(&mut reg, &url, SyncOptions::default())?;
+        // Custody events are signed as they are sent; a station without a key has none to send.
+        let key = match StationKey::load(&state.keys_dir()) {
+            Ok(k) => Some(k),
+            Err(crate::certificate::keys::KeyError::Missing(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let report = sync(&mut reg, &url, key.as_ref(), SyncOptions::default())?;
         crate::stderr_line!(
-            "wipeproof: sync to {url}: {} sent, {} already there, {} still unsent",
+            "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
             report.sent.len(),
             report.already.len(),
+            report.events_sent.len(),
             report.unsent.len()
         );
+        for (id, why) in &report.conflicts {
+            crate::stderr_line!("    CONFLICT {id}: {why}");
+        }
         for (id, why) in &report.unsent {
-            crate::stderr_line!("    unsent {id}: {why}");
+            if !report.conflicts.iter().any(|(c, _)| c == id) {
+                crate::stderr_line!("    unsent {id}: {why}");
+            }
         }
         complete &= report.complete();
         if let serde_json::Value::Object(map) = serde_json::to_value(&report)? {
@@ -179,72 +205,34 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
+    /// Seconds a client has to send a request's head, and again its body.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    read_timeout: f64,
 }
 
 pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
+    if !(args.read_timeout > 0.0 && args.read_timeout <= 3600.0) {
+        anyhow::bail!(
+            "--read-timeout {}: expected seconds between 0 and 3600",
+            args.read_timeout
+        );
+    }
+    let opts = server::ServeOptions {
+        read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
+    };
     let reg = open_register(state)?;
     let stations = reg.stations()?.len();
-    server::serve(reg, args.listen, |addr| {
+    if reg.tokens()?.is_empty() {
+        crate::stderr_line!(
+            "wipeproof: no read tokens yet: stations can send, but nobody can read the register \
+             over HTTP until `wipeproof tokens add NAME` makes one"
+        );
+    }
+    server::serve(reg, args.listen, opts, |addr| {
         crate::stderr_line!(
             "wipeproof: central register {} listening on http://{addr} ({stations} enrolled station(s))",
             state.register_path().display()
         );
     })?;
     Ok(Status::Success)
-}
-
-#[derive(Debug, Args)]
-pub struct StationsArgs {
-    #[command(subcommand)]
-    command: StationsCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum StationsCommand {
-    /// Enroll a station by its public key (from `wipeproof keys export` on the station).
-    Add {
-        pubkey: PathBuf,
-        #[arg(long)]
-        name: Option<String>,
-    },
-    /// List enrolled stations.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status> {
-    match &args.command {
-        StationsCommand::Add { pubkey, name } => {
-            let pem = std::fs::read_to_string(pubkey)
-                .with_context(|| format!("cannot read {}", pubkey.display()))?;
-            let key = parse_public(&pem, pubkey)?;
-            let id = key_id(&key);
-            let name = name.clone().unwrap_or_else(|| {
-                pubkey
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| id.clone())
-            });
-            let mut reg = open_register(state)?;
-            reg.enroll_station(&id, &name, pem.trim(), &actor(state))?;
-            crate::stderr_line!("wipeproof: enrolled station {name} ({id})");
-            Ok(Status::Success)
-        }
-        StationsCommand::List { json } => {
-            let reg = open_register(state)?;
-            let list = reg.stations()?;
-            if *json {
-                print_json(&serde_json::json!({ "stations": list }))?;
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|s| vec![s.name.clone(), s.key_id.clone(), s.enrolled_at.clone()])
-                    .collect();
-                crate::stdout_text!("{}", table(&["NAME", "KEY ID", "ENROLLED"], &rows))?;
-            }
-            Ok(Status::Success)
-        }
-    }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::capabilities::Capabilities;
 use super::guard::Guard;
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
+use super::locks::{self, Holder};
 use super::sysfs::Sysfs;
 use super::target::{GuardContext, Target, TargetKind};
 
@@ -28,6 +29,9 @@ pub struct DriveInfo {
     pub read_only: bool,
     pub protected: bool,
     pub protected_reason: Option<String>,
+    /// Another process holds the drive locked, as a wipe in progress does: `{"pid", "program"}`;
+    /// `null` if nobody does.
+    pub busy: Option<Holder>,
     /// What the drive's own commands can do (ATA security and sanitize, NVMe format and
     /// sanitize, SCSI sanitize, hidden areas); `null` where the drive cannot be asked.
     pub capabilities: Option<Capabilities>,
@@ -63,7 +67,13 @@ pub fn discover(ctx: &GuardContext) -> Vec<DriveInfo> {
         udev: true,
         drive_commands: nix::unistd::geteuid().is_root(),
     };
-    discover_in(&ctx.sysfs, &guard, opts)
+    let mut drives = discover_in(&ctx.sysfs, &guard, opts);
+    for d in &mut drives {
+        if let Some(disk) = &d.disk {
+            d.busy = locks::busy(&Path::new("/dev").join(disk));
+        }
+    }
+    drives
 }
 
 /// Lists the drives of a sysfs tree with a given guard verdict.
@@ -121,6 +131,7 @@ pub fn describe_disk(
         read_only: sysfs.attr(disk, "ro").as_deref() == Some("1"),
         protected: reason.is_some(),
         protected_reason: reason,
+        busy: None,
         capabilities,
         firmware_methods: Vec::new(),
         disk: Some(disk.to_string()),
@@ -174,6 +185,7 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
         read_only: false,
         protected: false,
         protected_reason: None,
+        busy: None,
         capabilities: None,
         firmware_methods: Vec::new(),
         disk: None,
@@ -183,7 +195,7 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
 
 #[cfg(test)]
 mod tests {
-    use super::super::guard::SystemFacts;
+    use super::super::facts::{Backing, FileId, LoopInfo, SystemFacts};
     use super::super::sysfs::{DevNum, fixture};
     use super::*;
 
@@ -211,11 +223,17 @@ mod tests {
         fixture::partition(root, "loop0", "loop0p1", "259:0");
         let sysfs = Sysfs::at(root);
         let facts = SystemFacts {
-            loop_backing: [(
+            loops: [(
                 "loop0".to_string(),
-                DevNum {
-                    major: 0,
-                    minor: 23,
+                LoopInfo {
+                    file: "/dev/shm/a.img".into(),
+                    backing: Some(Backing::File(FileId {
+                        dev: DevNum {
+                            major: 0,
+                            minor: 23,
+                        },
+                        ino: 7,
+                    })),
                 },
             )]
             .into(),
@@ -244,6 +262,7 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "busy",
                 "capabilities",
                 "firmware",
                 "firmware_methods",

@@ -1,18 +1,27 @@
-//! The safety guard: which drives must never be erased, and why (DESIGN invariant 1).
+//! The safety guard: which drives and image files must never be erased, and why (DESIGN
+//! invariant 1).
 //!
-//! The guard is computed from facts about the running system (mount table, active swap, the
-//! paths wipeproof itself writes to) and the sysfs device tree. It follows the chains a disk can
-//! hide behind: partitions, device-mapper and md stacks (`slaves`), loop devices (the disk that
-//! holds the backing file) and overlay filesystems (the mounts holding `lowerdir`/`upperdir`).
+//! The guard is computed from facts about the running system (mount table, active swap, loop
+//! devices, the paths wipeproof itself writes to) and the sysfs device tree. Each fact protects
+//! one node of the [`Stack`] (a block device by number, a file by `(st_dev, st_ino)`); a target
+//! is refused when writing it would change any protected node, found by following the stack
+//! through partitions, dm/md devices, loop devices over block devices and over files, the files
+//! of a filesystem, and overlay filesystems (the mounts holding `lowerdir`/`upperdir`), any
+//! number of levels deep and in both directions.
 //!
 //! It is consulted by `list` (to show what is protected) and, unskippably, by
-//! [`crate::device::Target::open_for_erase`].
+//! [`crate::device::Target::open_for_erase`], on the device number or inode of the descriptor it
+//! holds open.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use super::mounts::{MountEntry, SwapEntry, parse_mountinfo, parse_swaps};
+use super::facts::{Backing, FileId};
+pub use super::facts::{ProtectedPath, SystemFacts};
+use super::mounts::MountEntry;
+use super::stack::{Node, Stack};
 use super::sysfs::{BlockName, DevNum, Sysfs};
 
 /// Mount points whose disks hold the running system.
@@ -45,6 +54,8 @@ pub enum Protection {
     },
     /// Holds wipeproof's own state directory (certificates, keys, register).
     StateDirectory { path: PathBuf },
+    /// Is, or stands on, a file inside the state directory (by identity: also a hard link).
+    StateFile { file: PathBuf },
     /// Holds the configured export medium.
     ExportMedium { path: PathBuf },
     /// The disk or one of its partitions is mounted.
@@ -56,6 +67,11 @@ pub enum Protection {
     Swap { device: String },
     /// A swap file on the disk is active.
     SwapFile { file: PathBuf },
+    /// A loop device stands on it (a block device or an image file).
+    LoopOver {
+        backing: String,
+        loop_device: String,
+    },
     /// Another block device (LVM, md, dm-crypt) is built on it.
     Held {
         device: String,
@@ -64,7 +80,7 @@ pub enum Protection {
     },
     /// The kernel reports the device read-only.
     ReadOnly,
-    /// The device is a loop device whose backing file wipeproof cannot see.
+    /// A loop device whose backing file wipeproof cannot identify.
     Unresolvable { device: String, detail: String },
 }
 
@@ -76,6 +92,7 @@ impl Protection {
             Protection::SystemDisk { .. }
                 | Protection::LiveMedium { .. }
                 | Protection::StateDirectory { .. }
+                | Protection::StateFile { .. }
                 | Protection::ExportMedium { .. }
         )
     }
@@ -105,6 +122,20 @@ impl fmt::Display for Protection {
                 "holds wipeproof's state directory {} (certificates are written there); \
                  point WIPEPROOF_HOME at another drive to erase this one",
                 path.display()
+            ),
+            Protection::StateFile { file } => write!(
+                f,
+                "is or stands on {}, a file of wipeproof's state directory (by another name \
+                 or a hard link); it is never erased",
+                file.display()
+            ),
+            Protection::LoopOver {
+                backing,
+                loop_device,
+            } => write!(
+                f,
+                "is in use: {loop_device} is a loop device over {backing}: detach it first \
+                 (`losetup -d {loop_device}`)"
             ),
             Protection::ExportMedium { path } => write!(
                 f,
@@ -151,226 +182,222 @@ impl fmt::Display for Protection {
     }
 }
 
-/// Facts about the running system that the guard needs, gathered from `/proc` and `stat`.
-#[derive(Debug, Clone, Default)]
-pub struct SystemFacts {
-    /// The mount table; for mounts with an anonymous device number (btrfs) whose source is a
-    /// block device node, the number is the node's.
-    pub mounts: Vec<MountEntry>,
-    /// Active swap areas with the device number they live on (the device itself for a swap
-    /// partition, the filesystem's device for a swap file).
-    pub swaps: Vec<(SwapEntry, Option<DevNum>)>,
-    /// The device numbers holding each loop device's backing file, by loop name.
-    pub loop_backing: HashMap<String, DevNum>,
-    /// Paths wipeproof writes to, with the kind of protection and the device holding them.
-    pub protected_paths: Vec<(ProtectedPath, DevNum)>,
+/// A fact that protects one node; `user` is the device that uses the node (a holder, a loop
+/// device over it), which does not count against a target built on that very device.
+#[derive(Debug, Clone)]
+struct Fact {
+    protection: Protection,
+    user: Option<DevNum>,
 }
 
-/// A path wipeproof itself needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProtectedPath {
-    StateDirectory(PathBuf),
-    ExportMedium(PathBuf),
-}
-
-impl SystemFacts {
-    /// Reads the facts of the running system. `state_paths` are the state directory (and its
-    /// certificate directory); `export` the export medium, if configured.
-    pub fn gather(sysfs: &Sysfs, state_paths: &[PathBuf], export: Option<&Path>) -> SystemFacts {
-        let mounts_text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut mounts = parse_mountinfo(&mounts_text);
-        for m in &mut mounts {
-            if m.major == 0
-                && m.source.starts_with("/dev/")
-                && let Some(dev) = block_rdev(Path::new(&m.source))
-            {
-                m.major = dev.major;
-                m.minor = dev.minor;
-            }
-        }
-        let swaps_text = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
-        let swaps = parse_swaps(&swaps_text)
-            .into_iter()
-            .map(|s| {
-                let dev = block_rdev(&s.path).or_else(|| path_dev(&s.path));
-                (s, dev)
-            })
-            .collect();
-        let mut loop_backing = HashMap::new();
-        for disk in sysfs.disks() {
-            if disk.starts_with("loop")
-                && let Some(file) = sysfs.attr(&disk, "loop/backing_file")
-                && let Some(dev) = path_dev(Path::new(file.trim_end_matches(" (deleted)")))
-            {
-                loop_backing.insert(disk, dev);
-            }
-        }
-        let mut protected_paths = Vec::new();
-        for p in state_paths {
-            // The certificate directory usually lives inside the state directory: one refusal
-            // per filesystem is enough to say why.
-            if let Some(dev) = path_dev(p)
-                && !protected_paths.iter().any(|(_, seen)| *seen == dev)
-            {
-                protected_paths.push((ProtectedPath::StateDirectory(p.clone()), dev));
-            }
-        }
-        if let Some(p) = export
-            && let Some(dev) = path_dev(p)
-        {
-            protected_paths.push((ProtectedPath::ExportMedium(p.to_path_buf()), dev));
-        }
-        SystemFacts {
-            mounts,
-            swaps,
-            loop_backing,
-            protected_paths,
-        }
-    }
-}
-
-/// The device number of the filesystem holding `path` (its `st_dev`).
-pub fn path_dev(path: &Path) -> Option<DevNum> {
-    nix::sys::stat::stat(path)
-        .ok()
-        .map(|st| DevNum::from_raw(st.st_dev))
-}
-
-/// The device number a block device node stands for (its `st_rdev`), if it is one.
-pub fn block_rdev(path: &Path) -> Option<DevNum> {
-    let st = nix::sys::stat::stat(path).ok()?;
-    (st.st_mode & libc::S_IFMT == libc::S_IFBLK).then(|| DevNum::from_raw(st.st_rdev))
-}
-
-/// The guard's verdict for every disk of the system.
-#[derive(Debug, Clone, Default)]
+/// The guard's verdict for every disk of the system, and for any node on request.
+#[derive(Debug, Default)]
 pub struct Guard {
+    stack: Stack,
+    facts: HashMap<Node, Vec<Fact>>,
+    read_only: HashSet<DevNum>,
+    state: StateFiles,
     by_disk: BTreeMap<String, Vec<Protection>>,
 }
 
 impl Guard {
     /// Computes protections for every disk from sysfs and the system facts.
     pub fn compute(sysfs: &Sysfs, facts: &SystemFacts) -> Guard {
-        let mut resolver = Resolver::new(sysfs, facts);
-        let mut guard = Guard::default();
+        let stack = Stack::build(sysfs, facts);
+        let mut guard = Guard {
+            state: StateFiles::new(&facts.state_roots),
+            ..Guard::default()
+        };
 
         for m in &facts.mounts {
             let mp = m.mount_point.to_string_lossy();
             let system = SYSTEM_MOUNT_POINTS.contains(&mp.as_ref());
             let live = LIVE_MEDIUM_MOUNT_POINTS.contains(&mp.as_ref());
-            for (disk, via) in resolver.disks_under_mount(m) {
-                let device = format!("/dev/{via}");
+            for dev in mount_devices(m, &facts.mounts) {
+                let device = stack.dev_path(dev);
+                let mount_point = m.mount_point.clone();
                 let protection = if system {
                     Protection::SystemDisk {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 } else if live {
                     Protection::LiveMedium {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 } else {
                     Protection::Mounted {
                         device,
-                        mount_point: m.mount_point.clone(),
+                        mount_point,
                     }
                 };
-                guard.add(&disk, protection);
+                guard.add(Node::Block(dev), protection, None);
             }
         }
 
-        for (swap, dev) in &facts.swaps {
-            let Some(dev) = dev else { continue };
-            for (disk, via) in resolver.disks_under(*dev) {
-                let protection = if swap.kind == "file" {
-                    Protection::SwapFile {
+        for (swap, backing) in &facts.swaps {
+            match backing {
+                Some(Backing::Block(dev)) => {
+                    let device = stack.dev_path(*dev);
+                    guard.add(Node::Block(*dev), Protection::Swap { device }, None);
+                }
+                Some(Backing::File(file)) => {
+                    let protection = Protection::SwapFile {
                         file: swap.path.clone(),
-                    }
-                } else {
-                    Protection::Swap {
-                        device: format!("/dev/{via}"),
-                    }
-                };
-                guard.add(&disk, protection);
+                    };
+                    guard.add(Node::File(*file), protection, None);
+                }
+                None => {}
             }
         }
 
         for (path, dev) in &facts.protected_paths {
-            for (disk, _) in resolver.disks_under(*dev) {
-                let protection = match path {
-                    ProtectedPath::StateDirectory(p) => {
-                        Protection::StateDirectory { path: p.clone() }
-                    }
-                    ProtectedPath::ExportMedium(p) => Protection::ExportMedium { path: p.clone() },
-                };
-                guard.add(&disk, protection);
+            let protection = match path {
+                ProtectedPath::StateDirectory(p) => Protection::StateDirectory { path: p.clone() },
+                ProtectedPath::ExportMedium(p) => Protection::ExportMedium { path: p.clone() },
+            };
+            guard.add(Node::Block(*dev), protection, None);
+        }
+
+        let mut loops: Vec<_> = facts.loops.iter().collect();
+        loops.sort_by_key(|(name, _)| *name);
+        for (name, info) in loops {
+            let Some(lo) = disk_devnum(sysfs, name) else {
+                continue;
+            };
+            let loop_device = format!("/dev/{name}");
+            match info.backing {
+                Some(Backing::File(file)) => {
+                    let protection = Protection::LoopOver {
+                        backing: info.file.display().to_string(),
+                        loop_device,
+                    };
+                    guard.add(Node::File(file), protection, Some(lo));
+                }
+                Some(Backing::Block(dev)) => {
+                    let protection = Protection::LoopOver {
+                        backing: stack.dev_path(dev),
+                        loop_device,
+                    };
+                    guard.add(Node::Block(dev), protection, Some(lo));
+                }
+                None => {
+                    let protection = Protection::Unresolvable {
+                        device: loop_device,
+                        detail: format!(
+                            "stands on {}, which cannot be found, so wipeproof cannot tell \
+                             what else it would overwrite; detach and re-attach it",
+                            info.file.display()
+                        ),
+                    };
+                    guard.add(Node::Block(lo), protection, None);
+                }
             }
         }
 
+        let mut devices: Vec<_> = sysfs.index().into_iter().collect();
+        devices.sort_by_key(|(num, _)| *num);
+        for (num, dev) in devices {
+            for holder in sysfs.holders(&dev) {
+                let Some(h) = disk_devnum(sysfs, &holder) else {
+                    continue;
+                };
+                let description = sysfs.describe_holder(&holder);
+                let protection = Protection::Held {
+                    device: format!("/dev/{}", dev.name()),
+                    holder,
+                    description,
+                };
+                guard.add(Node::Block(num), protection, Some(h));
+            }
+            if dev.partition.is_none() && sysfs.attr(&dev.disk, "ro").as_deref() == Some("1") {
+                guard.read_only.insert(num);
+            }
+        }
+
+        guard.stack = stack;
         for disk in sysfs.disks() {
-            let whole = BlockName {
-                disk: disk.clone(),
-                partition: None,
-            };
-            let mut devices = vec![whole];
-            devices.extend(sysfs.partitions(&disk).into_iter().map(|p| BlockName {
-                disk: disk.clone(),
-                partition: Some(p),
-            }));
-            for dev in &devices {
-                for holder in sysfs.holders(dev) {
-                    let description = sysfs.describe_holder(&holder);
-                    guard.add(
-                        &disk,
-                        Protection::Held {
-                            device: format!("/dev/{}", dev.name()),
-                            holder,
-                            description,
-                        },
-                    );
+            if let Some(num) = disk_devnum(sysfs, &disk) {
+                let list = guard.check(Node::Block(num));
+                if !list.is_empty() {
+                    guard.by_disk.insert(disk, list);
                 }
-            }
-            if sysfs.attr(&disk, "ro").as_deref() == Some("1") {
-                guard.add(&disk, Protection::ReadOnly);
-            }
-            if disk.starts_with("loop")
-                && sysfs.attr(&disk, "loop/backing_file").is_some()
-                && !facts.loop_backing.contains_key(&disk)
-            {
-                guard.add(
-                    &disk,
-                    Protection::Unresolvable {
-                        device: format!("/dev/{disk}"),
-                        detail: "has a backing file that cannot be found, so wipeproof cannot \
-                                 tell which drive it lives on; detach and re-attach it"
-                            .into(),
-                    },
-                );
             }
         }
         guard
     }
 
-    fn add(&mut self, disk: &str, protection: Protection) {
-        let list = self.by_disk.entry(disk.to_string()).or_default();
-        if !list.contains(&protection) {
-            list.push(protection);
+    fn add(&mut self, node: Node, protection: Protection, user: Option<DevNum>) {
+        let list = self.facts.entry(node).or_default();
+        if !list
+            .iter()
+            .any(|f| f.protection == protection && f.user == user)
+        {
+            list.push(Fact { protection, user });
         }
     }
 
-    /// The protections of a disk (empty if it may be erased).
+    /// Everything that forbids writing `target` (a block device by number, an image file by
+    /// identity), system reasons first; empty if it may be erased. Writing a device changes
+    /// what it stands on and what stands on it: a fact on any of those refuses it, except that
+    /// a device built on another (a dm device, a loop device) is not refused because it is
+    /// itself what holds that other device.
+    pub fn check(&self, target: Node) -> Vec<Protection> {
+        let beneath: HashSet<DevNum> = self
+            .stack
+            .beneath(target)
+            .into_iter()
+            .filter_map(|n| match n {
+                Node::Block(d) => Some(d),
+                Node::File(_) => None,
+            })
+            .collect();
+        let mut out: Vec<Protection> = Vec::new();
+        let mut push = |p: Protection| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        for node in self.stack.affected(target) {
+            for fact in self.facts.get(&node).into_iter().flatten() {
+                if fact.user.is_some_and(|u| beneath.contains(&u)) {
+                    continue;
+                }
+                push(fact.protection.clone());
+            }
+            if let Node::File(file) = node
+                && let Some(path) = self.state.find(file)
+            {
+                push(Protection::StateFile { file: path });
+            }
+        }
+        if let Node::Block(dev) = target
+            && self.read_only.contains(&dev)
+        {
+            push(Protection::ReadOnly);
+        }
+        out.sort_by_key(|p| !p.is_system());
+        out
+    }
+
+    /// The stack the guard decided on.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// The protections of a disk by kernel name (empty if it may be erased), system reasons
+    /// first.
     pub fn protections(&self, disk: &str) -> &[Protection] {
         self.by_disk.get(disk).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// All reasons for a disk as one sentence, system reasons first; `None` if unprotected.
     pub fn reason(&self, disk: &str) -> Option<String> {
-        let mut list: Vec<&Protection> = self.protections(disk).iter().collect();
+        let list = self.protections(disk);
         if list.is_empty() {
             return None;
         }
-        list.sort_by_key(|p| !p.is_system());
         Some(
             list.iter()
                 .map(|p| p.to_string())
@@ -380,101 +407,120 @@ impl Guard {
     }
 }
 
-/// Follows a device number down to the whole disks it lives on.
-struct Resolver<'a> {
-    sysfs: &'a Sysfs,
-    facts: &'a SystemFacts,
-    index: HashMap<DevNum, BlockName>,
-    by_name: HashMap<String, BlockName>,
+/// The device number of a whole disk by kernel name.
+fn disk_devnum(sysfs: &Sysfs, disk: &str) -> Option<DevNum> {
+    sysfs.devnum(&BlockName {
+        disk: disk.to_string(),
+        partition: None,
+    })
 }
 
-impl<'a> Resolver<'a> {
-    fn new(sysfs: &'a Sysfs, facts: &'a SystemFacts) -> Self {
-        let index = sysfs.index();
-        let by_name = index
-            .values()
-            .map(|b| (b.name().to_string(), b.clone()))
-            .collect();
-        Resolver {
-            sysfs,
-            facts,
-            index,
-            by_name,
+/// The files of the state directory by identity, read on first need: only a file on the same
+/// filesystem as a state path can be one of them (a hard link never crosses filesystems).
+#[derive(Debug, Default)]
+struct StateFiles {
+    roots: Vec<(PathBuf, DevNum)>,
+    files: OnceLock<HashMap<FileId, PathBuf>>,
+}
+
+impl StateFiles {
+    fn new(roots: &[PathBuf]) -> StateFiles {
+        use std::os::unix::fs::MetadataExt;
+        StateFiles {
+            roots: roots
+                .iter()
+                .filter_map(|r| {
+                    let meta = std::fs::metadata(r).ok()?;
+                    Some((r.clone(), DevNum::from_raw(meta.dev())))
+                })
+                .collect(),
+            files: OnceLock::new(),
         }
     }
 
-    /// Whole disks (with the device that led there, e.g. the partition) under a device number.
-    fn disks_under(&mut self, dev: DevNum) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        if let Some(b) = self.index.get(&dev).cloned() {
-            self.walk(&b, &mut out, &mut seen, 0);
+    fn find(&self, file: FileId) -> Option<PathBuf> {
+        if !self.roots.iter().any(|(_, dev)| *dev == file.dev) {
+            return None;
         }
-        out
-    }
-
-    fn walk(
-        &self,
-        dev: &BlockName,
-        out: &mut Vec<(String, String)>,
-        seen: &mut HashSet<String>,
-        depth: usize,
-    ) {
-        if depth > 16 || !seen.insert(dev.name().to_string()) {
-            return;
-        }
-        out.push((dev.disk.clone(), dev.name().to_string()));
-        // A stacked device (dm, md) lives on its slaves.
-        for slave in self.sysfs.slaves(&dev.disk) {
-            if let Some(b) = self.by_name.get(&slave) {
-                self.walk(b, out, seen, depth + 1);
-            }
-        }
-        // A loop device lives on the disk holding its backing file.
-        if let Some(backing) = self.facts.loop_backing.get(&dev.disk)
-            && let Some(b) = self.index.get(backing)
-        {
-            self.walk(b, out, seen, depth + 1);
-        }
-    }
-
-    /// Whole disks under a mount, following overlay layers to the mounts that hold them.
-    fn disks_under_mount(&mut self, mount: &MountEntry) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        let mut seen_mounts = HashSet::new();
-        self.mount_walk(mount, &mut out, &mut seen_mounts, 0);
-        out
-    }
-
-    fn mount_walk(
-        &mut self,
-        mount: &MountEntry,
-        out: &mut Vec<(String, String)>,
-        seen: &mut HashSet<PathBuf>,
-        depth: usize,
-    ) {
-        if depth > 8 || !seen.insert(mount.mount_point.clone()) {
-            return;
-        }
-        if mount.major != 0 {
-            let dev = DevNum {
-                major: mount.major,
-                minor: mount.minor,
-            };
-            for d in self.disks_under(dev) {
-                if !out.contains(&d) {
-                    out.push(d);
+        let files = self.files.get_or_init(|| {
+            let mut walk = Walk::default();
+            for (root, _) in &self.roots {
+                // The state paths themselves may be symbolic links; nothing below them is
+                // followed.
+                if let Ok(meta) = std::fs::metadata(root) {
+                    walk.visit(root, &meta, 0);
                 }
             }
+            walk.files
+        });
+        files.get(&file).cloned()
+    }
+}
+
+/// Every regular file below the state paths by identity, each directory once (the certificate
+/// directory is usually inside the state directory).
+#[derive(Default)]
+struct Walk {
+    files: HashMap<FileId, PathBuf>,
+    dirs: HashSet<FileId>,
+}
+
+impl Walk {
+    fn visit(&mut self, path: &Path, meta: &std::fs::Metadata, depth: usize) {
+        let id = FileId::of(meta);
+        if meta.is_file() {
+            self.files.entry(id).or_insert_with(|| path.to_path_buf());
             return;
         }
-        if mount.fs_type != "overlay" {
+        if !meta.is_dir() || depth > 16 || !self.dirs.insert(id) {
             return;
         }
-        for layer in overlay_layers(&mount.super_options) {
-            if let Some(holder) = containing_mount(&self.facts.mounts, &layer).cloned() {
-                self.mount_walk(&holder, out, seen, depth + 1);
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let child = entry.path();
+            if let Ok(meta) = std::fs::symlink_metadata(&child) {
+                self.visit(&child, &meta, depth + 1);
             }
+        }
+    }
+}
+
+/// The block devices a mount stands on, following overlay layers to the mounts that hold them.
+fn mount_devices(mount: &MountEntry, mounts: &[MountEntry]) -> Vec<DevNum> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    mount_walk(mount, mounts, &mut out, &mut seen, 0);
+    out
+}
+
+fn mount_walk(
+    mount: &MountEntry,
+    mounts: &[MountEntry],
+    out: &mut Vec<DevNum>,
+    seen: &mut HashSet<PathBuf>,
+    depth: usize,
+) {
+    if depth > 8 || !seen.insert(mount.mount_point.clone()) {
+        return;
+    }
+    if mount.major != 0 {
+        let dev = DevNum {
+            major: mount.major,
+            minor: mount.minor,
+        };
+        if !out.contains(&dev) {
+            out.push(dev);
+        }
+        return;
+    }
+    if mount.fs_type != "overlay" {
+        return;
+    }
+    for layer in overlay_layers(&mount.super_options) {
+        if let Some(holder) = containing_mount(mounts, &layer) {
+            mount_walk(holder, mounts, out, seen, depth + 1);
         }
     }
 }
@@ -509,202 +555,5 @@ fn containing_mount<'m>(mounts: &'m [MountEntry], path: &Path) -> Option<&'m Mou
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::sysfs::fixture;
-    use super::*;
-
-    fn mount(dev: &str, mp: &str, fs: &str, source: &str, opts: &str) -> MountEntry {
-        let d = DevNum::parse(dev).unwrap();
-        MountEntry {
-            major: d.major,
-            minor: d.minor,
-            mount_point: mp.into(),
-            fs_type: fs.into(),
-            source: source.into(),
-            super_options: opts.into(),
-        }
-    }
-
-    fn dn(s: &str) -> DevNum {
-        DevNum::parse(s).unwrap()
-    }
-
-    /// sda: system disk with / on sda2 and /boot on sda1; sdb: LVM member; sdc: data disk with
-    /// a mounted partition; sdd: swap; sde: free; sdf: read-only; loop0 over a file on sdc1.
-    fn system() -> (tempfile::TempDir, Sysfs, SystemFacts) {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for (name, dev) in [
-            ("sda", "8:0"),
-            ("sdb", "8:16"),
-            ("sdc", "8:32"),
-            ("sdd", "8:48"),
-            ("sde", "8:64"),
-            ("sdf", "8:80"),
-            ("loop0", "7:0"),
-        ] {
-            let ro = if name == "sdf" { "1" } else { "0" };
-            fixture::disk(root, name, dev, &[("ro", ro)]);
-        }
-        fixture::disk(
-            root,
-            "loop0",
-            "7:0",
-            &[("ro", "0"), ("loop/backing_file", "/data/x.img")],
-        );
-        fixture::partition(root, "sda", "sda1", "8:1");
-        fixture::partition(root, "sda", "sda2", "8:2");
-        fixture::partition(root, "sdc", "sdc1", "8:33");
-        fixture::partition(root, "sdd", "sdd1", "8:49");
-        fixture::disk(
-            root,
-            "dm-0",
-            "253:0",
-            &[("dm/uuid", "LVM-xyz"), ("dm/name", "vg-data")],
-        );
-        fixture::hold(root, "sdb", "dm-0");
-        let facts = SystemFacts {
-            mounts: vec![
-                mount("8:2", "/", "ext4", "/dev/sda2", "rw"),
-                mount("8:1", "/boot", "vfat", "/dev/sda1", "rw"),
-                mount("0:21", "/proc", "proc", "proc", "rw"),
-                mount("8:33", "/data", "ext4", "/dev/sdc1", "rw"),
-            ],
-            swaps: vec![(
-                SwapEntry {
-                    path: "/dev/sdd1".into(),
-                    kind: "partition".into(),
-                },
-                Some(dn("8:49")),
-            )],
-            loop_backing: [("loop0".to_string(), dn("8:33"))].into(),
-            protected_paths: vec![],
-        };
-        let sysfs = Sysfs::at(root);
-        (dir, sysfs, facts)
-    }
-
-    #[test]
-    fn system_disk_mounted_swap_held_and_read_only_are_protected() {
-        let (_dir, sysfs, facts) = system();
-        let guard = Guard::compute(&sysfs, &facts);
-        let sda = guard.reason("sda").unwrap();
-        assert!(
-            sda.contains("holds the running system (/dev/sda2 is mounted on /)"),
-            "{sda}"
-        );
-        assert!(guard.protections("sda").iter().all(Protection::is_system));
-        let sdb = guard.reason("sdb").unwrap();
-        assert!(
-            sdb.contains("held by /dev/dm-0 (LVM logical volume vg-data)"),
-            "{sdb}"
-        );
-        let sdc = guard.reason("sdc").unwrap();
-        assert!(
-            sdc.contains("/dev/sdc1 is mounted on /data: unmount it first"),
-            "{sdc}"
-        );
-        let sdd = guard.reason("sdd").unwrap();
-        assert!(sdd.contains("/dev/sdd1 is active swap"), "{sdd}");
-        assert_eq!(guard.reason("sde"), None);
-        assert!(guard.reason("sdf").unwrap().contains("read-only"));
-        // The loop device's file lives on sdc, but writing it harms nothing else.
-        assert_eq!(guard.reason("loop0"), None);
-    }
-
-    #[test]
-    fn root_on_dm_over_partition_protects_the_disk_below() {
-        let (dir, _, mut facts) = system();
-        let root = dir.path();
-        fixture::disk(root, "sdg", "8:96", &[("ro", "0")]);
-        fixture::partition(root, "sdg", "sdg1", "8:97");
-        fixture::disk(
-            root,
-            "dm-1",
-            "253:1",
-            &[("dm/uuid", "CRYPT-LUKS2-1"), ("dm/name", "root")],
-        );
-        fixture::hold(root, "sdg/sdg1", "dm-1");
-        facts.mounts = vec![mount("253:1", "/", "ext4", "/dev/mapper/root", "rw")];
-        let guard = Guard::compute(&Sysfs::at(root), &facts);
-        let sdg = guard.reason("sdg").unwrap();
-        assert!(
-            sdg.starts_with("holds the running system (/dev/sdg1"),
-            "{sdg}"
-        );
-        assert!(sdg.contains("dm-crypt mapping root"), "{sdg}");
-    }
-
-    #[test]
-    fn live_overlay_root_protects_the_boot_medium_through_the_squashfs_loop() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        fixture::disk(root, "sdh", "8:112", &[("ro", "0")]);
-        fixture::partition(root, "sdh", "sdh1", "8:113");
-        fixture::disk(
-            root,
-            "loop7",
-            "7:7",
-            &[("loop/backing_file", "/run/live/medium/live/fs.squashfs")],
-        );
-        let facts = SystemFacts {
-            mounts: vec![
-                mount("8:113", "/run/live/medium", "iso9660", "/dev/sdh1", "ro"),
-                mount(
-                    "7:7",
-                    "/run/live/rootfs/fs.squashfs",
-                    "squashfs",
-                    "/dev/loop7",
-                    "ro",
-                ),
-                mount("0:30", "/run/live/overlay", "tmpfs", "tmpfs", "rw"),
-                mount(
-                    "0:31",
-                    "/",
-                    "overlay",
-                    "overlay",
-                    "rw,lowerdir=/run/live/rootfs/fs.squashfs/,upperdir=/run/live/overlay/rw,workdir=/run/live/overlay/work",
-                ),
-            ],
-            swaps: vec![],
-            loop_backing: [("loop7".to_string(), dn("8:113"))].into(),
-            protected_paths: vec![],
-        };
-        let guard = Guard::compute(&Sysfs::at(root), &facts);
-        let sdh = guard.reason("sdh").unwrap();
-        assert!(sdh.contains("holds the running system"), "{sdh}");
-        assert!(sdh.contains("live medium"), "{sdh}");
-        assert!(guard.reason("loop7").unwrap().contains("running system"));
-    }
-
-    #[test]
-    fn state_directory_and_swap_file_protect_their_disk() {
-        let (_dir, sysfs, mut facts) = system();
-        facts.protected_paths = vec![(
-            ProtectedPath::StateDirectory("/data/wipeproof".into()),
-            dn("8:33"),
-        )];
-        facts.swaps.push((
-            SwapEntry {
-                path: "/data/swapfile".into(),
-                kind: "file".into(),
-            },
-            Some(dn("8:33")),
-        ));
-        let guard = Guard::compute(&sysfs, &facts);
-        let sdc = guard.reason("sdc").unwrap();
-        assert!(
-            sdc.starts_with("holds wipeproof's state directory /data/wipeproof"),
-            "{sdc}"
-        );
-        assert!(sdc.contains("swap file /data/swapfile"), "{sdc}");
-    }
-
-    #[test]
-    fn overlay_layers_are_parsed() {
-        assert_eq!(
-            overlay_layers("rw,lowerdir=/a:/b,upperdir=/u/rw,workdir=/w"),
-            [PathBuf::from("/a"), "/b".into(), "/u/rw".into()]
-        );
-    }
-}
+#[path = "guard_tests.rs"]
+mod tests;

@@ -2,7 +2,9 @@
 //! bytes to and from them.
 //!
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
-//! * [`guard`]: which drives are protected and why (DESIGN invariant 1).
+//! * [`facts`], [`stack`], [`guard`]: what stands on what, by device number and inode, and which
+//!   drives are protected and why (DESIGN invariant 1).
+//! * [`locks`]: file locks of other programs on a drive or image, and who holds them.
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
 //!   [`Target::open_for_erase`].
 //! * [`transport`]: SG_IO and NVMe admin passthrough; [`ata`], [`nvme`], [`scsi`], [`sense`]
@@ -12,14 +14,17 @@ pub mod aligned;
 pub mod ata;
 pub mod capabilities;
 pub mod discovery;
+pub mod facts;
 pub mod guard;
 pub mod identity;
 pub mod ioctl;
+pub mod locks;
 pub mod mounts;
 pub mod nvme;
 pub mod nvme_status;
 pub mod scsi;
 pub mod sense;
+pub mod stack;
 pub mod sysfs;
 pub mod target;
 pub mod transport;

@@ -1,19 +1,22 @@
 //! [`Target`]: an open block device or image file, and the only way to write to one.
 //!
-//! [`Target::open_for_erase`] runs the guard before it opens anything and again after the device
-//! is held open with `O_EXCL`, so no code path can write to a protected drive (DESIGN invariant
-//! 1). All data moves through [`Target::read_at`] and [`Target::write_at`], which use `O_DIRECT`
+//! [`Target::open_for_erase`] opens the drive first (`O_EXCL` for a block device, `O_NOFOLLOW`),
+//! takes its locks, and only then asks the guard, about the device number or inode behind the
+//! descriptor: no code path can write to a protected drive (DESIGN invariant 1), and no name
+//! swapped in between can point the wipe at another one. All data moves through [`Target::read_at`] and [`Target::write_at`], which use `O_DIRECT`
 //! so what is verified was read from the drive, not from the page cache.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::facts::FileId;
 use super::guard::{Guard, Protection, SystemFacts};
-use super::ioctl;
+use super::stack::Node;
 use super::sysfs::{DevNum, Sysfs};
+use super::{ioctl, locks};
 
 /// Sector size assumed for image files.
 pub const IMAGE_SECTOR_SIZE: u32 = 512;
@@ -39,25 +42,18 @@ pub enum TargetError {
         reasons: Vec<Protection>,
     },
     #[error(
-        "{path} is in use by another program (open exclusively, mounted, or part of a RAID/LVM \
-         stack); stop that use and try again"
+        "{path} is in use by another program{holder} (open exclusively, mounted, or part of a \
+         RAID/LVM stack); stop that use and try again"
     )]
-    Busy { path: PathBuf },
+    Busy { path: PathBuf, holder: String },
     #[error("refusing to erase {path}: it is read-only; remove the write protection first")]
     ReadOnly { path: PathBuf },
+    #[error("{path} is locked by {holder}; wait for it to finish, or stop it, and try again")]
+    Locked { path: PathBuf, holder: String },
     #[error(
-        "refusing to erase image {path}: it is attached to {loop_device}; wipe {loop_device} \
-         instead, or detach it first (losetup -d {loop_device})"
+        "{path} changed while it was being opened (renamed or replaced); nothing was written: try again"
     )]
-    AttachedImage { path: PathBuf, loop_device: String },
-    #[error(
-        "refusing to erase image {path}: it is an active swap file; run `swapoff {path}` first"
-    )]
-    SwapImage { path: PathBuf },
-    #[error("refusing to erase {path}: it is inside wipeproof's state directory {state}")]
-    InsideState { path: PathBuf, state: PathBuf },
-    #[error("{path} is locked by another wipeproof process; wait for it to finish")]
-    Locked { path: PathBuf },
+    Changed { path: PathBuf },
     #[error("{path} is empty (0 bytes); there is nothing to erase")]
     Empty { path: PathBuf },
     #[error("{path}: {op} failed: {source}")]
@@ -142,71 +138,51 @@ pub struct Target {
 }
 
 impl Target {
-    /// Opens a drive or image file for erasure, after the guard has cleared it.
+    /// Opens a drive or image file for erasure, then lets the guard decide on what was opened.
     ///
-    /// Block devices are opened `O_EXCL`, so nothing can mount or claim them during the wipe,
-    /// and the guard is asked again once the device is held. Image files are locked with
-    /// `flock` against a second wipeproof process.
+    /// The path is resolved once and opened without following a last symbolic link
+    /// (`O_NOFOLLOW`), a block device exclusively (`O_EXCL`), so nothing can mount or claim it
+    /// during the wipe. Every check then runs on the descriptor: the device number or
+    /// `(st_dev, st_ino)` from `fstat`, its locks, the guard's verdict for that node. What the
+    /// target reports (its path, its disk) is what the descriptor holds, so a name swapped
+    /// between the check and the open cannot send the wipe to another drive.
     pub fn open_for_erase(path: &Path, ctx: &GuardContext) -> Result<Target, TargetError> {
-        match classify(path)? {
-            Classified::Block(devnum) => {
+        let opened = open_node(path, true, ctx)?;
+        let guard = ctx.guard();
+        match opened.node {
+            Node::Block(devnum) => {
                 let disk = whole_disk(path, devnum, &ctx.sysfs)?;
-                check_guard(path, &disk, ctx)?;
-                let file =
-                    open_with(path, true, libc::O_DIRECT | libc::O_EXCL).map_err(|e| {
-                        match e.raw_os_error() {
-                            Some(libc::EBUSY) => TargetError::Busy { path: path.into() },
-                            Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => {
-                                TargetError::ReadOnly { path: path.into() }
-                            }
-                            _ => io_err(path, "open", e),
-                        }
-                    })?;
-                // Held exclusively now: nothing can mount it from here on. Ask again, in case
-                // something did between the first check and the open.
-                check_guard(path, &disk, ctx)?;
-                if ioctl::read_only(&file).unwrap_or(false) {
-                    return Err(TargetError::ReadOnly { path: path.into() });
+                let dev_path = PathBuf::from(format!("/dev/{disk}"));
+                take_locks(&dev_path, &opened.file, opened.id)?;
+                refuse_if_protected(&dev_path, &guard, opened.node)?;
+                if ioctl::read_only(&opened.file).unwrap_or(false) {
+                    return Err(TargetError::ReadOnly { path: dev_path });
                 }
-                let geometry = block_geometry(path, &file)?;
-                Ok(Target {
-                    path: path.into(),
-                    kind: TargetKind::BlockDevice { disk, devnum },
-                    geometry,
-                    file,
-                    buffered: None,
-                    direct: true,
-                })
+                block_target(dev_path, disk, devnum, opened.file)
             }
-            Classified::File => {
-                check_image(path, ctx)?;
-                let target = open_image(path, true)?;
-                lock_exclusive(&target.file)
-                    .map_err(|_| TargetError::Locked { path: path.into() })?;
-                Ok(target)
+            Node::File(id) => {
+                let real = opened.display_path();
+                take_locks(&real, &opened.file, id)?;
+                refuse_if_protected(&real, &guard, opened.node)?;
+                image_target(real, opened.file, id, true)
             }
         }
     }
 
     /// Opens a drive or image file read-only (for verification); no guard is needed to read.
     pub fn open_read(path: &Path) -> Result<Target, TargetError> {
-        match classify(path)? {
-            Classified::Block(devnum) => {
-                let sysfs = Sysfs::system();
-                let disk = whole_disk(path, devnum, &sysfs)?;
-                let file = open_with(path, false, libc::O_DIRECT)
-                    .map_err(|e| io_err(path, "open for reading", e))?;
-                let geometry = block_geometry(path, &file)?;
-                Ok(Target {
-                    path: path.into(),
-                    kind: TargetKind::BlockDevice { disk, devnum },
-                    geometry,
-                    file,
-                    buffered: None,
-                    direct: true,
-                })
+        let ctx = GuardContext::new(vec![], None);
+        let opened = open_node(path, false, &ctx)?;
+        match opened.node {
+            Node::Block(devnum) => {
+                let disk = whole_disk(path, devnum, &ctx.sysfs)?;
+                let dev_path = PathBuf::from(format!("/dev/{disk}"));
+                block_target(dev_path, disk, devnum, opened.file)
             }
-            Classified::File => open_image(path, false),
+            Node::File(id) => {
+                let real = opened.display_path();
+                image_target(real, opened.file, id, false)
+            }
         }
     }
 
@@ -324,33 +300,156 @@ impl Target {
     }
 }
 
-enum Classified {
-    Block(DevNum),
-    File,
+/// A drive or image file held open, with what `fstat` says it is.
+struct OpenNode {
+    file: File,
+    /// The resolved path that was opened.
+    real: PathBuf,
+    node: Node,
+    id: FileId,
 }
 
-fn classify(path: &Path) -> Result<Classified, TargetError> {
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+impl OpenNode {
+    /// The name of the open file as the kernel sees it now (`/proc/self/fd`), which follows a
+    /// rename; the resolved path if the file has no name any more.
+    fn display_path(&self) -> PathBuf {
+        std::fs::read_link(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+            .ok()
+            .filter(|p| p.is_absolute() && !p.to_string_lossy().ends_with(" (deleted)"))
+            .unwrap_or_else(|| self.real.clone())
+    }
+}
+
+/// Resolves `path` once, opens it (`O_NOFOLLOW`; for writing a block device also `O_EXCL`) and
+/// says what the descriptor is. A path that is neither a block device nor a regular file is
+/// refused before it is opened; one that turns into another kind of file between that look and
+/// the open is refused after.
+fn open_node(path: &Path, write: bool, ctx: &GuardContext) -> Result<OpenNode, TargetError> {
+    let not_found = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => TargetError::NotFound { path: path.into() },
-        _ => io_err(path, "stat", e),
+        _ => io_err(path, "resolve", e),
+    };
+    let real = std::fs::canonicalize(path).map_err(not_found)?;
+    let before = std::fs::symlink_metadata(&real).map_err(not_found)?;
+    let block = kind_of(path, &before)?;
+    // A device the guard already refuses is not even opened for writing (the system disk, a
+    // mounted one). This look can only refuse: what may be erased is decided on the descriptor.
+    if write && block {
+        let devnum = DevNum::from_raw(before.rdev());
+        whole_disk(path, devnum, &ctx.sysfs)?;
+        refuse_if_protected(path, &ctx.guard(), Node::Block(devnum))?;
+    }
+    let exclusive = if write && block { libc::O_EXCL } else { 0 };
+    let file = open_with(&real, write, libc::O_NOFOLLOW | exclusive).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::ELOOP) => TargetError::Changed { path: path.into() },
+            Some(libc::EBUSY) => busy_error(path, &real, ctx),
+            Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) if write => {
+                TargetError::ReadOnly { path: path.into() }
+            }
+            _ => io_err(path, "open", e),
+        }
     })?;
+    let meta = file.metadata().map_err(|e| io_err(path, "fstat", e))?;
+    if kind_of(path, &meta)? != block {
+        return Err(TargetError::Changed { path: path.into() });
+    }
+    let id = FileId::of(&meta);
+    let node = if block {
+        Node::Block(DevNum::from_raw(meta.rdev()))
+    } else {
+        Node::File(id)
+    };
+    Ok(OpenNode {
+        file,
+        real,
+        node,
+        id,
+    })
+}
+
+/// Whether `meta` is a block device (`true`) or a regular file (`false`); anything else is not
+/// a target.
+fn kind_of(path: &Path, meta: &std::fs::Metadata) -> Result<bool, TargetError> {
     let ft = meta.file_type();
     if ft.is_block_device() {
-        use std::os::unix::fs::MetadataExt;
-        Ok(Classified::Block(DevNum::from_raw(meta.rdev())))
+        Ok(true)
     } else if ft.is_file() {
-        Ok(Classified::File)
+        Ok(false)
     } else {
         let what = if ft.is_dir() {
             "a directory"
         } else if ft.is_char_device() {
             "a character device"
+        } else if ft.is_symlink() {
+            "a symbolic link that changed while it was being opened"
         } else {
             "a special file"
         };
         Err(TargetError::NotADrive {
             path: path.into(),
             what,
+        })
+    }
+}
+
+/// The error for a block device someone else holds exclusively. Nothing was opened, so this only
+/// chooses the words: the guard's reasons (mounted, swap, held) if it has any, else who holds
+/// a lock on the device node.
+fn busy_error(path: &Path, real: &Path, ctx: &GuardContext) -> TargetError {
+    let Ok(meta) = std::fs::metadata(real) else {
+        return TargetError::Busy {
+            path: path.into(),
+            holder: String::new(),
+        };
+    };
+    let devnum = DevNum::from_raw(meta.rdev());
+    if let Err(e) = whole_disk(path, devnum, &ctx.sysfs) {
+        return e;
+    }
+    let reasons = ctx.guard().check(Node::Block(devnum));
+    if !reasons.is_empty() {
+        return TargetError::Refused {
+            path: path.into(),
+            reasons,
+        };
+    }
+    let holder = locks::holders(FileId::of(&meta))
+        .first()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    TargetError::Busy {
+        path: path.into(),
+        holder,
+    }
+}
+
+/// Takes wipeproof's locks on the open descriptor, or names who holds one in the way.
+fn take_locks(path: &Path, file: &File, id: FileId) -> Result<(), TargetError> {
+    match locks::lock_for_erase(file) {
+        Ok(()) => Ok(()),
+        Err(Some(e)) => Err(io_err(path, "lock", e)),
+        Err(None) => {
+            let holder = locks::holders(id)
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "another program".into());
+            Err(TargetError::Locked {
+                path: path.into(),
+                holder,
+            })
+        }
+    }
+}
+
+fn refuse_if_protected(path: &Path, guard: &Guard, node: Node) -> Result<(), TargetError> {
+    let reasons = guard.check(node);
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(TargetError::Refused {
+            path: path.into(),
+            reasons,
         })
     }
 }
@@ -369,78 +468,74 @@ fn whole_disk(path: &Path, devnum: DevNum, sysfs: &Sysfs) -> Result<String, Targ
     Ok(name.disk.clone())
 }
 
-fn check_guard(path: &Path, disk: &str, ctx: &GuardContext) -> Result<(), TargetError> {
-    let guard = ctx.guard();
-    let reasons = guard.protections(disk);
-    if reasons.is_empty() {
-        return Ok(());
+/// Asks for `O_DIRECT` on an open descriptor; `false` if the filesystem does not support it.
+fn set_direct(path: &Path, file: &File) -> Result<bool, TargetError> {
+    // SAFETY: F_GETFL/F_SETFL on a valid descriptor.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io_err(path, "fcntl", io::Error::last_os_error()));
     }
-    let mut reasons = reasons.to_vec();
-    reasons.sort_by_key(|p| !p.is_system());
-    Err(TargetError::Refused {
-        path: path.into(),
-        reasons,
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_DIRECT) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EINVAL) {
+        Ok(false)
+    } else {
+        Err(io_err(path, "fcntl", e))
+    }
+}
+
+fn block_target(
+    path: PathBuf,
+    disk: String,
+    devnum: DevNum,
+    file: File,
+) -> Result<Target, TargetError> {
+    if !set_direct(&path, &file)? {
+        return Err(io_err(
+            &path,
+            "O_DIRECT",
+            io::Error::from_raw_os_error(libc::EINVAL),
+        ));
+    }
+    let geometry = block_geometry(&path, &file)?;
+    Ok(Target {
+        path,
+        kind: TargetKind::BlockDevice { disk, devnum },
+        geometry,
+        file,
+        buffered: None,
+        direct: true,
     })
 }
 
-fn check_image(path: &Path, ctx: &GuardContext) -> Result<(), TargetError> {
-    let canonical = std::fs::canonicalize(path).map_err(|e| io_err(path, "resolve", e))?;
-    for disk in ctx.sysfs.disks() {
-        if let Some(backing) = ctx.sysfs.attr(&disk, "loop/backing_file") {
-            let backing = backing.trim_end_matches(" (deleted)");
-            let same = std::fs::canonicalize(backing)
-                .map(|b| b == canonical)
-                .unwrap_or(false);
-            if same {
-                return Err(TargetError::AttachedImage {
-                    path: path.into(),
-                    loop_device: format!("/dev/{disk}"),
-                });
-            }
-        }
-    }
-    let swaps =
-        super::mounts::parse_swaps(&std::fs::read_to_string("/proc/swaps").unwrap_or_default());
-    if swaps
-        .iter()
-        .any(|s| std::fs::canonicalize(&s.path).is_ok_and(|p| p == canonical))
-    {
-        return Err(TargetError::SwapImage { path: path.into() });
-    }
-    for state in &ctx.state_paths {
-        if let Ok(state) = std::fs::canonicalize(state)
-            && canonical.starts_with(&state)
-        {
-            return Err(TargetError::InsideState {
-                path: path.into(),
-                state,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn open_image(path: &Path, write: bool) -> Result<Target, TargetError> {
-    let (file, direct) = match open_with(path, write, libc::O_DIRECT) {
-        Ok(f) => (f, true),
-        // Some filesystems do not support O_DIRECT; fall back to buffered I/O plus fdatasync.
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (
-            open_with(path, write, 0).map_err(|e| io_err(path, "open", e))?,
-            false,
-        ),
-        Err(e) => return Err(io_err(path, "open", e)),
-    };
-    let size = file.metadata().map_err(|e| io_err(path, "stat", e))?.len();
+fn image_target(path: PathBuf, file: File, id: FileId, write: bool) -> Result<Target, TargetError> {
+    let size = file.metadata().map_err(|e| io_err(&path, "stat", e))?.len();
     if size == 0 {
-        return Err(TargetError::Empty { path: path.into() });
+        return Err(TargetError::Empty { path });
     }
+    // A second, buffered descriptor of the same file (reopened through the first, and checked)
+    // for what O_DIRECT cannot reach: the tail of an odd-sized image.
+    let direct = set_direct(&path, &file)?;
     let buffered = if direct && size % IMAGE_SECTOR_SIZE as u64 != 0 {
-        Some(open_with(path, write, 0).map_err(|e| io_err(path, "open", e))?)
+        let again = open_with(
+            Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd())),
+            write,
+            0,
+        )
+        .map_err(|e| io_err(&path, "reopen", e))?;
+        let meta = again.metadata().map_err(|e| io_err(&path, "fstat", e))?;
+        if FileId::of(&meta) != id {
+            return Err(TargetError::Changed { path });
+        }
+        Some(again)
     } else {
         None
     };
     Ok(Target {
-        path: path.into(),
+        path,
         kind: TargetKind::ImageFile,
         geometry: Geometry {
             size_bytes: size,
@@ -474,16 +569,6 @@ fn block_geometry(path: &Path, file: &File) -> Result<Geometry, TargetError> {
         logical_sector_size: logical.max(512),
         physical_sector_size: physical.max(logical),
     })
-}
-
-fn lock_exclusive(file: &File) -> io::Result<()> {
-    // SAFETY: flock on a valid descriptor.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
@@ -535,66 +620,5 @@ fn io_err(path: &Path, op: &'static str, source: io::Error) -> TargetError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::AlignedBuf;
-    use super::*;
-
-    fn ctx() -> GuardContext {
-        GuardContext::new(vec![], None)
-    }
-
-    #[test]
-    fn image_file_with_odd_size_round_trips_its_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("odd.img");
-        std::fs::write(&path, vec![0x11u8; 8192 + 100]).unwrap();
-        let t = Target::open_for_erase(&path, &ctx()).unwrap();
-        assert_eq!(t.geometry().size_bytes, 8292);
-        let mut buf = AlignedBuf::filled(8292, 0x22);
-        t.write_at(&buf, 0).unwrap();
-        t.sync().unwrap();
-        buf.fill(0);
-        t.read_at(&mut buf, 0).unwrap();
-        assert!(buf.iter().all(|&b| b == 0x22));
-        // A request past the end is refused, not truncated.
-        let mut big = AlignedBuf::zeroed(8704);
-        assert!(t.read_at(&mut big, 0).is_err());
-        // An unaligned start is refused when O_DIRECT is in use.
-        if t.is_direct() {
-            assert!(t.write_at(&buf[..512], 100).is_err());
-        }
-    }
-
-    #[test]
-    fn second_erase_handle_on_an_image_is_locked_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.img");
-        std::fs::write(&path, vec![0u8; 4096]).unwrap();
-        let _first = Target::open_for_erase(&path, &ctx()).unwrap();
-        let err = Target::open_for_erase(&path, &ctx()).unwrap_err();
-        assert!(matches!(err, TargetError::Locked { .. }), "{err}");
-    }
-
-    #[test]
-    fn directories_empty_files_and_missing_paths_are_clear_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = Target::open_for_erase(dir.path(), &ctx()).unwrap_err();
-        assert!(err.to_string().contains("is a directory"), "{err}");
-        let empty = dir.path().join("empty.img");
-        std::fs::write(&empty, b"").unwrap();
-        let err = Target::open_for_erase(&empty, &ctx()).unwrap_err();
-        assert!(err.to_string().contains("is empty"), "{err}");
-        let err = Target::open_for_erase(&dir.path().join("nope"), &ctx()).unwrap_err();
-        assert!(matches!(err, TargetError::NotFound { .. }));
-    }
-
-    #[test]
-    fn image_inside_the_state_directory_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("register.sqlite");
-        std::fs::write(&path, vec![1u8; 4096]).unwrap();
-        let ctx = GuardContext::new(vec![dir.path().to_path_buf()], None);
-        let err = Target::open_for_erase(&path, &ctx).unwrap_err();
-        assert!(matches!(err, TargetError::InsideState { .. }), "{err}");
-    }
-}
+#[path = "target_tests.rs"]
+mod tests;

@@ -8,9 +8,13 @@
 //! * [`manifest`]: reading a customer's CSV manifest.
 //! * [`events`]: the hash-chained custody log.
 //! * [`labels`], [`report`]: asset labels and the signed per-collection report.
-//! * [`sync`], [`server`]: sending certificates to a central register, and serving one.
-//! * [`connector`]: sending them to the customer's own asset system (Snipe-IT, GLPI).
+//! * [`audit`]: recomputing asset states and checking the stations' certificate chains.
+//! * [`station_event`]: custody events a station sends to the central register, signed.
+//! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
+//!   one.
+//! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
 
+pub mod audit;
 pub mod connector;
 pub mod events;
 pub mod labels;
@@ -18,12 +22,16 @@ pub mod manifest;
 pub mod report;
 pub mod server;
 pub mod sqlite;
+pub mod station_event;
 pub mod sync;
 
 use serde::{Deserialize, Serialize};
 
 use crate::certificate::issue::SignedCertificate;
+use crate::certificate::keys::TrustStore;
+pub use audit::Audit;
 pub use manifest::ManifestRow;
+use station_event::{SignedEvent, StationEvent};
 
 /// The life of an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +85,19 @@ pub enum MatchedBy {
     Serial,
     /// Nothing matched: the certificate waits in the review list.
     Unmatched,
+    /// A person linked it (`assets link`).
+    Person,
+}
+
+impl MatchedBy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MatchedBy::Tag => "tag",
+            MatchedBy::Serial => "serial",
+            MatchedBy::Unmatched => "unmatched",
+            MatchedBy::Person => "person",
+        }
+    }
 }
 
 /// The result of recording a certificate.
@@ -140,6 +161,12 @@ pub struct CertificateView {
     pub issued_at: String,
     pub station_id: String,
     pub matched_by: MatchedBy,
+    /// The station that sent it, as enrolled on this (central) register.
+    pub enrolled_as: Option<String>,
+    /// When that station was revoked, if it was: the certificate was signed before.
+    pub station_revoked_at: Option<String>,
+    /// What a reader should know about its standing, in words.
+    pub note: Option<String>,
 }
 
 /// An event as the register lists it.
@@ -198,8 +225,37 @@ pub struct StationView {
     pub key_id: String,
     pub name: String,
     pub enrolled_at: String,
+    /// Set once revoked: certificates and events signed later are refused.
+    pub revoked_at: Option<String>,
     #[serde(skip)]
     pub public_key_pem: String,
+}
+
+/// A custody event waiting to be sent to the central register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutboxItem {
+    pub event: StationEvent,
+    pub attempts: u64,
+    pub last_error: Option<String>,
+}
+
+/// What the central register did with a station's event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventReceipt {
+    /// Stored and applied to its asset.
+    Applied,
+    /// Stored; it waits for its asset (or certificate) to be imported here.
+    Waiting,
+    /// The same event was stored before.
+    Already,
+}
+
+/// A read token of the HTTP API (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenView {
+    pub name: String,
+    pub created_at: String,
 }
 
 /// One asset and its drives in a collection report.
@@ -242,6 +298,59 @@ pub enum RegisterError {
     AlreadyDestroyed(String),
     #[error("the certificate is not valid JSON of schema v1: {0}")]
     BadCertificate(String),
+    #[error(
+        "certificate {id}: the register already holds a different certificate under this id \
+         (record hash {held_sha256}, key {held_key_id}); this one has record hash {offered_sha256}, \
+         key {offered_key_id}. One of them is not genuine: compare both with `wipeproof verify`"
+    )]
+    CertificateConflict {
+        id: String,
+        held_sha256: String,
+        held_key_id: String,
+        offered_sha256: String,
+        offered_key_id: String,
+    },
+    #[error(
+        "custody event {id}: the register already holds a different event under this id; one of them is not genuine"
+    )]
+    EventConflict { id: String },
+    #[error("the custody event is not valid: {0}")]
+    BadEvent(String),
+    #[error(
+        "no certificate {0} in the register; `wipeproof assets unmatched` lists the ones waiting"
+    )]
+    UnknownCertificate(String),
+    #[error(
+        "certificate {certificate} is already linked to asset {asset}; a certificate belongs to one asset"
+    )]
+    LinkedElsewhere { certificate: String, asset: String },
+    #[error(
+        "the key {key_id} is already enrolled as station {name}; to rename it, `wipeproof stations remove {key_id}` first"
+    )]
+    StationEnrolled { key_id: String, name: String },
+    #[error("no station {0} is enrolled here; `wipeproof stations list` shows them")]
+    UnknownStation(String),
+    #[error("more than one key is enrolled as {name} ({}); name the station by its key id", key_ids.join(", "))]
+    AmbiguousStation { name: String, key_ids: Vec<String> },
+    #[error(
+        "station {name} ({key_id}) has {count} certificate(s) here; it cannot be removed, \
+         `wipeproof stations revoke {key_id}` stops it while its certificates stay"
+    )]
+    StationHasCertificates {
+        name: String,
+        key_id: String,
+        count: u64,
+    },
+    #[error("station {name} ({key_id}) was already revoked at {at}")]
+    AlreadyRevoked {
+        name: String,
+        key_id: String,
+        at: String,
+    },
+    #[error("a token named {0} exists already; remove it first or choose another name")]
+    TokenExists(String),
+    #[error("no token named {0}; `wipeproof tokens list` shows them")]
+    UnknownToken(String),
 }
 
 /// The register's operations. Implementations keep every operation atomic: it happens
@@ -286,7 +395,44 @@ pub trait Register: Send {
         witness: &str,
         actor: &Actor,
     ) -> Result<(), RegisterError>;
-    fn audit(&self) -> Result<events::Audit, RegisterError>;
+    /// The audit with no keys beyond the enrolled stations'.
+    fn audit(&self) -> Result<Audit, RegisterError> {
+        self.audit_with_keys(&TrustStore::default())
+    }
+    /// Checks the custody log, recomputes every asset's state and checks every certificate's
+    /// record (and its signature where its key is enrolled or in `keys`) and the stations'
+    /// certificate chains.
+    fn audit_with_keys(&self, keys: &TrustStore) -> Result<Audit, RegisterError>;
+
+    /// Links a certificate that matched no asset to the asset `tag`, by a person's decision;
+    /// recorded as a custody event and queued for the central register.
+    fn link_certificate(
+        &mut self,
+        certificate_id: &str,
+        tag: &str,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError>;
+
+    /// Central register: stores a certificate that verified under the key of the station
+    /// enrolled as `enrolled_as`. A different certificate under a known id is a conflict.
+    fn receive_certificate(
+        &mut self,
+        cert: &SignedCertificate,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<Linked, RegisterError>;
+
+    /// Central register: stores a station's verified event and applies it if its asset (and
+    /// certificate) are here; otherwise it waits for them.
+    fn receive_event(
+        &mut self,
+        event: &SignedEvent,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<EventReceipt, RegisterError>;
+    fn pending_events(&self) -> Result<Vec<EventOutboxItem>, RegisterError>;
+    fn mark_event_sent(&mut self, id: &str) -> Result<(), RegisterError>;
+    fn mark_event_failed(&mut self, id: &str, error: &str) -> Result<(), RegisterError>;
 
     fn pending(&self) -> Result<Vec<OutboxItem>, RegisterError>;
     fn mark_sent(&mut self, certificate_id: &str) -> Result<(), RegisterError>;
@@ -300,6 +446,18 @@ pub trait Register: Send {
         actor: &Actor,
     ) -> Result<(), RegisterError>;
     fn stations(&self) -> Result<Vec<StationView>, RegisterError>;
+    /// Removes an enrolment made by mistake (a station with certificates here is revoked
+    /// instead). `who` is a name or key id.
+    fn remove_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError>;
+    /// Revokes a station from now on: its later certificates and events are refused.
+    fn revoke_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError>;
+
+    /// Stores a read token's SHA-256 under `name`.
+    fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError>;
+    fn tokens(&self) -> Result<Vec<TokenView>, RegisterError>;
+    fn remove_token(&mut self, name: &str, actor: &Actor) -> Result<(), RegisterError>;
+    /// The name of the token whose SHA-256 is `sha256`, if there is one.
+    fn token_name(&self, sha256: &str) -> Result<Option<String>, RegisterError>;
 
     /// Customer and lines of a collection's report.
     fn collection_lines(

@@ -1,30 +1,44 @@
 //! The central register over HTTP (JSON under `/api/v1`), serving the register in its own state
 //! directory to many stations.
 //!
+//! Writes come from stations and are signed; reads need an API token.
+//!
 //! * `POST /api/v1/certificates`: a station's signed certificate (the JSON it wrote). Accepted
-//!   only if it verifies under an enrolled station's key; then linked to its asset (tag, else
-//!   serial, else the review list) and the asset retired by the usual rule. `201` stored, `200`
-//!   already stored (same certificate id), `403` unknown station, `422` invalid.
+//!   only if it verifies under an enrolled station's key, the record's `station_id` is the name
+//!   that key is enrolled under, and, if the station was revoked, it was issued before that;
+//!   then linked to its asset (tag, else serial, else the review list) and the asset retired by
+//!   the usual rule. `201` stored, `200` already stored (the same certificate), `409` a
+//!   different certificate is stored under this id, `403` unknown, revoked or misnamed
+//!   station, `422` invalid.
+//! * `POST /api/v1/events`: a station's signed custody event (`register::station_event`), by
+//!   the same rules; idempotent by event id.
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
-//!   `GET /api/v1/unmatched`, `GET /api/v1/stations`, `GET /api/v1/health`.
+//!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN`, a
+//!   token made by `wipeproof tokens add` (`401` without). `GET /api/v1/health` is open.
+//!
+//! A client that sends its request head or body too slowly (a "slowloris") is cut off after
+//! the read timeout: the head by HTTP/1's header read timer, the body by the handler.
 //!
 //! Intake, reports and the other commands work on the same register with `--home` pointing at
 //! the server's state directory (SQLite in WAL mode takes both at once).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::sqlite::SqliteRegister;
-use super::{Actor, AssetFilter, AssetState, Register};
+use super::station_event::SignedEvent;
+use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
@@ -32,9 +46,145 @@ use crate::certificate::keys::{TrustStore, parse_public};
 /// Largest request body accepted (a certificate is a few kilobytes).
 const MAX_BODY: usize = 1 << 20;
 
+/// How the server treats its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Time allowed to send a request's head, and again its body.
+    pub read_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     register: Arc<Mutex<SqliteRegister>>,
+    read_timeout: Duration,
+}
+
+/// The SHA-256 (hex) under which a read token is stored.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut r = json_error(StatusCode::UNAUTHORIZED, message);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"wipeproof\""),
+    );
+    r
+}
+
+/// Runs the read `f` if the request carries a known token; 401 otherwise.
+async fn read(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut SqliteRegister) -> Response + Send + 'static,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| token_sha256(t.trim()));
+    with_register(state, move |reg| {
+        let Some(hash) = token else {
+            return unauthorized(
+                "reading the register needs a token: send `Authorization: Bearer TOKEN`, \
+                 with a token from `wipeproof tokens add NAME` on the register",
+            );
+        };
+        match reg.token_name(&hash) {
+            Ok(Some(_)) => f(reg),
+            Ok(None) => unauthorized("the token is not known to this register"),
+            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    })
+    .await
+    .unwrap_or_else(|r| r)
+}
+
+/// Reads a request body within the read timeout.
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
+    match tokio::time::timeout(state.read_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the body is too large or was cut off; a certificate is a few kilobytes",
+        )),
+        Err(_) => {
+            let mut r = json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} s",
+                    state.read_timeout.as_secs_f64()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(r)
+        }
+    }
+}
+
+/// The enrolled station with this key, if it may still sign at `signed_at` under the name
+/// `claimed_station`; why it is refused (403) otherwise.
+fn admit<'a>(
+    stations: &'a [StationView],
+    key_id: &str,
+    what: &str,
+    signed_at: &str,
+    claimed_station: &str,
+) -> Result<&'a StationView, String> {
+    let Some(station) = stations.iter().find(|s| s.key_id == key_id) else {
+        return Err(format!(
+            "station key {key_id} is not enrolled here; enroll it on the register with \
+                 `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
+        ));
+    };
+    if let Some(revoked) = &station.revoked_at {
+        let later = match (
+            crate::timestamp::parse(signed_at),
+            crate::timestamp::parse(revoked),
+        ) {
+            (Some(s), Some(r)) => s >= r,
+            _ => true,
+        };
+        if later {
+            return Err(format!(
+                "{what} was signed at {signed_at} by station {} ({key_id}), which was revoked at {revoked}; \
+                     it is refused",
+                station.name
+            ));
+        }
+    }
+    if station.name != claimed_station {
+        return Err(format!(
+            "{what} says it comes from station {claimed_station}, but its key is enrolled here as {}; \
+                 set station.id = \"{}\" on that station, or enroll it under its own name",
+            station.name, station.name
+        ));
+    }
+    Ok(station)
+}
+
+/// The status of a register error from a station's write.
+fn write_error(e: RegisterError) -> Response {
+    let status = match &e {
+        RegisterError::CertificateConflict { .. }
+        | RegisterError::EventConflict { .. }
+        | RegisterError::LinkedElsewhere { .. } => StatusCode::CONFLICT,
+        RegisterError::BadCertificate(_) | RegisterError::BadEvent(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, e.to_string())
 }
 
 fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -60,14 +210,11 @@ async fn with_register<T: Send + 'static>(
     })
 }
 
-async fn receive_certificate(State(state): State<AppState>, body: Bytes) -> Response {
-    if body.len() > MAX_BODY {
-        return json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "a certificate is far smaller than that",
-        );
-    }
-    let body = body.to_vec();
+async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b.to_vec(),
+        Err(r) => return r,
+    };
     let result = with_register(&state, move |reg| -> Response {
         let stations = match reg.stations() {
             Ok(s) => s,
@@ -120,17 +267,19 @@ async fn receive_certificate(State(state): State<AppState>, body: Bytes) -> Resp
             Ok(c) => c,
             Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         };
-        let station = stations
-            .iter()
-            .find(|s| s.key_id == cert.record.key_id)
-            .map(|s| s.name.clone())
-            .unwrap_or_default();
-        let actor = Actor {
-            name: cert.record.performed_by.operator.clone(),
-            station,
+        // The station is who its key is enrolled as, never what the record claims.
+        let station = match admit(
+            &stations,
+            &cert.record.key_id,
+            &format!("certificate {}", cert.record.id),
+            &cert.record.issued_at,
+            &cert.record.performed_by.station_id,
+        ) {
+            Ok(s) => s.name.clone(),
+            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
         };
         let document = String::from_utf8_lossy(&body).into_owned();
-        match reg.record_certificate(&cert, &document, None, false, &actor) {
+        match reg.receive_certificate(&cert, &document, &station) {
             Ok(linked) => {
                 let status = if linked.new {
                     StatusCode::CREATED
@@ -145,11 +294,59 @@ async fn receive_certificate(State(state): State<AppState>, body: Bytes) -> Resp
                 });
                 (status, axum::Json(v)).into_response()
             }
-            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(e) => write_error(e),
         }
     })
     .await;
     result.unwrap_or_else(|r| r)
+}
+
+async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let signed = match SignedEvent::parse(&body) {
+        Ok(s) => s,
+        Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    with_register(&state, move |reg| -> Response {
+        let stations = match reg.stations() {
+            Ok(s) => s,
+            Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        let e = &signed.event;
+        let station = match admit(
+            &stations,
+            &signed.signature.key_id,
+            &format!("custody event {}", e.id),
+            &e.at,
+            &e.station_id,
+        ) {
+            Ok(s) => s,
+            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
+        };
+        let key = match parse_public(&station.public_key_pem, std::path::Path::new(&station.name)) {
+            Ok(k) => k,
+            Err(err) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        };
+        if let Err(err) = signed.verify(&key) {
+            return json_error(StatusCode::UNPROCESSABLE_ENTITY, err.to_string());
+        }
+        let document = String::from_utf8_lossy(&body).into_owned();
+        match reg.receive_event(&signed, &document, &station.name) {
+            Ok(receipt) => {
+                let status = match receipt {
+                    super::EventReceipt::Already => StatusCode::OK,
+                    _ => StatusCode::CREATED,
+                };
+                (status, axum::Json(json!({ "id": e.id, "status": receipt }))).into_response()
+            }
+            Err(err) => write_error(err),
+        }
+    })
+    .await
+    .unwrap_or_else(|r| r)
 }
 
 #[derive(Deserialize)]
@@ -158,7 +355,11 @@ struct ListQuery {
     state: Option<String>,
 }
 
-async fn list_assets(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+async fn list_assets(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let filter_state = match q.state.as_deref().map(AssetState::parse) {
         Some(None) => {
             return json_error(
@@ -173,43 +374,45 @@ async fn list_assets(State(state): State<AppState>, Query(q): Query<ListQuery>) 
         collection: q.collection,
         state: filter_state,
     };
-    with_register(&state, move |reg| match reg.list_assets(&filter) {
-        Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
-        Err(e @ super::RegisterError::UnknownCollection(_)) => {
-            json_error(StatusCode::NOT_FOUND, e.to_string())
+    read(&state, &headers, move |reg| {
+        match reg.list_assets(&filter) {
+            Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
+            Err(e @ RegisterError::UnknownCollection(_)) => {
+                json_error(StatusCode::NOT_FOUND, e.to_string())
+            }
+            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
-    .unwrap_or_else(|r| r)
 }
 
-async fn show_asset(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
-    with_register(&state, move |reg| match reg.asset(&tag) {
+async fn show_asset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tag): Path<String>,
+) -> Response {
+    read(&state, &headers, move |reg| match reg.asset(&tag) {
         Ok(Some(a)) => axum::Json(a).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, format!("no asset {tag}")),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
-    .unwrap_or_else(|r| r)
 }
 
-async fn unmatched(State(state): State<AppState>) -> Response {
-    with_register(&state, |reg| match reg.unmatched() {
+async fn unmatched(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    read(&state, &headers, |reg| match reg.unmatched() {
         Ok(u) => axum::Json(json!({ "unmatched": u })).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
-    .unwrap_or_else(|r| r)
 }
 
-async fn stations(State(state): State<AppState>) -> Response {
-    with_register(&state, |reg| match reg.stations() {
+async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    read(&state, &headers, |reg| match reg.stations() {
         Ok(s) => axum::Json(json!({ "stations": s })).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
-    .unwrap_or_else(|r| r)
 }
 
 async fn health() -> Response {
@@ -217,13 +420,15 @@ async fn health() -> Response {
 }
 
 /// The HTTP routes over a register.
-fn router(register: SqliteRegister) -> Router {
+fn router(register: SqliteRegister, opts: ServeOptions) -> Router {
     let state = AppState {
         register: Arc::new(Mutex::new(register)),
+        read_timeout: opts.read_timeout,
     };
     Router::new()
         .route("/api/v1/health", get(health))
         .route("/api/v1/certificates", post(receive_certificate))
+        .route("/api/v1/events", post(receive_event))
         .route("/api/v1/assets", get(list_assets))
         .route("/api/v1/assets/{tag}", get(show_asset))
         .route("/api/v1/unmatched", get(unmatched))
@@ -249,6 +454,7 @@ pub enum ServeError {
 pub fn serve(
     register: SqliteRegister,
     addr: SocketAddr,
+    opts: ServeOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -262,15 +468,46 @@ pub fn serve(
             .map_err(|source| ServeError::Bind { addr, source })?;
         let bound = listener.local_addr().map_err(ServeError::Runtime)?;
         ready(bound);
-        axum::serve(listener, router(register))
-            .with_graceful_shutdown(async {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
-                }
-            })
-            .await
-            .map_err(ServeError::Runtime)
+        let app = router(register, opts);
+        let stop = stop_signal();
+        tokio::pin!(stop);
+        loop {
+            let stream = tokio::select! {
+                _ = &mut stop => return Ok(()),
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    // Out of file descriptors and the like: wait, the clients will retry.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let timeout = opts.read_timeout;
+            tokio::spawn(async move {
+                let mut http = hyper::server::conn::http1::Builder::new();
+                http.timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(timeout);
+                // A client that goes away or times out ends only its own connection.
+                let _ = http
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
     })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
 }

@@ -1,15 +1,21 @@
-//! Sending a station's certificates to the central register.
+//! Sending a station's certificates and custody events to the central register.
 //!
-//! Every certificate enters the outbox in the same transaction that stores it; `sync` sends
-//! what is pending, one certificate per request, keyed by the certificate id, so sending twice
-//! stores once. Network failures are retried with backoff; a certificate the register refuses
-//! stays pending with the reason. A station the register does not know is told so at once.
+//! Every certificate enters the outbox in the same transaction that stores it, and every custody
+//! event the central register must know (a destruction, a certificate linked by hand) enters
+//! the event outbox in the transaction that records it. `sync` sends what is pending, one per
+//! request: certificates first (an event may name one), then events, each signed with the
+//! station's key as it is sent. Both are keyed by id, so sending twice stores once. Network
+//! failures are retried with backoff; something the register refuses stays pending with the
+//! reason; a different certificate or event already stored under the same id (409) is a
+//! conflict the station reports loudly. A station the register does not know is told so at once.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Register, RegisterError};
+use super::{OutboxItem, Register, RegisterError};
+use crate::certificate::keys::StationKey;
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy)]
@@ -35,12 +41,17 @@ impl Default for SyncOptions {
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
-    /// Stored by the register now.
+    /// Certificates stored by the register now.
     pub sent: Vec<String>,
-    /// The register had them already (an earlier sync got through but did not hear back).
+    /// Certificates the register had already, the same (an earlier sync got through but did
+    /// not hear back).
     pub already: Vec<String>,
-    /// Still pending, with the reason.
+    /// Custody events stored by the register now, or had already.
+    pub events_sent: Vec<String>,
+    /// Certificates and events still pending, with the reason.
     pub unsent: Vec<(String, String)>,
+    /// Ids under which the register holds something different (also in `unsent`).
+    pub conflicts: Vec<(String, String)>,
     /// Set when the register refused this station outright.
     pub refused: Option<String>,
 }
@@ -55,18 +66,33 @@ impl SyncReport {
 enum Attempt {
     Stored,
     Already,
+    /// The register holds something different under this id, or something it contradicts
+    /// (409).
+    Conflict(String),
     /// The register will never take it as it is (4xx).
     Rejected(String),
-    /// This station is not enrolled (403).
+    /// This station is not enrolled, or revoked (403).
     Refused(String),
     /// Worth trying again (network, 5xx).
     Retry(String),
 }
 
-/// Sends pending certificates to the register at `url` (e.g. `http://10.0.0.5:7070`).
+/// One thing to send.
+struct Outgoing {
+    id: String,
+    /// What it is, for messages: "certificate" or "custody event".
+    what: &'static str,
+    endpoint: String,
+    document: Result<String, String>,
+    certificate: bool,
+}
+
+/// Sends pending certificates, then pending custody events (signed with `key`), to the
+/// register at `url` (e.g. `http://10.0.0.5:7070`).
 pub fn sync(
     register: &mut dyn Register,
     url: &str,
+    key: Option<&StationKey>,
     opts: SyncOptions,
 ) -> Result<SyncReport, RegisterError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -74,61 +100,165 @@ pub fn sync(
         .timeout_global(Some(opts.timeout))
         .build()
         .into();
-    let endpoint = format!("{}/api/v1/certificates", url.trim_end_matches('/'));
+    let base = url.trim_end_matches('/');
+    let mut outgoing: Vec<Outgoing> = in_chain_order(register.pending()?)
+        .into_iter()
+        .map(|item| Outgoing {
+            id: item.certificate_id,
+            what: "certificate",
+            endpoint: format!("{base}/api/v1/certificates"),
+            document: Ok(item.document),
+            certificate: true,
+        })
+        .collect();
+    for item in register.pending_events()? {
+        let id = item.event.id.clone();
+        let document = match key {
+            None => Err(
+                "this station has no signing key to sign it with; run `wipeproof keys init`"
+                    .to_string(),
+            ),
+            Some(k) => item
+                .event
+                .sign(k)
+                .map_err(|e| e.to_string())
+                .and_then(|s| serde_json::to_string(&s).map_err(|e| e.to_string())),
+        };
+        outgoing.push(Outgoing {
+            id,
+            what: "custody event",
+            endpoint: format!("{base}/api/v1/events"),
+            document,
+            certificate: false,
+        });
+    }
+
     let mut report = SyncReport::default();
-    let pending = register.pending()?;
     let mut unreachable: Option<String> = None;
-    for item in pending {
-        if let Some(why) = &report.refused {
-            report.unsent.push((item.certificate_id, why.clone()));
-            continue;
-        }
-        if let Some(why) = &unreachable {
-            report
-                .unsent
-                .push((item.certificate_id.clone(), why.clone()));
-            register.mark_failed(&item.certificate_id, why)?;
-            continue;
-        }
-        let mut wait = opts.backoff;
-        let mut outcome = Attempt::Retry("not tried".into());
-        for attempt in 1..=opts.attempts.max(1) {
-            outcome = send_one(&agent, &endpoint, &item.document);
-            match &outcome {
-                Attempt::Retry(_) if attempt < opts.attempts => {
-                    std::thread::sleep(wait);
-                    wait = wait.saturating_mul(2);
-                }
-                _ => break,
+    for item in outgoing {
+        let outcome = if let Some(why) = &report.refused {
+            Attempt::Refused(why.clone())
+        } else if let Some(why) = &unreachable {
+            Attempt::Retry(why.clone())
+        } else {
+            match &item.document {
+                Err(why) => Attempt::Rejected(why.clone()),
+                Ok(doc) => send_with_retries(&agent, &item.endpoint, doc, opts),
             }
-        }
+        };
+        let mark_failed = |register: &mut dyn Register, why: &str| {
+            if item.certificate {
+                register.mark_failed(&item.id, why)
+            } else {
+                register.mark_event_failed(&item.id, why)
+            }
+        };
         match outcome {
-            Attempt::Stored => {
-                register.mark_sent(&item.certificate_id)?;
-                report.sent.push(item.certificate_id);
+            Attempt::Stored | Attempt::Already => {
+                if item.certificate {
+                    register.mark_sent(&item.id)?;
+                    if matches!(outcome, Attempt::Stored) {
+                        report.sent.push(item.id);
+                    } else {
+                        report.already.push(item.id);
+                    }
+                } else {
+                    register.mark_event_sent(&item.id)?;
+                    report.events_sent.push(item.id);
+                }
             }
-            Attempt::Already => {
-                register.mark_sent(&item.certificate_id)?;
-                report.already.push(item.certificate_id);
+            Attempt::Conflict(why) => {
+                let why = format!(
+                    "{} {}: {why}; it stays unsent until the register's copy is resolved",
+                    item.what, item.id
+                );
+                mark_failed(register, &why)?;
+                report.conflicts.push((item.id.clone(), why.clone()));
+                report.unsent.push((item.id, why));
             }
             Attempt::Rejected(why) => {
-                register.mark_failed(&item.certificate_id, &why)?;
-                report.unsent.push((item.certificate_id, why));
+                mark_failed(register, &why)?;
+                report.unsent.push((item.id, why));
             }
             Attempt::Refused(why) => {
-                register.mark_failed(&item.certificate_id, &why)?;
-                report.unsent.push((item.certificate_id, why.clone()));
+                mark_failed(register, &why)?;
+                report.unsent.push((item.id, why.clone()));
                 report.refused = Some(why);
             }
             Attempt::Retry(why) => {
-                register.mark_failed(&item.certificate_id, &why)?;
-                report.unsent.push((item.certificate_id, why.clone()));
+                mark_failed(register, &why)?;
+                report.unsent.push((item.id, why.clone()));
                 // The register is down or unreachable: do not wait on every other one too.
                 unreachable = Some(why);
             }
         }
     }
     Ok(report)
+}
+
+/// Orders certificates so that each comes after the one its record names as previous (the
+/// station's hash chain), whatever order they entered the outbox in (parallel wipes record in
+/// the order they finish): a sync cut off halfway then leaves the central register a gapless
+/// start of the chain.
+fn in_chain_order(items: Vec<OutboxItem>) -> Vec<OutboxItem> {
+    let previous_of = |item: &OutboxItem| -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(&item.document)
+            .ok()?
+            .pointer("/record/previous/id")?
+            .as_str()
+            .map(str::to_string)
+    };
+    let previous: Vec<Option<String>> = items.iter().map(previous_of).collect();
+    let index: HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.certificate_id.as_str(), i))
+        .collect();
+    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut starts = Vec::new();
+    for (i, p) in previous.iter().enumerate() {
+        match p.as_deref().and_then(|p| index.get(p)) {
+            Some(&before) => next.entry(before).or_default().push(i),
+            None => starts.push(i),
+        }
+    }
+    let mut order = Vec::with_capacity(items.len());
+    let mut placed = vec![false; items.len()];
+    let mut stack: Vec<usize> = starts.into_iter().rev().collect();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut placed[i], true) {
+            continue;
+        }
+        order.push(i);
+        if let Some(after) = next.get(&i) {
+            stack.extend(after.iter().rev());
+        }
+    }
+    // A cycle cannot come from real certificates; keep whatever is left in its old order.
+    order.extend((0..items.len()).filter(|&i| !placed[i]));
+    let mut slots: Vec<Option<OutboxItem>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn send_with_retries(
+    agent: &ureq::Agent,
+    endpoint: &str,
+    document: &str,
+    opts: SyncOptions,
+) -> Attempt {
+    let mut wait = opts.backoff;
+    let mut outcome = Attempt::Retry("not tried".into());
+    for attempt in 1..=opts.attempts.max(1) {
+        outcome = send_one(agent, endpoint, document);
+        match &outcome {
+            Attempt::Retry(_) if attempt < opts.attempts => {
+                std::thread::sleep(wait);
+                wait = wait.saturating_mul(2);
+            }
+            _ => break,
+        }
+    }
+    outcome
 }
 
 fn send_one(agent: &ureq::Agent, endpoint: &str, document: &str) -> Attempt {
@@ -149,8 +279,45 @@ fn send_one(agent: &ureq::Agent, endpoint: &str, document: &str) -> Attempt {
     match status {
         201 => Attempt::Stored,
         200 => Attempt::Already,
+        409 => Attempt::Conflict(format!(
+            "the register's records conflict with it: {message}"
+        )),
         403 => Attempt::Refused(format!("the register refused this station: {message}")),
         400..=499 => Attempt::Rejected(format!("the register rejected it ({status}): {message}")),
         _ => Attempt::Retry(format!("the register answered {status}: {message}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, previous: Option<&str>) -> OutboxItem {
+        let previous = previous.map(|p| serde_json::json!({ "id": p, "record_sha256": "x" }));
+        OutboxItem {
+            certificate_id: id.into(),
+            document: serde_json::json!({ "record": { "id": id, "previous": previous } })
+                .to_string(),
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn certificates_are_sent_in_chain_order() {
+        // Recorded as they finished: 3, 1, 4, 2 (2 follows 1, 3 follows 2, 4 follows 3); "x"
+        // follows a certificate sent earlier.
+        let items = vec![
+            item("3", Some("2")),
+            item("x", Some("sent-before")),
+            item("1", None),
+            item("4", Some("3")),
+            item("2", Some("1")),
+        ];
+        let ids: Vec<String> = in_chain_order(items)
+            .into_iter()
+            .map(|i| i.certificate_id)
+            .collect();
+        assert_eq!(ids, ["x", "1", "2", "3", "4"]);
     }
 }

@@ -1,8 +1,17 @@
 //! The guard on real loop devices: refused devices are named with a reason and left untouched.
+//!
+//! The stacks are real: loop devices over loop devices, partitions, swap and files on mounted
+//! filesystems; images reached through hard links, bind mounts and symbolic links; locks held
+//! by other programs. Where a refusal is checked through the binary, the bytes under the stack
+//! are compared before and after.
 
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use wipeproof::device::{GuardContext, Target, TargetError};
+use wipeproof::device::{GuardContext, Target, TargetError, TargetKind};
 
 use crate::support::*;
 
@@ -101,8 +110,15 @@ fn read_only_device_is_refused() {
 fn image_file_attached_to_a_loop_device_is_refused() {
     let lo = LoopDev::new("attached", 8 << 20, 512);
     let err = Target::open_for_erase(&lo.backing, &ctx()).unwrap_err();
-    assert!(matches!(err, TargetError::AttachedImage { .. }), "{err}");
-    assert!(err.to_string().contains(&lo.dev.display().to_string()));
+    assert!(matches!(err, TargetError::Refused { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "{} is a loop device over {}",
+            lo.dev.display(),
+            lo.backing.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -136,4 +152,363 @@ fn the_system_disk_is_refused() {
         err.to_string().contains("holds the running system"),
         "{err}"
     );
+}
+
+/// Runs `wipeproof wipe PATH --yes` and checks it refused with exit 2 and named `reason`.
+fn wipe_is_refused(target: &Path, reason: &str) {
+    let home = Home::new();
+    let out = home.run(&["wipe", target.to_str().unwrap(), "--yes"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(reason), "expected {reason:?} in: {err}");
+}
+
+fn refusal(path: &Path) -> String {
+    match Target::open_for_erase(path, &ctx()) {
+        Ok(t) => panic!("{} was opened for erasure: {:?}", path.display(), t.kind()),
+        Err(e) => {
+            assert!(matches!(e, TargetError::Refused { .. }), "{e}");
+            e.to_string()
+        }
+    }
+}
+
+fn mounted_on(dev: &Path, m: &Mounted) -> String {
+    format!("{} is mounted on {}", dev.display(), m.dir.path().display())
+}
+
+#[test]
+fn a_loop_over_a_mounted_loop_device_is_refused_and_the_filesystem_is_intact() {
+    let lower = LoopDev::new("stack-lower", 32 << 20, 512);
+    let m = Mounted::new(&lower.dev);
+    std::fs::write(m.dir.path().join("keep"), b"precious").unwrap();
+    sh("sync", &[]);
+    let upper = StackedLoop::over(&lower.dev);
+    let before = lower.digest();
+    wipe_is_refused(&upper.dev, &mounted_on(&lower.dev, &m));
+    assert_eq!(lower.digest(), before);
+    assert_eq!(
+        std::fs::read(m.dir.path().join("keep")).unwrap(),
+        b"precious"
+    );
+}
+
+#[test]
+fn a_loop_over_a_mounted_partition_or_active_swap_is_refused() {
+    let disk = LoopDev::with_partscan("stack-part", 64 << 20, 512);
+    let part = partition(&disk, 512);
+    let m = Mounted::new(&part);
+    let over_part = StackedLoop::over(&part);
+    let msg = refusal(&over_part.dev);
+    assert!(msg.contains(&mounted_on(&part, &m)), "{msg}");
+
+    let swap = LoopDev::new("stack-swap", 32 << 20, 512);
+    let _s = Swap::on(&swap.dev);
+    let over_swap = StackedLoop::over(&swap.dev);
+    let before = swap.digest();
+    wipe_is_refused(
+        &over_swap.dev,
+        &format!("{} is active swap", swap.dev.display()),
+    );
+    assert_eq!(swap.digest(), before);
+}
+
+#[test]
+fn stacks_three_levels_deep_are_refused_from_the_top_and_from_the_bottom() {
+    // Down: C over B over A, A mounted.
+    let a = LoopDev::new("deep-a", 32 << 20, 512);
+    let ma = Mounted::new(&a.dev);
+    let b = StackedLoop::over(&a.dev);
+    let c = StackedLoop::over(&b.dev);
+    for dev in [&b.dev, &c.dev] {
+        let msg = refusal(dev);
+        assert!(msg.contains(&mounted_on(&a.dev, &ma)), "{msg}");
+    }
+    // Up: Z over Y over X, Z mounted; nothing holds X exclusively, so only the guard stops it.
+    let x = LoopDev::new("deep-x", 32 << 20, 512);
+    let y = StackedLoop::over(&x.dev);
+    let z = StackedLoop::over(&y.dev);
+    let mz = Mounted::new(&z.dev);
+    sh("sync", &[]);
+    let before = x.digest();
+    wipe_is_refused(&x.dev, &mounted_on(&z.dev, &mz));
+    let msg = refusal(&y.dev);
+    assert!(msg.contains(&mounted_on(&z.dev, &mz)), "{msg}");
+    assert_eq!(x.digest(), before);
+}
+
+#[test]
+fn a_filesystem_still_holding_a_mounted_loop_file_is_refused_after_a_lazy_unmount() {
+    let outer = LoopDev::new("lazy-outer", 64 << 20, 512);
+    let mo = Mounted::new(&outer.dev);
+    let image = mo.dir.path().join("inner.img");
+    write_pattern(&image, 16 << 20);
+    let inner = StackedLoop::over(&image);
+    let mi = Mounted::new(&inner.dev);
+    // The outer filesystem leaves the mount table but lives on under the inner loop device.
+    sh("umount", &["-l", mo.dir.path().to_str().unwrap()]);
+    sh("sync", &[]);
+    let before = outer.digest();
+    wipe_is_refused(&outer.dev, &mounted_on(&inner.dev, &mi));
+    assert_eq!(outer.digest(), before);
+}
+
+#[test]
+fn a_second_loop_over_an_attached_and_mounted_image_is_refused() {
+    let first = LoopDev::new("second", 32 << 20, 512);
+    let m = Mounted::new(&first.dev);
+    sh("sync", &[]);
+    let second = StackedLoop::over(&first.backing);
+    let before = first.digest();
+    wipe_is_refused(&second.dev, &mounted_on(&first.dev, &m));
+    assert_eq!(first.digest(), before);
+    // A loop device alone over its image is free.
+    let alone = LoopDev::new("alone", 8 << 20, 512);
+    drop(Target::open_for_erase(&alone.dev, &ctx()).unwrap());
+}
+
+#[test]
+fn an_attached_image_is_refused_through_a_hard_link_and_a_bind_mount() {
+    let lo = LoopDev::new("aliased", 32 << 20, 512);
+    let m = Mounted::new(&lo.dev);
+    sh("sync", &[]);
+    let before = lo.digest();
+    let hard = Link::hard(&lo.backing, "aliased-hard");
+    wipe_is_refused(&hard.path, &mounted_on(&lo.dev, &m));
+    let bind = BindMount::of(&lo.backing, "aliased-bind");
+    let msg = refusal(&bind.path);
+    assert!(msg.contains(&mounted_on(&lo.dev, &m)), "{msg}");
+    assert_eq!(lo.digest(), before);
+}
+
+#[test]
+fn hard_links_to_the_register_and_the_key_are_refused_and_left_intact() {
+    let home = Home::new();
+    let out = home.run(&["keys", "init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = home.run(&["assets", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let register = home.path().join("register.sqlite");
+    let key = std::fs::read_dir(home.path().join("keys"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_file())
+        .expect("keys init wrote a key file");
+    for file in [&register, &key] {
+        let before = file_digest(file);
+        let link = Link::hard(file, "state-link");
+        let out = home.run(&["wipe", link.path.to_str().unwrap(), "--yes"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("a file of wipeproof's state directory"),
+            "{}: {err}",
+            file.display()
+        );
+        assert_eq!(file_digest(file), before, "{}", file.display());
+    }
+}
+
+#[test]
+fn a_symlink_swapped_during_the_open_never_yields_a_target_other_than_the_one_described() {
+    let free = LoopDev::new("swap-free", 8 << 20, 512);
+    let disk = LoopDev::with_partscan("swap-part", 16 << 20, 512);
+    let part = partition(&disk, 512);
+    let free_rdev = std::fs::metadata(&free.dev).unwrap().rdev();
+    let link = Link::symbolic(&free.dev, "flip");
+    let flip_to = |target: &Path| {
+        let tmp = link.path.with_extension("next");
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(target, &tmp).unwrap();
+        std::fs::rename(&tmp, &link.path).unwrap();
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut opened, mut refused, mut wrong) = (0, 0, None);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                flip_to(&part);
+                std::thread::sleep(Duration::from_micros(300));
+                flip_to(&free.dev);
+                std::thread::sleep(Duration::from_micros(300));
+            }
+        });
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(4) && opened < 200 && wrong.is_none() {
+            match Target::open_for_erase(&link.path, &ctx()) {
+                Ok(t) => {
+                    opened += 1;
+                    // SAFETY: fstat on the target's own open descriptor.
+                    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                    let held =
+                        (unsafe { libc::fstat(t.raw_fd(), &mut st) } == 0).then_some(st.st_rdev);
+                    let disk = match t.kind() {
+                        TargetKind::BlockDevice { disk, .. } => disk.clone(),
+                        TargetKind::ImageFile => String::new(),
+                    };
+                    if held != Some(free_rdev)
+                        || t.path() != free.dev.as_path()
+                        || disk != free.name()
+                    {
+                        wrong = Some(format!(
+                            "{} ({disk}) described, device {held:?} held, {free_rdev} expected",
+                            t.path().display()
+                        ));
+                    }
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(
+        wrong, None,
+        "a target held another device than it described"
+    );
+    assert!(
+        opened > 0 && refused > 0,
+        "opened {opened}, refused {refused}"
+    );
+    let _ = disk;
+}
+
+/// Polls until `check` holds, for up to ten seconds.
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process, killed (by its own id) and reaped on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn has_lock_on(path: &Path) -> bool {
+    let meta = std::fs::metadata(path).unwrap();
+    let needle = format!(
+        "{:02x}:{:02x}:{} ",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .contains(&needle)
+}
+
+#[test]
+fn an_image_under_a_posix_lock_or_held_by_qemu_is_refused() {
+    // A POSIX record lock on one byte, as `lockf` takes it, from another open of the file.
+    let image = ShmFile::with_pattern("posix-locked", 4 << 20);
+    let holder = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&image.path)
+        .unwrap();
+    let lock = libc::flock {
+        l_type: libc::F_RDLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 200,
+        l_len: 1,
+        l_pid: 0,
+    };
+    // SAFETY: F_SETLK with a valid descriptor and struct.
+    assert_eq!(
+        unsafe { libc::fcntl(holder.as_raw_fd(), libc::F_SETLK, &lock) },
+        0
+    );
+    let err = Target::open_for_erase(&image.path, &ctx()).unwrap_err();
+    assert!(matches!(err, TargetError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("a POSIX lock"), "{err}");
+    drop(holder);
+
+    // qemu holds OFD locks on the disks it has open.
+    let disk = ShmFile::with_pattern("qemu-disk", 4 << 20);
+    let before = file_digest(&disk.path);
+    let qemu = Child(
+        Command::new("qemu-system-x86_64")
+            .args(["-S", "-nodefaults", "-display", "none", "-machine", "none"])
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=d0",
+                disk.path.display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("qemu-system-x86_64 (installed by .ci/setup)"),
+    );
+    wait_for("qemu to lock its disk", || has_lock_on(&disk.path));
+    let home = Home::new();
+    let out = home.run(&["wipe", disk.path.to_str().unwrap(), "--yes"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("(pid {})", qemu.0.id())) && err.contains("OFD lock"),
+        "{err}"
+    );
+    assert_eq!(file_digest(&disk.path), before);
+}
+
+#[test]
+fn list_shows_a_drive_another_wipeproof_is_wiping_as_busy_with_its_pid() {
+    let lo = LoopDev::new("busy", 8 << 20, 512);
+    let before = lo.digest();
+    let home = Home::new();
+    // A wipe waiting for its confirmation already holds the drive.
+    let mut wipe = Child(
+        home.command(&["wipe", lo.dev.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = wipe.0.id();
+    let drive = |json: &serde_json::Value| {
+        json["drives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"] == lo.dev.to_str().unwrap())
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("the wipe to hold the drive", || {
+        let (_, json) = home.json(&["list", "--json"]);
+        !drive(&json)["busy"].is_null()
+    });
+    let (_, json) = home.json(&["list", "--json"]);
+    let d = drive(&json);
+    assert_eq!(d["busy"]["pid"], pid, "{d}");
+    assert_eq!(d["busy"]["program"], "wipeproof", "{d}");
+    let table = stdout(&home.run(&["list"]));
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(lo.dev.to_str().unwrap()))
+        .unwrap_or_default();
+    assert!(
+        row.contains(&format!("busy (wipeproof, pid {pid})")),
+        "{table}"
+    );
+    // A second wipe is refused and names the first.
+    let err = Target::open_for_erase(&lo.dev, &ctx()).unwrap_err();
+    assert!(err.to_string().contains(&format!("pid {pid}")), "{err}");
+    // Declining ends the first wipe; nothing was written.
+    drop(wipe.0.stdin.take());
+    let _ = wipe.0.wait();
+    assert_eq!(lo.digest(), before);
 }

@@ -314,8 +314,14 @@ fn report_and_labels() {
 
 /// A station: its own state directory, enrolled (or not) with a central register.
 fn station(central: &Home, name: &str, enroll: bool) -> Home {
+    station_claiming(central, name, name, enroll)
+}
+
+/// A station whose `station.id` is `claims`, enrolled (or not) as `name`.
+fn station_claiming(central: &Home, name: &str, claims: &str, enroll: bool) -> Home {
     let s = Home::new();
     assert!(s.run(&["keys", "init"]).status.success());
+    set_station_id(&s, claims);
     if enroll {
         let pem = s.path().join("station.pem");
         std::fs::write(&pem, s.run(&["keys", "export"]).stdout).unwrap();
@@ -323,6 +329,26 @@ fn station(central: &Home, name: &str, enroll: bool) -> Home {
         assert!(out.status.success(), "{}", stderr(&out));
     }
     s
+}
+
+/// Writes `station.id = id` into the state directory's config.
+fn set_station_id(home: &Home, id: &str) {
+    let path = home.path().join("wipeproof.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut in_station = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_station = line.trim() == "[station]";
+        }
+        if in_station && line.starts_with("id =") {
+            out.push_str(&format!("id = \"{id}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).unwrap();
 }
 
 fn central_count(central: &Home, sql: &str) -> i64 {
@@ -511,4 +537,517 @@ fn two_stations_syncing_at_once_both_land() {
     );
     let (_, st) = central.json(&["stations", "list", "--json"]);
     assert_eq!(st["stations"].as_array().unwrap().len(), 2);
+}
+
+/// A disk image in /dev/shm whose name (so its serial) is `serial`; removed with its directory.
+fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::PathBuf {
+    let p = dir.path().join(format!("{serial}.img"));
+    write_pattern(&p, 1 << 20);
+    p
+}
+
+fn post(url: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .post(&format!("{url}{path}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn get(url: &str, path: &str, token: Option<&str>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(&format!("{url}{path}"));
+    if let Some(t) = token {
+        req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut r = req.call().unwrap();
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_different_certificate_under_a_known_id_is_a_conflict_and_the_real_station_says_so() {
+    use base64::Engine;
+    use wipeproof::certificate::issue::{SignatureBlock, SignedCertificate};
+    use wipeproof::certificate::keys::StationKey;
+
+    let central = Home::new();
+    let bay1 = station(&central, "bay-1", true);
+    let bay4 = station(&central, "bay-4", true);
+    let disk = ShmFile::with_pattern("squat", 1 << 20);
+    let (code, v) = wipe(&bay1, &disk.path, &[]);
+    assert_eq!(code, 0, "{v}");
+    let real = std::fs::read(only_drive(&v)["certificate_json"].as_str().unwrap()).unwrap();
+    let real_id = only_drive(&v)["certificate_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // bay-4, enrolled and honest about its own name, signs a certificate of its own under the
+    // id of bay-1's certificate, before bay-1 has synced.
+    let key = StationKey::load(&bay4.path().join("keys")).unwrap();
+    let mut forged: SignedCertificate = serde_json::from_slice(&real).unwrap();
+    forged.record.key_id = key.key_id();
+    forged.record.performed_by.station_id = "bay-4".into();
+    forged.record.media.serial = Some("SOMETHING-ELSE".into());
+    let canonical = forged.record.canonical_bytes().unwrap();
+    forged.signature = SignatureBlock {
+        algorithm: "Ed25519".into(),
+        key_id: key.key_id(),
+        value: base64::engine::general_purpose::STANDARD.encode(key.sign(&canonical).to_bytes()),
+        record_sha256: forged.record.sha256().unwrap(),
+    };
+    let mut forged_doc = serde_json::to_vec_pretty(&forged).unwrap();
+    forged_doc.push(b'\n');
+    let server = Server::start(&central);
+    let (status, body) = post(&server.url, "/api/v1/certificates", &forged_doc);
+    assert_eq!(status, 201, "{body}");
+
+    // The genuine certificate is not "already there": it is a conflict, named.
+    let (status, body) = post(&server.url, "/api/v1/certificates", &real);
+    assert_eq!(status, 409, "{body}");
+    let out = bay1.run(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("CONFLICT") && err.contains(&real_id), "{err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["already"].as_array().unwrap().is_empty(), "{report}");
+    assert_eq!(report["conflicts"][0][0], real_id.as_str());
+    // It stays pending: the next sync says so again.
+    let out = bay1.run(&["sync", "--register", &server.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("CONFLICT"), "{}", stderr(&out));
+    assert_eq!(
+        central_count(&central, "SELECT COUNT(*) FROM certificates"),
+        1
+    );
+    // Sending the same certificate twice is still fine.
+    assert_eq!(
+        post(&server.url, "/api/v1/certificates", &forged_doc).0,
+        200
+    );
+}
+
+#[test]
+fn a_station_is_who_it_was_enrolled_as_and_revocation_stops_only_later_certificates() {
+    let central = Home::new();
+    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    // Enrolled as bay-4, it claims to be bay-1 in its records.
+    let liar = station_claiming(&central, "bay-4", "bay-1", true);
+    let disk = ShmFile::with_pattern("liar", 1 << 20);
+    assert_eq!(wipe(&liar, &disk.path, &[]).0, 0);
+    let server = Server::start(&central);
+    let out = liar.run(&["sync", "--register", &server.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("enrolled here as bay-4"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        central_count(&central, "SELECT COUNT(*) FROM certificates"),
+        0
+    );
+
+    // Enrolling the same key again under another name is refused; the name stays.
+    let pem = liar.path().join("station.pem");
+    let out = central.run(&["stations", "add", pem.to_str().unwrap(), "--name", "bay-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("already enrolled as station bay-4"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, st) = central.json(&["stations", "list", "--json"]);
+    assert_eq!(st["stations"][0]["name"], "bay-4");
+    // A station with no certificates here can be removed.
+    let out = central.run(&["stations", "remove", "bay-4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, st) = central.json(&["stations", "list", "--json"]);
+    assert!(st["stations"].as_array().unwrap().is_empty(), "{st}");
+
+    // bay-2 syncs a certificate, is revoked, then wipes again.
+    let bay2 = station(&central, "bay-2", true);
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    assert_eq!(wipe(&bay2, &disk_named(&dir, "LAP-1"), &[]).0, 0);
+    let (code, v) = bay2.json(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let out = central.run(&["stations", "revoke", "bay-2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Revocation is after the first certificate's second; the next one is signed later.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(wipe(&bay2, &disk_named(&dir, "LAP-3"), &[]).0, 0);
+    let out = bay2.run(&["sync", "--register", &server.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("revoked"), "{}", stderr(&out));
+    assert_eq!(
+        central_count(&central, "SELECT COUNT(*) FROM certificates"),
+        1
+    );
+    // The earlier certificate stays, and says why it is still valid.
+    let a = asset(&central, "ACME-1");
+    assert_eq!(a["state"], "retired");
+    let c = &a["certificates"][0];
+    assert_eq!(c["enrolled_as"], "bay-2");
+    assert!(c["station_revoked_at"].is_string(), "{c}");
+    assert!(c["note"].as_str().unwrap().contains("stays valid"), "{c}");
+    let token = stdout(&central.run(&["tokens", "add", "auditor"]));
+    let (status, api) = get(&server.url, "/api/v1/assets/ACME-1", Some(token.trim()));
+    assert_eq!(status, 200);
+    assert_eq!(api["certificates"][0]["note"], c["note"]);
+    // A revoked station with certificates cannot be removed (its certificates need its key).
+    let out = central.run(&["stations", "remove", "bay-2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("revoke"), "{}", stderr(&out));
+}
+
+/// Reads from `stream` until the server closes it; the time that took, or `None` if it was
+/// still open after `limit`.
+fn time_until_closed(
+    stream: &mut std::net::TcpStream,
+    limit: std::time::Duration,
+) -> (Option<std::time::Duration>, String) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < limit {
+        stream
+            .set_read_timeout(Some(
+                limit
+                    .saturating_sub(start.elapsed())
+                    .max(std::time::Duration::from_millis(10)),
+            ))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (Some(start.elapsed()), String::from_utf8_lossy(&seen).into()),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return (Some(start.elapsed()), String::from_utf8_lossy(&seen).into()),
+        }
+    }
+    (None, String::from_utf8_lossy(&seen).into())
+}
+
+#[test]
+fn reads_need_a_token() {
+    let central = Home::new();
+    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    let server = Server::start(&central);
+    for path in [
+        "/api/v1/assets",
+        "/api/v1/assets/ACME-1",
+        "/api/v1/unmatched",
+        "/api/v1/stations",
+    ] {
+        let (status, body) = get(&server.url, path, None);
+        assert_eq!(status, 401, "{path} without a token: {body}");
+        assert_eq!(get(&server.url, path, Some("wpt_guess")).0, 401, "{path}");
+    }
+    assert_eq!(get(&server.url, "/api/v1/health", None).0, 200);
+
+    let out = central.run(&["tokens", "add", "auditor"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_string();
+    assert!(token.len() >= 32, "{token}");
+    let (status, list) = get(&server.url, "/api/v1/assets", Some(&token));
+    assert_eq!(status, 200);
+    assert_eq!(list["assets"].as_array().unwrap().len(), 3);
+    for path in [
+        "/api/v1/assets/ACME-1",
+        "/api/v1/unmatched",
+        "/api/v1/stations",
+    ] {
+        assert_eq!(get(&server.url, path, Some(&token)).0, 200, "{path}");
+    }
+    // Only the token's hash is kept.
+    let db = rusqlite::Connection::open(central.path().join("register.sqlite")).unwrap();
+    let (name, stored): (String, String) = db
+        .query_row("SELECT name, sha256 FROM api_tokens", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    drop(db);
+    assert_eq!(name, "auditor");
+    use sha2::Digest;
+    assert_eq!(stored, hex::encode(sha2::Sha256::digest(token.as_bytes())));
+    let raw = std::fs::read(central.path().join("register.sqlite")).unwrap();
+    assert!(
+        !raw.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token itself is stored"
+    );
+    let (_, tokens) = central.json(&["tokens", "list", "--json"]);
+    assert_eq!(tokens["tokens"][0]["name"], "auditor");
+    assert!(
+        central
+            .run(&["tokens", "remove", "auditor"])
+            .status
+            .success()
+    );
+    assert_eq!(get(&server.url, "/api/v1/assets", Some(&token)).0, 401);
+}
+
+#[test]
+fn half_sent_requests_are_cut_off() {
+    use std::io::Write;
+    use std::time::Duration;
+
+    let central = Home::new();
+    let server = Server::start_with(&central, &["--read-timeout", "1"]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    // Connected, then silence: closed after the read timeout.
+    let mut silent = std::net::TcpStream::connect(&addr).unwrap();
+    let (closed, _) = time_until_closed(&mut silent, Duration::from_secs(5));
+    let closed = closed.expect("a silent client must not keep the connection open");
+    assert!(closed < Duration::from_secs(4), "closed after {closed:?}");
+
+    // Half a request head, then silence: the server hangs up after its 1 s read timeout.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let (closed, _) = time_until_closed(&mut slow, Duration::from_secs(5));
+    let closed = closed.expect("a half-sent head must not keep the connection open");
+    assert!(closed < Duration::from_secs(4), "closed after {closed:?}");
+    // A whole head but half the body it announced: cut off too.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(
+        b"POST /api/v1/certificates HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"record\":",
+    )
+    .unwrap();
+    let (closed, seen) = time_until_closed(&mut slow, Duration::from_secs(5));
+    let closed = closed.expect("a half-sent body must not keep the connection open");
+    assert!(closed < Duration::from_secs(4), "closed after {closed:?}");
+    assert!(seen.starts_with("HTTP/1.1 408"), "{seen}");
+    // The server still serves everyone else.
+    assert_eq!(get(&server.url, "/api/v1/health", None).0, 200);
+}
+
+#[test]
+fn certificates_and_custody_events_reach_the_central_register_whatever_the_order() {
+    let central = Home::new();
+    let bay = station(&central, "bay-1", true);
+    // The station books the collection in; the central register has not yet.
+    assert!(import(&bay, MANIFEST, "COL-1").status.success());
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    // LAP-1 is ACME-1's drive; ODD-7 matches nothing and needs a person.
+    assert_eq!(wipe(&bay, &disk_named(&dir, "LAP-1"), &[]).0, 0);
+    let (code, v) = wipe(&bay, &disk_named(&dir, "ODD-7"), &[]);
+    assert_eq!(code, 0);
+    let odd = only_drive(&v)["certificate_json"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let odd_id = only_drive(&v)["certificate_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // By file or by id: the person links ODD-7's certificate to ACME-3.
+    let out = bay.run(&["assets", "link", &odd, "ACME-3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(asset(&bay, "ACME-3")["state"], "retired");
+    let a3 = asset(&bay, "ACME-3");
+    assert_eq!(a3["certificates"][0]["matched_by"], "person");
+    assert!(
+        a3["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "linked" && e["detail"]["certificate_id"] == odd_id.as_str())
+    );
+    let out = bay.run(&["assets", "link", &odd_id, "ACME-2"]);
+    assert_eq!(out.status.code(), Some(2), "one certificate, one asset");
+    let out = bay.run(&[
+        "assets",
+        "destroy",
+        "ACME-2",
+        "--method",
+        "shredded",
+        "--witness",
+        "B. Jones",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Everything reaches the central register before its assets do.
+    let server = Server::start(&central);
+    let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["sent"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["events_sent"].as_array().unwrap().len(), 2, "{v}");
+    let (_, u) = central.json(&["assets", "unmatched", "--json"]);
+    assert_eq!(u["unmatched"].as_array().unwrap().len(), 2, "{u}");
+
+    // The collection is imported centrally: the waiting certificates and events find their
+    // assets, and the central register says what the station says.
+    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    for tag in ["ACME-1", "ACME-2", "ACME-3"] {
+        assert_eq!(
+            asset(&central, tag)["state"],
+            asset(&bay, tag)["state"],
+            "{tag}"
+        );
+    }
+    assert_eq!(asset(&central, "ACME-1")["state"], "retired");
+    assert_eq!(asset(&central, "ACME-2")["state"], "destroyed");
+    assert_eq!(asset(&central, "ACME-3")["state"], "retired");
+    let a2 = asset(&central, "ACME-2");
+    let destroyed = a2["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "destroyed")
+        .cloned()
+        .unwrap();
+    assert_eq!(destroyed["detail"]["witness"], "B. Jones");
+    assert_eq!(destroyed["station"], "bay-1");
+    let (_, u) = central.json(&["assets", "unmatched", "--json"]);
+    assert!(u["unmatched"].as_array().unwrap().is_empty(), "{u}");
+    let (code, audit) = central.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 0, "{audit}");
+
+    // Nothing is left to send, and nothing is stored twice.
+    let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v["sent"].as_array().unwrap().is_empty() && v["events_sent"].as_array().unwrap().is_empty()
+    );
+    assert_eq!(
+        central_count(&central, "SELECT COUNT(*) FROM station_events"),
+        2
+    );
+    // An event destroyed later, when the asset is already central, applies at once.
+    let out = bay.run(&[
+        "assets",
+        "destroy",
+        "ACME-1",
+        "--method",
+        "punched",
+        "--witness",
+        "C. Lee",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(asset(&central, "ACME-1")["state"], "destroyed");
+}
+
+#[test]
+fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed() {
+    let home = Home::new();
+    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    for serial in ["LAP-1", "X-1", "X-2"] {
+        assert_eq!(wipe(&home, &disk_named(&dir, serial), &[]).0, 0);
+    }
+    let (code, audit) = home.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 0, "{audit}");
+    assert_eq!(audit["certificates"], 3);
+
+    // ACME-3 was never wiped; someone marks it retired in the database.
+    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
+    db.execute(
+        "UPDATE assets SET state = 'retired' WHERE tag = 'ACME-3'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let (code, audit) = home.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 1, "{audit}");
+    assert!(
+        audit["problems"].to_string().contains("asset ACME-3"),
+        "{audit}"
+    );
+    assert_eq!(audit["problem_assets"], serde_json::json!(["ACME-3"]));
+    let reports = home.path().join("reports");
+    let out = home.run(&["report", "COL-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not signed") && stderr(&out).contains("ACME-3"),
+        "{}",
+        stderr(&out)
+    );
+    let written = std::fs::read_dir(&reports).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(written, 0, "no report may be written");
+
+    // Put it back: the audit passes again. Then remove the middle certificate of the chain.
+    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
+    db.execute(
+        "UPDATE assets SET state = 'received' WHERE tag = 'ACME-3'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(home.json(&["assets", "audit", "--json"]).0, 0);
+    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
+    let middle: String = db
+        .query_row(
+            "SELECT id FROM certificates WHERE serial = 'X-1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute("DELETE FROM outbox WHERE certificate_id = ?1", [&middle])
+        .unwrap();
+    db.execute("DELETE FROM certificates WHERE id = ?1", [&middle])
+        .unwrap();
+    drop(db);
+    let (code, audit) = home.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 1, "{audit}");
+    assert!(
+        audit["problems"].to_string().contains(&middle)
+            && audit["problems"].to_string().contains("missing"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn register_commands_act_on_the_database_they_are_given() {
+    let home = Home::new();
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    let file = elsewhere.path().join("central.sqlite");
+    let url = format!("sqlite:{}", file.display());
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "manifest.csv", MANIFEST);
+    let out = home.run(&[
+        "intake",
+        "import",
+        m.to_str().unwrap(),
+        "--customer",
+        "Acme Insurance",
+        "--collection",
+        "COL-1",
+        "--database",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(file.is_file());
+    let (code, v) = home.json(&["assets", "list", "--json", "--database", &url]);
+    assert_eq!(code, 0);
+    assert_eq!(v["assets"].as_array().unwrap().len(), 3);
+    let (_, v) = home.json(&["assets", "list", "--json"]);
+    assert!(v["assets"].as_array().unwrap().is_empty(), "{v}");
+    let (code, audit) = home.json(&["assets", "audit", "--json", "--database", &url]);
+    assert_eq!(code, 0, "{audit}");
+    assert_eq!(audit["assets"], 3);
+    let out = home.run(&[
+        "assets",
+        "list",
+        "--database",
+        "postgres://db.example/wipeproof",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("sqlite:PATH"), "{}", stderr(&out));
 }

@@ -27,7 +27,7 @@ pub fn require_root() {
     );
 }
 
-fn sh(cmd: &str, args: &[&str]) -> String {
+pub fn sh(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
         .args(args)
         .output()
@@ -207,7 +207,18 @@ pub struct Mounted {
 
 impl Mounted {
     pub fn new(dev: &Path) -> Mounted {
-        sh("mkfs.ext4", &["-q", "-F", dev.to_str().unwrap()]);
+        // No lazy initialisation: nothing writes to the device in the background once mounted,
+        // so its bytes can be compared before and after.
+        sh(
+            "mkfs.ext4",
+            &[
+                "-q",
+                "-F",
+                "-E",
+                "lazy_itable_init=0,lazy_journal_init=0",
+                dev.to_str().unwrap(),
+            ],
+        );
         let dir = tempfile::tempdir().unwrap();
         sh(
             "mount",
@@ -223,6 +234,80 @@ impl Drop for Mounted {
             .arg("-l")
             .arg(self.dir.path())
             .output();
+    }
+}
+
+/// A loop device over an existing block device or file (not created here); detached on drop,
+/// and the thing it stands on is left alone.
+pub struct StackedLoop {
+    pub dev: PathBuf,
+}
+
+impl StackedLoop {
+    pub fn over(backing: &Path) -> StackedLoop {
+        let dev = sh("losetup", &["-f", "--show", backing.to_str().unwrap()]);
+        StackedLoop {
+            dev: PathBuf::from(dev),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.dev.file_name().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for StackedLoop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.dev).output();
+    }
+}
+
+/// Another name for a file (a hard link, or a symbolic link); removed on drop.
+pub struct Link {
+    pub path: PathBuf,
+}
+
+impl Link {
+    pub fn hard(target: &Path, stem: &str) -> Link {
+        let path = shm_path(stem);
+        fs::hard_link(target, &path).unwrap();
+        Link { path }
+    }
+
+    pub fn symbolic(target: &Path, stem: &str) -> Link {
+        let path = shm_path(stem);
+        std::os::unix::fs::symlink(target, &path).unwrap();
+        Link { path }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// A file bind-mounted onto a new path in /dev/shm; unmounted and removed on drop.
+pub struct BindMount {
+    pub path: PathBuf,
+}
+
+impl BindMount {
+    pub fn of(file: &Path, stem: &str) -> BindMount {
+        let path = shm_path(stem);
+        fs::write(&path, b"").unwrap();
+        sh(
+            "mount",
+            &["--bind", file.to_str().unwrap(), path.to_str().unwrap()],
+        );
+        BindMount { path }
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).output();
+        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -416,9 +501,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(home: &Home) -> Server {
+        Server::start_with(home, &[])
+    }
+
+    /// Starts the server with more `serve` arguments.
+    pub fn start_with(home: &Home, extra: &[&str]) -> Server {
         use std::io::BufRead;
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let mut child = home
-            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .command(&args)
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()

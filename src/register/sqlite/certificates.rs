@@ -1,13 +1,21 @@
 //! Storing a certificate: link it to its asset (by tag, else serial, else the review list),
 //! queue it in the outbox, log it, and move the asset to the state its drives' results give.
-//! Storing the same certificate twice changes nothing (the certificate id is the key).
+//! Storing the same certificate twice changes nothing (the certificate id is the key); a
+//! different certificate under a stored id is refused as a conflict, never taken for the same.
+//!
+//! A certificate in the review list is linked later, when its asset arrives (an intake import
+//! runs [`match_waiting`]) or by a person ([`link_by_person`]).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{custody, db, views};
+use super::{custody, db, rows, views};
+use crate::certificate::record::Record;
+use crate::register::audit::state_from_results;
 use crate::register::*;
 
-/// Stores `cert` inside the caller's transaction; see the module doc.
+/// Stores `cert` inside the caller's transaction; see the module doc. `enrolled_as` is the
+/// sending station's enrolled name on a central register.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn record_certificate(
     tx: &Transaction<'_>,
     p: &str,
@@ -15,43 +23,34 @@ pub(super) fn record_certificate(
     document: &str,
     asset_tag: Option<&str>,
     outbox: bool,
+    enrolled_as: Option<&str>,
     actor: &Actor,
 ) -> Result<Linked, RegisterError> {
     let r = &cert.record;
-    let serial = r.media.serial.clone().filter(|s| !s.is_empty());
-    // Tag given with the wipe, else the tags in the certificate, else the serial.
-    let mut target = None;
-    let tags: Vec<&str> = asset_tag
-        .into_iter()
-        .chain(r.asset_tags.iter().map(String::as_str))
-        .collect();
-    for t in tags {
-        if let Some(a) = views::find_asset(tx, p, Some(t), None)? {
-            target = Some(a);
-            break;
+    let sha = r
+        .sha256()
+        .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
+    let existing: Option<(Option<String>, String, String, String)> = tx
+        .query_row(
+            "SELECT a.tag, c.matched_by, c.record_sha256, c.key_id
+             FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
+            [&r.id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .optional()
+        .map_err(db(p))?;
+    if let Some((tag, how, held_sha, held_key)) = existing {
+        if held_sha != sha || held_key != r.key_id {
+            return Err(RegisterError::CertificateConflict {
+                id: r.id.clone(),
+                held_sha256: held_sha,
+                held_key_id: held_key,
+                offered_sha256: sha,
+                offered_key_id: r.key_id.clone(),
+            });
         }
-    }
-    if target.is_none() {
-        target = views::find_asset(tx, p, None, serial.as_deref())?;
-    }
-
-    let existing: Option<(Option<String>, String)> = tx
-                .query_row(
-                    "SELECT a.tag, c.matched_by FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
-                    [&r.id],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(db(p))?;
-    if let Some((tag, how)) = existing {
         let state = match &tag {
-            Some(t) => tx
-                .query_row("SELECT state FROM assets WHERE tag = ?1", [t], |row| {
-                    row.get::<_, String>(0)
-                })
-                .optional()
-                .map_err(db(p))?
-                .and_then(|s| AssetState::parse(&s)),
+            Some(t) => asset_state(tx, p, t)?,
             None => None,
         };
         return Ok(Linked {
@@ -62,67 +61,33 @@ pub(super) fn record_certificate(
             new: false,
         });
     }
+    let target = find_target(tx, p, r, asset_tag)?;
+    let serial = r.media.serial.clone().filter(|s| !s.is_empty());
     let now = crate::timestamp::now();
-    let (asset_id, media_id, how) = match &target {
-        Some(a) => {
-            let asset_id: i64 = tx
-                .query_row(
-                    "SELECT id FROM assets WHERE tag = ?1",
-                    [&a.asset_tag],
-                    |row| row.get(0),
-                )
-                .map_err(db(p))?;
-            let media_serial = serial
-                .clone()
-                .unwrap_or_else(|| format!("unknown-{}", r.id));
-            tx.execute(
-                "INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)",
-                params![asset_id, media_serial],
-            )
-            .map_err(db(p))?;
-            tx.execute(
-                        "UPDATE media SET model = COALESCE(?3, model), size_bytes = ?4 WHERE asset_id = ?1 AND serial = ?2",
-                        params![asset_id, media_serial, r.media.model, r.media.size_bytes as i64],
-                    )
-                    .map_err(db(p))?;
-            let media_id: i64 = tx
-                .query_row(
-                    "SELECT id FROM media WHERE asset_id = ?1 AND serial = ?2",
-                    params![asset_id, media_serial],
-                    |row| row.get(0),
-                )
-                .map_err(db(p))?;
-            (Some(asset_id), Some(media_id), a.matched_by)
-        }
-        None => (None, None, MatchedBy::Unmatched),
-    };
-    let how_str = match how {
-        MatchedBy::Tag => "tag",
-        MatchedBy::Serial => "serial",
-        MatchedBy::Unmatched => "unmatched",
-    };
+    let how = target
+        .as_ref()
+        .map(|a| a.matched_by)
+        .unwrap_or(MatchedBy::Unmatched);
     tx.execute(
-                "INSERT INTO certificates (id, asset_id, media_id, station_id, key_id, serial, model, result, method,
-                                           issued_at, record_sha256, matched_by, document, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    r.id,
-                    asset_id,
-                    media_id,
-                    r.performed_by.station_id,
-                    r.key_id,
-                    serial,
-                    r.media.model,
-                    r.sanitization.result.as_str(),
-                    r.sanitization.method,
-                    r.issued_at,
-                    cert.signature.record_sha256,
-                    how_str,
-                    document,
-                    now
-                ],
-            )
-            .map_err(db(p))?;
+        "INSERT INTO certificates (id, asset_id, media_id, station_id, key_id, serial, model, result, method,
+                                   issued_at, record_sha256, matched_by, document, received_at, enrolled_as)
+         VALUES (?1, NULL, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unmatched', ?10, ?11, ?12)",
+        params![
+            r.id,
+            r.performed_by.station_id,
+            r.key_id,
+            serial,
+            r.media.model,
+            r.sanitization.result.as_str(),
+            r.sanitization.method,
+            r.issued_at,
+            sha,
+            document,
+            now,
+            enrolled_as
+        ],
+    )
+    .map_err(db(p))?;
     if outbox {
         tx.execute(
             "INSERT INTO outbox (certificate_id, created_at) VALUES (?1, ?2)",
@@ -143,36 +108,13 @@ pub(super) fn record_certificate(
             "method": r.sanitization.method,
             "serial": serial,
             "station": r.performed_by.station_id,
-            "matched_by": how_str,
+            "matched_by": how.as_str(),
         }),
     )?;
-    let mut state = None;
-    if let (Some(asset_id), Some(tag)) = (asset_id, &tag) {
-        let before: String = tx
-            .query_row(
-                "SELECT state FROM assets WHERE id = ?1",
-                [asset_id],
-                |row| row.get(0),
-            )
-            .map_err(db(p))?;
-        let after = derive_state(tx, p, asset_id)?;
-        tx.execute(
-            "UPDATE assets SET state = ?2, updated_at = ?3 WHERE id = ?1",
-            params![asset_id, after.as_str(), now],
-        )
-        .map_err(db(p))?;
-        if before != after.as_str() {
-            custody::append(
-                tx,
-                p,
-                actor,
-                Some(tag),
-                "state",
-                serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": r.id }),
-            )?;
-        }
-        state = Some(after);
-    }
+    let state = match &tag {
+        Some(t) => Some(attach(tx, p, r, t, how, actor)?),
+        None => None,
+    };
     Ok(Linked {
         certificate_id: r.id.clone(),
         asset_tag: tag,
@@ -182,44 +124,228 @@ pub(super) fn record_certificate(
     })
 }
 
-/// The state an asset should be in given its drives' latest results.
+/// Links the stored certificate `certificate_id` to the asset `tag` by a person's decision.
+/// Linking it to the asset it is already linked to changes nothing; to another is refused.
+pub(super) fn link_by_person(
+    tx: &Transaction<'_>,
+    p: &str,
+    certificate_id: &str,
+    tag: &str,
+    actor: &Actor,
+) -> Result<Linked, RegisterError> {
+    let found: Option<(Option<String>, String, String)> = tx
+        .query_row(
+            "SELECT a.tag, c.matched_by, c.document
+             FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
+            [certificate_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(db(p))?;
+    let Some((linked_to, how, document)) = found else {
+        return Err(RegisterError::UnknownCertificate(certificate_id.into()));
+    };
+    match linked_to {
+        Some(t) if t == tag => {
+            return Ok(Linked {
+                certificate_id: certificate_id.into(),
+                asset_state: asset_state(tx, p, &t)?,
+                asset_tag: Some(t),
+                matched_by: views::matched_by(&how),
+                new: false,
+            });
+        }
+        Some(t) => {
+            return Err(RegisterError::LinkedElsewhere {
+                certificate: certificate_id.into(),
+                asset: t,
+            });
+        }
+        None => {}
+    }
+    if asset_state(tx, p, tag)?.is_none() {
+        return Err(RegisterError::UnknownAsset(tag.into()));
+    }
+    let cert: SignedCertificate = serde_json::from_str(&document)
+        .map_err(|e| RegisterError::BadCertificate(format!("stored {certificate_id}: {e}")))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        Some(tag),
+        "linked",
+        serde_json::json!({ "certificate_id": certificate_id, "matched_by": MatchedBy::Person.as_str() }),
+    )?;
+    let state = attach(tx, p, &cert.record, tag, MatchedBy::Person, actor)?;
+    Ok(Linked {
+        certificate_id: certificate_id.into(),
+        asset_tag: Some(tag.into()),
+        matched_by: MatchedBy::Person,
+        asset_state: Some(state),
+        new: true,
+    })
+}
+
+/// Links every certificate in the review list whose tag or serial now names an asset (run
+/// after an intake import: certificates that arrived before their collection).
+pub(super) fn match_waiting(
+    tx: &Transaction<'_>,
+    p: &str,
+    actor: &Actor,
+) -> Result<usize, RegisterError> {
+    let waiting = rows(
+        tx,
+        p,
+        "SELECT id, document FROM certificates WHERE asset_id IS NULL ORDER BY issued_at, id",
+        [],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut linked = 0;
+    for (id, document) in waiting {
+        // A stored document that no longer parses is the audit's business, not intake's.
+        let Ok(cert) = serde_json::from_str::<SignedCertificate>(&document) else {
+            continue;
+        };
+        let Some(target) = find_target(tx, p, &cert.record, None)? else {
+            continue;
+        };
+        custody::append(
+            tx,
+            p,
+            actor,
+            Some(&target.asset_tag),
+            "linked",
+            serde_json::json!({ "certificate_id": id, "matched_by": target.matched_by.as_str() }),
+        )?;
+        attach(
+            tx,
+            p,
+            &cert.record,
+            &target.asset_tag,
+            target.matched_by,
+            actor,
+        )?;
+        linked += 1;
+    }
+    Ok(linked)
+}
+
+/// The asset a certificate belongs to: the tag given with the wipe, else the tags in the
+/// certificate, else its drive's serial.
+fn find_target(
+    tx: &Transaction<'_>,
+    p: &str,
+    r: &Record,
+    asset_tag: Option<&str>,
+) -> Result<Option<AssetRef>, RegisterError> {
+    let tags = asset_tag
+        .into_iter()
+        .chain(r.asset_tags.iter().map(String::as_str));
+    for t in tags {
+        if let Some(a) = views::find_asset(tx, p, Some(t), None)? {
+            return Ok(Some(a));
+        }
+    }
+    let serial = r.media.serial.as_deref().filter(|s| !s.is_empty());
+    views::find_asset(tx, p, None, serial)
+}
+
+/// Links the stored certificate of `r` to the asset `tag` (recording its drive) and moves the
+/// asset to the state its drives give.
+fn attach(
+    tx: &Transaction<'_>,
+    p: &str,
+    r: &Record,
+    tag: &str,
+    how: MatchedBy,
+    actor: &Actor,
+) -> Result<AssetState, RegisterError> {
+    let asset_id: i64 = tx
+        .query_row("SELECT id FROM assets WHERE tag = ?1", [tag], |row| {
+            row.get(0)
+        })
+        .map_err(db(p))?;
+    let media_serial = r
+        .media
+        .serial
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("unknown-{}", r.id));
+    tx.execute(
+        "INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)",
+        params![asset_id, media_serial],
+    )
+    .map_err(db(p))?;
+    tx.execute(
+        "UPDATE media SET model = COALESCE(?3, model), size_bytes = ?4 WHERE asset_id = ?1 AND serial = ?2",
+        params![asset_id, media_serial, r.media.model, r.media.size_bytes as i64],
+    )
+    .map_err(db(p))?;
+    let media_id: i64 = tx
+        .query_row(
+            "SELECT id FROM media WHERE asset_id = ?1 AND serial = ?2",
+            params![asset_id, media_serial],
+            |row| row.get(0),
+        )
+        .map_err(db(p))?;
+    tx.execute(
+        "UPDATE certificates SET asset_id = ?2, media_id = ?3, matched_by = ?4 WHERE id = ?1",
+        params![r.id, asset_id, media_id, how.as_str()],
+    )
+    .map_err(db(p))?;
+    let before: String = tx
+        .query_row(
+            "SELECT state FROM assets WHERE id = ?1",
+            [asset_id],
+            |row| row.get(0),
+        )
+        .map_err(db(p))?;
+    let after = derive_state(tx, p, asset_id, &before)?;
+    tx.execute(
+        "UPDATE assets SET state = ?2, updated_at = ?3 WHERE id = ?1",
+        params![asset_id, after.as_str(), crate::timestamp::now()],
+    )
+    .map_err(db(p))?;
+    if before != after.as_str() {
+        custody::append(
+            tx,
+            p,
+            actor,
+            Some(tag),
+            "state",
+            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": r.id }),
+        )?;
+    }
+    Ok(after)
+}
+
+/// The state of the asset `tag`, or `None` if there is no such asset.
+fn asset_state(
+    tx: &Transaction<'_>,
+    p: &str,
+    tag: &str,
+) -> Result<Option<AssetState>, RegisterError> {
+    Ok(tx
+        .query_row("SELECT state FROM assets WHERE tag = ?1", [tag], |row| {
+            row.get::<_, String>(0)
+        })
+        .optional()
+        .map_err(db(p))?
+        .and_then(|s| AssetState::parse(&s)))
+}
+
+/// The state an asset should be in given its drives' latest results (the rule the audit
+/// recomputes: `audit::state_from_results`).
 fn derive_state(
     tx: &Transaction<'_>,
-    path: &str,
+    p: &str,
     asset_id: i64,
+    current: &str,
 ) -> Result<AssetState, RegisterError> {
-    let current: String = tx
-        .query_row("SELECT state FROM assets WHERE id = ?1", [asset_id], |r| {
-            r.get(0)
-        })
-        .map_err(db(path))?;
-    let current = AssetState::parse(&current).unwrap_or(AssetState::Received);
-    if current == AssetState::Destroyed {
-        return Ok(current);
-    }
-    let mut stmt = tx
-        .prepare(
-            "SELECT m.id,
-                    (SELECT c.result FROM certificates c WHERE c.media_id = m.id
-                      ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
-             FROM media m WHERE m.asset_id = ?1",
-        )
-        .map_err(db(path))?;
-    let results: Vec<Option<String>> = stmt
-        .query_map([asset_id], |r| r.get(1))
-        .map_err(db(path))?
-        .collect::<Result<_, _>>()
-        .map_err(db(path))?;
-    if results.iter().any(|r| r.as_deref() == Some("FAIL")) {
-        return Ok(AssetState::Failed);
-    }
-    if !results.is_empty() && results.iter().all(|r| r.as_deref() == Some("PASS")) {
-        return Ok(AssetState::Retired);
-    }
-    // Some drives not wiped yet, or only interrupted: as it was, unless it had failed and a
-    // drive now passed (then it is back to waiting for the rest).
-    Ok(match current {
-        AssetState::Retired | AssetState::Failed => AssetState::Received,
-        s => s,
-    })
+    let latest = views::latest_results(tx, p, asset_id)?;
+    let latest: Vec<Option<&str>> = latest.iter().map(|r| r.as_deref()).collect();
+    Ok(state_from_results(
+        current == AssetState::Destroyed.as_str(),
+        &latest,
+    ))
 }

@@ -4,21 +4,26 @@
 //! certificate, its asset link, its custody events and its outbox entry are stored together or
 //! not at all. This file opens the store and maps the `Register` interface onto the modules
 //! that do the work: `intake` and `certificates` write, `views` reads, `custody` keeps the
-//! event chain, `schema` holds the migrations.
+//! event chain, `station_events` the events that travel between registers, `stations` who
+//! may talk to a central register, `audit` checks it all, `schema` holds the migrations.
 
+mod audit;
 mod certificates;
 mod custody;
 mod deliveries;
 mod intake;
 mod schema;
+mod station_events;
+mod stations;
 mod views;
 
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::events::Audit;
+use super::station_event::{Action, SignedEvent, StationEvent};
 use super::*;
+use crate::certificate::keys::TrustStore;
 
 /// The SQLite register.
 pub struct SqliteRegister {
@@ -127,7 +132,14 @@ impl Register for SqliteRegister {
         actor: &Actor,
     ) -> Result<usize, RegisterError> {
         let path = self.path.clone();
-        self.write(|tx| intake::import_manifest(tx, &path, customer, collection, rows, actor))
+        self.write(|tx| {
+            let imported = intake::import_manifest(tx, &path, customer, collection, rows, actor)?;
+            // What arrived before its assets: first what a person decided at a station, then
+            // the certificates that match by tag or serial.
+            station_events::apply_waiting(tx, &path)?;
+            certificates::match_waiting(tx, &path, actor)?;
+            Ok(imported)
+        })
     }
 
     fn find_asset(
@@ -148,7 +160,9 @@ impl Register for SqliteRegister {
     ) -> Result<Linked, RegisterError> {
         let path = self.path.clone();
         self.write(|tx| {
-            certificates::record_certificate(tx, &path, cert, document, asset_tag, outbox, actor)
+            certificates::record_certificate(
+                tx, &path, cert, document, asset_tag, outbox, None, actor,
+            )
         })
     }
 
@@ -176,11 +190,96 @@ impl Register for SqliteRegister {
         actor: &Actor,
     ) -> Result<(), RegisterError> {
         let path = self.path.clone();
-        self.write(|tx| intake::destroy(tx, &path, tag, method, witness, actor))
+        self.write(|tx| {
+            intake::destroy(tx, &path, tag, method, witness, actor)?;
+            let event = StationEvent::new(
+                &actor.station,
+                &actor.name,
+                tag,
+                Action::Destroyed {
+                    method: method.into(),
+                    witness: witness.into(),
+                },
+            );
+            station_events::queue(tx, &path, &event)
+        })
     }
 
-    fn audit(&self) -> Result<Audit, RegisterError> {
-        custody::audit(&self.conn, &self.path)
+    fn audit_with_keys(&self, keys: &TrustStore) -> Result<Audit, RegisterError> {
+        audit::audit(&self.conn, &self.path, keys)
+    }
+
+    fn link_certificate(
+        &mut self,
+        certificate_id: &str,
+        tag: &str,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| {
+            let linked = certificates::link_by_person(tx, &path, certificate_id, tag, actor)?;
+            if linked.new {
+                let event = StationEvent::new(
+                    &actor.station,
+                    &actor.name,
+                    tag,
+                    Action::Linked {
+                        certificate_id: certificate_id.into(),
+                    },
+                );
+                station_events::queue(tx, &path, &event)?;
+            }
+            Ok(linked)
+        })
+    }
+
+    fn receive_certificate(
+        &mut self,
+        cert: &SignedCertificate,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<Linked, RegisterError> {
+        let path = self.path.clone();
+        let actor = Actor {
+            name: cert.record.performed_by.operator.clone(),
+            station: enrolled_as.into(),
+        };
+        self.write(|tx| {
+            certificates::record_certificate(
+                tx,
+                &path,
+                cert,
+                document,
+                None,
+                false,
+                Some(enrolled_as),
+                &actor,
+            )
+        })
+    }
+
+    fn receive_event(
+        &mut self,
+        event: &SignedEvent,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<EventReceipt, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| station_events::receive(tx, &path, event, document, enrolled_as))
+    }
+
+    fn pending_events(&self) -> Result<Vec<EventOutboxItem>, RegisterError> {
+        station_events::pending(&self.conn, &self.path)
+    }
+
+    fn mark_event_sent(&mut self, id: &str) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| station_events::mark(tx, &path, id, None))
+    }
+
+    fn mark_event_failed(&mut self, id: &str, error: &str) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| station_events::mark(tx, &path, id, Some(error)))
     }
 
     fn pending(&self) -> Result<Vec<OutboxItem>, RegisterError> {
@@ -221,20 +320,58 @@ impl Register for SqliteRegister {
         actor: &Actor,
     ) -> Result<(), RegisterError> {
         let path = self.path.clone();
-        let p = path.as_str();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO stations (key_id, name, public_key, enrolled_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key_id) DO UPDATE SET name = excluded.name",
-                params![key_id, name, pem, crate::timestamp::now()],
-            )
-            .map_err(db(p))?;
-            custody::append(tx, p, actor, None, "station", serde_json::json!({ "key_id": key_id, "name": name }))
-        })
+        self.write(|tx| stations::enroll(tx, &path, key_id, name, pem, actor))
     }
 
     fn stations(&self) -> Result<Vec<StationView>, RegisterError> {
         views::stations(&self.conn, &self.path)
+    }
+
+    fn remove_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| stations::remove(tx, &path, who, actor))
+    }
+
+    fn revoke_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| stations::revoke(tx, &path, who, actor))
+    }
+
+    fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| stations::add_token(tx, &path, name, sha256, actor))
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenView>, RegisterError> {
+        rows(
+            &self.conn,
+            &self.path,
+            "SELECT name, created_at FROM api_tokens ORDER BY name",
+            [],
+            |r| {
+                Ok(TokenView {
+                    name: r.get(0)?,
+                    created_at: r.get(1)?,
+                })
+            },
+        )
+    }
+
+    fn remove_token(&mut self, name: &str, actor: &Actor) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| stations::remove_token(tx, &path, name, actor))
+    }
+
+    fn token_name(&self, sha256: &str) -> Result<Option<String>, RegisterError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT name FROM api_tokens WHERE sha256 = ?1",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db(&self.path))
     }
 
     fn collection_lines(
@@ -354,5 +491,60 @@ mod tests {
             .expect_err("another customer's collection");
         assert!(matches!(err, RegisterError::CollectionCustomer { .. }));
         assert!(reg.asset("O-1").expect("read").is_none());
+    }
+
+    #[test]
+    fn a_station_event_is_stored_once_and_waits_for_its_asset() {
+        use crate::certificate::keys::StationKey;
+        use crate::register::station_event::{Action, StationEvent};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut reg = SqliteRegister::open(&dir.path().join("r.sqlite")).expect("open");
+        let key = StationKey::generate().expect("key");
+        let event = StationEvent::new(
+            "bay-1",
+            "Ann",
+            "A-1",
+            Action::Destroyed {
+                method: "shredded".into(),
+                witness: "Bob".into(),
+            },
+        );
+        let signed = event.clone().sign(&key).expect("sign");
+        let doc = serde_json::to_string(&signed).expect("json");
+        // A-1 is not here yet: stored, waiting; the same event again changes nothing.
+        assert_eq!(
+            reg.receive_event(&signed, &doc, "bay-1").expect("receive"),
+            EventReceipt::Waiting
+        );
+        assert_eq!(
+            reg.receive_event(&signed, &doc, "bay-1").expect("again"),
+            EventReceipt::Already
+        );
+        // Another event under the same id is a conflict, and is not stored.
+        let mut other = event.clone();
+        other.action = Action::Destroyed {
+            method: "shredded".into(),
+            witness: "Mallory".into(),
+        };
+        let other = other.sign(&key).expect("sign");
+        let other_doc = serde_json::to_string(&other).expect("json");
+        assert!(matches!(
+            reg.receive_event(&other, &other_doc, "bay-1"),
+            Err(RegisterError::EventConflict { .. })
+        ));
+        // The intake import that brings A-1 applies it.
+        reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+            .expect("import");
+        let a = reg.asset("A-1").expect("read").expect("A-1");
+        assert_eq!(a.summary.state, AssetState::Destroyed);
+        let destroyed = a
+            .events
+            .iter()
+            .find(|e| e.kind == "destroyed")
+            .expect("event");
+        assert_eq!(destroyed.detail["witness"], "Bob");
+        assert_eq!(destroyed.station, "bay-1");
+        assert!(reg.audit().expect("audit").ok);
     }
 }

@@ -1,9 +1,9 @@
 //! The register's tables, as versioned migrations run by `user_version`.
 
 /// Migrations by `user_version`; each runs once, in a transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2_CONNECTOR_DELIVERIES)];
-
-const V1: &str =
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+    1,
     "
 CREATE TABLE customers (
     id INTEGER PRIMARY KEY,
@@ -88,11 +88,53 @@ CREATE TABLE stations (
     public_key TEXT NOT NULL,
     enrolled_at TEXT NOT NULL
 );
-";
+",
+),
+    (
+        2,
+        "
+-- Who sent a certificate, as enrolled here (never what the record claims).
+ALTER TABLE certificates ADD COLUMN enrolled_as TEXT;
+CREATE INDEX certificates_media ON certificates(media_id);
+CREATE INDEX certificates_unmatched ON certificates(asset_id) WHERE asset_id IS NULL;
+-- A revoked station's certificates signed before revoked_at stay valid; later ones are refused.
+ALTER TABLE stations ADD COLUMN revoked_at TEXT;
+-- Read tokens of the HTTP API: only the SHA-256 of each token is kept.
+CREATE TABLE api_tokens (
+    name TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+-- Custody events that travel from a station to the central register (destruction, links made
+-- by a person). On a station: the outbox of them. Sent signed, keyed by id.
+CREATE TABLE event_outbox (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt_at TEXT,
+    sent_at TEXT
+);
+-- On the central register: every station event received (idempotent by id), and whether it
+-- has been applied (an event about an asset not imported yet waits here).
+CREATE TABLE station_events (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    enrolled_as TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    applied_at TEXT
+);
+",
+    ),
+    (3, V3_CONNECTOR_DELIVERIES),
+];
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
 /// `subject` is the certificate id, or `destroyed:TAG`.
-const V2_CONNECTOR_DELIVERIES: &str = "
+const V3_CONNECTOR_DELIVERIES: &str = "
 CREATE TABLE connector_deliveries (
     connector TEXT NOT NULL,
     subject TEXT NOT NULL,

@@ -36,6 +36,7 @@ pub(super) fn matched_by(s: &str) -> MatchedBy {
     match s {
         "tag" => MatchedBy::Tag,
         "serial" => MatchedBy::Serial,
+        "person" => MatchedBy::Person,
         _ => MatchedBy::Unmatched,
     }
 }
@@ -82,6 +83,23 @@ pub(super) fn find_asset(
         );
     }
     Ok(None)
+}
+
+/// The result of each drive's latest certificate (`None`: not wiped yet) of an asset.
+pub(super) fn latest_results(
+    conn: &Connection,
+    p: &str,
+    asset_id: i64,
+) -> Result<Vec<Option<String>>, RegisterError> {
+    rows(
+        conn,
+        p,
+        "SELECT (SELECT c.result FROM certificates c WHERE c.media_id = m.id
+                  ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
+         FROM media m WHERE m.asset_id = ?1",
+        [asset_id],
+        |r| r.get(0),
+    )
 }
 
 /// Whether the register holds the certificate `id`.
@@ -156,18 +174,32 @@ pub(super) fn asset(
     let certificates = rows(
         conn,
         p,
-        "SELECT id, serial, method, result, issued_at, station_id, matched_by FROM certificates
-                 WHERE asset_id = ?1 ORDER BY issued_at, received_at",
+        "SELECT c.id, c.serial, c.method, c.result, c.issued_at, c.station_id, c.matched_by,
+                c.enrolled_as, s.revoked_at
+         FROM certificates c LEFT JOIN stations s ON s.key_id = c.key_id
+         WHERE c.asset_id = ?1 ORDER BY c.issued_at, c.received_at",
         [id],
         |r| {
+            let enrolled_as: Option<String> = r.get(7)?;
+            let station_revoked_at: Option<String> = r.get(8)?;
+            let issued_at: String = r.get(4)?;
+            let note = station_revoked_at.as_ref().map(|at| {
+                format!(
+                    "station {} was revoked at {at}; this certificate was signed before that, at {issued_at}, and stays valid",
+                    enrolled_as.as_deref().unwrap_or("(unnamed)")
+                )
+            });
             Ok(CertificateView {
                 id: r.get(0)?,
                 serial: r.get(1)?,
                 method: r.get(2)?,
                 result: r.get(3)?,
-                issued_at: r.get(4)?,
+                issued_at,
                 station_id: r.get(5)?,
                 matched_by: matched_by(&r.get::<_, String>(6)?),
+                enrolled_as,
+                station_revoked_at,
+                note,
             })
         },
     )?;
@@ -243,7 +275,7 @@ pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, R
     rows(
         conn,
         p,
-        "SELECT key_id, name, enrolled_at, public_key FROM stations ORDER BY name, key_id",
+        "SELECT key_id, name, enrolled_at, public_key, revoked_at FROM stations ORDER BY name, key_id",
         [],
         |r| {
             Ok(StationView {
@@ -251,6 +283,7 @@ pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, R
                 name: r.get(1)?,
                 enrolled_at: r.get(2)?,
                 public_key_pem: r.get(3)?,
+                revoked_at: r.get(4)?,
             })
         },
     )

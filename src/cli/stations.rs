@@ -1,0 +1,176 @@
+//! Who may talk to the central register: `stations add|list|remove|revoke` (the stations whose
+//! signed certificates and events it accepts) and `tokens add|list|remove` (who may read it over
+//! HTTP).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::output::{print_json, table};
+use super::{Status, actor, open_register};
+use crate::certificate::keys::{key_id, parse_public};
+use crate::config::StateDir;
+use crate::register::Register;
+use crate::register::server::token_sha256;
+
+#[derive(Debug, Args)]
+pub struct StationsArgs {
+    #[command(subcommand)]
+    command: StationsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum StationsCommand {
+    /// Enroll a station by its public key (from `wipeproof keys export` on the station). The
+    /// name must be the station's `station.id`: its certificates are held to it.
+    Add {
+        pubkey: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List enrolled stations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a station enrolled by mistake (one with certificates here can only be revoked).
+    Remove {
+        /// The station's name or key id.
+        station: String,
+    },
+    /// Revoke a station: certificates and events it signs from now on are refused; the ones
+    /// signed before stay valid.
+    Revoke {
+        /// The station's name or key id.
+        station: String,
+    },
+}
+
+pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status> {
+    match &args.command {
+        StationsCommand::Add { pubkey, name } => {
+            let pem = std::fs::read_to_string(pubkey)
+                .with_context(|| format!("cannot read {}", pubkey.display()))?;
+            let key = parse_public(&pem, pubkey)?;
+            let id = key_id(&key);
+            let name = name.clone().unwrap_or_else(|| {
+                pubkey
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| id.clone())
+            });
+            if name.trim().is_empty() || name.trim() != name {
+                anyhow::bail!(
+                    "--name {name:?}: a station's name is its station.id, with no surrounding spaces"
+                );
+            }
+            let mut reg = open_register(state)?;
+            reg.enroll_station(&id, &name, pem.trim(), &actor(state))?;
+            crate::stderr_line!("wipeproof: enrolled station {name} ({id})");
+            Ok(Status::Success)
+        }
+        StationsCommand::List { json } => {
+            let reg = open_register(state)?;
+            let list = reg.stations()?;
+            if *json {
+                print_json(&serde_json::json!({ "stations": list }))?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            s.key_id.clone(),
+                            s.enrolled_at.clone(),
+                            s.revoked_at.clone().unwrap_or_else(|| "-".into()),
+                        ]
+                    })
+                    .collect();
+                crate::stdout_text!(
+                    "{}",
+                    table(&["NAME", "KEY ID", "ENROLLED", "REVOKED"], &rows)
+                )?;
+            }
+            Ok(Status::Success)
+        }
+        StationsCommand::Remove { station } => {
+            let mut reg = open_register(state)?;
+            let s = reg.remove_station(station, &actor(state))?;
+            crate::stderr_line!("wipeproof: removed station {} ({})", s.name, s.key_id);
+            Ok(Status::Success)
+        }
+        StationsCommand::Revoke { station } => {
+            let mut reg = open_register(state)?;
+            let s = reg.revoke_station(station, &actor(state))?;
+            crate::stderr_line!(
+                "wipeproof: revoked station {} ({}) at {}; what it signed before stays valid",
+                s.name,
+                s.key_id,
+                s.revoked_at.as_deref().unwrap_or("now")
+            );
+            Ok(Status::Success)
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    #[command(subcommand)]
+    command: TokensCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Make a read token and print it once (only its SHA-256 is kept). Send it as
+    /// `Authorization: Bearer TOKEN`.
+    Add { name: String },
+    /// List tokens by name.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a token: it no longer reads anything.
+    Remove { name: String },
+}
+
+pub fn tokens(args: &TokensArgs, state: &StateDir) -> anyhow::Result<Status> {
+    match &args.command {
+        TokensCommand::Add { name } => {
+            if name.trim().is_empty() {
+                anyhow::bail!("a token needs a name that says whose it is");
+            }
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| anyhow::anyhow!("the OS random number generator failed: {e}"))?;
+            let token = format!("wpt_{}", hex::encode(secret));
+            let mut reg = open_register(state)?;
+            reg.add_token(name, &token_sha256(&token), &actor(state))?;
+            crate::stderr_line!(
+                "wipeproof: token {name} made; it is shown only now, keep it where its user can find it"
+            );
+            crate::stdout_line!("{token}")?;
+            Ok(Status::Success)
+        }
+        TokensCommand::List { json } => {
+            let reg = open_register(state)?;
+            let list = reg.tokens()?;
+            if *json {
+                print_json(&serde_json::json!({ "tokens": list }))?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|t| vec![t.name.clone(), t.created_at.clone()])
+                    .collect();
+                crate::stdout_text!("{}", table(&["NAME", "CREATED"], &rows))?;
+            }
+            Ok(Status::Success)
+        }
+        TokensCommand::Remove { name } => {
+            let mut reg = open_register(state)?;
+            reg.remove_token(name, &actor(state))?;
+            crate::stderr_line!("wipeproof: removed token {name}");
+            Ok(Status::Success)
+        }
+    }
+}

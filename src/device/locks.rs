@@ -1,0 +1,291 @@
+//! File locks on a drive or image file: wipeproof's own, and who holds the others.
+//!
+//! A wipe holds two locks on the descriptor it writes through. A BSD `flock` (`LOCK_EX`) keeps a
+//! second wipeproof out (and udev, by its block-device locking convention); `list` finds it in
+//! `/proc/locks` and shows the drive as busy with the holder's process id. An open file
+//! description write lock over the whole file (`F_OFD_SETLK`) conflicts with the POSIX and OFD
+//! byte-range locks other programs hold, such as qemu on its disk images. Both are taken without
+//! waiting: a lock held by anyone else refuses the wipe, naming the holder when the kernel says.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::facts::FileId;
+use super::sysfs::DevNum;
+
+/// The kind of a lock in `/proc/locks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    /// BSD `flock`.
+    Flock,
+    /// POSIX record lock (`fcntl(F_SETLK)`, `lockf`).
+    Posix,
+    /// Open file description lock (`fcntl(F_OFD_SETLK)`).
+    Ofd,
+    /// Leases and delegations.
+    Other,
+}
+
+/// One lock from `/proc/locks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEntry {
+    pub kind: LockKind,
+    pub write: bool,
+    /// The holder's process id; `None` for OFD locks (the kernel shows -1) and holders outside
+    /// this process's PID namespace (0).
+    pub pid: Option<u32>,
+    pub file: FileId,
+}
+
+/// Parses `/proc/locks`. Lines for waiting requests (`->`) and malformed lines are skipped.
+pub fn parse_proc_locks(text: &str) -> Vec<LockEntry> {
+    text.lines().filter_map(parse_lock_line).collect()
+}
+
+fn parse_lock_line(line: &str) -> Option<LockEntry> {
+    // 1: POSIX  ADVISORY  WRITE 1139 00:1a:1234 0 EOF
+    let line = line.strip_prefix("lock:").unwrap_or(line);
+    let mut fields = line.split_whitespace();
+    let _id = fields.next()?.strip_suffix(':')?;
+    let kind = match fields.next()? {
+        "->" => return None,
+        "FLOCK" => LockKind::Flock,
+        "POSIX" => LockKind::Posix,
+        "OFDLCK" => LockKind::Ofd,
+        _ => LockKind::Other,
+    };
+    let _advisory = fields.next()?;
+    let write = fields.next()? == "WRITE";
+    let pid: i64 = fields.next()?.parse().ok()?;
+    let mut id = fields.next()?.split(':');
+    let major = u32::from_str_radix(id.next()?, 16).ok()?;
+    let minor = u32::from_str_radix(id.next()?, 16).ok()?;
+    let ino = id.next()?.parse().ok()?;
+    Some(LockEntry {
+        kind,
+        write,
+        pid: u32::try_from(pid).ok().filter(|p| *p > 0),
+        file: FileId {
+            dev: DevNum { major, minor },
+            ino,
+        },
+    })
+}
+
+/// Who holds a lock that is in the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    /// The process id, when the kernel shows it.
+    pub pid: Option<u32>,
+    /// The program's name (`/proc/PID/comm`).
+    pub program: Option<String>,
+    #[serde(skip)]
+    pub kind: Option<LockKind>,
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            Some(LockKind::Flock) => "a flock",
+            Some(LockKind::Posix) => "a POSIX lock",
+            Some(LockKind::Ofd) => "an OFD lock (as qemu holds on its disks)",
+            _ => "a lock",
+        };
+        match (&self.program, self.pid) {
+            (Some(program), Some(pid)) => write!(f, "{program} (pid {pid}), with {what}"),
+            (None, Some(pid)) => write!(f, "process {pid}, with {what}"),
+            _ => write!(f, "another program, with {what}"),
+        }
+    }
+}
+
+/// The locks on a file, read from `/proc/locks` now. OFD locks carry no process id there; their
+/// holders are looked up in `/proc/*/fdinfo`.
+pub fn holders(file: FileId) -> Vec<Holder> {
+    let text = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    holders_in(&parse_proc_locks(&text), file)
+}
+
+fn holders_in(locks: &[LockEntry], file: FileId) -> Vec<Holder> {
+    let mut out: Vec<Holder> = Vec::new();
+    for lock in locks.iter().filter(|l| l.file == file) {
+        let pid = match lock.pid {
+            Some(pid) => Some(pid),
+            None if lock.kind == LockKind::Ofd => ofd_holder(file),
+            None => None,
+        };
+        let holder = Holder {
+            pid,
+            program: pid.and_then(program_of),
+            kind: Some(lock.kind),
+        };
+        if !out.contains(&holder) {
+            out.push(holder);
+        }
+    }
+    out
+}
+
+/// The first process with a descriptor holding an OFD lock on `file`.
+fn ofd_holder(file: FileId) -> Option<u32> {
+    let procs = std::fs::read_dir("/proc").ok()?;
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fdinfo")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(text) = std::fs::read_to_string(fd.path()) else {
+                continue;
+            };
+            if text
+                .lines()
+                .filter(|l| l.starts_with("lock:"))
+                .filter_map(parse_lock_line)
+                .any(|l| l.file == file && l.kind == LockKind::Ofd)
+            {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+fn program_of(pid: u32) -> Option<String> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    let comm = comm.trim();
+    (!comm.is_empty()).then(|| comm.to_string())
+}
+
+/// Takes wipeproof's locks on an open drive or image: `flock(LOCK_EX)` and a whole-file OFD
+/// write lock, without waiting. `Err(None)` if something else holds a conflicting lock (the
+/// caller names it with [`holders`]), `Err(Some(e))` if locking itself failed.
+pub fn lock_for_erase(file: &File) -> Result<(), Option<io::Error>> {
+    // SAFETY: flock on a valid descriptor.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        return Err((e.raw_os_error() != Some(libc::EWOULDBLOCK)).then_some(e));
+    }
+    let lock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    // SAFETY: F_OFD_SETLK reads one struct flock through the pointer.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &lock) } != 0 {
+        let e = io::Error::last_os_error();
+        // Let go of the flock again, so the lock in the way is the only one left to name.
+        // SAFETY: flock on a valid descriptor.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+        let conflict = matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES));
+        return Err((!conflict).then_some(e));
+    }
+    Ok(())
+}
+
+/// A drive another process is erasing (or otherwise holds locked), as `list` shows it.
+pub fn busy(node: &Path) -> Option<Holder> {
+    let meta = std::fs::metadata(node).ok()?;
+    let me = std::process::id();
+    holders(FileId::of(&meta))
+        .into_iter()
+        .find(|h| h.pid.is_some_and(|pid| pid != me))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_locks_lines_of_every_kind() {
+        let text = "\
+1: POSIX  ADVISORY  WRITE 1139 00:1a:1234 0 EOF
+2: FLOCK  ADVISORY  WRITE 1125 fd:01:5678 0 EOF
+2: -> FLOCK  ADVISORY  WRITE 1200 fd:01:5678 0 EOF
+3: OFDLCK ADVISORY  READ  -1 00:05:99 100 100
+4: LEASE  ACTIVE    READ  77 00:1a:1 0 EOF
+garbage
+";
+        let locks = parse_proc_locks(text);
+        assert_eq!(locks.len(), 4, "{locks:?}");
+        assert_eq!(locks[0].kind, LockKind::Posix);
+        assert_eq!(locks[0].pid, Some(1139));
+        assert_eq!(
+            locks[1].file,
+            FileId {
+                dev: DevNum {
+                    major: 0xfd,
+                    minor: 1
+                },
+                ino: 5678
+            }
+        );
+        assert!(locks[1].write);
+        assert_eq!(locks[2].kind, LockKind::Ofd);
+        assert_eq!(locks[2].pid, None);
+        assert!(!locks[2].write);
+        assert_eq!(locks[3].kind, LockKind::Other);
+    }
+
+    #[test]
+    fn posix_ofd_and_flock_locks_of_another_description_all_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk.img");
+        std::fs::write(&path, vec![0u8; 4096]).unwrap();
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap()
+        };
+        // A POSIX lock on one byte, as `lockf` takes it.
+        let holder = open();
+        let posix = libc::flock {
+            l_type: libc::F_RDLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 100,
+            l_len: 1,
+            l_pid: 0,
+        };
+        // SAFETY: valid descriptor and struct.
+        assert_eq!(
+            unsafe { libc::fcntl(holder.as_raw_fd(), libc::F_SETLK, &posix) },
+            0
+        );
+        assert!(matches!(lock_for_erase(&open()), Err(None)));
+        drop(holder);
+        // An OFD lock, as qemu takes them.
+        let holder = open();
+        // SAFETY: valid descriptor and struct.
+        assert_eq!(
+            unsafe { libc::fcntl(holder.as_raw_fd(), libc::F_OFD_SETLK, &posix) },
+            0
+        );
+        assert!(matches!(lock_for_erase(&open()), Err(None)));
+        drop(holder);
+        // A flock.
+        let holder = open();
+        // SAFETY: valid descriptor.
+        assert_eq!(unsafe { libc::flock(holder.as_raw_fd(), libc::LOCK_SH) }, 0);
+        assert!(matches!(lock_for_erase(&open()), Err(None)));
+        drop(holder);
+        // Nothing held: both locks are taken, and keep a second taker out.
+        let first = open();
+        assert!(lock_for_erase(&first).is_ok());
+        assert!(matches!(lock_for_erase(&open()), Err(None)));
+    }
+}

@@ -1,0 +1,193 @@
+//! Gathers what the audit needs from SQLite (the custody log, every asset's stored state and
+//! its drives' latest results, every stored certificate) and applies the rules of
+//! `register::audit`.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use ed25519_dalek::{Signature, VerifyingKey};
+use rusqlite::Connection;
+
+use super::{custody, rows, views};
+use crate::certificate::keys::{TrustStore, parse_public};
+use crate::register::audit::{
+    AssetFacts, ChainEntry, Finding, check_chains, check_states, state_after, state_from_results,
+};
+use crate::register::*;
+
+/// Audits the register; see `register::audit`.
+pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Audit, RegisterError> {
+    let log = custody::audit(conn, p)?;
+
+    // The state each asset's custody log ends in.
+    let mut logged: HashMap<String, Result<AssetState, String>> = HashMap::new();
+    let events = rows(
+        conn,
+        p,
+        "SELECT asset_tag, kind, detail FROM events WHERE asset_tag IS NOT NULL ORDER BY seq",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    for (tag, kind, detail) in events {
+        let detail = serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null);
+        if let Some(state) = state_after(&kind, &detail) {
+            logged.insert(tag, state);
+        }
+    }
+
+    // Each drive's latest result, by asset.
+    let mut results: HashMap<i64, Vec<Option<String>>> = HashMap::new();
+    for (asset_id, result) in rows(
+        conn,
+        p,
+        "SELECT m.asset_id, (SELECT c.result FROM certificates c WHERE c.media_id = m.id
+                  ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
+         FROM media m",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+    )? {
+        results.entry(asset_id).or_default().push(result);
+    }
+    let assets = rows(
+        conn,
+        p,
+        "SELECT id, tag, state FROM assets ORDER BY tag",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    let facts: Vec<AssetFacts> = assets
+        .into_iter()
+        .map(|(id, tag, stored)| {
+            let logged = logged.remove(&tag);
+            let destroyed = matches!(logged, Some(Ok(AssetState::Destroyed)));
+            let latest: Vec<Option<&str>> = results
+                .get(&id)
+                .map(|r| r.iter().map(|x| x.as_deref()).collect())
+                .unwrap_or_default();
+            AssetFacts {
+                from_certificates: state_from_results(destroyed, &latest),
+                stored: AssetState::parse(&stored),
+                logged,
+                tag,
+            }
+        })
+        .collect();
+    let mut findings = check_states(&facts);
+
+    // Every certificate: its stored columns against its signed record, its signature where the
+    // key is known, and its place in its station's chain.
+    let mut known: HashMap<String, VerifyingKey> = keys
+        .keys()
+        .iter()
+        .map(|k| (k.key_id.clone(), k.key))
+        .collect();
+    for s in views::stations(conn, p)? {
+        if let Ok(k) = parse_public(&s.public_key_pem, std::path::Path::new(&s.name)) {
+            known.insert(s.key_id, k);
+        }
+    }
+    let certificates = rows(
+        conn,
+        p,
+        "SELECT c.id, c.result, c.record_sha256, c.document, a.tag
+         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        },
+    )?;
+    let count = certificates.len();
+    let mut chain = Vec::with_capacity(count);
+    for (id, result, stored_sha, document, tag) in certificates {
+        let tags = || tag.clone().into_iter().collect::<Vec<_>>();
+        let cert = match serde_json::from_str::<SignedCertificate>(&document) {
+            Ok(c) => c,
+            Err(e) => {
+                findings.push(Finding::new(
+                    format!("certificate {id}: the stored document is not a certificate ({e})"),
+                    tags(),
+                ));
+                continue;
+            }
+        };
+        let r = &cert.record;
+        let (sha, canonical) = match (r.sha256(), r.canonical_bytes()) {
+            (Ok(s), Ok(c)) => (s, c),
+            _ => {
+                findings.push(Finding::new(
+                    format!("certificate {id}: the stored record has no canonical form"),
+                    tags(),
+                ));
+                continue;
+            }
+        };
+        if r.id != id || sha != stored_sha {
+            findings.push(Finding::new(
+                format!(
+                    "certificate {id}: the stored record (id {}, record hash {sha}) is not the one registered \
+                     (record hash {stored_sha}): the stored certificate was changed",
+                    r.id
+                ),
+                tags(),
+            ));
+        }
+        if r.sanitization.result.as_str() != result {
+            findings.push(Finding::new(
+                format!(
+                    "certificate {id}: the register says {result} but the signed record says {}",
+                    r.sanitization.result.as_str()
+                ),
+                tags(),
+            ));
+        }
+        if let Some(key) = known.get(&r.key_id)
+            && !signature_holds(key, &canonical, &cert.signature.value)
+        {
+            findings.push(Finding::new(
+                format!(
+                    "certificate {id}: its signature does not verify under the key {}",
+                    r.key_id
+                ),
+                tags(),
+            ));
+        }
+        chain.push(ChainEntry {
+            id,
+            station_id: r.performed_by.station_id.clone(),
+            key_id: r.key_id.clone(),
+            record_sha256: sha,
+            previous: r.previous.clone(),
+            asset_tag: tag,
+        });
+    }
+    findings.extend(check_chains(&chain));
+    Ok(Audit::combine(log, facts.len(), count, findings))
+}
+
+/// Whether `signature_b64` is a strict Ed25519 signature of `message` under `key`.
+fn signature_holds(key: &VerifyingKey, message: &[u8], signature_b64: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(signature_b64)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+        .map(|b| Signature::from_bytes(&b))
+        .is_some_and(|s| key.verify_strict(message, &s).is_ok())
+}

@@ -1,0 +1,182 @@
+//! Who may talk to a central register: enrolled stations (by public key, with a name the
+//! register holds them to) and the read tokens of the HTTP API (only their SHA-256 is kept).
+//! Every change is a custody event.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{custody, db, views};
+use crate::register::*;
+
+/// Enrolls a station's key under `name`. A key already enrolled is refused: enrolment never
+/// renames a station silently.
+pub(super) fn enroll(
+    tx: &Transaction<'_>,
+    p: &str,
+    key_id: &str,
+    name: &str,
+    pem: &str,
+    actor: &Actor,
+) -> Result<(), RegisterError> {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT name FROM stations WHERE key_id = ?1",
+            [key_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db(p))?;
+    if let Some(existing) = existing {
+        return Err(RegisterError::StationEnrolled {
+            key_id: key_id.into(),
+            name: existing,
+        });
+    }
+    tx.execute(
+        "INSERT INTO stations (key_id, name, public_key, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
+        params![key_id, name, pem, crate::timestamp::now()],
+    )
+    .map_err(db(p))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "station",
+        serde_json::json!({ "key_id": key_id, "name": name }),
+    )
+}
+
+/// The station named `who` (a key id, or a name held by exactly one key).
+fn find(tx: &Transaction<'_>, p: &str, who: &str) -> Result<StationView, RegisterError> {
+    let all = views::stations(tx, p)?;
+    if let Some(s) = all.iter().find(|s| s.key_id == who) {
+        return Ok(s.clone());
+    }
+    let named: Vec<&StationView> = all.iter().filter(|s| s.name == who).collect();
+    match named.as_slice() {
+        [] => Err(RegisterError::UnknownStation(who.into())),
+        [one] => Ok((*one).clone()),
+        many => Err(RegisterError::AmbiguousStation {
+            name: who.into(),
+            key_ids: many.iter().map(|s| s.key_id.clone()).collect(),
+        }),
+    }
+}
+
+/// Removes an enrolment that has no certificates here.
+pub(super) fn remove(
+    tx: &Transaction<'_>,
+    p: &str,
+    who: &str,
+    actor: &Actor,
+) -> Result<StationView, RegisterError> {
+    let station = find(tx, p, who)?;
+    let count: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM certificates WHERE key_id = ?1",
+            [&station.key_id],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?;
+    if count > 0 {
+        return Err(RegisterError::StationHasCertificates {
+            name: station.name,
+            key_id: station.key_id,
+            count: count as u64,
+        });
+    }
+    tx.execute("DELETE FROM stations WHERE key_id = ?1", [&station.key_id])
+        .map_err(db(p))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "station-removed",
+        serde_json::json!({ "key_id": station.key_id, "name": station.name }),
+    )?;
+    Ok(station)
+}
+
+/// Revokes a station from now on.
+pub(super) fn revoke(
+    tx: &Transaction<'_>,
+    p: &str,
+    who: &str,
+    actor: &Actor,
+) -> Result<StationView, RegisterError> {
+    let mut station = find(tx, p, who)?;
+    if let Some(at) = station.revoked_at {
+        return Err(RegisterError::AlreadyRevoked {
+            name: station.name,
+            key_id: station.key_id,
+            at,
+        });
+    }
+    let now = crate::timestamp::now();
+    tx.execute(
+        "UPDATE stations SET revoked_at = ?2 WHERE key_id = ?1",
+        params![station.key_id, now],
+    )
+    .map_err(db(p))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "station-revoked",
+        serde_json::json!({ "key_id": station.key_id, "name": station.name, "revoked_at": now }),
+    )?;
+    station.revoked_at = Some(now);
+    Ok(station)
+}
+
+/// Stores a read token's hash under a new name.
+pub(super) fn add_token(
+    tx: &Transaction<'_>,
+    p: &str,
+    name: &str,
+    sha256: &str,
+    actor: &Actor,
+) -> Result<(), RegisterError> {
+    let inserted = tx
+        .execute(
+            "INSERT OR IGNORE INTO api_tokens (name, sha256, created_at) VALUES (?1, ?2, ?3)",
+            params![name, sha256, crate::timestamp::now()],
+        )
+        .map_err(db(p))?;
+    if inserted == 0 {
+        return Err(RegisterError::TokenExists(name.into()));
+    }
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "token",
+        serde_json::json!({ "name": name }),
+    )
+}
+
+/// Removes the token `name`.
+pub(super) fn remove_token(
+    tx: &Transaction<'_>,
+    p: &str,
+    name: &str,
+    actor: &Actor,
+) -> Result<(), RegisterError> {
+    let removed = tx
+        .execute("DELETE FROM api_tokens WHERE name = ?1", [name])
+        .map_err(db(p))?;
+    if removed == 0 {
+        return Err(RegisterError::UnknownToken(name.into()));
+    }
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "token-removed",
+        serde_json::json!({ "name": name }),
+    )
+}
