@@ -367,7 +367,7 @@ pub(crate) mod tests {
 
     use crate::erase::PassPattern;
     use crate::verify::outcome::{
-        Check, PlanSummary, StepAction, StepStatus, VerifyMode, VerifySpec,
+        CheckRecord, PlanSummary, StepAction, StepStatus, VerifyMode, VerifySpec,
     };
 
     /// A record as a real wipe would make it, for tests of rendering and verification.
@@ -458,7 +458,7 @@ pub(crate) mod tests {
                     region_size: 49_999_872,
                     region_count: 2002,
                 }),
-                checks: vec![Check {
+                checks: vec![CheckRecord {
                     step: 3,
                     mode: VerifyMode::Sample,
                     bytes_read: 100_011_000_000,

@@ -24,10 +24,11 @@ use crate::erase::firmware::policy::Policy;
 use crate::erase::{OverwritePlan, Sink, StopFlag, VerifyPasses};
 use crate::register::{MatchedBy, Register};
 use crate::station::Work;
-use crate::station::checkpoint::Checkpoint;
+use crate::station::checkpoint::CheckpointStore;
 use crate::station::firmware::FirmwareJob;
-use crate::station::job::{Finished, Job, WipeSpec, drive_key};
+use crate::station::job::{Finished, Job, WipeSpec};
 use crate::station::progress::{Progress, format_duration};
+use crate::station::resume::{self, Resumable};
 use crate::verify::WipeResult;
 use crate::verify::outcome::VerifyMode;
 use crate::verify::outcome::VerifySpec;
@@ -152,6 +153,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         return Err(crate::register::RegisterError::UnknownAsset(tag.clone()).into());
     }
     reconcile(state, &mut register);
+    // A chain that cannot be continued stops the run before anything is erased.
+    crate::certificate::issue::chain_head(&state.certificates_dir())?;
 
     let pass_opts = PassOptions {
         chunk: args.buffer_mib.clamp(1, 256) << 20,
@@ -159,19 +162,48 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         ..PassOptions::default()
     };
     let mut jobs = Vec::new();
+    let mut labels: Vec<String> = args
+        .devices
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     let mut method_names = Vec::new();
     // Checkpoints of interrupted wipes that the new ones replace: removed only once the
     // operator has confirmed, so answering no leaves everything as it was.
     let mut superseded = Vec::new();
+    // Wipes found already certified (a crash came before their checkpoint was removed).
+    let mut certified = Vec::new();
+    let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
+    let checkpoints = CheckpointStore::new(checkpoints, &key);
     if args.resume {
-        for (target, info) in opened {
-            let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.with_context(|| {
-                format!(
-                    "no interrupted wipe of {} to resume (no checkpoint in {}); start a new wipe without --resume",
-                    info.path,
-                    checkpoints.display()
-                )
-            })?;
+        labels.clear();
+        for ((target, info), dev) in opened.into_iter().zip(&args.devices) {
+            let found = resume::claim(
+                &checkpoints,
+                &state.certificates_dir(),
+                &key.verifying_key(),
+                &target,
+                &info,
+            )?;
+            let cp = match found {
+                Resumable::Continue(cp) => cp,
+                Resumable::Certified {
+                    checkpoint,
+                    certificate,
+                } => {
+                    crate::stderr_line!(
+                        "wipeproof: {}: wipe {} was already certified {} ({}); that certificate \
+                         stands, none is issued again",
+                        info.path,
+                        checkpoint.id,
+                        certificate.record.sanitization.result.as_str(),
+                        certificate.pdf.display()
+                    );
+                    checkpoints.remove(&checkpoint.id);
+                    certified.push(certified_result(&certificate));
+                    continue;
+                }
+            };
             if let Some(m) = &args.method
                 && *m != cp.plan.method
             {
@@ -182,6 +214,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 );
             }
             method_names.push(cp.plan.method.clone());
+            labels.push(dev.display().to_string());
             jobs.push(Work::Overwrite(Job::resume(
                 target,
                 info,
@@ -240,7 +273,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 )
             })?;
             for (target, info) in opened {
-                if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
+                if let Some(old) = resume::superseded(&checkpoints, &target, &info)? {
                     crate::stderr_line!(
                         "wipeproof: {} has an interrupted wipe (started {}); this wipe starts \
                          over and replaces it. Use --resume to continue it instead.",
@@ -263,14 +296,13 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
 
-    if !args.yes {
+    if !args.yes && !jobs.is_empty() {
         confirm(&jobs_summary(&jobs_infos(&jobs), &method_names))?;
     }
     for id in &superseded {
-        Checkpoint::remove(&checkpoints, id);
+        checkpoints.remove(id);
     }
 
-    let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
         crate::stderr_line!(
             "wipeproof: this station had no signing key; created {} in {}. \
@@ -361,9 +393,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let progress = Progress::auto();
     let with_sinks: Vec<(String, Work, Arc<dyn Sink>)> = jobs
         .into_iter()
-        .zip(&args.devices)
-        .map(|(job, dev)| {
-            let label = dev.display().to_string();
+        .zip(labels)
+        .map(|(job, label)| {
             let sink = progress.drive(&label);
             (label, job, sink)
         })
@@ -371,8 +402,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let results = crate::station::run_parallel(with_sinks, &stop, &deliver);
     drop(progress);
 
-    let mut out = Vec::new();
-    let mut all_pass = true;
+    let mut all_pass = certified.iter().all(|r| r.result == WipeResult::Pass);
+    let mut out = certified;
     for r in results {
         match r {
             Ok((finished, issued, linked)) => {
@@ -484,6 +515,35 @@ fn drive_result(f: &Finished, issued: Option<&Issued>) -> DriveResult {
         bytes_written,
         verification,
         asset_tag: None,
+        asset_state: None,
+        matched_by: None,
+    }
+}
+
+/// The result of a wipe that was certified before, from its certificate.
+fn certified_result(issued: &Issued) -> DriveResult {
+    let r = &issued.record;
+    DriveResult {
+        path: r.media.path.clone(),
+        model: r.media.model.clone(),
+        serial: r.media.serial.clone(),
+        size_bytes: r.media.size_bytes,
+        method: r.sanitization.method.clone(),
+        result: r.sanitization.result,
+        failure_reasons: r.sanitization.failure_reasons.clone(),
+        wipe_id: r.wipe_id.clone(),
+        certificate_id: Some(r.id.clone()),
+        certificate_pdf: Some(issued.pdf.display().to_string()),
+        certificate_json: Some(issued.json.display().to_string()),
+        started_at: r.sanitization.started_at.clone(),
+        ended_at: r.sanitization.ended_at.clone(),
+        bytes_written: r.sanitization.steps.iter().map(|s| s.bytes_written).sum(),
+        verification: r
+            .verification
+            .checks
+            .last()
+            .map(|c| format!("{:?} {} bytes read", c.mode, c.bytes_read).to_lowercase()),
+        asset_tag: r.asset_tags.first().cloned(),
         asset_state: None,
         matched_by: None,
     }

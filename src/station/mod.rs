@@ -3,6 +3,8 @@
 //!
 //! * [`job`]: one drive's wipe from plan to outcome.
 //! * [`checkpoint`]: what lets an interrupted wipe resume.
+//! * [`store`]: the checkpoint directory, sealed with the station's key.
+//! * [`resume`]: which checkpoint belongs to a drive, proved by its content.
 //! * [`progress`]: progress bars or log lines per drive.
 //! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
 
@@ -10,7 +12,9 @@ pub mod checkpoint;
 pub mod firmware;
 pub mod job;
 pub mod progress;
+pub mod resume;
 pub mod signals;
+pub mod store;
 
 use std::sync::Arc;
 

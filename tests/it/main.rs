@@ -11,6 +11,7 @@ mod fake_http;
 mod guard;
 mod list;
 mod register;
+mod resume;
 mod schema;
 mod vm;
 mod wipe;
