@@ -206,15 +206,25 @@ pub struct Config {
     pub defaults: Defaults,
     pub paths: Paths,
     pub sync: SyncSettings,
+    /// The customer's own asset systems (Snipe-IT, GLPI) that certificates are sent to.
+    #[serde(rename = "connector", skip_serializing_if = "Vec::is_empty")]
+    pub connectors: Vec<crate::register::connector::ConnectorSettings>,
 }
 
 impl Config {
     /// Parses a config file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim().replace('\n', " "),
-        })
+        })?;
+        crate::register::connector::validate(&config.connectors).map_err(|e| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(config)
     }
 
     /// Sets one setting by its dotted name, e.g. `station.operator=Ann Smith`.

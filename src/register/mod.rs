@@ -12,8 +12,10 @@
 //! * [`station_event`]: custody events a station sends to the central register, signed.
 //! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
 //!   one.
+//! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
 
 pub mod audit;
+pub mod connector;
 pub mod events;
 pub mod labels;
 pub mod manifest;
@@ -496,4 +498,23 @@ pub trait Register: Send {
         &self,
         collection: &str,
     ) -> Result<(String, Vec<ReportLine>), RegisterError>;
+
+    /// Queues for `connector` every certificate and destroyed asset it has not had yet, and
+    /// returns its pending deliveries: certificates oldest first, then destroyed assets.
+    fn connector_queue(
+        &mut self,
+        connector: &str,
+    ) -> Result<Vec<connector::Delivery>, RegisterError>;
+
+    /// Records how a delivery attempt ended.
+    fn finish_delivery(
+        &mut self,
+        connector: &str,
+        subject: &str,
+        state: connector::DeliveryState,
+        message: &str,
+    ) -> Result<(), RegisterError>;
+
+    /// Every connector delivery about the asset `tag`.
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError>;
 }

@@ -4,7 +4,10 @@
 mod support;
 
 mod certificate;
+mod connectors;
+mod connectors_glpi;
 mod engine;
+mod fake_http;
 mod guard;
 mod list;
 mod register;
