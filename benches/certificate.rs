@@ -7,14 +7,16 @@ use wipeproof::certificate::check::verify_file;
 use wipeproof::certificate::issue::issue;
 use wipeproof::certificate::keys::{StationKey, TrustStore};
 use wipeproof::certificate::record::{
-    Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
+    Destination, Issuable, IssueContext, MethodInfo, Organisation, PerformedBy, WipeFacts,
 };
-use wipeproof::device::DriveInfo;
 use wipeproof::device::identity::{Identity, Media, Transport};
-use wipeproof::erase::{OverwritePlan, PassPattern, VerifyPasses};
-use wipeproof::verify::outcome::{
-    Check, Outcome, Step, StepAction, StepStatus, Verification, VerifyMode, VerifySpec,
-};
+use wipeproof::device::{DriveInfo, GuardContext, Target};
+use wipeproof::erase::engine::{ErrorPolicy, PassOptions};
+use wipeproof::erase::{NullSink, OverwritePlan, StopFlag};
+use wipeproof::station::checkpoint::CheckpointStore;
+use wipeproof::station::job::{Job, WipeSpec};
+use wipeproof::verify::WipeResult;
+use wipeproof::verify::outcome::{VerifyMode, VerifySpec};
 
 const RUNS: usize = 50;
 
@@ -53,41 +55,35 @@ fn main() {
         disk: Some("sdb".into()),
         identity: Identity::default(),
     };
-    let steps: Vec<Step> = plan
-        .passes
-        .iter()
-        .enumerate()
-        .map(|(i, p): (usize, &PassPattern)| {
-            let mut s = Step::new(i as u32 + 1, StepAction::Overwrite { pattern: p.clone() });
-            s.status = StepStatus::Completed;
-            s.bytes_written = drive.size_bytes;
-            s.started_at = Some("2026-11-28T10:00:00Z".into());
-            s.ended_at = Some("2026-11-28T10:20:00Z".into());
-            s
-        })
-        .collect();
-    let verification = Verification {
-        spec: VerifySpec {
+    // A real wipe of a small image file gives the outcome: a PASS can only come from a drive
+    // that was read back.
+    let image = dir.path().join("drive.img");
+    std::fs::write(&image, vec![0x5Au8; 8 << 20]).expect("image");
+    let target = Target::open_for_erase(&image, &GuardContext::new(vec![], None)).expect("open");
+    let image_drive = DriveInfo {
+        path: image.display().to_string(),
+        size_bytes: 8 << 20,
+        ..drive.clone()
+    };
+    let spec = WipeSpec {
+        plan: plan.clone(),
+        verify: VerifySpec {
             mode: VerifyMode::Sample,
             coverage_ppm: 100_000,
         },
-        verify_passes: VerifyPasses::Last,
-        plan: None,
-        checks: vec![Check {
-            step: 3,
-            mode: VerifyMode::Sample,
-            bytes_read: 100_000_000_000,
-            passed: true,
-            interrupted: false,
-            mismatch_count: 0,
-            mismatches: vec![],
-            unreadable: vec![],
-            digest: Some("ab".repeat(32)),
-            before_digest: None,
-            detail: None,
-        }],
+        on_error: ErrorPolicy::Continue,
     };
-    let outcome = Outcome::conclude(steps, verification, &[3], vec![]);
+    let finished = Job::new(
+        target,
+        image_drive,
+        spec,
+        CheckpointStore::new(dir.path().join("checkpoints"), &key),
+        PassOptions::default(),
+    )
+    .expect("job")
+    .run(&NullSink, &StopFlag::new());
+    let outcome = finished.outcome;
+    assert_eq!(outcome.result(), WipeResult::Pass);
     let ctx = IssueContext {
         organisation: Organisation {
             name: "Greenfield IT Recycling Ltd".into(),
@@ -97,7 +93,7 @@ fn main() {
             operator: "Jane Doe".into(),
             station_id: "bay-3".into(),
         },
-        destination: "reuse".into(),
+        destination: Destination::Reuse,
         customer: Some("Acme Insurance plc".into()),
         collection: Some("COL-1".into()),
         asset_tags: vec!["ACME-1".into()],
@@ -106,10 +102,12 @@ fn main() {
     let mut issued_times = Vec::new();
     let mut last = None;
     for _ in 0..RUNS {
+        // Each a wipe of its own: a second final certificate for one wipe is never issued.
+        let wipe_id = uuid::Uuid::new_v4().to_string();
         let t = Instant::now();
         let issuable = Issuable::from_wipe(
             WipeFacts {
-                wipe_id: "6a1f2e3d-4c5b-4a69-8786-958473625140",
+                wipe_id: &wipe_id,
                 drive: &drive,
                 method: MethodInfo::overwrite(&plan),
                 hidden_areas: vec![],

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::certificate::record::Destination;
+
 /// File name of the config inside the state directory.
 pub const CONFIG_FILE: &str = "wipeproof.toml";
 
@@ -32,6 +34,8 @@ pub enum ConfigError {
     Write { path: PathBuf, source: io::Error },
     #[error("setting `{setting}`: {message}")]
     Override { setting: String, message: String },
+    #[error("{setting} {message}")]
+    Invalid { setting: String, message: String },
     #[error(
         "no state directory: HOME is not set; set WIPEPROOF_HOME to the directory wipeproof should use"
     )]
@@ -55,7 +59,7 @@ pub struct Station {
     /// Identifier of this wipe station, unique within the organisation.
     pub id: String,
     /// The person responsible for the wipes done now.
-    pub operator: String,
+    pub operator: Operator,
     /// `wipeproof station`: the method for unattended wiping of drives that appear; absent:
     /// the operator chooses.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +70,71 @@ pub struct Station {
     pub auto_existing: bool,
     /// Live image: power off when unattended work is done.
     pub poweroff_when_done: bool,
+}
+
+/// The name of the person operating a station, as signed into every certificate: never empty,
+/// one line, printable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Operator(String);
+
+/// Longest operator name, in characters.
+pub const MAX_OPERATOR_CHARS: usize = 200;
+
+impl Operator {
+    /// Checks a name given in the config, with `--operator` or `--set station.operator=`.
+    pub fn new(name: &str) -> Result<Operator, ConfigError> {
+        let name = name.trim();
+        let bad = |message: &str| ConfigError::Invalid {
+            setting: "station.operator".into(),
+            message: message.into(),
+        };
+        if name.is_empty() {
+            return Err(bad(
+                "is empty; certificates must name the person who performed the sanitization \
+                 (--operator \"A. Technician\")",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(bad("holds control characters; give a name on one line"));
+        }
+        if name.chars().count() > MAX_OPERATOR_CHARS {
+            return Err(bad("is longer than 200 characters"));
+        }
+        Ok(Operator(name.into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Operator {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Operator {
+    type Error = ConfigError;
+
+    fn try_from(name: String) -> Result<Operator, ConfigError> {
+        Operator::new(&name)
+    }
+}
+
+impl From<Operator> for String {
+    fn from(o: Operator) -> String {
+        o.0
+    }
 }
 
 impl Default for Station {
@@ -90,7 +159,7 @@ pub struct Defaults {
     /// Verification mode: `none`, `sample[:PCT]` or `full`.
     pub verify: String,
     /// What happens to the media next: reuse, resale, recycle or destroy.
-    pub destination: String,
+    pub destination: Destination,
 }
 
 impl Default for Defaults {
@@ -98,7 +167,7 @@ impl Default for Defaults {
         Defaults {
             method: "zero".into(),
             verify: "sample:10".into(),
-            destination: "reuse".into(),
+            destination: Destination::Reuse,
         }
     }
 }
@@ -151,15 +220,25 @@ pub struct Config {
     pub defaults: Defaults,
     pub paths: Paths,
     pub sync: SyncSettings,
+    /// The customer's own asset systems (Snipe-IT, GLPI) that certificates are sent to.
+    #[serde(rename = "connector", skip_serializing_if = "Vec::is_empty")]
+    pub connectors: Vec<crate::register::connector::ConnectorSettings>,
 }
 
 impl Config {
     /// Parses a config file's text.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string().trim().replace('\n', " "),
-        })
+        })?;
+        crate::register::connector::validate(&config.connectors).map_err(|e| {
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(config)
     }
 
     /// Sets one setting by its dotted name, e.g. `station.operator=Ann Smith`.
@@ -359,12 +438,12 @@ fn default_station_id() -> String {
         .unwrap_or_else(|| "station".into())
 }
 
-fn default_operator() -> String {
+fn default_operator() -> Operator {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "operator".into())
+        .find_map(|v| Operator::new(&v).ok())
+        .unwrap_or_else(|| Operator("operator".into()))
 }
 
 #[cfg(test)]
@@ -391,7 +470,7 @@ mod tests {
             .unwrap();
         assert_eq!(config.organisation.name, "Acme Recycling Ltd");
         config.apply_override("station.operator=A = B").unwrap();
-        assert_eq!(config.station.operator, "A = B");
+        assert_eq!(config.station.operator.as_str(), "A = B");
         assert!(config.apply_override("station.colour=red").is_err());
         assert!(config.apply_override("nosuch.key=1").is_err());
         assert!(config.apply_override("novalue").is_err());
@@ -420,5 +499,43 @@ mod tests {
     fn malformed_config_names_the_file() {
         let err = Config::parse("[station\nid=", Path::new("/x/wipeproof.toml")).unwrap_err();
         assert!(err.to_string().contains("/x/wipeproof.toml"), "{err}");
+    }
+
+    #[test]
+    fn destination_and_operator_are_checked_wherever_they_are_set() {
+        let mut config = Config::default();
+        for bad in [
+            "defaults.destination=landfill",
+            "defaults.destination=",
+            "station.operator=",
+            "station.operator=   ",
+            "station.operator=Ann\u{7}",
+        ] {
+            assert!(config.apply_override(bad).is_err(), "{bad} was accepted");
+        }
+        config
+            .apply_override("defaults.destination=recycle")
+            .unwrap();
+        assert_eq!(config.defaults.destination, Destination::Recycle);
+        assert_eq!(config, {
+            let mut c = Config::default();
+            c.defaults.destination = Destination::Recycle;
+            c
+        });
+        for text in [
+            "[defaults]\ndestination = \"landfill\"\n",
+            "[station]\noperator = \"\"\n",
+        ] {
+            let e = Config::parse(text, Path::new("/x/wipeproof.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("/x/wipeproof.toml")
+                    && (e.contains("reuse, resale, recycle or destroy") || e.contains("is empty")),
+                "{e}"
+            );
+        }
+        let e = Operator::new("").unwrap_err().to_string();
+        assert!(e.starts_with("station.operator is empty"), "{e}");
     }
 }

@@ -10,7 +10,7 @@
 //! * `station`: a wipe session over many drives.
 //! * [`cli`]: the command line.
 //!
-//! [`durable`] and [`config`] are small helpers that every layer may use.
+//! [`durable`], [`leftovers`] and [`config`] are small helpers that every layer may use.
 
 pub mod certificate;
 pub mod cli;
@@ -19,6 +19,7 @@ pub mod console;
 pub mod device;
 pub mod durable;
 pub mod erase;
+pub mod leftovers;
 pub mod register;
 pub mod station;
 pub mod timestamp;

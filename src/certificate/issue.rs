@@ -3,7 +3,13 @@
 //!
 //! Certificates of one station form a hash chain: each record names the previous certificate's
 //! id and record hash. The chain head lives in `chain.json` in the certificate directory and is
-//! updated under an exclusive lock, so parallel wipes (threads or processes) chain in order.
+//! updated under an exclusive lock, so parallel wipes (threads or processes) chain in order. A
+//! chain head that cannot be read stops issuing: starting a new chain would fork it.
+//!
+//! One wipe gets one final certificate: a PASS or FAIL certificate for a `wipe_id` that already
+//! has one is not issued again (a crash between writing it and removing the wipe's checkpoint
+//! must not certify the same wipe twice); the one on disk is returned. INCOMPLETE certificates
+//! record interruptions and may precede the final one.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -12,11 +18,13 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use super::fonts;
 use super::keys::{StationKey, public_pem};
-use super::layout::layout;
-use super::pdf::{Attachment, PdfInfo, render};
+use super::layout::{describe_unshowable, layout, unshowable};
+use super::pdf::{A4_MM, Attachment, PdfInfo, Typeset, render_with};
 use super::record::{ChainLink, Issuable, Record, RecordError};
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
+use crate::verify::WipeResult;
 
 /// Name of the chain head file in the certificate directory.
 pub const CHAIN_FILE: &str = "chain.json";
@@ -59,10 +67,36 @@ pub enum IssueError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the certificate chain head {path} cannot be read ({why}); no certificate is issued, because a new chain would fork the station's chain: restore the file from a backup (it names the newest certificate's id and record_sha256)"
+    )]
+    Chain { path: PathBuf, why: String },
+    #[error("cannot read the certificate directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot draw the certificate PDF: {0}")]
     Pdf(#[from] super::pdf::PdfError),
     #[error("{0}")]
     Key(#[from] super::keys::KeyError),
+    #[error(
+        "the certificate cannot show {0}: no font of the certificate has these characters. \
+         Change the value (the organisation or operator in wipeproof.toml or --operator, the \
+         customer or asset tag in the register) to characters it can show; the wipe is done but \
+         not certified"
+    )]
+    Unshowable(String),
+}
+
+/// The page layouts certificates have been drawn with. Verification draws a certificate again
+/// with the layout it was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutVersion {
+    /// Until wipeproof 0.1.0: the PDF standard fonts in WinAnsiEncoding (`super::v1`).
+    V1,
+    /// Embedded Unicode faces, text wrapped inside its box (`super::layout`).
+    V2,
 }
 
 /// Everything that makes up one certificate, in memory.
@@ -86,6 +120,8 @@ pub struct Issued {
     pub json: PathBuf,
     /// The JSON certificate as written.
     pub document: String,
+    /// Whether this certificate was issued earlier for the same wipe (and not again now).
+    pub earlier: bool,
 }
 
 impl Issued {
@@ -95,7 +131,7 @@ impl Issued {
     }
 }
 
-/// Renders the PDF of a signed record; verification uses the same function to redraw it.
+/// Renders the PDF of a signed record with the current layout.
 pub fn render_pdf(
     record: &Record,
     canonical: &[u8],
@@ -104,8 +140,36 @@ pub fn render_pdf(
     json: &[u8],
     public_key_pem: &str,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
+    render_pdf_as(
+        LayoutVersion::V2,
+        record,
+        canonical,
+        signature,
+        record_sha256,
+        json,
+        public_key_pem,
+    )
+}
+
+/// Renders the PDF of a signed record with a given layout; verification uses it to redraw a
+/// certificate the way it was made.
+pub fn render_pdf_as(
+    version: LayoutVersion,
+    record: &Record,
+    canonical: &[u8],
+    signature: &[u8],
+    record_sha256: &str,
+    json: &[u8],
+    public_key_pem: &str,
+) -> Result<Vec<u8>, super::pdf::PdfError> {
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
-    let pages = layout(record, record_sha256, &sig_b64);
+    let (pages, typeset) = match version {
+        LayoutVersion::V1 => (
+            super::v1::layout(record, record_sha256, &sig_b64),
+            Typeset::Standard,
+        ),
+        LayoutVersion::V2 => (layout(record, record_sha256, &sig_b64), Typeset::Embedded),
+    };
     let title = format!("Certificate of Media Sanitization {}", record.id);
     let info = PdfInfo {
         title: &title,
@@ -138,7 +202,7 @@ pub fn render_pdf(
             data: public_key_pem.as_bytes(),
         },
     ];
-    render(&pages, &info, &files)
+    render_with(&pages, A4_MM, typeset, &info, &files)
 }
 
 /// Signs and renders a record (no files written).
@@ -148,6 +212,10 @@ pub fn sign_and_render(
     previous: Option<ChainLink>,
 ) -> Result<Rendered, IssueError> {
     let record = issuable.finish(key.key_id(), previous);
+    let cannot_show = unshowable(&record, fonts::showable);
+    if !cannot_show.is_empty() {
+        return Err(IssueError::Unshowable(describe_unshowable(&cannot_show)));
+    }
     let canonical = record.canonical_bytes()?;
     let signature = key.sign(&canonical).to_bytes();
     let record_sha256 = record.sha256()?;
@@ -183,7 +251,19 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
     })?;
     let chain_path = dir.join(CHAIN_FILE);
     let _lock = ChainLock::acquire(&dir.join(".chain.lock"))?;
-    let previous = read_chain(&chain_path);
+    // Every write into this directory happens under the lock: a temporary file now is a crash's.
+    crate::leftovers::remove_temporaries(dir, std::time::Duration::ZERO);
+    if issuable.record().sanitization.result != WipeResult::Incomplete
+        && let Some(earlier) = find_final(
+            dir,
+            &issuable.record().wipe_id,
+            issuable.record().media.serial.as_deref(),
+            &key.verifying_key(),
+        )?
+    {
+        return Ok(earlier);
+    }
+    let previous = read_chain(&chain_path)?;
     let rendered = sign_and_render(issuable, key, previous)?;
     let stem = file_stem(&rendered.record);
     let json_path = dir.join(format!("{stem}.json"));
@@ -216,12 +296,121 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
         pdf: pdf_path,
         json: json_path,
         document: String::from_utf8_lossy(&rendered.json).into_owned(),
+        earlier: false,
     })
 }
 
-fn read_chain(path: &Path) -> Option<ChainLink> {
-    let bytes = std::fs::read(path).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The head of the station's chain in certificate directory `dir`: `None` only before the
+/// station's first certificate. Callers check it before erasing anything, so a chain that
+/// cannot be continued stops a wipe before it starts rather than after.
+pub fn chain_head(dir: &Path) -> Result<Option<ChainLink>, IssueError> {
+    read_chain(&dir.join(CHAIN_FILE))
+}
+
+/// The chain head; `None` only for a station's first certificate (no head and no certificate).
+fn read_chain(path: &Path) -> Result<Option<ChainLink>, IssueError> {
+    let chain_err = |why: String| IssueError::Chain {
+        path: path.into(),
+        why,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| chain_err(format!("not a chain head: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            match certificate_files(dir)?.into_iter().next() {
+                Some(cert) => Err(chain_err(format!(
+                    "it is missing, but {} and perhaps more certificates are there",
+                    cert.display()
+                ))),
+                None => Ok(None),
+            }
+        }
+        Err(e) => Err(chain_err(e.to_string())),
+    }
+}
+
+/// The JSON certificates in `dir` (not the chain head, not temporaries), sorted by name.
+fn certificate_files(dir: &Path) -> Result<Vec<PathBuf>, IssueError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(IssueError::Dir {
+                path: dir.into(),
+                source,
+            });
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".json") && !n.starts_with('.') && n != CHAIN_FILE)
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The final (PASS or FAIL) certificate that `key` signed in `dir` for wipe `wipe_id` of the
+/// drive with `serial`, if any. Only files named for that serial are read; files that are not
+/// certificates, or not signed by `key`, are passed over: a file is never taken for a
+/// certificate on its word.
+pub fn find_final(
+    dir: &Path,
+    wipe_id: &str,
+    serial: Option<&str>,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<Option<Issued>, IssueError> {
+    let named = format!("-{}-", serial_part(serial));
+    let files = certificate_files(dir)?;
+    for json in files.into_iter().filter(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(&named))
+    }) {
+        let Ok(document) = std::fs::read_to_string(&json) else {
+            continue;
+        };
+        let Ok(signed) = serde_json::from_str::<SignedCertificate>(&document) else {
+            continue;
+        };
+        if signed.record.wipe_id != wipe_id || !signed_by(&signed, key) {
+            continue;
+        }
+        let record = signed.record;
+        if record.wipe_id != wipe_id || record.sanitization.result == WipeResult::Incomplete {
+            continue;
+        }
+        return Ok(Some(Issued {
+            record_sha256: signed.signature.record_sha256,
+            pdf: json.with_extension("pdf"),
+            json,
+            record,
+            document,
+            earlier: true,
+        }));
+    }
+    Ok(None)
+}
+
+/// Whether `key` made the signature of `signed` over its record.
+fn signed_by(signed: &SignedCertificate, key: &ed25519_dalek::VerifyingKey) -> bool {
+    let Ok(canonical) = signed.record.canonical_bytes() else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&signed.signature.value)
+    else {
+        return false;
+    };
+    let Ok(signature) = ed25519_dalek::Signature::from_slice(&bytes) else {
+        return false;
+    };
+    key.verify_strict(&canonical, &signature).is_ok()
 }
 
 /// `20261128T172052Z-SERIAL-0b7a8d1e`: sortable by time, findable by serial, unique by id.
@@ -229,10 +418,14 @@ fn file_stem(record: &Record) -> String {
     let when = crate::timestamp::parse(&record.issued_at)
         .map(crate::timestamp::compact)
         .unwrap_or_default();
-    let serial: String = record
-        .media
-        .serial
-        .as_deref()
+    let serial = serial_part(record.media.serial.as_deref());
+    let id: String = record.id.chars().take(8).collect();
+    format!("{when}-{serial}-{id}")
+}
+
+/// The serial as it appears in a certificate's file name.
+fn serial_part(serial: Option<&str>) -> String {
+    serial
         .unwrap_or("noserial")
         .chars()
         .map(|c| {
@@ -243,9 +436,7 @@ fn file_stem(record: &Record) -> String {
             }
         })
         .take(40)
-        .collect();
-    let id: String = record.id.chars().take(8).collect();
-    format!("{when}-{serial}-{id}")
+        .collect()
 }
 
 /// An exclusive `flock` held for the life of the value.

@@ -8,13 +8,20 @@
 //!
 //! A certificate verifies only under a key in the trust store (`keys/trusted/*.pem` in the
 //! state directory, which holds the station's own key) or given with `--trust` for one run.
+//!
+//! Every public key read from outside (a trust store file, `--trust`, `stations add`, a
+//! register's enrolled stations, the key embedded in a PDF) becomes a [`PublicKey`] through
+//! [`PublicKey::from_verifying_key`], which refuses keys of small order (such as the identity
+//! point: under it one fixed signature "verifies" for every message) and non-canonical
+//! encodings. [`PublicKey::verify`] is Ed25519 with the strict checks (`verify_strict`), so no
+//! weak key or malleable signature is accepted anywhere.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, SignatureError, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -52,6 +59,10 @@ pub enum KeyError {
         "{path} is not an Ed25519 public key in PEM form (SubjectPublicKeyInfo, as `wipeproof keys export` writes): {message}"
     )]
     BadPublic { path: PathBuf, message: String },
+    #[error(
+        "{path} holds a weak Ed25519 public key ({reason}); no station makes such a key, and with it a forged signature would verify: ask for the station's real key (`wipeproof keys export`)"
+    )]
+    WeakPublic { path: PathBuf, reason: WeakKey },
     #[error("the OS random number generator failed: {0}")]
     Rng(String),
     #[error("cannot encode the key: {0}")]
@@ -73,11 +84,61 @@ pub fn public_pem(key: &VerifyingKey) -> Result<String, KeyError> {
         .map_err(|e| KeyError::Encode(e.to_string()))
 }
 
-/// Parses a public key from PEM text.
-pub fn parse_public(text: &str, path: &Path) -> Result<VerifyingKey, KeyError> {
-    VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::BadPublic {
+/// Why a public key is unfit to verify anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WeakKey {
+    #[error("it is a point of small order")]
+    SmallOrder,
+    #[error("its encoding is not canonical")]
+    NonCanonical,
+}
+
+/// An Ed25519 public key fit to verify certificates: of large order and canonically encoded.
+/// The only ways to get one are [`PublicKey::from_verifying_key`] (which checks) and a station's
+/// own key, so holding one proves the check was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// Checks a key read from anywhere outside this station.
+    pub fn from_verifying_key(key: VerifyingKey) -> Result<PublicKey, WeakKey> {
+        if key.is_weak() {
+            return Err(WeakKey::SmallOrder);
+        }
+        // The point re-encoded must give the same 32 bytes: a non-canonical encoding would give
+        // one point two key ids.
+        if key.to_edwards().compress().to_bytes() != key.to_bytes() {
+            return Err(WeakKey::NonCanonical);
+        }
+        Ok(PublicKey(key))
+    }
+
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.0
+    }
+
+    /// The key id (`SHA256:` and hex).
+    pub fn key_id(&self) -> String {
+        key_id(&self.0)
+    }
+
+    /// Strict Ed25519 verification of `signature` over `message` (`verify_strict`: small-order
+    /// keys and signature points, and non-canonical scalars, are refused).
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        self.0.verify_strict(message, signature)
+    }
+}
+
+/// Parses a public key from PEM text, refusing weak keys. Every reader of public keys (trust
+/// store, `--trust`, `stations add`, the register's stations, a PDF's embedded key) uses this.
+pub fn parse_public(text: &str, path: &Path) -> Result<PublicKey, KeyError> {
+    let key = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::BadPublic {
         path: path.into(),
         message: e.to_string(),
+    })?;
+    PublicKey::from_verifying_key(key).map_err(|reason| KeyError::WeakPublic {
+        path: path.into(),
+        reason,
     })
 }
 
@@ -104,6 +165,12 @@ impl StationKey {
 
     pub fn verifying_key(&self) -> VerifyingKey {
         self.signing.verifying_key()
+    }
+
+    /// The public key. A key derived from a secret scalar is never of small order, so this needs
+    /// no check.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.signing.verifying_key())
     }
 
     pub fn key_id(&self) -> String {
@@ -174,7 +241,7 @@ impl StationKey {
             path: pub_path,
             source,
         })?;
-        TrustStore::add_to_dir(dir, &key.verifying_key())?;
+        TrustStore::add_to_dir(dir, &key.public_key())?;
         Ok(key)
     }
 
@@ -197,7 +264,7 @@ impl StationKey {
 #[derive(Debug, Clone)]
 pub struct TrustedKey {
     pub key_id: String,
-    pub key: VerifyingKey,
+    pub key: PublicKey,
     pub source: PathBuf,
 }
 
@@ -240,8 +307,8 @@ impl TrustStore {
         Ok(())
     }
 
-    pub fn add(&mut self, key: VerifyingKey, source: PathBuf) {
-        let id = key_id(&key);
+    pub fn add(&mut self, key: PublicKey, source: PathBuf) {
+        let id = key.key_id();
         if !self.keys.iter().any(|k| k.key_id == id) {
             self.keys.push(TrustedKey {
                 key_id: id,
@@ -261,18 +328,20 @@ impl TrustStore {
     }
 
     /// Writes a public key into the trust store of a keys directory.
-    pub fn add_to_dir(keys_dir: &Path, key: &VerifyingKey) -> Result<PathBuf, KeyError> {
+    pub fn add_to_dir(keys_dir: &Path, key: &PublicKey) -> Result<PathBuf, KeyError> {
         let dir = keys_dir.join(TRUSTED_DIR);
         create_dir_all_mode(&dir, 0o755).map_err(|source| KeyError::Write {
             path: dir.clone(),
             source,
         })?;
-        let id = key_id(key);
+        let id = key.key_id();
         let short = id.trim_start_matches("SHA256:");
         let path = dir.join(format!("{}.pem", &short[..16.min(short.len())]));
-        write_atomic(&path, public_pem(key)?.as_bytes()).map_err(|source| KeyError::Write {
-            path: path.clone(),
-            source,
+        write_atomic(&path, public_pem(key.verifying_key())?.as_bytes()).map_err(|source| {
+            KeyError::Write {
+                path: path.clone(),
+                source,
+            }
         })?;
         Ok(path)
     }
@@ -338,5 +407,108 @@ mod tests {
         .unwrap();
         let mut store = TrustStore::default();
         assert!(store.add_file(&bad).is_err());
+    }
+
+    /// The eight points of small order (the torsion subgroup), as Ed25519 public key bytes.
+    pub(crate) fn small_order_points() -> Vec<[u8; 32]> {
+        [
+            // the identity (order 1)
+            "0100000000000000000000000000000000000000000000000000000000000000",
+            // order 2 (y = -1)
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            // order 4 (y = 0, both signs of x)
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "0000000000000000000000000000000000000000000000000000000000000080",
+            // order 8
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+            "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        ]
+        .iter()
+        .map(|h| {
+            let bytes: [u8; 32] = hex::decode(h).unwrap().try_into().unwrap();
+            assert!(VerifyingKey::from_bytes(&bytes).is_ok(), "{h} is a point");
+            bytes
+        })
+        .collect()
+    }
+
+    /// The PEM (SubjectPublicKeyInfo) of raw Ed25519 public key bytes, valid or not.
+    pub(crate) fn pem_of(bytes: &[u8; 32]) -> String {
+        use base64::Engine;
+        let mut der = hex::decode("302a300506032b6570032100").unwrap();
+        der.extend_from_slice(bytes);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n")
+    }
+
+    #[test]
+    fn weak_public_keys_are_refused_by_every_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let points = small_order_points();
+        assert_eq!(points.len(), 8);
+        for (i, bytes) in points.iter().enumerate() {
+            let err = parse_public(&pem_of(bytes), Path::new("weak.pem")).unwrap_err();
+            assert!(
+                matches!(err, KeyError::WeakPublic { .. }) && err.to_string().contains("weak.pem"),
+                "point {i}: {err}"
+            );
+            // A trust store file, as `verify --trust` and `keys trust` read it.
+            let file = dir.path().join(format!("weak{i}.pem"));
+            fs::write(&file, pem_of(bytes)).unwrap();
+            let mut store = TrustStore::default();
+            assert!(store.add_file(&file).is_err(), "point {i}");
+            assert!(store.keys().is_empty());
+        }
+        // In the trust directory, a weak key is an error, not a silently trusted key.
+        let keys = dir.path().join("keys");
+        fs::create_dir_all(keys.join(TRUSTED_DIR)).unwrap();
+        fs::write(keys.join(TRUSTED_DIR).join("x.pem"), pem_of(&points[0])).unwrap();
+        assert!(matches!(
+            TrustStore::load(&keys),
+            Err(KeyError::WeakPublic { .. })
+        ));
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // y = p + 2 (p = 2^255 - 19) encodes the same point as y = 2 if it decodes at all; a
+        // key must have one encoding only. Try every small non-canonical y that decodes.
+        let mut refused = 0;
+        for extra in 0u8..19 {
+            let mut bytes = [0xffu8; 32];
+            bytes[0] = 0xed + extra; // p + extra, little-endian, below 2^255
+            bytes[31] = 0x7f;
+            if let Ok(k) = VerifyingKey::from_bytes(&bytes) {
+                assert!(PublicKey::from_verifying_key(k).is_err(), "y = p + {extra}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 0, "no non-canonical encoding decoded");
+    }
+
+    #[test]
+    fn the_identity_key_forges_under_plain_verify_and_fails_strict_verification() {
+        // With A the identity, R = identity and s = 0 satisfy [s]B = R + [k]A for every
+        // message: the forgery the weak-key check and `verify_strict` exist to stop.
+        let identity = small_order_points()
+            .into_iter()
+            .find(|b| b[0] == 1 && b[1..].iter().all(|&x| x == 0))
+            .unwrap();
+        let key = VerifyingKey::from_bytes(&identity).unwrap();
+        let mut sig = [0u8; 64];
+        sig[0] = 1;
+        let sig = Signature::from_bytes(&sig);
+        for message in [&b"any record"[..], b"another record"] {
+            assert!(key.verify(message, &sig).is_ok(), "the forgery works");
+            assert!(key.verify_strict(message, &sig).is_err());
+        }
+        assert_eq!(PublicKey::from_verifying_key(key), Err(WeakKey::SmallOrder));
+        // A genuine key passes the check and verifies strictly.
+        let station = StationKey::generate().unwrap();
+        let public = PublicKey::from_verifying_key(station.verifying_key()).unwrap();
+        assert!(public.verify(b"m", &station.sign(b"m")).is_ok());
+        assert!(public.verify(b"n", &station.sign(b"m")).is_err());
     }
 }

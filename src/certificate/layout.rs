@@ -1,13 +1,75 @@
-//! The certificate page layout (layout version 1): a pure function from a signed record to
-//! pages of text, rules, boxes and a QR code.
+//! The certificate page layout (layout 2): a pure function from a signed record to pages of
+//! text, rules, boxes and a QR code, set in the embedded faces of `fonts` so that every
+//! character of the record is shown. Every text stays inside its box: the header left of the
+//! QR code, values in their column, table cells in theirs. (Layout 1 is kept, frozen, in `v1`
+//! to verify the certificates made with it.)
 //!
 //! The PDF is drawn from these items, and verification draws them again from the signed record
 //! and compares with what the PDF shows: so every word a person reads on the page is the
 //! record's, and an edit to either is detected. Nothing here may depend on anything but its
 //! inputs (no clock, no locale, no environment).
 
-use super::page::{Colour, Font, Item, LEFT, PAGE_HEIGHT, Page, RIGHT, Writer, qr_modules};
+use super::fonts;
+use super::page::{Colour, Font, Item, LEFT, Page, RIGHT, TOP, Writer, fit, qr_modules};
 use super::record::Record;
+
+/// The QR code: its side and the height of its top edge.
+const QR_SIZE: f32 = 78.0;
+const QR_TOP: f32 = TOP + 6.0;
+/// The size of the result in the banner.
+const RESULT_SIZE: f32 = 30.0;
+
+/// The characters of the record that no embedded face can show, with where they are (a JSON
+/// path such as `organisation.name`). A certificate holding any is not issued, and does not
+/// verify: its page could not show what is signed.
+pub fn unshowable(record: &Record, showable: impl Fn(char) -> bool) -> Vec<(String, char)> {
+    fn walk(
+        v: &serde_json::Value,
+        path: &str,
+        showable: &dyn Fn(char) -> bool,
+        out: &mut Vec<(String, char)>,
+    ) {
+        match v {
+            serde_json::Value::String(s) => {
+                for c in s.chars() {
+                    if !c.is_control() && !showable(c) && !out.iter().any(|(_, x)| *x == c) {
+                        out.push((path.to_string(), c));
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{path}[{i}]"), showable, out);
+                }
+            }
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(x, &p, showable, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(record) {
+        walk(&v, "", &showable, &mut out);
+    }
+    out
+}
+
+/// `unshowable` as a sentence: `'😀' (U+1F600) in organisation.name`.
+pub fn describe_unshowable(found: &[(String, char)]) -> String {
+    found
+        .iter()
+        .map(|(path, c)| format!("{c:?} (U+{:04X}) in {path}", *c as u32))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 use crate::verify::outcome::{StepStatus, VerifyMode, WipeResult};
 use crate::verify::plan::format_ppm;
 
@@ -22,79 +84,94 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     let r = record;
     let result = r.sanitization.result;
 
-    // Header.
-    w.text(
+    // Header, left of the QR code.
+    let header_width = RIGHT - LEFT - QR_SIZE - 14.0;
+    let name = or_unset(&r.organisation.name);
+    let (size, _) = fit(&name, Font::Bold, 16.0, 11.0, header_width, 2);
+    w.text_box(LEFT, header_width, size, Font::Bold, Colour::Black, &name);
+    if !r.organisation.address.trim().is_empty() {
+        w.down(4.0);
+        w.text_box(
+            LEFT,
+            header_width,
+            9.0,
+            Font::Regular,
+            Colour::Grey,
+            &r.organisation.address,
+        );
+    }
+    w.down(12.0);
+    w.text_box(
         LEFT,
-        16.0,
-        Font::Bold,
-        Colour::Black,
-        &or_unset(&r.organisation.name),
-    );
-    w.down(14.0);
-    w.text(
-        LEFT,
-        9.0,
-        Font::Regular,
-        Colour::Grey,
-        &r.organisation.address,
-    );
-    w.down(24.0);
-    w.text(
-        LEFT,
-        18.0,
+        header_width,
+        17.0,
         Font::Bold,
         Colour::Black,
         "Certificate of Media Sanitization",
     );
-    w.down(22.0);
-    w.text(
+    w.down(6.0);
+    w.text_box(
         LEFT,
+        header_width,
         9.0,
         Font::Mono,
         Colour::Black,
         &format!("Certificate {}", r.id),
     );
-    w.down(12.0);
-    w.text(
+    w.down(3.0);
+    w.text_box(
         LEFT,
+        header_width,
         9.0,
         Font::Regular,
         Colour::Grey,
         &format!("Issued {}", r.issued_at),
     );
-    w.down(14.0);
+    w.down(12.0);
+    // The banner starts below the QR code.
+    w.y = w.y.min(QR_TOP - QR_SIZE - 8.0);
 
-    // The result, large.
+    // The result, large; a level only when it was reached.
     let colour = match result {
         WipeResult::Pass => Colour::Pass,
         WipeResult::Fail => Colour::Fail,
         WipeResult::Incomplete => Colour::Incomplete,
     };
-    w.boxed(LEFT, w.y - 52.0, RIGHT - LEFT, 52.0, colour);
+    let top = w.y;
+    w.boxed(LEFT, top - 52.0, RIGHT - LEFT, 52.0, colour);
     w.text_at(
         LEFT + 14.0,
-        w.y - 40.0,
-        34.0,
+        top - 40.0,
+        RESULT_SIZE,
         Font::Bold,
         Colour::White,
         result.as_str(),
     );
-    w.text_at(
-        LEFT + 250.0,
-        w.y - 22.0,
-        11.0,
-        Font::Bold,
-        Colour::White,
-        &format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
-    );
-    w.text_at(
-        LEFT + 250.0,
-        w.y - 38.0,
-        9.0,
-        Font::Regular,
-        Colour::White,
-        &r.sanitization.policy,
-    );
+    let side_x = LEFT + 14.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 18.0;
+    let side_width = RIGHT - 10.0 - side_x;
+    let (heading, detail) = match result {
+        WipeResult::Pass => (
+            format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
+            r.sanitization.policy.clone(),
+        ),
+        WipeResult::Fail => (
+            "Not sanitized: the wipe failed".to_string(),
+            "No level reached: see 6. Result.".to_string(),
+        ),
+        WipeResult::Incomplete => (
+            "Not sanitized: the wipe is incomplete".to_string(),
+            "No level reached: see 6. Result.".to_string(),
+        ),
+    };
+    let (size, lines) = fit(&heading, Font::Bold, 11.0, 7.0, side_width, 1);
+    for line in &lines {
+        w.text_at(side_x, top - 20.0, size, Font::Bold, Colour::White, line);
+    }
+    let (size, lines) = fit(&detail, Font::Regular, 9.0, 6.0, side_width, 2);
+    for (i, line) in lines.iter().enumerate() {
+        let y = top - 20.0 - 13.0 - (size + 1.5) * i as f32;
+        w.text_at(side_x, y, size, Font::Regular, Colour::White, line);
+    }
     w.down(66.0);
 
     w.section("1. Person performing sanitization");
@@ -142,7 +219,15 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
 
     let s = &r.sanitization;
     w.section("3. Sanitization");
-    w.row("Level", &format!("{} ({})", s.level.as_str(), s.policy));
+    let level = match result {
+        WipeResult::Pass => format!("{} ({})", s.level.as_str(), s.policy),
+        _ => format!(
+            "not reached ({} was the aim; {})",
+            s.level.as_str(),
+            s.policy
+        ),
+    };
+    w.row("Level", &level);
     w.row("Method", &format!("{}: {}", s.method, s.method_title));
     w.row("Method type", &s.method_type);
     w.row("Technique", &s.technique);
@@ -163,10 +248,10 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     let cols = [
         LEFT,
         LEFT + 20.0,
-        LEFT + 140.0,
-        LEFT + 250.0,
-        LEFT + 360.0,
-        LEFT + 430.0,
+        LEFT + 130.0,
+        LEFT + 240.0,
+        LEFT + 350.0,
+        LEFT + 440.0,
     ];
     w.table_header(
         &cols,
@@ -296,7 +381,7 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     }
 
     w.section("5. Disposition");
-    w.row("Destination", &r.destination);
+    w.row("Destination", r.destination.as_str());
     w.row("Customer", opt(&r.customer));
     w.row("Collection", opt(&r.collection));
     w.row(
@@ -344,11 +429,10 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     );
     // QR code in the top right of the header.
     let qr = qr_modules(&qr_payload(r, record_sha256));
-    let size = 78.0;
     w.first_page().items.push(Item::Qr {
-        x: RIGHT - size,
-        y: PAGE_HEIGHT - 50.0 - size + 6.0,
-        size,
+        x: RIGHT - QR_SIZE,
+        y: QR_TOP - QR_SIZE,
+        size: QR_SIZE,
         modules: qr,
     });
 
@@ -453,10 +537,133 @@ mod tests {
         for p in &pages {
             for i in &p.items {
                 if let Item::Text { y, .. } = i {
-                    assert!(*y >= 29.0 && *y <= PAGE_HEIGHT, "{y}");
+                    assert!(*y >= 29.0 && *y <= TOP, "{y}");
                 }
             }
         }
+    }
+
+    /// Text items as boxes: (page, x1, x2, y1, y2, text).
+    fn boxes(pages: &[Page]) -> Vec<(usize, f32, f32, f32, f32, String)> {
+        let mut out = Vec::new();
+        for (n, p) in pages.iter().enumerate() {
+            for i in &p.items {
+                if let Item::Text {
+                    x,
+                    y,
+                    size,
+                    font,
+                    text,
+                    ..
+                } = i
+                {
+                    let w = fonts::width(*font, *size, text);
+                    out.push((n, *x, x + w, y - 0.2 * size, y + 0.8 * size, text.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn long_record() -> Record {
+        let mut r = sample_record();
+        let long = |prefix: &str| {
+            let mut s = String::from(prefix);
+            let mut i = 0;
+            while s.chars().count() < 200 {
+                s.push_str(&format!(" word{i}"));
+                i += 1;
+            }
+            s.chars().take(200).collect::<String>()
+        };
+        r.organisation.name = long("Łódź Recykling Sp. z o.o. 日本");
+        r.organisation.address = long("ul. Piotrkowska 104, 90-001 Łódź, Polska");
+        r.performed_by.operator = long("Operator");
+        r.customer = Some(long("Customer"));
+        r.collection = Some("C".repeat(200));
+        r.asset_tags = vec!["T".repeat(200), long("Tag")];
+        r.media.serial = Some("S".repeat(200));
+        r.media.model = Some(long("Model"));
+        r
+    }
+
+    #[test]
+    fn long_fields_wrap_inside_their_boxes_and_nothing_overlaps() {
+        for result in [WipeResult::Pass, WipeResult::Fail, WipeResult::Incomplete] {
+            let mut r = long_record();
+            r.sanitization.result = result;
+            let pages = layout(&r, &"ab".repeat(32), &"c2ln".repeat(22));
+            let all = boxes(&pages);
+            let squeezed: String = all
+                .iter()
+                .flat_map(|b| b.5.chars())
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            for field in [
+                r.organisation.name.as_str(),
+                &r.organisation.address,
+                &r.performed_by.operator,
+                r.customer.as_deref().unwrap(),
+                r.media.serial.as_deref().unwrap(),
+                &r.asset_tags[0],
+            ] {
+                let want: String = field.chars().filter(|c| !c.is_whitespace()).collect();
+                assert!(squeezed.contains(&want), "{field} is not shown in full");
+            }
+            let qr_bottom = QR_TOP - QR_SIZE;
+            for (page, x1, x2, y1, y2, text) in &all {
+                assert!(*x1 >= LEFT - 0.01 && *x2 <= RIGHT + 0.01, "{text} runs off");
+                assert!(*y1 >= 15.0 && *y2 <= TOP + 10.0, "{text} at {y1}");
+                if *page == 0 && *y2 > qr_bottom {
+                    assert!(*x2 <= RIGHT - QR_SIZE, "{text} runs under the QR code");
+                }
+            }
+            for (i, a) in all.iter().enumerate() {
+                for b in &all[i + 1..] {
+                    let overlap = a.0 == b.0 && a.1 < b.2 && b.1 < a.2 && a.3 < b.4 && b.3 < a.4;
+                    assert!(!overlap, "{:?} overlaps {:?}", a.5, b.5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_pass_names_a_level() {
+        for (result, level_named) in [
+            (WipeResult::Pass, true),
+            (WipeResult::Fail, false),
+            (WipeResult::Incomplete, false),
+        ] {
+            let mut r = sample_record();
+            r.sanitization.result = result;
+            let pages = layout(&r, "00", "s");
+            let texts = pages[0].texts().join("\n");
+            assert_eq!(
+                texts.contains("NIST SP 800-88 Clear"),
+                level_named,
+                "{texts}"
+            );
+            assert_eq!(
+                texts.contains("not reached (Clear was the aim"),
+                !level_named
+            );
+        }
+    }
+
+    #[test]
+    fn unicode_names_are_shown_and_unshowable_characters_are_found() {
+        let mut r = sample_record();
+        r.organisation.name = "Łódź Recykling".into();
+        r.customer = Some("日本".into());
+        let pages = layout(&r, "00", "s");
+        let texts: Vec<&str> = pages.iter().flat_map(|p| p.texts()).collect();
+        assert!(texts.contains(&"Łódź Recykling"), "{texts:?}");
+        assert!(texts.contains(&"日本"), "{texts:?}");
+        assert!(unshowable(&r, fonts::showable).is_empty());
+        r.performed_by.operator = "Jane क".into();
+        let found = unshowable(&r, fonts::showable);
+        assert_eq!(found, [("performed_by.operator".to_string(), 'क')]);
+        assert!(describe_unshowable(&found).contains("U+0915"));
     }
 
     #[test]

@@ -2,17 +2,22 @@
 //!
 //! * [`record`]: the record (schema v1) and [`record::Issuable`], the only signable form.
 //! * [`canonical`]: the canonical JSON bytes a signature covers.
+//! * [`strict_json`]: reading certificate JSON with no repeated or unknown members.
 //! * [`keys`]: the station's Ed25519 key and the trust store.
-//! * [`layout`], [`page`], [`pdf`], [`winansi`]: the PDF a person reads, drawn from the record.
+//! * [`layout`], [`page`], [`fonts`], [`pdf`]: the PDF a person reads, drawn from the record
+//!   (layout 2); [`v1`] and [`winansi`]: layout 1, kept to verify the certificates made with it.
 //! * [`issue`]: sign, render and write a certificate durably.
 //! * [`check`]: verify a certificate (PDF or JSON), optionally against the drive.
 
 pub mod canonical;
 pub mod check;
+pub mod fonts;
 pub mod issue;
 pub mod keys;
 pub mod layout;
 pub mod page;
 pub mod pdf;
 pub mod record;
+pub mod strict_json;
+pub mod v1;
 pub mod winansi;

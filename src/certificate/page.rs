@@ -2,18 +2,19 @@
 //! codes) and `Writer`, which flows items down the page and starts new pages. Certificates,
 //! collection reports and asset labels are laid out with it; `pdf` draws it.
 
-use super::winansi::printable;
+use super::fonts;
 
 /// A4 in points.
 pub const PAGE_WIDTH: f32 = 595.28;
 pub const PAGE_HEIGHT: f32 = 841.89;
 pub const LEFT: f32 = 50.0;
 pub const RIGHT: f32 = PAGE_WIDTH - 50.0;
-const TOP: f32 = PAGE_HEIGHT - 50.0;
+pub const TOP: f32 = PAGE_HEIGHT - 50.0;
 const BOTTOM: f32 = 60.0;
 const VALUE_X: f32 = 185.0;
 
-/// Typefaces (the PDF standard fonts).
+/// Typefaces: DejaVu Sans, DejaVu Sans Bold and DejaVu Sans Mono (with a CJK face where they
+/// have no glyph) in layout 2; Helvetica, Helvetica-Bold and Courier in layout 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Font {
     Regular,
@@ -115,8 +116,10 @@ pub fn qr_modules(payload: &str) -> Vec<Vec<bool>> {
     }
 }
 
-/// Places items top to bottom on A4 pages, starting new pages as needed. Certificates,
-/// collection reports and other documents are laid out with it.
+/// Places items top to bottom on A4 pages, starting new pages as needed, and keeps every text
+/// inside its box: values wrap at spaces (or anywhere, for long words such as hashes) by the
+/// measured width of the embedded faces, and cells of a table wrap inside their column.
+/// Certificates, collection reports and other documents are laid out with it.
 pub struct Writer {
     pages: Vec<Page>,
     /// The cursor: the top of the next line, in points from the bottom of the page.
@@ -143,7 +146,11 @@ impl Writer {
     }
 
     pub fn page(&mut self) -> &mut Page {
-        self.pages.last_mut().expect("there is always a page")
+        if self.pages.is_empty() {
+            self.pages.push(Page::default());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
     }
 
     pub fn down(&mut self, by: f32) {
@@ -158,9 +165,10 @@ impl Writer {
         }
     }
 
+    /// One line of text with its baseline at `y` (control characters shown as spaces).
     pub fn text_at(&mut self, x: f32, y: f32, size: f32, font: Font, colour: Colour, text: &str) {
-        let text = printable(text);
-        if text.is_empty() {
+        let text = clean(text);
+        if text.trim().is_empty() {
             return;
         }
         self.page().items.push(Item::Text {
@@ -173,11 +181,30 @@ impl Writer {
         });
     }
 
-    /// Text at the cursor (baseline `size` below it).
+    /// Text at the cursor, wrapped inside the page's width.
     pub fn text(&mut self, x: f32, size: f32, font: Font, colour: Colour, text: &str) {
-        self.room(size + 2.0);
-        let y = self.y - size;
-        self.text_at(x, y, size, font, colour, text);
+        self.text_box(x, RIGHT - x, size, font, colour, text);
+    }
+
+    /// Text at the cursor wrapped to `width` points, one line every `1.2 × size`.
+    pub fn text_box(
+        &mut self,
+        x: f32,
+        width: f32,
+        size: f32,
+        font: Font,
+        colour: Colour,
+        text: &str,
+    ) {
+        for (i, line) in wrap(text, font, size, width).iter().enumerate() {
+            if i > 0 {
+                self.down(size * 0.2);
+            }
+            self.room(size + 2.0);
+            let y = self.y - size;
+            self.text_at(x, y, size, font, colour, line);
+            self.down(size);
+        }
     }
 
     pub fn boxed(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
@@ -188,7 +215,7 @@ impl Writer {
         self.room(40.0);
         self.down(10.0);
         self.text(LEFT, 11.0, Font::Bold, Colour::Black, title);
-        self.down(14.0);
+        self.down(3.0);
         let y = self.y + 1.0;
         self.page().items.push(Item::Rule {
             x1: LEFT,
@@ -198,17 +225,26 @@ impl Writer {
         self.down(4.0);
     }
 
+    /// A label and its value, each wrapped inside its column; a monospaced value (a hash, a
+    /// key id) is set a little smaller rather than broken, where that makes it fit one line.
     pub fn row_with(&mut self, label: &str, value: &str, font: Font) {
-        let per_line = chars_per_line(RIGHT - VALUE_X, 9.0, font);
-        let lines = wrap(value, per_line);
-        self.room(11.0 * lines.len().max(1) as f32);
-        let y = self.y - 9.0;
-        self.text_at(LEFT, y, 9.0, Font::Regular, Colour::Grey, label);
-        for (i, line) in lines.iter().enumerate() {
+        let labels = wrap(label, Font::Regular, 9.0, VALUE_X - LEFT - 8.0);
+        let size = match fit(value, font, 9.0, 7.5, RIGHT - VALUE_X, 1) {
+            (size, lines) if font == Font::Mono && lines.len() == 1 => size,
+            _ => 9.0,
+        };
+        let values = wrap(value, font, size, RIGHT - VALUE_X);
+        let lines = labels.len().max(values.len()).max(1);
+        self.room(11.0 * lines as f32);
+        for (i, line) in labels.iter().enumerate() {
             let y = self.y - 9.0 - 11.0 * i as f32;
-            self.text_at(VALUE_X, y, 9.0, font, Colour::Black, line);
+            self.text_at(LEFT, y, 9.0, Font::Regular, Colour::Grey, line);
         }
-        self.down(11.0 * lines.len().max(1) as f32 + 1.0);
+        for (i, line) in values.iter().enumerate() {
+            let y = self.y - 9.0 - 11.0 * i as f32;
+            self.text_at(VALUE_X, y, size, font, Colour::Black, line);
+        }
+        self.down(11.0 * lines as f32 + 1.0);
     }
 
     pub fn row(&mut self, label: &str, value: &str) {
@@ -220,8 +256,7 @@ impl Writer {
     }
 
     pub fn note(&mut self, text: &str) {
-        let per_line = chars_per_line(RIGHT - LEFT - 30.0, 8.0, Font::Regular);
-        for line in wrap(text, per_line) {
+        for line in wrap(text, Font::Regular, 8.0, RIGHT - LEFT - 30.0) {
             self.room(10.0);
             let y = self.y - 8.0;
             self.text_at(LEFT + 30.0, y, 8.0, Font::Regular, Colour::Grey, &line);
@@ -230,8 +265,7 @@ impl Writer {
     }
 
     pub fn paragraph(&mut self, text: &str, font: Font, size: f32) {
-        let per_line = chars_per_line(RIGHT - LEFT, size, font);
-        for line in wrap(text, per_line) {
+        for line in wrap(text, font, size, RIGHT - LEFT) {
             self.room(size + 3.0);
             let y = self.y - size;
             self.text_at(LEFT, y, size, font, Colour::Black, &line);
@@ -249,74 +283,85 @@ impl Writer {
         self.down(h + 2.0);
     }
 
+    /// One row of a table; a cell too long for its column wraps, and the row grows.
     pub fn table_row(&mut self, cols: &[f32], cells: &[&str]) {
-        self.room(11.0);
-        let y = self.y - 8.0;
-        for (i, (x, c)) in cols.iter().zip(cells).enumerate() {
-            let width = cols.get(i + 1).copied().unwrap_or(RIGHT) - x - 4.0;
-            let max = chars_per_line(width, 8.0, Font::Regular);
-            let text: String = c.chars().take(max).collect();
-            self.text_at(*x + 2.0, y, 8.0, Font::Regular, Colour::Black, &text);
+        let wrapped: Vec<Vec<String>> = cols
+            .iter()
+            .zip(cells)
+            .enumerate()
+            .map(|(i, (x, c))| {
+                let width = cols.get(i + 1).copied().unwrap_or(RIGHT) - x - 4.0;
+                wrap(c, Font::Regular, 8.0, width)
+            })
+            .collect();
+        let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        self.room(10.0 * lines as f32 + 1.0);
+        for (x, cell) in cols.iter().zip(&wrapped) {
+            for (i, line) in cell.iter().enumerate() {
+                let y = self.y - 8.0 - 10.0 * i as f32;
+                self.text_at(*x + 2.0, y, 8.0, Font::Regular, Colour::Black, line);
+            }
         }
-        self.down(11.0);
+        self.down(10.0 * lines as f32 + 1.0);
     }
 
     /// Adds the footer (`<label> - page N of M`) to every page and returns them.
     pub fn finish(mut self, label: &str) -> Vec<Page> {
         let n = self.pages.len();
         for (i, page) in self.pages.iter_mut().enumerate() {
-            page.items.push(Item::Text {
-                x: LEFT,
-                y: 30.0,
-                size: 8.0,
-                font: Font::Regular,
-                colour: Colour::Grey,
-                text: printable(&format!("{label} - page {} of {n}", i + 1)),
-            });
+            let footer = format!("{label} - page {} of {n}", i + 1);
+            for (j, line) in wrap(&footer, Font::Regular, 8.0, RIGHT - LEFT)
+                .into_iter()
+                .enumerate()
+            {
+                page.items.push(Item::Text {
+                    x: LEFT,
+                    y: 30.0 - 10.0 * j as f32,
+                    size: 8.0,
+                    font: Font::Regular,
+                    colour: Colour::Grey,
+                    text: line,
+                });
+            }
         }
         self.pages
     }
 }
 
-/// How many characters fit in `width` points (a safe estimate: Helvetica averages about half
-/// an em; Courier is exactly 0.6 em).
-fn chars_per_line(width: f32, size: f32, font: Font) -> usize {
-    let em = match font {
-        Font::Mono => 0.6,
-        Font::Bold => 0.6,
-        Font::Regular => 0.55,
-    };
-    ((width / (size * em)) as usize).max(8)
+/// Text as it is drawn: control characters (tabs, line breaks) become spaces.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
-/// Wraps text at spaces (or anywhere, for long words such as hashes) to lines of at most `max`
-/// characters.
-pub fn wrap(text: &str, max: usize) -> Vec<String> {
-    let text = printable(text);
+/// Wraps text at spaces (or anywhere, for words longer than a line, such as hashes) to lines
+/// no wider than `width` points in `font` at `size`.
+pub fn wrap(text: &str, font: Font, size: f32, width: f32) -> Vec<String> {
+    let fits = |s: &str| fonts::width(font, size, s) <= width;
+    let text = clean(text);
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
-        let mut word: String = word.to_string();
-        loop {
-            let used = line.chars().count();
-            let need = word.chars().count() + usize::from(used > 0);
-            if used + need <= max {
-                if used > 0 {
-                    line.push(' ');
-                }
-                line.push_str(&word);
-                break;
-            }
-            if used > 0 {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if fits(&candidate) {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // The word alone, split where it must be.
+        for c in word.chars() {
+            line.push(c);
+            if !fits(&line) && line.chars().count() > 1 {
+                line.pop();
                 lines.push(std::mem::take(&mut line));
-                continue;
-            }
-            // A word longer than a line: split it.
-            let head: String = word.chars().take(max).collect();
-            word = word.chars().skip(max).collect();
-            lines.push(head);
-            if word.is_empty() {
-                break;
+                line.push(c);
             }
         }
     }
@@ -326,15 +371,49 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
     lines
 }
 
+/// The largest size from `size` down to `min` (in half points) at which `text` fits in
+/// `max_lines` lines of `width` points, and those lines; at `min`, as many lines as it takes.
+pub fn fit(
+    text: &str,
+    font: Font,
+    size: f32,
+    min: f32,
+    width: f32,
+    max_lines: usize,
+) -> (f32, Vec<String>) {
+    let mut s = size;
+    loop {
+        let lines = wrap(text, font, s, width);
+        if lines.len() <= max_lines || s - 0.5 < min {
+            return (s, lines);
+        }
+        s -= 0.5;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn wrapping() {
-        assert_eq!(wrap("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
-        assert_eq!(wrap(&"x".repeat(20), 8), ["xxxxxxxx", "xxxxxxxx", "xxxx"]);
-        assert_eq!(wrap("", 8), [""]);
+    fn wrapping_keeps_every_line_inside_its_width_and_every_character() {
+        let w = fonts::width(Font::Regular, 10.0, "aaa bbb");
+        assert_eq!(
+            wrap("aaa bbb ccc", Font::Regular, 10.0, w),
+            ["aaa bbb", "ccc"]
+        );
+        let long = "x".repeat(200);
+        let lines = wrap(&long, Font::Mono, 9.0, 100.0);
+        assert!(lines.len() > 2);
+        assert_eq!(lines.concat(), long);
+        for l in &lines {
+            assert!(fonts::width(Font::Mono, 9.0, l) <= 100.0, "{l}");
+        }
+        assert_eq!(wrap("", Font::Regular, 8.0, 50.0), [""]);
+        assert_eq!(wrap("a\tb", Font::Regular, 8.0, 50.0), ["a b"]);
+        let (size, lines) = fit(&"Word ".repeat(20), Font::Bold, 16.0, 10.0, 200.0, 2);
+        assert!((10.0..16.0).contains(&size));
+        assert!(lines.len() <= 2 || size == 10.0);
     }
 
     #[test]

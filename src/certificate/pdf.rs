@@ -12,12 +12,25 @@ use std::collections::BTreeMap;
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, StringFormat, dictionary};
 use printpdf::{
-    BuiltinFont, Color, Line, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    BuiltinFont, Color, FontId, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument,
+    PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing, Pt, Rgb,
+    TextItem, WindingOrder,
 };
 
+use super::fonts::{self, Face};
 use super::page::{Colour, Font, Item, Page};
 use super::winansi;
+
+pub mod tree;
+/// How text is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typeset {
+    /// Layout 1: the PDF standard fonts (Helvetica, Helvetica-Bold, Courier) in
+    /// WinAnsiEncoding, not embedded. Kept to redraw certificates made with layout 1.
+    Standard,
+    /// Layout 2: subsets of the faces in `fonts`, embedded, with a ToUnicode map.
+    Embedded,
+}
 
 /// Largest PDF read.
 pub const MAX_PDF_BYTES: usize = 16 << 20;
@@ -81,10 +94,41 @@ fn rect(x: f32, y: f32, w: f32, h: f32) -> PolygonRing {
     }
 }
 
-fn ops(page: &Page) -> Vec<Op> {
+fn ops(page: &Page, typeset: Typeset) -> Vec<Op> {
     let mut ops = Vec::new();
     for item in &page.items {
         match item {
+            Item::Text {
+                x,
+                y,
+                size,
+                font,
+                colour,
+                text,
+            } if typeset == Typeset::Embedded => {
+                ops.extend([
+                    Op::StartTextSection,
+                    Op::SetFillColor { col: rgb(*colour) },
+                    Op::SetTextCursor {
+                        pos: Point {
+                            x: Pt(*x),
+                            y: Pt(*y),
+                        },
+                    },
+                ]);
+                for (face, run) in fonts::runs(*font, text) {
+                    ops.extend([
+                        Op::SetFont {
+                            font: PdfFontHandle::External(FontId(face.resource().into())),
+                            size: Pt(*size),
+                        },
+                        Op::ShowText {
+                            items: vec![TextItem::Text(run)],
+                        },
+                    ]);
+                }
+                ops.push(Op::EndTextSection);
+            }
             Item::Text {
                 x,
                 y,
@@ -187,30 +231,48 @@ fn ops(page: &Page) -> Vec<Op> {
     ops
 }
 
-/// Draws A4 pages and embeds the attachments.
+/// A4 in millimetres.
+pub const A4_MM: (f32, f32) = (210.0, 297.0);
+
+/// Draws A4 pages in the embedded faces and embeds the attachments.
 pub fn render(
     pages: &[Page],
     info: &PdfInfo<'_>,
     attachments: &[Attachment<'_>],
 ) -> Result<Vec<u8>, PdfError> {
-    render_sized(pages, (210.0, 297.0), info, attachments)
+    render_with(pages, A4_MM, Typeset::Embedded, info, attachments)
 }
 
-/// Draws pages of `size` (width, height in millimetres) and embeds the attachments.
+/// Draws pages of `size` (width, height in millimetres) in the embedded faces and embeds the
+/// attachments.
 pub fn render_sized(
     pages: &[Page],
     size: (f32, f32),
     info: &PdfInfo<'_>,
     attachments: &[Attachment<'_>],
 ) -> Result<Vec<u8>, PdfError> {
+    render_with(pages, size, Typeset::Embedded, info, attachments)
+}
+
+/// Draws pages of `size` (millimetres) set as `typeset` says and embeds the attachments.
+pub fn render_with(
+    pages: &[Page],
+    size: (f32, f32),
+    typeset: Typeset,
+    info: &PdfInfo<'_>,
+    attachments: &[Attachment<'_>],
+) -> Result<Vec<u8>, PdfError> {
     let mut doc = PdfDocument::new(info.title);
+    if typeset == Typeset::Embedded {
+        embed_faces(&mut doc, pages)?;
+    }
     doc.metadata.info.author = info.author.to_string();
     doc.metadata.info.creator = "wipeproof".into();
     doc.metadata.info.producer = format!("wipeproof {}", env!("CARGO_PKG_VERSION"));
     doc.metadata.info.subject = info.title.into();
     let pdf_pages: Vec<PdfPage> = pages
         .iter()
-        .map(|p| PdfPage::new(Mm(size.0), Mm(size.1), ops(p)))
+        .map(|p| PdfPage::new(Mm(size.0), Mm(size.1), ops(p, typeset)))
         .collect();
     let opts = PdfSaveOptions {
         optimize: true,
@@ -221,6 +283,33 @@ pub fn render_sized(
     let mut warnings = Vec::new();
     let base = doc.with_pages(pdf_pages).save(&opts, &mut warnings);
     attach(&base, info, attachments)
+}
+
+/// Adds to `doc` each face the pages use, cut down to the characters they show.
+fn embed_faces(doc: &mut PdfDocument, pages: &[Page]) -> Result<(), PdfError> {
+    let mut used: BTreeMap<Face, std::collections::BTreeSet<char>> = BTreeMap::new();
+    for item in pages.iter().flat_map(|p| &p.items) {
+        if let Item::Text { font, text, .. } = item {
+            for (face, run) in fonts::runs(*font, text) {
+                used.entry(face).or_default().extend(run.chars());
+            }
+        }
+    }
+    for (face, chars) in used {
+        let bytes = fonts::subset(face, &chars)
+            .map_err(|e| PdfError::Build(format!("cannot cut down font {face:?}: {e}")))?;
+        let mut warnings = Vec::new();
+        let parsed = ParsedFont::from_bytes(&bytes, 0, &mut warnings).ok_or_else(|| {
+            PdfError::Build(format!(
+                "cannot read the cut-down font {face:?}: {warnings:?}"
+            ))
+        })?;
+        doc.resources
+            .fonts
+            .map
+            .insert(FontId(face.resource().into()), PdfFont::new(parsed));
+    }
+    Ok(())
 }
 
 /// Adds embedded files (PDF 32000-1 7.11.4) and a deterministic trailer ID.
@@ -330,12 +419,9 @@ fn parse_inner(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
             parsed.extras.push(format!("document has /{key}"));
         }
     }
-    parsed.attachments = attachments(&doc, catalog);
-    let pages = doc.get_pages();
-    if pages.len() > MAX_PAGES {
-        return Err(PdfError::Malformed(format!("{} pages", pages.len())));
-    }
-    for (number, page_id) in pages {
+    parsed.attachments = attachments(&doc, catalog, &mut parsed.extras)?;
+    let pages = tree::pages(&doc, catalog, MAX_PAGES)?;
+    for (number, page_id) in (1..).zip(pages) {
         let page = doc.get_dictionary(page_id).map_err(bad)?;
         let non_empty = |o: Result<&Object, lopdf::Error>| match o.and_then(|o| doc.dereference(o))
         {
@@ -423,52 +509,32 @@ fn object_text(o: &Object, depth: usize) -> String {
     }
 }
 
-/// Embedded files listed in the catalog's /Names /EmbeddedFiles name tree.
-fn attachments(doc: &Document, catalog: &Dictionary) -> BTreeMap<String, Vec<u8>> {
+/// Embedded files listed in the catalog's /Names /EmbeddedFiles name tree (walked with a
+/// visited set and a node budget, see [`tree`]). A name listed twice is noted in `extras`: a
+/// viewer or `pdfdetach` could show either file.
+fn attachments(
+    doc: &Document,
+    catalog: &Dictionary,
+    extras: &mut Vec<String>,
+) -> Result<BTreeMap<String, Vec<u8>>, PdfError> {
     let mut out = BTreeMap::new();
     let Ok(names) = doc.get_dict_in_dict(catalog, b"Names") else {
-        return out;
+        return Ok(out);
     };
-    let Ok(tree) = doc.get_dict_in_dict(names, b"EmbeddedFiles") else {
-        return out;
+    let Ok(root) = doc.get_dict_in_dict(names, b"EmbeddedFiles") else {
+        return Ok(out);
     };
-    collect_names(doc, tree, &mut out, 0);
-    out
-}
-
-fn collect_names(
-    doc: &Document,
-    node: &Dictionary,
-    out: &mut BTreeMap<String, Vec<u8>>,
-    depth: usize,
-) {
-    if depth > 8 || out.len() > 64 {
-        return;
-    }
-    if let Ok(Object::Array(pairs)) = node
-        .get(b"Names")
-        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
-    {
-        for pair in pairs.chunks(2) {
-            let [Object::String(name, _), spec] = pair else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(name).into_owned();
-            if let Some(data) = file_data(doc, spec) {
-                out.entry(name).or_insert(data);
-            }
+    for (name, spec) in tree::name_tree(doc, root)? {
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if out.contains_key(&name) {
+            extras.push(format!("two embedded files named {name}"));
+            continue;
+        }
+        if let Some(data) = file_data(doc, spec) {
+            out.insert(name, data);
         }
     }
-    if let Ok(Object::Array(kids)) = node
-        .get(b"Kids")
-        .and_then(|o| doc.dereference(o).map(|(_, o)| o))
-    {
-        for kid in kids {
-            if let Ok((_, Object::Dictionary(d))) = doc.dereference(kid) {
-                collect_names(doc, d, out, depth + 1);
-            }
-        }
-    }
+    Ok(out)
 }
 
 fn file_data(doc: &Document, spec: &Object) -> Option<Vec<u8>> {
@@ -536,15 +602,66 @@ mod tests {
             description: "the record",
             data: b"{\"a\":1}",
         }];
+        for typeset in [Typeset::Embedded, Typeset::Standard] {
+            let a = render_with(&[page()], A4_MM, typeset, &info(), &files).unwrap();
+            let b = render_with(&[page()], A4_MM, typeset, &info(), &files).unwrap();
+            assert_eq!(a, b, "rendering must be deterministic");
+        }
+        // Layout 1's standard fonts read back as WinAnsi (layout 2's text is read through its
+        // fonts' ToUnicode maps by the certificate checks).
+        let standard = render_with(&[page()], A4_MM, Typeset::Standard, &info(), &files).unwrap();
+        assert_eq!(
+            parse(&standard).unwrap().pages[0].texts,
+            ["Müller (PASS) 100%"]
+        );
         let a = render(&[page()], &info(), &files).unwrap();
-        let b = render(&[page()], &info(), &files).unwrap();
-        assert_eq!(a, b, "rendering must be deterministic");
         let parsed = parse(&a).unwrap();
         assert_eq!(parsed.pages.len(), 1);
-        assert_eq!(parsed.pages[0].texts, ["Müller (PASS) 100%"]);
         assert_eq!(parsed.attachments["record.json"], b"{\"a\":1}");
         assert!(parsed.extras.is_empty(), "{:?}", parsed.extras);
         assert!(parsed.pages[0].ops.len() > 5);
+    }
+
+    /// A small PDF whose /EmbeddedFiles name tree node lists itself `copies` times as a kid.
+    pub(crate) fn self_listing_attachments_pdf(copies: usize) -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![Object::Reference(page_id)], "Count" => 1,
+            }),
+        );
+        let node_id = doc.new_object_id();
+        let kids: Vec<Object> = (0..copies).map(|_| Object::Reference(node_id)).collect();
+        doc.objects
+            .insert(node_id, Object::Dictionary(dictionary! { "Kids" => kids }));
+        let catalog = doc.add_object(dictionary! {
+            "Type" => "Catalog",
+            "Pages" => pages_id,
+            "Names" => dictionary! { "EmbeddedFiles" => node_id },
+        });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_name_tree_listing_itself_is_refused_quickly() {
+        let bytes = self_listing_attachments_pdf(40);
+        assert!(bytes.len() < 1024, "{} bytes", bytes.len());
+        // Parse on another thread: before the bounded walk this never returned.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(parse(&bytes).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("parsing a 1 KiB PDF must finish within seconds");
+        let err = result.unwrap_err();
+        assert!(err.contains("name tree") && err.contains("twice"), "{err}");
     }
 
     #[test]

@@ -114,6 +114,75 @@ pub struct Sanitization {
     pub failure_reasons: Vec<String>,
 }
 
+/// Where the media goes after sanitization: the documented values only, so no certificate
+/// can name anything else (NIST SP 800-88 Appendix G's "destination").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Destination {
+    Reuse,
+    Resale,
+    Recycle,
+    Destroy,
+}
+
+impl Destination {
+    pub const ALL: [Destination; 4] = [
+        Destination::Reuse,
+        Destination::Resale,
+        Destination::Recycle,
+        Destination::Destroy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Destination::Reuse => "reuse",
+            Destination::Resale => "resale",
+            Destination::Recycle => "recycle",
+            Destination::Destroy => "destroy",
+        }
+    }
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A destination that is not one of the documented values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a destination; use reuse, resale, recycle or destroy")]
+pub struct UnknownDestination(pub String);
+
+impl std::str::FromStr for Destination {
+    type Err = UnknownDestination;
+
+    fn from_str(s: &str) -> Result<Destination, UnknownDestination> {
+        Destination::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| UnknownDestination(s.into()))
+    }
+}
+
+impl TryFrom<String> for Destination {
+    type Error = UnknownDestination;
+
+    /// Exactly the documented spelling: a signed record or a config file says `reuse`.
+    fn try_from(s: String) -> Result<Destination, UnknownDestination> {
+        Destination::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or(UnknownDestination(s))
+    }
+}
+
+impl From<Destination> for String {
+    fn from(d: Destination) -> String {
+        d.as_str().into()
+    }
+}
+
 /// The previous certificate of the same station (a hash chain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +210,7 @@ pub struct Record {
     pub sanitization: Sanitization,
     pub verification: Verification,
     /// What happens to the media next: reuse, resale, recycle, destroy.
-    pub destination: String,
+    pub destination: Destination,
     pub previous: Option<ChainLink>,
     pub key_id: String,
 }
@@ -270,7 +339,7 @@ impl MethodInfo {
 pub struct IssueContext {
     pub organisation: Organisation,
     pub performed_by: PerformedBy,
-    pub destination: String,
+    pub destination: Destination,
     pub customer: Option<String>,
     pub collection: Option<String>,
     pub asset_tags: Vec<String>,
@@ -335,7 +404,7 @@ impl Issuable {
                     failure_reasons: outcome.failure_reasons().to_vec(),
                 },
                 verification: outcome.verification().clone(),
-                destination: ctx.destination.clone(),
+                destination: ctx.destination,
                 previous: None,
                 key_id: String::new(),
             },
@@ -367,7 +436,7 @@ pub(crate) mod tests {
 
     use crate::erase::PassPattern;
     use crate::verify::outcome::{
-        Check, PlanSummary, StepAction, StepStatus, VerifyMode, VerifySpec,
+        CheckRecord, PlanSummary, StepAction, StepStatus, VerifyMode, VerifySpec,
     };
 
     /// A record as a real wipe would make it, for tests of rendering and verification.
@@ -458,7 +527,7 @@ pub(crate) mod tests {
                     region_size: 49_999_872,
                     region_count: 2002,
                 }),
-                checks: vec![Check {
+                checks: vec![CheckRecord {
                     step: 3,
                     mode: VerifyMode::Sample,
                     bytes_read: 100_011_000_000,
@@ -472,7 +541,7 @@ pub(crate) mod tests {
                     detail: None,
                 }],
             },
-            destination: "reuse".into(),
+            destination: Destination::Reuse,
             previous: Some(ChainLink {
                 id: "2c9d7e6f-1a2b-4c3d-8e9f-0a1b2c3d4e5f".into(),
                 record_sha256: "cd".repeat(32),
@@ -506,5 +575,21 @@ pub(crate) mod tests {
         let mut v = serde_json::to_value(sample_record()).unwrap();
         v["media"]["colour"] = serde_json::json!("red");
         assert!(Record::from_value(v).is_err());
+    }
+
+    #[test]
+    fn a_destination_is_one_of_the_documented_values() {
+        assert_eq!("Resale".parse::<Destination>(), Ok(Destination::Resale));
+        for bad in ["landfill", "", " "] {
+            let e = bad.parse::<Destination>().unwrap_err().to_string();
+            assert!(e.contains("reuse, resale, recycle or destroy"), "{e}");
+        }
+        // A record naming anything else does not follow the schema, so it cannot be signed
+        // from a file or verified.
+        let mut value = serde_json::to_value(sample_record()).unwrap();
+        value["destination"] = "landfill".into();
+        assert!(Record::from_value(value.clone()).is_err());
+        value["destination"] = "".into();
+        assert!(Record::from_value(value).is_err());
     }
 }

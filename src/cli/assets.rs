@@ -128,8 +128,13 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             let a = reg
                 .asset(tag)?
                 .ok_or_else(|| crate::register::RegisterError::UnknownAsset(tag.clone()))?;
+            let deliveries = reg.asset_deliveries(tag)?;
             if *json {
-                print_json(&a)?;
+                let mut doc = serde_json::to_value(&a)?;
+                if let Some(map) = doc.as_object_mut() {
+                    map.insert("connectors".into(), serde_json::to_value(&deliveries)?);
+                }
+                print_json(&doc)?;
             } else {
                 let s = &a.summary;
                 crate::stdout_line!(
@@ -160,6 +165,15 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                     if let Some(note) = &c.note {
                         crate::stdout_line!("    {note}")?;
                     }
+                }
+                for d in &deliveries {
+                    crate::stdout_line!(
+                        "  connector {} {} {}: {}",
+                        d.connector,
+                        d.subject,
+                        d.state.as_str(),
+                        d.message.as_deref().unwrap_or("not tried yet")
+                    )?;
                 }
                 for e in &a.events {
                     crate::stdout_line!(

@@ -18,9 +18,18 @@ pub struct IntakeArgs {
 
 #[derive(Debug, Subcommand)]
 enum IntakeCommand {
-    /// Import a manifest (CSV with a header row; asset_tag and serial required). All or nothing.
+    /// Import a manifest (CSV with a header row; asset_tag and serial required; comma,
+    /// semicolon or tab separated). All or nothing.
     Import {
         manifest: PathBuf,
+        /// Column names of another system's export: snipeit (Snipe-IT hardware export) or glpi
+        /// (GLPI computer export).
+        #[arg(long, value_name = "snipeit|glpi")]
+        profile: Option<manifest::Profile>,
+        /// Which column holds which field, e.g. 'asset_tag=Asset Tag,serial=Serial,model=Model'
+        /// (fields: asset_tag, serial, type, make, model, customer_ref, media_serials).
+        #[arg(long, value_name = "FIELD=COLUMN,...")]
+        map: Option<String>,
         /// The customer the collection comes from.
         #[arg(long)]
         customer: String,
@@ -44,6 +53,8 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
     match &args.command {
         IntakeCommand::Import {
             manifest: path,
+            profile,
+            map,
             customer,
             collection,
             json,
@@ -51,9 +62,14 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
             if customer.trim().is_empty() || collection.trim().is_empty() {
                 anyhow::bail!("--customer and --collection must not be empty");
             }
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read the manifest {}", path.display()))?;
-            let rows = manifest::parse(&bytes)
+            let mut columns = manifest::ColumnMap::profile(profile.unwrap_or_default());
+            if let Some(spec) = map {
+                columns = columns
+                    .with_map(spec)
+                    .map_err(|e| anyhow::anyhow!("--map: {e}"))?;
+            }
+            let bytes = manifest::read_file(path)?;
+            let rows = manifest::parse_with(&bytes, &manifest::ReadOptions { columns })
                 .map_err(|problems| RegisterError::Manifest { problems })
                 .with_context(|| format!("manifest {}", path.display()))?;
             let mut reg = open_register(state)?;

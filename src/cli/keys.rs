@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::Status;
-use crate::certificate::keys::{PUBLIC_KEY_FILE, StationKey, TrustStore, key_id, public_pem};
+use crate::certificate::keys::{PUBLIC_KEY_FILE, StationKey, TrustStore, public_pem};
 use crate::config::StateDir;
 
 #[derive(Debug, Args)]
@@ -66,7 +66,7 @@ pub fn run(args: &KeysArgs, state: &StateDir) -> anyhow::Result<Status> {
             one.add_file(file)?;
             let k = one.keys().first().context("the file holds no key")?.key;
             let path = TrustStore::add_to_dir(&dir, &k)?;
-            crate::stderr_line!("wipeproof: trusting {} ({})", key_id(&k), path.display());
+            crate::stderr_line!("wipeproof: trusting {} ({})", k.key_id(), path.display());
         }
     }
     Ok(Status::Success)

@@ -210,7 +210,7 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
         state.config.apply_override(assignment)?;
     }
     if let Some(op) = &cli.operator {
-        state.config.station.operator = op.clone();
+        state.config.station.operator = crate::config::Operator::new(op)?;
     }
     if let Some(id) = &cli.station {
         state.config.station.id = id.clone();
@@ -248,7 +248,7 @@ fn database_path(url: &str) -> anyhow::Result<PathBuf> {
 /// Who is acting: the operator at this station.
 fn actor(state: &StateDir) -> crate::register::Actor {
     crate::register::Actor {
-        name: state.config.station.operator.clone(),
+        name: state.config.station.operator.to_string(),
         station: state.config.station.id.clone(),
     }
 }

@@ -10,6 +10,7 @@ use super::output::print_json;
 use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
+use crate::register::connector::{ConnectorSettings, sync_connector};
 use crate::register::report::{Issuer, write_report};
 use crate::register::sync::{SyncOptions, sync};
 use crate::register::{Register, server};
@@ -56,7 +57,10 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         &args.collection,
         lines,
         &Issuer {
-            organisation: &state.config.organisation.name,
+            organisation: &crate::certificate::record::Organisation {
+                name: state.config.organisation.name.clone(),
+                address: state.config.organisation.address.clone(),
+            },
             station_id: &state.config.station.id,
             operator: &state.config.station.operator,
             key: &key,
@@ -87,6 +91,9 @@ pub struct SyncArgs {
     /// The central register's URL (default: sync.register in the config).
     #[arg(long, value_name = "URL")]
     register: Option<String>,
+    /// Sync with this one only: a `[[connector]]` name, or `register` for the central register.
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -96,12 +103,33 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         .register
         .clone()
         .filter(|u| !u.is_empty())
-        .or_else(|| Some(state.config.sync.register.clone()).filter(|u| !u.is_empty()))
-        .context(
-            "no register to sync to: pass --register URL or set sync.register in the config",
-        )?;
-    if !url.starts_with("http://") && !url.starts_with("https://") {
-        anyhow::bail!("--register {url}: expected an http:// or https:// URL");
+        .or_else(|| Some(state.config.sync.register.clone()).filter(|u| !u.is_empty()));
+    let connectors: Vec<&ConnectorSettings> = state
+        .config
+        .connectors
+        .iter()
+        .filter(|c| args.only.as_deref().is_none_or(|only| only == c.name))
+        .collect();
+    let central = match args.only.as_deref() {
+        None => url,
+        Some("register") => Some(url.context(
+            "--only register: no register to sync to: pass --register URL or set sync.register in the config",
+        )?),
+        Some(name) if connectors.is_empty() => {
+            let known: Vec<&str> = state.config.connectors.iter().map(|c| c.name.as_str()).collect();
+            anyhow::bail!(
+                "--only {name}: no [[connector]] of that name in {}; configured: {}",
+                state.config_path().display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+        }
+        Some(_) => None,
+    };
+    if central.is_none() && connectors.is_empty() {
+        anyhow::bail!(
+            "nothing to sync to: pass --register URL, set sync.register, or add a [[connector]] to {}",
+            state.config_path().display()
+        );
     }
     let mut reg = open_register(state)?;
     let found = crate::station::context::reconcile(state, &mut reg);
@@ -111,32 +139,70 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             state.certificates_dir().display()
         );
     }
-    // Custody events are signed as they are sent; a station without a key has none to send.
-    let key = match StationKey::load(&state.keys_dir()) {
-        Ok(k) => Some(k),
-        Err(crate::certificate::keys::KeyError::Missing(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let report = sync(&mut reg, &url, key.as_ref(), SyncOptions::default())?;
-    crate::stderr_line!(
-        "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
-        report.sent.len(),
-        report.already.len(),
-        report.events_sent.len(),
-        report.unsent.len()
-    );
-    for (id, why) in &report.conflicts {
-        crate::stderr_line!("    CONFLICT {id}: {why}");
-    }
-    for (id, why) in &report.unsent {
-        if !report.conflicts.iter().any(|(c, _)| c == id) {
-            crate::stderr_line!("    unsent {id}: {why}");
+    let mut complete = true;
+    let mut doc = serde_json::Map::new();
+    if let Some(url) = central {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("--register {url}: expected an http:// or https:// URL");
+        }
+        // Custody events are signed as they are sent; a station without a key has none to send.
+        let key = match StationKey::load(&state.keys_dir()) {
+            Ok(k) => Some(k),
+            Err(crate::certificate::keys::KeyError::Missing(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let report = sync(&mut reg, &url, key.as_ref(), SyncOptions::default())?;
+        crate::stderr_line!(
+            "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
+            report.sent.len(),
+            report.already.len(),
+            report.events_sent.len(),
+            report.unsent.len()
+        );
+        for (id, why) in &report.conflicts {
+            crate::stderr_line!("    CONFLICT {id}: {why}");
+        }
+        for (id, why) in &report.unsent {
+            if !report.conflicts.iter().any(|(c, _)| c == id) {
+                crate::stderr_line!("    unsent {id}: {why}");
+            }
+        }
+        complete &= report.complete();
+        if let serde_json::Value::Object(map) = serde_json::to_value(&report)? {
+            doc.extend(map);
         }
     }
-    if args.json {
-        print_json(&report)?;
+    let mut reports = Vec::new();
+    for settings in connectors {
+        let report = sync_connector(&mut reg, settings, &state.certificates_dir())?;
+        crate::stderr_line!(
+            "wipeproof: sync to connector {} ({}): {} sent, {} not sent by custody, {} still pending",
+            report.name,
+            report.kind.as_str(),
+            report.sent.len(),
+            report.skipped.len(),
+            report.pending.len()
+        );
+        for l in &report.sent {
+            crate::stderr_line!("    sent {}: {}", l.subject, l.message);
+        }
+        for l in &report.skipped {
+            crate::stderr_line!("    not sent {}: {}", l.subject, l.message);
+        }
+        for l in &report.pending {
+            crate::stderr_line!("    pending {}: {}", l.subject, l.message);
+        }
+        if let Some(e) = &report.error {
+            crate::stderr_line!("    stopped: {e}");
+        }
+        complete &= report.complete();
+        reports.push(report);
     }
-    Ok(if report.complete() {
+    if args.json {
+        doc.insert("connectors".into(), serde_json::to_value(&reports)?);
+        print_json(&serde_json::Value::Object(doc))?;
+    }
+    Ok(if complete {
         Status::Success
     } else {
         Status::Failure

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::output::{print_json, table};
 use super::{Status, actor, open_register};
-use crate::certificate::keys::{key_id, parse_public};
+use crate::certificate::keys::parse_public;
 use crate::config::StateDir;
 use crate::register::Register;
 use crate::register::server::token_sha256;
@@ -53,7 +53,7 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
             let pem = std::fs::read_to_string(pubkey)
                 .with_context(|| format!("cannot read {}", pubkey.display()))?;
             let key = parse_public(&pem, pubkey)?;
-            let id = key_id(&key);
+            let id = key.key_id();
             let name = name.clone().unwrap_or_else(|| {
                 pubkey
                     .file_stem()

@@ -7,22 +7,28 @@ use clap::Args;
 
 use super::Status;
 use super::output::print_json;
-use crate::certificate::check::{CheckItem, Report, verify_file};
+use crate::certificate::check::{CheckItem, DriveCheck, Report, verify_file};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
+use crate::register::report::{ReportVerdict, verify_report_file};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The certificate: the PDF, or the JSON written beside it.
-    #[arg(value_name = "CERT.pdf|CERT.json")]
+    /// The certificate (the PDF, or the JSON written beside it), or a collection report.
+    #[arg(value_name = "CERT.pdf|CERT.json|REPORT.pdf|REPORT.json")]
     certificate: PathBuf,
-    /// Re-read the certificate's sample regions from this drive and compare their digest.
+    /// Check this drive: its identity, the certificate's sample regions (their digest), and
+    /// fresh random regions against the final pattern where it can be recomputed.
     #[arg(long, value_name = "DEVICE")]
     drive: Option<PathBuf>,
+    /// With --drive: compare every byte of the drive with the final pattern.
+    #[arg(long, requires = "drive")]
+    full: bool,
     /// Trust this public key (PEM) for this run, in addition to the trust store.
     #[arg(long, value_name = "KEYFILE")]
     trust: Vec<PathBuf>,
-    /// Print {"valid": bool, "checks": [{"name", "ok", "detail"}]} on stdout.
+    /// Print {"valid": bool, "checks": [{"name", "ok", "detail"}], "drive": {...}} on stdout
+    /// ("drive" with --drive: size_bytes, bytes_read, published_bytes, pattern_bytes, full).
     #[arg(long)]
     json: bool,
 }
@@ -35,7 +41,20 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
     for f in &args.trust {
         trust.add_file(f)?;
     }
-    let report = match verify_file(&args.certificate, &trust, args.drive.as_deref()) {
+    // A collection report is verified the same way, by its own checks.
+    match verify_report_file(&args.certificate, &trust) {
+        Ok(Some(verdict)) => return report_verdict(args, verdict),
+        Ok(None) => {}
+        Err(e) => {
+            crate::stderr_line!("wipeproof: could not check: {e}");
+            return Ok(Status::Error);
+        }
+    }
+    let drive = args.drive.as_deref().map(|path| DriveCheck {
+        path,
+        full: args.full,
+    });
+    let report = match verify_file(&args.certificate, &trust, drive.as_ref()) {
         Ok(r) => r,
         Err(e) => {
             if args.json {
@@ -46,6 +65,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                         ok: false,
                         detail: e.to_string(),
                     }],
+                    drive: None,
                     record: None,
                 })?;
             }
@@ -64,6 +84,9 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                 c.detail
             )?;
         }
+        if let Some(d) = &report.drive {
+            crate::stdout_line!("drive: {}", d.describe())?;
+        }
         if let Some(r) = &report.record {
             crate::stdout_line!(
                 "certificate {} for {} {} ({}): {}",
@@ -80,6 +103,52 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                 "VALID: the certificate is genuine and untouched"
             } else {
                 "INVALID: do not rely on this certificate"
+            }
+        )?;
+    }
+    Ok(if report.valid {
+        Status::Success
+    } else {
+        Status::Failure
+    })
+}
+
+/// Prints the verdict on a collection report.
+fn report_verdict(args: &VerifyArgs, v: ReportVerdict) -> anyhow::Result<Status> {
+    if args.drive.is_some() {
+        anyhow::bail!(
+            "{} is a collection report; --drive checks a drive against its certificate",
+            args.certificate.display()
+        );
+    }
+    let report = v.verdict;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        for c in &report.checks {
+            crate::stdout_line!(
+                "{} {:<15} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            )?;
+        }
+        if let Some(r) = &v.report {
+            crate::stdout_line!(
+                "report {} of collection {} for {}: {} asset(s), {} drive(s)",
+                r.id,
+                r.collection,
+                r.customer,
+                r.summary.assets,
+                r.summary.drives
+            )?;
+        }
+        crate::stdout_line!(
+            "{}",
+            if report.valid {
+                "VALID: the report is genuine and untouched"
+            } else {
+                "INVALID: do not rely on this report"
             }
         )?;
     }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::Status;
 use super::output::{human_size, print_json, table};
 use crate::certificate::issue::Issued;
+use crate::certificate::record::Destination;
 use crate::config::StateDir;
 use crate::erase::VerifyPasses;
 use crate::erase::engine::ErrorPolicy;
@@ -22,7 +23,7 @@ use crate::register::MatchedBy;
 use crate::station::StationError;
 use crate::station::context::StationContext;
 use crate::station::job::Finished;
-use crate::station::prepare::{Prepared, prepare};
+use crate::station::prepare::{Batch, Prepared, prepare};
 use crate::station::progress::{Progress, ProgressSink, format_duration};
 use crate::station::recorder::Delivered;
 use crate::station::request::{WipeOptions, WipeRequest};
@@ -75,7 +76,10 @@ pub struct WipeArgs {
     asset: Option<String>,
     /// Where the media goes next: reuse, resale, recycle or destroy (default: defaults.destination).
     #[arg(long, value_name = "WHERE")]
-    destination: Option<String>,
+    destination: Option<Destination>,
+    /// Wipe drives of an asset already retired or recorded as destroyed (refused otherwise).
+    #[arg(long)]
+    rewipe: bool,
     /// Buffer size in MiB (tuning).
     #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
     buffer_mib: usize,
@@ -122,7 +126,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             on_error: args.on_error,
             policy: args.policy,
             asset: args.asset.clone(),
-            destination: args.destination.clone(),
+            destination: args.destination,
+            rewipe: args.rewipe,
             resume: args.resume,
             buffer_mib: args.buffer_mib,
         },
@@ -142,7 +147,10 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
     // Prepare: every drive guarded and planned, nothing written.
     let ctx = StationContext::open(state)?;
-    let prepared = match prepare(&ctx, &request, &args.devices) {
+    let Batch {
+        drives: prepared,
+        already_certified,
+    } = match prepare(&ctx, &request, &args.devices) {
         Ok(p) => p,
         Err(StationError::Refused(why)) => bail!("{}; nothing was erased", why.join("; ")),
         Err(e) => return Err(e.into()),
@@ -158,7 +166,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
     // Confirm.
-    if !args.yes {
+    if !args.yes && !prepared.is_empty() {
         confirm(&jobs_summary(&prepared))?;
     }
     // Run: each drive on its worker, recorded there before it is reported.
@@ -171,7 +179,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             p,
             Disposition {
                 asset: request.asset.clone(),
-                destination: request.destination.clone(),
+                destination: request.destination,
             },
         );
     }
@@ -179,8 +187,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     progress.finish();
 
     // Print.
-    let mut out = Vec::new();
-    let mut all_pass = true;
+    let mut out: Vec<DriveResult> = already_certified.iter().map(certified_result).collect();
+    let mut all_pass = out.iter().all(|r| r.result == WipeResult::Pass);
     for (_, r) in ended {
         match r {
             Ok(delivered) => {
@@ -331,5 +339,34 @@ fn print_summary(results: &[DriveResult]) {
             }
             _ => crate::stderr_line!("    NO CERTIFICATE was written for this drive"),
         }
+    }
+}
+
+/// The result of a wipe that was certified before, from its certificate.
+fn certified_result(issued: &Issued) -> DriveResult {
+    let r = &issued.record;
+    DriveResult {
+        path: r.media.path.clone(),
+        model: r.media.model.clone(),
+        serial: r.media.serial.clone(),
+        size_bytes: r.media.size_bytes,
+        method: r.sanitization.method.clone(),
+        result: r.sanitization.result,
+        failure_reasons: r.sanitization.failure_reasons.clone(),
+        wipe_id: r.wipe_id.clone(),
+        certificate_id: Some(r.id.clone()),
+        certificate_pdf: Some(issued.pdf.display().to_string()),
+        certificate_json: Some(issued.json.display().to_string()),
+        started_at: r.sanitization.started_at.clone(),
+        ended_at: r.sanitization.ended_at.clone(),
+        bytes_written: r.sanitization.steps.iter().map(|s| s.bytes_written).sum(),
+        verification: r
+            .verification
+            .checks
+            .last()
+            .map(|c| format!("{:?} {} bytes read", c.mode, c.bytes_read).to_lowercase()),
+        asset_tag: r.asset_tags.first().cloned(),
+        asset_state: None,
+        matched_by: None,
     }
 }

@@ -2,9 +2,9 @@
 //! label roll), with the asset tag large, customer, collection and serial small, and a QR code
 //! holding the asset tag for the scanner at the wipe station.
 
+use crate::certificate::page::clean;
 use crate::certificate::page::{Colour, Font, Item, Page, qr_modules};
 use crate::certificate::pdf::{PdfError, PdfInfo, render_sized};
-use crate::certificate::winansi::printable;
 
 use super::AssetSummary;
 
@@ -23,7 +23,7 @@ fn label(a: &AssetSummary) -> Page {
         size,
         font,
         colour: Colour::Black,
-        text: printable(t).chars().take(28).collect(),
+        text: clean(t).chars().take(28).collect(),
     };
     Page {
         items: vec![

@@ -12,8 +12,10 @@
 //! * [`station_event`]: custody events a station sends to the central register, signed.
 //! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
 //!   one.
+//! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
 
 pub mod audit;
+pub mod connector;
 pub mod events;
 pub mod labels;
 pub mod manifest;
@@ -32,7 +34,7 @@ pub use manifest::ManifestRow;
 use station_event::{SignedEvent, StationEvent};
 
 /// The life of an asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetState {
     /// Booked in, not (yet) wiped.
@@ -118,6 +120,24 @@ pub struct AssetRef {
     pub collection: String,
     pub state: AssetState,
     pub matched_by: MatchedBy,
+}
+
+impl AssetRef {
+    /// Whether a drive of this asset (at `drive`) may be wiped: not once the asset is retired
+    /// (every drive already has a PASS certificate) or recorded as destroyed, unless `rewipe`
+    /// says the operator means it.
+    pub fn may_wipe(&self, drive: &str, rewipe: bool) -> Result<(), RegisterError> {
+        match self.state {
+            AssetState::Retired | AssetState::Destroyed if !rewipe => {
+                Err(RegisterError::AssetFinished {
+                    drive: drive.into(),
+                    asset_tag: self.asset_tag.clone(),
+                    state: self.state,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One line of `assets list`.
@@ -266,8 +286,10 @@ pub struct ReportLine {
     pub asset_type: Option<String>,
     pub state: AssetState,
     pub drive_serial: Option<String>,
+    /// Method, level and result of the drive's latest certificate; none while it is not wiped.
     pub method: Option<String>,
-    pub result: Option<String>,
+    pub level: Option<crate::erase::Level>,
+    pub result: Option<crate::verify::WipeResult>,
     pub certificate_id: Option<String>,
 }
 
@@ -294,6 +316,20 @@ pub enum RegisterError {
     },
     #[error("asset {0} is already destroyed")]
     AlreadyDestroyed(String),
+    #[error(
+        "{drive} belongs to asset {asset_tag}, which the register records as {}; {} \
+         Check the drive and the tag; to wipe it all the same, add --rewipe",
+        state.as_str(),
+        match state {
+            AssetState::Destroyed => "a destroyed asset's drives should no longer exist.",
+            _ => "every drive of it already has a PASS certificate.",
+        }
+    )]
+    AssetFinished {
+        drive: String,
+        asset_tag: String,
+        state: AssetState,
+    },
     #[error("the certificate is not valid JSON of schema v1: {0}")]
     BadCertificate(String),
     #[error(
@@ -462,4 +498,23 @@ pub trait Register: Send {
         &self,
         collection: &str,
     ) -> Result<(String, Vec<ReportLine>), RegisterError>;
+
+    /// Queues for `connector` every certificate and destroyed asset it has not had yet, and
+    /// returns its pending deliveries: certificates oldest first, then destroyed assets.
+    fn connector_queue(
+        &mut self,
+        connector: &str,
+    ) -> Result<Vec<connector::Delivery>, RegisterError>;
+
+    /// Records how a delivery attempt ended.
+    fn finish_delivery(
+        &mut self,
+        connector: &str,
+        subject: &str,
+        state: connector::DeliveryState,
+        message: &str,
+    ) -> Result<(), RegisterError>;
+
+    /// Every connector delivery about the asset `tag`.
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError>;
 }

@@ -42,6 +42,7 @@ use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
+use crate::certificate::strict_json;
 
 /// Largest request body accepted (a certificate is a few kilobytes).
 const MAX_BODY: usize = 1 << 20;
@@ -221,7 +222,7 @@ async fn receive_certificate(State(state): State<AppState>, body: Body) -> Respo
             Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         };
         // Who sent it? Only enrolled stations may store certificates here.
-        let claimed = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+        let claimed = strict_json::value_from_slice(&body).ok().and_then(|v| {
             v.pointer("/record/key_id")
                 .and_then(Value::as_str)
                 .map(str::to_string)
@@ -263,7 +264,7 @@ async fn receive_certificate(State(state): State<AppState>, body: Body) -> Respo
                 format!("the certificate does not verify: {}", failed.join("; ")),
             );
         }
-        let cert: SignedCertificate = match serde_json::from_slice(&body) {
+        let cert: SignedCertificate = match strict_json::from_slice(&body) {
             Ok(c) => c,
             Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         };
@@ -330,7 +331,7 @@ async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
             Ok(k) => k,
             Err(err) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
         };
-        if let Err(err) = signed.verify(&key) {
+        if let Err(err) = signed.verify(key.verifying_key()) {
             return json_error(StatusCode::UNPROCESSABLE_ENTITY, err.to_string());
         }
         let document = String::from_utf8_lossy(&body).into_owned();

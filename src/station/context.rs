@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
+use super::store::CheckpointStore;
 use crate::certificate::keys::StationKey;
+use crate::certificate::record::Destination;
 use crate::certificate::record::{IssueContext, Organisation, PerformedBy};
 use crate::config::StateDir;
 use crate::device::GuardContext;
@@ -27,7 +29,7 @@ pub fn guard_context(state: &StateDir) -> GuardContext {
 /// Who is acting: the operator at this station.
 pub fn actor(state: &StateDir) -> Actor {
     Actor {
-        name: state.config.station.operator.clone(),
+        name: state.config.station.operator.to_string(),
         station: state.config.station.id.clone(),
     }
 }
@@ -37,7 +39,10 @@ pub struct StationContext {
     pub state: StateDir,
     pub guard: GuardContext,
     register: Mutex<SqliteRegister>,
-    pub checkpoints: PathBuf,
+    /// Checkpoints, sealed with the station's key.
+    pub checkpoints: CheckpointStore,
+    /// The station's public key: what a certificate found on resume must be signed by.
+    pub station_key: ed25519_dalek::VerifyingKey,
     pub certificates: PathBuf,
     pub actor: Actor,
 }
@@ -53,9 +58,24 @@ impl StationContext {
                 state.certificates_dir().display()
             );
         }
+        // A chain that cannot be continued stops the station before anything is erased.
+        crate::certificate::issue::chain_head(&state.certificates_dir())
+            .map_err(|e| StationError::Environment(e.to_string()))?;
+        // The key seals checkpoints, so it is loaded (or made) before any drive is planned.
+        let keys = state.keys_dir();
+        let (key, created) = StationKey::load_or_init(&keys)?;
+        if created {
+            crate::stderr_line!(
+                "wipeproof: this station had no signing key; created {} in {}. \
+                 Give auditors its public key: wipeproof keys export",
+                key.key_id(),
+                keys.display()
+            );
+        }
         Ok(StationContext {
             guard: guard_context(state),
-            checkpoints: state.checkpoints_dir(),
+            checkpoints: CheckpointStore::new(state.checkpoints_dir(), &key),
+            station_key: key.verifying_key(),
             certificates: state.certificates_dir(),
             actor: actor(state),
             state: state.clone(),
@@ -69,7 +89,7 @@ impl StationContext {
     }
 
     /// What every certificate of this station says about who issued it, for `destination`.
-    pub fn issue_context(&self, destination: &str) -> IssueContext {
+    pub fn issue_context(&self, destination: Destination) -> IssueContext {
         let config = &self.state.config;
         IssueContext {
             organisation: Organisation {
@@ -77,10 +97,10 @@ impl StationContext {
                 address: config.organisation.address.clone(),
             },
             performed_by: PerformedBy {
-                operator: config.station.operator.clone(),
+                operator: config.station.operator.to_string(),
                 station_id: config.station.id.clone(),
             },
-            destination: destination.to_string(),
+            destination,
             customer: None,
             collection: None,
             asset_tags: Vec::new(),
@@ -89,16 +109,7 @@ impl StationContext {
 
     /// Loads (or on first use creates) the signing key and hands the register to a recorder.
     pub fn recorder(self) -> Result<Recorder, StationError> {
-        let keys = self.state.keys_dir();
-        let (key, created) = StationKey::load_or_init(&keys)?;
-        if created {
-            crate::stderr_line!(
-                "wipeproof: this station had no signing key; created {} in {}. \
-                 Give auditors its public key: wipeproof keys export",
-                key.key_id(),
-                keys.display()
-            );
-        }
+        let key = StationKey::load(&self.state.keys_dir())?;
         if self.state.config.organisation.name.trim().is_empty() {
             crate::stderr_line!(
                 "wipeproof: organisation.name is not set in {}; certificates will say so",

@@ -13,9 +13,9 @@ use crate::erase::firmware::run::{RunOptions, RunStatus, run};
 use crate::erase::firmware::{self, FirmwareMethod, media_class};
 use crate::erase::{Level, Phase, Sink, StopFlag, VerifyPasses};
 use crate::timestamp;
-use crate::verify::fingerprint::compare;
+use crate::verify::fingerprint::verify_changed;
 use crate::verify::outcome::{
-    Check, Outcome, PlanSummary, Step, StepAction, StepStatus, Verification, VerifyMode, VerifySpec,
+    Check, Evidence, Outcome, PlanSummary, Step, StepAction, StepStatus, VerifyMode, VerifySpec,
 };
 use crate::verify::plan::{PlanParams, SamplePlan, random_seed};
 use crate::verify::sample::{Expected, read_plan};
@@ -259,29 +259,12 @@ impl FirmwareJob {
                     done: 0,
                     total: p.bytes(),
                 });
-                let after = read_plan(&self.target, p, Expected::Nothing, sink, stop);
-                let c = compare(p, b, &after);
-                sink.event(Event::PhaseFinished { ok: c.passed() });
-                if let Some(g) = &after.gone {
-                    problems.push(g.clone());
+                let check = verify_changed(&self.target, p, b, 1, sink, stop);
+                sink.event(Event::PhaseFinished { ok: check.passed() });
+                if let Some(g) = check.gone() {
+                    problems.push(g.to_string());
                 }
-                checks.push(Check {
-                    step: 1,
-                    mode: VerifyMode::Fingerprint,
-                    bytes_read: b.bytes_read + after.bytes_read,
-                    passed: c.passed() && !after.interrupted,
-                    interrupted: after.interrupted,
-                    mismatch_count: c.unchanged_count,
-                    mismatches: c.unchanged.clone(),
-                    unreadable: after.unreadable.clone(),
-                    digest: after
-                        .hashes
-                        .iter()
-                        .all(Option::is_some)
-                        .then(|| c.after_digest.clone()),
-                    before_digest: Some(c.before_digest.clone()),
-                    detail: Some(c.summary()),
-                });
+                checks.push(check);
             }
         }
         self.finish(
@@ -309,13 +292,13 @@ impl FirmwareJob {
         problems: Vec<String>,
     ) -> Finished {
         let verifying = self.verify.mode != VerifyMode::None;
-        let verification = Verification {
+        let evidence = Evidence {
             spec: self.verify,
             verify_passes: VerifyPasses::Last,
             plan: plan.filter(|_| verifying).map(PlanSummary::of),
             checks,
         };
-        let outcome = Outcome::conclude(vec![step], verification, &[1], problems);
+        let outcome = Outcome::conclude(vec![step], evidence, problems);
         Finished {
             wipe_id,
             drive: self.drive,

@@ -2,7 +2,6 @@
 //! resume. This is the flow of ARCHITECTURE.md for overwrite methods; firmware methods and the
 //! certificate hang off the same [`Finished`] value.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::certificate::record::MethodInfo;
@@ -11,15 +10,16 @@ use crate::erase::engine::{self, ErrorPolicy, PassEnd, PassOptions};
 use crate::erase::firmware::hidden::HiddenArea;
 use crate::erase::{Event, OverwritePlan, Pattern, Phase, Sink, StopFlag};
 use crate::timestamp;
-use crate::verify::full::read_full;
+use crate::verify::full::verify_full;
 use crate::verify::outcome::{
-    Check, Outcome, PlanSummary, Step, StepAction, StepStatus, Verification, VerifyMode, VerifySpec,
+    Check, Evidence, Outcome, PlanSummary, Step, StepAction, StepStatus, VerifyMode, VerifySpec,
 };
 use crate::verify::plan::{PlanParams, SamplePlan};
-use crate::verify::region_hash::{Hash, RegionHasher, plan_digest, restart_offset};
-use crate::verify::sample::{Expected, read_plan};
+use crate::verify::region_hash::{Hash, RegionHasher, restart_offset};
+use crate::verify::sample::{Expected, verify_plan};
 
-use super::checkpoint::{Checkpoint, DriveKey, PassPhase, Position};
+use super::checkpoint::{Checkpoint, CheckpointStore, Hex32, PassPhase, Position};
+use super::resume::{drive_key, take_fingerprint};
 
 /// What to run on a drive.
 #[derive(Debug, Clone)]
@@ -43,17 +43,18 @@ pub struct Finished {
     pub ended_at: String,
     pub outcome: Outcome,
     /// Where the wipe's checkpoint is, if it keeps one.
-    pub(crate) checkpoints: Option<PathBuf>,
+    pub(crate) checkpoints: Option<CheckpointStore>,
 }
 
 impl Finished {
     /// Call once the result is recorded durably (certificate written): a finished wipe's
     /// checkpoint is removed; an incomplete one's stays for `--resume`.
     pub fn settle(&self) {
-        if let Some(dir) = &self.checkpoints
+        if let Some(store) = &self.checkpoints
             && self.outcome.result() != crate::verify::WipeResult::Incomplete
+            && let Ok(id) = uuid::Uuid::parse_str(&self.wipe_id)
         {
-            Checkpoint::remove(dir, &self.wipe_id);
+            store.remove(&id);
         }
     }
 }
@@ -63,20 +64,12 @@ pub struct Job {
     target: Target,
     drive: DriveInfo,
     state: Checkpoint,
-    checkpoints: PathBuf,
+    checkpoints: CheckpointStore,
     pass_opts: PassOptions,
     problems: Vec<String>,
-}
-
-/// The key under which a drive's checkpoint is filed.
-pub fn drive_key(drive: &DriveInfo) -> DriveKey {
-    DriveKey {
-        path: drive.path.clone(),
-        serial: drive.serial.clone(),
-        model: drive.model.clone(),
-        size_bytes: drive.size_bytes,
-        native_size_bytes: None,
-    }
+    /// Checks read by this process. A checkpoint holds none: what a resumed wipe's PASS
+    /// depends on is read again.
+    checks: Vec<Check>,
 }
 
 impl Job {
@@ -85,7 +78,7 @@ impl Job {
         target: Target,
         drive: DriveInfo,
         spec: WipeSpec,
-        checkpoints: PathBuf,
+        checkpoints: CheckpointStore,
         pass_opts: PassOptions,
     ) -> Result<Job, String> {
         let seed = crate::verify::plan::random_seed()
@@ -99,17 +92,18 @@ impl Job {
             .collect();
         let state = Checkpoint {
             version: super::checkpoint::VERSION,
-            id: uuid::Uuid::new_v4().to_string(),
-            drive: drive_key(&drive),
+            id: uuid::Uuid::new_v4(),
+            drive: drive_key(&target, &drive),
             plan: spec.plan,
             verify: spec.verify,
             on_error: spec.on_error,
-            seed: hex::encode(seed),
+            seed: Hex32(seed),
             started_at: timestamp::now(),
             steps,
-            checks: Vec::new(),
             position: None,
+            fingerprint: Vec::new(),
             hidden_areas: Vec::new(),
+            seal: None,
         };
         Ok(Job {
             target,
@@ -121,18 +115,21 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
+            checks: Vec::new(),
         })
     }
 
-    /// Continues an interrupted wipe.
+    /// Continues an interrupted wipe. Get `state` from [`super::resume::claim`], which proves
+    /// that the drive is the one the wipe started on.
     pub fn resume(
         target: Target,
         drive: DriveInfo,
-        state: Checkpoint,
-        checkpoints: PathBuf,
+        mut state: Checkpoint,
+        checkpoints: CheckpointStore,
         pass_opts: PassOptions,
     ) -> Job {
         let on_error = state.on_error;
+        restart_if_proof_is_lost(&mut state);
         Job {
             target,
             drive,
@@ -143,12 +140,13 @@ impl Job {
                 ..pass_opts
             },
             problems: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
     /// The wipe's id.
-    pub fn id(&self) -> &str {
-        &self.state.id
+    pub fn id(&self) -> String {
+        self.state.id.to_string()
     }
 
     /// The drive being wiped.
@@ -157,7 +155,7 @@ impl Job {
     }
 
     fn save(&mut self, sink: &dyn Sink) {
-        if let Err(e) = self.state.save(&self.checkpoints) {
+        if let Err(e) = self.checkpoints.save(&self.state) {
             sink.event(Event::Notice {
                 message: format!("{e}; an interruption now could not be resumed"),
             });
@@ -206,10 +204,7 @@ impl Job {
             ));
             return self.finish(None, sink);
         }
-        let seed: [u8; 32] = hex::decode(&self.state.seed)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .unwrap_or([0; 32]);
+        let seed = self.state.seed.0;
         let plan = match SamplePlan::build(PlanParams {
             size_bytes: geometry.size_bytes,
             sector_size: geometry.logical_sector_size,
@@ -252,10 +247,9 @@ impl Job {
         let verify_this = mode != VerifyMode::None && self.state.plan.verifies(idx);
         let step_done = self.state.steps[idx].status == StepStatus::Completed;
         let check_done = self
-            .state
             .checks
             .iter()
-            .any(|c| c.step == number && !c.interrupted);
+            .any(|c| c.step() == number && !c.interrupted());
         if step_done && (!verify_this || check_done) {
             return true;
         }
@@ -344,8 +338,22 @@ impl Job {
             };
             let report = {
                 let state = &mut self.state;
-                let dir = self.checkpoints.clone();
+                let store = &self.checkpoints;
+                let target = &self.target;
                 let mut on_checkpoint = |offset: u64| {
+                    // What the drive holds just before `offset` (synced) binds the checkpoint
+                    // to this drive. If it cannot be read, the last fingerprint stays: it no
+                    // longer matches once overwritten, and a resume is then refused, never
+                    // continued on the wrong drive.
+                    match take_fingerprint(target, offset) {
+                        Ok(fp) if !fp.is_empty() => state.fingerprint = fp,
+                        Ok(_) => {}
+                        Err(e) => sink.event(Event::Notice {
+                            message: format!(
+                                "cannot read back what was written before offset {offset} ({e})"
+                            ),
+                        }),
+                    }
                     let hashes = if random {
                         hasher
                             .lock()
@@ -361,7 +369,7 @@ impl Job {
                         offset,
                         region_hashes: Position::encode_hashes(&hashes),
                     });
-                    if let Err(e) = state.save(&dir) {
+                    if let Err(e) = store.save(state) {
                         sink.event(Event::Notice {
                             message: format!("{e}; an interruption now could not be resumed"),
                         });
@@ -438,10 +446,10 @@ impl Job {
             sink,
             stop,
         );
-        self.state.checks.retain(|c| c.step != number);
+        self.checks.retain(|c| c.step() != number);
         // Go on only after a passing check: a failed one already decides FAIL.
-        let go_on = check.passed;
-        self.state.checks.push(check);
+        let go_on = check.passed();
+        self.checks.push(check);
         // The pattern (and a random pass's key) is dropped, and zeroized, here.
         drop(pattern);
         go_on
@@ -460,7 +468,7 @@ impl Job {
     ) -> Check {
         let spec = self.state.verify;
         let size = self.target.geometry().size_bytes;
-        match spec.mode {
+        let check = match spec.mode {
             VerifyMode::Full => {
                 sink.event(Event::PhaseStarted {
                     phase: Phase::Verify {
@@ -470,30 +478,7 @@ impl Job {
                     done: 0,
                     total: size,
                 });
-                let r = read_full(&self.target, pattern, plan, sink, stop);
-                sink.event(Event::PhaseFinished { ok: r.passed() });
-                if let Some(g) = &r.gone {
-                    self.problems.push(g.clone());
-                }
-                let digest = r
-                    .sample_hashes
-                    .iter()
-                    .copied()
-                    .collect::<Option<Vec<Hash>>>()
-                    .map(|h| hex::encode(plan_digest(&plan.regions, &h)));
-                Check {
-                    step: number,
-                    mode: VerifyMode::Full,
-                    bytes_read: r.bytes_read,
-                    passed: r.passed(),
-                    interrupted: r.interrupted,
-                    mismatch_count: r.mismatch_count,
-                    mismatches: r.mismatches,
-                    unreadable: r.unreadable,
-                    digest,
-                    before_digest: None,
-                    detail: r.gone,
-                }
+                verify_full(&self.target, pattern, plan, number, sink, stop)
             }
             _ => {
                 sink.event(Event::PhaseStarted {
@@ -517,54 +502,36 @@ impl Job {
                 } else {
                     Expected::Pattern(pattern)
                 };
-                let r = read_plan(&self.target, plan, expected, sink, stop);
-                sink.event(Event::PhaseFinished { ok: r.passed() });
-                if let Some(g) = &r.gone {
-                    self.problems.push(g.clone());
-                }
-                let complete = r.hashes.iter().all(Option::is_some);
-                Check {
-                    step: number,
-                    mode: VerifyMode::Sample,
-                    bytes_read: r.bytes_read,
-                    passed: r.passed(),
-                    interrupted: r.interrupted,
-                    mismatch_count: r.mismatch_count,
-                    digest: complete.then(|| hex::encode(r.digest(plan))),
-                    mismatches: r.mismatches,
-                    unreadable: r.unreadable,
-                    before_digest: None,
-                    detail: r.gone,
-                }
+                verify_plan(&self.target, plan, expected, number, sink, stop)
             }
+        };
+        sink.event(Event::PhaseFinished { ok: check.passed() });
+        if let Some(g) = check.gone() {
+            self.problems.push(g.to_string());
         }
+        check
     }
 
     fn finish(mut self, plan: Option<&SamplePlan>, sink: &dyn Sink) -> Finished {
         let mode = self.state.verify.mode;
-        let must_verify: Vec<u32> = (0..self.state.plan.passes.len())
-            .filter(|i| mode != VerifyMode::None && self.state.plan.verifies(*i))
-            .map(|i| i as u32 + 1)
-            .collect();
-        let verification = Verification {
+        let evidence = Evidence {
             spec: self.state.verify,
             verify_passes: self.state.plan.verify_passes,
             plan: plan
                 .filter(|_| mode != VerifyMode::None)
                 .map(PlanSummary::of),
-            checks: self.state.checks.clone(),
+            checks: std::mem::take(&mut self.checks),
         };
         let outcome = Outcome::conclude(
             self.state.steps.clone(),
-            verification,
-            &must_verify,
+            evidence,
             std::mem::take(&mut self.problems),
         );
         // The checkpoint stays until the result is on record (see `Finished::settle`): a crash
         // before the certificate is written must not lose a finished wipe.
         self.save(sink);
         Finished {
-            wipe_id: self.state.id.clone(),
+            wipe_id: self.state.id.to_string(),
             drive: self.drive,
             method: MethodInfo::overwrite(&self.state.plan),
             hidden_areas: self.state.hidden_areas,
@@ -574,4 +541,38 @@ impl Job {
             checkpoints: Some(self.checkpoints),
         }
     }
+}
+
+/// A wipe whose every pass must be verified can only resume while no verified pass has been
+/// overwritten by the next: a check made before the interruption is not carried over (the file
+/// that would carry it proves nothing), and the content it read is gone. Such a wipe starts
+/// again from its first pass, with the same id and seed.
+fn restart_if_proof_is_lost(state: &mut Checkpoint) {
+    if state.verify.mode == VerifyMode::None
+        || state.plan.verify_passes != crate::erase::VerifyPasses::All
+    {
+        return;
+    }
+    let overwritten = state.steps.iter().enumerate().any(|(i, s)| {
+        s.status == StepStatus::Completed
+            && state.steps[i + 1..]
+                .iter()
+                .any(|later| later.status != StepStatus::NotStarted || later.bytes_written > 0)
+    });
+    if !overwritten {
+        return;
+    }
+    for step in &mut state.steps {
+        let mut fresh = Step::new(step.number, step.action.clone());
+        fresh.notes = std::mem::take(&mut step.notes);
+        if fresh.number == 1 {
+            fresh.notes.push(
+                "the wipe restarted here after an interruption: the verification of a pass \
+                 cannot be read again once a later pass has overwritten it"
+                    .into(),
+            );
+        }
+        *step = fresh;
+    }
+    state.position = None;
 }

@@ -18,7 +18,7 @@ use super::StationError;
 use super::context::StationContext;
 use super::events::{StationSink, What, emit};
 use super::monitor::{Change, Monitor};
-use super::prepare::{check_asset, open, plan};
+use super::prepare::{Planned, check_asset, open, plan};
 use super::request::{WipeOptions, WipeRequest};
 use super::session::{Disposition, Ended, Session};
 
@@ -248,10 +248,18 @@ impl Live {
             WipeRequest::validate(&options, &ctx.state.config).map_err(|e| e.to_string())?;
         let (target, info) = open(ctx, Path::new(path))?;
         let prepared =
-            plan(ctx, &request, path.to_string(), target, info).map_err(|e| match e {
+            match plan(ctx, &request, path.to_string(), target, info).map_err(|e| match e {
                 StationError::Refused(why) => why.join("; "),
                 other => other.to_string(),
-            })?;
+            })? {
+                Planned::Ready(p) => *p,
+                Planned::Certified(c) => {
+                    return Err(format!(
+                        "{path}: its wipe was already certified ({})",
+                        c.pdf.display()
+                    ));
+                }
+            };
         if let Some(old) = &prepared.replaces {
             emit(
                 self.sink.as_ref(),
@@ -268,7 +276,7 @@ impl Live {
             prepared,
             Disposition {
                 asset: request.asset.clone(),
-                destination: request.destination.clone(),
+                destination: request.destination,
             },
         );
         Ok(())

@@ -9,6 +9,8 @@
 //! * [`events`]: one event stream per station; [`jsonl`], [`progress`] and [`tui`] are sinks.
 //! * [`monitor`]: drives appearing and going while the station runs; [`live`] runs a station.
 //! * [`job`], [`firmware`]: one drive's wipe; [`checkpoint`]: what lets it resume.
+//! * [`store`]: the checkpoint directory, sealed with the station's key; [`resume`]: which
+//!   checkpoint belongs to a drive, proved by its content.
 //! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
 
 pub mod checkpoint;
@@ -23,8 +25,10 @@ pub mod prepare;
 pub mod progress;
 pub mod recorder;
 pub mod request;
+pub mod resume;
 pub mod session;
 pub mod signals;
+pub mod store;
 pub mod tui;
 
 use crate::device::DriveInfo;

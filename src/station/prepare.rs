@@ -14,8 +14,10 @@ use super::Work;
 use super::checkpoint::Checkpoint;
 use super::context::StationContext;
 use super::firmware::FirmwareJob;
-use super::job::{Job, WipeSpec, drive_key};
+use super::job::{Job, WipeSpec};
 use super::request::{Erasure, WipeRequest};
+use super::resume::{self, Resumable};
+use crate::certificate::issue::Issued;
 use crate::register::Register;
 
 /// One drive, ready to wipe.
@@ -43,6 +45,13 @@ pub fn open(ctx: &StationContext, path: &Path) -> Result<(Target, DriveInfo), St
     Ok((target, info))
 }
 
+/// A drive planned: work to run, or (on resume) a wipe that a crash left certified but not
+/// cleared, which is reported with its certificate and never issued again.
+pub enum Planned {
+    Ready(Box<Prepared>),
+    Certified(Box<Issued>),
+}
+
 /// Plans one opened drive. `Err` is a refusal to show the operator (nothing was written).
 pub fn plan(
     ctx: &StationContext,
@@ -50,17 +59,36 @@ pub fn plan(
     label: String,
     target: Target,
     info: DriveInfo,
-) -> Result<Prepared, StationError> {
+) -> Result<Planned, StationError> {
     let checkpoints = ctx.checkpoints.clone();
     match &request.erasure {
         Erasure::Resume { method } => {
-            let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.ok_or_else(|| {
-                StationError::Request(format!(
-                    "no interrupted wipe of {} to resume (no checkpoint in {}); start a new wipe without --resume",
-                    info.path,
-                    checkpoints.display()
-                ))
-            })?;
+            let found = resume::claim(
+                &checkpoints,
+                &ctx.certificates,
+                &ctx.station_key,
+                &target,
+                &info,
+            )
+            .map_err(|e| StationError::Request(e.to_string()))?;
+            let cp = match found {
+                Resumable::Continue(cp) => cp,
+                Resumable::Certified {
+                    checkpoint,
+                    certificate,
+                } => {
+                    crate::stderr_line!(
+                        "wipeproof: {}: wipe {} was already certified {} ({}); that certificate \
+                         stands, none is issued again",
+                        info.path,
+                        checkpoint.id,
+                        certificate.record.sanitization.result.as_str(),
+                        certificate.pdf.display()
+                    );
+                    checkpoints.remove(&checkpoint.id);
+                    return Ok(Planned::Certified(certificate));
+                }
+            };
             if let Some(m) = method
                 && *m != cp.plan.method
             {
@@ -71,12 +99,12 @@ pub fn plan(
             }
             let method = cp.plan.method.clone();
             let job = Job::resume(target, info, cp, checkpoints, request.pass_opts);
-            Ok(Prepared {
+            Ok(Planned::Ready(Box::new(Prepared {
                 label,
                 work: Work::Overwrite(job),
                 method,
                 replaces: None,
-            })
+            })))
         }
         Erasure::Firmware {
             method,
@@ -85,15 +113,16 @@ pub fn plan(
         } => {
             let job = FirmwareJob::prepare(target, info, method, *policy, *verify)
                 .map_err(|why| StationError::Refused(vec![why]))?;
-            Ok(Prepared {
+            Ok(Planned::Ready(Box::new(Prepared {
                 label,
                 method: job.method().name.to_string(),
                 work: Work::Firmware(job),
                 replaces: None,
-            })
+            })))
         }
         Erasure::Overwrite { plan, verify } => {
-            let replaces = Checkpoint::find(&checkpoints, &drive_key(&info))?;
+            let replaces = resume::superseded(&checkpoints, &target, &info)
+                .map_err(|e| StationError::Request(e.to_string()))?;
             let spec = WipeSpec {
                 plan: plan.clone(),
                 verify: *verify,
@@ -101,14 +130,20 @@ pub fn plan(
             };
             let job = Job::new(target, info, spec, checkpoints, request.pass_opts)
                 .map_err(StationError::Environment)?;
-            Ok(Prepared {
+            Ok(Planned::Ready(Box::new(Prepared {
                 label,
                 work: Work::Overwrite(job),
                 method: plan.method.clone(),
                 replaces,
-            })
+            })))
         }
     }
+}
+
+/// A batch of drives, prepared: the work to run, and wipes found already certified on resume.
+pub struct Batch {
+    pub drives: Vec<Prepared>,
+    pub already_certified: Vec<Issued>,
 }
 
 /// Prepares a batch: each device named once, every drive cleared by the guard, the asset
@@ -117,7 +152,7 @@ pub fn prepare(
     ctx: &StationContext,
     request: &WipeRequest,
     devices: &[PathBuf],
-) -> Result<Vec<Prepared>, StationError> {
+) -> Result<Batch, StationError> {
     let mut seen = HashSet::new();
     for d in devices {
         let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
@@ -140,11 +175,26 @@ pub fn prepare(
         return Err(StationError::Refused(refusals));
     }
     check_asset(ctx, request.asset.as_deref())?;
-    let mut prepared = Vec::new();
+    // A drive of an asset already retired or destroyed is not wiped unless the request says so.
     let mut refusals = Vec::new();
+    for (_, _, info) in &opened {
+        if let Some(asset) = ctx
+            .register()
+            .find_asset(request.asset.as_deref(), info.serial.as_deref())?
+            && let Err(e) = asset.may_wipe(&info.path, request.rewipe)
+        {
+            refusals.push(e.to_string());
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(StationError::Refused(refusals));
+    }
+    let mut prepared = Vec::new();
+    let mut already_certified = Vec::new();
     for (label, target, info) in opened {
         match plan(ctx, request, label, target, info) {
-            Ok(p) => prepared.push(p),
+            Ok(Planned::Ready(p)) => prepared.push(*p),
+            Ok(Planned::Certified(c)) => already_certified.push(*c),
             Err(StationError::Refused(why)) => refusals.extend(why),
             Err(e) => return Err(e),
         }
@@ -152,7 +202,10 @@ pub fn prepare(
     if !refusals.is_empty() {
         return Err(StationError::Refused(refusals));
     }
-    Ok(prepared)
+    Ok(Batch {
+        drives: prepared,
+        already_certified,
+    })
 }
 
 /// An asset tag must be in the register before anything is erased for it.

@@ -39,7 +39,12 @@ impl Recorder {
     /// Records one finished wipe: certificate first (fsync, atomic rename), then the
     /// checkpoint goes (a finished wipe) or stays (an incomplete one), then the register links
     /// it to `asset` (else the drive's serial) and queues it for the central register.
-    pub fn record(&self, finished: Finished, asset: Option<&str>, destination: &str) -> Delivered {
+    pub fn record(
+        &self,
+        finished: Finished,
+        asset: Option<&str>,
+        destination: crate::certificate::record::Destination,
+    ) -> Delivered {
         let found = {
             self.ctx
                 .register()

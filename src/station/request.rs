@@ -1,6 +1,7 @@
 //! What the operator asks for, validated against the config into a request that cannot be
 //! wrong: a resume, an overwrite with its plan and verification, or a firmware erase.
 
+use crate::certificate::record::Destination;
 use crate::config::Config;
 use crate::erase::engine::{ErrorPolicy, PassOptions};
 use crate::erase::firmware;
@@ -25,7 +26,9 @@ pub struct WipeOptions {
     /// The asset every drive of this request belongs to.
     pub asset: Option<String>,
     /// reuse, resale, recycle or destroy; `None`: the config's default.
-    pub destination: Option<String>,
+    pub destination: Option<Destination>,
+    /// Wipe drives of an asset already retired or recorded as destroyed.
+    pub rewipe: bool,
     /// Continue interrupted wipes from their checkpoints.
     pub resume: bool,
     /// Buffer size in MiB (clamped to 1..=256).
@@ -45,6 +48,7 @@ impl WipeOptions {
             policy: Policy::Nist80088Rev2,
             asset: None,
             destination: None,
+            rewipe: false,
             resume: false,
             buffer_mib: 4,
         }
@@ -76,7 +80,9 @@ pub struct WipeRequest {
     pub on_error: ErrorPolicy,
     pub pass_opts: PassOptions,
     pub asset: Option<String>,
-    pub destination: String,
+    pub destination: Destination,
+    /// Drives of finished assets may be wiped again.
+    pub rewipe: bool,
 }
 
 impl WipeRequest {
@@ -87,10 +93,7 @@ impl WipeRequest {
             on_error: options.on_error,
             ..PassOptions::default()
         };
-        let destination = options
-            .destination
-            .clone()
-            .unwrap_or_else(|| config.defaults.destination.clone());
+        let destination = options.destination.unwrap_or(config.defaults.destination);
         let erasure = if options.resume {
             Erasure::Resume {
                 method: options.method.clone(),
@@ -151,6 +154,7 @@ impl WipeRequest {
             pass_opts,
             asset: options.asset.clone(),
             destination,
+            rewipe: options.rewipe,
         })
     }
 

@@ -7,16 +7,15 @@ use std::thread::JoinHandle;
 
 use crate::erase::StopFlag;
 
-use super::checkpoint::Checkpoint;
 use super::events::{DriveSink, StationSink, What, emit};
 use super::prepare::Prepared;
 use super::recorder::{Delivered, Recorder};
 
 /// Where a drive's record goes: the asset it belongs to and the media's destination.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Disposition {
     pub asset: Option<String>,
-    pub destination: String,
+    pub destination: crate::certificate::record::Destination,
 }
 
 struct Worker {
@@ -79,7 +78,7 @@ impl Session {
         let ctx = self.recorder.context();
         // A fresh wipe replaces an interrupted one only once it really starts.
         if let Some(old) = replaces {
-            Checkpoint::remove(&ctx.checkpoints, &old.id);
+            ctx.checkpoints.remove(&old.id);
         }
         let wipe_id = match &work {
             super::Work::Overwrite(j) => Some(j.id().to_string()),
@@ -118,7 +117,7 @@ impl Session {
                     let delivered = recorder.record(
                         finished,
                         disposition.asset.as_deref(),
-                        &disposition.destination,
+                        disposition.destination,
                     );
                     report(sink.as_ref(), &label, &delivered);
                     delivered

@@ -5,9 +5,13 @@
 //! ciphertext decrypts to under a new key. A region that was blank before (one byte value
 //! throughout) proves nothing either way and is only counted.
 
+use super::check::{Check, CheckRecord};
+use super::outcome::VerifyMode;
 use super::plan::SamplePlan;
 use super::region_hash::plan_digest;
-use super::sample::{MAX_REPORTED, Mismatch, SampleResult};
+use super::sample::{Expected, MAX_REPORTED, Mismatch, SampleResult, read_plan};
+use crate::device::Target;
+use crate::erase::{Sink, StopFlag};
 
 /// What comparing the two readings found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +52,38 @@ impl Comparison {
         }
         s
     }
+}
+
+/// Reads the regions of `plan` again after the firmware erase of step `step` and compares them
+/// with `before`, the reading taken before the command: the check of a firmware erase.
+pub fn verify_changed(
+    target: &Target,
+    plan: &SamplePlan,
+    before: &SampleResult,
+    step: u32,
+    sink: &dyn Sink,
+    stop: &StopFlag,
+) -> Check {
+    let after = read_plan(target, plan, Expected::Nothing, sink, stop);
+    let c = compare(plan, before, &after);
+    let record = CheckRecord {
+        step,
+        mode: VerifyMode::Fingerprint,
+        bytes_read: before.bytes_read + after.bytes_read,
+        passed: c.passed() && !after.interrupted && after.gone.is_none(),
+        interrupted: after.interrupted,
+        mismatch_count: c.unchanged_count,
+        mismatches: c.unchanged.clone(),
+        unreadable: after.unreadable.clone(),
+        digest: after
+            .hashes
+            .iter()
+            .all(Option::is_some)
+            .then(|| c.after_digest.clone()),
+        before_digest: Some(c.before_digest.clone()),
+        detail: Some(c.summary()),
+    };
+    Check::read_back(record, after.gone)
 }
 
 /// Compares the readings before and after the erase.

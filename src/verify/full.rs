@@ -12,8 +12,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::check::{Check, CheckRecord};
+use super::outcome::VerifyMode;
 use super::plan::SamplePlan;
-use super::region_hash::Hash;
+use super::region_hash::{Hash, plan_digest};
 use super::sample::{MAX_REPORTED, Mismatch, differing_span, read_with_retries};
 use crate::device::{AlignedBuf, Target};
 use crate::erase::engine::{ErrorRange, is_gone};
@@ -54,6 +56,39 @@ struct Findings {
     ranges: Vec<(u64, u64)>,
     mismatched_bytes: u64,
     unreadable: Vec<ErrorRange>,
+}
+
+/// Reads all of `target` back and compares it with `pattern`, the pattern of step `step`: the
+/// full check of a pass.
+pub fn verify_full(
+    target: &Target,
+    pattern: &Pattern,
+    plan: &SamplePlan,
+    step: u32,
+    sink: &dyn Sink,
+    stop: &StopFlag,
+) -> Check {
+    let r = read_full(target, pattern, plan, sink, stop);
+    let digest = r
+        .sample_hashes
+        .iter()
+        .copied()
+        .collect::<Option<Vec<Hash>>>()
+        .map(|h| hex::encode(plan_digest(&plan.regions, &h)));
+    let record = CheckRecord {
+        step,
+        mode: VerifyMode::Full,
+        bytes_read: r.bytes_read,
+        passed: r.passed(),
+        interrupted: r.interrupted,
+        mismatch_count: r.mismatch_count,
+        mismatches: r.mismatches,
+        unreadable: r.unreadable,
+        digest,
+        before_digest: None,
+        detail: r.gone.clone(),
+    };
+    Check::read_back(record, r.gone)
 }
 
 /// Reads all of `target` and compares it with `pattern`.

@@ -4,8 +4,10 @@
 //! * [`region_hash`]: hashing plan regions from a sequential stream; the plan digest.
 //! * [`sample`]: reading a plan back and comparing.
 //! * [`full`]: reading every byte back and comparing.
+//! * [`check`]: the proof that a pass was read back (only the reading code makes one).
 //! * [`outcome`]: the result of a wipe; the only place a PASS can come from.
 
+pub mod check;
 pub mod fingerprint;
 pub mod full;
 pub mod outcome;

@@ -1,15 +1,19 @@
 //! The outcome of a wipe: what each step did, what verification found, and the result.
 //!
 //! ARCHITECTURE.md invariant 2 lives here: [`Outcome::conclude`] is the only way to make an
-//! [`Outcome`], and it gives PASS only when every step completed without error, every pass that
-//! had to be verified was verified, and every verification passed. Interrupted or unverified work
-//! is INCOMPLETE; errors and mismatches are FAIL. An `Outcome` cannot be deserialized, so a PASS
+//! [`Outcome`], and it gives PASS only when every step completed without error, every pass the
+//! method requires to be verified was verified by a [`Check`] (a proof only the code that read
+//! the drive can make, see [`super::check`]), every check passed, and the last step's check read
+//! the drive's final state. Which passes need a check follows from the steps and the method's
+//! rule (the last pass, or every pass), never from a list a caller hands in. Interrupted or
+//! unverified work is INCOMPLETE; errors and mismatches are FAIL. An `Outcome` cannot be
+//! deserialized, and a [`CheckRecord`] loaded from a file never counts as a check, so a PASS
 //! cannot be conjured from a file either.
 
 use serde::{Deserialize, Serialize};
 
+pub use super::check::{Check, CheckRecord};
 use super::plan::{ALGORITHM, SamplePlan, format_ppm};
-use super::sample::Mismatch;
 use crate::erase::engine::ErrorRange;
 use crate::erase::{PassPattern, VerifyPasses};
 
@@ -196,27 +200,6 @@ impl PlanSummary {
     }
 }
 
-/// The check of one pass (or of a firmware erase).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    /// The step checked.
-    pub step: u32,
-    pub mode: VerifyMode,
-    pub bytes_read: u64,
-    pub passed: bool,
-    pub interrupted: bool,
-    pub mismatch_count: u64,
-    pub mismatches: Vec<Mismatch>,
-    pub unreadable: Vec<ErrorRange>,
-    /// Digest over the read-back hashes of the sample regions (hex), if they were all read.
-    pub digest: Option<String>,
-    /// For a firmware erase: the digest of the same regions before the command.
-    #[serde(default)]
-    pub before_digest: Option<String>,
-    pub detail: Option<String>,
-}
-
 /// All verification of a wipe.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +207,16 @@ pub struct Verification {
     pub spec: VerifySpec,
     pub verify_passes: VerifyPasses,
     pub plan: Option<PlanSummary>,
+    pub checks: Vec<CheckRecord>,
+}
+
+/// What verification of a wipe produced in this process: what was asked, and the checks made.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub spec: VerifySpec,
+    pub verify_passes: VerifyPasses,
+    pub plan: Option<PlanSummary>,
+    /// Checks read by this process (a check from an earlier run cannot be carried over).
     pub checks: Vec<Check>,
 }
 
@@ -244,15 +237,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Decides the result from what happened. `must_verify` lists the step numbers whose
-    /// verification is required; `problems` are failures found outside steps and checks (a
-    /// drive that vanished, a hidden area that could not be removed).
-    pub fn conclude(
-        steps: Vec<Step>,
-        verification: Verification,
-        must_verify: &[u32],
-        problems: Vec<String>,
-    ) -> Outcome {
+    /// Decides the result from what happened. `problems` are failures found outside steps and
+    /// checks (a drive that vanished, a hidden area that could not be removed).
+    pub fn conclude(steps: Vec<Step>, evidence: Evidence, problems: Vec<String>) -> Outcome {
         let mut fail = problems;
         let mut incomplete = Vec::new();
         if steps.is_empty() {
@@ -284,13 +271,13 @@ impl Outcome {
                 }
             }
         }
-        if verification.spec.mode == VerifyMode::None {
+        if evidence.spec.mode == VerifyMode::None {
             incomplete.push(
                 "not verified (--verify none): without read-back there is no proof of erasure"
                     .into(),
             );
         }
-        for c in &verification.checks {
+        for c in evidence.checks.iter().map(Check::record) {
             if c.mismatch_count > 0 {
                 let first = c
                     .mismatches
@@ -322,17 +309,34 @@ impl Outcome {
                 }
             }
         }
-        if verification.spec.mode != VerifyMode::None {
-            for n in must_verify {
-                let done = verification
-                    .checks
-                    .iter()
-                    .any(|c| c.step == *n && (c.passed || c.mismatch_count > 0));
-                if !done && !verification.checks.iter().any(|c| c.step == *n) {
+        if evidence.spec.mode != VerifyMode::None {
+            for n in required_checks(&steps, evidence.verify_passes) {
+                if !evidence.checks.iter().any(|c| c.step() == n) {
                     incomplete.push(format!("step {n} was not verified"));
                 }
             }
+            // Whatever the method asks, a PASS stands on a passing read of what the drive holds
+            // now: the check of the last step.
+            if let Some(last) = steps.last()
+                && !evidence
+                    .checks
+                    .iter()
+                    .any(|c| c.step() == last.number && c.passed() && c.record().bytes_read > 0)
+                && fail.is_empty()
+                && incomplete.is_empty()
+            {
+                incomplete.push(format!(
+                    "the final state of the drive (step {}) was not read back",
+                    last.number
+                ));
+            }
         }
+        let verification = Verification {
+            spec: evidence.spec,
+            verify_passes: evidence.verify_passes,
+            plan: evidence.plan,
+            checks: evidence.checks.iter().map(|c| c.record().clone()).collect(),
+        };
         let (result, failure_reasons) = if !fail.is_empty() {
             fail.extend(incomplete);
             (WipeResult::Fail, fail)
@@ -372,6 +376,14 @@ impl Outcome {
     }
 }
 
+/// The steps whose verification the method requires: every step, or the last one.
+fn required_checks(steps: &[Step], verify_passes: VerifyPasses) -> Vec<u32> {
+    match verify_passes {
+        VerifyPasses::All => steps.iter().map(|s| s.number).collect(),
+        VerifyPasses::Last => steps.last().map(|s| s.number).into_iter().collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,8 +399,8 @@ mod tests {
         s
     }
 
-    fn check(n: u32, passed: bool) -> Check {
-        Check {
+    fn record(n: u32, passed: bool) -> CheckRecord {
+        CheckRecord {
             step: n,
             mode: VerifyMode::Sample,
             bytes_read: 1,
@@ -403,8 +415,12 @@ mod tests {
         }
     }
 
-    fn verification(mode: VerifyMode, checks: Vec<Check>) -> Verification {
-        Verification {
+    fn check(n: u32, passed: bool) -> Check {
+        Check::read_back(record(n, passed), None)
+    }
+
+    fn verification(mode: VerifyMode, checks: Vec<Check>) -> Evidence {
+        Evidence {
             spec: VerifySpec {
                 mode,
                 coverage_ppm: 100_000,
@@ -423,10 +439,50 @@ mod tests {
                 step(2, StepStatus::Completed),
             ],
             verification(VerifyMode::Sample, vec![check(2, true)]),
-            &[2],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Pass, "{:?}", o.failure_reasons());
+    }
+
+    #[test]
+    fn the_method_not_the_caller_decides_which_checks_are_required() {
+        let two = || {
+            vec![
+                step(1, StepStatus::Completed),
+                step(2, StepStatus::Completed),
+            ]
+        };
+        // Every pass verified: a check of the last pass alone is not enough.
+        let mut e = verification(VerifyMode::Sample, vec![check(2, true)]);
+        e.verify_passes = VerifyPasses::All;
+        let o = Outcome::conclude(two(), e, vec![]);
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert!(o.failure_reasons()[0].contains("step 1 was not verified"));
+        // The last pass verified: a check of an earlier pass does not read the final state.
+        let o = Outcome::conclude(
+            two(),
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert!(o.failure_reasons()[0].contains("step 2 was not verified"));
+    }
+
+    #[test]
+    fn a_check_that_read_nothing_is_no_proof_of_the_final_state() {
+        let mut r = record(1, true);
+        r.bytes_read = 0;
+        let o = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![Check::read_back(r, None)]),
+            vec![],
+        );
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert!(
+            o.failure_reasons()[0].contains("final state"),
+            "{:?}",
+            o.failure_reasons()
+        );
     }
 
     #[test]
@@ -434,23 +490,21 @@ mod tests {
         let o = Outcome::conclude(
             vec![step(1, StepStatus::Completed)],
             verification(VerifyMode::Sample, vec![]),
-            &[1],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Incomplete);
-        let mut c = check(1, false);
+        let mut c = record(1, false);
         c.interrupted = true;
+        let c = Check::read_back(c, None);
         let o = Outcome::conclude(
             vec![step(1, StepStatus::Completed)],
             verification(VerifyMode::Sample, vec![c]),
-            &[1],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Incomplete);
         let o = Outcome::conclude(
             vec![step(1, StepStatus::Completed)],
             verification(VerifyMode::None, vec![]),
-            &[1],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Incomplete);
@@ -463,17 +517,11 @@ mod tests {
             let o = Outcome::conclude(
                 vec![step(1, status)],
                 verification(VerifyMode::Sample, vec![check(1, true)]),
-                &[1],
                 vec![],
             );
             assert_eq!(o.result(), WipeResult::Incomplete);
         }
-        let o = Outcome::conclude(
-            vec![],
-            verification(VerifyMode::Sample, vec![]),
-            &[],
-            vec![],
-        );
+        let o = Outcome::conclude(vec![], verification(VerifyMode::Sample, vec![]), vec![]);
         assert_eq!(o.result(), WipeResult::Incomplete);
     }
 
@@ -488,23 +536,22 @@ mod tests {
         let o = Outcome::conclude(
             vec![s],
             verification(VerifyMode::Sample, vec![check(1, true)]),
-            &[1],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Fail);
         assert!(o.failure_reasons()[0].contains("offset 4096"));
 
-        let mut c = check(1, false);
+        let mut c = record(1, false);
         c.mismatch_count = 1;
-        c.mismatches.push(Mismatch {
+        c.mismatches.push(super::super::sample::Mismatch {
             offset: 123,
             len: 1,
             detail: String::new(),
         });
+        let c = Check::read_back(c, None);
         let o = Outcome::conclude(
             vec![step(1, StepStatus::Completed)],
             verification(VerifyMode::Sample, vec![c]),
-            &[1],
             vec![],
         );
         assert_eq!(o.result(), WipeResult::Fail);
@@ -513,7 +560,6 @@ mod tests {
         let o = Outcome::conclude(
             vec![step(1, StepStatus::Completed)],
             verification(VerifyMode::Sample, vec![check(1, true)]),
-            &[1],
             vec!["drive vanished".into()],
         );
         assert_eq!(o.result(), WipeResult::Fail);

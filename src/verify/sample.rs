@@ -8,6 +8,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::check::{Check, CheckRecord};
+use super::outcome::VerifyMode;
 use super::plan::{Region, SamplePlan};
 use super::region_hash::{Hash, plan_digest};
 use crate::device::{AlignedBuf, Target};
@@ -86,6 +88,34 @@ struct RegionReport {
     unreadable: Vec<ErrorRange>,
     gone: Option<String>,
     uniform: bool,
+}
+
+/// Reads every region of `plan` back and compares each with what step `step` should have left:
+/// the check of a pass by samples.
+pub fn verify_plan(
+    target: &Target,
+    plan: &SamplePlan,
+    expected: Expected<'_>,
+    step: u32,
+    sink: &dyn Sink,
+    stop: &StopFlag,
+) -> Check {
+    let r = read_plan(target, plan, expected, sink, stop);
+    let complete = r.hashes.iter().all(Option::is_some);
+    let record = CheckRecord {
+        step,
+        mode: VerifyMode::Sample,
+        bytes_read: r.bytes_read,
+        passed: r.passed(),
+        interrupted: r.interrupted,
+        mismatch_count: r.mismatch_count,
+        digest: complete.then(|| hex::encode(r.digest(plan))),
+        mismatches: r.mismatches,
+        unreadable: r.unreadable,
+        before_digest: None,
+        detail: r.gone.clone(),
+    };
+    Check::read_back(record, r.gone)
 }
 
 /// Reads every region of `plan` from `target`.

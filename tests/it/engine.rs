@@ -3,12 +3,14 @@
 
 use std::sync::Mutex;
 
+use wipeproof::certificate::keys::StationKey;
 use wipeproof::device::discovery::describe_target;
 use wipeproof::device::{GuardContext, Target};
 use wipeproof::erase::engine::{ErrorPolicy, PassOptions};
 use wipeproof::erase::{Event, OverwritePlan, Phase, Sink, StopFlag};
-use wipeproof::station::checkpoint::Checkpoint;
-use wipeproof::station::job::{Job, WipeSpec, drive_key};
+use wipeproof::station::checkpoint::CheckpointStore;
+use wipeproof::station::job::{Job, WipeSpec};
+use wipeproof::station::resume::drive_key;
 use wipeproof::verify::WipeResult;
 use wipeproof::verify::outcome::VerifySpec;
 
@@ -52,6 +54,13 @@ impl Sink for StopAt {
     }
 }
 
+/// A checkpoint store in `dir` sealed with the key of a station made for the test.
+fn store(dir: &std::path::Path) -> CheckpointStore {
+    let keys = dir.join("keys");
+    let (key, _) = StationKey::load_or_init(&keys).unwrap();
+    CheckpointStore::new(dir, &key)
+}
+
 fn job(lo: &LoopDev, dir: &std::path::Path, method: &str, verify: &str) -> Job {
     let ctx = GuardContext::new(vec![], None);
     let t = Target::open_for_erase(&lo.dev, &ctx).unwrap();
@@ -61,7 +70,7 @@ fn job(lo: &LoopDev, dir: &std::path::Path, method: &str, verify: &str) -> Job {
         verify: VerifySpec::parse(verify).unwrap(),
         on_error: ErrorPolicy::Continue,
     };
-    Job::new(t, info, spec, dir.to_path_buf(), PassOptions::default()).unwrap()
+    Job::new(t, info, spec, store(dir), PassOptions::default()).unwrap()
 }
 
 #[test]
@@ -137,18 +146,16 @@ fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
     let ctx = GuardContext::new(vec![], None);
     let t = Target::open_for_erase(&lo.dev, &ctx).unwrap();
     let info = describe_target(&t, &ctx);
-    let cp = Checkpoint::find(dir.path(), &drive_key(&info))
+    let key = drive_key(&t, &info);
+    let (_, cp) = store(dir.path())
+        .scan()
         .unwrap()
+        .newest_for(&key)
+        .cloned()
         .unwrap();
-    assert_eq!(cp.id, first.wipe_id);
-    let second = Job::resume(
-        t,
-        info,
-        cp,
-        dir.path().to_path_buf(),
-        PassOptions::default(),
-    )
-    .run(&wipeproof::erase::NullSink, &StopFlag::new());
+    assert_eq!(cp.id.to_string(), first.wipe_id);
+    let second = Job::resume(t, info, cp, store(dir.path()), PassOptions::default())
+        .run(&wipeproof::erase::NullSink, &StopFlag::new());
     assert_eq!(
         second.outcome.result(),
         WipeResult::Pass,
@@ -170,8 +177,8 @@ fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
     );
     assert_eq!(surviving_blocks(&lo.backing), 0);
     // The checkpoint stays until the result is recorded, then goes.
-    let key = drive_key(&second.drive);
-    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_some());
+    let found = || store(dir.path()).scan().unwrap().newest_for(&key).is_some();
+    assert!(found());
     second.settle();
-    assert!(Checkpoint::find(dir.path(), &key).unwrap().is_none());
+    assert!(!found());
 }

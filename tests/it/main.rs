@@ -4,10 +4,14 @@
 mod support;
 
 mod certificate;
+mod connectors;
+mod connectors_glpi;
 mod engine;
+mod fake_http;
 mod guard;
 mod list;
 mod register;
+mod resume;
 mod schema;
 mod station;
 mod vm;

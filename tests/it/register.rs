@@ -97,6 +97,186 @@ fn a_rejected_manifest_changes_nothing_and_names_the_line() {
 }
 
 #[test]
+fn snipeit_and_glpi_exports_import_with_a_profile_or_a_map() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let snipeit = manifest(
+        dir.path(),
+        "snipeit.csv",
+        "ID,Company,Asset Name,Asset Tag,Model,Category,Manufacturer,Serial,Location\r\n\
+         1,Acme,FIN-04,ACME-10,Latitude 7420,Laptops,Dell,5XK2JH3,Leeds\r\n",
+    );
+    let run = |path: &std::path::Path, collection: &str, extra: &[&str]| {
+        let mut args = vec![
+            "intake",
+            "import",
+            path.to_str().unwrap(),
+            "--customer",
+            "Acme Insurance",
+            "--collection",
+            collection,
+        ];
+        args.extend_from_slice(extra);
+        home.run(&args)
+    };
+    // Without a profile the error names the columns it found.
+    let out = run(&snipeit, "COL-S", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no `asset_tag` column; found 9 column(s) separated by commas: ID, Company, Asset Name, Asset Tag"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&snipeit, "COL-S", &["--profile", "snipeit"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = asset(&home, "ACME-10");
+    assert_eq!(a["serial"], "5XK2JH3");
+    assert_eq!(a["type"], "Laptops");
+    assert_eq!(a["make"], "Dell");
+    assert_eq!(a["extra"]["location"], "Leeds");
+
+    // GLPI exports are semicolon separated.
+    let glpi = manifest(
+        dir.path(),
+        "glpi.csv",
+        "Name;Entity;Manufacturer;Serial number;Type;Model;Inventory number\n\
+         PC-0042;Root entity;HP;CZC1234XYZ;Desktop;EliteDesk 800 G4;INV-0042\n",
+    );
+    let out = run(&glpi, "COL-G", &["--profile", "glpi"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(asset(&home, "INV-0042")["model"], "EliteDesk 800 G4");
+
+    // Columns named one by one; a mapped column that is not there is named.
+    let own = manifest(
+        dir.path(),
+        "own.csv",
+        "Tag\tSerial No\tKind\nOWN-1\tSN-1\tserver\n",
+    );
+    let out = run(
+        &own,
+        "COL-O",
+        &[
+            "--map",
+            "asset_tag=Tag,serial=Serial No,type=Kind,model=Model",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no `Model` column (for model); found 3 column(s) separated by tabs: Tag, Serial No, Kind"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &own,
+        "COL-O",
+        &["--map", "asset_tag=Tag,serial=Serial No,type=Kind"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(asset(&home, "OWN-1")["type"], "server");
+    let out = run(&own, "COL-X", &["--map", "tag=Tag"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--map: `tag` is not a field"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_manifest_with_control_characters_in_a_tag_is_refused() {
+    let home = Home::new();
+    let out = import(
+        &home,
+        "asset_tag,serial\nA-1,S1\nA\u{1b}[2J-2,S2\n",
+        "COL-C",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("line 3, column asset_tag: asset_tag holds the control character U+001B"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(home.run(&["assets", "show", "A-1"]).status.code(), Some(2));
+}
+
+#[test]
+fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped() {
+    let home = Home::new();
+    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    let disk = ShmFile::with_pattern("finished", 4 << 20);
+    let before = file_digest(&disk.path);
+    let refused = |args: &[&str], says: &str| {
+        let mut all = vec!["wipe", disk.path.to_str().unwrap(), "--yes"];
+        all.extend_from_slice(args);
+        let out = home.run(&all);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
+        assert_eq!(file_digest(&disk.path), before, "{all:?} erased the drive");
+    };
+    refused(
+        &["--destination", "landfill"],
+        "`landfill` is not a destination; use reuse, resale, recycle or destroy",
+    );
+    refused(&["--destination", ""], "is not a destination");
+    refused(&["--operator", ""], "station.operator is empty");
+    refused(&["--operator", "  "], "station.operator is empty");
+    refused(
+        &["--set", "defaults.destination=landfill"],
+        "reuse, resale, recycle or destroy",
+    );
+
+    // A destroyed asset's drive is refused, by tag or by serial, unless --rewipe.
+    assert!(
+        home.run(&[
+            "assets",
+            "destroy",
+            "ACME-1",
+            "--method",
+            "shredded",
+            "--witness",
+            "B. Jones"
+        ])
+        .status
+        .success()
+    );
+    refused(
+        &["--asset", "ACME-1"],
+        "belongs to asset ACME-1, which the register records as destroyed",
+    );
+    let d1 = ShmFile::with_pattern("SRV2-D1", 4 << 20);
+    let d1_path = d1.path.with_file_name("SRV2-D1.img");
+    std::fs::rename(&d1.path, &d1_path).unwrap();
+    let (code, _) = wipe(&home, &d1_path, &[]);
+    assert_eq!(code, 0);
+    let d2_path = d1_path.with_file_name("SRV2-D2.img");
+    std::fs::write(&d2_path, vec![7u8; 4 << 20]).unwrap();
+    let (code, _) = wipe(&home, &d2_path, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(asset(&home, "ACME-2")["state"], "retired");
+    // ACME-2 is retired: its drive (matched by serial) is not wiped again without --rewipe.
+    std::fs::write(&d2_path, vec![9u8; 4 << 20]).unwrap();
+    let out = home.run(&["wipe", d2_path.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("belongs to asset ACME-2, which the register records as retired")
+            && stderr(&out).contains("--rewipe"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&d2_path).unwrap(), vec![9u8; 4 << 20]);
+    let (code, v) = wipe(&home, &d2_path, &["--rewipe", "--destination", "recycle"]);
+    assert_eq!(code, 0, "{v}");
+    let cert: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(only_drive(&v)["certificate_json"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cert["record"]["destination"], "recycle");
+    let _ = std::fs::remove_file(&d1_path);
+    let _ = std::fs::remove_file(&d2_path);
+}
+
+#[test]
 fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together() {
     let home = Home::new();
     assert!(import(&home, MANIFEST, "COL-1").status.success());
@@ -248,7 +428,13 @@ fn report_and_labels() {
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let disk = ShmFile::with_pattern("rep", 4 << 20);
     assert_eq!(wipe(&home, &disk.path, &["--asset", "ACME-1"]).0, 0);
-    let (code, v) = home.json(&["report", "COL-1", "--json"]);
+    let (code, v) = home.json(&[
+        "report",
+        "COL-1",
+        "--json",
+        "--set",
+        "organisation.address=1 Example Road, Exampletown",
+    ]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["summary"]["assets"], 3);
     assert_eq!(v["summary"]["by_state"]["retired"], 1);
@@ -290,6 +476,61 @@ fn report_and_labels() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
+
+    // `verify` knows a report, PDF or JSON, and runs a report's checks on it.
+    let json = v["json"].as_str().unwrap();
+    for file in [pdf, json] {
+        let (code, verdict) = home.json(&["verify", file, "--json"]);
+        assert_eq!(code, 0, "{file}: {verdict}");
+        assert_eq!(verdict["valid"], true);
+        let names: Vec<&str> = verdict["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"signature") && names.contains(&"summary"),
+            "{names:?}"
+        );
+        if file == pdf {
+            assert!(names.contains(&"visible_text"), "{names:?}");
+        }
+    }
+    // The report separates a drive's result from its asset's state, names the level and the
+    // organisation's address, and has no placeholders.
+    assert!(
+        text.contains("Asset state") && text.contains("Level"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Clear") && text.contains("not wiped"),
+        "{text}"
+    );
+    assert!(text.contains("1 Example Road"), "{text}");
+    assert!(!text.contains("below") && !text.contains("none"), "{text}");
+    // An edited line in the JSON, or a word changed on the page, does not verify.
+    let edited = dir.path().join("edited.json");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(json)
+            .unwrap()
+            .replacen("\"PASS\"", "\"FAIL\"", 1),
+    )
+    .unwrap();
+    let (code, verdict) = home.json(&["verify", edited.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{verdict}");
+    let mut bytes = std::fs::read(pdf).unwrap();
+    let at = bytes
+        .windows(b"Acme Insurance".len())
+        .position(|w| w == b"Acme Insurance")
+        .expect("the customer's name is on the page");
+    bytes[at] = b'X';
+    let edited = dir.path().join("edited.pdf");
+    std::fs::write(&edited, &bytes).unwrap();
+    let (code, verdict) = home.json(&["verify", edited.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{verdict}");
+    assert!(verdict.to_string().contains("Xcme Insurance"), "{verdict}");
 
     let labels = dir.path().join("labels.pdf");
     let out = home.run(&[

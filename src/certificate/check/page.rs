@@ -1,7 +1,13 @@
 //! The checks only a PDF certificate has: its embedded files agree, its visible text and every
-//! drawing operation are exactly what the signed record renders to, and (for a file made by this
-//! version) every byte is.
+//! drawing operation are exactly what the signed record renders to with the layout the file was
+//! made with, its structure is what the renderer writes (`structure`), and (for a file made by
+//! this version) every byte is.
 
+use super::super::fonts;
+use super::super::issue::LayoutVersion;
+use super::super::layout::{describe_unshowable, unshowable};
+use super::super::{v1, winansi};
+use super::structure;
 use super::*;
 
 pub(super) fn check_pdf(
@@ -19,7 +25,7 @@ pub(super) fn check_pdf(
     // Embedded files agree with each other.
     let mut problems = Vec::new();
     match parsed.attachments.get("certificate.json") {
-        Some(json) => match serde_json::from_slice::<SignedCertificate>(json) {
+        Some(json) => match strict_json::from_slice::<SignedCertificate>(json) {
             Ok(c) => {
                 if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id {
                     problems.push("certificate.json names another algorithm or key");
@@ -48,36 +54,61 @@ pub(super) fn check_pdf(
         report.push("embedded_files", false, problems.join("; "));
     }
 
-    // The words on the pages.
-    let expected = layout(record, &sha, &sig_b64);
+    // The words on the pages, as a viewer reads them, against the layout the file was made with.
+    let doc = structure::load(bytes);
+    let version = doc
+        .as_ref()
+        .map(structure::layout_version)
+        .unwrap_or(LayoutVersion::V2);
+    let (expected, cannot_show) = match version {
+        LayoutVersion::V1 => (
+            v1::layout(record, &sha, &sig_b64),
+            unshowable(record, |c| winansi::byte(c).is_some()),
+        ),
+        LayoutVersion::V2 => (
+            layout(record, &sha, &sig_b64),
+            unshowable(record, fonts::showable),
+        ),
+    };
     let expected_texts: Vec<Vec<&str>> = expected.iter().map(|p| p.texts()).collect();
-    let text_problem = if expected_texts.len() != parsed.pages.len() {
+    let shown = doc
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(structure::page_texts);
+    let text_problem = if !cannot_show.is_empty() {
         Some(format!(
-            "the PDF has {} page(s); the signed record renders to {}",
-            parsed.pages.len(),
-            expected_texts.len()
+            "the page cannot show what is signed: {}",
+            describe_unshowable(&cannot_show)
         ))
     } else {
-        expected_texts
-            .iter()
-            .zip(&parsed.pages)
-            .enumerate()
-            .find_map(|(i, (want, got))| {
-                let n = want.len().max(got.texts.len());
-                (0..n).find_map(|j| {
-                    let w = want.get(j).copied();
-                    let g = got.texts.get(j).map(String::as_str);
-                    (w != g).then(|| {
-                        format!(
-                            "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
-                            i + 1,
-                            j + 1,
-                            g.unwrap_or("(nothing)"),
-                            w.unwrap_or("(nothing)")
-                        )
+        match &shown {
+            Err(e) => Some(format!("the page text cannot be read: {e}")),
+            Ok(shown) if shown.len() != expected_texts.len() => Some(format!(
+                "the PDF has {} page(s); the signed record renders to {}",
+                shown.len(),
+                expected_texts.len()
+            )),
+            Ok(shown) => expected_texts
+                .iter()
+                .zip(shown)
+                .enumerate()
+                .find_map(|(i, (want, got))| {
+                    let n = want.len().max(got.len());
+                    (0..n).find_map(|j| {
+                        let w = want.get(j).copied();
+                        let g = got.get(j).map(String::as_str);
+                        (w != g).then(|| {
+                            format!(
+                                "page {}, text {}: the PDF shows {:?} where the signed record says {:?}",
+                                i + 1,
+                                j + 1,
+                                g.unwrap_or("(nothing)"),
+                                w.unwrap_or("(nothing)")
+                            )
+                        })
                     })
-                })
-            })
+                }),
+        }
     };
     match text_problem {
         None => report.push(
@@ -106,7 +137,7 @@ pub(super) fn check_pdf(
         v
     })
     .unwrap_or_default();
-    let redrawn = render_pdf(record, canonical, signature, &sha, &json, &pem)
+    let redrawn = render_pdf_as(version, record, canonical, signature, &sha, &json, &pem)
         .ok()
         .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     match &redrawn {
@@ -159,29 +190,77 @@ pub(super) fn check_pdf(
         ),
     }
 
-    // The whole file, when this version made it.
+    // One revision, and every object a viewer reads is what the renderer writes.
+    let structure = match (&doc, &redrawn) {
+        (Err(e), _) => Err(format!("the PDF cannot be read: {e}")),
+        (_, None) => Err("the signed record cannot be redrawn for comparison".to_string()),
+        (Ok(doc), Some((b, _))) => structure::one_revision(bytes, doc).and_then(|()| {
+            let again = structure::load(b)?;
+            structure::same_as_redrawn(doc, &again)
+        }),
+    };
+    match structure {
+        Ok(()) => report.push(
+            "pdf_structure",
+            true,
+            format!(
+                "one revision; pages, fonts, encodings, resources and boxes are what layout {} writes",
+                match version {
+                    LayoutVersion::V1 => 1,
+                    LayoutVersion::V2 => 2,
+                }
+            ),
+        ),
+        Err(e) => report.push("pdf_structure", false, e),
+    }
+
+    // The whole file.
+    check_pdf_file(
+        report,
+        bytes,
+        record,
+        redrawn.as_ref().map(|(b, _)| b.as_slice()),
+    );
+}
+
+/// The `file` check of a PDF: is it byte for byte what this signed record renders to? It says
+/// which of three things it found: the issued file; another file (re-saved by a tool or edited:
+/// the fonts, encodings and structure a viewer uses are vouched for only byte for byte, so this
+/// fails); or a file made by another version, which this one cannot re-render.
+fn check_pdf_file(report: &mut Report, bytes: &[u8], record: &Record, redrawn: Option<&[u8]>) {
     let ours = record.tool.version == env!("CARGO_PKG_VERSION");
-    match (&redrawn, ours) {
-        (Some((b, _)), true) if b.as_slice() == bytes => {
-            report.push("file", true, "the file is byte for byte the certificate this record renders to")
-        }
-        (Some((b, _)), true) => {
-            let at = b.iter().zip(bytes).position(|(x, y)| x != y).unwrap_or(b.len().min(bytes.len()));
-            report.push(
-                "file",
-                false,
-                format!("the file differs from the certificate this record renders to, first at byte {at}"),
-            )
-        }
+    match (redrawn, ours) {
+        (_, _) if !passed(report, "signature") => report.push(
+            "file",
+            false,
+            "not compared with the issued file: the signature does not cover this record",
+        ),
+        (Some(b), true) if b == bytes => report.push(
+            "file",
+            true,
+            "byte-identical to the PDF this signed record renders to",
+        ),
+        (Some(b), true) => report.push(
+            "file",
+            false,
+            format!(
+                "not byte-identical to the PDF this signed record renders to (first difference at byte {}): re-saved (by qpdf, a viewer's Save As, ...) or edited. What a viewer shows depends on fonts and structure that only the issued bytes vouch for; the embedded signed record may still be genuine: check the JSON certificate or the embedded record as certificates/README.md says, or ask the issuer for the original",
+                first_difference(b, bytes)
+            ),
+        ),
         (_, false) => report.push(
             "file",
             true,
             format!(
-                "not compared byte for byte: made by wipeproof {}, this is {}; the page checks above apply",
+                "not compared byte for byte: made by wipeproof {}, this is {}, which renders differently; the text and drawing checks above apply",
                 record.tool.version,
                 env!("CARGO_PKG_VERSION")
             ),
         ),
-        (None, true) => {}
+        (None, true) => report.push(
+            "file",
+            false,
+            "the signed record cannot be redrawn for comparison",
+        ),
     }
 }

@@ -66,7 +66,7 @@ pub(super) fn import_manifest(
     let mut problems = Vec::new();
     {
         let mut stmt = tx
-                    .prepare("SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1")
+                    .prepare_cached("SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1")
                     .map_err(db(p))?;
         for row in rows {
             let found: Option<String> = stmt
@@ -88,31 +88,34 @@ pub(super) fn import_manifest(
     if !problems.is_empty() {
         return Err(RegisterError::Manifest { problems });
     }
+    // Statements prepared once for the whole file: a manifest may hold 100,000 rows.
+    let mut insert_asset = tx
+        .prepare_cached(
+            "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9)",
+        )
+        .map_err(db(p))?;
+    let mut insert_media = tx
+        .prepare_cached("INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)")
+        .map_err(db(p))?;
     for row in rows {
         let extra = serde_json::to_string(&row.extra).unwrap_or_else(|_| "{}".into());
-        tx.execute(
-                    "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9)",
-                    params![
-                        collection_id,
-                        row.asset_tag,
-                        row.serial,
-                        row.asset_type,
-                        row.make,
-                        row.model,
-                        row.customer_ref,
-                        extra,
-                        now
-                    ],
-                )
-                .map_err(db(p))?;
+        insert_asset
+            .execute(params![
+                collection_id,
+                row.asset_tag,
+                row.serial,
+                row.asset_type,
+                row.make,
+                row.model,
+                row.customer_ref,
+                extra,
+                now
+            ])
+            .map_err(db(p))?;
         let asset_id = tx.last_insert_rowid();
         for s in &row.media_serials {
-            tx.execute(
-                "INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)",
-                params![asset_id, s],
-            )
-            .map_err(db(p))?;
+            insert_media.execute(params![asset_id, s]).map_err(db(p))?;
         }
         custody::append(
             tx,

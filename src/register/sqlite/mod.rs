@@ -10,6 +10,7 @@
 mod audit;
 mod certificates;
 mod custody;
+mod deliveries;
 mod intake;
 mod schema;
 mod station_events;
@@ -378,6 +379,29 @@ impl Register for SqliteRegister {
         collection: &str,
     ) -> Result<(String, Vec<ReportLine>), RegisterError> {
         views::collection_lines(&self.conn, &self.path, collection)
+    }
+
+    fn connector_queue(
+        &mut self,
+        connector: &str,
+    ) -> Result<Vec<connector::Delivery>, RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| deliveries::queue(tx, &path, connector))
+    }
+
+    fn finish_delivery(
+        &mut self,
+        connector: &str,
+        subject: &str,
+        state: connector::DeliveryState,
+        message: &str,
+    ) -> Result<(), RegisterError> {
+        let path = self.path.clone();
+        self.write(|tx| deliveries::finish(tx, &path, connector, subject, state, message))
+    }
+
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError> {
+        deliveries::of_asset(&self.conn, &self.path, tag)
     }
 }
 

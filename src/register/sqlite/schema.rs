@@ -129,4 +129,25 @@ CREATE TABLE station_events (
 );
 ",
     ),
+    (3, V3_CONNECTOR_DELIVERIES),
 ];
+
+/// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
+/// `subject` is the certificate id, or `destroyed:TAG`.
+const V3_CONNECTOR_DELIVERIES: &str = "
+CREATE TABLE connector_deliveries (
+    connector TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('certificate', 'destroyed')),
+    certificate_id TEXT REFERENCES certificates(id),
+    asset_tag TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'skipped')),
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (connector, subject)
+);
+CREATE INDEX connector_deliveries_certificate ON connector_deliveries(certificate_id);
+CREATE INDEX connector_deliveries_asset ON connector_deliveries(asset_tag);
+";

@@ -310,7 +310,8 @@ pub(super) fn collection_lines(
         conn,
         p,
         "SELECT a.tag, a.serial, a.type, a.state, m.serial,
-                        c.method, c.result, c.id
+                        c.method, c.result, c.id,
+                        json_extract(c.document, '$.record.sanitization.level')
                  FROM assets a
                  JOIN collections co ON co.id = a.collection_id
                  LEFT JOIN media m ON m.asset_id = a.id
@@ -328,7 +329,12 @@ pub(super) fn collection_lines(
                 state: AssetState::parse(&r.get::<_, String>(3)?).unwrap_or(AssetState::Received),
                 drive_serial: r.get(4)?,
                 method: r.get(5)?,
-                result: r.get(6)?,
+                level: r
+                    .get::<_, Option<String>>(8)?
+                    .and_then(|l| serde_json::from_value(l.into()).ok()),
+                result: r
+                    .get::<_, Option<String>>(6)?
+                    .and_then(|w| serde_json::from_value(w.into()).ok()),
                 certificate_id: r.get(7)?,
             })
         },

@@ -1,0 +1,111 @@
+//! The connector delivery table: queueing what a connector has not had, recording how each
+//! attempt ended, and reading an asset's deliveries for `assets show`.
+
+use rusqlite::{Connection, Transaction, params};
+
+use super::{db, rows};
+use crate::register::connector::{Delivery, DeliveryKind, DeliveryState};
+use crate::register::{AssetState, RegisterError};
+
+const SELECT: &str = "
+SELECT d.connector, d.subject, d.kind, d.certificate_id, c.result, a.tag, a.serial, a.state,
+       c.serial, d.state, d.message, d.attempts, d.updated_at
+FROM connector_deliveries d
+LEFT JOIN certificates c ON c.id = d.certificate_id
+LEFT JOIN assets a ON a.id = COALESCE(c.asset_id, (SELECT id FROM assets WHERE tag = d.asset_tag))";
+
+fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        connector: r.get(0)?,
+        subject: r.get(1)?,
+        kind: DeliveryKind::parse(&r.get::<_, String>(2)?).unwrap_or(DeliveryKind::Certificate),
+        certificate_id: r.get(3)?,
+        result: r.get(4)?,
+        asset_tag: r.get(5)?,
+        asset_serial: r.get(6)?,
+        asset_state: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|s| AssetState::parse(&s)),
+        drive_serial: r.get(8)?,
+        state: DeliveryState::parse(&r.get::<_, String>(9)?).unwrap_or(DeliveryState::Pending),
+        message: r.get(10)?,
+        attempts: r.get::<_, i64>(11)? as u64,
+        updated_at: r.get(12)?,
+    })
+}
+
+/// Queues what `connector` has not had, inside the caller's transaction, and returns what is
+/// pending for it.
+pub(super) fn queue(
+    tx: &Transaction<'_>,
+    p: &str,
+    connector: &str,
+) -> Result<Vec<Delivery>, RegisterError> {
+    let now = crate::timestamp::now();
+    tx.execute(
+        "INSERT OR IGNORE INTO connector_deliveries
+             (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
+         SELECT ?1, c.id, 'certificate', c.id, a.tag, 'pending', ?2, ?2
+         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id",
+        params![connector, now],
+    )
+    .map_err(db(p))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO connector_deliveries
+             (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
+         SELECT ?1, 'destroyed:' || a.tag, 'destroyed', NULL, a.tag, 'pending', ?2, ?2
+         FROM assets a WHERE a.state = 'destroyed'",
+        params![connector, now],
+    )
+    .map_err(db(p))?;
+    rows(
+        tx,
+        p,
+        &format!(
+            "{SELECT} WHERE d.connector = ?1 AND d.state = 'pending'
+             ORDER BY d.kind = 'destroyed', c.issued_at, d.created_at, d.subject"
+        ),
+        [connector],
+        delivery,
+    )
+}
+
+/// Records how an attempt ended.
+pub(super) fn finish(
+    tx: &Transaction<'_>,
+    p: &str,
+    connector: &str,
+    subject: &str,
+    state: DeliveryState,
+    message: &str,
+) -> Result<(), RegisterError> {
+    tx.execute(
+        "UPDATE connector_deliveries
+         SET state = ?3, message = ?4, attempts = attempts + 1, updated_at = ?5
+         WHERE connector = ?1 AND subject = ?2",
+        params![
+            connector,
+            subject,
+            state.as_str(),
+            message,
+            crate::timestamp::now()
+        ],
+    )
+    .map_err(db(p))?;
+    Ok(())
+}
+
+/// Every delivery about the asset `tag`.
+pub(super) fn of_asset(
+    conn: &Connection,
+    p: &str,
+    tag: &str,
+) -> Result<Vec<Delivery>, RegisterError> {
+    rows(
+        conn,
+        p,
+        &format!("{SELECT} WHERE a.tag = ?1 ORDER BY d.created_at, d.connector, d.subject"),
+        [tag],
+        delivery,
+    )
+}
