@@ -10,6 +10,7 @@ mod keys;
 mod list;
 mod output;
 mod remote;
+mod unfreeze;
 mod verify;
 mod wipe;
 
@@ -77,6 +78,8 @@ enum Command {
     Serve(remote::ServeArgs),
     /// Stations enrolled in this (central) register.
     Stations(remote::StationsArgs),
+    /// Suspend to RAM and resume, to unfreeze SATA drives' security (the clock wakes the station).
+    Unfreeze(unfreeze::UnfreezeArgs),
 }
 
 /// Entry point of the binary.
@@ -128,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
         Command::Stations(args) => remote::stations(args, &open_state(&cli)?),
+        Command::Unfreeze(args) => unfreeze::run(args, &open_state(&cli)?),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ioctl;
 pub mod mounts;
 pub mod nvme;
+pub mod power;
 pub mod scsi;
 pub mod sense;
 pub mod sysfs;
