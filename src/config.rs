@@ -165,15 +165,36 @@ impl Config {
         let (section, field) = key
             .split_once('.')
             .ok_or_else(|| err("expected SECTION.KEY, e.g. organisation.name".into()))?;
-        let table = doc
-            .get_mut(section)
-            .and_then(|v| v.as_table_mut())
-            .ok_or_else(|| err(format!("unknown section `{section}`")))?;
-        table.insert(field.to_string(), toml::Value::String(value.to_string()));
-        *self = doc
-            .try_into()
-            .map_err(|e: toml::de::Error| err(e.to_string().trim().replace('\n', " ")))?;
-        Ok(())
+        if !doc.get(section).is_some_and(|v| v.is_table()) {
+            return Err(err(format!("unknown section `{section}`")));
+        }
+        // The value is text; a setting that is a number or a yes/no takes it as that type.
+        let mut candidates = vec![toml::Value::String(value.to_string())];
+        if let Ok(n) = value.trim().parse::<i64>() {
+            candidates.push(toml::Value::Integer(n));
+        }
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => candidates.push(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => candidates.push(toml::Value::Boolean(false)),
+            _ => {}
+        }
+        let mut first_error = None;
+        for candidate in candidates {
+            if let Some(t) = doc.get_mut(section).and_then(|v| v.as_table_mut()) {
+                t.insert(field.to_string(), candidate);
+            }
+            match toml::Value::Table(doc.clone()).try_into::<Config>() {
+                Ok(config) => {
+                    *self = config;
+                    return Ok(());
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let e = first_error.map(|e| e.to_string()).unwrap_or_default();
+        Err(err(e.trim().replace('\n', " ")))
     }
 
     /// Renders the config as TOML with a short header.
@@ -354,6 +375,16 @@ mod tests {
         assert!(config.apply_override("station.colour=red").is_err());
         assert!(config.apply_override("nosuch.key=1").is_err());
         assert!(config.apply_override("novalue").is_err());
+    }
+
+    #[test]
+    fn override_takes_numbers_and_yes_no_for_settings_of_those_types() {
+        let mut config = Config::default();
+        config.apply_override("defaults.verify=10").unwrap();
+        assert_eq!(
+            config.defaults.verify, "10",
+            "a text setting keeps digits as text"
+        );
     }
 
     #[test]

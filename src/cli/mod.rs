@@ -150,6 +150,23 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
             state.config_path().display()
         );
     }
+    // On the live image, kernel options (wipeproof.NAME=VALUE) come over the file, and flags
+    // over both. A bad one is reported and skipped: a typo at the boot menu must not stop a
+    // station.
+    if let Some(cmdline) = std::env::var_os(crate::boot_options::ENV) {
+        for option in crate::boot_options::parse(&cmdline.to_string_lossy()) {
+            match option {
+                crate::boot_options::BootOption::Setting(assignment) => {
+                    if let Err(e) = state.config.apply_override(&assignment) {
+                        eprintln!("wipeproof: ignoring kernel option for {assignment}: {e}");
+                    }
+                }
+                crate::boot_options::BootOption::Unknown(word) => {
+                    eprintln!("wipeproof: ignoring unknown kernel option {word}");
+                }
+            }
+        }
+    }
     for assignment in &cli.set {
         state.config.apply_override(assignment)?;
     }
