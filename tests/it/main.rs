@@ -7,6 +7,7 @@ mod certificate;
 mod engine;
 mod guard;
 mod list;
+mod live;
 mod register;
 mod schema;
 mod vm;
