@@ -3,6 +3,12 @@
 //! Everything the station must not lose (config, keys, certificates, checkpoints) is written
 //! through [`write_atomic`]: write a temporary file in the same directory, fsync it, rename it over
 //! the target, then fsync the directory so the rename itself survives a power cut.
+//!
+//! The temporary file is created, never reused: its name (`.<name>.tmp-<16 hex digits>`) comes
+//! from the OS random number generator, and it is opened with `O_CREAT | O_EXCL | O_NOFOLLOW`, so
+//! a file or symlink planted under any name in the directory is never opened, let alone written
+//! through. (The station runs as root; a predictable name followed through a symlink would let
+//! anyone who can write to the directory overwrite any file on the system.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -40,18 +46,8 @@ pub fn write_atomic_with(path: &Path, contents: &[u8], opts: WriteOptions) -> io
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let (mut file, tmp) = create_temp(&dir, &name.to_string_lossy(), opts.mode)?;
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(opts.mode)
-            .open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
@@ -68,6 +64,50 @@ pub fn write_atomic_with(path: &Path, contents: &[u8], opts: WriteOptions) -> io
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Tries this many fresh names before giving up; with 64 random bits a clash is already
+/// vanishingly rare, so running out means someone is filling the directory on purpose.
+const TEMP_NAME_ATTEMPTS: usize = 16;
+
+/// Creates a new, empty temporary file in `dir` for the file `name`, under a name nobody can
+/// predict, and returns it with its path.
+fn create_temp(dir: &Path, name: &str, mode: u32) -> io::Result<(File, PathBuf)> {
+    for _ in 0..TEMP_NAME_ATTEMPTS {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| {
+            io::Error::other(format!(
+                "the OS random number generator failed ({e}); cannot name a temporary file in {}",
+                dir.display()
+            ))
+        })?;
+        let tmp = dir.join(format!(".{name}.tmp-{}", hex::encode(random)));
+        match open_new(&tmp, mode) {
+            Ok(file) => return Ok((file, tmp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{TEMP_NAME_ATTEMPTS} fresh temporary names in {} were all taken; \
+             check who is creating files there",
+            dir.display()
+        ),
+    ))
+}
+
+/// Opens `path` for writing only if this call creates it: an existing file, and a symlink even
+/// if it dangles, is an error (`O_EXCL`); `O_NOFOLLOW` says the same for a symlink on kernels
+/// or filesystems that would otherwise look through it.
+fn open_new(path: &Path, mode: u32) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
 }
 
 /// Fsyncs a directory so that entries created or renamed in it are durable.
@@ -101,6 +141,68 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1);
+    }
+
+    /// Everything in `dir` except the listed names.
+    fn others(dir: &Path, known: &[&str]) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !known.contains(&n.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_planted_symlink_at_the_old_predictable_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim_dir = tempfile::tempdir().unwrap();
+        let victim = victim_dir.path().join("shadow");
+        fs::write(&victim, b"precious").unwrap();
+        // The name the temporary file used to have: `.<name>.tmp-<pid>`.
+        let planted = dir
+            .path()
+            .join(format!(".cert.json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let path = dir.path().join("cert.json");
+        write_atomic(&path, b"new content").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(fs::read(&path).unwrap(), b"new content");
+        assert!(fs::symlink_metadata(&planted).unwrap().is_symlink());
+        // The temporary file is gone; only the target and the planted link are there.
+        let planted_name = planted.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            others(dir.path(), &["cert.json", planted_name]),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_new_temporary_file_is_never_an_existing_file_or_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for path in [&victim, &dangling, &link] {
+            let err = open_new(path, 0o644).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::AlreadyExists, "{path:?}");
+        }
+        assert_eq!(fs::read(&victim).unwrap(), b"precious");
+        assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn temporary_names_are_unpredictable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, a) = create_temp(dir.path(), "x", 0o600).unwrap();
+        let (_, b) = create_temp(dir.path(), "x", 0o600).unwrap();
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_str().unwrap();
+        let suffix = name.strip_prefix(".x.tmp-").unwrap();
+        assert_eq!(suffix.len(), 16);
+        assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()));
     }
 
     #[test]

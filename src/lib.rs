@@ -16,6 +16,7 @@ pub mod boot_options;
 pub mod certificate;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod device;
 pub mod durable;
 pub mod erase;

@@ -89,7 +89,7 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                         ]
                     })
                     .collect();
-                print!(
+                crate::stdout_text!(
                     "{}",
                     table(
                         &[
@@ -103,7 +103,7 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                         ],
                         &rows
                     )
-                );
+                )?;
             }
             Ok(Status::Success)
         }
@@ -116,33 +116,41 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                 print_json(&a)?;
             } else {
                 let s = &a.summary;
-                println!(
+                crate::stdout_line!(
                     "{} ({}), serial {}: {}",
                     s.asset_tag,
                     s.asset_type.as_deref().unwrap_or("-"),
                     s.serial,
                     s.state.as_str()
-                );
-                println!("customer {}, collection {}", s.customer, s.collection);
+                )?;
+                crate::stdout_line!("customer {}, collection {}", s.customer, s.collection)?;
                 for m in &a.media {
-                    println!(
+                    crate::stdout_line!(
                         "  drive {} {}: {}",
                         m.serial,
                         m.model.as_deref().unwrap_or(""),
                         m.result.as_deref().unwrap_or("not wiped")
-                    );
+                    )?;
                 }
                 for c in &a.certificates {
-                    println!(
+                    crate::stdout_line!(
                         "  certificate {} {} {} {} ({})",
-                        c.id, c.issued_at, c.method, c.result, c.station_id
-                    );
+                        c.id,
+                        c.issued_at,
+                        c.method,
+                        c.result,
+                        c.station_id
+                    )?;
                 }
                 for e in &a.events {
-                    println!(
+                    crate::stdout_line!(
                         "  {} {} {} {}: {}",
-                        e.seq, e.at, e.station, e.kind, e.detail
-                    );
+                        e.seq,
+                        e.at,
+                        e.station,
+                        e.kind,
+                        e.detail
+                    )?;
                 }
             }
             Ok(Status::Success)
@@ -153,10 +161,10 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             if *json {
                 print_json(&serde_json::json!({ "unmatched": list }))?;
             } else if list.is_empty() {
-                println!("No unmatched certificates.");
+                crate::stdout_line!("No unmatched certificates.")?;
             } else {
                 for u in &list {
-                    println!(
+                    crate::stdout_line!(
                         "{} serial {} {} {} ({}, {})",
                         u.certificate_id,
                         u.serial.as_deref().unwrap_or("-"),
@@ -164,7 +172,7 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
                         u.result,
                         u.issued_at,
                         u.station_id
-                    );
+                    )?;
                 }
             }
             Ok(Status::Success)
@@ -179,7 +187,9 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             }
             let mut reg = open_register(state)?;
             reg.destroy(tag, method.trim(), witness.trim(), &actor(state))?;
-            eprintln!("wipeproof: {tag} recorded as destroyed ({method}, witnessed by {witness})");
+            crate::stderr_line!(
+                "wipeproof: {tag} recorded as destroyed ({method}, witnessed by {witness})"
+            );
             Ok(Status::Success)
         }
         AssetsCommand::Audit { json } => {
@@ -188,14 +198,14 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
             if *json {
                 print_json(&audit)?;
             } else if audit.ok {
-                println!(
+                crate::stdout_line!(
                     "custody log intact: {} event(s), every hash links",
                     audit.events
-                );
+                )?;
             } else {
-                println!("custody log BROKEN:");
+                crate::stdout_line!("custody log BROKEN:")?;
                 for p in &audit.problems {
-                    println!("  {p}");
+                    crate::stdout_line!("  {p}")?;
                 }
             }
             Ok(if audit.ok {

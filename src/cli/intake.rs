@@ -60,7 +60,7 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
             let n = reg
                 .import_manifest(customer.trim(), collection.trim(), &rows, &actor(state))
                 .with_context(|| format!("manifest {}", path.display()))?;
-            eprintln!(
+            crate::stderr_line!(
                 "wipeproof: imported {n} asset(s) into collection {} of {}",
                 collection.trim(),
                 customer.trim()
@@ -82,7 +82,7 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 .unwrap_or_else(|| PathBuf::from(format!("labels-{collection}.pdf")));
             crate::durable::write_atomic(&path, &pdf)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wipeproof: {} label(s) in {}", assets.len(), path.display());
+            crate::stderr_line!("wipeproof: {} label(s) in {}", assets.len(), path.display());
             Ok(Status::Success)
         }
     }

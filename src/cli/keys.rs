@@ -39,34 +39,34 @@ pub fn run(args: &KeysArgs, state: &StateDir) -> anyhow::Result<Status> {
     match &args.command {
         KeysCommand::Init { force } => {
             let key = StationKey::init(&dir, *force)?;
-            eprintln!(
+            crate::stderr_line!(
                 "wipeproof: created the station key {} in {}",
                 key.key_id(),
                 StationKey::path(&dir).display()
             );
-            println!("{}", key.key_id());
+            crate::stdout_line!("{}", key.key_id())?;
         }
         KeysCommand::Show => {
             let key = StationKey::load(&dir)?;
-            println!("{}", key.key_id());
-            eprintln!("private key: {}", StationKey::path(&dir).display());
-            eprintln!("public key:  {}", dir.join(PUBLIC_KEY_FILE).display());
+            crate::stdout_line!("{}", key.key_id())?;
+            crate::stderr_line!("private key: {}", StationKey::path(&dir).display());
+            crate::stderr_line!("public key:  {}", dir.join(PUBLIC_KEY_FILE).display());
             let trust = TrustStore::load(&dir)?;
-            eprintln!("trusted keys: {}", trust.keys().len());
+            crate::stderr_line!("trusted keys: {}", trust.keys().len());
             for k in trust.keys() {
-                eprintln!("  {} ({})", k.key_id, k.source.display());
+                crate::stderr_line!("  {} ({})", k.key_id, k.source.display());
             }
         }
         KeysCommand::Export => {
             let key = StationKey::load(&dir)?;
-            print!("{}", public_pem(&key.verifying_key())?);
+            crate::stdout_text!("{}", public_pem(&key.verifying_key())?)?;
         }
         KeysCommand::Trust { file } => {
             let mut one = TrustStore::default();
             one.add_file(file)?;
             let k = one.keys().first().context("the file holds no key")?.key;
             let path = TrustStore::add_to_dir(&dir, &k)?;
-            eprintln!("wipeproof: trusting {} ({})", key_id(&k), path.display());
+            crate::stderr_line!("wipeproof: trusting {} ({})", key_id(&k), path.display());
         }
     }
     Ok(Status::Success)

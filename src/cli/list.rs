@@ -29,7 +29,7 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
         return Ok(Status::Success);
     }
     if drives.is_empty() {
-        println!("No drives found.");
+        crate::stdout_line!("No drives found.")?;
         return Ok(Status::Success);
     }
     let rows: Vec<Vec<String>> = drives
@@ -53,7 +53,7 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
             ]
         })
         .collect();
-    print!(
+    crate::stdout_text!(
         "{}",
         table(
             &[
@@ -61,23 +61,23 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
             ],
             &rows
         )
-    );
+    )?;
     for d in drives.iter().filter(|d| !d.firmware_methods.is_empty()) {
-        println!(
+        crate::stdout_line!(
             "{} firmware methods: {}",
             d.path,
             d.firmware_methods.join(", ")
-        );
+        )?;
     }
     let protected: Vec<&DriveInfo> = drives.iter().filter(|d| d.protected).collect();
     if !protected.is_empty() {
-        println!();
+        crate::stdout_line!("")?;
         for d in protected {
-            println!(
+            crate::stdout_line!(
                 "{} {}",
                 d.path,
                 d.protected_reason.as_deref().unwrap_or("is protected")
-            );
+            )?;
         }
     }
     Ok(Status::Success)

@@ -3,6 +3,10 @@
 //!
 //! Exit codes (DESIGN.md): 0 all PASS / success, 1 some FAIL or verification failed,
 //! 2 usage or environment error.
+//!
+//! A command run with `--json` prints exactly one JSON document on stdout, also when it fails:
+//! [`main`] turns an error that no document was printed for into `{"error": "..."}`, once for
+//! every command, so no command can forget it.
 
 mod assets;
 mod intake;
@@ -17,7 +21,7 @@ mod wipe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Created, StateDir};
 
@@ -84,23 +88,67 @@ enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
+            if !e.use_stderr() {
+                // --help and --version: their text is the output.
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // Which command was meant is unknown, so a `--json` anywhere asks for JSON.
+            if std::env::args_os()
+                .skip(1)
+                .take_while(|a| a != "--")
+                .any(|a| a == "--json")
+            {
+                // The message is the text before clap's usage hint.
+                let text = e.render().to_string();
+                let message: Vec<&str> = text
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                fail_json(message.join(" ").trim_start_matches("error: "));
+            }
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                Status::Error as u8
-            } else {
-                0
-            });
+            return ExitCode::from(Status::Error as u8);
         }
     };
+    let json = wants_json(&matches);
     match run(cli) {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) => {
-            eprintln!("wipeproof: error: {e:#}");
+            crate::stderr_line!("wipeproof: error: {e:#}");
+            if json {
+                fail_json(&format!("{e:#}"));
+            }
             ExitCode::from(Status::Error as u8)
         }
+    }
+}
+
+/// Whether the command that was given (at any depth of subcommands) has `--json` set.
+fn wants_json(matches: &ArgMatches) -> bool {
+    let here = matches
+        .try_get_one::<bool>("json")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false);
+    here || matches.subcommand().is_some_and(|(_, sub)| wants_json(sub))
+}
+
+/// Prints `{"error": why}` on stdout, unless the command already printed its document.
+fn fail_json(why: &str) {
+    if output::json_printed() {
+        return;
+    }
+    if let Err(e) = output::print_json(&serde_json::json!({ "error": why })) {
+        crate::stderr_line!("wipeproof: {e}");
     }
 }
 
@@ -143,7 +191,7 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
     };
     let (mut state, created) = StateDir::open(&root)?;
     if created == Created::New {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: created state directory {} with default config {}; \
              set organisation.name there before issuing certificates",
             state.root().display(),
@@ -158,11 +206,13 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
             match option {
                 crate::boot_options::BootOption::Setting(assignment) => {
                     if let Err(e) = state.config.apply_override(&assignment) {
-                        eprintln!("wipeproof: ignoring kernel option for {assignment}: {e}");
+                        crate::stderr_line!(
+                            "wipeproof: ignoring kernel option for {assignment}: {e}"
+                        );
                     }
                 }
                 crate::boot_options::BootOption::Unknown(word) => {
-                    eprintln!("wipeproof: ignoring unknown kernel option {word}");
+                    crate::stderr_line!("wipeproof: ignoring unknown kernel option {word}");
                 }
             }
         }

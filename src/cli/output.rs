@@ -1,5 +1,7 @@
 //! Small formatting helpers shared by commands: sizes, tables, JSON.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde::Serialize;
 
 /// A size in decimal units as drive makers print them, e.g. `1.00 TB`, `64.0 MB`.
@@ -22,11 +24,21 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Set once a JSON document has gone to stdout: `--json` promises exactly one.
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
+
 /// Prints one JSON document on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    // Set before writing: a document that failed half-way is still the one document.
+    JSON_PRINTED.store(true, Ordering::SeqCst);
+    crate::stdout_line!("{text}")?;
     Ok(())
+}
+
+/// Whether [`print_json`] has printed (or tried to print) this process's document.
+pub fn json_printed() -> bool {
+    JSON_PRINTED.load(Ordering::SeqCst)
 }
 
 /// Renders rows as a left-aligned table with a header.

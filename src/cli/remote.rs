@@ -31,7 +31,7 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
     let (customer, lines) = reg.collection_lines(&args.collection)?;
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: created this station's signing key {}",
             key.key_id()
         );
@@ -49,7 +49,7 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         },
         &dir,
     )?;
-    eprintln!(
+    crate::stderr_line!(
         "wipeproof: report of {} ({} assets, {} drives): {}",
         args.collection,
         files.summary.assets,
@@ -63,7 +63,7 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
             "summary": files.summary,
         }))?;
     } else {
-        println!("{}\n{}", files.pdf.display(), files.json.display());
+        crate::stdout_line!("{}\n{}", files.pdf.display(), files.json.display())?;
     }
     Ok(Status::Success)
 }
@@ -92,14 +92,14 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
     let mut reg = open_register(state)?;
     super::wipe::reconcile(state, &mut reg);
     let report = sync(&mut reg, &url, SyncOptions::default())?;
-    eprintln!(
+    crate::stderr_line!(
         "wipeproof: sync to {url}: {} sent, {} already there, {} still unsent",
         report.sent.len(),
         report.already.len(),
         report.unsent.len()
     );
     for (id, why) in &report.unsent {
-        eprintln!("    unsent {id}: {why}");
+        crate::stderr_line!("    unsent {id}: {why}");
     }
     if args.json {
         print_json(&report)?;
@@ -122,7 +122,7 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let reg = open_register(state)?;
     let stations = reg.stations()?.len();
     server::serve(reg, args.listen, |addr| {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: central register {} listening on http://{addr} ({stations} enrolled station(s))",
             state.register_path().display()
         );
@@ -166,7 +166,7 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
             });
             let mut reg = open_register(state)?;
             reg.enroll_station(&id, &name, pem.trim(), &actor(state))?;
-            eprintln!("wipeproof: enrolled station {name} ({id})");
+            crate::stderr_line!("wipeproof: enrolled station {name} ({id})");
             Ok(Status::Success)
         }
         StationsCommand::List { json } => {
@@ -179,7 +179,7 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
                     .iter()
                     .map(|s| vec![s.name.clone(), s.key_id.clone(), s.enrolled_at.clone()])
                     .collect();
-                print!("{}", table(&["NAME", "KEY ID", "ENROLLED"], &rows));
+                crate::stdout_text!("{}", table(&["NAME", "KEY ID", "ENROLLED"], &rows))?;
             }
             Ok(Status::Success)
         }

@@ -54,7 +54,7 @@ pub fn run(args: &UnfreezeArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let frozen_before = frozen_drives(state);
-    eprintln!(
+    crate::stderr_line!(
         "wipeproof unfreeze: suspending to RAM; the clock wakes the station in {} s",
         args.wake_after
     );
@@ -63,7 +63,7 @@ pub fn run(args: &UnfreezeArgs, state: &StateDir) -> anyhow::Result<Status> {
     // Drives need a moment after resume before they answer IDENTIFY again.
     std::thread::sleep(Duration::from_secs(2));
     let frozen_after = frozen_drives(state);
-    eprintln!(
+    crate::stderr_line!(
         "wipeproof unfreeze: resumed after {:.1} s ({}); frozen before: {}; frozen now: {}",
         slept.elapsed_ms as f64 / 1000.0,
         if slept.deep {

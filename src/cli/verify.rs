@@ -49,7 +49,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
                     record: None,
                 })?;
             }
-            eprintln!("wipeproof: could not check: {e}");
+            crate::stderr_line!("wipeproof: could not check: {e}");
             return Ok(Status::Error);
         }
     };
@@ -57,31 +57,31 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
         print_json(&report)?;
     } else {
         for c in &report.checks {
-            println!(
+            crate::stdout_line!(
                 "{} {:<15} {}",
                 if c.ok { "ok  " } else { "FAIL" },
                 c.name,
                 c.detail
-            );
+            )?;
         }
         if let Some(r) = &report.record {
-            println!(
+            crate::stdout_line!(
                 "certificate {} for {} {} ({}): {}",
                 r.id,
                 r.media.model.as_deref().unwrap_or("-"),
                 r.media.serial.as_deref().unwrap_or("-"),
                 r.sanitization.method,
                 r.sanitization.result.as_str()
-            );
+            )?;
         }
-        println!(
+        crate::stdout_line!(
             "{}",
             if report.valid {
                 "VALID: the certificate is genuine and untouched"
             } else {
                 "INVALID: do not rely on this certificate"
             }
-        );
+        )?;
     }
     Ok(if report.valid {
         Status::Success

@@ -140,10 +140,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
     }
     if !refusals.is_empty() {
-        for r in &refusals {
-            eprintln!("wipeproof: {r}");
-        }
-        bail!("nothing was erased");
+        bail!("{}; nothing was erased", refusals.join("; "));
     }
 
     // The register: an unknown --asset stops the run before anything is erased, and
@@ -163,6 +160,9 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     };
     let mut jobs = Vec::new();
     let mut method_names = Vec::new();
+    // Checkpoints of interrupted wipes that the new ones replace: removed only once the
+    // operator has confirmed, so answering no leaves everything as it was.
+    let mut superseded = Vec::new();
     if args.resume {
         for (target, info) in opened {
             let cp = Checkpoint::find(&checkpoints, &drive_key(&info))?.with_context(|| {
@@ -225,10 +225,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 }
             }
             if !refusals.is_empty() {
-                for r in &refusals {
-                    eprintln!("wipeproof: {r}");
-                }
-                bail!("nothing was erased");
+                bail!("{}; nothing was erased", refusals.join("; "));
             }
         } else {
             let plan = OverwritePlan::build(&method, args.rounds, args.blank, args.verify_passes)
@@ -244,12 +241,13 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             })?;
             for (target, info) in opened {
                 if let Some(old) = Checkpoint::find(&checkpoints, &drive_key(&info))? {
-                    eprintln!(
-                        "wipeproof: {} has an interrupted wipe (started {}); starting over. \
-                         Use --resume to continue it instead.",
-                        info.path, old.started_at
+                    crate::stderr_line!(
+                        "wipeproof: {} has an interrupted wipe (started {}); this wipe starts \
+                         over and replaces it. Use --resume to continue it instead.",
+                        info.path,
+                        old.started_at
                     );
-                    Checkpoint::remove(&checkpoints, &old.id);
+                    superseded.push(old.id);
                 }
                 method_names.push(plan.method.clone());
                 let spec = WipeSpec {
@@ -268,10 +266,13 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     if !args.yes {
         confirm(&jobs_summary(&jobs_infos(&jobs), &method_names))?;
     }
+    for id in &superseded {
+        Checkpoint::remove(&checkpoints, id);
+    }
 
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: this station had no signing key; created {} in {}. \
              Give auditors its public key: wipeproof keys export",
             key.key_id(),
@@ -279,7 +280,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     if state.config.organisation.name.trim().is_empty() {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: organisation.name is not set in {}; certificates will say so",
             state.config_path().display()
         );
@@ -344,7 +345,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             });
             match recorded {
                 Ok(l) => linked = Some(l),
-                Err(e) => eprintln!(
+                Err(e) => crate::stderr_line!(
                     "wipeproof: {}: the certificate is written but the register could not store it ({e}); \
                      it will be picked up from the certificate directory next time",
                     finished.drive.path
@@ -355,10 +356,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     };
 
     let stop = StopFlag::new();
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.shared())
-            .context("cannot install the signal handler")?;
-    }
+    crate::station::signals::stop_on_signals(&stop)?;
 
     let progress = Progress::auto();
     let with_sinks: Vec<(String, Work, Arc<dyn Sink>)> = jobs
@@ -386,19 +384,19 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 }
                 all_pass &= res.result == WipeResult::Pass && issued.is_ok();
                 if let Err(e) = &issued {
-                    eprintln!("wipeproof: {}: {e}", finished.drive.path);
+                    crate::stderr_line!("wipeproof: {}: {e}", finished.drive.path);
                 }
                 out.push(res);
             }
             Err(e) => {
-                eprintln!("wipeproof: {e}");
+                crate::stderr_line!("wipeproof: {e}");
                 all_pass = false;
             }
         }
     }
     print_summary(&out);
     if stop.is_stopped() {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: stopped on request; continue with `wipeproof wipe --resume {}`",
             args.devices
                 .iter()
@@ -407,8 +405,15 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 .join(" ")
         );
     }
-    if args.json {
-        print_json(&WipeJson { drives: out })?;
+    // The wipes are done and their certificates written: a reader of stdout that went away
+    // does not change what happened to the drives, nor the exit status that says so.
+    if args.json
+        && let Err(e) = print_json(&WipeJson { drives: out })
+    {
+        crate::stderr_line!(
+            "wipeproof: {e:#}; the certificates are in {}",
+            cert_dir.display()
+        );
     }
     Ok(if all_pass {
         Status::Success
@@ -440,8 +445,8 @@ fn jobs_summary(infos: &[&DriveInfo], methods: &[String]) -> String {
 
 /// Shows what will be erased and asks the operator to type `yes`.
 fn confirm(summary: &str) -> anyhow::Result<()> {
-    eprint!("{summary}");
-    eprint!("All data on these drives will be destroyed. Type yes to continue: ");
+    crate::stderr_text!("{summary}");
+    crate::stderr_text!("All data on these drives will be destroyed. Type yes to continue: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin()
@@ -493,7 +498,7 @@ fn print_summary(results: &[DriveResult]) {
             (Some(a), Some(b)) => format_duration((b - a).as_seconds_f64()),
             _ => "-".into(),
         };
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: {} {} ({} {}, {took})",
             r.path,
             r.result.as_str(),
@@ -501,11 +506,13 @@ fn print_summary(results: &[DriveResult]) {
             human_size(r.size_bytes)
         );
         for reason in &r.failure_reasons {
-            eprintln!("    {reason}");
+            crate::stderr_line!("    {reason}");
         }
         match (&r.certificate_pdf, &r.certificate_json) {
-            (Some(pdf), Some(json)) => eprintln!("    certificate: {pdf}\n                 {json}"),
-            _ => eprintln!("    NO CERTIFICATE was written for this drive"),
+            (Some(pdf), Some(json)) => {
+                crate::stderr_line!("    certificate: {pdf}\n                 {json}")
+            }
+            _ => crate::stderr_line!("    NO CERTIFICATE was written for this drive"),
         }
     }
 }
@@ -543,7 +550,7 @@ pub(super) fn reconcile(state: &StateDir, register: &mut dyn Register) {
         }
     }
     if found > 0 {
-        eprintln!(
+        crate::stderr_line!(
             "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
             dir.display()
         );

@@ -6,7 +6,7 @@
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
 //!   [`Target::open_for_erase`].
 //! * [`transport`]: SG_IO and NVMe admin passthrough; [`ata`], [`nvme`], [`scsi`], [`sense`]
-//!   encode commands and decode replies.
+//!   encode commands and decode replies; [`nvme_status`] names NVMe completion statuses.
 
 pub mod aligned;
 pub mod ata;
@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ioctl;
 pub mod mounts;
 pub mod nvme;
+pub mod nvme_status;
 pub mod power;
 pub mod scsi;
 pub mod sense;

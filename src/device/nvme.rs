@@ -173,27 +173,12 @@ impl Completion {
         (self.status & 0xff) as u8
     }
 
-    /// A description of the status (generic and command-specific codes wipeproof meets).
+    /// A description of the status, e.g. `sanitize in progress (SCT 0x0, SC 0x1d)`, named from
+    /// the one status table ([`super::nvme_status`]).
     pub fn describe(&self) -> String {
         let (sct, sc) = (self.status_code_type(), self.status_code());
-        let what = match (sct, sc) {
-            (0, 0x00) => "successful completion",
-            (0, 0x01) => "invalid command opcode",
-            (0, 0x02) => "invalid field in command",
-            (0, 0x04) => "data transfer error",
-            (0, 0x06) => "internal error",
-            (0, 0x07) => "command abort requested",
-            (0, 0x0b) => "invalid namespace or format",
-            (0, 0x1d) => "sanitize failed",
-            (0, 0x1e) => "sanitize in progress",
-            (0, 0x20) => "namespace is write protected",
-            (0, 0x80) => "LBA out of range",
-            (1, 0x0a) => "invalid format",
-            (1, 0x15) => "namespace not ready / format in progress",
-            (1, 0x20) => "firmware activation requires reset",
-            (2, _) => "media or data integrity error",
-            _ => "error",
-        };
+        let what = super::nvme_status::NvmeStatus::name_of(sct, sc)
+            .unwrap_or_else(|| super::nvme_status::type_name(sct));
         format!("{what} (SCT 0x{sct:x}, SC 0x{sc:02x})")
     }
 }
@@ -453,5 +438,24 @@ mod tests {
         assert!(!s.is_success());
         assert_eq!(s.status_code(), 0x02);
         assert!(s.describe().contains("invalid field"));
+    }
+
+    #[test]
+    fn sanitize_statuses_are_named_by_their_codes() {
+        let named = |status| Completion { status, result: 0 }.describe();
+        assert_eq!(named(0x401c), "sanitize failed (SCT 0x0, SC 0x1c)");
+        assert_eq!(named(0x001d), "sanitize in progress (SCT 0x0, SC 0x1d)");
+        assert_eq!(
+            named(0x4115),
+            "namespace insufficient capacity (SCT 0x1, SC 0x15)"
+        );
+        assert_eq!(
+            named(0x4120),
+            "invalid secondary controller state (SCT 0x1, SC 0x20)"
+        );
+        assert_eq!(
+            named(0x4281),
+            "media or data integrity error (SCT 0x2, SC 0x81)"
+        );
     }
 }

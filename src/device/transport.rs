@@ -55,6 +55,18 @@ pub enum TransportError {
     Gone(io::Error),
     #[error("ioctl failed: {0}")]
     Io(io::Error),
+    /// A caller's buffer cannot hold the command's data phase. Sending the command with a
+    /// shorter length would change the command (a log page or identify data cut short, read as
+    /// if whole), so it is not sent at all.
+    #[error(
+        "NVMe admin command 0x{opcode:02x} transfers {needed} bytes but its buffer holds {given}; \
+         the command was not sent"
+    )]
+    BufferTooShort {
+        opcode: u8,
+        needed: u32,
+        given: usize,
+    },
 }
 
 impl TransportError {
@@ -89,6 +101,22 @@ pub trait NvmeTransport {
         data: &mut [u8],
         timeout: Duration,
     ) -> Result<Completion, TransportError>;
+}
+
+/// The part of `data` that the data phase of `cmd` uses: its first `cmd.data_len` bytes, or an
+/// error if `data` is shorter. Every [`NvmeTransport`] checks this before it sends anything.
+pub fn nvme_data_phase<'a>(
+    cmd: &AdminCommand,
+    data: &'a mut [u8],
+) -> Result<&'a mut [u8], TransportError> {
+    let needed = cmd.data_len as usize;
+    let given = data.len();
+    data.get_mut(..needed)
+        .ok_or(TransportError::BufferTooShort {
+            opcode: cmd.opcode,
+            needed: cmd.data_len,
+            given,
+        })
 }
 
 /// `struct sg_io_hdr` from `<scsi/sg.h>`.
@@ -246,12 +274,16 @@ impl NvmeTransport for LinuxDevice {
         data: &mut [u8],
         timeout: Duration,
     ) -> Result<Completion, TransportError> {
-        let len = (cmd.data_len as usize).min(data.len());
+        let data = nvme_data_phase(cmd, data)?;
         let mut raw = NvmePassthruCmd {
             opcode: cmd.opcode,
             nsid: cmd.nsid,
-            addr: if len > 0 { data.as_mut_ptr() as u64 } else { 0 },
-            data_len: len as u32,
+            addr: if data.is_empty() {
+                0
+            } else {
+                data.as_mut_ptr() as u64
+            },
+            data_len: cmd.data_len,
             cdw10: cmd.cdw10,
             cdw11: cmd.cdw11,
             cdw12: cmd.cdw12,
@@ -261,7 +293,8 @@ impl NvmeTransport for LinuxDevice {
             timeout_ms: timeout.as_millis().min(u32::MAX as u128) as u32,
             ..Default::default()
         };
-        // SAFETY: raw.addr points to `len` writable bytes for the duration of the call.
+        // SAFETY: raw.addr points to `data_len` writable bytes (`data`) for the duration of the
+        // call.
         let rc = unsafe { nvme_admin_cmd(self.file.as_raw_fd(), &mut raw) }
             .map_err(|e| TransportError::from_errno("NVMe", e.into()))?;
         Ok(Completion {
@@ -274,6 +307,43 @@ impl NvmeTransport for LinuxDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_buffer_shorter_than_the_data_phase_is_refused_before_anything_is_sent() {
+        // Any open file will do: the check comes before the ioctl.
+        let file = tempfile::tempfile().unwrap();
+        let mut dev = LinuxDevice { file };
+        let mut short = [0u8; 512];
+        let err = dev
+            .admin(
+                &AdminCommand::identify_controller(),
+                &mut short,
+                Duration::from_secs(1),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TransportError::BufferTooShort {
+                    opcode: 0x06,
+                    needed: 4096,
+                    given: 512
+                }
+            ),
+            "{err}"
+        );
+        assert!(short.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn the_data_phase_is_exactly_the_commands_length() {
+        let cmd = AdminCommand::get_log_page(0x81, 20);
+        let mut big = [0u8; 64];
+        assert_eq!(nvme_data_phase(&cmd, &mut big).unwrap().len(), 20);
+        assert!(nvme_data_phase(&cmd, &mut [0u8; 19]).is_err());
+        let none = AdminCommand::sanitize(super::super::nvme::SanitizeAction::CryptoErase, 0);
+        assert!(nvme_data_phase(&none, &mut []).unwrap().is_empty());
+    }
 
     #[test]
     fn kernel_struct_sizes() {

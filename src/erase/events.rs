@@ -40,11 +40,25 @@ impl std::fmt::Display for Phase {
     }
 }
 
+impl Phase {
+    /// Whether `done` and `total` of this phase count bytes; a firmware command's count
+    /// [`FIRMWARE_PROGRESS_TOTAL`]ths of the work instead.
+    pub fn counts_bytes(&self) -> bool {
+        !matches!(self, Phase::Firmware { .. })
+    }
+}
+
+/// The `total` of a firmware command's phase: drives report progress in 65536ths (ATA SANITIZE
+/// STATUS, the NVMe Sanitize Status log, SCSI sense-key specific progress), and it is passed on
+/// as they report it, not rescaled.
+pub const FIRMWARE_PROGRESS_TOTAL: u64 = 65536;
+
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A phase began; `total` units of work (bytes, or per-mille for firmware commands), of
-    /// which `done` are already done (a resumed pass).
+    /// A phase began; `total` units of work (bytes, or [`FIRMWARE_PROGRESS_TOTAL`] for a
+    /// firmware command, see [`Phase::counts_bytes`]), of which `done` are already done (a
+    /// resumed pass).
     PhaseStarted { phase: Phase, done: u64, total: u64 },
     /// Work done so far in the current phase.
     Progress { done: u64 },

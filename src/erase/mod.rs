@@ -12,6 +12,6 @@ pub mod firmware;
 pub mod method;
 pub mod pattern;
 
-pub use events::{Event, NullSink, Phase, Sink, StopFlag};
+pub use events::{Event, FIRMWARE_PROGRESS_TOTAL, NullSink, Phase, Sink, StopFlag};
 pub use method::{Level, OverwritePlan, PassPattern, VerifyPasses};
 pub use pattern::Pattern;

@@ -4,11 +4,13 @@
 //! * [`job`]: one drive's wipe from plan to outcome.
 //! * [`checkpoint`]: what lets an interrupted wipe resume.
 //! * [`progress`]: progress bars or log lines per drive.
+//! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
 
 pub mod checkpoint;
 pub mod firmware;
 pub mod job;
 pub mod progress;
+pub mod signals;
 
 use std::sync::Arc;
 

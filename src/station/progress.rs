@@ -36,13 +36,7 @@ impl Progress {
         match self {
             Progress::Bars(mp) => {
                 let bar = mp.add(ProgressBar::new(0));
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{prefix:.bold} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
+                bar.set_style(bar_style(true));
                 bar.set_prefix(label.to_string());
                 Arc::new(BarSink {
                     bar,
@@ -69,6 +63,7 @@ impl Sink for BarSink {
         match event {
             Event::PhaseStarted { phase, done, total } => {
                 self.bar.reset();
+                self.bar.set_style(bar_style(phase.counts_bytes()));
                 self.bar.set_length(total);
                 self.bar.set_position(done);
                 self.bar.set_message(phase.to_string());
@@ -86,6 +81,18 @@ impl Sink for BarSink {
             Event::Notice { message } => self.bar.println(format!("{}: {message}", self.label)),
         }
     }
+}
+
+/// A bar in bytes and MB/s for overwrite and read-back, in percent for a firmware command.
+fn bar_style(bytes: bool) -> ProgressStyle {
+    let template = if bytes {
+        "{prefix:.bold} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
+    } else {
+        "{prefix:.bold} {msg} [{bar:30}] {percent}% ETA {eta}"
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 impl Drop for BarSink {
@@ -130,11 +137,16 @@ impl LineSink {
         } else {
             "-".into()
         };
-        format!(
-            "wipeproof: {}: {phase} {pct:.1}% {:.1} MB/s ETA {eta}",
-            self.label,
-            rate / 1e6
-        )
+        if s.phase.as_ref().is_none_or(Phase::counts_bytes) {
+            format!(
+                "wipeproof: {}: {phase} {pct:.1}% {:.1} MB/s ETA {eta}",
+                self.label,
+                rate / 1e6
+            )
+        } else {
+            // A firmware command's progress is a fraction of its work, not bytes.
+            format!("wipeproof: {}: {phase} {pct:.1}% ETA {eta}", self.label)
+        }
     }
 }
 
@@ -143,7 +155,7 @@ impl Sink for LineSink {
         let Ok(mut s) = self.state.lock() else { return };
         match event {
             Event::PhaseStarted { phase, done, total } => {
-                eprintln!("wipeproof: {}: {phase} started", self.label);
+                crate::stderr_line!("wipeproof: {}: {phase} started", self.label);
                 *s = LineState {
                     phase: Some(phase),
                     total,
@@ -157,13 +169,13 @@ impl Sink for LineSink {
                 s.done = done;
                 if s.last.is_none_or(|t| t.elapsed() >= self.every) {
                     s.last = Some(Instant::now());
-                    eprintln!("{}", self.line(&s));
+                    crate::stderr_line!("{}", self.line(&s));
                 }
             }
             Event::PhaseFinished { ok } => {
                 let phase = s.phase.as_ref().map(|p| p.to_string()).unwrap_or_default();
                 let elapsed = s.started.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-                eprintln!(
+                crate::stderr_line!(
                     "wipeproof: {}: {phase} {} in {}",
                     self.label,
                     if ok { "done" } else { "ended with problems" },
@@ -174,11 +186,13 @@ impl Sink for LineSink {
                 offset,
                 len,
                 message,
-            } => eprintln!(
+            } => crate::stderr_line!(
                 "wipeproof: {}: {len} bytes at offset {offset} failed: {message}",
                 self.label
             ),
-            Event::Notice { message } => eprintln!("wipeproof: {}: {message}", self.label),
+            Event::Notice { message } => {
+                crate::stderr_line!("wipeproof: {}: {message}", self.label)
+            }
         }
     }
 }
@@ -192,6 +206,47 @@ pub fn format_duration(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line_after(phase: Phase, total: u64, done: u64) -> String {
+        let sink = LineSink {
+            label: "/dev/nvme0n1".into(),
+            every: Duration::from_secs(5),
+            state: Mutex::new(LineState::default()),
+        };
+        sink.event(Event::PhaseStarted {
+            phase,
+            done: 0,
+            total,
+        });
+        let mut s = sink.state.lock().unwrap();
+        s.done = done;
+        sink.line(&s)
+    }
+
+    #[test]
+    fn firmware_progress_is_a_fraction_of_the_command_not_bytes() {
+        let total = crate::erase::FIRMWARE_PROGRESS_TOTAL;
+        let line = line_after(
+            Phase::Firmware {
+                command: "NVMe Sanitize (crypto erase)".into(),
+            },
+            total,
+            total / 4,
+        );
+        assert!(line.contains(" 25.0% "), "{line}");
+        assert!(!line.contains("MB/s"), "{line}");
+        let line = line_after(
+            Phase::Write {
+                pass: 1,
+                passes: 1,
+                pattern: "0x00".into(),
+            },
+            1 << 30,
+            1 << 29,
+        );
+        assert!(line.contains(" 50.0% "), "{line}");
+        assert!(line.contains("MB/s"), "{line}");
+    }
 
     #[test]
     fn durations() {

@@ -463,3 +463,85 @@ pub fn manifest(dir: &Path, name: &str, text: &str) -> PathBuf {
     fs::write(&p, text).unwrap();
     p
 }
+
+/// The files with extension `ext` directly in `dir` (none if it does not exist), sorted.
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+impl Home {
+    /// The checkpoints of interrupted wipes (`checkpoints/*.json`).
+    pub fn checkpoints(&self) -> Vec<PathBuf> {
+        files_with_ext(&self.path().join("checkpoints"), "json")
+    }
+
+    /// Waits until a wipe has written its first checkpoint (it does so before its first pass),
+    /// and returns its path.
+    pub fn wait_for_checkpoint(&self, child: &mut std::process::Child) -> PathBuf {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(cp) = self.checkpoints().into_iter().next() {
+                return cp;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the wipe ended ({status}) before it wrote a checkpoint");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint after 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// A reader at the other end of a pipe that takes the first line and then closes the pipe, as
+/// `| head -1` does: every later write into the pipe fails with `EPIPE`.
+pub struct HeadOne {
+    reader: std::thread::JoinHandle<String>,
+}
+
+impl HeadOne {
+    /// Starts reading `pipe` (a child's stdout or stderr).
+    pub fn start(pipe: impl Read + Send + 'static) -> HeadOne {
+        use std::io::BufRead;
+        HeadOne {
+            reader: std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = std::io::BufReader::new(pipe).read_line(&mut line);
+                line
+            }),
+        }
+    }
+
+    /// A pipe for both stdout and stderr of a child (`2>&1`), read by a `HeadOne`.
+    pub fn both() -> (HeadOne, std::process::Stdio, std::process::Stdio) {
+        // Close-on-exec, so the child does not hold the read end open itself.
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        let write2 = write.try_clone().unwrap();
+        (
+            HeadOne::start(fs::File::from(read)),
+            write.into(),
+            write2.into(),
+        )
+    }
+
+    /// The line it read (the pipe is closed by then).
+    pub fn line(self) -> String {
+        self.reader.join().unwrap()
+    }
+}
+
+/// Sends `signal` to the process `child`.
+pub fn send_signal(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}

@@ -306,3 +306,145 @@ fn interrupted_wipe_is_incomplete_and_resumes_to_pass() {
         stderr(&out)
     );
 }
+
+/// The certificate a `wipe --json` drive entry names verifies with the station's key.
+fn assert_certificate_verifies(home: &Home, drive: &serde_json::Value) {
+    let json = drive["certificate_json"].as_str().unwrap();
+    let (code, report) = home.json(&["verify", json, "--json"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["valid"], true, "{report}");
+}
+
+#[test]
+fn a_reader_that_closes_the_output_early_does_not_stop_the_wipe() {
+    // wipeproof wipe DEV --yes 2>&1 | head -1
+    let home = Home::new();
+    let lo = LoopDev::new("headone", 64 << 20, 512);
+    let (head, out, err) = HeadOne::both();
+    let status = home
+        .command(&[
+            "wipe",
+            lo.dev.to_str().unwrap(),
+            "--method",
+            "dod-3pass",
+            "--yes",
+        ])
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(head.line().starts_with("wipeproof"));
+    // Every line after the first went into a closed pipe; the wipe went on to its end.
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert_eq!(surviving_blocks(&lo.backing), 0);
+    let certs = files_with_ext(&home.path().join("certificates"), "pdf");
+    assert_eq!(certs.len(), 1, "{certs:?}");
+    let (code, report) = home.json(&["verify", certs[0].to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{report}");
+    let record = certs[0].with_extension("json");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(
+        record["record"]["sanitization"]["result"], "PASS",
+        "{record}"
+    );
+    assert!(home.checkpoints().is_empty());
+}
+
+#[test]
+fn hangup_and_terminate_end_in_an_incomplete_certificate_and_a_checkpoint() {
+    use nix::sys::signal::Signal;
+    for signal in [Signal::SIGHUP, Signal::SIGTERM] {
+        let home = Home::new();
+        let lo = LoopDev::new("hangup", 256 << 20, 512);
+        let dev = lo.dev.to_str().unwrap().to_string();
+        let mut child = home
+            .command(&["wipe", &dev, "--method", "gutmann", "--yes", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The terminal goes away: stderr is closed after its first line.
+        let head = HeadOne::start(child.stderr.take().unwrap());
+        let checkpoint = home.wait_for_checkpoint(&mut child);
+        send_signal(&child, signal);
+        let out = child.wait_with_output().unwrap();
+        head.line();
+        assert_eq!(out.status.code(), Some(1), "{signal}: {:?}", out.status);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let d = only_drive(&json);
+        assert_eq!(d["result"], "INCOMPLETE", "{signal}: {json}");
+        assert!(
+            d["failure_reasons"].to_string().contains("interrupted"),
+            "{signal}: {json}"
+        );
+        assert_certificate_verifies(&home, d);
+        assert_eq!(home.checkpoints(), vec![checkpoint.clone()], "{signal}");
+        assert!(
+            surviving_blocks(&lo.backing) > 0,
+            "{signal}: the wipe finished before the signal"
+        );
+
+        if signal == Signal::SIGHUP {
+            // Starting a new wipe and answering no leaves the interrupted one as it was.
+            let before = std::fs::read(&checkpoint).unwrap();
+            let out = run_with_stdin(&home, &["wipe", &dev, "--method", "zero"], "no\n");
+            assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+            assert_eq!(home.checkpoints(), vec![checkpoint.clone()]);
+            assert_eq!(std::fs::read(&checkpoint).unwrap(), before);
+            // ... and it resumes to PASS.
+            let (code, json) = home.json(&["wipe", "--resume", &dev, "--yes", "--json"]);
+            assert_eq!(code, 0, "{json}");
+            let resumed = only_drive(&json);
+            assert_eq!(resumed["result"], "PASS", "{json}");
+            assert_eq!(resumed["wipe_id"], d["wipe_id"]);
+            assert_certificate_verifies(&home, resumed);
+            assert_eq!(surviving_blocks(&lo.backing), 0);
+            assert!(home.checkpoints().is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_failing_command_prints_one_json_error_document() {
+    let home = Home::new();
+    let missing = shm_path("missing");
+    let missing = missing.to_str().unwrap();
+    let csv = format!("{missing}.csv");
+    for args in [
+        vec!["wipe", missing, "--yes", "--json"],
+        vec!["wipe", "--json"],
+        vec![
+            "intake",
+            "import",
+            &csv,
+            "--customer",
+            "C",
+            "--collection",
+            "X",
+            "--json",
+        ],
+        vec!["assets", "show", "NO-SUCH-TAG", "--json"],
+    ] {
+        let out = home.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {}", stdout(&out)));
+        let error = json["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{args:?}: {json}"));
+        assert_eq!(json.as_object().unwrap().len(), 1, "{json}");
+        assert!(!error.is_empty());
+        // The same reason is on stderr for people.
+        assert!(
+            stderr(&out).contains(error.split([';', ':']).next().unwrap()),
+            "{args:?}: {error} / {}",
+            stderr(&out)
+        );
+    }
+    let out = home.run(&["wipe", missing, "--yes", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["error"].as_str().unwrap().contains(missing), "{json}");
+}

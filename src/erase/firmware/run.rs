@@ -18,7 +18,7 @@ use crate::device::nvme::{AdminCommand, SanitizeAction, SanitizeLog, SecureErase
 use crate::device::scsi;
 use crate::device::sense::{Sense, key};
 use crate::device::transport::{DataPhase, NvmeTransport, ScsiTransport};
-use crate::erase::{Event, Phase, Sink, StopFlag};
+use crate::erase::{Event, FIRMWARE_PROGRESS_TOTAL, Phase, Sink, StopFlag};
 
 /// How a firmware run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn run(
             command: m.command.to_string(),
         },
         done: 0,
-        total: 65536,
+        total: FIRMWARE_PROGRESS_TOTAL,
     });
     let status = match m.set {
         CommandSet::Ata => match t.scsi.as_deref_mut() {
@@ -228,7 +228,9 @@ fn ata_sanitize(
                         done: s.progress as u64,
                     });
                 } else if s.completed_without_error {
-                    sink.event(Event::Progress { done: 65536 });
+                    sink.event(Event::Progress {
+                        done: FIRMWARE_PROGRESS_TOTAL,
+                    });
                     notes.push("SANITIZE STATUS: completed without error".into());
                     return RunStatus::Completed;
                 } else {
@@ -355,7 +357,9 @@ fn nvme_sanitize(
                 done: l.progress as u64,
             }),
             SanitizeLog::COMPLETED | SanitizeLog::COMPLETED_NO_DEALLOCATE => {
-                sink.event(Event::Progress { done: 65536 });
+                sink.event(Event::Progress {
+                    done: FIRMWARE_PROGRESS_TOTAL,
+                });
                 notes.push(format!(
                     "Sanitize Status log: completed{}",
                     if l.global_data_erased {
@@ -444,12 +448,16 @@ fn scsi_sanitize(
                 return RunStatus::Failed("the device reports SANITIZE COMMAND FAILED".into());
             }
             Some(s) if s.key == key::NO_SENSE || s.key == key::RECOVERED_ERROR => {
-                sink.event(Event::Progress { done: 65536 });
+                sink.event(Event::Progress {
+                    done: FIRMWARE_PROGRESS_TOTAL,
+                });
                 notes.push("REQUEST SENSE: no sanitize in progress, no error: completed".into());
                 return RunStatus::Completed;
             }
             None => {
-                sink.event(Event::Progress { done: 65536 });
+                sink.event(Event::Progress {
+                    done: FIRMWARE_PROGRESS_TOTAL,
+                });
                 notes.push("REQUEST SENSE: no sense data: completed".into());
                 return RunStatus::Completed;
             }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::device::ata::fixture::IdentifyBuilder;
 use crate::device::nvme::{self, AdminCommand, Completion};
+use crate::device::nvme_status::NvmeStatus;
 use crate::device::transport::{
     DataPhase, NvmeTransport, ScsiReply, ScsiTransport, TransportError,
 };
@@ -389,19 +390,16 @@ impl NvmeTransport for SimNvme {
         data: &mut [u8],
         _timeout: Duration,
     ) -> Result<Completion, TransportError> {
+        // The same contract as the kernel transport: a short buffer is refused, not shrunk.
+        let data = crate::device::transport::nvme_data_phase(cmd, data)?;
         self.commands.push((cmd.opcode, cmd.cdw10));
-        let ok = Completion {
-            status: 0,
+        let answer = |status: NvmeStatus| Completion {
+            status: status.field(),
             result: 0,
         };
-        let invalid = Completion {
-            status: 0x4002,
-            result: 0,
-        };
-        let in_progress = Completion {
-            status: 0x1e,
-            result: 0,
-        };
+        let ok = answer(NvmeStatus::SUCCESS);
+        let invalid = answer(NvmeStatus::INVALID_FIELD);
+        let in_progress = answer(NvmeStatus::SANITIZE_IN_PROGRESS);
         match cmd.opcode {
             nvme::opcode::IDENTIFY => {
                 let bytes = if cmd.cdw10 == 1 {
@@ -475,10 +473,7 @@ impl NvmeTransport for SimNvme {
                 }
                 Ok(ok)
             }
-            _ => Ok(Completion {
-                status: 0x4001,
-                result: 0,
-            }),
+            _ => Ok(answer(NvmeStatus::INVALID_OPCODE)),
         }
     }
 }

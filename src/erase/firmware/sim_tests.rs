@@ -174,7 +174,10 @@ fn ata_sanitize_is_polled_to_completion_with_progress() {
             progress.len() >= 3 && progress.windows(2).all(|w| w[0] <= w[1]),
             "{progress:?}"
         );
-        assert_eq!(*progress.last().unwrap(), 65536);
+        assert_eq!(
+            *progress.last().unwrap(),
+            crate::erase::FIRMWARE_PROGRESS_TOTAL
+        );
     }
 }
 
@@ -241,6 +244,22 @@ fn nvme_format_and_sanitize() {
         "{:?}",
         r.status
     );
+}
+
+#[test]
+fn a_format_during_a_sanitize_is_refused_with_the_specifications_status() {
+    let mut sim = SimNvme::new();
+    let caps = read_capabilities(&mut nvme(&mut sim), Transport::Nvme);
+    // A sanitize started earlier (by another tool, or before a power cycle) still runs.
+    sim.sanitize_polls_left = Some(3);
+    let before = sim.data.clone();
+    let r = run_method(&mut nvme(&mut sim), &caps, "nvme-format-erase");
+    // Generic status 0x1D is Sanitize In Progress (NVMe Base 2.0), with Do Not Retry.
+    assert_eq!(
+        r.status,
+        RunStatus::Failed("Format NVM failed: sanitize in progress (SCT 0x0, SC 0x1d)".into())
+    );
+    assert_eq!(sim.data, before);
 }
 
 #[test]
