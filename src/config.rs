@@ -266,8 +266,11 @@ impl Config {
         if let Ok(n) = value.trim().parse::<i64>() {
             candidates.push(toml::Value::Integer(n));
         }
-        if let Ok(b) = value.trim().parse::<bool>() {
-            candidates.push(toml::Value::Boolean(b));
+        // Switches take true/false, and yes/no, on/off, 1/0 as kernel options write them.
+        match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => candidates.push(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => candidates.push(toml::Value::Boolean(false)),
+            _ => {}
         }
         let mut first_error = None;
         for candidate in candidates {
@@ -492,6 +495,15 @@ mod tests {
         assert!(config.station.poweroff_when_done);
         assert_eq!(config.station.auto.as_deref(), Some("random"));
         assert!(config.apply_override("station.auto_delay=soon").is_err());
+        config.apply_override("station.auto_existing=0").unwrap();
+        assert!(!config.station.auto_existing);
+        config.apply_override("station.auto_existing=1").unwrap();
+        assert!(config.station.auto_existing);
+        config.apply_override("defaults.verify=10").unwrap();
+        assert_eq!(
+            config.defaults.verify, "10",
+            "a text setting keeps digits as text"
+        );
         assert_eq!(Config::default().station.auto_delay, 10);
     }
 

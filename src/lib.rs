@@ -12,6 +12,7 @@
 //!
 //! [`durable`], [`leftovers`] and [`config`] are small helpers that every layer may use.
 
+pub mod boot_options;
 pub mod certificate;
 pub mod cli;
 pub mod config;

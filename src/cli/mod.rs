@@ -16,6 +16,7 @@ mod output;
 mod remote;
 mod station;
 mod stations;
+mod unfreeze;
 mod verify;
 mod wipe;
 
@@ -91,6 +92,8 @@ enum Command {
     /// The wipe station: every drive on one screen (or JSON lines with --headless), drives
     /// found as they are plugged in, wipes started and stopped at any time.
     Station(station::StationArgs),
+    /// Suspend to RAM and resume, to unfreeze SATA drives' security (the clock wakes the station).
+    Unfreeze(unfreeze::UnfreezeArgs),
 }
 
 /// Entry point of the binary.
@@ -188,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Stations(args) => stations::stations(args, &open_state(&cli)?),
         Command::Tokens(args) => stations::tokens(args, &open_state(&cli)?),
         Command::Station(args) => station::run(args, &open_state(&cli)?),
+        Command::Unfreeze(args) => unfreeze::run(args, &open_state(&cli)?),
     }
 }
 
@@ -205,6 +209,25 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
             state.root().display(),
             state.config_path().display()
         );
+    }
+    // On the live image, kernel options (wipeproof.NAME=VALUE) come over the file, and flags
+    // over both. A bad one is reported and skipped: a typo at the boot menu must not stop a
+    // station.
+    if let Some(cmdline) = std::env::var_os(crate::boot_options::ENV) {
+        for option in crate::boot_options::parse(&cmdline.to_string_lossy()) {
+            match option {
+                crate::boot_options::BootOption::Setting(assignment) => {
+                    if let Err(e) = state.config.apply_override(&assignment) {
+                        crate::stderr_line!(
+                            "wipeproof: ignoring kernel option for {assignment}: {e}"
+                        );
+                    }
+                }
+                crate::boot_options::BootOption::Unknown(word) => {
+                    crate::stderr_line!("wipeproof: ignoring unknown kernel option {word}");
+                }
+            }
+        }
     }
     for assignment in &cli.set {
         state.config.apply_override(assignment)?;

@@ -38,7 +38,16 @@ pub struct StationArgs {
     /// --only 'WDC*' --only /dev/sdc; may be given more than once. Others are not shown.
     #[arg(long, value_name = "GLOB")]
     only: Vec<String>,
+    /// Headless: exit once unattended work is done (a wipe has ended and nothing has run or
+    /// waited for EXIT_AFTER_IDLE seconds), with 0 if every wipe passed. The live image uses it
+    /// to save its logs and power off.
+    #[arg(long, requires = "headless")]
+    exit_when_done: bool,
 }
+
+/// How long a headless station with --exit-when-done waits, idle, before it exits: long enough
+/// for a drive that is still spinning up to appear.
+const EXIT_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// How long a headless unattended station waits, idle, before powering off when told to.
 const POWEROFF_AFTER_IDLE: Duration = Duration::from_secs(60);
@@ -81,10 +90,14 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
                 .map(|m| format!(" (drives that appear are wiped with {m})"))
                 .unwrap_or_default()
         );
-        headless(
-            &mut live,
-            settings.poweroff_when_done && auto_method.is_some(),
-        );
+        let when_done = if args.exit_when_done {
+            WhenDone::Exit
+        } else if settings.poweroff_when_done && auto_method.is_some() {
+            WhenDone::PowerOff
+        } else {
+            WhenDone::KeepWatching
+        };
+        headless(&mut live, when_done);
         live
     } else {
         let queue = Arc::new(Queue::default());
@@ -114,19 +127,34 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
     })
 }
 
-/// Runs until a signal stops the station, then waits for every wipe's certificate.
-fn headless(live: &mut Live, poweroff_when_done: bool) {
+/// What a headless station does once its unattended work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenDone {
+    KeepWatching,
+    Exit,
+    PowerOff,
+}
+
+/// Runs until a signal stops the station (or its work is done, as `when_done` says), then
+/// waits for every wipe's certificate.
+fn headless(live: &mut Live, when_done: WhenDone) {
     let mut idle_since: Option<Instant> = None;
     while !live.session().stop_flag().is_stopped() {
         live.tick(Duration::from_millis(250));
-        if !poweroff_when_done {
+        if when_done == WhenDone::KeepWatching {
             continue;
         }
         let done = live.tally().0 > 0 && !live.busy();
         match (done, idle_since) {
             (false, _) => idle_since = None,
             (true, None) => idle_since = Some(Instant::now()),
-            (true, Some(t)) if t.elapsed() >= POWEROFF_AFTER_IDLE => {
+            (true, Some(t)) if when_done == WhenDone::Exit && t.elapsed() >= EXIT_AFTER_IDLE => {
+                crate::stderr_line!("wipeproof: unattended work is done; the station exits");
+                break;
+            }
+            (true, Some(t))
+                if when_done == WhenDone::PowerOff && t.elapsed() >= POWEROFF_AFTER_IDLE =>
+            {
                 crate::stderr_line!(
                     "wipeproof: unattended work is done; powering off (station.poweroff_when_done)"
                 );

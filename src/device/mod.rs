@@ -24,6 +24,7 @@ pub mod locks;
 pub mod mounts;
 pub mod nvme;
 pub mod nvme_status;
+pub mod power;
 pub mod scsi;
 pub mod sense;
 pub mod stack;

@@ -10,6 +10,7 @@ mod engine;
 mod fake_http;
 mod guard;
 mod list;
+mod live;
 mod register;
 mod resume;
 mod schema;
