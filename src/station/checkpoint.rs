@@ -260,7 +260,8 @@ impl Checkpoint {
             && cp.fingerprint.is_empty()
         {
             return Err(
-                "it records writes but no fingerprint of the written content, so the drive                  cannot be recognised"
+                "it records writes but no fingerprint of the written content, so the \
+                 drive cannot be recognised"
                     .into(),
             );
         }
@@ -440,6 +441,10 @@ pub(crate) mod tests {
             (
                 "hex",
                 Box::new(|v| v["position"]["region_hashes"][0][1] = "x".into()),
+            ),
+            (
+                "no fingerprint of the written content, so the drive cannot be recognised",
+                Box::new(|v| v["fingerprint"] = serde_json::json!([])),
             ),
         ];
         for (what, edit) in edits {

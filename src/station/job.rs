@@ -354,6 +354,23 @@ impl Job {
                             ),
                         }),
                     }
+                    if state.fingerprint.is_empty() {
+                        // Nothing this wipe wrote could be read back: the first pass stopped
+                        // before its first byte (a signal right after the first checkpoint),
+                        // or the read failed. A write position would then name writes that
+                        // no resume can recognise the drive by, so none is recorded; writes
+                        // that were made are still recorded, and a resume refuses them.
+                        state.position = None;
+                        if offset > 0 {
+                            state.steps[idx].stopped_at = Some(offset);
+                        }
+                        if let Err(e) = store.save(state) {
+                            sink.event(Event::Notice {
+                                message: format!("{e}; an interruption now could not be resumed"),
+                            });
+                        }
+                        return;
+                    }
                     let hashes = if random {
                         hasher
                             .lock()
@@ -399,7 +416,11 @@ impl Job {
                 }
                 PassEnd::Interrupted { offset } => {
                     step.status = StepStatus::Interrupted;
-                    step.stopped_at = Some(offset);
+                    // Stopped before the first byte of a wipe that has written nothing: there
+                    // is no write to record (and none a fingerprint could bind).
+                    if offset > 0 || !self.state.fingerprint.is_empty() {
+                        step.stopped_at = Some(offset);
+                    }
                     return false;
                 }
                 PassEnd::Aborted { reason, .. } => {
@@ -426,7 +447,9 @@ impl Job {
         if !verify_this {
             return true;
         }
-        self.state.position = Some(Position {
+        // Without a fingerprint of what the pass wrote, a position could not be checked on
+        // resume (see `on_checkpoint`): the checkpoint then records the writes only.
+        self.state.position = (!self.state.fingerprint.is_empty()).then(|| Position {
             step: number,
             phase: PassPhase::Verify,
             offset: size,

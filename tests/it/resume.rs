@@ -23,7 +23,8 @@ use wipeproof::verify::outcome::VerifySpec;
 
 use crate::support::*;
 
-/// Stops a wipe once pass `pass` has written `at` bytes.
+/// Stops a wipe once pass `pass` has written `at` bytes (with `at` 0: as the pass starts,
+/// before its first byte).
 struct StopInPass {
     pass: usize,
     at: u64,
@@ -37,7 +38,12 @@ impl Sink for StopInPass {
             Event::PhaseStarted {
                 phase: Phase::Write { pass, .. },
                 ..
-            } => self.current.store(pass, Ordering::SeqCst),
+            } => {
+                self.current.store(pass, Ordering::SeqCst);
+                if pass == self.pass && self.at == 0 {
+                    self.stop.stop()
+                }
+            }
             Event::Progress { done }
                 if done >= self.at && self.current.load(Ordering::SeqCst) == self.pass =>
             {
@@ -154,6 +160,35 @@ fn a_loop_device_over_another_file_of_the_same_name_is_refused() {
     let out = resume(&home, &a.dev);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(surviving_blocks(&a.backing), 0);
+}
+
+#[test]
+fn a_wipe_stopped_before_its_first_byte_leaves_a_checkpoint_that_resumes() {
+    // A signal that lands between the first checkpoint and the first write stops the pass at
+    // offset 0: nothing is written yet, so there is no content to fingerprint either.
+    let home = Home::new();
+    let dir = shm_dir();
+    let image = same_name(&dir, "disk.img", 16 << 20);
+    let store = store(&home);
+    let checkpoint = interrupt(&store, &image, "gutmann", 1, 0);
+    let scan = store.scan().unwrap();
+    assert!(scan.damaged.is_empty(), "{:?}", scan.damaged);
+    let cp = Checkpoint::parse(&fs::read(&checkpoint).unwrap()).unwrap();
+    assert!(
+        cp.position.is_none() || !cp.fingerprint.is_empty(),
+        "a write position without a fingerprint: {cp:?}"
+    );
+    let out = resume(&home, &image);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(surviving_blocks(&image), 0);
+    // A later pass stopped before its first byte still holds the earlier pass's content.
+    let image = same_name(&dir, "second.img", 16 << 20);
+    let checkpoint = interrupt(&store, &image, "dod-3pass", 2, 0);
+    let cp = Checkpoint::parse(&fs::read(&checkpoint).unwrap()).unwrap();
+    assert!(!cp.fingerprint.is_empty(), "{cp:?}");
+    let out = resume(&home, &image);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(surviving_blocks(&image), 0);
 }
 
 /// A passing sample check of step `step`, as an old checkpoint would have held it.
