@@ -494,7 +494,10 @@ fn report_and_labels() {
             "{names:?}"
         );
         if file == pdf {
-            assert!(names.contains(&"visible_text"), "{names:?}");
+            assert!(
+                names.contains(&"visible_text") && names.contains(&"pdf_structure"),
+                "{names:?}"
+            );
         }
     }
     // The report separates a drive's result from its asset's state, names the level and the

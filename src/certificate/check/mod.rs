@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 mod drive;
 mod json;
 mod page;
-mod structure;
+pub(crate) mod structure;
 
 pub use drive::{DriveCheck, DriveRead};
 

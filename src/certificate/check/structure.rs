@@ -1,4 +1,5 @@
-//! What a viewer shows of a PDF certificate, checked against the renderer whatever version of
+//! What a viewer shows of a PDF certificate (or collection report, which the register's report
+//! checks read through these same functions), checked against the renderer whatever version of
 //! wipeproof made the file: exactly one revision (no incremental updates), and every object a
 //! viewer reads from the catalog down (pages, their boxes and rotation, resources, fonts with
 //! their encodings, ToUnicode maps and font programs, content streams, the attachments' names
@@ -23,7 +24,7 @@ const MAX_STREAM: usize = 8 << 20;
 const MAX_OBJECTS: usize = 20_000;
 
 /// Reads a PDF for these checks (bounded; a parser panic is an error).
-pub(super) fn load(bytes: &[u8]) -> Result<Document, String> {
+pub(crate) fn load(bytes: &[u8]) -> Result<Document, String> {
     let owned = bytes.to_vec();
     let loaded = std::panic::catch_unwind(move || {
         let options = lopdf::LoadOptions {
@@ -37,7 +38,7 @@ pub(super) fn load(bytes: &[u8]) -> Result<Document, String> {
 
 /// The layout a certificate was drawn with: layout 2 embeds its faces (Type0 fonts), layout 1
 /// used the standard Type1 fonts.
-pub(super) fn layout_version(doc: &Document) -> LayoutVersion {
+pub(crate) fn layout_version(doc: &Document) -> LayoutVersion {
     let type0 = doc.get_pages().values().any(|&page| {
         doc.get_page_fonts(page).is_ok_and(|fonts| {
             fonts
@@ -54,12 +55,12 @@ pub(super) fn layout_version(doc: &Document) -> LayoutVersion {
 
 /// Exactly one revision: one cross-reference section and trailer, no `/Prev`, nothing after
 /// the end-of-file marker.
-pub(super) fn one_revision(bytes: &[u8], doc: &Document) -> Result<(), String> {
+pub(crate) fn one_revision(bytes: &[u8], doc: &Document) -> Result<(), String> {
     let count = |needle: &[u8]| bytes.windows(needle.len()).filter(|w| *w == needle).count();
     let startxrefs = count(b"startxref");
     if startxrefs != 1 {
         return Err(format!(
-            "the file has {startxrefs} cross-reference sections; a certificate has exactly one, \
+            "the file has {startxrefs} cross-reference sections; wipeproof writes exactly one, \
              so it was changed by an incremental update after it was issued"
         ));
     }
@@ -74,7 +75,7 @@ pub(super) fn one_revision(bytes: &[u8], doc: &Document) -> Result<(), String> {
     for key in ["Prev", "XRefStm", "Encrypt"] {
         if doc.trailer.has(key.as_bytes()) {
             return Err(format!(
-                "the trailer has /{key}, which a certificate never has (an incremental update, \
+                "the trailer has /{key}, which wipeproof never writes (an incremental update, \
                  a cross-reference stream or encryption)"
             ));
         }
@@ -87,7 +88,7 @@ pub(super) fn one_revision(bytes: &[u8], doc: &Document) -> Result<(), String> {
         .collect();
     if !unexpected.is_empty() {
         return Err(format!(
-            "the trailer has /{}, which a certificate never has",
+            "the trailer has /{}, which wipeproof never writes",
             unexpected.join(", /")
         ));
     }
@@ -97,7 +98,7 @@ pub(super) fn one_revision(bytes: &[u8], doc: &Document) -> Result<(), String> {
 /// Every object a viewer reads, from the catalog and the document information down, is the
 /// one in `redrawn` (the renderer's file for the signed record). The contents of the embedded
 /// files are left to the `embedded_files` check, and the producer's version to `file`.
-pub(super) fn same_as_redrawn(file: &Document, redrawn: &Document) -> Result<(), String> {
+pub(crate) fn same_as_redrawn(file: &Document, redrawn: &Document) -> Result<(), String> {
     let mut cmp = Compare {
         file,
         redrawn,
@@ -133,7 +134,7 @@ impl Compare<'_> {
         self.budget = self
             .budget
             .checked_sub(1)
-            .ok_or("the file has far more objects than a certificate")?;
+            .ok_or("the file has far more objects than wipeproof writes")?;
         let (a, b) = match (a, b) {
             (Object::Reference(ra), Object::Reference(rb)) => {
                 if !self.seen.insert((*ra, *rb)) {
@@ -401,7 +402,7 @@ fn differences(encoding: &Dictionary) -> BTreeMap<u8, char> {
 
 /// The text of each page as a viewer shows it: one string per text object (`BT` … `ET`),
 /// every shown string decoded through the encoding of its font.
-pub(super) fn page_texts(doc: &Document) -> Result<Vec<Vec<String>>, String> {
+pub(crate) fn page_texts(doc: &Document) -> Result<Vec<Vec<String>>, String> {
     let mut pages = Vec::new();
     for (number, page) in doc.get_pages() {
         let fonts = doc

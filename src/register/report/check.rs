@@ -17,7 +17,7 @@ use super::{
     CollectionReport, ReportSignature, SCHEMA, SignedReport, layout, render_report_pdf,
     report_json, summarise,
 };
-use crate::certificate::check::{CheckError, CheckItem, Report};
+use crate::certificate::check::{CheckError, CheckItem, Report, structure};
 use crate::certificate::keys::TrustStore;
 use crate::certificate::pdf::{self, ParsedPdf};
 
@@ -339,36 +339,38 @@ fn check_pdf(
         );
     }
 
-    // The words on the pages.
+    // The words on the pages, as a viewer reads them: each string through the encoding or
+    // ToUnicode map of the font it is shown in, as the certificate's checks read them.
+    let doc = structure::load(bytes);
     let expected = layout(report, sha, sig_b64);
-    let problem = if expected.len() != parsed.pages.len() {
-        Some(format!(
+    let problem = match doc.as_ref().map_err(Clone::clone).and_then(|d| structure::page_texts(d)) {
+        Err(e) => Some(format!("the page text cannot be read: {e}")),
+        Ok(shown) if shown.len() != expected.len() => Some(format!(
             "the PDF has {} page(s); the signed report renders to {}",
-            parsed.pages.len(),
+            shown.len(),
             expected.len()
-        ))
-    } else {
-        expected
+        )),
+        Ok(shown) => expected
             .iter()
-            .zip(&parsed.pages)
+            .zip(&shown)
             .enumerate()
             .find_map(|(i, (want, got))| {
                 let want = want.texts();
-                let n = want.len().max(got.texts.len());
+                let n = want.len().max(got.len());
                 (0..n).find_map(|j| {
                     let w = want.get(j).copied();
-                    let g = got.texts.get(j).map(String::as_str);
+                    let g = got.get(j).map(String::as_str);
                     (w != g).then(|| {
-                    format!(
-                        "page {}, text {}: the PDF shows {:?} where the signed report says {:?}",
-                        i + 1,
-                        j + 1,
-                        g.unwrap_or("(nothing)"),
-                        w.unwrap_or("(nothing)")
-                    )
+                        format!(
+                            "page {}, text {}: the PDF shows {:?} where the signed report says {:?}",
+                            i + 1,
+                            j + 1,
+                            g.unwrap_or("(nothing)"),
+                            w.unwrap_or("(nothing)")
+                        )
+                    })
                 })
-                })
-            })
+            }),
     };
     match problem {
         None => push(
@@ -435,6 +437,23 @@ fn check_pdf(
             true,
             "every drawing operation matches the signed report's rendering",
         );
+    }
+    // One revision, and every object a viewer reads is what the renderer writes.
+    let structure = doc
+        .map_err(|e| format!("the PDF cannot be read: {e}"))
+        .and_then(|doc| {
+            structure::one_revision(bytes, &doc)?;
+            let again = structure::load(&redrawn_bytes)?;
+            structure::same_as_redrawn(&doc, &again)
+        });
+    match structure {
+        Ok(()) => push(
+            v,
+            "pdf_structure",
+            true,
+            "one revision; pages, fonts, encodings, resources and boxes are what the renderer writes",
+        ),
+        Err(e) => push(v, "pdf_structure", false, e),
     }
     if report.tool.version != env!("CARGO_PKG_VERSION") {
         push(
