@@ -343,7 +343,11 @@ fn check_pdf(
     // ToUnicode map of the font it is shown in, as the certificate's checks read them.
     let doc = structure::load(bytes);
     let expected = layout(report, sha, sig_b64);
-    let problem = match doc.as_ref().map_err(Clone::clone).and_then(|d| structure::page_texts(d)) {
+    let shown = doc
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(structure::page_texts);
+    let problem = match shown {
         Err(e) => Some(format!("the page text cannot be read: {e}")),
         Ok(shown) if shown.len() != expected.len() => Some(format!(
             "the PDF has {} page(s); the signed report renders to {}",
