@@ -4,8 +4,10 @@
 //! or repeated members), `signature` (Ed25519, strict, over the report's canonical bytes),
 //! `trusted_key`, `summary` (the signed counts are those of the signed lines); for JSON
 //! `signature_block`; for PDF `embedded_files`, `visible_text` (every word on the pages is what
-//! the signed report renders to), `page_content` (every drawing operation, nothing added) and
-//! `file` (byte for byte, when made by this version).
+//! the signed report renders to, read through each font's encoding or ToUnicode map with the
+//! certificate checks' reader), `page_content` (every drawing operation, nothing added),
+//! `pdf_structure` (one revision, every object a viewer reads is the renderer's) and `file`
+//! (byte for byte, when made by this version).
 
 use std::path::Path;
 
