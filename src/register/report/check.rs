@@ -4,8 +4,10 @@
 //! or repeated members), `signature` (Ed25519, strict, over the report's canonical bytes),
 //! `trusted_key`, `summary` (the signed counts are those of the signed lines); for JSON
 //! `signature_block`; for PDF `embedded_files`, `visible_text` (every word on the pages is what
-//! the signed report renders to), `page_content` (every drawing operation, nothing added) and
-//! `file` (byte for byte, when made by this version).
+//! the signed report renders to, read through each font's encoding or ToUnicode map with the
+//! certificate checks' reader), `page_content` (every drawing operation, nothing added),
+//! `pdf_structure` (one revision, every object a viewer reads is the renderer's) and `file`
+//! (byte for byte, when made by this version).
 
 use std::path::Path;
 
@@ -343,7 +345,11 @@ fn check_pdf(
     // ToUnicode map of the font it is shown in, as the certificate's checks read them.
     let doc = structure::load(bytes);
     let expected = layout(report, sha, sig_b64);
-    let problem = match doc.as_ref().map_err(Clone::clone).and_then(|d| structure::page_texts(d)) {
+    let shown = doc
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(structure::page_texts);
+    let problem = match shown {
         Err(e) => Some(format!("the page text cannot be read: {e}")),
         Ok(shown) if shown.len() != expected.len() => Some(format!(
             "the PDF has {} page(s); the signed report renders to {}",
