@@ -52,9 +52,25 @@ pub fn write_atomic_with(path: &Path, contents: &[u8], opts: WriteOptions) -> io
         file.sync_all()?;
         drop(file);
         if opts.create_new {
-            // link() fails if the target exists, so two writers cannot both win.
-            fs::hard_link(&tmp, path)?;
-            fs::remove_file(&tmp)?;
+            // link() fails if the target exists, so two writers cannot both win. Filesystems
+            // without hard links (FAT, as on the live image's stick) get the same guarantee
+            // from rename with RENAME_NOREPLACE.
+            match fs::hard_link(&tmp, path) {
+                Ok(()) => fs::remove_file(&tmp)?,
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EOPNOTSUPP)) =>
+                {
+                    nix::fcntl::renameat2(
+                        nix::fcntl::AT_FDCWD,
+                        &tmp,
+                        nix::fcntl::AT_FDCWD,
+                        path,
+                        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+                    )
+                    .map_err(io::Error::from)?;
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             fs::rename(&tmp, path)?;
         }
