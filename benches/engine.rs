@@ -1,11 +1,17 @@
 //! Throughput of the overwrite engine and verification beside `dd` on the same RAM-backed loop
-//! device, in one run, as ratios (README.md "Performance").
+//! devices, in one run, as ratios (README.md "Performance").
 //!
 //! Run as root: `cargo bench --bench engine` (size with WIPEPROOF_BENCH_MIB, default 1024).
 //! Each comparison runs dd and wipeproof back to back five times and reports medians; the
 //! in-memory generator and hash figures are the best of three.
+//!
+//! Many drives: 8 loop devices of 256 MiB (WIPEPROOF_BENCH_DRIVES, WIPEPROOF_BENCH_DRIVE_MIB),
+//! written by 8 `dd` processes in parallel, then by one wipeproof process with a worker per
+//! drive (this benchmark run again as a child process, so that its peak memory, VmHWM, is its
+//! own). Random passes hash the sample regions they write, as a wipe does.
 
-use std::process::Command;
+use std::process::{Child, Command};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wipeproof::device::{GuardContext, Target};
@@ -14,6 +20,7 @@ use wipeproof::erase::pattern::Keystream;
 use wipeproof::erase::{NullSink, Pattern, StopFlag};
 use wipeproof::verify::full::read_full;
 use wipeproof::verify::plan::{PlanParams, SamplePlan};
+use wipeproof::verify::region_hash::RegionHasher;
 use wipeproof::verify::sample::{Expected, read_plan};
 
 const RUNS: usize = 3;
@@ -28,6 +35,111 @@ impl Drop for Loop {
         let _ = Command::new("losetup").args(["-d", &self.dev]).status();
         let _ = std::fs::remove_file(&self.file);
     }
+}
+
+impl Loop {
+    /// A loop device over a new file of `size` bytes in /dev/shm, filled once so that every
+    /// run writes over allocated pages.
+    fn new(name: &str, size: u64) -> Loop {
+        let file = format!("/dev/shm/wipeproof-bench-{}-{name}.img", std::process::id());
+        std::fs::File::create(&file)
+            .and_then(|f| f.set_len(size))
+            .expect("create backing file");
+        let out = Command::new("losetup")
+            .args(["-f", "--show", &file])
+            .output()
+            .expect("losetup runs");
+        let lo = Loop {
+            dev: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            file,
+        };
+        assert!(out.status.success() && !lo.dev.is_empty(), "losetup failed");
+        dd(&[
+            "if=/dev/zero",
+            &format!("of={}", lo.dev),
+            "bs=4M",
+            "oflag=direct",
+        ]);
+        lo
+    }
+}
+
+/// Runs `dd` with `args` (and `status=none`) without waiting.
+fn dd_spawn(args: &[&str]) -> Child {
+    Command::new("dd")
+        .args(args)
+        .arg("status=none")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dd runs")
+}
+
+/// The process's peak resident memory in KiB (VmHWM).
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The child process of the many-drives comparison: one worker per device, each opening its
+/// drive through the guard and writing one pass (random passes hash their sample regions, as
+/// a wipe does); prints the peak memory.
+fn many_child(spec: &str) {
+    let (pattern, devs) = spec.split_once(':').expect("pattern:devices");
+    let ctx = GuardContext::new(vec![], None);
+    let stop = StopFlag::new();
+    std::thread::scope(|scope| {
+        for dev in devs.split(',') {
+            let (ctx, stop) = (&ctx, &stop);
+            scope.spawn(move || {
+                let t = Target::open_for_erase(std::path::Path::new(dev), ctx).expect("open");
+                let p = match pattern {
+                    "zero" => Pattern::Constant(0),
+                    _ => Pattern::Random(Keystream::random().expect("rng")),
+                };
+                pass(&t, &p, &stop);
+            });
+        }
+    });
+    println!("peak_kib {}", peak_kib());
+}
+
+/// One pass as a wipe writes it: a random pass feeds the sample regions' hasher.
+fn pass(t: &Target, p: &Pattern, stop: &StopFlag) {
+    let plan = SamplePlan::build(PlanParams {
+        size_bytes: t.geometry().size_bytes,
+        sector_size: t.geometry().logical_sector_size,
+        coverage_ppm: 100_000,
+        seed: [9; 32],
+    })
+    .expect("plan");
+    let hasher = Mutex::new(RegionHasher::new(&plan.regions));
+    let mut observe = |offset: u64, data: &[u8]| {
+        if let Ok(mut h) = hasher.lock() {
+            h.feed(offset, data);
+        }
+    };
+    let observer: Option<&mut (dyn FnMut(u64, &[u8]) + Send)> = match p {
+        Pattern::Random(_) => Some(&mut observe),
+        _ => None,
+    };
+    let r = write_pass(
+        t,
+        p,
+        0,
+        &PassOptions::default(),
+        &NullSink,
+        stop,
+        observer,
+        &mut |_| {},
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
 }
 
 fn best(mut f: impl FnMut() -> Duration) -> Duration {
@@ -63,32 +175,18 @@ fn main() {
         eprintln!("the engine benchmark needs root (it attaches a loop device); skipped");
         return;
     }
-    let mib: u64 = std::env::var("WIPEPROOF_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
-    let size = mib << 20;
-    let file = format!("/dev/shm/wipeproof-bench-{}.img", std::process::id());
-    std::fs::File::create(&file)
-        .and_then(|f| f.set_len(size))
-        .expect("create backing file");
-    let out = Command::new("losetup")
-        .args(["-f", "--show", &file])
-        .output()
-        .expect("losetup runs");
-    assert!(out.status.success(), "losetup failed");
-    let lo = Loop {
-        dev: String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        file,
+    if let Ok(spec) = std::env::var("WIPEPROOF_BENCH_CHILD") {
+        return many_child(&spec);
+    }
+    let env = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
-    // Fill the file once so every run writes over allocated pages.
-    dd(&[
-        "if=/dev/zero",
-        &format!("of={}", lo.dev),
-        "bs=4M",
-        "oflag=direct",
-    ]);
-
+    let mib = env("WIPEPROOF_BENCH_MIB", 1024);
+    let size = mib << 20;
+    let lo = Loop::new("one", size);
     let ctx = GuardContext::new(vec![], None);
     let target = Target::open_for_erase(std::path::Path::new(&lo.dev), &ctx).expect("open");
     let stop = StopFlag::new();
@@ -146,15 +244,79 @@ fn main() {
     let random_pass = rounds(dd_write, || {
         let t = open();
         let start = Instant::now();
-        write_pass(&t, &random, 0, &opts, &NullSink, &stop, None, &mut |_| {});
+        pass(&t, &random, &stop);
         start.elapsed()
     });
+    let random_and_full = rounds(
+        || dd_write() + dd_read(),
+        || {
+            let t = open();
+            let start = Instant::now();
+            pass(&t, &random, &stop);
+            assert!(read_full(&t, &random, &plan, &NullSink, &stop).passed());
+            start.elapsed()
+        },
+    );
     let full_random = rounds(dd_read, || {
         let t = open();
         let start = Instant::now();
         assert!(read_full(&t, &random, &plan, &NullSink, &stop).passed());
         start.elapsed()
     });
+
+    // Many drives at once: 8 parallel dd against one process with a worker per drive.
+    let drives = env("WIPEPROOF_BENCH_DRIVES", 8) as usize;
+    let drive_size = env("WIPEPROOF_BENCH_DRIVE_MIB", 256) << 20;
+    let loops: Vec<Loop> = (0..drives)
+        .map(|i| Loop::new(&format!("many{i}"), drive_size))
+        .collect();
+    let devs: Vec<&str> = loops.iter().map(|l| l.dev.as_str()).collect();
+    let dd_all = || {
+        let t = Instant::now();
+        let children: Vec<Child> = devs
+            .iter()
+            .map(|d| dd_spawn(&["if=/dev/zero", &format!("of={d}"), "bs=4M", "oflag=direct"]))
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().expect("dd runs");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() || err.contains("No space left"),
+                "dd failed: {err}"
+            );
+        }
+        t.elapsed()
+    };
+    let peak = std::cell::Cell::new(0u64);
+    let ours_all = |pattern: &str| {
+        let t = Instant::now();
+        let exe = std::env::current_exe().expect("own path");
+        let out = Command::new(exe)
+            .env(
+                "WIPEPROOF_BENCH_CHILD",
+                format!("{pattern}:{}", devs.join(",")),
+            )
+            .output()
+            .expect("child runs");
+        let took = t.elapsed();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kib: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("peak_kib "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        peak.set(peak.get().max(kib));
+        took
+    };
+    let many_zero = rounds(dd_all, || ours_all("zero"));
+    let many_random = rounds(dd_all, || ours_all("random"));
+    let total = drive_size * drives as u64;
+    drop(loops);
 
     // Per-core generator and hash throughput, in memory.
     let mut buf = vec![0u8; 64 << 20];
@@ -176,8 +338,10 @@ fn main() {
     let mem = 4 * buf.len() as u64;
 
     println!(
-        "wipeproof engine benchmark: {mib} MiB RAM-backed loop device {}, {ROUNDS} rounds of dd then wipeproof",
-        lo.dev
+        "wipeproof engine benchmark: {mib} MiB RAM-backed loop device {}, {ROUNDS} rounds of dd then wipeproof; \
+         {drives} devices of {} MiB for the many-drives rows",
+        lo.dev,
+        drive_size >> 20
     );
     println!(
         "{:<34} {:>10} {:>10} {:>12}",
@@ -195,6 +359,15 @@ fn main() {
     row("random pass (vs dd write)", &random_pass, size);
     row("full verify, zero (vs dd read)", &full_zero, size);
     row("full verify, random (vs dd read)", &full_random, size);
+    row(
+        "random + full verify (vs dd w + r)",
+        &Round {
+            dd: random_and_full.dd / 2,
+            ours: random_and_full.ours / 2,
+            ratio: random_and_full.ratio,
+        },
+        size,
+    );
     println!(
         "{:<34} {:>10.2} {:>10.2} {:>11.2}x  ({} regions, {:.1}% of the drive; ratio of times)",
         "sample verify 10% (vs dd read all)",
@@ -203,6 +376,27 @@ fn main() {
         sample_zero.ratio,
         plan.regions.len(),
         plan.coverage_ppm() as f64 / 1e4
+    );
+    let many_row = |name: &str, r: &Round| {
+        println!(
+            "{name:<34} {:>10.2} {:>10.2} {:>11.2}x",
+            gbps(total, r.dd),
+            gbps(total, r.ours),
+            r.ratio
+        );
+    };
+    many_row(
+        &format!("{drives} drives zero (vs {drives} dd)"),
+        &many_zero,
+    );
+    many_row(
+        &format!("{drives} drives random (vs {drives} dd)"),
+        &many_random,
+    );
+    println!(
+        "peak memory of the {drives}-drive process: {:.1} MiB, {:.1} MiB per drive",
+        peak.get() as f64 / 1024.0,
+        peak.get() as f64 / 1024.0 / drives as f64
     );
     println!(
         "keystream (AES-128-CTR), one core: {:.2} GB/s",
