@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wipeproof::device::{GuardContext, Target};
-use wipeproof::erase::engine::{PassOptions, write_pass};
+use wipeproof::erase::engine::{Observer, PassOptions, write_pass};
 use wipeproof::erase::pattern::Keystream;
 use wipeproof::erase::{NullSink, Pattern, StopFlag};
 use wipeproof::verify::full::read_full;
@@ -103,7 +103,7 @@ fn many_child(spec: &str) {
                     "zero" => Pattern::Constant(0),
                     _ => Pattern::Random(Keystream::random().expect("rng")),
                 };
-                pass(&t, &p, &stop);
+                pass(&t, &p, stop);
             });
         }
     });
@@ -125,7 +125,7 @@ fn pass(t: &Target, p: &Pattern, stop: &StopFlag) {
             h.feed(offset, data);
         }
     };
-    let observer: Option<&mut (dyn FnMut(u64, &[u8]) + Send)> = match p {
+    let observer: Option<Observer<'_>> = match p {
         Pattern::Random(_) => Some(&mut observe),
         _ => None,
     };

@@ -178,10 +178,9 @@ pub fn read_plan(
                 scope.spawn(move || {
                     let mut buf = AlignedBuf::zeroed(max);
                     let mut out = Vec::new();
-                    'batches: loop {
-                        let Some(batch) = batches.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                            break;
-                        };
+                    'batches: while let Some(batch) =
+                        batches.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
                         let mut bytes = 0;
                         for &index in batch {
                             if stop.is_stopped() || abort.load(Ordering::Relaxed) {
