@@ -8,6 +8,7 @@ mod connectors;
 mod connectors_glpi;
 mod engine;
 mod fake_http;
+mod fat;
 mod guard;
 mod list;
 mod live;

@@ -373,6 +373,16 @@ impl Home {
         }
     }
 
+    /// A state directory made inside `dir` (e.g. a mounted filesystem of the test's own).
+    pub fn inside(dir: &Path) -> Home {
+        Home {
+            dir: tempfile::Builder::new()
+                .prefix("home-")
+                .tempdir_in(dir)
+                .unwrap(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
