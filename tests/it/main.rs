@@ -15,5 +15,6 @@ mod register;
 mod resume;
 mod schema;
 mod station;
+mod tls;
 mod vm;
 mod wipe;
