@@ -13,6 +13,7 @@ use crate::config::StateDir;
 use crate::register::connector::{ConnectorSettings, sync_connector};
 use crate::register::report::{Issuer, write_report};
 use crate::register::sync::{SyncOptions, sync};
+use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
 use crate::register::{Register, server};
 
 #[derive(Debug, Args)]
@@ -91,6 +92,10 @@ pub struct SyncArgs {
     /// The central register's URL (default: sync.register in the config).
     #[arg(long, value_name = "URL")]
     register: Option<String>,
+    /// CA certificate (PEM) to trust for an https:// register, besides the system's roots
+    /// (default: sync.ca_file in the config).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
     /// Sync with this one only: a `[[connector]]` name, or `register` for the central register.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
@@ -151,7 +156,29 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             Err(crate::certificate::keys::KeyError::Missing(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let report = sync(&mut reg, &url, key.as_ref(), SyncOptions::default())?;
+        let trust = if url.starts_with("https://") {
+            let ca_file = match &args.ca_file {
+                Some(path) => Some(path.clone()),
+                None => state.config.sync.ca_file.as_ref().map(|p| state.resolve(p)),
+            };
+            Some(StationTrust::load(ca_file.as_deref())?)
+        } else {
+            if plain_http_off_loopback(&url) {
+                crate::stderr_line!(
+                    "wipeproof: warning: {url} is plain HTTP: certificates and custody events \
+                     cross the network unencrypted; serve the register with --tls-cert and \
+                     sync to https://"
+                );
+            }
+            None
+        };
+        let report = sync(
+            &mut reg,
+            &url,
+            key.as_ref(),
+            trust.as_ref(),
+            SyncOptions::default(),
+        )?;
         crate::stderr_line!(
             "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
             report.sent.len(),
@@ -211,12 +238,25 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. Without --tls-cert only a loopback address, unless
+    /// --insecure-http.
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
-    /// Seconds a client has to send a request's head, and again its body.
+    /// Seconds a client has to complete the TLS handshake, to send a request's head, and again
+    /// its body.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     read_timeout: f64,
+    /// Serve HTTPS with this certificate (PEM; the server's certificate, then any intermediate
+    /// CA certificates).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, RSA or EC; unencrypted).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (certificates and read tokens then
+    /// cross the network unencrypted).
+    #[arg(long, conflicts_with = "tls_cert")]
+    insecure_http: bool,
 }
 
 pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
@@ -226,8 +266,31 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
             args.read_timeout
         );
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls::load(cert, key)?),
+        _ => None,
+    };
+    let loopback = args.listen.ip().to_canonical().is_loopback();
+    if tls.is_none() && !loopback {
+        if !args.insecure_http {
+            anyhow::bail!(
+                "--listen {}: without TLS the register listens on a loopback address only, \
+                 as stations' certificates and read tokens would cross the network \
+                 unencrypted; give --tls-cert PEM --tls-key PEM to serve HTTPS, or add \
+                 --insecure-http to serve plain HTTP on this address anyway",
+                args.listen
+            );
+        }
+        crate::stderr_line!(
+            "wipeproof: --insecure-http: serving plain HTTP on {}; anyone on the network \
+             can read and alter what stations send",
+            args.listen
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let opts = server::ServeOptions {
         read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
+        tls,
     };
     let reg = open_register(state)?;
     let stations = reg.stations()?.len();
@@ -239,7 +302,7 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
     server::serve(reg, args.listen, opts, |addr| {
         crate::stderr_line!(
-            "wipeproof: central register {} listening on http://{addr} ({stations} enrolled station(s))",
+            "wipeproof: central register {} listening on {scheme}://{addr} ({stations} enrolled station(s))",
             state.register_path().display()
         );
     })?;

@@ -24,6 +24,7 @@ pub mod server;
 pub mod sqlite;
 pub mod station_event;
 pub mod sync;
+pub mod tls;
 
 use serde::{Deserialize, Serialize};
 

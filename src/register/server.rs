@@ -16,8 +16,12 @@
 //!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN`, a
 //!   token made by `wipeproof tokens add` (`401` without). `GET /api/v1/health` is open.
 //!
-//! A client that sends its request head or body too slowly (a "slowloris") is cut off after
-//! the read timeout: the head by HTTP/1's header read timer, the body by the handler.
+//! With a certificate and key ([`ServeOptions::tls`]) it serves HTTPS (rustls, TLS 1.2 and
+//! 1.3), without them plain HTTP.
+//!
+//! A client that sends its TLS handshake, request head or body too slowly (a "slowloris") is
+//! cut off after the read timeout: the handshake by a timer around it, the head by HTTP/1's
+//! header read timer, the body by the handler.
 //!
 //! Intake, reports and the other commands work on the same register with `--home` pointing at
 //! the server's state directory (SQLite in WAL mode takes both at once).
@@ -38,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use super::sqlite::SqliteRegister;
 use super::station_event::SignedEvent;
+use super::tls::ServerTls;
 use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
@@ -48,16 +53,27 @@ use crate::certificate::strict_json;
 const MAX_BODY: usize = 1 << 20;
 
 /// How the server treats its clients.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Time allowed to send a request's head, and again its body.
+    /// Time allowed to complete the TLS handshake, to send a request's head, and again its
+    /// body.
     pub read_timeout: Duration,
+    /// HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<ServerTls>,
+}
+
+impl ServeOptions {
+    /// Whether clients reach the server over HTTPS (cookies it sets may then be `Secure`).
+    pub fn https(&self) -> bool {
+        self.tls.is_some()
+    }
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             read_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -469,6 +485,8 @@ pub fn serve(
             .map_err(|source| ServeError::Bind { addr, source })?;
         let bound = listener.local_addr().map_err(ServeError::Runtime)?;
         ready(bound);
+        let timeout = opts.read_timeout;
+        let tls = opts.tls.as_ref().map(ServerTls::acceptor);
         let app = router(register, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
@@ -485,18 +503,41 @@ pub fn serve(
                 },
             };
             let service = hyper_util::service::TowerToHyperService::new(app.clone());
-            let timeout = opts.read_timeout;
+            let tls = tls.clone();
+            // A client that goes away or times out ends only its own connection.
             tokio::spawn(async move {
-                let mut http = hyper::server::conn::http1::Builder::new();
-                http.timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(timeout);
-                // A client that goes away or times out ends only its own connection.
-                let _ = http
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+                match tls {
+                    None => serve_connection(stream, service, timeout).await,
+                    Some(acceptor) => {
+                        // The handshake is read under the same timer as a request head: a
+                        // client that connects and stays silent is cut off.
+                        if let Ok(Ok(stream)) =
+                            tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                        {
+                            serve_connection(stream, service, timeout).await;
+                        }
+                    }
+                }
             });
         }
     })
+}
+
+/// Serves HTTP/1 requests on one connection, cutting off a client that is slow to send a
+/// request head.
+async fn serve_connection<S>(
+    stream: S,
+    service: hyper_util::service::TowerToHyperService<Router>,
+    read_timeout: Duration,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    let _ = http
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
 }
 
 /// Resolves on SIGINT or SIGTERM.

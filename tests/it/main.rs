@@ -16,5 +16,6 @@ mod register;
 mod resume;
 mod schema;
 mod station;
+mod tls;
 mod vm;
 mod wipe;
