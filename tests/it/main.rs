@@ -16,4 +16,7 @@ mod resume;
 mod schema;
 mod station;
 mod vm;
+mod web;
+mod web_browser;
+mod webdriver;
 mod wipe;
