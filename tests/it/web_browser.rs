@@ -90,23 +90,28 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     b.find("#password").send_keys("not the password");
     b.find("main form button").click();
     assert!(b.find(".notice.bad").text().contains("wrong"));
+    b.wait_title("Sign in");
     b.screenshot(&shots, "01-sign-in-failed");
     b.find("#username").send_keys("ann");
     b.find("#password").send_keys(PASSWORD);
     b.screenshot(&shots, "02-sign-in");
     b.find("main form button").click();
+    b.wait_title("Asset ACME-1");
     // Back where it was going.
     assert!(b.url().ends_with("/assets/ACME-1"), "{}", b.url());
     assert!(b.cookie("wipeproof_session").is_some());
 
     b.goto(&format!("{url}/"));
+    b.wait_title("Assets and certificates");
     b.screenshot(&shots, "03-home");
 
     // A genuine certificate: every check ok.
     b.link("Verify a certificate").click();
+    b.wait_title("Verify a certificate");
     b.screenshot(&shots, "04-verify");
     b.find("#certificate").send_keys(pdf.to_str().unwrap());
     b.find("main form button").click();
+    b.wait_title("Verification");
     let verdict = b.find(".notice.good").text();
     assert!(verdict.contains("Valid"), "{verdict}");
     let rows = b.find_all("table.checks tbody tr");
@@ -151,11 +156,14 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     b.goto(&format!("{url}/"));
     b.find("input[name=q]").send_keys("LAP-1");
     b.find("main form button").click();
+    b.wait_title("Search");
     b.screenshot(&shots, "07-search");
     b.link("ACME-1").click();
+    b.wait_title("Asset ACME-1");
     assert!(b.find("main").text().contains("retired"));
     b.screenshot(&shots, "08-asset");
     b.find("main a[href^='/certificates/']").click();
+    b.wait_title("Certificate");
     let main = b.find("main").text();
     assert!(main.contains("Valid") && main.contains("LAP-1"), "{main}");
     b.screenshot(&shots, "09-certificate");
@@ -181,9 +189,12 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     );
 
     b.link("Asset ACME-1").click();
+    b.wait_title("Asset ACME-1");
     b.link("COL-1").click();
+    b.wait_title("Collection COL-1");
     b.screenshot(&shots, "10-collection");
     b.link("Stations").click();
+    b.wait_title("Stations");
     assert!(b.find("main").text().contains("bay-1"));
     b.screenshot(&shots, "11-stations");
 

@@ -167,6 +167,23 @@ impl Browser {
             .to_string()
     }
 
+    /// Waits (up to 10 s) until the page's title starts with `prefix`: a click that navigates
+    /// returns before the next page is there.
+    pub fn wait_title(&self, prefix: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let title = self.title();
+            if title.starts_with(prefix) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page is still {title:?}, not {prefix:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Every element matching a CSS selector.
     pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
         let v = self.session_call(

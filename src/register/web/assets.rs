@@ -201,7 +201,7 @@ pub async fn asset(
                 dt { "Customer" } dd { (s.customer)
                     @if let Some(r) = &s.customer_ref { " (reference " (r) ")" } }
                 dt { "Collection" } dd { a href={ "/collections/" (percent_encode(&s.collection)) } { (s.collection) } }
-                dt { "Updated" } dd { (s.updated_at) }
+                dt { "Updated" } dd { (layout::when(&s.updated_at)) }
             }
             h2 { "Drives" }
             @if a.media.is_empty() {
@@ -232,7 +232,7 @@ pub async fn asset(
                         td.mono { (c.serial.as_deref().unwrap_or("-")) }
                         td { code { (c.method) } }
                         td { (badge(&c.result)) }
-                        td { (c.issued_at) }
+                        td { (layout::when(&c.issued_at)) }
                         td { (c.enrolled_as.as_deref().unwrap_or(&c.station_id))
                              @if let Some(n) = &c.note { br; span.muted { (n) } } }
                         td { span.downloads {
@@ -246,8 +246,8 @@ pub async fn asset(
             div.scroll { table {
                 thead { tr { th { "#" } th { "When" } th { "What" } th { "Who" } th { "Where" } th { "Details" } } }
                 tbody { @for e in &a.events { tr {
-                    td { (e.seq) } td { (e.at) } td { (e.kind) } td { (e.actor) } td { (e.station) }
-                    td { span.mono { (details(&e.detail)) } }
+                    td { (e.seq) } td { (layout::when(&e.at)) } td { (e.kind) } td { (e.actor) } td { (e.station) }
+                    td.details { span.mono { (details(&e.detail)) } }
                 } } }
             } }
         },

@@ -47,6 +47,13 @@ pub async fn collection(
         &format!("Collection {code}"),
         html! {
             p { "Customer: " strong { (customer) } }
+            @let done = state_count(super::super::AssetState::Retired) + state_count(super::super::AssetState::Destroyed);
+            p {
+                strong { (done) " of " (summary.assets) " assets done" }
+                @if summary.assets > 0 { " (" (done * 100 / summary.assets) " %)" }
+                ": retired or destroyed." br;
+                progress value=(done) max=(summary.assets.max(1)) { (done) " of " (summary.assets) }
+            }
             ul.counts {
                 li { b { (summary.assets) } "assets" }
                 li { b { (state_count(super::super::AssetState::Retired)) } "retired" }

@@ -143,6 +143,16 @@ pub async fn not_found() -> Response {
     )
 }
 
+/// A timestamp of the register (`2026-11-28T17:20:52Z`) for people: `2026-11-28 17:20:52 UTC`,
+/// kept on one line.
+pub fn when(ts: &str) -> Markup {
+    let shown = match ts.strip_suffix('Z') {
+        Some(t) => format!("{} UTC", t.replacen('T', " ", 1)),
+        None => ts.to_string(),
+    };
+    html! { time.nowrap datetime=(ts) { (shown) } }
+}
+
 /// A PASS/FAIL/INCOMPLETE or asset state badge.
 pub fn badge(word: &str) -> Markup {
     let class = match word.to_ascii_lowercase().as_str() {
@@ -215,6 +225,11 @@ th, td { text-align: left; vertical-align: top; padding: .45rem .65rem;
 th { font-size: .85rem; color: var(--muted); font-weight: 600; background: #fafbfc; }
 tr:last-child td { border-bottom: 0; }
 table.checks tr.failed td { background: var(--bad-bg); }
+table.checks td:first-child, .nowrap { white-space: nowrap; }
+table code, table .mono { overflow-wrap: normal; }
+td.details { min-width: 16rem; }
+td.details .mono, td.key { overflow-wrap: anywhere; }
+progress { width: 100%; max-width: 28rem; height: .9rem; accent-color: var(--good); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0;
            background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
 dl.facts dt { color: var(--muted); }
@@ -248,6 +263,8 @@ button.link { padding: 0; border: 0; background: none; color: var(--accent); tex
 .downloads { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; }
 @media (max-width: 40rem) {
   body { font-size: 15px; }
+  /* Wide tables scroll sideways instead of squeezing their columns to a word each. */
+  .scroll > table:not(.checks) { min-width: 38rem; }
   .who { margin-left: 0; width: 100%; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .4rem; }

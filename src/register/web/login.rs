@@ -76,10 +76,10 @@ fn sign_in_page(status: StatusCode, next: Option<&str>, message: Option<&str>) -
         None,
         "Sign in",
         html! {
-            @if let Some(m) = message {
-                p.notice.bad role="alert" { (m) }
-            }
             form.card method="post" action="/login" {
+                @if let Some(m) = message {
+                    p.notice.bad role="alert" { (m) }
+                }
                 label for="username" { "User name" }
                 input #username type="text" name="username" autocomplete="username"
                     autocapitalize="none" spellcheck="false" required maxlength="64" autofocus;

@@ -38,12 +38,15 @@ pub async fn stations(State(state): State<AppState>, signed: Signed) -> Response
                         @let a = activity.iter().find(|a| a.key_id == s.key_id);
                         tr {
                             td { (s.name) }
-                            td.mono { (s.key_id) }
-                            td { (s.enrolled_at) }
-                            td { (a.and_then(|a| a.last_seen.as_deref()).unwrap_or("never")) }
+                            td.mono.key { (s.key_id) }
+                            td { (layout::when(&s.enrolled_at)) }
+                            td { @match a.and_then(|a| a.last_seen.as_deref()) {
+                                Some(at) => (layout::when(at)),
+                                None => span.muted { "never" },
+                            } }
                             td { (a.map(|a| a.certificates).unwrap_or(0)) }
                             td { @if let Some(at) = &s.revoked_at {
-                                (badge("revoked")) " " span.muted { "since " (at) }
+                                (badge("revoked")) " " span.muted { "since " (layout::when(at)) }
                             } @else { (badge("active")) } }
                         }
                     } }
@@ -69,8 +72,9 @@ pub async fn users(State(state): State<AppState>, signed: Signed) -> Response {
             div.scroll { table {
                 thead { tr { th { "Name" } th { "Role" } th { "Created" } th { "API tokens" } th { "Last sign-in" } } }
                 tbody { @for u in &users { tr {
-                    td { (u.name) } td { (u.role.as_str()) } td { (u.created_at) }
-                    td { (u.tokens) } td { (u.last_sign_in.as_deref().unwrap_or("never")) }
+                    td { (u.name) } td { (u.role.as_str()) } td { (layout::when(&u.created_at)) }
+                    td { (u.tokens) }
+                    td { @match &u.last_sign_in { Some(at) => (layout::when(at)), None => span.muted { "never" } } }
                 } } }
             } }
         },

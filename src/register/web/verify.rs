@@ -60,9 +60,11 @@ pub(super) fn record_facts(r: &Record) -> Markup {
                 span.mono { (r.media.serial.as_deref().unwrap_or("unknown")) }
             }
             dt { "Method" } dd { (r.sanitization.method_title) " (" code { (r.sanitization.method) } ")" }
-            dt { "Issued" } dd { (r.issued_at) }
+            dt { "Issued" } dd { (layout::when(&r.issued_at)) }
             dt { "Station" } dd { (r.performed_by.station_id) ", operator " (r.performed_by.operator) }
-            dt { "Organisation" } dd { (r.organisation.name) }
+            dt { "Organisation" } dd {
+                @if r.organisation.name.is_empty() { span.muted { "not named" } } @else { (r.organisation.name) }
+            }
             @if !r.asset_tags.is_empty() {
                 dt { "Asset" } dd {
                     @for (i, tag) in r.asset_tags.iter().enumerate() {
@@ -217,11 +219,22 @@ pub async fn upload(
             h2 { "Checks" }
             (checks_table(&report.checks))
             @if let Some(r) = &report.record {
-                h2 { "What the certificate says" }
+                @if report.valid {
+                    h2 { "What the certificate says" }
+                } @else {
+                    h2 { "What the file claims" }
+                    p.notice.bad { "Unverified: these are the file's own words, which the checks above do not back." }
+                }
                 (record_facts(r))
                 @if let Some(h) = &held {
-                    p { "The register holds this certificate: "
-                        a href={ "/certificates/" (h.id) } { "open it" } "." }
+                    @if report.valid {
+                        p { "The register holds this certificate: "
+                            a href={ "/certificates/" (super::auth::percent_encode(&h.id)) } { "open it" } "." }
+                    } @else {
+                        p { "The register holds a certificate with this id: "
+                            a href={ "/certificates/" (super::auth::percent_encode(&h.id)) } { "open it" }
+                            " to compare." }
+                    }
                 } @else {
                     p.muted { "The register holds no certificate with this id." }
                 }
