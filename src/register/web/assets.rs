@@ -61,14 +61,14 @@ pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
             @if collections.is_empty() {
                 p.muted { "No collection has been booked in yet (" code { "wipeproof intake import" } ")." }
             } @else {
-                div.scroll { table {
+                div.scroll { table.cards {
                     thead { tr { th { "Collection" } th { "Customer" } th { "Assets" } th { "Retired" }
                                  th { "Received" } th { "Failed" } th { "Destroyed" } } }
                     tbody { @for c in &collections { tr {
-                        td { a href={ "/collections/" (percent_encode(&c.collection)) } { (c.collection) } }
-                        td { (c.customer) }
-                        td { (c.assets) } td { (c.retired) } td { (c.received) }
-                        td { (c.failed) } td { (c.destroyed) }
+                        td data-label="Collection" { a href={ "/collections/" (percent_encode(&c.collection)) } { (c.collection) } }
+                        td data-label="Customer" { (c.customer) }
+                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
+                        td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
                     } } }
                 } }
             }
@@ -119,18 +119,18 @@ pub async fn search(
                 "“" (q) "” (asset tag, serial number, a drive's serial, customer or customer reference)."
             }
             @if !found.is_empty() {
-                div.scroll { table {
+                div.scroll { table.cards {
                     thead { tr { th { "Asset" } th { "Serial" } th { "What" } th { "Customer" }
                                  th { "Collection" } th { "State" } th { "Drives" } th { "Certificates" } } }
                     tbody { @for a in found.iter().take(SEARCH_LIMIT) { tr {
-                        td { a href={ "/assets/" (percent_encode(&a.asset_tag)) } { (a.asset_tag) } }
-                        td.mono { (a.serial) }
-                        td { (describe(a.asset_type.as_deref(), a.make.as_deref(), a.model.as_deref())) }
-                        td { (a.customer) }
-                        td { a href={ "/collections/" (percent_encode(&a.collection)) } { (a.collection) } }
-                        td { (badge(a.state.as_str())) }
-                        td { (a.media_count) }
-                        td { (a.certificate_count) }
+                        td data-label="Asset" { a href={ "/assets/" (percent_encode(&a.asset_tag)) } { (a.asset_tag) } }
+                        td.mono data-label="Serial" { (a.serial) }
+                        td data-label="What" { (describe(a.asset_type.as_deref(), a.make.as_deref(), a.model.as_deref())) }
+                        td data-label="Customer" { (a.customer) }
+                        td data-label="Collection" { a href={ "/collections/" (percent_encode(&a.collection)) } { (a.collection) } }
+                        td data-label="State" { (badge(a.state.as_str())) }
+                        td data-label="Drives" { (a.media_count) }
+                        td data-label="Certificates" { (a.certificate_count) }
                     } } }
                 } }
             }
@@ -207,14 +207,14 @@ pub async fn asset(
             @if a.media.is_empty() {
                 p.muted { "The manifest listed no drives; certificates are matched by the asset's serial." }
             } @else {
-                div.scroll { table {
+                div.scroll { table.cards {
                     thead { tr { th { "Serial" } th { "Model" } th { "Size" } th { "Latest result" } th { "Certificate" } } }
                     tbody { @for m in &a.media { tr {
-                        td.mono { (m.serial) }
-                        td { (m.model.as_deref().unwrap_or("-")) }
-                        td { (size(m.size_bytes)) }
-                        td { @if let Some(r) = &m.result { (badge(r)) } @else { span.muted { "not wiped" } } }
-                        td { @if let Some(id) = &m.certificate_id {
+                        td.mono data-label="Serial" { (m.serial) }
+                        td data-label="Model" { (m.model.as_deref().unwrap_or("-")) }
+                        td data-label="Size" { (size(m.size_bytes)) }
+                        td data-label="Latest result" { @if let Some(r) = &m.result { (badge(r)) } @else { span.muted { "not wiped" } } }
+                        td data-label="Certificate" { @if let Some(id) = &m.certificate_id {
                             a.mono href={ "/certificates/" (percent_encode(id)) } { (short_id(id)) }
                         } @else { "-" } }
                     } } }
@@ -224,18 +224,18 @@ pub async fn asset(
             @if a.certificates.is_empty() {
                 p.muted { "No certificate yet." }
             } @else {
-                div.scroll { table {
+                div.scroll { table.cards {
                     thead { tr { th { "Certificate" } th { "Drive" } th { "Method" } th { "Result" }
                                  th { "Issued" } th { "Station" } th { "Download" } } }
                     tbody { @for c in &a.certificates { tr {
-                        td { a.mono href={ "/certificates/" (percent_encode(&c.id)) } { (short_id(&c.id)) } }
-                        td.mono { (c.serial.as_deref().unwrap_or("-")) }
-                        td { code { (c.method) } }
-                        td { (badge(&c.result)) }
-                        td { (layout::when(&c.issued_at)) }
-                        td { (c.enrolled_as.as_deref().unwrap_or(&c.station_id))
+                        td data-label="Certificate" { a.mono href={ "/certificates/" (percent_encode(&c.id)) } { (short_id(&c.id)) } }
+                        td.mono data-label="Drive" { (c.serial.as_deref().unwrap_or("-")) }
+                        td data-label="Method" { code { (c.method) } }
+                        td data-label="Result" { (badge(&c.result)) }
+                        td data-label="Issued" { (layout::when(&c.issued_at)) }
+                        td data-label="Station" { (c.enrolled_as.as_deref().unwrap_or(&c.station_id))
                              @if let Some(n) = &c.note { br; span.muted { (n) } } }
-                        td { span.downloads {
+                        td data-label="Download" { span.downloads {
                             a href={ "/certificates/" (percent_encode(&c.id)) "/pdf" } download { "PDF" }
                             a href={ "/certificates/" (percent_encode(&c.id)) "/json" } download { "JSON" }
                         } }
@@ -243,11 +243,11 @@ pub async fn asset(
                 } }
             }
             h2 { "Custody" }
-            div.scroll { table {
+            div.scroll { table.cards {
                 thead { tr { th { "#" } th { "When" } th { "What" } th { "Who" } th { "Where" } th { "Details" } } }
                 tbody { @for e in &a.events { tr {
-                    td { (e.seq) } td { (layout::when(&e.at)) } td { (e.kind) } td { (e.actor) } td { (e.station) }
-                    td.details { span.mono { (details(&e.detail)) } }
+                    td data-label="#" { (e.seq) } td data-label="When" { (layout::when(&e.at)) } td data-label="What" { (e.kind) } td data-label="Who" { (e.actor) } td data-label="Where" { (e.station) }
+                    td.details data-label="Details" { span.mono { (details(&e.detail)) } }
                 } } }
             } }
         },
@@ -331,7 +331,7 @@ pub async fn certificate(
                     a href={ "/assets/" (percent_encode(tag)) } { "Asset " (tag) }
                 }
             }
-            @if let Some(r) = &report.record { (record_facts(r)) }
+            @if let Some(r) = &report.record { (record_facts(r, report.valid)) }
             h2 { "Verification of the stored certificate" }
             (verdict(&report))
             (checks_table(&report.checks))

@@ -77,17 +77,17 @@ pub async fn collection(
                 p.muted { "Signed reports are handed out to the admin and compliance roles." }
             }
             h2 { "Assets and drives" }
-            div.scroll { table {
+            div.scroll { table.cards {
                 thead { tr { th { "Asset" } th { "Type" } th { "State" } th { "Drive" } th { "Method" }
                              th { "Result" } th { "Certificate" } } }
                 tbody { @for l in &lines { tr {
-                    td { a href={ "/assets/" (percent_encode(&l.asset_tag)) } { (l.asset_tag) } }
-                    td { (l.asset_type.as_deref().unwrap_or("-")) }
-                    td { (badge(l.state.as_str())) }
-                    td.mono { (l.drive_serial.as_deref().unwrap_or("-")) }
-                    td { @if let Some(m) = &l.method { code { (m) } } @else { "-" } }
-                    td { @if let Some(res) = &l.result { (badge(res.as_str())) } @else { span.muted { "not wiped" } } }
-                    td { @if let Some(id) = &l.certificate_id {
+                    td data-label="Asset" { a href={ "/assets/" (percent_encode(&l.asset_tag)) } { (l.asset_tag) } }
+                    td data-label="Type" { (l.asset_type.as_deref().unwrap_or("-")) }
+                    td data-label="State" { (badge(l.state.as_str())) }
+                    td.mono data-label="Drive" { (l.drive_serial.as_deref().unwrap_or("-")) }
+                    td data-label="Method" { @if let Some(m) = &l.method { code { (m) } } @else { "-" } }
+                    td data-label="Result" { @if let Some(res) = &l.result { (badge(res.as_str())) } @else { span.muted { "not wiped" } } }
+                    td data-label="Certificate" { @if let Some(id) = &l.certificate_id {
                         a.mono href={ "/certificates/" (percent_encode(id)) } { (id.split('-').next().unwrap_or(id)) }
                     } @else { "-" } }
                 } } }

@@ -263,8 +263,16 @@ button.link { padding: 0; border: 0; background: none; color: var(--accent); tex
 .downloads { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; }
 @media (max-width: 40rem) {
   body { font-size: 15px; }
-  /* Wide tables scroll sideways instead of squeezing their columns to a word each. */
-  .scroll > table:not(.checks) { min-width: 38rem; }
+  /* A row of a wide table becomes a card: each cell under its column's name. */
+  table.cards thead { display: none; }
+  table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
+  table.cards tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  table.cards tr:last-child { border-bottom: 0; }
+  table.cards td { border: 0; padding: .1rem .75rem; display: grid;
+                   grid-template-columns: 7rem minmax(0, 1fr); gap: .75rem; min-width: 0; }
+  table.cards td::before { content: attr(data-label); color: var(--muted); font-size: .85rem; }
+  table.cards td > .badge { justify-self: start; }
+  td.details { min-width: 0; }
   .who { margin-left: 0; width: 100%; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .4rem; }

@@ -31,21 +31,21 @@ pub async fn stations(State(state): State<AppState>, signed: Signed) -> Response
             @if stations.is_empty() {
                 p.muted { "No station is enrolled yet." }
             } @else {
-                div.scroll { table {
+                div.scroll { table.cards {
                     thead { tr { th { "Station" } th { "Key id" } th { "Enrolled" } th { "Last seen" }
                                  th { "Certificates" } th { "Status" } } }
                     tbody { @for s in &stations {
                         @let a = activity.iter().find(|a| a.key_id == s.key_id);
                         tr {
-                            td { (s.name) }
-                            td.mono.key { (s.key_id) }
-                            td { (layout::when(&s.enrolled_at)) }
-                            td { @match a.and_then(|a| a.last_seen.as_deref()) {
+                            td data-label="Station" { (s.name) }
+                            td.mono.key data-label="Key id" { (s.key_id) }
+                            td data-label="Enrolled" { (layout::when(&s.enrolled_at)) }
+                            td data-label="Last seen" { @match a.and_then(|a| a.last_seen.as_deref()) {
                                 Some(at) => (layout::when(at)),
                                 None => span.muted { "never" },
                             } }
-                            td { (a.map(|a| a.certificates).unwrap_or(0)) }
-                            td { @if let Some(at) = &s.revoked_at {
+                            td data-label="Certificates" { (a.map(|a| a.certificates).unwrap_or(0)) }
+                            td data-label="Status" { @if let Some(at) = &s.revoked_at {
                                 (badge("revoked")) " " span.muted { "since " (layout::when(at)) }
                             } @else { (badge("active")) } }
                         }
@@ -69,12 +69,12 @@ pub async fn users(State(state): State<AppState>, signed: Signed) -> Response {
         html! {
             p.muted { "Accounts are managed on the register with "
                 code { "wipeproof users add|list|remove|token" } "." }
-            div.scroll { table {
+            div.scroll { table.cards {
                 thead { tr { th { "Name" } th { "Role" } th { "Created" } th { "API tokens" } th { "Last sign-in" } } }
                 tbody { @for u in &users { tr {
-                    td { (u.name) } td { (u.role.as_str()) } td { (layout::when(&u.created_at)) }
-                    td { (u.tokens) }
-                    td { @match &u.last_sign_in { Some(at) => (layout::when(at)), None => span.muted { "never" } } }
+                    td data-label="Name" { (u.name) } td data-label="Role" { (u.role.as_str()) } td data-label="Created" { (layout::when(&u.created_at)) }
+                    td data-label="API tokens" { (u.tokens) }
+                    td data-label="Last sign-in" { @match &u.last_sign_in { Some(at) => (layout::when(at)), None => span.muted { "never" } } }
                 } } }
             } }
         },

@@ -49,12 +49,15 @@ pub async fn form(signed: Signed) -> Response {
     )
 }
 
-/// What the record says, as facts.
-pub(super) fn record_facts(r: &Record) -> Markup {
+/// What the record says, as facts; the result is shown as a plain word unless `verified`.
+pub(super) fn record_facts(r: &Record, verified: bool) -> Markup {
     html! {
         dl.facts {
             dt { "Certificate" } dd.mono { (r.id) }
-            dt { "Result" } dd { (badge(r.sanitization.result.as_str())) }
+            dt { "Result" } dd {
+                @if verified { (badge(r.sanitization.result.as_str())) }
+                @else { (r.sanitization.result.as_str()) " (claimed)" }
+            }
             dt { "Drive" } dd {
                 (r.media.model.as_deref().unwrap_or("unknown model")) ", serial "
                 span.mono { (r.media.serial.as_deref().unwrap_or("unknown")) }
@@ -225,7 +228,7 @@ pub async fn upload(
                     h2 { "What the file claims" }
                     p.notice.bad { "Unverified: these are the file's own words, which the checks above do not back." }
                 }
-                (record_facts(r))
+                (record_facts(r, report.valid))
                 @if let Some(h) = &held {
                     @if report.valid {
                         p { "The register holds this certificate: "
