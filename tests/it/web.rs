@@ -493,6 +493,27 @@ fn forms_need_this_sites_origin_and_the_sessions_token() {
     assert_eq!(r.status, 303);
     assert!(r.set_cookie.unwrap().contains("Max-Age=0"));
     assert_eq!(get(url, "/", Cred::Cookie(&cookie)).status, 303);
+    // An upload larger than any certificate is cut off.
+    let cookie = sign_in(url, "ann", PASSWORD);
+    let csrf = csrf_of(&get(url, "/verify", Cred::Cookie(&cookie)).body);
+    let mut body = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --B\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"big.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-"
+    )
+    .into_bytes();
+    body.resize(body.len() + (17 << 20), b'x');
+    body.extend_from_slice(b"\r\n--B--\r\n");
+    let r = reply(
+        agent()
+            .post(&format!("{url}/verify"))
+            .header("Cookie", &format!("wipeproof_session={cookie}"))
+            .header("Content-Type", "multipart/form-data; boundary=B")
+            .send(&body[..]),
+    );
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("at most 16 MiB"), "{}", r.body);
+
     // Short passwords are refused when the account is made.
     let out = run_with_stdin(
         &home,

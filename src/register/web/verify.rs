@@ -106,27 +106,30 @@ pub(super) fn verdict(report: &Report) -> Markup {
     }
 }
 
+/// Why a form could not be read, with its status (`413` when it is too large).
+fn form_error(e: axum::extract::multipart::MultipartError) -> (StatusCode, String) {
+    (
+        e.status(),
+        format!(
+            "the form could not be read ({}); a certificate is at most {} MiB",
+            e.body_text(),
+            crate::certificate::pdf::MAX_PDF_BYTES >> 20
+        ),
+    )
+}
+
 /// Reads the form: the CSRF token and the file (its name and bytes).
 async fn read_form(
     mut multipart: Multipart,
-) -> Result<(Option<String>, Option<(String, Vec<u8>)>), String> {
+) -> Result<(Option<String>, Option<(String, Vec<u8>)>), (StatusCode, String)> {
     let mut csrf = None;
     let mut file = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| format!("the form could not be read ({e})"))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(form_error)? {
         match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(|e| e.to_string())?),
+            Some("csrf") => csrf = Some(field.text().await.map_err(form_error)?),
             Some("certificate") => {
                 let name = field.file_name().unwrap_or("certificate").to_string();
-                let bytes = field.bytes().await.map_err(|e| {
-                    format!(
-                        "the file could not be read ({e}); a certificate is at most {} MiB",
-                        crate::certificate::pdf::MAX_PDF_BYTES >> 20
-                    )
-                })?;
+                let bytes = field.bytes().await.map_err(form_error)?;
                 file = Some((name, bytes.to_vec()));
             }
             _ => {}
@@ -144,13 +147,8 @@ pub async fn upload(
     let read = tokio::time::timeout(state.read_timeout, read_form(multipart)).await;
     let (csrf, file) = match read {
         Ok(Ok(form)) => form,
-        Ok(Err(why)) => {
-            return layout::error_page(
-                Some(&signed),
-                StatusCode::BAD_REQUEST,
-                "Nothing verified",
-                &why,
-            );
+        Ok(Err((status, why))) => {
+            return layout::error_page(Some(&signed), status, "Nothing verified", &why);
         }
         Err(_) => {
             return layout::error_page(
