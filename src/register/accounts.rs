@@ -247,18 +247,29 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string `phc`. With `None` (no such user) a stand-in hash
-/// is checked, so an unknown name costs the same time as a wrong password.
-pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+/// The stand-in hash checked for names that have no account.
+fn stand_in() -> &'static str {
     static STAND_IN: OnceLock<String> = OnceLock::new();
-    let stand_in = STAND_IN.get_or_init(|| {
+    STAND_IN.get_or_init(|| {
         new_secret("")
             .and_then(|s| hash_password(&s))
             .unwrap_or_default()
-    });
+    })
+}
+
+/// Makes the stand-in hash now (a server calls it at start), so that not even the first
+/// sign-in with an unknown name takes longer than one with a wrong password.
+pub fn prepare_stand_in() {
+    stand_in();
+}
+
+/// Whether `password` matches the PHC string `phc`. With `None` (no such user) a stand-in hash
+/// is checked, so an unknown name costs the same time as a wrong password.
+pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
+    let stand_in = stand_in();
     let (phc, known) = match phc {
         Some(p) => (p, true),
-        None => (stand_in.as_str(), false),
+        None => (stand_in, false),
     };
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;

@@ -227,6 +227,7 @@ pub static ROUTES: &[Route] = &[
 
 /// The router of every route in [`ROUTES`], each behind the guard of its access.
 pub(in crate::register) fn router(state: AppState, max_body: usize) -> Router {
+    crate::register::accounts::prepare_stand_in();
     let mut router = Router::new();
     for route in ROUTES {
         let guarded = (route.handler)().route_layer(axum::middleware::from_fn_with_state(
