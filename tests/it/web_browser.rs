@@ -167,6 +167,10 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     let main = b.find("main").text();
     assert!(main.contains("Valid") && main.contains("LAP-1"), "{main}");
     b.screenshot(&shots, "09-certificate");
+    // On paper: no navigation, no forms, no download links.
+    b.emulate_media("print");
+    b.screenshot(&shots, "09-certificate-print");
+    b.emulate_media("screen");
 
     // Its PDF download is the very PDF the station wrote, and verifies.
     let cookie = b.cookie("wipeproof_session").unwrap();

@@ -249,6 +249,15 @@ impl Browser {
         );
     }
 
+    /// Lays pages out as for paper (`print`) or for the screen (`screen`).
+    pub fn emulate_media(&self, media: &str) {
+        self.session_call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "media": media } })),
+        );
+    }
+
     /// A PNG of the whole page (beyond the window, through the DevTools protocol), saved as
     /// `dir/name.png`.
     pub fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
@@ -352,7 +361,7 @@ impl Element<'_> {
             .map(str::to_string)
     }
 
-    /// Submits the form this element is in (by clicking its submit button).
+    /// The first element inside this one that matches a CSS selector.
     pub fn find(&self, css: &str) -> Element<'_> {
         let v = self.call(
             "POST",

@@ -310,6 +310,19 @@ mod tests {
         assert!(retry_after(&recent, now).is_some_and(|w| w <= 2 && w > 0));
         let later = now + time::Duration::seconds(3);
         assert_eq!(retry_after(&recent, later), None);
+        // Many names tried from one address: the address waits, whatever name comes next.
+        let spray = RecentFailures {
+            user: 0,
+            user_last: None,
+            client: FREE_PER_CLIENT,
+            client_last: Some(crate::timestamp::format(now)),
+        };
+        assert!(retry_after(&spray, now).is_some());
+        let few = RecentFailures {
+            client: FREE_PER_CLIENT - 1,
+            ..spray
+        };
+        assert_eq!(retry_after(&few, now), None);
     }
 
     #[test]
