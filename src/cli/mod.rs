@@ -17,6 +17,7 @@ mod remote;
 mod station;
 mod stations;
 mod unfreeze;
+mod users;
 mod verify;
 mod wipe;
 
@@ -89,6 +90,8 @@ enum Command {
     Stations(stations::StationsArgs),
     /// Read tokens of the central register's HTTP API: add, list, remove.
     Tokens(stations::TokensArgs),
+    /// People who sign in to the central register's web pages: add, list, remove, token.
+    Users(users::UsersArgs),
     /// The wipe station: every drive on one screen (or JSON lines with --headless), drives
     /// found as they are plugged in, wipes started and stopped at any time.
     Station(station::StationArgs),
@@ -207,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
         Command::Stations(args) => stations::stations(args, &open_state(&cli)?),
         Command::Tokens(args) => stations::tokens(args, &open_state(&cli)?),
+        Command::Users(args) => users::run(args, &open_state(&cli)?),
         Command::Station(args) => station::run(args, &open_state(&cli)?),
         Command::Unfreeze(args) => unfreeze::run(args, &open_state(&cli)?),
     }

@@ -10,10 +10,12 @@ use super::output::print_json;
 use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
+use crate::register::accounts::Accounts;
 use crate::register::connector::{ConnectorSettings, sync_connector};
-use crate::register::report::{Issuer, write_report};
+use crate::register::report::{Issuer, ReportError, audited_lines, write_report};
 use crate::register::sync::{SyncOptions, sync};
 use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
+use crate::register::web::WebSettings;
 use crate::register::{Register, server};
 
 #[derive(Debug, Args)]
@@ -29,22 +31,18 @@ pub struct ReportArgs {
 
 pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
     let reg = open_register(state)?;
-    let (customer, lines) = reg.collection_lines(&args.collection)?;
-    // A signed report vouches for the register: never sign what the audit does not back.
-    let audit = reg.audit_with_keys(&TrustStore::load(&state.keys_dir())?)?;
-    let mut tags: Vec<String> = lines.iter().map(|l| l.asset_tag.clone()).collect();
-    tags.dedup();
-    let objections = audit.objections(&tags);
-    if !objections.is_empty() {
-        for p in &audit.problems {
-            crate::stderr_line!("    {p}");
+    let keys = TrustStore::load(&state.keys_dir())?;
+    let (customer, lines) = match audited_lines(&reg, &args.collection, &keys) {
+        Ok(found) => found,
+        Err(e) => {
+            if let ReportError::NotBacked { problems, .. } = &e {
+                for p in problems {
+                    crate::stderr_line!("    {p}");
+                }
+            }
+            return Err(e.into());
         }
-        anyhow::bail!(
-            "the report of {} is not signed: {}; see `wipeproof assets audit`",
-            args.collection,
-            objections.join("; ")
-        );
-    }
+    };
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
         crate::stderr_line!(
@@ -291,13 +289,23 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let opts = server::ServeOptions {
         read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
         tls,
+        web: WebSettings {
+            keys_dir: Some(state.keys_dir()),
+            organisation: crate::certificate::record::Organisation {
+                name: state.config.organisation.name.clone(),
+                address: state.config.organisation.address.clone(),
+            },
+            station_id: state.config.station.id.clone(),
+            ..WebSettings::default()
+        },
     };
     let reg = open_register(state)?;
     let stations = reg.stations()?.len();
-    if reg.tokens()?.is_empty() {
+    if reg.tokens()?.is_empty() && reg.users()?.is_empty() {
         crate::stderr_line!(
-            "wipeproof: no read tokens yet: stations can send, but nobody can read the register \
-             over HTTP until `wipeproof tokens add NAME` makes one"
+            "wipeproof: no accounts or read tokens yet: stations can send, but nobody can sign in \
+             or read the register over HTTP until `wipeproof users add NAME --role admin \
+             --password-stdin` (or `wipeproof tokens add NAME`) makes one"
         );
     }
     server::serve(reg, args.listen, opts, |addr| {

@@ -18,4 +18,7 @@ mod schema;
 mod station;
 mod tls;
 mod vm;
+mod web;
+mod web_browser;
+mod webdriver;
 mod wipe;
