@@ -13,17 +13,23 @@
 //! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
 //!   one.
 //! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
+//! * [`accounts`], [`lookup`], [`web`]: the people who read the central register, and the web
+//!   pages they read it with.
 
+pub mod accounts;
 pub mod audit;
 pub mod connector;
 pub mod events;
 pub mod labels;
+pub mod lookup;
 pub mod manifest;
 pub mod report;
 pub mod server;
 pub mod sqlite;
 pub mod station_event;
 pub mod sync;
+pub mod tls;
+pub mod web;
 
 use serde::{Deserialize, Serialize};
 

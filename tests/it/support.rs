@@ -373,6 +373,16 @@ impl Home {
         }
     }
 
+    /// A state directory made inside `dir` (e.g. a mounted filesystem of the test's own).
+    pub fn inside(dir: &Path) -> Home {
+        Home {
+            dir: tempfile::Builder::new()
+                .prefix("home-")
+                .tempdir_in(dir)
+                .unwrap(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -493,7 +503,8 @@ pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
     &drives[0]
 }
 
-/// A `wipeproof serve` process on a free 127.0.0.1 port; killed on drop.
+/// A `wipeproof serve` process on a free 127.0.0.1 port (HTTP, or HTTPS given `--tls-cert`);
+/// killed on drop.
 pub struct Server {
     pub child: std::process::Child,
     pub url: String,
@@ -520,7 +531,7 @@ impl Server {
         let url = loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(i) = line.find("http://") {
+                    if let Some(i) = line.find("https://").or_else(|| line.find("http://")) {
                         let rest = &line[i..];
                         break rest.split_whitespace().next().unwrap().to_string();
                     }

@@ -5,13 +5,16 @@
 //! not at all. This file opens the store and maps the `Register` interface onto the modules
 //! that do the work: `intake` and `certificates` write, `views` reads, `custody` keeps the
 //! event chain, `station_events` the events that travel between registers, `stations` who
-//! may talk to a central register, `audit` checks it all, `schema` holds the migrations.
+//! may talk to a central register, `audit` checks it all, `schema` holds the migrations; `accounts` holds the people who
+//! read it over HTTP, `lookup` what the web pages look up.
 
+mod accounts;
 mod audit;
 mod certificates;
 mod custody;
 mod deliveries;
 mod intake;
+mod lookup;
 mod schema;
 mod station_events;
 mod stations;

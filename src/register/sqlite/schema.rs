@@ -130,6 +130,7 @@ CREATE TABLE station_events (
 ",
     ),
     (3, V3_CONNECTOR_DELIVERIES),
+    (4, super::accounts::MIGRATION),
 ];
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
