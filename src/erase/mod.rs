@@ -3,8 +3,8 @@
 //!
 //! * [`method`]: the table of named methods and the plan built from one.
 //! * [`pattern`]: constant, repeating and seekable random (AES-CTR) generators.
-//! * [`keystream`]: the AES-CTR keystream of random passes, with a VAES generator where the CPU
-//!   has one.
+//! * [`keystream`]: the AES-CTR keystream of random passes, made by the widest generator the
+//!   CPU has (VAES-512, VAES-256, AES-NI, or portable code).
 //! * [`engine`]: one overwrite pass over a [`crate::device::Target`].
 //! * [`events`]: the [`events::Sink`] the engine reports to and the [`events::StopFlag`].
 
