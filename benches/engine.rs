@@ -2,6 +2,8 @@
 //! devices, in one run, as ratios (README.md "Performance").
 //!
 //! Run as root: `cargo bench --bench engine` (size with WIPEPROOF_BENCH_MIB, default 1024).
+//! `cargo bench --bench engine -- keystream` prints only the in-memory figures (the keystream
+//! of each generator this CPU can run, and BLAKE3); it needs neither root nor a loop device.
 //! Each comparison runs dd and wipeproof back to back five times and reports medians; the
 //! in-memory generator and hash figures are the best of three.
 //!
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use wipeproof::device::{GuardContext, Target};
 use wipeproof::erase::engine::{Observer, PassOptions, write_pass};
+use wipeproof::erase::keystream::Generator;
 use wipeproof::erase::pattern::Keystream;
 use wipeproof::erase::{NullSink, Pattern, StopFlag};
 use wipeproof::verify::full::read_full;
@@ -171,8 +174,14 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    if std::env::args().skip(1).any(|a| a == "keystream") {
+        return in_memory();
+    }
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("the engine benchmark needs root (it attaches a loop device); skipped");
+        eprintln!(
+            "the engine benchmark needs root (it attaches a loop device); skipped \
+             (`-- keystream` runs the in-memory part alone)"
+        );
         return;
     }
     if let Ok(spec) = std::env::var("WIPEPROOF_BENCH_CHILD") {
@@ -318,25 +327,6 @@ fn main() {
     let total = drive_size * drives as u64;
     drop(loops);
 
-    // Per-core generator and hash throughput, in memory.
-    let mut buf = vec![0u8; 64 << 20];
-    let ks = Keystream::random().expect("rng");
-    let keystream = best(|| {
-        let t = Instant::now();
-        for i in 0..4u64 {
-            ks.fill(i * buf.len() as u64, &mut buf);
-        }
-        t.elapsed()
-    });
-    let blake = best(|| {
-        let t = Instant::now();
-        for _ in 0..4 {
-            std::hint::black_box(blake3::hash(&buf));
-        }
-        t.elapsed()
-    });
-    let mem = 4 * buf.len() as u64;
-
     println!(
         "wipeproof engine benchmark: {mib} MiB RAM-backed loop device {}, {ROUNDS} rounds of dd then wipeproof; \
          {drives} devices of {} MiB for the many-drives rows",
@@ -398,10 +388,50 @@ fn main() {
         peak.get() as f64 / 1024.0,
         peak.get() as f64 / 1024.0 / drives as f64
     );
+    in_memory();
+}
+
+/// Per-core throughput in memory: the keystream as a wipe generates it (the widest generator
+/// the CPU has), then each generator this CPU can run, then BLAKE3. Best of three, 256 MiB
+/// each: through a 64 MiB buffer (memory bandwidth counts) and, for the generators, through
+/// one 256 KiB buffer that stays in the core's cache (the generator alone).
+fn in_memory() {
+    let mut buf = vec![0u8; 64 << 20];
+    let mem = 4 * buf.len() as u64;
+    let mut time_fill = |ks: &Keystream, piece: usize| {
+        let took = best(|| {
+            let t = Instant::now();
+            for (i, b) in std::iter::repeat_n(0..piece, buf.len() / piece * 4).enumerate() {
+                ks.fill((i * piece) as u64, &mut buf[b]);
+            }
+            t.elapsed()
+        });
+        gbps(mem, took)
+    };
+    let ks = Keystream::random().expect("rng");
     println!(
-        "keystream (AES-128-CTR), one core: {:.2} GB/s",
-        gbps(mem, keystream)
+        "keystream (AES-128-CTR), one core: {:.2} GB/s ({})",
+        time_fill(&ks, 64 << 20),
+        ks.generator().name()
     );
+    for g in Generator::ALL.into_iter().rev() {
+        let label = format!("  generator {}:", g.name());
+        match Keystream::from_key_with([7; 16], [9; 16], g) {
+            Some(ks) => println!(
+                "{label:<35} {:.2} GB/s; {:.2} GB/s in cache",
+                time_fill(&ks, 64 << 20),
+                time_fill(&ks, 256 << 10)
+            ),
+            None => println!("{label:<35} not on this CPU"),
+        }
+    }
+    let blake = best(|| {
+        let t = Instant::now();
+        for _ in 0..4 {
+            std::hint::black_box(blake3::hash(&buf));
+        }
+        t.elapsed()
+    });
     println!(
         "BLAKE3, one core:                  {:.2} GB/s",
         gbps(mem, blake)
