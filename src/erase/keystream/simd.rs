@@ -130,21 +130,16 @@ fn add<W: Width>(w: W, c: W::R, n: u64) -> W::R {
     w.add64(c, w.splat(&u128::from(n).to_le_bytes()))
 }
 
-/// `N` registers of consecutive counters from `counter` on (the low halves must not wrap
-/// within them).
+/// The counters `counter, counter + 1, ...` in the lanes of one register (the low halves must
+/// not wrap within them).
 #[inline(always)]
-fn counters<W: Width, const N: usize>(w: W, counter: u128) -> [W::R; N] {
+fn first_counters<W: Width>(w: W, counter: u128) -> W::R {
     let mut lanes = [0u8; 64];
     for (i, lane) in lanes.chunks_exact_mut(16).take(W::BLOCKS).enumerate() {
         let c = (counter >> 64 << 64) | u128::from((counter as u64).wrapping_add(i as u64));
         lane.copy_from_slice(&c.to_le_bytes());
     }
-    let first = w.load(&lanes);
-    let mut c = [first; N];
-    for (i, r) in c.iter_mut().enumerate() {
-        *r = add(w, first, (i * W::BLOCKS) as u64);
-    }
-    c
+    w.load(&lanes)
 }
 
 /// Encrypts `N` registers of counters (AES-128: whitening, 9 rounds, last round).
@@ -180,13 +175,13 @@ fn steps<W: Width, const N: usize>(
     let step = N * W::BYTES;
     debug_assert!(GROUP.is_multiple_of(step) && len.is_multiple_of(step));
     let keys: [W::R; 11] = std::array::from_fn(|i| w.splat(&rk[i]));
-    let mut c = counters::<W, N>(w, counter);
+    // One register of counters is kept; the step's others are derived from it (fewer live
+    // registers: SSE has only 16).
+    let mut first = first_counters(w, counter);
     for at in (0..len).step_by(step) {
-        let b = encrypt(w, &keys, &c);
-        for r in &mut c {
-            *r = add(w, *r, (N * W::BLOCKS) as u64);
-        }
-        each(at, &b);
+        let c: [W::R; N] = std::array::from_fn(|i| add(w, first, (i * W::BLOCKS) as u64));
+        first = add(w, first, (N * W::BLOCKS) as u64);
+        each(at, &encrypt(w, &keys, &c));
     }
 }
 
