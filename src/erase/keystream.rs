@@ -10,9 +10,11 @@
 //!   registers at a time, and stored (or compared) straight away, so each byte of the buffer is
 //!   touched once. VAES on 512-bit registers (AVX-512), VAES on 256-bit registers (AVX2), or
 //!   AES-NI on 128-bit registers, one kernel compiled for each;
-//! * the portable generator (the `aes` crate, which picks AES-NI or a constant-time software
-//!   implementation): counter blocks are written into the buffer and encrypted in place. It
-//!   also does the odd bytes around the in-register generators' 256-byte groups.
+//! * the portable generator (the `aes` crate, which picks VAES, AES-NI or a constant-time
+//!   software implementation): counter blocks are written into the buffer and encrypted in
+//!   place. A wipe uses it only on CPUs without AES-NI; it also does the odd bytes around the
+//!   in-register generators' 256-byte groups, and the group over which the counter's low 64
+//!   bits wrap.
 //!
 //! The key lives only in memory, in zeroize-on-drop buffers (its expanded round keys too), and
 //! is never serialized.
@@ -40,7 +42,8 @@ pub enum Generator {
     Vaes256,
     /// AES-NI on 128-bit registers (AES-NI, SSSE3).
     AesNi,
-    /// The `aes` crate: counter blocks encrypted in place. Runs anywhere.
+    /// The `aes` crate: counter blocks encrypted in place. Runs anywhere (software AES
+    /// without AES-NI).
     Portable,
 }
 
