@@ -11,9 +11,10 @@ use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
 use crate::register::connector::{ConnectorSettings, sync_connector};
+use crate::register::pool::{Pool, SERVER_CONNECTIONS};
 use crate::register::report::{Issuer, write_report};
+use crate::register::server;
 use crate::register::sync::{SyncOptions, sync};
-use crate::register::{Register, server};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -132,7 +133,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let mut reg = open_register(state)?;
-    let found = crate::station::context::reconcile(state, &mut reg);
+    let found = crate::station::context::reconcile(state, reg.as_mut());
     if found > 0 {
         crate::stderr_line!(
             "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
@@ -151,7 +152,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             Err(crate::certificate::keys::KeyError::Missing(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let report = sync(&mut reg, &url, key.as_ref(), SyncOptions::default())?;
+        let report = sync(reg.as_mut(), &url, key.as_ref(), SyncOptions::default())?;
         crate::stderr_line!(
             "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
             report.sent.len(),
@@ -174,7 +175,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
     let mut reports = Vec::new();
     for settings in connectors {
-        let report = sync_connector(&mut reg, settings, &state.certificates_dir())?;
+        let report = sync_connector(reg.as_mut(), settings, &state.certificates_dir())?;
         crate::stderr_line!(
             "wipeproof: sync to connector {} ({}): {} sent, {} not sent by custody, {} still pending",
             report.name,
@@ -237,10 +238,13 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
              over HTTP until `wipeproof tokens add NAME` makes one"
         );
     }
-    server::serve(reg, args.listen, opts, |addr| {
+    drop(reg);
+    let location = state.register_location()?;
+    let registers = Pool::open(&location, SERVER_CONNECTIONS)?;
+    server::serve(registers, args.listen, opts, |addr| {
         crate::stderr_line!(
             "wipeproof: central register {} listening on http://{addr} ({stations} enrolled station(s))",
-            state.register_path().display()
+            location.describe()
         );
     })?;
     Ok(Status::Success)

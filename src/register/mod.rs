@@ -16,13 +16,17 @@
 
 pub mod audit;
 pub mod connector;
+pub mod db;
 pub mod events;
 pub mod labels;
 pub mod manifest;
+pub mod pool;
+pub mod postgres;
 pub mod report;
 pub mod server;
 pub mod sqlite;
 pub mod station_event;
+pub mod store;
 pub mod sync;
 
 use serde::{Deserialize, Serialize};
@@ -298,6 +302,10 @@ pub struct ReportLine {
 pub enum RegisterError {
     #[error("register {path}: {message}")]
     Database { path: String, message: String },
+    #[error(
+        "register {path}: the transaction lost a race with another and was given up after several tries ({message}); try again"
+    )]
+    Busy { path: String, message: String },
     #[error("the manifest was rejected, nothing was imported:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Manifest {
         problems: Vec<manifest::ManifestProblem>,
@@ -385,6 +393,54 @@ pub enum RegisterError {
     TokenExists(String),
     #[error("no token named {0}; `wipeproof tokens list` shows them")]
     UnknownToken(String),
+}
+
+/// Where a register is kept: `--database sqlite:PATH` or `postgres://...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a `--database` URL: `sqlite:PATH` (the path as given), `postgres://...` or
+    /// `postgresql://...`. Says what is expected otherwise.
+    pub fn parse(url: &str) -> Result<Location, String> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(format!(
+                    "{url}: name the file, e.g. sqlite:/var/lib/wipeproof/register.sqlite"
+                ));
+            }
+            return Ok(Location::Sqlite(path.into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        Err(format!(
+            "{}: expected sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE",
+            postgres::redact(url)
+        ))
+    }
+
+    /// Opens the register (creating and migrating its schema).
+    pub fn open(&self) -> Result<Box<dyn Register>, RegisterError> {
+        Ok(match self {
+            Location::Sqlite(path) => Box::new(sqlite::SqliteRegister::open(path)?),
+            Location::Postgres(url) => Box::new(postgres::PostgresRegister::connect(url)?),
+        })
+    }
+
+    /// The register as messages name it (never with a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => postgres::redact(url),
+        }
+    }
 }
 
 /// The register's operations. Implementations keep every operation atomic: it happens

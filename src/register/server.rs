@@ -20,10 +20,12 @@
 //! the read timeout: the head by HTTP/1's header read timer, the body by the handler.
 //!
 //! Intake, reports and the other commands work on the same register with `--home` pointing at
-//! the server's state directory (SQLite in WAL mode takes both at once).
+//! the server's state directory (SQLite in WAL mode takes both at once), or with the same
+//! `--database postgres://...`. Requests run on a small pool of open registers
+//! (`register::pool`), always on blocking threads.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::sqlite::SqliteRegister;
+use super::pool::Pool;
 use super::station_event::SignedEvent;
 use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
@@ -64,7 +66,7 @@ impl Default for ServeOptions {
 
 #[derive(Clone)]
 struct AppState {
-    register: Arc<Mutex<SqliteRegister>>,
+    registers: Arc<Pool>,
     read_timeout: Duration,
 }
 
@@ -86,7 +88,7 @@ fn unauthorized(message: &str) -> Response {
 async fn read(
     state: &AppState,
     headers: &HeaderMap,
-    f: impl FnOnce(&mut SqliteRegister) -> Response + Send + 'static,
+    f: impl FnOnce(&mut dyn Register) -> Response + Send + 'static,
 ) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -195,20 +197,17 @@ fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
 /// Runs `f` on the register off the async threads.
 async fn with_register<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut SqliteRegister) -> T + Send + 'static,
+    f: impl FnOnce(&mut dyn Register) -> T + Send + 'static,
 ) -> Result<T, Response> {
-    let register = state.register.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = register.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| {
-        json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("register task failed: {e}"),
-        )
-    })
+    let registers = state.registers.clone();
+    tokio::task::spawn_blocking(move || f(&mut *registers.take()))
+        .await
+        .map_err(|e| {
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("register task failed: {e}"),
+            )
+        })
 }
 
 async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
@@ -421,9 +420,9 @@ async fn health() -> Response {
 }
 
 /// The HTTP routes over a register.
-fn router(register: SqliteRegister, opts: ServeOptions) -> Router {
+fn router(registers: Pool, opts: ServeOptions) -> Router {
     let state = AppState {
-        register: Arc::new(Mutex::new(register)),
+        registers: Arc::new(registers),
         read_timeout: opts.read_timeout,
     };
     Router::new()
@@ -450,10 +449,10 @@ pub enum ServeError {
     Runtime(std::io::Error),
 }
 
-/// Serves `register` on `addr` until SIGINT or SIGTERM. `ready` is called with the bound
+/// Serves the registers of `registers` on `addr` until SIGINT or SIGTERM. `ready` is called with the bound
 /// address once the server accepts connections.
 pub fn serve(
-    register: SqliteRegister,
+    registers: Pool,
     addr: SocketAddr,
     opts: ServeOptions,
     ready: impl FnOnce(SocketAddr),
@@ -469,7 +468,7 @@ pub fn serve(
             .map_err(|source| ServeError::Bind { addr, source })?;
         let bound = listener.local_addr().map_err(ServeError::Runtime)?;
         ready(bound);
-        let app = router(register, opts);
+        let app = router(registers, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {

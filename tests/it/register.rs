@@ -1286,12 +1286,31 @@ fn register_commands_act_on_the_database_they_are_given() {
     let (code, audit) = home.json(&["assets", "audit", "--json", "--database", &url]);
     assert_eq!(code, 0, "{audit}");
     assert_eq!(audit["assets"], 3);
+    // A PostgreSQL register that is not there is named, without its password.
     let out = home.run(&[
         "assets",
         "list",
         "--database",
-        "postgres://db.example/wipeproof",
+        "postgres://clerk:s3cret@127.0.0.1:1/wipeproof",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("sqlite:PATH"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("postgres://clerk:***@127.0.0.1:1/wipeproof")
+            && err.contains("cannot connect"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    let out = home.run(&[
+        "assets",
+        "list",
+        "--database",
+        "mysql://db.example/wipeproof",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sqlite:PATH or postgres://"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -1,0 +1,199 @@
+//! The register's own tests, each run on SQLite and on PostgreSQL (a throwaway cluster, see
+//! `register::postgres::test_cluster`).
+
+use super::*;
+use crate::register::postgres::{PostgresRegister, test_cluster};
+use crate::register::sqlite::SqliteRegister;
+
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A register on one backend that a test may open as often as it likes.
+struct Place {
+    _dir: Option<tempfile::TempDir>,
+    location: Location,
+}
+
+impl Place {
+    fn new(backend: Backend) -> Place {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let location = Location::Sqlite(dir.path().join("register.sqlite"));
+                Place {
+                    _dir: Some(dir),
+                    location,
+                }
+            }
+            Backend::Postgres => Place {
+                _dir: None,
+                location: Location::Postgres(test_cluster::database()),
+            },
+        }
+    }
+
+    fn open(&self) -> Box<dyn Register> {
+        self.location.open().expect("open the register")
+    }
+
+    /// The schema version the register is at.
+    fn version(&self) -> i64 {
+        match &self.location {
+            Location::Sqlite(path) => SqliteRegister::open(path).expect("open").store.version(),
+            Location::Postgres(url) => PostgresRegister::connect(url)
+                .expect("open")
+                .store
+                .version(),
+        }
+    }
+}
+
+/// Runs each named test (a `fn(Backend)`) once per backend.
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(super::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(super::Backend::Postgres) })*
+        }
+    };
+}
+
+on_each_backend!(
+    reopening_keeps_data_and_runs_no_migration_twice,
+    a_failed_write_leaves_nothing_behind,
+    a_collection_belongs_to_one_customer,
+    a_station_event_is_stored_once_and_waits_for_its_asset,
+);
+
+fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
+    ManifestRow {
+        line,
+        asset_tag: tag.into(),
+        serial: serial.into(),
+        asset_type: Some("laptop".into()),
+        make: None,
+        model: None,
+        customer_ref: None,
+        media_serials: vec![format!("{serial}-D1")],
+        extra: Default::default(),
+    }
+}
+
+fn clerk() -> Actor {
+    Actor {
+        name: "clerk".into(),
+        station: "desk-1".into(),
+    }
+}
+
+fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+        .expect("import");
+    drop(reg);
+    let reg = place.open();
+    assert_eq!(place.version(), 3);
+    let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
+    assert_eq!(asset.summary.state, AssetState::Received);
+    assert_eq!(asset.media.len(), 1);
+    assert!(reg.audit().expect("audit").ok);
+}
+
+fn a_failed_write_leaves_nothing_behind(backend: Backend) {
+    let mut reg = Place::new(backend).open();
+    reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+        .expect("first import");
+    // The second file repeats A-1 on line 3: the whole file is refused, B-1 included, and
+    // neither the new collection nor a custody event is left behind.
+    let err = reg
+        .import_manifest(
+            "Acme",
+            "COL-2",
+            &[row(2, "B-1", "S2"), row(3, "A-1", "S3")],
+            &clerk(),
+        )
+        .expect_err("duplicate tag must refuse the file");
+    assert!(err.to_string().contains("line 3"), "{err}");
+    assert!(reg.asset("B-1").expect("read").is_none());
+    let listed = reg.list_assets(&AssetFilter {
+        collection: Some("COL-2".into()),
+        state: None,
+    });
+    assert!(
+        matches!(listed, Err(RegisterError::UnknownCollection(_))),
+        "{listed:?}"
+    );
+    let audit = reg.audit().expect("audit");
+    assert!(audit.ok);
+    assert_eq!(audit.events, 1);
+}
+
+fn a_collection_belongs_to_one_customer(backend: Backend) {
+    let mut reg = Place::new(backend).open();
+    reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+        .expect("import");
+    let err = reg
+        .import_manifest("Other Ltd", "COL-1", &[row(2, "O-1", "S9")], &clerk())
+        .expect_err("another customer's collection");
+    assert!(matches!(err, RegisterError::CollectionCustomer { .. }));
+    assert!(reg.asset("O-1").expect("read").is_none());
+}
+
+fn a_station_event_is_stored_once_and_waits_for_its_asset(backend: Backend) {
+    use crate::certificate::keys::StationKey;
+    use crate::register::station_event::{Action, StationEvent};
+
+    let mut reg = Place::new(backend).open();
+    let key = StationKey::generate().expect("key");
+    let event = StationEvent::new(
+        "bay-1",
+        "Ann",
+        "A-1",
+        Action::Destroyed {
+            method: "shredded".into(),
+            witness: "Bob".into(),
+        },
+    );
+    let signed = event.clone().sign(&key).expect("sign");
+    let doc = serde_json::to_string(&signed).expect("json");
+    // A-1 is not here yet: stored, waiting; the same event again changes nothing.
+    assert_eq!(
+        reg.receive_event(&signed, &doc, "bay-1").expect("receive"),
+        EventReceipt::Waiting
+    );
+    assert_eq!(
+        reg.receive_event(&signed, &doc, "bay-1").expect("again"),
+        EventReceipt::Already
+    );
+    // Another event under the same id is a conflict, and is not stored.
+    let mut other = event.clone();
+    other.action = Action::Destroyed {
+        method: "shredded".into(),
+        witness: "Mallory".into(),
+    };
+    let other = other.sign(&key).expect("sign");
+    let other_doc = serde_json::to_string(&other).expect("json");
+    assert!(matches!(
+        reg.receive_event(&other, &other_doc, "bay-1"),
+        Err(RegisterError::EventConflict { .. })
+    ));
+    // The intake import that brings A-1 applies it.
+    reg.import_manifest("Acme", "COL-1", &[row(2, "A-1", "S1")], &clerk())
+        .expect("import");
+    let a = reg.asset("A-1").expect("read").expect("A-1");
+    assert_eq!(a.summary.state, AssetState::Destroyed);
+    let destroyed = a
+        .events
+        .iter()
+        .find(|e| e.kind == "destroyed")
+        .expect("event");
+    assert_eq!(destroyed.detail["witness"], "Bob");
+    assert_eq!(destroyed.station, "bay-1");
+    assert!(reg.audit().expect("audit").ok);
+}
