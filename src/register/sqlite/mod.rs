@@ -47,26 +47,31 @@ impl SqlRegister<SqliteStore> {
 }
 
 impl SqliteStore {
+    /// Runs the migrations the file has not had, in one transaction that begins as a writer:
+    /// two processes opening a new register at once take turns, and the second finds the
+    /// version the first left.
     fn migrate(&mut self) -> Result<(), RegisterError> {
-        let version: i64 = self
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| db(&path)(error(e));
+        let tx = self
             .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| db(&self.path)(error(e)))?;
+            .map_err(fail)?;
         for (v, sql) in schema::MIGRATIONS {
             if *v <= version {
                 continue;
             }
-            let path = self.path.clone();
             let fail = |e: rusqlite::Error| RegisterError::Database {
                 path: path.clone(),
                 message: format!("migration {v}: {e}"),
             };
-            let tx = self.conn.transaction().map_err(fail)?;
             tx.execute_batch(sql).map_err(fail)?;
             tx.pragma_update(None, "user_version", v).map_err(fail)?;
-            tx.commit().map_err(fail)?;
         }
-        Ok(())
+        tx.commit().map_err(fail)
     }
 
     /// The schema version the file is at.

@@ -68,6 +68,8 @@ on_each_backend!(
     a_failed_write_leaves_nothing_behind,
     a_collection_belongs_to_one_customer,
     a_station_event_is_stored_once_and_waits_for_its_asset,
+    registers_opened_at_once_migrate_once,
+    concurrent_writers_keep_one_custody_chain_and_store_each_certificate_once,
 );
 
 fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
@@ -196,4 +198,113 @@ fn a_station_event_is_stored_once_and_waits_for_its_asset(backend: Backend) {
     assert_eq!(destroyed.detail["witness"], "Bob");
     assert_eq!(destroyed.station, "bay-1");
     assert!(reg.audit().expect("audit").ok);
+}
+
+/// A certificate of `serial` from station `station`, the first of its own key's chain.
+fn certificate(id: &str, serial: &str, station: &str) -> (SignedCertificate, String) {
+    use base64::Engine;
+    let key = crate::certificate::keys::StationKey::generate().expect("key");
+    let mut record = crate::certificate::record::tests::sample_record();
+    record.id = id.into();
+    record.wipe_id = format!("wipe-{id}");
+    record.asset_tags = Vec::new();
+    record.media.serial = Some(serial.into());
+    record.performed_by.station_id = station.into();
+    record.previous = None;
+    record.key_id = key.key_id();
+    let canonical = record.canonical_bytes().expect("canonical");
+    let signature = key.sign(&canonical).to_bytes();
+    let signed = SignedCertificate {
+        signature: crate::certificate::issue::SignatureBlock {
+            algorithm: "Ed25519".into(),
+            key_id: key.key_id(),
+            value: base64::engine::general_purpose::STANDARD.encode(signature),
+            record_sha256: record.sha256().expect("sha256"),
+        },
+        record,
+    };
+    let document = serde_json::to_string(&signed).expect("json");
+    (signed, document)
+}
+
+/// Servers (or a server and a command) that start together must not both create the tables.
+fn registers_opened_at_once_migrate_once(backend: Backend) {
+    let place = std::sync::Arc::new(Place::new(backend));
+    let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let openers: Vec<_> = (0..6)
+        .map(|_| {
+            let (place, start) = (place.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                place.location.open().map(|_| ())
+            })
+        })
+        .collect();
+    for opener in openers {
+        opener
+            .join()
+            .expect("thread")
+            .expect("open while others open");
+    }
+    assert_eq!(place.version(), 3);
+}
+
+/// Several connections writing at once (the server's pool): every certificate is stored once,
+/// the one all of them send is new for exactly one, and the custody chain stays one chain.
+fn concurrent_writers_keep_one_custody_chain_and_store_each_certificate_once(backend: Backend) {
+    const WRITERS: usize = 6;
+    const EACH: usize = 15;
+    let place = std::sync::Arc::new(Place::new(backend));
+    let mut reg = place.open();
+    let rows: Vec<ManifestRow> = (0..WRITERS * EACH)
+        .map(|i| row(i as u64 + 2, &format!("A-{i}"), &format!("S{i}")))
+        .collect();
+    reg.import_manifest("Acme", "COL-1", &rows, &clerk())
+        .expect("import");
+    let shared = std::sync::Arc::new(certificate("shared", "S-none", "bay"));
+    let start = std::sync::Arc::new(std::sync::Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (place, shared, start) = (place.clone(), shared.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut reg = place.open();
+                let (shared, shared_doc) = &*shared;
+                start.wait();
+                let mut shared_new = 0;
+                for i in 0..EACH {
+                    let n = w * EACH + i;
+                    let (cert, doc) = certificate(&format!("c-{n}"), &format!("S{n}-D1"), "bay");
+                    let linked = reg
+                        .receive_certificate(&cert, &doc, "bay")
+                        .expect("receive");
+                    assert!(linked.new);
+                    assert_eq!(linked.asset_state, Some(AssetState::Retired));
+                    if i == EACH / 2 {
+                        let linked = reg
+                            .receive_certificate(shared, shared_doc, "bay")
+                            .expect("receive the shared one");
+                        shared_new += usize::from(linked.new);
+                    }
+                }
+                shared_new
+            })
+        })
+        .collect();
+    let shared_new: usize = writers.into_iter().map(|w| w.join().expect("writer")).sum();
+    assert_eq!(
+        shared_new, 1,
+        "the same certificate was new for more than one writer"
+    );
+    let audit = reg.audit().expect("audit");
+    assert!(audit.ok, "{:?}", audit.problems);
+    assert_eq!(audit.certificates, WRITERS * EACH + 1);
+    // One custody event per intake row, certificate and state change, in one chain.
+    assert_eq!(audit.events, (WRITERS * EACH) * 3 + 1);
+    let retired = reg
+        .list_assets(&AssetFilter {
+            collection: None,
+            state: Some(AssetState::Retired),
+        })
+        .expect("list");
+    assert_eq!(retired.len(), WRITERS * EACH);
 }
