@@ -79,4 +79,63 @@ mod tests {
         );
         assert!(parse("quiet splash").is_empty());
     }
+
+    mod properties {
+        use super::super::*;
+        use crate::config::Config;
+        use proptest::prelude::*;
+
+        /// Words a boot menu could carry: our names with odd values, unknown names, plain
+        /// kernel words, separators, and any printable text.
+        fn word() -> impl Strategy<Value = String> {
+            let name = prop::sample::select(
+                SETTINGS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .chain(INIT_ONLY.iter().copied())
+                    .chain(["colour", "", "auto.x", "=", "station.id"])
+                    .collect::<Vec<_>>(),
+            );
+            prop_oneof![
+                (name.clone(), "[ -~]{0,24}").prop_map(|(n, v)| format!("wipeproof.{n}={v}")),
+                name.prop_map(|n| format!("wipeproof.{n}")),
+                Just("--".to_string()),
+                Just("---".to_string()),
+                "[!-~]{1,16}",
+                "\\PC{0,12}",
+            ]
+        }
+
+        proptest! {
+            /// Whatever the command line says, the station gets a valid config or a named
+            /// error per option: never a panic, never a setting `/init` keeps for itself, and
+            /// a config that still reads back as what was applied.
+            #[test]
+            fn any_command_line_gives_a_valid_config_or_a_named_error(
+                words in prop::collection::vec(word(), 0..12)
+            ) {
+                let cmdline = words.join(" ");
+                let mut config = Config::default();
+                for option in parse(&cmdline) {
+                    match option {
+                        BootOption::Setting(assignment) => {
+                            let (key, _) = assignment.split_once('=').unwrap_or((&assignment, ""));
+                            prop_assert!(SETTINGS.iter().any(|(_, s)| *s == key), "{assignment}");
+                            if config.apply_override(&assignment).is_ok() {
+                                let text = config.to_toml();
+                                let again: Result<Config, _> = toml::from_str(&text);
+                                prop_assert!(again.is_ok(), "{assignment}: {text}");
+                                prop_assert_eq!(again.ok().map(|c| c.to_toml()), Some(text));
+                            }
+                        }
+                        BootOption::Unknown(word) => {
+                            prop_assert!(word.starts_with("wipeproof."));
+                            let name = word["wipeproof.".len()..].split('=').next().unwrap_or("");
+                            prop_assert!(!SETTINGS.iter().any(|(n, _)| *n == name));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -212,8 +212,12 @@ impl Default for Paths {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncSettings {
-    /// URL of the central register, e.g. `http://10.0.0.5:7070`; empty: none.
+    /// URL of the central register, e.g. `https://register.example:7070`; empty: none.
     pub register: String,
+    /// CA certificate (PEM) trusted for an `https://` register besides the system's roots,
+    /// e.g. the recycler's own CA; relative to the state directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The whole config file.

@@ -52,25 +52,7 @@ pub fn write_atomic_with(path: &Path, contents: &[u8], opts: WriteOptions) -> io
         file.sync_all()?;
         drop(file);
         if opts.create_new {
-            // link() fails if the target exists, so two writers cannot both win. Filesystems
-            // without hard links (FAT, as on the live image's stick) get the same guarantee
-            // from rename with RENAME_NOREPLACE.
-            match fs::hard_link(&tmp, path) {
-                Ok(()) => fs::remove_file(&tmp)?,
-                Err(e)
-                    if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EOPNOTSUPP)) =>
-                {
-                    nix::fcntl::renameat2(
-                        nix::fcntl::AT_FDCWD,
-                        &tmp,
-                        nix::fcntl::AT_FDCWD,
-                        path,
-                        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-                    )
-                    .map_err(io::Error::from)?;
-                }
-                Err(e) => return Err(e),
-            }
+            publish_new(&tmp, path)?;
         } else {
             fs::rename(&tmp, path)?;
         }
@@ -80,6 +62,44 @@ pub fn write_atomic_with(path: &Path, contents: &[u8], opts: WriteOptions) -> io
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Moves the finished temporary file `tmp` to `path` only if nothing is there yet, so two
+/// writers can never both win. Each filesystem gets the strongest means it has:
+///
+/// 1. `link()`, which fails if `path` exists (ext4, xfs, btrfs, tmpfs);
+/// 2. without hard links (FAT: EPERM), `rename` with RENAME_NOREPLACE (the kernel's vfat);
+/// 3. without that either (FAT through FUSE: EINVAL), the name is first claimed with an
+///    `O_EXCL` create and the file then renamed over the claim. A crash between the two
+///    leaves an empty file at `path`, never a partial one, and never a second writer's.
+fn publish_new(tmp: &Path, path: &Path) -> io::Result<()> {
+    let no_hard_links = |e: &io::Error| {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS)
+        )
+    };
+    match fs::hard_link(tmp, path) {
+        Ok(()) => return fs::remove_file(tmp),
+        Err(e) if no_hard_links(&e) => {}
+        Err(e) => return Err(e),
+    }
+    let no_replace = nix::fcntl::renameat2(
+        nix::fcntl::AT_FDCWD,
+        tmp,
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+    );
+    match no_replace {
+        Ok(()) => return Ok(()),
+        Err(
+            nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS | nix::errno::Errno::EOPNOTSUPP,
+        ) => {}
+        Err(e) => return Err(io::Error::from(e)),
+    }
+    drop(open_new(path, 0o600)?);
+    fs::rename(tmp, path)
 }
 
 /// Tries this many fresh names before giving up; with 64 random bits a clash is already

@@ -388,6 +388,51 @@ pub struct ParsedPage {
     pub ops: Vec<String>,
 }
 
+impl ParsedPdf {
+    /// Compares this PDF's drawing with `expected`, a fresh rendering of the same signed
+    /// content: `Err` says what a viewer would see that the signature does not cover — content a
+    /// signed document never has (`what` names the document, e.g. "a certificate"), or the first
+    /// drawing operation that differs.
+    pub fn drawing_matches(&self, expected: &ParsedPdf, what: &str) -> Result<(), String> {
+        if !self.extras.is_empty() {
+            return Err(format!(
+                "the PDF contains what {what} never does: {}",
+                self.extras.join(", ")
+            ));
+        }
+        if expected.pages.len() != self.pages.len() {
+            return Err(format!(
+                "the PDF has {} page(s) where the signed content renders to {}",
+                self.pages.len(),
+                expected.pages.len()
+            ));
+        }
+        let differing = expected
+            .pages
+            .iter()
+            .zip(&self.pages)
+            .enumerate()
+            .find(|(_, (a, b))| a.ops != b.ops);
+        match differing {
+            None => Ok(()),
+            Some((page, (want, found))) => {
+                let at = want
+                    .ops
+                    .iter()
+                    .zip(&found.ops)
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(want.ops.len().min(found.ops.len()));
+                Err(format!(
+                    "page {} drawing differs from the signed content's rendering at operation {}: {:?}",
+                    page + 1,
+                    at + 1,
+                    found.ops.get(at).map(String::as_str).unwrap_or("(missing)")
+                ))
+            }
+        }
+    }
+}
+
 /// Reads a PDF. Never panics: a panic in the parser is caught and reported as malformed.
 pub fn parse(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
     if bytes.len() > MAX_PDF_BYTES {
@@ -559,6 +604,50 @@ fn file_data(doc: &Document, spec: &Object) -> Option<Vec<u8>> {
 mod tests {
     use super::super::page::{Item, Page};
     use super::*;
+
+    fn drawn(pages: &[&[&str]]) -> ParsedPdf {
+        ParsedPdf {
+            pages: pages
+                .iter()
+                .map(|ops| ParsedPage {
+                    texts: Vec::new(),
+                    ops: ops.iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
+            ..ParsedPdf::default()
+        }
+    }
+
+    #[test]
+    fn drawing_comparison_names_the_first_difference() {
+        let signed = drawn(&[&["BT", "Tj a", "ET"], &["BT", "Tj b", "ET"]]);
+        assert_eq!(signed.drawing_matches(&signed, "a report"), Ok(()));
+
+        let changed = drawn(&[&["BT", "Tj a", "ET"], &["BT", "Tj X", "ET"]]);
+        let e = changed.drawing_matches(&signed, "a report").unwrap_err();
+        assert!(
+            e.contains("page 2") && e.contains("operation 2") && e.contains("Tj X"),
+            "{e}"
+        );
+
+        let shorter = drawn(&[&["BT", "Tj a", "ET"], &["BT"]]);
+        let e = shorter.drawing_matches(&signed, "a report").unwrap_err();
+        assert!(e.contains("operation 2") && e.contains("(missing)"), "{e}");
+
+        let one_page = drawn(&[&["BT", "Tj a", "ET"]]);
+        let e = one_page.drawing_matches(&signed, "a report").unwrap_err();
+        assert!(e.contains("1 page(s)") && e.contains("renders to 2"), "{e}");
+
+        let mut annotated = signed.clone();
+        annotated.extras.push("an annotation".into());
+        let e = annotated
+            .drawing_matches(&signed, "a certificate")
+            .unwrap_err();
+        assert!(
+            e.contains("what a certificate never does: an annotation"),
+            "{e}"
+        );
+    }
 
     fn page() -> Page {
         Page {

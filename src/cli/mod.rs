@@ -17,6 +17,7 @@ mod remote;
 mod station;
 mod stations;
 mod unfreeze;
+mod users;
 mod verify;
 mod wipe;
 
@@ -90,6 +91,8 @@ enum Command {
     Stations(stations::StationsArgs),
     /// Read tokens of the central register's HTTP API: add, list, remove.
     Tokens(stations::TokensArgs),
+    /// People who sign in to the central register's web pages: add, list, remove, token.
+    Users(users::UsersArgs),
     /// The wipe station: every drive on one screen (or JSON lines with --headless), drives
     /// found as they are plugged in, wipes started and stopped at any time.
     Station(station::StationArgs),
@@ -133,13 +136,30 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) => {
-            crate::stderr_line!("wipeproof: error: {e:#}");
+            let message = error_text(&e);
+            crate::stderr_line!("wipeproof: error: {message}");
             if json {
-                fail_json(&format!("{e:#}"));
+                fail_json(&message);
             }
             ExitCode::from(Status::Error as u8)
         }
     }
+}
+
+/// An error and its causes in one line. A layer's error usually names its cause in its own
+/// message already (`cannot write key K: Invalid argument`); that cause is not repeated.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.is_empty() {
+            text = part;
+        } else if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+    }
+    text
 }
 
 /// Whether the command that was given (at any depth of subcommands) has `--json` set.
@@ -191,6 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
         Command::Stations(args) => stations::stations(args, &open_state(&cli)?),
         Command::Tokens(args) => stations::tokens(args, &open_state(&cli)?),
+        Command::Users(args) => users::run(args, &open_state(&cli)?),
         Command::Station(args) => station::run(args, &open_state(&cli)?),
         Command::Unfreeze(args) => unfreeze::run(args, &open_state(&cli)?),
     }
@@ -269,4 +290,44 @@ fn actor(state: &StateDir) -> crate::register::Actor {
 /// Opens the register of the state directory (or the one `--database` names).
 fn open_register(state: &StateDir) -> anyhow::Result<Box<dyn crate::register::Register>> {
     Ok(state.register_location()?.open()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write key /k: {source}")]
+    struct Names {
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write key /k")]
+    struct Hides {
+        source: std::io::Error,
+    }
+
+    fn einval() -> std::io::Error {
+        std::io::Error::from_raw_os_error(22)
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let e = anyhow::Error::new(Names { source: einval() });
+        assert_eq!(
+            error_text(&e),
+            "cannot write key /k: Invalid argument (os error 22)"
+        );
+        let e = anyhow::Error::new(Hides { source: einval() });
+        assert_eq!(
+            error_text(&e),
+            "cannot write key /k: Invalid argument (os error 22)"
+        );
+        let e = anyhow::Error::new(Names { source: einval() }).context("keys init");
+        assert_eq!(
+            error_text(&e),
+            "keys init: cannot write key /k: Invalid argument (os error 22)"
+        );
+    }
 }

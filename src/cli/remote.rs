@@ -12,9 +12,11 @@ use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
 use crate::register::connector::{ConnectorSettings, sync_connector};
 use crate::register::pool::{Pool, SERVER_CONNECTIONS};
-use crate::register::report::{Issuer, write_report};
+use crate::register::report::{Issuer, ReportError, audited_lines, write_report};
 use crate::register::server;
 use crate::register::sync::{SyncOptions, sync};
+use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
+use crate::register::web::WebSettings;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -29,22 +31,18 @@ pub struct ReportArgs {
 
 pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
     let reg = open_register(state)?;
-    let (customer, lines) = reg.collection_lines(&args.collection)?;
-    // A signed report vouches for the register: never sign what the audit does not back.
-    let audit = reg.audit_with_keys(&TrustStore::load(&state.keys_dir())?)?;
-    let mut tags: Vec<String> = lines.iter().map(|l| l.asset_tag.clone()).collect();
-    tags.dedup();
-    let objections = audit.objections(&tags);
-    if !objections.is_empty() {
-        for p in &audit.problems {
-            crate::stderr_line!("    {p}");
+    let keys = TrustStore::load(&state.keys_dir())?;
+    let (customer, lines) = match audited_lines(reg.as_ref(), &args.collection, &keys) {
+        Ok(found) => found,
+        Err(e) => {
+            if let ReportError::NotBacked { problems, .. } = &e {
+                for p in problems {
+                    crate::stderr_line!("    {p}");
+                }
+            }
+            return Err(e.into());
         }
-        anyhow::bail!(
-            "the report of {} is not signed: {}; see `wipeproof assets audit`",
-            args.collection,
-            objections.join("; ")
-        );
-    }
+    };
     let (key, created) = StationKey::load_or_init(&state.keys_dir())?;
     if created {
         crate::stderr_line!(
@@ -92,6 +90,10 @@ pub struct SyncArgs {
     /// The central register's URL (default: sync.register in the config).
     #[arg(long, value_name = "URL")]
     register: Option<String>,
+    /// CA certificate (PEM) to trust for an https:// register, besides the system's roots
+    /// (default: sync.ca_file in the config).
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
     /// Sync with this one only: a `[[connector]]` name, or `register` for the central register.
     #[arg(long, value_name = "NAME")]
     only: Option<String>,
@@ -152,7 +154,29 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             Err(crate::certificate::keys::KeyError::Missing(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let report = sync(reg.as_mut(), &url, key.as_ref(), SyncOptions::default())?;
+        let trust = if url.starts_with("https://") {
+            let ca_file = match &args.ca_file {
+                Some(path) => Some(path.clone()),
+                None => state.config.sync.ca_file.as_ref().map(|p| state.resolve(p)),
+            };
+            Some(StationTrust::load(ca_file.as_deref())?)
+        } else {
+            if plain_http_off_loopback(&url) {
+                crate::stderr_line!(
+                    "wipeproof: warning: {url} is plain HTTP: certificates and custody events \
+                     cross the network unencrypted; serve the register with --tls-cert and \
+                     sync to https://"
+                );
+            }
+            None
+        };
+        let report = sync(
+            reg.as_mut(),
+            &url,
+            key.as_ref(),
+            trust.as_ref(),
+            SyncOptions::default(),
+        )?;
         crate::stderr_line!(
             "wipeproof: sync to {url}: {} sent, {} already there, {} custody event(s) sent, {} still unsent",
             report.sent.len(),
@@ -212,12 +236,25 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on. Without --tls-cert only a loopback address, unless
+    /// --insecure-http.
     #[arg(long, default_value = "127.0.0.1:7070")]
     listen: SocketAddr,
-    /// Seconds a client has to send a request's head, and again its body.
+    /// Seconds a client has to complete the TLS handshake, to send a request's head, and again
+    /// its body.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     read_timeout: f64,
+    /// Serve HTTPS with this certificate (PEM; the server's certificate, then any intermediate
+    /// CA certificates).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, RSA or EC; unencrypted).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (certificates and read tokens then
+    /// cross the network unencrypted).
+    #[arg(long, conflicts_with = "tls_cert")]
+    insecure_http: bool,
 }
 
 pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
@@ -227,15 +264,48 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
             args.read_timeout
         );
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls::load(cert, key)?),
+        _ => None,
+    };
+    let loopback = args.listen.ip().to_canonical().is_loopback();
+    if tls.is_none() && !loopback {
+        if !args.insecure_http {
+            anyhow::bail!(
+                "--listen {}: without TLS the register listens on a loopback address only, \
+                 as stations' certificates and read tokens would cross the network \
+                 unencrypted; give --tls-cert PEM --tls-key PEM to serve HTTPS, or add \
+                 --insecure-http to serve plain HTTP on this address anyway",
+                args.listen
+            );
+        }
+        crate::stderr_line!(
+            "wipeproof: --insecure-http: serving plain HTTP on {}; anyone on the network \
+             can read and alter what stations send",
+            args.listen
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let opts = server::ServeOptions {
         read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
+        tls,
+        web: WebSettings {
+            keys_dir: Some(state.keys_dir()),
+            organisation: crate::certificate::record::Organisation {
+                name: state.config.organisation.name.clone(),
+                address: state.config.organisation.address.clone(),
+            },
+            station_id: state.config.station.id.clone(),
+            ..WebSettings::default()
+        },
     };
     let reg = open_register(state)?;
     let stations = reg.stations()?.len();
-    if reg.tokens()?.is_empty() {
+    if reg.tokens()?.is_empty() && reg.users()?.is_empty() {
         crate::stderr_line!(
-            "wipeproof: no read tokens yet: stations can send, but nobody can read the register \
-             over HTTP until `wipeproof tokens add NAME` makes one"
+            "wipeproof: no accounts or read tokens yet: stations can send, but nobody can sign in \
+             or read the register over HTTP until `wipeproof users add NAME --role admin \
+             --password-stdin` (or `wipeproof tokens add NAME`) makes one"
         );
     }
     drop(reg);
@@ -243,7 +313,7 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
     let registers = Pool::open(&location, SERVER_CONNECTIONS)?;
     server::serve(registers, args.listen, opts, |addr| {
         crate::stderr_line!(
-            "wipeproof: central register {} listening on http://{addr} ({stations} enrolled station(s))",
+            "wipeproof: central register {} listening on {scheme}://{addr} ({stations} enrolled station(s))",
             location.describe()
         );
     })?;

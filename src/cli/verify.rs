@@ -76,14 +76,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
     if args.json {
         print_json(&report)?;
     } else {
-        for c in &report.checks {
-            crate::stdout_line!(
-                "{} {:<15} {}",
-                if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
-            )?;
-        }
+        print_checks(&report.checks)?;
         if let Some(d) = &report.drive {
             crate::stdout_line!("drive: {}", d.describe())?;
         }
@@ -125,14 +118,7 @@ fn report_verdict(args: &VerifyArgs, v: ReportVerdict) -> anyhow::Result<Status>
     if args.json {
         print_json(&report)?;
     } else {
-        for c in &report.checks {
-            crate::stdout_line!(
-                "{} {:<15} {}",
-                if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
-            )?;
-        }
+        print_checks(&report.checks)?;
         if let Some(r) = &v.report {
             crate::stdout_line!(
                 "report {} of collection {} for {}: {} asset(s), {} drive(s)",
@@ -157,4 +143,17 @@ fn report_verdict(args: &VerifyArgs, v: ReportVerdict) -> anyhow::Result<Status>
     } else {
         Status::Failure
     })
+}
+
+/// Prints one line per check: `ok` or `FAIL`, its name and what it found.
+fn print_checks(checks: &[CheckItem]) -> std::io::Result<()> {
+    for c in checks {
+        crate::stdout_line!(
+            "{} {:<15} {}",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.name,
+            c.detail
+        )?;
+    }
+    Ok(())
 }

@@ -240,7 +240,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
         && let Err(e) = print_json(&WipeJson { drives: out })
     {
         crate::stderr_line!(
-            "wipeproof: {e:#}; the certificates are in {}",
+            "wipeproof: {}; the certificates are in {}",
+            super::error_text(&e),
             cert_dir.display()
         );
     }

@@ -2,9 +2,12 @@
 //! and the custody log; the outbox of certificates to send to a central register, and that
 //! central register's server.
 //!
-//! * [`Register`]: the narrow interface every store implements (SQLite now; PostgreSQL for many
-//!   stations later), so the rest of the tool never sees SQL.
-//! * [`sqlite`]: the embedded store, one file in the state directory.
+//! * [`Register`]: the narrow interface every store implements, so the rest of the tool never
+//!   sees SQL; its logic is written once in [`store`] over the small SQL layer [`db`].
+//! * [`sqlite`]: the embedded store, one file in the state directory (every station).
+//! * [`postgres`]: a central register that many stations send to at once; [`pool`] lends its
+//!   server's open registers to requests.
+//! * [`tls`]: HTTPS for the central register's server and its stations.
 //! * [`manifest`]: reading a customer's CSV manifest.
 //! * [`events`]: the hash-chained custody log.
 //! * [`labels`], [`report`]: asset labels and the signed per-collection report.
@@ -13,12 +16,16 @@
 //! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
 //!   one.
 //! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
+//! * [`accounts`], [`lookup`], [`web`]: the people who read the central register, and the web
+//!   pages they read it with.
 
+pub mod accounts;
 pub mod audit;
 pub mod connector;
 pub mod db;
 pub mod events;
 pub mod labels;
+pub mod lookup;
 pub mod manifest;
 pub mod pool;
 pub mod postgres;
@@ -28,6 +35,8 @@ pub mod sqlite;
 pub mod station_event;
 pub mod store;
 pub mod sync;
+pub mod tls;
+pub mod web;
 
 use serde::{Deserialize, Serialize};
 
@@ -444,8 +453,9 @@ impl Location {
 }
 
 /// The register's operations. Implementations keep every operation atomic: it happens
-/// completely or not at all.
-pub trait Register: Send {
+/// completely or not at all. Accounts and the web pages' lookups are traits of their own, and
+/// every register has them, so a server's open register serves pages as well as stations.
+pub trait Register: accounts::Accounts + lookup::Lookup + Send {
     /// Books a collection in from a parsed manifest: all rows or none.
     fn import_manifest(
         &mut self,

@@ -13,11 +13,20 @@
 //! * `POST /api/v1/events`: a station's signed custody event (`register::station_event`), by
 //!   the same rules; idempotent by event id.
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
-//!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN`, a
-//!   token made by `wipeproof tokens add` (`401` without). `GET /api/v1/health` is open.
+//!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN` (a
+//!   token of `wipeproof tokens add` or `wipeproof users token`) or a signed-in session's
+//!   cookie (`401` without). `GET /api/v1/health` is open.
+//! * The web pages (`super::web`): signed in with `POST /login`.
 //!
-//! A client that sends its request head or body too slowly (a "slowloris") is cut off after
-//! the read timeout: the head by HTTP/1's header read timer, the body by the handler.
+//! Every route, with who may use it, is in `super::web::routes::ROUTES`; the router is built
+//! from that list only.
+//!
+//! With a certificate and key ([`ServeOptions::tls`]) it serves HTTPS (rustls, TLS 1.2 and
+//! 1.3), without them plain HTTP.
+//!
+//! A client that sends its TLS handshake, request head or body too slowly (a "slowloris") is
+//! cut off after the read timeout: the handshake by a timer around it, the head by HTTP/1's
+//! header read timer, the body by the handler.
 //!
 //! Intake, reports and the other commands work on the same register with `--home` pointing at
 //! the server's state directory (SQLite in WAL mode takes both at once), or with the same
@@ -31,15 +40,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::pool::Pool;
 use super::station_event::SignedEvent;
+use super::tls::ServerTls;
 use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
@@ -50,32 +58,48 @@ use crate::certificate::strict_json;
 const MAX_BODY: usize = 1 << 20;
 
 /// How the server treats its clients.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Time allowed to send a request's head, and again its body.
+    /// Time allowed to complete the TLS handshake, to send a request's head, and again its
+    /// body.
     pub read_timeout: Duration,
+    /// HTTPS with this certificate and key; `None`: plain HTTP.
+    pub tls: Option<ServerTls>,
+    /// What the web pages need beyond the register.
+    pub web: super::web::WebSettings,
+}
+
+impl ServeOptions {
+    /// Whether clients reach the server over HTTPS (the session cookie is then `Secure`).
+    pub fn https(&self) -> bool {
+        self.tls.is_some()
+    }
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             read_timeout: Duration::from_secs(10),
+            tls: None,
+            web: Default::default(),
         }
     }
 }
 
 #[derive(Clone)]
-struct AppState {
-    registers: Arc<Pool>,
-    read_timeout: Duration,
+pub(super) struct AppState {
+    pub(super) registers: Arc<Pool>,
+    pub(super) read_timeout: Duration,
+    pub(super) secure_cookies: bool,
+    pub(super) web: Arc<super::web::WebSettings>,
 }
 
 /// The SHA-256 (hex) under which a read token is stored.
 pub fn token_sha256(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    super::accounts::secret_sha256(token)
 }
 
-fn unauthorized(message: &str) -> Response {
+pub(super) fn unauthorized(message: &str) -> Response {
     let mut r = json_error(StatusCode::UNAUTHORIZED, message);
     r.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -84,36 +108,16 @@ fn unauthorized(message: &str) -> Response {
     r
 }
 
-/// Runs the read `f` if the request carries a known token; 401 otherwise.
+/// Runs the read `f` (the route's guard has let the request in: `web::auth`).
 async fn read(
     state: &AppState,
-    headers: &HeaderMap,
     f: impl FnOnce(&mut dyn Register) -> Response + Send + 'static,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| token_sha256(t.trim()));
-    with_register(state, move |reg| {
-        let Some(hash) = token else {
-            return unauthorized(
-                "reading the register needs a token: send `Authorization: Bearer TOKEN`, \
-                 with a token from `wipeproof tokens add NAME` on the register",
-            );
-        };
-        match reg.token_name(&hash) {
-            Ok(Some(_)) => f(reg),
-            Ok(None) => unauthorized("the token is not known to this register"),
-            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        }
-    })
-    .await
-    .unwrap_or_else(|r| r)
+    with_register(state, f).await.unwrap_or_else(|r| r)
 }
 
 /// Reads a request body within the read timeout.
-async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
+pub(super) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
     match tokio::time::timeout(state.read_timeout, axum::body::to_bytes(body, MAX_BODY)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(json_error(
@@ -190,12 +194,12 @@ fn write_error(e: RegisterError) -> Response {
     json_error(status, e.to_string())
 }
 
-fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
 }
 
 /// Runs `f` on the register off the async threads.
-async fn with_register<T: Send + 'static>(
+pub(super) async fn with_register<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut dyn Register) -> T + Send + 'static,
 ) -> Result<T, Response> {
@@ -210,7 +214,7 @@ async fn with_register<T: Send + 'static>(
         })
 }
 
-async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
+pub(super) async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
     let body = match read_body(&state, body).await {
         Ok(b) => b.to_vec(),
         Err(r) => return r,
@@ -301,7 +305,7 @@ async fn receive_certificate(State(state): State<AppState>, body: Body) -> Respo
     result.unwrap_or_else(|r| r)
 }
 
-async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
+pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
     let body = match read_body(&state, body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -350,14 +354,13 @@ async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     collection: Option<String>,
     state: Option<String>,
 }
 
-async fn list_assets(
+pub(super) async fn list_assets(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
     let filter_state = match q.state.as_deref().map(AssetState::parse) {
@@ -374,24 +377,18 @@ async fn list_assets(
         collection: q.collection,
         state: filter_state,
     };
-    read(&state, &headers, move |reg| {
-        match reg.list_assets(&filter) {
-            Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
-            Err(e @ RegisterError::UnknownCollection(_)) => {
-                json_error(StatusCode::NOT_FOUND, e.to_string())
-            }
-            Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    read(&state, move |reg| match reg.list_assets(&filter) {
+        Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
+        Err(e @ RegisterError::UnknownCollection(_)) => {
+            json_error(StatusCode::NOT_FOUND, e.to_string())
         }
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
 }
 
-async fn show_asset(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(tag): Path<String>,
-) -> Response {
-    read(&state, &headers, move |reg| match reg.asset(&tag) {
+pub(super) async fn show_asset(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
+    read(&state, move |reg| match reg.asset(&tag) {
         Ok(Some(a)) => axum::Json(a).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, format!("no asset {tag}")),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -399,42 +396,35 @@ async fn show_asset(
     .await
 }
 
-async fn unmatched(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    read(&state, &headers, |reg| match reg.unmatched() {
+pub(super) async fn unmatched(State(state): State<AppState>) -> Response {
+    read(&state, |reg| match reg.unmatched() {
         Ok(u) => axum::Json(json!({ "unmatched": u })).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
 }
 
-async fn stations(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    read(&state, &headers, |reg| match reg.stations() {
+pub(super) async fn stations(State(state): State<AppState>) -> Response {
+    read(&state, |reg| match reg.stations() {
         Ok(s) => axum::Json(json!({ "stations": s })).into_response(),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })
     .await
 }
 
-async fn health() -> Response {
+pub(super) async fn health() -> Response {
     axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
 }
 
-/// The HTTP routes over a register.
+/// The HTTP routes over a register: those of `web::routes::ROUTES`, each behind its guard.
 fn router(registers: Pool, opts: ServeOptions) -> Router {
     let state = AppState {
         registers: Arc::new(registers),
         read_timeout: opts.read_timeout,
+        secure_cookies: opts.https(),
+        web: Arc::new(opts.web),
     };
-    Router::new()
-        .route("/api/v1/health", get(health))
-        .route("/api/v1/certificates", post(receive_certificate))
-        .route("/api/v1/events", post(receive_event))
-        .route("/api/v1/assets", get(list_assets))
-        .route("/api/v1/assets/{tag}", get(show_asset))
-        .route("/api/v1/unmatched", get(unmatched))
-        .route("/api/v1/stations", get(stations))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+    super::web::routes::router(state, MAX_BODY)
 }
 
 /// Errors starting the server.
@@ -468,14 +458,16 @@ pub fn serve(
             .map_err(|source| ServeError::Bind { addr, source })?;
         let bound = listener.local_addr().map_err(ServeError::Runtime)?;
         ready(bound);
+        let timeout = opts.read_timeout;
+        let tls = opts.tls.as_ref().map(ServerTls::acceptor);
         let app = router(registers, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 _ = &mut stop => return Ok(()),
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     // Out of file descriptors and the like: wait, the clients will retry.
                     Err(_) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -483,19 +475,46 @@ pub fn serve(
                     }
                 },
             };
-            let service = hyper_util::service::TowerToHyperService::new(app.clone());
-            let timeout = opts.read_timeout;
+            // The client's address, for the sign-in rate limit and its log.
+            let service = hyper_util::service::TowerToHyperService::new(
+                app.clone()
+                    .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+            );
+            let tls = tls.clone();
+            // A client that goes away or times out ends only its own connection.
             tokio::spawn(async move {
-                let mut http = hyper::server::conn::http1::Builder::new();
-                http.timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(timeout);
-                // A client that goes away or times out ends only its own connection.
-                let _ = http
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+                match tls {
+                    None => serve_connection(stream, service, timeout).await,
+                    Some(acceptor) => {
+                        // The handshake is read under the same timer as a request head: a
+                        // client that connects and stays silent is cut off.
+                        if let Ok(Ok(stream)) =
+                            tokio::time::timeout(timeout, acceptor.accept(stream)).await
+                        {
+                            serve_connection(stream, service, timeout).await;
+                        }
+                    }
+                }
             });
         }
     })
+}
+
+/// Serves HTTP/1 requests on one connection, cutting off a client that is slow to send a
+/// request head.
+async fn serve_connection<S>(
+    stream: S,
+    service: hyper_util::service::TowerToHyperService<Router>,
+    read_timeout: Duration,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    let _ = http
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::tls::{StationTrust, certificate_error};
 use super::{OutboxItem, Register, RegisterError};
 use crate::certificate::keys::StationKey;
 
@@ -75,6 +76,8 @@ enum Attempt {
     Refused(String),
     /// Worth trying again (network, 5xx).
     Retry(String),
+    /// The register's TLS certificate does not verify: trying again cannot help.
+    Untrusted(String),
 }
 
 /// One thing to send.
@@ -88,18 +91,22 @@ struct Outgoing {
 }
 
 /// Sends pending certificates, then pending custody events (signed with `key`), to the
-/// register at `url` (e.g. `http://10.0.0.5:7070`).
+/// register at `url` (e.g. `https://10.0.0.5:7070`), trusting `trust` for an `https://` one
+/// (the client's built-in roots if `None`).
 pub fn sync(
     register: &mut dyn Register,
     url: &str,
     key: Option<&StationKey>,
+    trust: Option<&StationTrust>,
     opts: SyncOptions,
 ) -> Result<SyncReport, RegisterError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(opts.timeout))
-        .build()
-        .into();
+        .timeout_global(Some(opts.timeout));
+    if let Some(trust) = trust {
+        config = config.tls_config(trust.client_config());
+    }
+    let agent: ureq::Agent = config.build().into();
     let base = url.trim_end_matches('/');
     let mut outgoing: Vec<Outgoing> = in_chain_order(register.pending()?)
         .into_iter()
@@ -143,7 +150,7 @@ pub fn sync(
         } else {
             match &item.document {
                 Err(why) => Attempt::Rejected(why.clone()),
-                Ok(doc) => send_with_retries(&agent, &item.endpoint, doc, opts),
+                Ok(doc) => send_with_retries(&agent, base, &item.endpoint, doc, opts),
             }
         };
         let mark_failed = |register: &mut dyn Register, why: &str| {
@@ -185,7 +192,7 @@ pub fn sync(
                 report.unsent.push((item.id, why.clone()));
                 report.refused = Some(why);
             }
-            Attempt::Retry(why) => {
+            Attempt::Retry(why) | Attempt::Untrusted(why) => {
                 mark_failed(register, &why)?;
                 report.unsent.push((item.id, why.clone()));
                 // The register is down or unreachable: do not wait on every other one too.
@@ -242,6 +249,7 @@ fn in_chain_order(items: Vec<OutboxItem>) -> Vec<OutboxItem> {
 
 fn send_with_retries(
     agent: &ureq::Agent,
+    register: &str,
     endpoint: &str,
     document: &str,
     opts: SyncOptions,
@@ -249,7 +257,7 @@ fn send_with_retries(
     let mut wait = opts.backoff;
     let mut outcome = Attempt::Retry("not tried".into());
     for attempt in 1..=opts.attempts.max(1) {
-        outcome = send_one(agent, endpoint, document);
+        outcome = send_one(agent, register, endpoint, document);
         match &outcome {
             Attempt::Retry(_) if attempt < opts.attempts => {
                 std::thread::sleep(wait);
@@ -261,14 +269,19 @@ fn send_with_retries(
     outcome
 }
 
-fn send_one(agent: &ureq::Agent, endpoint: &str, document: &str) -> Attempt {
+fn send_one(agent: &ureq::Agent, register: &str, endpoint: &str, document: &str) -> Attempt {
     let response = agent
         .post(endpoint)
         .header("Content-Type", "application/json")
         .send(document.as_bytes());
     let mut response = match response {
         Ok(r) => r,
-        Err(e) => return Attempt::Retry(format!("cannot reach the register at {endpoint}: {e}")),
+        Err(e) => {
+            return match certificate_error(&e) {
+                Some(why) => Attempt::Untrusted(untrusted_message(register, why)),
+                None => Attempt::Retry(format!("cannot reach the register at {endpoint}: {e}")),
+            };
+        }
     };
     let status = response.status().as_u16();
     let body = response.body_mut().read_to_string().unwrap_or_default();
@@ -286,6 +299,28 @@ fn send_one(agent: &ureq::Agent, endpoint: &str, document: &str) -> Attempt {
         400..=499 => Attempt::Rejected(format!("the register rejected it ({status}): {message}")),
         _ => Attempt::Retry(format!("the register answered {status}: {message}")),
     }
+}
+
+/// What to do about a register certificate that does not verify.
+fn untrusted_message(register: &str, why: &rustls::CertificateError) -> String {
+    let advice = match why {
+        rustls::CertificateError::UnknownIssuer => {
+            "if the register's certificate comes from your own CA, set `ca_file` under [sync] \
+             in wipeproof.toml (or pass --ca-file) to that CA's certificate (PEM)"
+        }
+        rustls::CertificateError::NotValidForName
+        | rustls::CertificateError::NotValidForNameContext { .. } => {
+            "the register's certificate must name the host of the URL (a DNS name or IP \
+             address in its subjectAltName); sync to that name, or reissue the certificate"
+        }
+        _ => {
+            "the register's certificate must be valid now and issued by a CA this station \
+             trusts: the system's, or the one set as `ca_file` under [sync] in wipeproof.toml"
+        }
+    };
+    format!(
+        "the register at {register} presented a TLS certificate that does not verify ({why}); {advice}"
+    )
 }
 
 #[cfg(test)]

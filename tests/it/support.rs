@@ -451,6 +451,17 @@ impl Home {
         postgres::Client::connect(url, postgres::NoTls).unwrap()
     }
 
+    /// A state directory made inside `dir` (e.g. a mounted filesystem of the test's own).
+    pub fn inside(dir: &Path) -> Home {
+        Home {
+            dir: tempfile::Builder::new()
+                .prefix("home-")
+                .tempdir_in(dir)
+                .unwrap(),
+            database: None,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -575,7 +586,8 @@ pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
     &drives[0]
 }
 
-/// A `wipeproof serve` process on a free 127.0.0.1 port; killed on drop.
+/// A `wipeproof serve` process on a free 127.0.0.1 port (HTTP, or HTTPS given `--tls-cert`);
+/// killed on drop.
 pub struct Server {
     pub child: std::process::Child,
     pub url: String,
@@ -602,7 +614,7 @@ impl Server {
         let url = loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(i) = line.find("http://") {
+                    if let Some(i) = line.find("https://").or_else(|| line.find("http://")) {
                         let rest = &line[i..];
                         break rest.split_whitespace().next().unwrap().to_string();
                     }

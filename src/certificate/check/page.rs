@@ -141,48 +141,14 @@ pub(super) fn check_pdf(
         .ok()
         .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     match &redrawn {
-        Some((_, p)) => {
-            let ops_differ = p.pages.len() != parsed.pages.len()
-                || p.pages
-                    .iter()
-                    .zip(&parsed.pages)
-                    .any(|(a, b)| a.ops != b.ops);
-            if !parsed.extras.is_empty() {
-                report.push(
-                    "page_content",
-                    false,
-                    format!(
-                        "the PDF contains what a certificate never does: {}",
-                        parsed.extras.join(", ")
-                    ),
-                );
-            } else if ops_differ {
-                let detail = p
-                    .pages
-                    .iter()
-                    .zip(&parsed.pages)
-                    .enumerate()
-                    .find_map(|(i, (a, b))| {
-                        (a.ops != b.ops).then(|| {
-                            let j = a.ops.iter().zip(&b.ops).position(|(x, y)| x != y).unwrap_or(a.ops.len().min(b.ops.len()));
-                            format!(
-                                "page {} drawing differs from the signed record's rendering at operation {}: {:?}",
-                                i + 1,
-                                j + 1,
-                                b.ops.get(j).map(String::as_str).unwrap_or("(missing)")
-                            )
-                        })
-                    })
-                    .unwrap_or_else(|| "the page count differs".into());
-                report.push("page_content", false, detail);
-            } else {
-                report.push(
-                    "page_content",
-                    true,
-                    "every drawing operation matches the signed record's rendering",
-                );
-            }
-        }
+        Some((_, p)) => match parsed.drawing_matches(p, "a certificate") {
+            Ok(()) => report.push(
+                "page_content",
+                true,
+                "every drawing operation matches the signed record's rendering",
+            ),
+            Err(detail) => report.push("page_content", false, detail),
+        },
         None => report.push(
             "page_content",
             false,

@@ -146,4 +146,38 @@ CREATE INDEX connector_deliveries_certificate ON connector_deliveries(certificat
 CREATE INDEX connector_deliveries_asset ON connector_deliveries(asset_tag);
 "#,
     ),
+    (
+        4,
+        r#"
+CREATE TABLE users (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    role TEXT COLLATE "C" NOT NULL CHECK (role IN ('admin', 'compliance', 'intake', 'technician')),
+    password_hash TEXT COLLATE "C" NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE user_tokens (
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
+    user_name TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+    created_at TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX user_tokens_user ON user_tokens(user_name);
+CREATE TABLE web_sessions (
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
+    user_name TEXT COLLATE "C" NOT NULL REFERENCES users(name),
+    csrf TEXT COLLATE "C" NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
+    expires_at TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_name);
+CREATE TABLE login_attempts (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    at TEXT COLLATE "C" NOT NULL,
+    username TEXT COLLATE "C" NOT NULL,
+    client TEXT COLLATE "C" NOT NULL,
+    outcome TEXT COLLATE "C" NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused'))
+);
+CREATE INDEX login_attempts_user ON login_attempts(username, at);
+CREATE INDEX login_attempts_client ON login_attempts(client, at);
+"#,
+    ),
 ];

@@ -401,48 +401,14 @@ fn check_pdf(
         );
         return;
     };
-    if !parsed.extras.is_empty() {
-        push(
-            v,
-            "page_content",
-            false,
-            format!(
-                "the PDF contains what a report never does: {}",
-                parsed.extras.join(", ")
-            ),
-        );
-    } else if redrawn.pages.len() != parsed.pages.len()
-        || redrawn
-            .pages
-            .iter()
-            .zip(&parsed.pages)
-            .any(|(a, b)| a.ops != b.ops)
-    {
-        let detail = redrawn
-            .pages
-            .iter()
-            .zip(&parsed.pages)
-            .enumerate()
-            .find_map(|(i, (a, b))| {
-                (a.ops != b.ops).then(|| {
-                    let j = a.ops.iter().zip(&b.ops).position(|(x, y)| x != y).unwrap_or(a.ops.len().min(b.ops.len()));
-                    format!(
-                        "page {} drawing differs from the signed report's rendering at operation {}: {:?}",
-                        i + 1,
-                        j + 1,
-                        b.ops.get(j).map(String::as_str).unwrap_or("(missing)")
-                    )
-                })
-            })
-            .unwrap_or_else(|| "the page count differs".into());
-        push(v, "page_content", false, detail);
-    } else {
-        push(
+    match parsed.drawing_matches(&redrawn, "a report") {
+        Ok(()) => push(
             v,
             "page_content",
             true,
             "every drawing operation matches the signed report's rendering",
-        );
+        ),
+        Err(detail) => push(v, "page_content", false, detail),
     }
     // One revision, and every object a viewer reads is what the renderer writes.
     let structure = doc

@@ -146,6 +146,38 @@ pub enum ReportError {
     },
     #[error("cannot encode the report: {0}")]
     Encode(String),
+    #[error(
+        "the report of {collection} is not signed: {}; see `wipeproof assets audit`",
+        objections.join("; ")
+    )]
+    NotBacked {
+        collection: String,
+        objections: Vec<String>,
+        /// Every problem the audit found, for the log.
+        problems: Vec<String>,
+    },
+}
+
+/// The customer and lines of a collection, once the audit backs them: a signed report vouches
+/// for the register, so it is never signed over what the audit objects to.
+pub fn audited_lines<R: super::Register + ?Sized>(
+    reg: &R,
+    collection: &str,
+    keys: &crate::certificate::keys::TrustStore,
+) -> Result<(String, Vec<ReportLine>), ReportError> {
+    let (customer, lines) = reg.collection_lines(collection)?;
+    let audit = reg.audit_with_keys(keys)?;
+    let mut tags: Vec<String> = lines.iter().map(|l| l.asset_tag.clone()).collect();
+    tags.dedup();
+    let objections = audit.objections(&tags);
+    if !objections.is_empty() {
+        return Err(ReportError::NotBacked {
+            collection: collection.into(),
+            objections,
+            problems: audit.problems,
+        });
+    }
+    Ok((customer, lines))
 }
 
 /// Who issues a report.
@@ -199,14 +231,20 @@ pub fn report_json(signed: &SignedReport) -> Result<Vec<u8>, ReportError> {
     Ok(json)
 }
 
-/// Builds, signs and writes the report of a collection into `dir`.
-pub fn write_report(
+/// A signed report in memory: the report and its two files' bytes.
+pub struct SignedFiles {
+    pub signed: SignedReport,
+    pub json: Vec<u8>,
+    pub pdf: Vec<u8>,
+}
+
+/// Builds and signs the report of a collection (nothing is written).
+pub fn sign_report(
     customer: &str,
     collection: &str,
     lines: Vec<ReportLine>,
     issuer: &Issuer<'_>,
-    dir: &Path,
-) -> Result<ReportFiles, ReportError> {
+) -> Result<SignedFiles, ReportError> {
     let summary = summarise(&lines);
     let report = CollectionReport {
         schema: SCHEMA.into(),
@@ -221,7 +259,7 @@ pub fn write_report(
         operator: issuer.operator.into(),
         customer: customer.into(),
         collection: collection.into(),
-        summary: summary.clone(),
+        summary,
         lines,
         key_id: issuer.key.key_id(),
     };
@@ -238,11 +276,13 @@ pub fn write_report(
     };
     let json = report_json(&signed)?;
     let pdf = render_report_pdf(&signed.report, &canonical, &signature)?;
-    create_dir_all_mode(dir, 0o755).map_err(|source| ReportError::Write {
-        path: dir.into(),
-        source,
-    })?;
-    let safe: String = collection
+    Ok(SignedFiles { signed, json, pdf })
+}
+
+/// The file name of a report, without extension: `report-COLLECTION-TIME`.
+pub fn report_stem(report: &CollectionReport) -> String {
+    let safe: String = report
+        .collection
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
@@ -252,12 +292,29 @@ pub fn write_report(
             }
         })
         .collect();
-    let stem = format!(
+    format!(
         "report-{safe}-{}",
-        crate::timestamp::parse(&signed.report.issued_at)
+        crate::timestamp::parse(&report.issued_at)
             .map(crate::timestamp::compact)
             .unwrap_or_default()
-    );
+    )
+}
+
+/// Builds, signs and writes the report of a collection into `dir`.
+pub fn write_report(
+    customer: &str,
+    collection: &str,
+    lines: Vec<ReportLine>,
+    issuer: &Issuer<'_>,
+    dir: &Path,
+) -> Result<ReportFiles, ReportError> {
+    let SignedFiles { signed, json, pdf } = sign_report(customer, collection, lines, issuer)?;
+    let summary = signed.report.summary.clone();
+    create_dir_all_mode(dir, 0o755).map_err(|source| ReportError::Write {
+        path: dir.into(),
+        source,
+    })?;
+    let stem = report_stem(&signed.report);
     let json_path = dir.join(format!("{stem}.json"));
     let pdf_path = dir.join(format!("{stem}.pdf"));
     for (path, bytes) in [(&json_path, &json), (&pdf_path, &pdf)] {

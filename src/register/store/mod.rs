@@ -9,11 +9,13 @@
 //! events that travel between registers, `stations` who may talk to a central register,
 //! `deliveries` the connectors' queue, and `audit` checks it all.
 
+mod accounts;
 mod audit;
 mod certificates;
 mod custody;
 mod deliveries;
 mod intake;
+mod lookup;
 mod station_events;
 mod stations;
 mod views;

@@ -2,6 +2,7 @@
 //! `register::postgres::test_cluster`).
 
 use super::*;
+use crate::register::accounts::{AccountError, LoginOutcome, Role};
 use crate::register::postgres::{PostgresRegister, test_cluster};
 use crate::register::sqlite::SqliteRegister;
 
@@ -70,6 +71,10 @@ on_each_backend!(
     a_station_event_is_stored_once_and_waits_for_its_asset,
     registers_opened_at_once_migrate_once,
     concurrent_writers_keep_one_custody_chain_and_store_each_certificate_once,
+    a_removed_user_loses_tokens_and_sessions,
+    an_expired_session_is_gone,
+    failures_count_per_name_since_its_last_success_and_per_address,
+    search_matches_any_part_of_a_tag_serial_or_customer_literally,
 );
 
 fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
@@ -100,7 +105,7 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
         .expect("import");
     drop(reg);
     let reg = place.open();
-    assert_eq!(place.version(), 3);
+    assert_eq!(place.version(), 4, "every migration, accounts (4) the last");
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Received);
     assert_eq!(asset.media.len(), 1);
@@ -246,7 +251,7 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
             .expect("thread")
             .expect("open while others open");
     }
-    assert_eq!(place.version(), 3);
+    assert_eq!(place.version(), 4, "every migration, accounts (4) the last");
 }
 
 /// Several connections writing at once (the server's pool): every certificate is stored once,
@@ -307,4 +312,117 @@ fn concurrent_writers_keep_one_custody_chain_and_store_each_certificate_once(bac
         })
         .expect("list");
     assert_eq!(retired.len(), WRITERS * EACH);
+}
+
+// Accounts (`store::accounts`).
+
+fn admin() -> Actor {
+    Actor {
+        name: "root".into(),
+        station: "register".into(),
+    }
+}
+
+fn a_removed_user_loses_tokens_and_sessions(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    reg.add_user("ann", Role::Compliance, "$argon2id$x", &admin())
+        .unwrap();
+    assert!(matches!(
+        reg.add_user("ann", Role::Admin, "$argon2id$y", &admin()),
+        Err(AccountError::UserExists(_))
+    ));
+    reg.add_user_token("ann", "t1", &admin()).unwrap();
+    reg.start_session("s1", "ann", "c1", "2999-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!(
+        reg.user_of_token("t1").unwrap(),
+        Some(("ann".into(), Role::Compliance))
+    );
+    let now = crate::timestamp::now();
+    assert_eq!(reg.session("s1", &now).unwrap().unwrap().csrf, "c1");
+    assert_eq!(reg.users().unwrap()[0].tokens, 1);
+    reg.remove_user("ann", &admin()).unwrap();
+    assert!(reg.user_of_token("t1").unwrap().is_none());
+    assert!(reg.session("s1", &now).unwrap().is_none());
+    assert!(matches!(
+        reg.remove_user("ann", &admin()),
+        Err(AccountError::UnknownUser(_))
+    ));
+    assert!(reg.audit().map(|a| a.ok).unwrap_or(false));
+}
+
+fn an_expired_session_is_gone(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    reg.add_user("ann", Role::Intake, "$argon2id$x", &admin())
+        .unwrap();
+    reg.start_session("s1", "ann", "c1", "2026-01-01T00:00:10Z")
+        .unwrap();
+    assert!(reg.session("s1", "2026-01-01T00:00:09Z").unwrap().is_some());
+    assert!(reg.session("s1", "2026-01-01T00:00:10Z").unwrap().is_none());
+    // Removed, not only hidden.
+    assert!(reg.session("s1", "2000-01-01T00:00:00Z").unwrap().is_none());
+}
+
+fn failures_count_per_name_since_its_last_success_and_per_address(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    for _ in 0..3 {
+        reg.log_login("ann", "10.0.0.1", LoginOutcome::Failed)
+            .unwrap();
+    }
+    reg.log_login("bob", "10.0.0.1", LoginOutcome::Failed)
+        .unwrap();
+    let f = reg
+        .recent_failures("ann", "10.0.0.1", "2000-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!((f.user, f.client), (3, 4));
+    // Far in the future: nothing is recent.
+    let f = reg
+        .recent_failures("ann", "10.0.0.1", "2999-01-01T00:00:00Z")
+        .unwrap();
+    assert_eq!((f.user, f.client), (0, 0));
+}
+
+// The web pages' lookups (`store::lookup`).
+
+fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    let row = |tag: &str, serial: &str| ManifestRow {
+        line: 2,
+        asset_tag: tag.into(),
+        serial: serial.into(),
+        asset_type: None,
+        make: None,
+        model: None,
+        customer_ref: None,
+        media_serials: vec![format!("{serial}-D1")],
+        extra: Default::default(),
+    };
+    let actor = Actor {
+        name: "a".into(),
+        station: "s".into(),
+    };
+    reg.import_manifest(
+        "Acme",
+        "C1",
+        &[row("AB-1", "S-100"), row("A_1", "S-200")],
+        &actor,
+    )
+    .unwrap();
+    let tags = |q: &str| -> Vec<String> {
+        reg.search_assets(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.asset_tag)
+            .collect()
+    };
+    assert_eq!(tags("a_1"), ["A_1"]);
+    assert_eq!(tags("s-200-d1"), ["A_1"], "a drive's serial");
+    assert_eq!(tags("acme"), ["AB-1", "A_1"]);
+    assert!(tags("nothing").is_empty());
+    let c = reg.collections().unwrap();
+    assert_eq!((c[0].assets, c[0].received), (2, 2));
 }

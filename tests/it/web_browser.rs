@@ -1,0 +1,212 @@
+//! The central register's pages in a real browser (Debian's chromium, headless, over
+//! WebDriver): sign in, verify a genuine and a tampered certificate, find an asset by serial and
+//! open its certificate, with the central register on PostgreSQL (`web` runs the same routes on
+//! both backends). A screenshot of every page is kept in `target/test-artifacts/web/`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::*;
+use crate::web::{PASSWORD, WebServer, register};
+use crate::webdriver::Browser;
+
+/// Where the screenshots go.
+fn artifacts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts/web")
+}
+
+/// Writes `station.id = id` into a state directory's config.
+fn set_station_id(home: &Home, id: &str) {
+    let path = home.path().join("wipeproof.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut in_station = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_station = line.trim() == "[station]";
+        }
+        if in_station && line.starts_with("id =") {
+            out.push_str(&format!("id = \"{id}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).unwrap();
+}
+
+#[test]
+fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
+    assert!(
+        Browser::available(),
+        "the browser tests need /usr/bin/chromium and /usr/bin/chromedriver: run .ci/setup"
+    );
+    // A register, and a station enrolled with it that wiped the laptop's drive (its image is
+    // named after the serial LAP-1) and sent the certificate.
+    let central = register(Backend::Postgres);
+    let bay = Home::new();
+    assert!(bay.run(&["keys", "init"]).status.success());
+    set_station_id(&bay, "bay-1");
+    let pem = bay.path().join("station.pem");
+    std::fs::write(&pem, bay.run(&["keys", "export"]).stdout).unwrap();
+    let out = central.run(&["stations", "add", pem.to_str().unwrap(), "--name", "bay-1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let disks = tempfile::tempdir_in("/dev/shm").unwrap();
+    let disk = disks.path().join("LAP-1.img");
+    write_pattern(&disk, 4 << 20);
+    let (code, v) = bay.json(&[
+        "wipe",
+        disk.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let drive = only_drive(&v);
+    let pdf = PathBuf::from(drive["certificate_pdf"].as_str().unwrap());
+    let json = PathBuf::from(drive["certificate_json"].as_str().unwrap());
+    let server = WebServer::start(&central);
+    let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
+    assert_eq!(code, 0, "{v}");
+    // A tampered copy: the drive's serial changed in the signed record.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    doc["record"]["media"]["serial"] = "LAP-9".into();
+    let tampered = disks.path().join("tampered.json");
+    std::fs::write(&tampered, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let shots = artifacts();
+    let url = &server.url;
+    let b = Browser::start(1100, 900);
+
+    // Any page sends a stranger to the sign-in page.
+    b.goto(&format!("{url}/assets/ACME-1"));
+    assert!(
+        b.url().contains("/login?next=/assets/ACME-1"),
+        "{}",
+        b.url()
+    );
+    b.find("#username").send_keys("ann");
+    b.find("#password").send_keys("not the password");
+    b.find("main form button").click();
+    assert!(b.find(".notice.bad").text().contains("wrong"));
+    b.wait_title("Sign in");
+    b.screenshot(&shots, "01-sign-in-failed");
+    b.find("#username").send_keys("ann");
+    b.find("#password").send_keys(PASSWORD);
+    b.screenshot(&shots, "02-sign-in");
+    b.find("main form button").click();
+    b.wait_title("Asset ACME-1");
+    // Back where it was going.
+    assert!(b.url().ends_with("/assets/ACME-1"), "{}", b.url());
+    assert!(b.cookie("wipeproof_session").is_some());
+
+    b.goto(&format!("{url}/"));
+    b.wait_title("Assets and certificates");
+    b.screenshot(&shots, "03-home");
+
+    // A genuine certificate: every check ok.
+    b.link("Verify a certificate").click();
+    b.wait_title("Verify a certificate");
+    b.screenshot(&shots, "04-verify");
+    b.find("#certificate").send_keys(pdf.to_str().unwrap());
+    b.find("main form button").click();
+    b.wait_title("Verification");
+    let verdict = b.find(".notice.good").text();
+    assert!(verdict.contains("Valid"), "{verdict}");
+    let rows = b.find_all("table.checks tbody tr");
+    assert_eq!(rows.len(), 9, "a PDF has nine checks");
+    assert!(b.find_all("table.checks tr.failed").is_empty());
+    for name in [
+        "signature",
+        "trusted_key",
+        "visible_text",
+        "page_content",
+        "file",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.text().starts_with(name)),
+            "{name} is shown"
+        );
+    }
+    b.screenshot(&shots, "05-verify-genuine");
+
+    // A tampered one: the failing check is named.
+    b.find("#certificate").send_keys(tampered.to_str().unwrap());
+    b.find("main form button").click();
+    let verdict = b.find(".notice.bad").text();
+    assert!(
+        verdict.contains("Not valid") && verdict.contains("signature"),
+        "{verdict}"
+    );
+    let failed: Vec<String> = b
+        .find_all("table.checks tr.failed")
+        .iter()
+        .map(|r| r.text())
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|t| t.starts_with("signature") && t.contains("FAILED")),
+        "{failed:?}"
+    );
+    b.screenshot(&shots, "06-verify-tampered");
+
+    // Find the laptop by its serial, open it and its certificate.
+    b.goto(&format!("{url}/"));
+    b.find("input[name=q]").send_keys("LAP-1");
+    b.find("main form button").click();
+    b.wait_title("Search");
+    b.screenshot(&shots, "07-search");
+    b.link("ACME-1").click();
+    b.wait_title("Asset ACME-1");
+    assert!(b.find("main").text().contains("retired"));
+    b.screenshot(&shots, "08-asset");
+    b.find("main a[href^='/certificates/']").click();
+    b.wait_title("Certificate");
+    let main = b.find("main").text();
+    assert!(main.contains("Valid") && main.contains("LAP-1"), "{main}");
+    b.screenshot(&shots, "09-certificate");
+    // On paper: no navigation, no forms, no download links.
+    b.emulate_media("print");
+    b.screenshot(&shots, "09-certificate-print");
+    b.emulate_media("screen");
+
+    // Its PDF download is the very PDF the station wrote, and verifies.
+    let cookie = b.cookie("wipeproof_session").unwrap();
+    let href = b.link("Download the PDF").attribute("href").unwrap();
+    let mut r = crate::web::agent()
+        .get(&format!("{url}{href}"))
+        .header("Cookie", &format!("wipeproof_session={cookie}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let downloaded = r
+        .body_mut()
+        .with_config()
+        .limit(32 << 20)
+        .read_to_vec()
+        .unwrap();
+    assert!(
+        downloaded == std::fs::read(&pdf).unwrap(),
+        "the downloaded PDF differs from the station's"
+    );
+
+    b.link("Asset ACME-1").click();
+    b.wait_title("Asset ACME-1");
+    b.link("COL-1").click();
+    b.wait_title("Collection COL-1");
+    b.screenshot(&shots, "10-collection");
+    b.link("Stations").click();
+    b.wait_title("Stations");
+    assert!(b.find("main").text().contains("bay-1"));
+    b.screenshot(&shots, "11-stations");
+
+    // On a phone.
+    b.resize(390, 844);
+    b.goto(&format!("{url}/assets/ACME-1"));
+    b.screenshot(&shots, "12-asset-phone");
+    b.goto(&format!("{url}/verify"));
+    b.screenshot(&shots, "13-verify-phone");
+}
