@@ -60,7 +60,9 @@ fn main() {
 /// One genuine certificate, issued by the binary from a 1 MiB image file.
 fn seed_certificate() -> SignedCertificate {
     let home = tempfile::tempdir_in("/dev/shm").expect("temp dir");
-    let image = home.path().join("seed.img");
+    // Beside the state directory, not in it: the guard never erases the state directory's files.
+    let images = tempfile::tempdir_in("/dev/shm").expect("temp dir");
+    let image = images.path().join("seed.img");
     std::fs::write(&image, vec![0x5a; 1 << 20]).expect("image");
     let out = Command::new(env!("CARGO_BIN_EXE_wipeproof"))
         .args([
