@@ -184,6 +184,10 @@ pub struct Paths {
     pub keys: PathBuf,
     /// The register database.
     pub register: PathBuf,
+    /// The register as a URL, instead of `register`: `postgres://USER@HOST/DATABASE` for a
+    /// central register on PostgreSQL (or `sqlite:PATH`). `--database` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// Directory for collection reports.
     pub reports: PathBuf,
     /// An export medium (mount point) that must never be wiped, if any.
@@ -197,6 +201,7 @@ impl Default for Paths {
             checkpoints: "checkpoints".into(),
             keys: "keys".into(),
             register: "register.sqlite".into(),
+            database: None,
             reports: "reports".into(),
             export: None,
         }
@@ -412,6 +417,23 @@ impl StateDir {
     /// The register database file.
     pub fn register_path(&self) -> PathBuf {
         self.resolve(&self.config.paths.register)
+    }
+
+    /// Where the register is: `paths.database` if set (a relative `sqlite:` path is inside the
+    /// state directory), else the file `paths.register`.
+    pub fn register_location(&self) -> Result<crate::register::Location, ConfigError> {
+        use crate::register::Location;
+        match &self.config.paths.database {
+            None => Ok(Location::Sqlite(self.register_path())),
+            Some(url) => match Location::parse(url) {
+                Ok(Location::Sqlite(path)) => Ok(Location::Sqlite(self.resolve(&path))),
+                Ok(other) => Ok(other),
+                Err(why) => Err(ConfigError::Invalid {
+                    setting: format!("paths.database in {}:", self.config_path().display()),
+                    message: why,
+                }),
+            },
+        }
     }
 
     /// Directory for collection reports.

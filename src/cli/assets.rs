@@ -10,7 +10,7 @@ use super::output::{print_json, table};
 use super::{Status, actor, open_register};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
-use crate::register::{AssetFilter, AssetState, Register};
+use crate::register::{AssetFilter, AssetState};
 
 #[derive(Debug, Args)]
 pub struct AssetsArgs {

@@ -59,8 +59,9 @@ pub struct Cli {
     /// This station's id (overrides station.id).
     #[arg(long, global = true, value_name = "ID")]
     station: Option<String>,
-    /// The register to act on: sqlite:PATH (default: the state directory's file).
-    #[arg(long, global = true, value_name = "URL")]
+    /// The register to act on: sqlite:PATH (default: the state directory's file) or
+    /// postgres://USER@HOST[:PORT]/DATABASE.
+    #[arg(long, global = true, env = "WIPEPROOF_DATABASE", value_name = "URL")]
     database: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -260,33 +261,22 @@ fn open_state(cli: &Cli) -> anyhow::Result<StateDir> {
         state.config.station.id = id.clone();
     }
     if let Some(url) = &cli.database {
-        state.config.paths.register = database_path(url)?;
+        match crate::register::Location::parse(url)
+            .map_err(|why| anyhow::anyhow!("--database {why}"))?
+        {
+            crate::register::Location::Sqlite(path) => {
+                // Relative to the working directory, as a path on the command line is.
+                state.config.paths.register = if path.is_absolute() {
+                    path
+                } else {
+                    std::env::current_dir()?.join(path)
+                };
+                state.config.paths.database = None;
+            }
+            crate::register::Location::Postgres(url) => state.config.paths.database = Some(url),
+        }
     }
     Ok(state)
-}
-
-/// The file of a `--database` URL: `sqlite:PATH` (relative to the working directory).
-fn database_path(url: &str) -> anyhow::Result<PathBuf> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
-        if path.is_empty() {
-            anyhow::bail!(
-                "--database {url}: name the file, e.g. sqlite:/var/lib/wipeproof/register.sqlite"
-            );
-        }
-        let path = PathBuf::from(path);
-        return Ok(if path.is_absolute() {
-            path
-        } else {
-            std::env::current_dir()?.join(path)
-        });
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "--database {url}: this build keeps its register in SQLite only; use sqlite:PATH"
-        );
-    }
-    anyhow::bail!("--database {url}: expected sqlite:PATH")
 }
 
 /// Who is acting: the operator at this station.
@@ -297,11 +287,9 @@ fn actor(state: &StateDir) -> crate::register::Actor {
     }
 }
 
-/// Opens the register of the state directory.
-fn open_register(state: &StateDir) -> anyhow::Result<crate::register::sqlite::SqliteRegister> {
-    Ok(crate::register::sqlite::SqliteRegister::open(
-        &state.register_path(),
-    )?)
+/// Opens the register of the state directory (or the one `--database` names).
+fn open_register(state: &StateDir) -> anyhow::Result<Box<dyn crate::register::Register>> {
+    Ok(state.register_location()?.open()?)
 }
 
 #[cfg(test)]

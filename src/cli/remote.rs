@@ -10,13 +10,13 @@ use super::output::print_json;
 use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
-use crate::register::accounts::Accounts;
 use crate::register::connector::{ConnectorSettings, sync_connector};
+use crate::register::pool::{Pool, SERVER_CONNECTIONS};
 use crate::register::report::{Issuer, ReportError, audited_lines, write_report};
+use crate::register::server;
 use crate::register::sync::{SyncOptions, sync};
 use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
 use crate::register::web::WebSettings;
-use crate::register::{Register, server};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -32,7 +32,7 @@ pub struct ReportArgs {
 pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
     let reg = open_register(state)?;
     let keys = TrustStore::load(&state.keys_dir())?;
-    let (customer, lines) = match audited_lines(&reg, &args.collection, &keys) {
+    let (customer, lines) = match audited_lines(reg.as_ref(), &args.collection, &keys) {
         Ok(found) => found,
         Err(e) => {
             if let ReportError::NotBacked { problems, .. } = &e {
@@ -135,7 +135,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let mut reg = open_register(state)?;
-    let found = crate::station::context::reconcile(state, &mut reg);
+    let found = crate::station::context::reconcile(state, reg.as_mut());
     if found > 0 {
         crate::stderr_line!(
             "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
@@ -171,7 +171,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             None
         };
         let report = sync(
-            &mut reg,
+            reg.as_mut(),
             &url,
             key.as_ref(),
             trust.as_ref(),
@@ -199,7 +199,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
     }
     let mut reports = Vec::new();
     for settings in connectors {
-        let report = sync_connector(&mut reg, settings, &state.certificates_dir())?;
+        let report = sync_connector(reg.as_mut(), settings, &state.certificates_dir())?;
         crate::stderr_line!(
             "wipeproof: sync to connector {} ({}): {} sent, {} not sent by custody, {} still pending",
             report.name,
@@ -308,10 +308,13 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
              --password-stdin` (or `wipeproof tokens add NAME`) makes one"
         );
     }
-    server::serve(reg, args.listen, opts, |addr| {
+    drop(reg);
+    let location = state.register_location()?;
+    let registers = Pool::open(&location, SERVER_CONNECTIONS)?;
+    server::serve(registers, args.listen, opts, |addr| {
         crate::stderr_line!(
             "wipeproof: central register {} listening on {scheme}://{addr} ({stations} enrolled station(s))",
-            state.register_path().display()
+            location.describe()
         );
     })?;
     Ok(Status::Success)

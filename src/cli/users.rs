@@ -10,7 +10,7 @@ use super::output::{print_json, table};
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
 use crate::register::accounts::{
-    Accounts, Role, check_name, check_password, hash_password, new_secret, secret_sha256,
+    Role, check_name, check_password, hash_password, new_secret, secret_sha256,
 };
 
 #[derive(Debug, Args)]

@@ -4,8 +4,8 @@
 //! * [`Role`] and [`Permission`]: what each role may do, defined once in [`Role::may`].
 //! * [`Principal`]: who made a request (a signed-in person, a person's API token, or a read
 //!   token of `wipeproof tokens add`), and what it may do.
-//! * [`Accounts`]: the storage every register backend implements (SQLite in
-//!   `sqlite::accounts`), kept apart from [`super::Register`].
+//! * [`Accounts`]: the storage, written once over both backends in `store::accounts`; a
+//!   supertrait of [`super::Register`], so any open register serves the web pages.
 //! * [`hash_password`], [`verify_password`], [`new_secret`]: the secrets.
 //!
 //! Only hashes are stored: the Argon2id PHC string of a password, the SHA-256 of a token or a

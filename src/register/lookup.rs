@@ -59,3 +59,14 @@ pub fn like_pattern(query: &str) -> String {
     p.push('%');
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_in_a_query_are_literal() {
+        assert_eq!(like_pattern("A_1%"), "%a\\_1\\%%");
+        assert_eq!(like_pattern("x\\y"), "%x\\\\y%");
+    }
+}

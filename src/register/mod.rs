@@ -2,9 +2,12 @@
 //! and the custody log; the outbox of certificates to send to a central register, and that
 //! central register's server.
 //!
-//! * [`Register`]: the narrow interface every store implements (SQLite now; PostgreSQL for many
-//!   stations later), so the rest of the tool never sees SQL.
-//! * [`sqlite`]: the embedded store, one file in the state directory.
+//! * [`Register`]: the narrow interface every store implements, so the rest of the tool never
+//!   sees SQL; its logic is written once in [`store`] over the small SQL layer [`db`].
+//! * [`sqlite`]: the embedded store, one file in the state directory (every station).
+//! * [`postgres`]: a central register that many stations send to at once; [`pool`] lends its
+//!   server's open registers to requests.
+//! * [`tls`]: HTTPS for the central register's server and its stations.
 //! * [`manifest`]: reading a customer's CSV manifest.
 //! * [`events`]: the hash-chained custody log.
 //! * [`labels`], [`report`]: asset labels and the signed per-collection report.
@@ -19,14 +22,18 @@
 pub mod accounts;
 pub mod audit;
 pub mod connector;
+pub mod db;
 pub mod events;
 pub mod labels;
 pub mod lookup;
 pub mod manifest;
+pub mod pool;
+pub mod postgres;
 pub mod report;
 pub mod server;
 pub mod sqlite;
 pub mod station_event;
+pub mod store;
 pub mod sync;
 pub mod tls;
 pub mod web;
@@ -304,6 +311,10 @@ pub struct ReportLine {
 pub enum RegisterError {
     #[error("register {path}: {message}")]
     Database { path: String, message: String },
+    #[error(
+        "register {path}: the transaction lost a race with another and was given up after several tries ({message}); try again"
+    )]
+    Busy { path: String, message: String },
     #[error("the manifest was rejected, nothing was imported:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Manifest {
         problems: Vec<manifest::ManifestProblem>,
@@ -393,9 +404,58 @@ pub enum RegisterError {
     UnknownToken(String),
 }
 
+/// Where a register is kept: `--database sqlite:PATH` or `postgres://...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a `--database` URL: `sqlite:PATH` (the path as given), `postgres://...` or
+    /// `postgresql://...`. Says what is expected otherwise.
+    pub fn parse(url: &str) -> Result<Location, String> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(format!(
+                    "{url}: name the file, e.g. sqlite:/var/lib/wipeproof/register.sqlite"
+                ));
+            }
+            return Ok(Location::Sqlite(path.into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        Err(format!(
+            "{}: expected sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE",
+            postgres::redact(url)
+        ))
+    }
+
+    /// Opens the register (creating and migrating its schema).
+    pub fn open(&self) -> Result<Box<dyn Register>, RegisterError> {
+        Ok(match self {
+            Location::Sqlite(path) => Box::new(sqlite::SqliteRegister::open(path)?),
+            Location::Postgres(url) => Box::new(postgres::PostgresRegister::connect(url)?),
+        })
+    }
+
+    /// The register as messages name it (never with a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => postgres::redact(url),
+        }
+    }
+}
+
 /// The register's operations. Implementations keep every operation atomic: it happens
-/// completely or not at all.
-pub trait Register: Send {
+/// completely or not at all. Accounts and the web pages' lookups are traits of their own, and
+/// every register has them, so a server's open register serves pages as well as stations.
+pub trait Register: accounts::Accounts + lookup::Lookup + Send {
     /// Books a collection in from a parsed manifest: all rows or none.
     fn import_manifest(
         &mut self,

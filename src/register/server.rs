@@ -29,10 +29,12 @@
 //! header read timer, the body by the handler.
 //!
 //! Intake, reports and the other commands work on the same register with `--home` pointing at
-//! the server's state directory (SQLite in WAL mode takes both at once).
+//! the server's state directory (SQLite in WAL mode takes both at once), or with the same
+//! `--database postgres://...`. Requests run on a small pool of open registers
+//! (`register::pool`), always on blocking threads.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -43,7 +45,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::sqlite::SqliteRegister;
+use super::pool::Pool;
 use super::station_event::SignedEvent;
 use super::tls::ServerTls;
 use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
@@ -86,7 +88,7 @@ impl Default for ServeOptions {
 
 #[derive(Clone)]
 pub(super) struct AppState {
-    pub(super) register: Arc<Mutex<SqliteRegister>>,
+    pub(super) registers: Arc<Pool>,
     pub(super) read_timeout: Duration,
     pub(super) secure_cookies: bool,
     pub(super) web: Arc<super::web::WebSettings>,
@@ -109,7 +111,7 @@ pub(super) fn unauthorized(message: &str) -> Response {
 /// Runs the read `f` (the route's guard has let the request in: `web::auth`).
 async fn read(
     state: &AppState,
-    f: impl FnOnce(&mut SqliteRegister) -> Response + Send + 'static,
+    f: impl FnOnce(&mut dyn Register) -> Response + Send + 'static,
 ) -> Response {
     with_register(state, f).await.unwrap_or_else(|r| r)
 }
@@ -199,20 +201,17 @@ pub(super) fn json_error(status: StatusCode, message: impl Into<String>) -> Resp
 /// Runs `f` on the register off the async threads.
 pub(super) async fn with_register<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut SqliteRegister) -> T + Send + 'static,
+    f: impl FnOnce(&mut dyn Register) -> T + Send + 'static,
 ) -> Result<T, Response> {
-    let register = state.register.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = register.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| {
-        json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("register task failed: {e}"),
-        )
-    })
+    let registers = state.registers.clone();
+    tokio::task::spawn_blocking(move || f(&mut *registers.take()))
+        .await
+        .map_err(|e| {
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("register task failed: {e}"),
+            )
+        })
 }
 
 pub(super) async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
@@ -418,9 +417,9 @@ pub(super) async fn health() -> Response {
 }
 
 /// The HTTP routes over a register: those of `web::routes::ROUTES`, each behind its guard.
-fn router(register: SqliteRegister, opts: ServeOptions) -> Router {
+fn router(registers: Pool, opts: ServeOptions) -> Router {
     let state = AppState {
-        register: Arc::new(Mutex::new(register)),
+        registers: Arc::new(registers),
         read_timeout: opts.read_timeout,
         secure_cookies: opts.https(),
         web: Arc::new(opts.web),
@@ -440,10 +439,10 @@ pub enum ServeError {
     Runtime(std::io::Error),
 }
 
-/// Serves `register` on `addr` until SIGINT or SIGTERM. `ready` is called with the bound
+/// Serves the registers of `registers` on `addr` until SIGINT or SIGTERM. `ready` is called with the bound
 /// address once the server accepts connections.
 pub fn serve(
-    register: SqliteRegister,
+    registers: Pool,
     addr: SocketAddr,
     opts: ServeOptions,
     ready: impl FnOnce(SocketAddr),
@@ -461,7 +460,7 @@ pub fn serve(
         ready(bound);
         let timeout = opts.read_timeout;
         let tls = opts.tls.as_ref().map(ServerTls::acceptor);
-        let app = router(register, opts);
+        let app = router(registers, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {

@@ -12,7 +12,6 @@ use crate::certificate::record::Destination;
 use crate::certificate::record::{IssueContext, Organisation, PerformedBy};
 use crate::config::StateDir;
 use crate::device::GuardContext;
-use crate::register::sqlite::SqliteRegister;
 use crate::register::{Actor, Register};
 
 use super::StationError;
@@ -38,7 +37,7 @@ pub fn actor(state: &StateDir) -> Actor {
 pub struct StationContext {
     pub state: StateDir,
     pub guard: GuardContext,
-    register: Mutex<SqliteRegister>,
+    register: Mutex<Box<dyn Register>>,
     /// Checkpoints, sealed with the station's key.
     pub checkpoints: CheckpointStore,
     /// The station's public key: what a certificate found on resume must be signed by.
@@ -50,8 +49,11 @@ pub struct StationContext {
 impl StationContext {
     /// Opens the register and records certificates an earlier crash left out of it.
     pub fn open(state: &StateDir) -> Result<StationContext, StationError> {
-        let mut register = SqliteRegister::open(&state.register_path())?;
-        let found = reconcile(state, &mut register);
+        let mut register = state
+            .register_location()
+            .map_err(|e| StationError::Environment(e.to_string()))?
+            .open()?;
+        let found = reconcile(state, register.as_mut());
         if found > 0 {
             crate::stderr_line!(
                 "wipeproof: recorded {found} certificate(s) from {} that the register did not have yet",
@@ -84,7 +86,7 @@ impl StationContext {
     }
 
     /// The register, one user at a time (workers record from their own threads).
-    pub fn register(&self) -> MutexGuard<'_, SqliteRegister> {
+    pub fn register(&self) -> MutexGuard<'_, Box<dyn Register>> {
         self.register.lock().unwrap_or_else(|p| p.into_inner())
     }
 

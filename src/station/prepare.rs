@@ -18,7 +18,6 @@ use super::job::{Job, WipeSpec};
 use super::request::{Erasure, WipeRequest};
 use super::resume::{self, Resumable};
 use crate::certificate::issue::Issued;
-use crate::register::Register;
 
 /// One drive, ready to wipe.
 pub struct Prepared {

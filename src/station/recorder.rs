@@ -4,7 +4,7 @@
 use crate::certificate::issue::{Issued, issue};
 use crate::certificate::keys::StationKey;
 use crate::certificate::record::{Issuable, WipeFacts};
-use crate::register::{Linked, Register};
+use crate::register::Linked;
 
 use super::context::StationContext;
 use super::job::Finished;

@@ -10,6 +10,18 @@ use serde_json::{Value, json};
 use crate::fake_http::{FakeServer, Reply, Request};
 use crate::support::*;
 
+on_each_backend!(
+    snipeit_retires_the_asset_attaches_the_pdf_once_and_a_second_sync_sends_nothing,
+    snipeit_wrong_token_sends_nothing_and_the_right_one_later_sends_it,
+    snipeit_unknown_asset_stays_pending_with_snipeits_message_until_it_is_added,
+    snipeit_timeout_after_the_upload_does_not_upload_twice,
+    snipeit_incomplete_is_not_retired_and_a_destroyed_asset_gets_the_destroyed_label,
+    snipeit_a_deployable_label_is_refused_before_anything_is_sent,
+    snipeit_an_asset_with_a_drive_not_yet_wiped_gets_the_file_but_keeps_its_status,
+    sync_only_names_one_connector_and_a_token_in_the_config_is_refused,
+    snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_not_upload_again,
+);
+
 const MANIFEST: &str = "asset_tag,serial,type,media_serials\n\
 ACME-1,LAP-1,laptop,\n\
 ACME-2,SRV-2,server,SRV2-D1;SRV2-D2\n";
@@ -183,8 +195,8 @@ fn snipe(s: &mut Snipe, r: &Request) -> Reply {
 }
 
 /// A station with the manifest imported and `connector` appended to its config.
-pub fn station_with(connector: &str) -> Home {
-    let home = Home::new();
+pub fn station_with(backend: Backend, connector: &str) -> Home {
+    let home = Home::on(backend);
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), "manifest.csv", MANIFEST);
     let out = home.run(&[
@@ -258,10 +270,11 @@ pub fn connector<'a>(v: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no connector {name} in {v}"))
 }
 
-#[test]
-fn snipeit_retires_the_asset_attaches_the_pdf_once_and_a_second_sync_sends_nothing() {
+fn snipeit_retires_the_asset_attaches_the_pdf_once_and_a_second_sync_sends_nothing(
+    backend: Backend,
+) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     let cert = wipe_serial(&home, "LAP-1", &[]);
     let (code, v, err) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 0, "{v}\n{err}");
@@ -304,10 +317,9 @@ fn snipeit_retires_the_asset_attaches_the_pdf_once_and_a_second_sync_sends_nothi
     assert_eq!(server.state.lock().unwrap().files.len(), 1);
 }
 
-#[test]
-fn snipeit_wrong_token_sends_nothing_and_the_right_one_later_sends_it() {
+fn snipeit_wrong_token_sends_nothing_and_the_right_one_later_sends_it(backend: Backend) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     wipe_serial(&home, "LAP-1", &[]);
     let (code, v, err) = sync(&home, "wrong-token", &[]);
     assert_eq!(code, 1, "{v}");
@@ -326,12 +338,11 @@ fn snipeit_wrong_token_sends_nothing_and_the_right_one_later_sends_it() {
     assert_eq!(server.state.lock().unwrap().files.len(), 1);
 }
 
-#[test]
-fn snipeit_unknown_asset_stays_pending_with_snipeits_message_until_it_is_added() {
+fn snipeit_unknown_asset_stays_pending_with_snipeits_message_until_it_is_added(backend: Backend) {
     let mut snipe_it = Snipe::new();
     snipe_it.assets.retain(|a| a["asset_tag"] != "ACME-1");
     let server = FakeServer::start(snipe_it, snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     let cert = wipe_serial(&home, "LAP-1", &[]);
     let (code, v, err) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 1, "pending work fails the sync: {v}");
@@ -365,12 +376,11 @@ fn snipeit_unknown_asset_stays_pending_with_snipeits_message_until_it_is_added()
     assert_eq!(s.asset(31)["status_id"], 4);
 }
 
-#[test]
-fn snipeit_timeout_after_the_upload_does_not_upload_twice() {
+fn snipeit_timeout_after_the_upload_does_not_upload_twice(backend: Backend) {
     let mut snipe_it = Snipe::new();
     snipe_it.stall_upload = Some(Duration::from_secs(4));
     let server = FakeServer::start(snipe_it, snipe);
-    let home = station_with(&snipe_config(&server.url, "timeout_seconds = 1\n"));
+    let home = station_with(backend, &snipe_config(&server.url, "timeout_seconds = 1\n"));
     let cert = wipe_serial(&home, "LAP-1", &[]);
     let (code, v, _) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 1, "{v}");
@@ -401,10 +411,11 @@ fn snipeit_timeout_after_the_upload_does_not_upload_twice() {
     );
 }
 
-#[test]
-fn snipeit_incomplete_is_not_retired_and_a_destroyed_asset_gets_the_destroyed_label() {
+fn snipeit_incomplete_is_not_retired_and_a_destroyed_asset_gets_the_destroyed_label(
+    backend: Backend,
+) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     let cert = wipe_serial(&home, "LAP-1", &["--verify", "none"]);
     let (code, v, err) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 0, "{v}");
@@ -442,10 +453,12 @@ fn snipeit_incomplete_is_not_retired_and_a_destroyed_asset_gets_the_destroyed_la
     assert!(s.files.is_empty());
 }
 
-#[test]
-fn snipeit_a_deployable_label_is_refused_before_anything_is_sent() {
+fn snipeit_a_deployable_label_is_refused_before_anything_is_sent(backend: Backend) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, "").replace("\"Wiped\"", "\"In Repair\""));
+    let home = station_with(
+        backend,
+        &snipe_config(&server.url, "").replace("\"Wiped\"", "\"In Repair\""),
+    );
     wipe_serial(&home, "LAP-1", &[]);
     let (code, v, _) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 1);
@@ -460,10 +473,11 @@ fn snipeit_a_deployable_label_is_refused_before_anything_is_sent() {
     assert!(server.state.lock().unwrap().files.is_empty());
 }
 
-#[test]
-fn snipeit_an_asset_with_a_drive_not_yet_wiped_gets_the_file_but_keeps_its_status() {
+fn snipeit_an_asset_with_a_drive_not_yet_wiped_gets_the_file_but_keeps_its_status(
+    backend: Backend,
+) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     wipe_serial(&home, "SRV2-D1", &[]);
     let (code, v, _) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 0, "{v}");
@@ -486,10 +500,9 @@ fn snipeit_an_asset_with_a_drive_not_yet_wiped_gets_the_file_but_keeps_its_statu
     assert_eq!(s.asset(12)["status_id"], 4);
 }
 
-#[test]
-fn sync_only_names_one_connector_and_a_token_in_the_config_is_refused() {
+fn sync_only_names_one_connector_and_a_token_in_the_config_is_refused(backend: Backend) {
     let server = FakeServer::start(Snipe::new(), snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     wipe_serial(&home, "LAP-1", &[]);
     let out = home.run(&["sync", "--only", "nope"]);
     assert_eq!(out.status.code(), Some(2));
@@ -525,12 +538,13 @@ fn sync_only_names_one_connector_and_a_token_in_the_config_is_refused() {
     );
 }
 
-#[test]
-fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_not_upload_again() {
+fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_not_upload_again(
+    backend: Backend,
+) {
     let mut snipe_it = Snipe::new();
     snipe_it.strict_fields = vec!["_snipeit_wipe_certificate_5".into()];
     let server = FakeServer::start(snipe_it, snipe);
-    let home = station_with(&snipe_config(&server.url, ""));
+    let home = station_with(backend, &snipe_config(&server.url, ""));
     let cert = wipe_serial(&home, "LAP-1", &[]);
     let (code, v, _) = sync(&home, TOKEN, &[]);
     assert_eq!(code, 1, "an error answered with HTTP 200 is a failure: {v}");

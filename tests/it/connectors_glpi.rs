@@ -12,6 +12,13 @@ use crate::connectors::{connector, station_with, sync, wipe_serial};
 use crate::fake_http::{FakeServer, Reply, Request};
 use crate::support::*;
 
+on_each_backend!(
+    glpi_sets_the_state_and_links_one_document_and_a_second_sync_sends_nothing,
+    glpi_wrong_user_token_is_told_with_glpis_error_and_sends_nothing,
+    glpi_timeout_after_the_upload_links_the_document_already_there,
+    glpi_finds_the_computer_by_its_hard_drive_and_an_unknown_one_stays_pending,
+);
+
 const USER_TOKEN: &str = "glpi-user-token-42";
 const APP_TOKEN: &str = "glpi-app-token-7";
 
@@ -221,18 +228,20 @@ fn glpi_config(url: &str, extra: &str) -> String {
 }
 
 /// A station whose GLPI App-Token is in a file.
-fn glpi_station(url: &str, extra: &str) -> (Home, tempfile::TempDir) {
+fn glpi_station(backend: Backend, url: &str, extra: &str) -> (Home, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("app-token");
     std::fs::write(&app, format!("{APP_TOKEN}\n")).unwrap();
-    let home = station_with(&glpi_config(url, extra).replace("\"APP\"", &format!("{:?}", app)));
+    let home = station_with(
+        backend,
+        &glpi_config(url, extra).replace("\"APP\"", &format!("{:?}", app)),
+    );
     (home, dir)
 }
 
-#[test]
-fn glpi_sets_the_state_and_links_one_document_and_a_second_sync_sends_nothing() {
+fn glpi_sets_the_state_and_links_one_document_and_a_second_sync_sends_nothing(backend: Backend) {
     let server = FakeServer::start(Glpi::new(), glpi);
-    let (home, _app) = glpi_station(&server.url, "");
+    let (home, _app) = glpi_station(backend, &server.url, "");
     let cert = wipe_serial(&home, "LAP-1", &[]);
     let (code, v, err) = sync(&home, USER_TOKEN, &[]);
     assert_eq!(code, 0, "{v}\n{err}");
@@ -271,10 +280,9 @@ fn glpi_sets_the_state_and_links_one_document_and_a_second_sync_sends_nothing() 
     );
 }
 
-#[test]
-fn glpi_wrong_user_token_is_told_with_glpis_error_and_sends_nothing() {
+fn glpi_wrong_user_token_is_told_with_glpis_error_and_sends_nothing(backend: Backend) {
     let server = FakeServer::start(Glpi::new(), glpi);
-    let (home, _app) = glpi_station(&server.url, "");
+    let (home, _app) = glpi_station(backend, &server.url, "");
     wipe_serial(&home, "LAP-1", &[]);
     let (code, v, _) = sync(&home, "not-the-token", &[]);
     assert_eq!(code, 1);
@@ -292,12 +300,11 @@ fn glpi_wrong_user_token_is_told_with_glpis_error_and_sends_nothing() {
     assert_eq!(g.computer(7)["states_id"], 1);
 }
 
-#[test]
-fn glpi_timeout_after_the_upload_links_the_document_already_there() {
+fn glpi_timeout_after_the_upload_links_the_document_already_there(backend: Backend) {
     let mut fake = Glpi::new();
     fake.stall_upload = Some(Duration::from_secs(4));
     let server = FakeServer::start(fake, glpi);
-    let (home, _app) = glpi_station(&server.url, "timeout_seconds = 1\n");
+    let (home, _app) = glpi_station(backend, &server.url, "timeout_seconds = 1\n");
     wipe_serial(&home, "LAP-1", &[]);
     let (code, v, _) = sync(&home, USER_TOKEN, &[]);
     assert_eq!(code, 1, "{v}");
@@ -316,13 +323,12 @@ fn glpi_timeout_after_the_upload_links_the_document_already_there() {
     assert_eq!(g.computer(7)["states_id"], 3);
 }
 
-#[test]
-fn glpi_finds_the_computer_by_its_hard_drive_and_an_unknown_one_stays_pending() {
+fn glpi_finds_the_computer_by_its_hard_drive_and_an_unknown_one_stays_pending(backend: Backend) {
     let mut fake = Glpi::new();
     fake.computers
         .push(json!({"id": 9, "name": "spare", "serial": "", "otherserial": "", "states_id": 1}));
     let server = FakeServer::start(fake, glpi);
-    let (home, _app) = glpi_station(&server.url, "");
+    let (home, _app) = glpi_station(backend, &server.url, "");
     // No asset in the register has these drives: the certificates are unmatched here.
     let loose = wipe_serial(&home, "LOOSE-D1", &[]);
     let stray = wipe_serial(&home, "STRAY-D9", &[]);

@@ -6,6 +6,29 @@ use serde_json::Value;
 
 use crate::support::*;
 
+on_each_backend!(
+    intake_reads_bom_crlf_and_quoted_commas,
+    a_rejected_manifest_changes_nothing_and_names_the_line,
+    snipeit_and_glpi_exports_import_with_a_profile_or_a_map,
+    a_manifest_with_control_characters_in_a_tag_is_refused,
+    signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped,
+    pass_retires_fail_marks_failed_and_two_drives_retire_only_together,
+    an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review,
+    destruction_is_recorded_and_the_event_chain_detects_an_edited_row,
+    report_and_labels,
+    an_offline_station_syncs_later_and_the_central_register_retires_its_assets,
+    the_same_certificate_sent_twice_is_stored_once,
+    a_station_never_enrolled_is_refused_and_changes_nothing,
+    killing_the_server_mid_sync_loses_and_duplicates_nothing,
+    two_stations_syncing_at_once_both_land,
+    a_different_certificate_under_a_known_id_is_a_conflict_and_the_real_station_says_so,
+    a_station_is_who_it_was_enrolled_as_and_revocation_stops_only_later_certificates,
+    reads_need_a_token,
+    half_sent_requests_are_cut_off,
+    certificates_and_custody_events_reach_the_central_register_whatever_the_order,
+    an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed,
+);
+
 const MANIFEST: &str = "\u{feff}asset_tag,serial,type,make,model,customer_ref,location,media_serials\r\n\
 ACME-1,LAP-1,laptop,Lenovo,\"ThinkPad T14, Gen 2\",PO-1,\"Leeds, floor 2\",\r\n\
 ACME-2,SRV-2,server,Dell,R640,PO-1,Leeds,SRV2-D1;SRV2-D2\r\n\
@@ -44,9 +67,8 @@ fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
     home.json(&args)
 }
 
-#[test]
-fn intake_reads_bom_crlf_and_quoted_commas() {
-    let home = Home::new();
+fn intake_reads_bom_crlf_and_quoted_commas(backend: Backend) {
+    let home = Home::on(backend);
     let out = import(&home, MANIFEST, "COL-1");
     assert!(out.status.success(), "{}", stderr(&out));
     let (code, list) = home.json(&["assets", "list", "--collection", "COL-1", "--json"]);
@@ -63,9 +85,8 @@ fn intake_reads_bom_crlf_and_quoted_commas() {
     assert_eq!(asset(&home, "ACME-2")["media"].as_array().unwrap().len(), 2);
 }
 
-#[test]
-fn a_rejected_manifest_changes_nothing_and_names_the_line() {
-    let home = Home::new();
+fn a_rejected_manifest_changes_nothing_and_names_the_line(backend: Backend) {
+    let home = Home::on(backend);
     let bad = "asset_tag,serial\nX-1,S1\nX-2,\nX-1,S3\n";
     let out = import(&home, bad, "COL-9");
     assert_eq!(out.status.code(), Some(2));
@@ -96,9 +117,8 @@ fn a_rejected_manifest_changes_nothing_and_names_the_line() {
     );
 }
 
-#[test]
-fn snipeit_and_glpi_exports_import_with_a_profile_or_a_map() {
-    let home = Home::new();
+fn snipeit_and_glpi_exports_import_with_a_profile_or_a_map(backend: Backend) {
+    let home = Home::on(backend);
     let dir = tempfile::tempdir().unwrap();
     let snipeit = manifest(
         dir.path(),
@@ -182,9 +202,8 @@ fn snipeit_and_glpi_exports_import_with_a_profile_or_a_map() {
     );
 }
 
-#[test]
-fn a_manifest_with_control_characters_in_a_tag_is_refused() {
-    let home = Home::new();
+fn a_manifest_with_control_characters_in_a_tag_is_refused(backend: Backend) {
+    let home = Home::on(backend);
     let out = import(
         &home,
         "asset_tag,serial\nA-1,S1\nA\u{1b}[2J-2,S2\n",
@@ -200,9 +219,8 @@ fn a_manifest_with_control_characters_in_a_tag_is_refused() {
     assert_eq!(home.run(&["assets", "show", "A-1"]).status.code(), Some(2));
 }
 
-#[test]
-fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped() {
-    let home = Home::new();
+fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped(backend: Backend) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let disk = ShmFile::with_pattern("finished", 4 << 20);
     let before = file_digest(&disk.path);
@@ -276,9 +294,8 @@ fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped() {
     let _ = std::fs::remove_file(&d2_path);
 }
 
-#[test]
-fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together() {
-    let home = Home::new();
+fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together(backend: Backend) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     // ACME-1: one drive, named by tag.
     let disk = ShmFile::with_pattern("acme1-disk", 4 << 20);
@@ -325,9 +342,8 @@ fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together() {
     drop(bad);
 }
 
-#[test]
-fn an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review() {
-    let home = Home::new();
+fn an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review(backend: Backend) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let disk = ShmFile::with_pattern("NOBODY-KNOWS", 4 << 20);
     let before = file_digest(&disk.path);
@@ -355,9 +371,8 @@ fn an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review
     assert_eq!(list[0]["serial"], stem);
 }
 
-#[test]
-fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row() {
-    let home = Home::new();
+fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row(backend: Backend) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let out = home.run(&[
         "assets",
@@ -393,13 +408,9 @@ fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row() {
     assert_eq!(code, 0);
     assert_eq!(audit["ok"], true);
     // Someone edits the register behind wipeproof's back.
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    db.execute(
+    home.sql_execute(
         "UPDATE events SET detail = replace(detail, 'B. Jones', 'Nobody') WHERE kind = 'destroyed'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    );
     let (code, audit) = home.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 1);
     assert!(
@@ -410,21 +421,14 @@ fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row() {
         "{audit}"
     );
     // And deleting the last event is found too.
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    db.execute(
-        "DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    home.sql_execute("DELETE FROM events WHERE seq = (SELECT MAX(seq) FROM events)");
     let (code, audit) = home.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 1);
     assert!(audit["problems"].to_string().contains("removed"), "{audit}");
 }
 
-#[test]
-fn report_and_labels() {
-    let home = Home::new();
+fn report_and_labels(backend: Backend) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let disk = ShmFile::with_pattern("rep", 4 << 20);
     assert_eq!(wipe(&home, &disk.path, &["--asset", "ACME-1"]).0, 0);
@@ -596,13 +600,11 @@ fn set_station_id(home: &Home, id: &str) {
 }
 
 fn central_count(central: &Home, sql: &str) -> i64 {
-    let db = rusqlite::Connection::open(central.path().join("register.sqlite")).unwrap();
-    db.query_row(sql, [], |r| r.get(0)).unwrap()
+    central.sql_count(sql)
 }
 
-#[test]
-fn an_offline_station_syncs_later_and_the_central_register_retires_its_assets() {
-    let central = Home::new();
+fn an_offline_station_syncs_later_and_the_central_register_retires_its_assets(backend: Backend) {
+    let central = Home::on(backend);
     assert!(import(&central, MANIFEST, "COL-1").status.success());
     let bay = station(&central, "bay-1", true);
     // Offline all day: wipes only. The image is named after the laptop's drive serial.
@@ -628,9 +630,8 @@ fn an_offline_station_syncs_later_and_the_central_register_retires_its_assets() 
     assert!(v["sent"].as_array().unwrap().is_empty());
 }
 
-#[test]
-fn the_same_certificate_sent_twice_is_stored_once() {
-    let central = Home::new();
+fn the_same_certificate_sent_twice_is_stored_once(backend: Backend) {
+    let central = Home::on(backend);
     let bay = station(&central, "bay-1", true);
     let disk = ShmFile::with_pattern("twice", 4 << 20);
     let (_, v) = wipe(&bay, &disk.path, &[]);
@@ -660,9 +661,8 @@ fn the_same_certificate_sent_twice_is_stored_once() {
     );
 }
 
-#[test]
-fn a_station_never_enrolled_is_refused_and_changes_nothing() {
-    let central = Home::new();
+fn a_station_never_enrolled_is_refused_and_changes_nothing(backend: Backend) {
+    let central = Home::on(backend);
     let stranger = station(&central, "stranger", false);
     let disk = ShmFile::with_pattern("stranger", 4 << 20);
     assert_eq!(wipe(&stranger, &disk.path, &[]).0, 0);
@@ -685,9 +685,8 @@ fn a_station_never_enrolled_is_refused_and_changes_nothing() {
     );
 }
 
-#[test]
-fn killing_the_server_mid_sync_loses_and_duplicates_nothing() {
-    let central = Home::new();
+fn killing_the_server_mid_sync_loses_and_duplicates_nothing(backend: Backend) {
+    let central = Home::on(backend);
     let bay = station(&central, "bay-1", true);
     let disks: Vec<ShmFile> = (0..12)
         .map(|i| ShmFile::with_pattern(&format!("k{i}"), 1 << 20))
@@ -742,9 +741,8 @@ fn killing_the_server_mid_sync_loses_and_duplicates_nothing() {
     assert_eq!(code, 0, "{audit}");
 }
 
-#[test]
-fn two_stations_syncing_at_once_both_land() {
-    let central = Home::new();
+fn two_stations_syncing_at_once_both_land(backend: Backend) {
+    let central = Home::on(backend);
     let a = station(&central, "bay-a", true);
     let b = station(&central, "bay-b", true);
     let disks: Vec<ShmFile> = (0..8)
@@ -819,13 +817,14 @@ fn get(url: &str, path: &str, token: Option<&str>) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
-#[test]
-fn a_different_certificate_under_a_known_id_is_a_conflict_and_the_real_station_says_so() {
+fn a_different_certificate_under_a_known_id_is_a_conflict_and_the_real_station_says_so(
+    backend: Backend,
+) {
     use base64::Engine;
     use wipeproof::certificate::issue::{SignatureBlock, SignedCertificate};
     use wipeproof::certificate::keys::StationKey;
 
-    let central = Home::new();
+    let central = Home::on(backend);
     let bay1 = station(&central, "bay-1", true);
     let bay4 = station(&central, "bay-4", true);
     let disk = ShmFile::with_pattern("squat", 1 << 20);
@@ -882,9 +881,10 @@ fn a_different_certificate_under_a_known_id_is_a_conflict_and_the_real_station_s
     );
 }
 
-#[test]
-fn a_station_is_who_it_was_enrolled_as_and_revocation_stops_only_later_certificates() {
-    let central = Home::new();
+fn a_station_is_who_it_was_enrolled_as_and_revocation_stops_only_later_certificates(
+    backend: Backend,
+) {
+    let central = Home::on(backend);
     assert!(import(&central, MANIFEST, "COL-1").status.success());
     // Enrolled as bay-4, it claims to be bay-1 in its records.
     let liar = station_claiming(&central, "bay-4", "bay-1", true);
@@ -987,9 +987,8 @@ fn time_until_closed(
     (None, String::from_utf8_lossy(&seen).into())
 }
 
-#[test]
-fn reads_need_a_token() {
-    let central = Home::new();
+fn reads_need_a_token(backend: Backend) {
+    let central = Home::on(backend);
     assert!(import(&central, MANIFEST, "COL-1").status.success());
     let server = Server::start(&central);
     for path in [
@@ -1019,21 +1018,22 @@ fn reads_need_a_token() {
         assert_eq!(get(&server.url, path, Some(&token)).0, 200, "{path}");
     }
     // Only the token's hash is kept.
-    let db = rusqlite::Connection::open(central.path().join("register.sqlite")).unwrap();
-    let (name, stored): (String, String) = db
-        .query_row("SELECT name, sha256 FROM api_tokens", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
-    drop(db);
-    assert_eq!(name, "auditor");
+    let stored = central.sql_texts("SELECT name, sha256 FROM api_tokens");
     use sha2::Digest;
-    assert_eq!(stored, hex::encode(sha2::Sha256::digest(token.as_bytes())));
-    let raw = std::fs::read(central.path().join("register.sqlite")).unwrap();
-    assert!(
-        !raw.windows(token.len()).any(|w| w == token.as_bytes()),
-        "the token itself is stored"
+    assert_eq!(
+        stored,
+        [
+            "auditor".to_string(),
+            hex::encode(sha2::Sha256::digest(token.as_bytes()))
+        ]
     );
+    if backend == Backend::Sqlite {
+        let raw = std::fs::read(central.path().join("register.sqlite")).unwrap();
+        assert!(
+            !raw.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token itself is stored"
+        );
+    }
     let (_, tokens) = central.json(&["tokens", "list", "--json"]);
     assert_eq!(tokens["tokens"][0]["name"], "auditor");
     assert!(
@@ -1045,12 +1045,11 @@ fn reads_need_a_token() {
     assert_eq!(get(&server.url, "/api/v1/assets", Some(&token)).0, 401);
 }
 
-#[test]
-fn half_sent_requests_are_cut_off() {
+fn half_sent_requests_are_cut_off(backend: Backend) {
     use std::io::Write;
     use std::time::Duration;
 
-    let central = Home::new();
+    let central = Home::on(backend);
     let server = Server::start_with(&central, &["--read-timeout", "1"]);
     let addr = server.url.trim_start_matches("http://").to_string();
     // Connected, then silence: closed after the read timeout.
@@ -1080,9 +1079,8 @@ fn half_sent_requests_are_cut_off() {
     assert_eq!(get(&server.url, "/api/v1/health", None).0, 200);
 }
 
-#[test]
-fn certificates_and_custody_events_reach_the_central_register_whatever_the_order() {
-    let central = Home::new();
+fn certificates_and_custody_events_reach_the_central_register_whatever_the_order(backend: Backend) {
+    let central = Home::on(backend);
     let bay = station(&central, "bay-1", true);
     // The station books the collection in; the central register has not yet.
     assert!(import(&bay, MANIFEST, "COL-1").status.success());
@@ -1188,9 +1186,10 @@ fn certificates_and_custody_events_reach_the_central_register_whatever_the_order
     assert_eq!(asset(&central, "ACME-1")["state"], "destroyed");
 }
 
-#[test]
-fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed() {
-    let home = Home::new();
+fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed(
+    backend: Backend,
+) {
+    let home = Home::on(backend);
     assert!(import(&home, MANIFEST, "COL-1").status.success());
     let dir = tempfile::tempdir_in("/dev/shm").unwrap();
     for serial in ["LAP-1", "X-1", "X-2"] {
@@ -1201,13 +1200,7 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
     assert_eq!(audit["certificates"], 3);
 
     // ACME-3 was never wiped; someone marks it retired in the database.
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    db.execute(
-        "UPDATE assets SET state = 'retired' WHERE tag = 'ACME-3'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    home.sql_execute("UPDATE assets SET state = 'retired' WHERE tag = 'ACME-3'");
     let (code, audit) = home.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 1, "{audit}");
     assert!(
@@ -1227,27 +1220,15 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
     assert_eq!(written, 0, "no report may be written");
 
     // Put it back: the audit passes again. Then remove the middle certificate of the chain.
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    db.execute(
-        "UPDATE assets SET state = 'received' WHERE tag = 'ACME-3'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    home.sql_execute("UPDATE assets SET state = 'received' WHERE tag = 'ACME-3'");
     assert_eq!(home.json(&["assets", "audit", "--json"]).0, 0);
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    let middle: String = db
-        .query_row(
-            "SELECT id FROM certificates WHERE serial = 'X-1'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    db.execute("DELETE FROM outbox WHERE certificate_id = ?1", [&middle])
-        .unwrap();
-    db.execute("DELETE FROM certificates WHERE id = ?1", [&middle])
-        .unwrap();
-    drop(db);
+    let middle = home
+        .sql_texts("SELECT id FROM certificates WHERE serial = 'X-1'")
+        .remove(0);
+    home.sql_execute(&format!(
+        "DELETE FROM outbox WHERE certificate_id = '{middle}'"
+    ));
+    home.sql_execute(&format!("DELETE FROM certificates WHERE id = '{middle}'"));
     let (code, audit) = home.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 1, "{audit}");
     assert!(
@@ -1286,12 +1267,31 @@ fn register_commands_act_on_the_database_they_are_given() {
     let (code, audit) = home.json(&["assets", "audit", "--json", "--database", &url]);
     assert_eq!(code, 0, "{audit}");
     assert_eq!(audit["assets"], 3);
+    // A PostgreSQL register that is not there is named, without its password.
     let out = home.run(&[
         "assets",
         "list",
         "--database",
-        "postgres://db.example/wipeproof",
+        "postgres://clerk:s3cret@127.0.0.1:1/wipeproof",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("sqlite:PATH"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("postgres://clerk:***@127.0.0.1:1/wipeproof")
+            && err.contains("cannot connect"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    let out = home.run(&[
+        "assets",
+        "list",
+        "--database",
+        "mysql://db.example/wipeproof",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sqlite:PATH or postgres://"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[path = "../../src/register/postgres/test_cluster.rs"]
+mod pg_cluster;
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A unique path in /dev/shm (RAM-backed, never the machine's disk).
@@ -361,7 +364,31 @@ pub fn partition(lo: &LoopDev, sector: u32) -> PathBuf {
 /// A state directory for the binary, removed on drop.
 pub struct Home {
     pub dir: tempfile::TempDir,
+    /// The register's PostgreSQL database, if it is not the state directory's SQLite file.
+    pub database: Option<String>,
 }
+
+/// Where a test's register is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// A database of its own in this test process's throwaway cluster.
+    Postgres,
+}
+
+/// Runs each named test (a `fn(Backend)`) once per backend, as `sqlite::NAME` and
+/// `postgres::NAME`.
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(crate::support::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(crate::support::Backend::Postgres) })*
+        }
+    };
+}
+pub(crate) use on_each_backend;
 
 impl Home {
     pub fn new() -> Home {
@@ -370,7 +397,58 @@ impl Home {
                 .prefix("wipeproof-home-")
                 .tempdir_in("/dev/shm")
                 .unwrap(),
+            database: None,
         }
+    }
+
+    /// A state directory whose register is on `backend` (every command it runs uses it).
+    pub fn on(backend: Backend) -> Home {
+        let mut home = Home::new();
+        if backend == Backend::Postgres {
+            home.database = Some(pg_cluster::database());
+        }
+        home
+    }
+
+    /// Runs a statement on the register behind wipeproof's back; the rows it changed.
+    pub fn sql_execute(&self, sql: &str) -> u64 {
+        match &self.database {
+            None => self.sqlite().execute(sql, []).unwrap() as u64,
+            Some(url) => self.postgres(url).execute(sql, &[]).unwrap(),
+        }
+    }
+
+    /// The first column of the first row of a query, an integer (a count).
+    pub fn sql_count(&self, sql: &str) -> i64 {
+        match &self.database {
+            None => self.sqlite().query_row(sql, [], |r| r.get(0)).unwrap(),
+            Some(url) => self.postgres(url).query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+
+    /// The columns of the first row of a query, all text.
+    pub fn sql_texts(&self, sql: &str) -> Vec<String> {
+        match &self.database {
+            None => {
+                let db = self.sqlite();
+                let mut stmt = db.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                stmt.query_row([], |r| (0..n).map(|i| r.get(i)).collect())
+                    .unwrap()
+            }
+            Some(url) => {
+                let row = self.postgres(url).query_one(sql, &[]).unwrap();
+                (0..row.len()).map(|i| row.get(i)).collect()
+            }
+        }
+    }
+
+    fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path().join("register.sqlite")).unwrap()
+    }
+
+    fn postgres(&self, url: &str) -> postgres::Client {
+        postgres::Client::connect(url, postgres::NoTls).unwrap()
     }
 
     /// A state directory made inside `dir` (e.g. a mounted filesystem of the test's own).
@@ -380,6 +458,7 @@ impl Home {
                 .prefix("home-")
                 .tempdir_in(dir)
                 .unwrap(),
+            database: None,
         }
     }
 
@@ -397,6 +476,10 @@ impl Home {
         c.args(args)
             .env("WIPEPROOF_HOME", self.path())
             .env_remove("RUST_LOG");
+        match &self.database {
+            Some(url) => c.env("WIPEPROOF_DATABASE", url),
+            None => c.env_remove("WIPEPROOF_DATABASE"),
+        };
         c
     }
 

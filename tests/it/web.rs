@@ -1,6 +1,7 @@
 //! The central register's accounts, sign-in and web pages over real HTTP on 127.0.0.1 (no
 //! browser here; `web_browser` drives one): every route without credentials, the sign-in rate
-//! limit and its log, roles, and the cross-site checks of forms.
+//! limit and its log, roles, and the cross-site checks of forms; each on SQLite and on
+//! PostgreSQL.
 
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,13 @@ use serde_json::Value;
 use wipeproof::register::web::routes::{Access, Method, ROUTES};
 
 use crate::support::*;
+
+on_each_backend!(
+    every_page_and_read_needs_a_session_or_a_token,
+    failed_sign_ins_are_slowed_down_logged_and_answered_alike,
+    roles_decide_who_gets_reports_accounts_and_verification,
+    forms_need_this_sites_origin_and_the_sessions_token,
+);
 
 pub const MANIFEST: &str = "asset_tag,serial,type,make,model,customer_ref,media_serials\n\
 ACME-1,LAP-1,laptop,Lenovo,ThinkPad T14,PO-1,\n\
@@ -79,8 +87,8 @@ impl Drop for WebServer {
 
 /// A register with the manifest imported, its own signing key, and accounts `ann`
 /// (compliance), `tom` (technician) and `ada` (admin).
-pub fn register() -> Home {
-    let home = Home::new();
+pub fn register(backend: Backend) -> Home {
+    let home = Home::on(backend);
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), "manifest.csv", MANIFEST);
     let out = home.run(&[
@@ -215,9 +223,8 @@ pub fn csrf_of(page: &str) -> String {
     page[at..].split('"').next().unwrap().to_string()
 }
 
-#[test]
-fn every_page_and_read_needs_a_session_or_a_token() {
-    let home = register();
+fn every_page_and_read_needs_a_session_or_a_token(backend: Backend) {
+    let home = register(backend);
     let server = WebServer::start(&home);
     let url = &server.url;
     let mut checked = 0;
@@ -281,9 +288,8 @@ fn every_page_and_read_needs_a_session_or_a_token() {
     );
 }
 
-#[test]
-fn failed_sign_ins_are_slowed_down_logged_and_answered_alike() {
-    let home = register();
+fn failed_sign_ins_are_slowed_down_logged_and_answered_alike(backend: Backend) {
+    let home = register(backend);
     let server = WebServer::start(&home);
     let url = &server.url;
     let attempt = |user: &str, password: &str| {
@@ -329,17 +335,13 @@ fn failed_sign_ins_are_slowed_down_logged_and_answered_alike() {
             .len(),
         1
     );
-    let db = rusqlite::Connection::open(home.path().join("register.sqlite")).unwrap();
-    let count = |outcome: &str| -> i64 {
-        db.query_row(
-            "SELECT COUNT(*) FROM login_attempts WHERE username = 'ann' AND client = '127.0.0.1' AND outcome = ?1",
-            [outcome],
-            |r| r.get(0),
-        )
-        .unwrap()
+    let count = |outcome: &str| {
+        home.sql_count(&format!(
+            "SELECT COUNT(*) FROM login_attempts \
+             WHERE username = 'ann' AND client = '127.0.0.1' AND outcome = '{outcome}'"
+        ))
     };
     assert_eq!((count("failed"), count("refused")), (5, 1));
-    drop(db);
 
     // Once the wait is over, the right password signs in.
     std::thread::sleep(std::time::Duration::from_secs(wait + 1));
@@ -355,25 +357,47 @@ fn failed_sign_ins_are_slowed_down_logged_and_answered_alike() {
         .and_then(|c| c.split(';').next())
         .unwrap();
     assert_eq!(id.len(), 64, "256 bits, hex");
-    let raw = std::fs::read(home.path().join("register.sqlite")).unwrap();
-    let wal = std::fs::read(home.path().join("register.sqlite-wal")).unwrap_or_default();
-    for bytes in [&raw, &wal] {
-        assert!(
-            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
-            "the session id is stored"
-        );
-        assert!(
-            !bytes
-                .windows(PASSWORD.len())
-                .any(|w| w == PASSWORD.as_bytes()),
-            "the password is stored"
-        );
+    let stored = |sql: &str| home.sql_count(sql);
+    assert_eq!(
+        stored(&format!(
+            "SELECT COUNT(*) FROM web_sessions WHERE sha256 = '{id}'"
+        )),
+        0,
+        "the session id is stored"
+    );
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(id.as_bytes()));
+    assert_eq!(
+        stored(&format!(
+            "SELECT COUNT(*) FROM web_sessions WHERE sha256 = '{hash}'"
+        )),
+        1
+    );
+    assert_eq!(
+        stored("SELECT COUNT(*) FROM users WHERE password_hash NOT LIKE '$argon2id$%'"),
+        0,
+        "a password is stored other than as an Argon2id hash"
+    );
+    if home.database.is_none() {
+        // Nowhere in the file either, not even in pages the write-ahead log still holds.
+        let raw = std::fs::read(home.path().join("register.sqlite")).unwrap();
+        let wal = std::fs::read(home.path().join("register.sqlite-wal")).unwrap_or_default();
+        for bytes in [&raw, &wal] {
+            assert!(
+                !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+                "the session id is stored"
+            );
+            assert!(
+                !bytes
+                    .windows(PASSWORD.len())
+                    .any(|w| w == PASSWORD.as_bytes()),
+                "the password is stored"
+            );
+        }
     }
 }
 
-#[test]
-fn roles_decide_who_gets_reports_accounts_and_verification() {
-    let home = register();
+fn roles_decide_who_gets_reports_accounts_and_verification(backend: Backend) {
+    let home = register(backend);
     let server = WebServer::start(&home);
     let url = &server.url;
     let tom = sign_in(url, "tom", PASSWORD);
@@ -443,9 +467,8 @@ fn roles_decide_who_gets_reports_accounts_and_verification() {
     assert!(list["users"][1]["last_sign_in"].is_string(), "{list}");
 }
 
-#[test]
-fn forms_need_this_sites_origin_and_the_sessions_token() {
-    let home = register();
+fn forms_need_this_sites_origin_and_the_sessions_token(backend: Backend) {
+    let home = register(backend);
     let server = WebServer::start(&home);
     let url = &server.url;
     // A sign-in form posted from another site is refused before the password is looked at.

@@ -1,6 +1,7 @@
 //! The central register's pages in a real browser (Debian's chromium, headless, over
 //! WebDriver): sign in, verify a genuine and a tampered certificate, find an asset by serial and
-//! open its certificate. A screenshot of every page is kept in `target/test-artifacts/web/`.
+//! open its certificate, with the central register on PostgreSQL (`web` runs the same routes on
+//! both backends). A screenshot of every page is kept in `target/test-artifacts/web/`.
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +44,7 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     );
     // A register, and a station enrolled with it that wiped the laptop's drive (its image is
     // named after the serial LAP-1) and sent the certificate.
-    let central = register();
+    let central = register(Backend::Postgres);
     let bay = Home::new();
     assert!(bay.run(&["keys", "init"]).status.success());
     set_station_id(&bay, "bay-1");

@@ -130,7 +130,7 @@ CREATE TABLE station_events (
 ",
     ),
     (3, V3_CONNECTOR_DELIVERIES),
-    (4, super::accounts::MIGRATION),
+    (4, V4_ACCOUNTS),
 ];
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
@@ -151,4 +151,41 @@ CREATE TABLE connector_deliveries (
 );
 CREATE INDEX connector_deliveries_certificate ON connector_deliveries(certificate_id);
 CREATE INDEX connector_deliveries_asset ON connector_deliveries(asset_tag);
+";
+
+/// People who read the register over HTTP: accounts, their API tokens and sessions (SHA-256
+/// only), and the log of sign-in attempts.
+const V4_ACCOUNTS: &str = "
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'compliance', 'intake', 'technician')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- A person's API tokens: only the SHA-256 of each is kept.
+CREATE TABLE user_tokens (
+    sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX user_tokens_user ON user_tokens(user_name);
+-- Sign-in sessions: the SHA-256 of the cookie, and the token the session's forms carry.
+CREATE TABLE web_sessions (
+    sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_name);
+-- Every sign-in attempt, for the rate limit and the record.
+CREATE TABLE login_attempts (
+    id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    username TEXT NOT NULL,
+    client TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused'))
+);
+CREATE INDEX login_attempts_user ON login_attempts(username, at);
+CREATE INDEX login_attempts_client ON login_attempts(client, at);
 ";

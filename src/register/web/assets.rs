@@ -9,8 +9,7 @@ use base64::Engine;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::super::Register;
-use super::super::lookup::{Lookup, StoredCertificate};
+use super::super::lookup::StoredCertificate;
 use super::super::server::{AppState, with_register};
 use super::auth::{Signed, percent_encode};
 use super::layout::{self, badge, checks_table};
@@ -27,7 +26,7 @@ const SEARCH_LIMIT: usize = 200;
 async fn lookup<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
     state: &AppState,
     signed: &Signed,
-    f: impl FnOnce(&mut super::super::sqlite::SqliteRegister) -> Result<T, E> + Send + 'static,
+    f: impl FnOnce(&mut dyn super::super::Register) -> Result<T, E> + Send + 'static,
 ) -> Result<T, Response> {
     match with_register(state, f).await {
         Ok(Ok(v)) => Ok(v),

@@ -17,8 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::super::Register;
-use super::super::accounts::{Accounts, Permission, Principal, secret_sha256, secrets_equal};
+use super::super::accounts::{Permission, Principal, secret_sha256, secrets_equal};
 use super::super::server::{AppState, json_error, unauthorized, with_register};
 use super::layout;
 use super::routes::Access;

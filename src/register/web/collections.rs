@@ -7,7 +7,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::super::Register;
 use super::super::accounts::Permission;
 use super::super::report::{
     Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report, summarise,

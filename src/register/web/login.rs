@@ -22,7 +22,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::super::accounts::{
-    Accounts, LoginOutcome, RecentFailures, new_secret, secret_sha256, verify_password,
+    LoginOutcome, RecentFailures, new_secret, secret_sha256, verify_password,
 };
 use super::super::server::{AppState, with_register};
 use super::auth::{ClientAddr, SESSION_COOKIE, Signed, cookie, local_path, see_other};

@@ -5,9 +5,6 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 
-use super::super::Register;
-use super::super::accounts::Accounts;
-use super::super::lookup::Lookup;
 use super::super::server::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge};

@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::super::Register;
-use super::super::lookup::Lookup;
 use super::super::server::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge, checks_table};

@@ -1,7 +1,7 @@
 //! The connector delivery table: queueing what a connector has not had, recording how each
 //! attempt ended, and reading an asset's deliveries for `assets show`.
 
-use rusqlite::{Connection, Transaction, params};
+use crate::register::db::{Db, DbError, Row, params};
 
 use super::{db, rows};
 use crate::register::connector::{Delivery, DeliveryKind, DeliveryState};
@@ -14,7 +14,7 @@ FROM connector_deliveries d
 LEFT JOIN certificates c ON c.id = d.certificate_id
 LEFT JOIN assets a ON a.id = COALESCE(c.asset_id, (SELECT id FROM assets WHERE tag = d.asset_tag))";
 
-fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+fn delivery(r: &Row) -> Result<Delivery, DbError> {
     Ok(Delivery {
         connector: r.get(0)?,
         subject: r.get(1)?,
@@ -36,25 +36,25 @@ fn delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
 
 /// Queues what `connector` has not had, inside the caller's transaction, and returns what is
 /// pending for it.
-pub(super) fn queue(
-    tx: &Transaction<'_>,
-    p: &str,
-    connector: &str,
-) -> Result<Vec<Delivery>, RegisterError> {
+pub(super) fn queue(tx: &dyn Db, p: &str, connector: &str) -> Result<Vec<Delivery>, RegisterError> {
     let now = crate::timestamp::now();
     tx.execute(
-        "INSERT OR IGNORE INTO connector_deliveries
+        // (`WHERE true`: SQLite needs a WHERE before ON CONFLICT after a join.)
+        "INSERT INTO connector_deliveries
              (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
-         SELECT ?1, c.id, 'certificate', c.id, a.tag, 'pending', ?2, ?2
-         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id",
+         SELECT CAST(?1 AS TEXT), c.id, 'certificate', c.id, a.tag, 'pending', CAST(?2 AS TEXT), CAST(?2 AS TEXT)
+         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE true
+         ON CONFLICT DO NOTHING",
         params![connector, now],
     )
     .map_err(db(p))?;
     tx.execute(
-        "INSERT OR IGNORE INTO connector_deliveries
+        "INSERT INTO connector_deliveries
              (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
-         SELECT ?1, 'destroyed:' || a.tag, 'destroyed', NULL, a.tag, 'pending', ?2, ?2
-         FROM assets a WHERE a.state = 'destroyed'",
+         SELECT CAST(?1 AS TEXT), 'destroyed:' || a.tag, 'destroyed', NULL, a.tag, 'pending',
+                CAST(?2 AS TEXT), CAST(?2 AS TEXT)
+         FROM assets a WHERE a.state = 'destroyed'
+         ON CONFLICT DO NOTHING",
         params![connector, now],
     )
     .map_err(db(p))?;
@@ -65,14 +65,14 @@ pub(super) fn queue(
             "{SELECT} WHERE d.connector = ?1 AND d.state = 'pending'
              ORDER BY d.kind = 'destroyed', c.issued_at, d.created_at, d.subject"
         ),
-        [connector],
+        params![connector],
         delivery,
     )
 }
 
 /// Records how an attempt ended.
 pub(super) fn finish(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     connector: &str,
     subject: &str,
@@ -96,16 +96,12 @@ pub(super) fn finish(
 }
 
 /// Every delivery about the asset `tag`.
-pub(super) fn of_asset(
-    conn: &Connection,
-    p: &str,
-    tag: &str,
-) -> Result<Vec<Delivery>, RegisterError> {
+pub(super) fn of_asset(conn: &dyn Db, p: &str, tag: &str) -> Result<Vec<Delivery>, RegisterError> {
     rows(
         conn,
         p,
         &format!("{SELECT} WHERE a.tag = ?1 ORDER BY d.created_at, d.connector, d.subject"),
-        [tag],
+        params![tag],
         delivery,
     )
 }

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
+use crate::register::db::{Db, params};
 use base64::Engine;
 use ed25519_dalek::Signature;
-use rusqlite::Connection;
 
 use super::{custody, rows, views};
 use crate::certificate::keys::{PublicKey, TrustStore, parse_public};
@@ -16,7 +16,7 @@ use crate::register::audit::{
 use crate::register::*;
 
 /// Audits the register; see `register::audit`.
-pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Audit, RegisterError> {
+pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, RegisterError> {
     let log = custody::audit(conn, p)?;
 
     // The state each asset's custody log ends in.
@@ -25,7 +25,7 @@ pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Aud
         conn,
         p,
         "SELECT asset_tag, kind, detail FROM events WHERE asset_tag IS NOT NULL ORDER BY seq",
-        [],
+        params![],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -49,7 +49,7 @@ pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Aud
         "SELECT m.asset_id, (SELECT c.result FROM certificates c WHERE c.media_id = m.id
                   ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
          FROM media m",
-        [],
+        params![],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
     )? {
         results.entry(asset_id).or_default().push(result);
@@ -58,7 +58,7 @@ pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Aud
         conn,
         p,
         "SELECT id, tag, state FROM assets ORDER BY tag",
-        [],
+        params![],
         |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -103,7 +103,7 @@ pub(super) fn audit(conn: &Connection, p: &str, keys: &TrustStore) -> Result<Aud
         p,
         "SELECT c.id, c.result, c.record_sha256, c.document, a.tag
          FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
-        [],
+        params![],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,

@@ -2,18 +2,14 @@
 //! records the event, sent by `sync`); on the central register, every event received, keyed by
 //! id, and applied to its asset when the asset (and the certificate it names) are here.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use crate::register::db::{Db, params};
 
 use super::{certificates, custody, db, rows, views};
 use crate::register::station_event::{Action, SignedEvent, StationEvent};
 use crate::register::*;
 
 /// Queues an event this register recorded, for the central register.
-pub(super) fn queue(
-    tx: &Transaction<'_>,
-    p: &str,
-    event: &StationEvent,
-) -> Result<(), RegisterError> {
+pub(super) fn queue(tx: &dyn Db, p: &str, event: &StationEvent) -> Result<(), RegisterError> {
     let text = serde_json::to_string(event).map_err(|e| RegisterError::Database {
         path: p.into(),
         message: format!("cannot write custody event {}: {e}", event.id),
@@ -27,13 +23,13 @@ pub(super) fn queue(
 }
 
 /// Events not yet sent, oldest first.
-pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<EventOutboxItem>, RegisterError> {
+pub(super) fn pending(conn: &dyn Db, p: &str) -> Result<Vec<EventOutboxItem>, RegisterError> {
     let found = rows(
         conn,
         p,
         "SELECT id, event, attempts, last_error FROM event_outbox
          WHERE sent_at IS NULL ORDER BY created_at, id",
-        [],
+        params![],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -61,7 +57,7 @@ pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<EventOutboxItem>
 
 /// Records one attempt to send an event: sent, or failed with `error`.
 pub(super) fn mark(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     id: &str,
     error: Option<&str>,
@@ -84,7 +80,7 @@ pub(super) fn mark(
 /// Central register: stores a verified event from the station enrolled as `enrolled_as`, and
 /// applies it if it can.
 pub(super) fn receive(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     signed: &SignedEvent,
     document: &str,
@@ -95,12 +91,11 @@ pub(super) fn receive(
         .sha256()
         .map_err(|e| RegisterError::BadEvent(e.to_string()))?;
     let held: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT sha256 FROM station_events WHERE id = ?1",
-            [&event.id],
+            params![&event.id],
             |r| r.get(0),
         )
-        .optional()
         .map_err(db(p))?;
     match held {
         Some(h) if h == sha => return Ok(EventReceipt::Already),
@@ -134,13 +129,13 @@ pub(super) fn receive(
 /// Applies the events that waited for their asset or certificate (after an intake import).
 /// An event that still cannot apply, or that conflicts with what a person decided here,
 /// keeps waiting.
-pub(super) fn apply_waiting(tx: &Transaction<'_>, p: &str) -> Result<usize, RegisterError> {
+pub(super) fn apply_waiting(tx: &dyn Db, p: &str) -> Result<usize, RegisterError> {
     let waiting = rows(
         tx,
         p,
         "SELECT enrolled_as, document FROM station_events WHERE applied_at IS NULL
          ORDER BY received_at, id",
-        [],
+        params![],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
     )?;
     let mut applied = 0;
@@ -160,18 +155,17 @@ pub(super) fn apply_waiting(tx: &Transaction<'_>, p: &str) -> Result<usize, Regi
 /// Applies one event to its asset; `false` if the asset (or the certificate it links) is not
 /// in this register yet.
 fn apply(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     event: &StationEvent,
     enrolled_as: &str,
 ) -> Result<bool, RegisterError> {
     let state: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT state FROM assets WHERE tag = ?1",
-            [&event.asset_tag],
+            params![&event.asset_tag],
             |r| r.get(0),
         )
-        .optional()
         .map_err(db(p))?;
     let Some(state) = state else {
         return Ok(false);

@@ -1,12 +1,12 @@
 //! Reading the register: asset lookups and views, the review list, the outbox, stations and
 //! the lines of a customer report. Every function also works inside a write transaction.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::register::db::{Db, DbError, Row, params};
 
 use super::{db, rows};
 use crate::register::*;
 
-pub(super) fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AssetSummary> {
+pub(super) fn summary_from_row(r: &Row) -> Result<AssetSummary, DbError> {
     Ok(AssetSummary {
         asset_tag: r.get("tag")?,
         serial: r.get("serial")?,
@@ -43,13 +43,13 @@ pub(super) fn matched_by(s: &str) -> MatchedBy {
 
 /// The asset a drive belongs to: by tag if given, else by asset serial, else by media serial.
 pub(super) fn find_asset(
-    conn: &Connection,
+    conn: &dyn Db,
     p: &str,
     tag: Option<&str>,
     serial: Option<&str>,
 ) -> Result<Option<AssetRef>, RegisterError> {
     let by = |sql: &str, key: &str, how: MatchedBy| -> Result<Option<AssetRef>, RegisterError> {
-        conn.query_row(sql, [key], |r| {
+        conn.query_opt(sql, params![key], |r| {
             Ok(AssetRef {
                 asset_tag: r.get(0)?,
                 customer: r.get(1)?,
@@ -58,7 +58,6 @@ pub(super) fn find_asset(
                 matched_by: how,
             })
         })
-        .optional()
         .map_err(db(p))
     };
     const BASE: &str = "SELECT a.tag, cu.name, co.code, a.state FROM assets a
@@ -87,7 +86,7 @@ pub(super) fn find_asset(
 
 /// The result of each drive's latest certificate (`None`: not wiped yet) of an asset.
 pub(super) fn latest_results(
-    conn: &Connection,
+    conn: &dyn Db,
     p: &str,
     asset_id: i64,
 ) -> Result<Vec<Option<String>>, RegisterError> {
@@ -97,27 +96,30 @@ pub(super) fn latest_results(
         "SELECT (SELECT c.result FROM certificates c WHERE c.media_id = m.id
                   ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
          FROM media m WHERE m.asset_id = ?1",
-        [asset_id],
+        params![asset_id],
         |r| r.get(0),
     )
 }
 
 /// Whether the register holds the certificate `id`.
-pub(super) fn has_certificate(conn: &Connection, p: &str, id: &str) -> Result<bool, RegisterError> {
-    conn.query_row("SELECT 1 FROM certificates WHERE id = ?1", [id], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
-        .map_err(db(p))
+pub(super) fn has_certificate(conn: &dyn Db, p: &str, id: &str) -> Result<bool, RegisterError> {
+    conn.query_opt(
+        "SELECT 1 FROM certificates WHERE id = ?1",
+        params![id],
+        |_| Ok(()),
+    )
+    .map(|o| o.is_some())
+    .map_err(db(p))
 }
 
 /// Assets matching the filter, by collection and tag.
 pub(super) fn list_assets(
-    conn: &Connection,
+    conn: &dyn Db,
     p: &str,
     filter: &AssetFilter,
 ) -> Result<Vec<AssetSummary>, RegisterError> {
     let sql = format!(
-        "{SUMMARY_SQL} WHERE (?1 IS NULL OR co.code = ?1) AND (?2 IS NULL OR a.state = ?2) ORDER BY co.code, a.tag"
+        "{SUMMARY_SQL} WHERE (CAST(?1 AS TEXT) IS NULL OR co.code = ?1) AND (CAST(?2 AS TEXT) IS NULL OR a.state = ?2) ORDER BY co.code, a.tag"
     );
     let found = rows(
         conn,
@@ -130,10 +132,11 @@ pub(super) fn list_assets(
         && let Some(c) = &filter.collection
     {
         let known: Option<i64> = conn
-            .query_row("SELECT id FROM collections WHERE code = ?1", [c], |r| {
-                r.get(0)
-            })
-            .optional()
+            .query_opt(
+                "SELECT id FROM collections WHERE code = ?1",
+                params![c],
+                |r| r.get(0),
+            )
             .map_err(db(p))?;
         if known.is_none() {
             return Err(RegisterError::UnknownCollection(c.clone()));
@@ -143,18 +146,13 @@ pub(super) fn list_assets(
 }
 
 /// One asset with its drives, certificates and custody events.
-pub(super) fn asset(
-    conn: &Connection,
-    p: &str,
-    tag: &str,
-) -> Result<Option<AssetView>, RegisterError> {
+pub(super) fn asset(conn: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetView>, RegisterError> {
     let found: Option<(i64, AssetSummary, String)> = conn
-            .query_row(
+            .query_opt(
                 &format!("SELECT a.id AS id, a.extra AS extra, q.* FROM ({SUMMARY_SQL} WHERE a.tag = ?1) q JOIN assets a ON a.tag = q.tag"),
-                [tag],
+                params![tag],
                 |r| Ok((r.get("id")?, summary_from_row(r)?, r.get("extra")?)),
             )
-            .optional()
             .map_err(db(p))?;
     let Some((id, summary, extra)) = found else {
         return Ok(None);
@@ -162,7 +160,7 @@ pub(super) fn asset(
     let media = rows(conn, p, "SELECT m.serial, m.model, m.size_bytes,
                         (SELECT c.result FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1),
                         (SELECT c.id FROM certificates c WHERE c.media_id = m.id ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
-                 FROM media m WHERE m.asset_id = ?1 ORDER BY m.serial", [id], |r| {
+                 FROM media m WHERE m.asset_id = ?1 ORDER BY m.serial", params![id], |r| {
             Ok(MediaView {
                 serial: r.get(0)?,
                 model: r.get(1)?,
@@ -178,7 +176,7 @@ pub(super) fn asset(
                 c.enrolled_as, s.revoked_at
          FROM certificates c LEFT JOIN stations s ON s.key_id = c.key_id
          WHERE c.asset_id = ?1 ORDER BY c.issued_at, c.received_at",
-        [id],
+        params![id],
         |r| {
             let enrolled_as: Option<String> = r.get(7)?;
             let station_revoked_at: Option<String> = r.get(8)?;
@@ -207,7 +205,7 @@ pub(super) fn asset(
         conn,
         p,
         "SELECT seq, at, actor, station, kind, detail FROM events WHERE asset_tag = ?1 ORDER BY seq",
-        [tag],
+        params![tag],
         |r| {
             Ok(EventView {
                 seq: r.get(0)?,
@@ -230,13 +228,13 @@ pub(super) fn asset(
 }
 
 /// Certificates of drives that matched no asset, for review.
-pub(super) fn unmatched(conn: &Connection, p: &str) -> Result<Vec<UnmatchedView>, RegisterError> {
+pub(super) fn unmatched(conn: &dyn Db, p: &str) -> Result<Vec<UnmatchedView>, RegisterError> {
     rows(
         conn,
         p,
         "SELECT id, serial, model, result, issued_at, station_id FROM certificates
                  WHERE asset_id IS NULL ORDER BY issued_at",
-        [],
+        params![],
         |r| {
             Ok(UnmatchedView {
                 certificate_id: r.get(0)?,
@@ -251,14 +249,14 @@ pub(super) fn unmatched(conn: &Connection, p: &str) -> Result<Vec<UnmatchedView>
 }
 
 /// Certificates not yet sent to the central register, oldest first.
-pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<OutboxItem>, RegisterError> {
+pub(super) fn pending(conn: &dyn Db, p: &str) -> Result<Vec<OutboxItem>, RegisterError> {
     rows(
         conn,
         p,
         "SELECT o.certificate_id, c.document, o.attempts, o.last_error FROM outbox o
                  JOIN certificates c ON c.id = o.certificate_id
                  WHERE o.sent_at IS NULL ORDER BY o.created_at, o.certificate_id",
-        [],
+        params![],
         |r| {
             Ok(OutboxItem {
                 certificate_id: r.get(0)?,
@@ -271,12 +269,12 @@ pub(super) fn pending(conn: &Connection, p: &str) -> Result<Vec<OutboxItem>, Reg
 }
 
 /// The enrolled stations.
-pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, RegisterError> {
+pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, RegisterError> {
     rows(
         conn,
         p,
         "SELECT key_id, name, enrolled_at, public_key, revoked_at FROM stations ORDER BY name, key_id",
-        [],
+        params![],
         |r| {
             Ok(StationView {
                 key_id: r.get(0)?,
@@ -291,27 +289,29 @@ pub(super) fn stations(conn: &Connection, p: &str) -> Result<Vec<StationView>, R
 
 /// A collection's customer and one line per asset and drive, for the customer report.
 pub(super) fn collection_lines(
-    conn: &Connection,
+    conn: &dyn Db,
     p: &str,
     collection: &str,
 ) -> Result<(String, Vec<ReportLine>), RegisterError> {
     let customer: Option<String> = conn
-            .query_row(
+            .query_opt(
                 "SELECT cu.name FROM collections co JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
-                [collection],
+                params![collection],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(db(p))?;
     let Some(customer) = customer else {
         return Err(RegisterError::UnknownCollection(collection.into()));
     };
+    let level = conn
+        .dialect()
+        .json_text("c.document", &["record", "sanitization", "level"]);
     let lines = rows(
         conn,
         p,
-        "SELECT a.tag, a.serial, a.type, a.state, m.serial,
-                        c.method, c.result, c.id,
-                        json_extract(c.document, '$.record.sanitization.level')
+        &format!(
+            "SELECT a.tag, a.serial, a.type, a.state, m.serial,
+                        c.method, c.result, c.id, {level}
                  FROM assets a
                  JOIN collections co ON co.id = a.collection_id
                  LEFT JOIN media m ON m.asset_id = a.id
@@ -319,8 +319,9 @@ pub(super) fn collection_lines(
                      SELECT c2.id FROM certificates c2 WHERE c2.media_id = m.id
                      ORDER BY c2.issued_at DESC, c2.received_at DESC LIMIT 1)
                  WHERE co.code = ?1
-                 ORDER BY a.tag, m.serial",
-        [collection],
+                 ORDER BY a.tag, m.serial"
+        ),
+        params![collection],
         |r| {
             Ok(ReportLine {
                 asset_tag: r.get(0)?,

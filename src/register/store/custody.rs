@@ -1,7 +1,7 @@
 //! The custody log in SQLite: appending an event (chained to the one before) and reading the
 //! chain back for an audit. The chain rule itself lives in `register::events`.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use crate::register::db::{Db, params};
 
 use super::{db, rows};
 use crate::register::events::{self, Audit, Event, GENESIS};
@@ -9,7 +9,7 @@ use crate::register::{Actor, RegisterError};
 
 /// Appends an event to the log inside a transaction.
 pub(super) fn append(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     path: &str,
     actor: &Actor,
     asset_tag: Option<&str>,
@@ -17,9 +17,11 @@ pub(super) fn append(
     detail: serde_json::Value,
 ) -> Result<(), RegisterError> {
     let (seq, prev): (i64, String) = tx
-        .query_row("SELECT seq, hash FROM event_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM event_head WHERE id = 1",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(db(path))?;
     let mut e = Event {
         seq: seq + 1,
@@ -58,12 +60,12 @@ pub(super) fn append(
 }
 
 /// Reads the whole log and its head, and checks the chain.
-pub(super) fn audit(conn: &Connection, p: &str) -> Result<Audit, RegisterError> {
+pub(super) fn audit(conn: &dyn Db, p: &str) -> Result<Audit, RegisterError> {
     let events = rows(
         conn,
         p,
         "SELECT seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash FROM events ORDER BY seq",
-        [],
+        params![],
         |r| {
             Ok(Event {
                 seq: r.get(0)?,
@@ -79,10 +81,11 @@ pub(super) fn audit(conn: &Connection, p: &str) -> Result<Audit, RegisterError> 
         },
     )?;
     let head: Option<(i64, String)> = conn
-        .query_row("SELECT seq, hash FROM event_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()
+        .query_opt(
+            "SELECT seq, hash FROM event_head WHERE id = 1",
+            params![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(db(p))?;
     let head = head.map(|(s, h)| {
         if s == 0 {

@@ -2,7 +2,7 @@
 //! register holds them to) and the read tokens of the HTTP API (only their SHA-256 is kept).
 //! Every change is a custody event.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::register::db::{Db, params};
 
 use super::{custody, db, views};
 use crate::register::*;
@@ -10,7 +10,7 @@ use crate::register::*;
 /// Enrolls a station's key under `name`. A key already enrolled is refused: enrolment never
 /// renames a station silently.
 pub(super) fn enroll(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     key_id: &str,
     name: &str,
@@ -18,12 +18,11 @@ pub(super) fn enroll(
     actor: &Actor,
 ) -> Result<(), RegisterError> {
     let existing: Option<String> = tx
-        .query_row(
+        .query_opt(
             "SELECT name FROM stations WHERE key_id = ?1",
-            [key_id],
+            params![key_id],
             |r| r.get(0),
         )
-        .optional()
         .map_err(db(p))?;
     if let Some(existing) = existing {
         return Err(RegisterError::StationEnrolled {
@@ -47,7 +46,7 @@ pub(super) fn enroll(
 }
 
 /// The station named `who` (a key id, or a name held by exactly one key).
-fn find(tx: &Transaction<'_>, p: &str, who: &str) -> Result<StationView, RegisterError> {
+fn find(tx: &dyn Db, p: &str, who: &str) -> Result<StationView, RegisterError> {
     let all = views::stations(tx, p)?;
     if let Some(s) = all.iter().find(|s| s.key_id == who) {
         return Ok(s.clone());
@@ -65,7 +64,7 @@ fn find(tx: &Transaction<'_>, p: &str, who: &str) -> Result<StationView, Registe
 
 /// Removes an enrolment that has no certificates here.
 pub(super) fn remove(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     who: &str,
     actor: &Actor,
@@ -74,7 +73,7 @@ pub(super) fn remove(
     let count: i64 = tx
         .query_row(
             "SELECT COUNT(*) FROM certificates WHERE key_id = ?1",
-            [&station.key_id],
+            params![&station.key_id],
             |r| r.get(0),
         )
         .map_err(db(p))?;
@@ -85,8 +84,11 @@ pub(super) fn remove(
             count: count as u64,
         });
     }
-    tx.execute("DELETE FROM stations WHERE key_id = ?1", [&station.key_id])
-        .map_err(db(p))?;
+    tx.execute(
+        "DELETE FROM stations WHERE key_id = ?1",
+        params![&station.key_id],
+    )
+    .map_err(db(p))?;
     custody::append(
         tx,
         p,
@@ -100,7 +102,7 @@ pub(super) fn remove(
 
 /// Revokes a station from now on.
 pub(super) fn revoke(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     who: &str,
     actor: &Actor,
@@ -133,7 +135,7 @@ pub(super) fn revoke(
 
 /// Stores a read token's hash under a new name.
 pub(super) fn add_token(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     name: &str,
     sha256: &str,
@@ -141,7 +143,7 @@ pub(super) fn add_token(
 ) -> Result<(), RegisterError> {
     let inserted = tx
         .execute(
-            "INSERT OR IGNORE INTO api_tokens (name, sha256, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO api_tokens (name, sha256, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![name, sha256, crate::timestamp::now()],
         )
         .map_err(db(p))?;
@@ -160,13 +162,13 @@ pub(super) fn add_token(
 
 /// Removes the token `name`.
 pub(super) fn remove_token(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     name: &str,
     actor: &Actor,
 ) -> Result<(), RegisterError> {
     let removed = tx
-        .execute("DELETE FROM api_tokens WHERE name = ?1", [name])
+        .execute("DELETE FROM api_tokens WHERE name = ?1", params![name])
         .map_err(db(p))?;
     if removed == 0 {
         return Err(RegisterError::UnknownToken(name.into()));

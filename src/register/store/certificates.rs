@@ -6,7 +6,7 @@
 //! A certificate in the review list is linked later, when its asset arrives (an intake import
 //! runs [`match_waiting`]) or by a person ([`link_by_person`]).
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::register::db::{Db, params};
 
 use super::{custody, db, rows, views};
 use crate::certificate::record::Record;
@@ -17,7 +17,7 @@ use crate::register::*;
 /// sending station's enrolled name on a central register.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_certificate(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     cert: &SignedCertificate,
     document: &str,
@@ -31,13 +31,12 @@ pub(super) fn record_certificate(
         .sha256()
         .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
     let existing: Option<(Option<String>, String, String, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT a.tag, c.matched_by, c.record_sha256, c.key_id
              FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
-            [&r.id],
+            params![&r.id],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
-        .optional()
         .map_err(db(p))?;
     if let Some((tag, how, held_sha, held_key)) = existing {
         if held_sha != sha || held_key != r.key_id {
@@ -127,20 +126,19 @@ pub(super) fn record_certificate(
 /// Links the stored certificate `certificate_id` to the asset `tag` by a person's decision.
 /// Linking it to the asset it is already linked to changes nothing; to another is refused.
 pub(super) fn link_by_person(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     certificate_id: &str,
     tag: &str,
     actor: &Actor,
 ) -> Result<Linked, RegisterError> {
     let found: Option<(Option<String>, String, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT a.tag, c.matched_by, c.document
              FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
-            [certificate_id],
+            params![certificate_id],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
-        .optional()
         .map_err(db(p))?;
     let Some((linked_to, how, document)) = found else {
         return Err(RegisterError::UnknownCertificate(certificate_id.into()));
@@ -188,16 +186,12 @@ pub(super) fn link_by_person(
 
 /// Links every certificate in the review list whose tag or serial now names an asset (run
 /// after an intake import: certificates that arrived before their collection).
-pub(super) fn match_waiting(
-    tx: &Transaction<'_>,
-    p: &str,
-    actor: &Actor,
-) -> Result<usize, RegisterError> {
+pub(super) fn match_waiting(tx: &dyn Db, p: &str, actor: &Actor) -> Result<usize, RegisterError> {
     let waiting = rows(
         tx,
         p,
         "SELECT id, document FROM certificates WHERE asset_id IS NULL ORDER BY issued_at, id",
-        [],
+        params![],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
     )?;
     let mut linked = 0;
@@ -233,7 +227,7 @@ pub(super) fn match_waiting(
 /// The asset a certificate belongs to: the tag given with the wipe, else the tags in the
 /// certificate, else its drive's serial.
 fn find_target(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     r: &Record,
     asset_tag: Option<&str>,
@@ -253,7 +247,7 @@ fn find_target(
 /// Links the stored certificate of `r` to the asset `tag` (recording its drive) and moves the
 /// asset to the state its drives give.
 fn attach(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     r: &Record,
     tag: &str,
@@ -261,9 +255,11 @@ fn attach(
     actor: &Actor,
 ) -> Result<AssetState, RegisterError> {
     let asset_id: i64 = tx
-        .query_row("SELECT id FROM assets WHERE tag = ?1", [tag], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT id FROM assets WHERE tag = ?1",
+            params![tag],
+            |row| row.get(0),
+        )
         .map_err(db(p))?;
     let media_serial = r
         .media
@@ -272,7 +268,7 @@ fn attach(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("unknown-{}", r.id));
     tx.execute(
-        "INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)",
+        "INSERT INTO media (asset_id, serial) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![asset_id, media_serial],
     )
     .map_err(db(p))?;
@@ -296,7 +292,7 @@ fn attach(
     let before: String = tx
         .query_row(
             "SELECT state FROM assets WHERE id = ?1",
-            [asset_id],
+            params![asset_id],
             |row| row.get(0),
         )
         .map_err(db(p))?;
@@ -320,16 +316,13 @@ fn attach(
 }
 
 /// The state of the asset `tag`, or `None` if there is no such asset.
-fn asset_state(
-    tx: &Transaction<'_>,
-    p: &str,
-    tag: &str,
-) -> Result<Option<AssetState>, RegisterError> {
+fn asset_state(tx: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetState>, RegisterError> {
     Ok(tx
-        .query_row("SELECT state FROM assets WHERE tag = ?1", [tag], |row| {
-            row.get::<_, String>(0)
-        })
-        .optional()
+        .query_opt(
+            "SELECT state FROM assets WHERE tag = ?1",
+            params![tag],
+            |row| row.get::<_, String>(0),
+        )
         .map_err(db(p))?
         .and_then(|s| AssetState::parse(&s)))
 }
@@ -337,7 +330,7 @@ fn asset_state(
 /// The state an asset should be in given its drives' latest results (the rule the audit
 /// recomputes: `audit::state_from_results`).
 fn derive_state(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     asset_id: i64,
     current: &str,

@@ -1,7 +1,7 @@
 //! Writing intake and disposal: a customer's manifest booked into a collection, and the
 //! physical destruction of an asset. Each runs inside the caller's transaction.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use crate::register::db::{Db, params};
 
 use super::{custody, db};
 use crate::register::*;
@@ -9,7 +9,7 @@ use crate::register::*;
 /// Books a manifest's rows into `collection` (created if new) for `customer`. A tag already in
 /// the register rejects the whole manifest, naming each line.
 pub(super) fn import_manifest(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     customer: &str,
     collection: &str,
@@ -18,25 +18,24 @@ pub(super) fn import_manifest(
 ) -> Result<usize, RegisterError> {
     let now = crate::timestamp::now();
     tx.execute(
-        "INSERT OR IGNORE INTO customers (name, created_at) VALUES (?1, ?2)",
+        "INSERT INTO customers (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![customer, now],
     )
     .map_err(db(p))?;
     let customer_id: i64 = tx
         .query_row(
             "SELECT id FROM customers WHERE name = ?1",
-            [customer],
+            params![customer],
             |r| r.get(0),
         )
         .map_err(db(p))?;
     let existing: Option<(i64, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT co.customer_id, cu.name FROM collections co
                      JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
-            [collection],
+            params![collection],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()
         .map_err(db(p))?;
     match existing {
         Some((cid, name)) if cid != customer_id => {
@@ -58,64 +57,61 @@ pub(super) fn import_manifest(
     let collection_id: i64 = tx
         .query_row(
             "SELECT id FROM collections WHERE code = ?1",
-            [collection],
+            params![collection],
             |r| r.get(0),
         )
         .map_err(db(p))?;
-    // Tags already in the register reject the whole file, naming each line.
+    // Tags already in the register reject the whole file, naming each line. (Every statement
+    // is prepared once per connection: a manifest may hold 100,000 rows.)
     let mut problems = Vec::new();
-    {
-        let mut stmt = tx
-                    .prepare_cached("SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1")
-                    .map_err(db(p))?;
-        for row in rows {
-            let found: Option<String> = stmt
-                .query_row([&row.asset_tag], |r| r.get(0))
-                .optional()
-                .map_err(db(p))?;
-            if let Some(code) = found {
-                problems.push(manifest::ManifestProblem {
-                    line: row.line,
-                    column: Some("asset_tag".into()),
-                    message: format!(
-                        "asset_tag {} is already in the register (collection {code})",
-                        row.asset_tag
-                    ),
-                });
-            }
+    for row in rows {
+        let found: Option<String> = tx
+            .query_opt(
+                "SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1",
+                params![row.asset_tag],
+                |r| r.get(0),
+            )
+            .map_err(db(p))?;
+        if let Some(code) = found {
+            problems.push(manifest::ManifestProblem {
+                line: row.line,
+                column: Some("asset_tag".into()),
+                message: format!(
+                    "asset_tag {} is already in the register (collection {code})",
+                    row.asset_tag
+                ),
+            });
         }
     }
     if !problems.is_empty() {
         return Err(RegisterError::Manifest { problems });
     }
-    // Statements prepared once for the whole file: a manifest may hold 100,000 rows.
-    let mut insert_asset = tx
-        .prepare_cached(
-            "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9)",
-        )
-        .map_err(db(p))?;
-    let mut insert_media = tx
-        .prepare_cached("INSERT OR IGNORE INTO media (asset_id, serial) VALUES (?1, ?2)")
-        .map_err(db(p))?;
     for row in rows {
         let extra = serde_json::to_string(&row.extra).unwrap_or_else(|_| "{}".into());
-        insert_asset
-            .execute(params![
-                collection_id,
-                row.asset_tag,
-                row.serial,
-                row.asset_type,
-                row.make,
-                row.model,
-                row.customer_ref,
-                extra,
-                now
-            ])
+        let asset_id: i64 = tx
+            .query_row(
+                "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9) RETURNING id",
+                params![
+                    collection_id,
+                    row.asset_tag,
+                    row.serial,
+                    row.asset_type,
+                    row.make,
+                    row.model,
+                    row.customer_ref,
+                    extra,
+                    now
+                ],
+                |r| r.get(0),
+            )
             .map_err(db(p))?;
-        let asset_id = tx.last_insert_rowid();
         for s in &row.media_serials {
-            insert_media.execute(params![asset_id, s]).map_err(db(p))?;
+            tx.execute(
+                "INSERT INTO media (asset_id, serial) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![asset_id, s],
+            )
+            .map_err(db(p))?;
         }
         custody::append(
             tx,
@@ -137,7 +133,7 @@ pub(super) fn import_manifest(
 
 /// Records the physical destruction of the asset `tag`, witnessed by `witness`.
 pub(super) fn destroy(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     p: &str,
     tag: &str,
     method: &str,
@@ -145,10 +141,11 @@ pub(super) fn destroy(
     actor: &Actor,
 ) -> Result<(), RegisterError> {
     let state: Option<String> = tx
-        .query_row("SELECT state FROM assets WHERE tag = ?1", [tag], |r| {
-            r.get(0)
-        })
-        .optional()
+        .query_opt(
+            "SELECT state FROM assets WHERE tag = ?1",
+            params![tag],
+            |r| r.get(0),
+        )
         .map_err(db(p))?;
     match state.as_deref() {
         None => return Err(RegisterError::UnknownAsset(tag.into())),
