@@ -322,8 +322,15 @@ fn main() {
         peak.set(peak.get().max(kib));
         took
     };
-    let many_zero = rounds(dd_all, || ours_all("zero"));
-    let many_random = rounds(dd_all, || ours_all("random"));
+    let cpu = [(); 4].map(|_| CpuUse::default());
+    let many_zero = rounds(
+        || cpu[0].during(dd_all),
+        || cpu[1].during(|| ours_all("zero")),
+    );
+    let many_random = rounds(
+        || cpu[2].during(dd_all),
+        || cpu[3].during(|| ours_all("random")),
+    );
     let total = drive_size * drives as u64;
     drop(loops);
 
@@ -382,6 +389,15 @@ fn main() {
     many_row(
         &format!("{drives} drives random (vs {drives} dd)"),
         &many_random,
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "CPU busy over all {cores} cores while {drives} drives ran (kernel's copy included): \
+         zero {:.0}% dd, {:.0}% ours; random {:.0}% dd, {:.0}% ours",
+        cpu[0].percent(),
+        cpu[1].percent(),
+        cpu[2].percent(),
+        cpu[3].percent()
     );
     println!(
         "peak memory of the {drives}-drive process: {:.1} MiB, {:.1} MiB per drive",
@@ -447,6 +463,48 @@ struct Round {
 }
 
 const ROUNDS: usize = 5;
+
+/// How busy the whole machine's CPUs were while some runs went (from `/proc/stat`, so the
+/// kernel's copies into the loop devices' backing files count too): tells a run limited by
+/// CPU from one limited by memory or by waiting.
+#[derive(Default)]
+struct CpuUse {
+    busy: std::cell::Cell<u64>,
+    total: std::cell::Cell<u64>,
+}
+
+impl CpuUse {
+    /// Runs `f`, adding the machine's busy and total CPU ticks meanwhile.
+    fn during(&self, f: impl FnOnce() -> Duration) -> Duration {
+        let (b0, t0) = cpu_ticks();
+        let took = f();
+        let (b1, t1) = cpu_ticks();
+        self.busy.set(self.busy.get() + b1.saturating_sub(b0));
+        self.total.set(self.total.get() + t1.saturating_sub(t0));
+        took
+    }
+
+    fn percent(&self) -> f64 {
+        100.0 * self.busy.get() as f64 / self.total.get().max(1) as f64
+    }
+}
+
+/// The machine's (busy, total) CPU ticks: the first line of `/proc/stat`, idle and iowait
+/// counted as not busy.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (total - idle.min(total), total)
+}
 
 fn rounds(mut dd: impl FnMut() -> Duration, mut ours: impl FnMut() -> Duration) -> Round {
     let mut dds = Vec::new();
