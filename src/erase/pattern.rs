@@ -1,87 +1,18 @@
 //! Pattern generators: the bytes a pass writes at any offset of the drive.
 //!
 //! Constant and repeating patterns are pure functions of the offset. The random pattern is an
-//! AES-128-CTR keystream keyed from the OS RNG per pass: byte `o` of the drive is keystream byte
-//! `o`, so any region can be recomputed for verification without storing what was written. The
-//! key lives only in memory, in a zeroize-on-drop buffer, and is never serialized.
-//!
-//! The keystream is produced as CTR mode defines it, `AES(key, IV + i)` for block `i` with a
-//! 128-bit big-endian counter, by writing the counter blocks into the output buffer and
-//! encrypting them in place. That lets the `aes` crate use its widest parallel backend (AES-NI
-//! or VAES) and skips the XOR with zeros a stream-cipher API would do: about twice as fast.
+//! AES-128-CTR keystream keyed from the OS RNG per pass ([`Keystream`]): byte `o` of the drive is
+//! keystream byte `o`, so any region can be recomputed for verification without storing what
+//! was written.
 
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
-use zeroize::Zeroizing;
-
+pub use super::keystream::Keystream;
 use super::method::PassPattern;
 
 /// Errors creating a pattern.
 #[derive(Debug, thiserror::Error)]
 pub enum PatternError {
-    #[error("the OS random number generator failed: {0}")]
-    Rng(String),
-}
-
-/// A seekable keystream: AES-128 in counter mode with a random key and initial counter block.
-pub struct Keystream {
-    key: Zeroizing<[u8; 16]>,
-    iv: Zeroizing<[u8; 16]>,
-}
-
-impl Keystream {
-    /// A fresh keystream keyed from the OS RNG.
-    pub fn random() -> Result<Keystream, PatternError> {
-        let mut key = Zeroizing::new([0u8; 16]);
-        let mut iv = Zeroizing::new([0u8; 16]);
-        getrandom::fill(&mut key[..]).map_err(|e| PatternError::Rng(e.to_string()))?;
-        getrandom::fill(&mut iv[..]).map_err(|e| PatternError::Rng(e.to_string()))?;
-        Ok(Keystream { key, iv })
-    }
-
-    /// A keystream with a fixed key (tests and benchmarks only).
-    pub fn from_key(key: [u8; 16], iv: [u8; 16]) -> Keystream {
-        Keystream {
-            key: Zeroizing::new(key),
-            iv: Zeroizing::new(iv),
-        }
-    }
-
-    /// Writes keystream bytes `[offset, offset + buf.len())` into `buf`.
-    pub fn fill(&self, offset: u64, buf: &mut [u8]) {
-        let cipher = aes::Aes128::new((&*self.key).into());
-        let iv = u128::from_be_bytes(*self.iv);
-        let block_of = |index: u64| -> [u8; 16] {
-            let mut b = aes::Block::from(iv.wrapping_add(index as u128).to_be_bytes());
-            cipher.encrypt_block(&mut b);
-            b.into()
-        };
-        let mut index = offset / 16;
-        let skip = (offset % 16) as usize;
-        let mut rest = buf;
-        if skip != 0 {
-            let block = block_of(index);
-            let n = (16 - skip).min(rest.len());
-            rest[..n].copy_from_slice(&block[skip..skip + n]);
-            rest = &mut rest[n..];
-            index += 1;
-        }
-        let (blocks, tail) = aes::Block::slice_as_chunks_mut(rest);
-        for (i, b) in blocks.iter_mut().enumerate() {
-            b.copy_from_slice(&iv.wrapping_add(index as u128 + i as u128).to_be_bytes());
-        }
-        cipher.encrypt_blocks(blocks);
-        if !tail.is_empty() {
-            let block = block_of(index + blocks.len() as u64);
-            let n = tail.len();
-            tail.copy_from_slice(&block[..n]);
-        }
-    }
-}
-
-impl std::fmt::Debug for Keystream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keystream(<key not shown>)")
-    }
+    #[error(transparent)]
+    Keystream(#[from] super::keystream::KeystreamError),
 }
 
 /// A ready-to-use generator for one pass.
@@ -178,23 +109,6 @@ mod tests {
         other.fill(0, &mut b);
         assert_ne!(b, whole[..64]);
         assert!(whole.iter().any(|&x| x != whole[0]));
-    }
-
-    #[test]
-    fn keystream_is_aes128_ctr_per_nist_sp800_38a() {
-        // SP 800-38A F.5.1: CTR-AES128.Encrypt; plaintext XOR keystream = ciphertext, so the
-        // keystream is plaintext XOR ciphertext.
-        let key = hex::decode("2b7e151628aed2a6abf7158809cf4f3c").unwrap();
-        let iv = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff").unwrap();
-        let pt = hex::decode("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51")
-            .unwrap();
-        let ct = hex::decode("874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff")
-            .unwrap();
-        let ks = Keystream::from_key(key.try_into().unwrap(), iv.try_into().unwrap());
-        let mut stream = vec![0u8; 32];
-        ks.fill(0, &mut stream);
-        let expect: Vec<u8> = pt.iter().zip(&ct).map(|(p, c)| p ^ c).collect();
-        assert_eq!(stream, expect);
     }
 
     #[test]

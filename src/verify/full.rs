@@ -118,7 +118,9 @@ pub fn read_full(
                 scope.spawn(move || {
                     let mut f = Findings::default();
                     let mut buf = AlignedBuf::zeroed(chunk);
-                    let mut want = vec![0u8; chunk];
+                    // The expected bytes: a whole buffer of a periodic pattern, filled once, or
+                    // one piece of a generated pattern at a time.
+                    let mut want = vec![0u8; if fixed { chunk } else { PIECE.min(chunk) }];
                     if fixed {
                         pattern.fill(0, &mut want);
                     }
@@ -132,7 +134,7 @@ pub fn read_full(
                         let len = (size - offset).min(chunk as u64) as usize;
                         let data = &mut buf[..len];
                         match read_with_retries(target, data, offset) {
-                            Ok(()) => check(&mut f, offset, data, &mut want[..len], pattern, fixed),
+                            Ok(()) => check(&mut f, offset, data, &mut want, pattern, fixed),
                             Err(e) if is_gone(target, &e) => {
                                 if let Ok(mut g) = gone.lock() {
                                     g.get_or_insert(format!(
@@ -204,6 +206,9 @@ pub fn read_full(
     result
 }
 
+/// Size of the pieces a generated pattern is compared in (they stay in cache).
+const PIECE: usize = 64 << 10;
+
 /// Checks one buffer against the pattern and records where it differs.
 fn check(f: &mut Findings, offset: u64, data: &[u8], want: &mut [u8], p: &Pattern, fixed: bool) {
     match p {
@@ -219,9 +224,21 @@ fn check(f: &mut Findings, offset: u64, data: &[u8], want: &mut [u8], p: &Patter
                 locate(f, offset, data, &want[..data.len()]);
             }
         }
-        // Generated patterns: generate and compare in small pieces that stay in cache.
+        // The random pattern: the keystream is regenerated in registers and compared as it
+        // comes, touching only the data read; only a piece that differs is generated into
+        // memory to find where.
+        Pattern::Random(ks) => {
+            for (k, d) in data.chunks(PIECE).enumerate() {
+                let at = offset + (k * PIECE) as u64;
+                if !ks.matches(at, d) {
+                    let w = &mut want[..d.len()];
+                    p.fill(at, w);
+                    locate(f, at, d, w);
+                }
+            }
+        }
+        // Other generated patterns: generate and compare in small pieces that stay in cache.
         _ => {
-            const PIECE: usize = 64 << 10;
             for (k, d) in data.chunks(PIECE).enumerate() {
                 let at = offset + (k * PIECE) as u64;
                 let w = &mut want[..d.len()];
@@ -344,6 +361,49 @@ mod tests {
             ((8 << 20) - 10, 20)
         );
         assert!(r.sample_hashes.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_single_flipped_byte_is_found_anywhere_in_a_random_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.img");
+        // Two whole buffers (one per worker), then a tail that is not a whole piece.
+        let size = 2 * CHUNK + 3 * 4096 + 512;
+        let ks = Keystream::from_key([5; 16], [6; 16]);
+        let mut data = vec![0u8; size];
+        ks.fill(0, &mut data);
+        let p = Pattern::Random(ks);
+        let plan = plan(size as u64);
+        for at in [
+            0,
+            511,
+            512,
+            PIECE - 1,
+            PIECE,
+            CHUNK - 1,
+            CHUNK,
+            CHUNK + PIECE,
+            2 * CHUNK - 1,
+            2 * CHUNK,
+            size - 512,
+            size - 1,
+        ] {
+            data[at] ^= 0x04;
+            std::fs::write(&path, &data).unwrap();
+            data[at] ^= 0x04;
+            let t = Target::open_read(&path).unwrap();
+            let r = read_full(&t, &p, &plan, &NullSink, &StopFlag::new());
+            assert!(!r.passed(), "flip at {at}");
+            assert_eq!(r.mismatch_count, 1, "flip at {at}: {:?}", r.mismatches);
+            assert_eq!(
+                (r.mismatches[0].offset, r.mismatches[0].len),
+                (at as u64, 1)
+            );
+            assert_eq!(r.mismatched_bytes, 1);
+        }
+        std::fs::write(&path, &data).unwrap();
+        let t = Target::open_read(&path).unwrap();
+        assert!(read_full(&t, &p, &plan, &NullSink, &StopFlag::new()).passed());
     }
 
     #[test]

@@ -75,9 +75,40 @@ impl SampleResult {
     }
 }
 
-/// Reads in flight at once: sample regions are small and scattered, so one at a time would
-/// leave the drive idle between them (NVMe and RAM-backed devices above all).
+/// Reads in flight at once: sample regions are small, so one at a time would leave the drive
+/// idle between them (NVMe and RAM-backed devices above all). The readers take batches in
+/// ascending order, so the reads in flight are close together on the drive.
 const READERS: usize = 4;
+
+/// Regions smaller than this are read in batches of consecutive regions up to this many bytes:
+/// one hand-off and one progress event per batch instead of per region.
+const BATCH_BYTES: u64 = 1 << 20;
+
+/// The order regions are read in: batches of consecutive regions, in ascending offset order.
+///
+/// Readers take the batches one after the other, so the drive is read front to back (a hard
+/// disk seeks forward once across the platter, not back and forth), whatever order the plan's
+/// regions were given in.
+pub fn schedule(regions: &[Region]) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..regions.len()).collect();
+    order.sort_by_key(|&i| regions[i].offset);
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut bytes = 0u64;
+    for i in order {
+        let len = regions[i].len;
+        match batches.last_mut() {
+            Some(batch) if bytes + len <= BATCH_BYTES => {
+                batch.push(i);
+                bytes += len;
+            }
+            _ => {
+                batches.push(vec![i]);
+                bytes = len;
+            }
+        }
+    }
+    batches
+}
 
 /// What reading one region found.
 struct RegionReport {
@@ -126,6 +157,7 @@ pub fn read_plan(
     sink: &dyn Sink,
     stop: &StopFlag,
 ) -> SampleResult {
+    // One region (or a piece of a large one) at a time.
     let max = plan
         .regions
         .iter()
@@ -133,38 +165,39 @@ pub fn read_plan(
         .max()
         .unwrap_or(0)
         .min(READ_CHUNK as u64) as usize;
+    let batches = schedule(&plan.regions);
     let next = AtomicUsize::new(0);
     let done = AtomicU64::new(0);
     let abort = AtomicBool::new(false);
     let expected = &expected;
+    let batches = &batches;
     let mut reports: Vec<RegionReport> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..READERS.min(plan.regions.len()))
+        let workers: Vec<_> = (0..READERS.min(batches.len()))
             .map(|_| {
                 let (next, done, abort) = (&next, &done, &abort);
                 scope.spawn(move || {
                     let mut buf = AlignedBuf::zeroed(max);
-                    let mut want = match expected {
-                        Expected::Pattern(_) => vec![0u8; max],
-                        _ => Vec::new(),
-                    };
                     let mut out = Vec::new();
-                    loop {
-                        if stop.is_stopped() || abort.load(Ordering::Relaxed) {
-                            break;
+                    'batches: while let Some(batch) =
+                        batches.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let mut bytes = 0;
+                        for &index in batch {
+                            if stop.is_stopped() || abort.load(Ordering::Relaxed) {
+                                break 'batches;
+                            }
+                            let report =
+                                read_region(target, index, plan.regions[index], &mut buf, expected);
+                            bytes += report.bytes_read;
+                            let gone = report.gone.is_some();
+                            out.push(report);
+                            if gone {
+                                abort.store(true, Ordering::Relaxed);
+                                break 'batches;
+                            }
                         }
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(region) = plan.regions.get(index) else {
-                            break;
-                        };
-                        let report =
-                            read_region(target, index, *region, &mut buf, expected, &mut want);
-                        if report.gone.is_some() {
-                            abort.store(true, Ordering::Relaxed);
-                        }
-                        let total = done.fetch_add(report.bytes_read, Ordering::Relaxed)
-                            + report.bytes_read;
+                        let total = done.fetch_add(bytes, Ordering::Relaxed) + bytes;
                         sink.event(Event::Progress { done: total });
-                        out.push(report);
                     }
                     out
                 })
@@ -176,6 +209,7 @@ pub fn read_plan(
             .collect()
     });
     reports.sort_by_key(|r| r.index);
+    let reached = reports.len();
 
     let mut result = SampleResult {
         hashes: vec![None; plan.regions.len()],
@@ -218,7 +252,7 @@ pub fn read_plan(
         result.hashes[r.index] = r.hash;
     }
     // Stopped before every region was read (unreadable ones were read, and failed).
-    let read_all = next.load(Ordering::Relaxed) >= plan.regions.len();
+    let read_all = reached == plan.regions.len();
     result.interrupted = result.gone.is_none() && !read_all;
     result
 }
@@ -229,7 +263,6 @@ fn read_region(
     region: Region,
     buf: &mut AlignedBuf,
     expected: &Expected<'_>,
-    want: &mut [u8],
 ) -> RegionReport {
     let mut report = RegionReport {
         index,
@@ -265,18 +298,19 @@ fn read_region(
             continue;
         }
         hasher.update(piece);
-        if report.uniform {
-            let b = *first_byte.get_or_insert(piece[0]);
-            report.uniform = super::full::all_equal(piece, b);
-        }
-        if let Expected::Pattern(p) = expected {
-            let w = &mut want[..len];
-            p.fill(offset, w);
-            if piece[..] != w[..] {
-                let (lo, hi) = differing_span(piece, w);
-                first_bad.get_or_insert(offset + lo as u64);
-                last_bad = offset + hi as u64;
-            }
+        // Stops at the first differing 64 bytes, so it costs nothing on varied data.
+        let b = *first_byte.get_or_insert(piece[0]);
+        let same = super::full::all_equal(piece, b);
+        report.uniform &= same;
+        if let Expected::Pattern(p) = expected
+            && !holds(p, offset, piece, same.then_some(b))
+        {
+            // Only now are the expected bytes written out, to find where they differ.
+            let mut want = vec![0u8; len];
+            p.fill(offset, &mut want);
+            let (lo, hi) = differing_span(piece, &want);
+            first_bad.get_or_insert(offset + lo as u64);
+            last_bad = offset + hi as u64;
         }
         report.bytes_read += len as u64;
         offset += len as u64;
@@ -295,6 +329,26 @@ fn read_region(
         report.hash = Some(*hasher.finalize().as_bytes());
     }
     report
+}
+
+/// Whether `data`, read at drive offset `offset`, holds the pattern; `uniform` is a byte that
+/// every byte of `data` is known to equal (from the uniformity check), if one is.
+fn holds(p: &Pattern, offset: u64, data: &[u8], uniform: Option<u8>) -> bool {
+    match p {
+        Pattern::Constant(b) => match uniform {
+            Some(u) => u == *b,
+            None => super::full::all_equal(data, *b),
+        },
+        Pattern::Random(ks) => ks.matches(offset, data),
+        Pattern::Repeating(_) => {
+            let mut want = [0u8; 4096];
+            data.chunks(want.len()).enumerate().all(|(k, d)| {
+                let w = &mut want[..d.len()];
+                p.fill(offset + (k * 4096) as u64, w);
+                d == &w[..]
+            })
+        }
+    }
 }
 
 fn add_mismatch(result: &mut SampleResult, m: Mismatch) {
@@ -331,7 +385,7 @@ pub fn read_with_retries(target: &Target, buf: &mut [u8], offset: u64) -> std::i
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan::PlanParams;
+    use super::super::plan::{PlanParams, Region};
     use super::*;
     use crate::erase::NullSink;
 
@@ -412,6 +466,96 @@ mod tests {
             &StopFlag::new(),
         );
         assert!(!r.passed());
+    }
+
+    #[test]
+    fn regions_are_read_in_ascending_order_and_small_ones_in_batches() {
+        let plan = SamplePlan::build(PlanParams {
+            size_bytes: 1 << 30,
+            sector_size: 4096,
+            coverage_ppm: 100_000,
+            seed: [8; 32],
+        })
+        .unwrap();
+        // Whatever order the regions come in.
+        let mut regions = plan.regions.clone();
+        regions.reverse();
+        regions.swap(3, 700);
+        let batches = schedule(&regions);
+        let order: Vec<usize> = batches.iter().flatten().copied().collect();
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..regions.len()).collect::<Vec<_>>(),
+            "each region once"
+        );
+        assert!(
+            order
+                .windows(2)
+                .all(|w| regions[w[0]].offset < regions[w[1]].offset),
+            "ascending offsets"
+        );
+        for batch in &batches {
+            let bytes: u64 = batch.iter().map(|&i| regions[i].len).sum();
+            assert!(batch.len() == 1 || bytes <= BATCH_BYTES, "{bytes}");
+        }
+        // About 51 KiB regions: about 20 to a batch.
+        assert!(batches.len() * 10 < regions.len(), "{}", batches.len());
+    }
+
+    #[test]
+    fn a_difference_in_a_later_piece_of_a_large_region_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.img");
+        let size = 2 * READ_CHUNK + (1 << 20);
+        let plan = SamplePlan {
+            params: PlanParams {
+                size_bytes: size as u64,
+                sector_size: 512,
+                coverage_ppm: 1_000_000,
+                seed: [0; 32],
+            },
+            regions: vec![Region {
+                offset: 0,
+                len: size as u64,
+            }],
+            subsections: 0,
+            regions_per_subsection: 0,
+            region_size: size as u64,
+        };
+        let zero = Pattern::Constant(0);
+        // The first piece is uniform but not the pattern, the second holds the pattern, the
+        // third differs in one byte.
+        let mut data = vec![0u8; size];
+        data[..READ_CHUNK].fill(0x11);
+        data[2 * READ_CHUNK + 7] = 1;
+        std::fs::write(&path, &data).unwrap();
+        let t = Target::open_read(&path).unwrap();
+        let r = read_plan(
+            &t,
+            &plan,
+            Expected::Pattern(&zero),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert_eq!(r.mismatch_count, 1);
+        assert_eq!(
+            (r.mismatches[0].offset, r.mismatches[0].len),
+            (0, 2 * READ_CHUNK as u64 + 8)
+        );
+        assert!(!r.uniform[0]);
+        data[..READ_CHUNK].fill(0);
+        data[2 * READ_CHUNK + 7] = 0;
+        std::fs::write(&path, &data).unwrap();
+        let r = read_plan(
+            &t,
+            &plan,
+            Expected::Pattern(&zero),
+            &NullSink,
+            &StopFlag::new(),
+        );
+        assert!(r.passed() && r.uniform[0], "{r:?}");
     }
 
     #[test]
