@@ -424,20 +424,33 @@ fn busy_error(path: &Path, real: &Path, ctx: &GuardContext) -> TargetError {
     }
 }
 
+/// How long a conflicting lock may take to go away before the drive is called locked. A child
+/// process forked by another thread of this process (a connector's request, `poweroff`, a
+/// station's helper) shares every open file of the parent until it runs `exec`, so the locks
+/// of a drive just closed outlive it by that instant; a wipe that reopens the drive then must
+/// wait for it, not fail. A real holder (another wipe, a VM) holds for far longer.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Takes wipeproof's locks on the open descriptor, or names who holds one in the way.
 fn take_locks(path: &Path, file: &File, id: FileId) -> Result<(), TargetError> {
-    match locks::lock_for_erase(file) {
-        Ok(()) => Ok(()),
-        Err(Some(e)) => Err(io_err(path, "lock", e)),
-        Err(None) => {
-            let holder = locks::holders(id)
-                .first()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "another program".into());
-            Err(TargetError::Locked {
-                path: path.into(),
-                holder,
-            })
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match locks::lock_for_erase(file) {
+            Ok(()) => return Ok(()),
+            Err(Some(e)) => return Err(io_err(path, "lock", e)),
+            Err(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(None) => {
+                let holder = locks::holders(id)
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "another program".into());
+                return Err(TargetError::Locked {
+                    path: path.into(),
+                    holder,
+                });
+            }
         }
     }
 }

@@ -31,6 +31,28 @@ fn image_file_with_odd_size_round_trips_its_tail() {
 }
 
 #[test]
+fn a_lock_that_outlives_its_drive_for_an_instant_does_not_refuse_the_next_open() {
+    // A child forked by another thread holds a copy of the descriptor until it runs exec: here
+    // a duplicate of the first handle's descriptor, closed 100 ms after the handle itself.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.img");
+    std::fs::write(&path, vec![0u8; 4096]).unwrap();
+    let first = Target::open_for_erase(&path, &ctx()).unwrap();
+    // SAFETY: dup of a descriptor that is open; the copy is closed exactly once, below.
+    let copy = unsafe { libc::dup(first.file.as_raw_fd()) };
+    assert!(copy >= 0);
+    drop(first);
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // SAFETY: `copy` is ours and still open.
+        unsafe { libc::close(copy) };
+    });
+    let second = Target::open_for_erase(&path, &ctx());
+    closer.join().unwrap();
+    assert!(second.is_ok(), "{:?}", second.err());
+}
+
+#[test]
 fn second_erase_handle_on_an_image_is_locked_out() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.img");
