@@ -39,12 +39,21 @@ pub type PostgresRegister = SqlRegister<PostgresStore>;
 const MIGRATION_LOCK: i64 = 0x7769_7065_7072_6f01;
 const WRITER_LOCK: i64 = 0x7769_7065_7072_6f02;
 
+/// How long a connection under suspicion gets to answer before a new one is made.
+const ALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How often a write that lost a race is run again before it is given up.
 const WRITE_ATTEMPTS: usize = 5;
 
 /// One connection to the register's database.
 pub struct PostgresStore {
     client: RefCell<Client>,
+    /// How to connect again when the connection has closed (the database restarted, an
+    /// administrator ended the session, the network dropped it).
+    config: postgres::Config,
+    /// Set when a transaction failed: the next one first checks that the connection still
+    /// answers (a failure may have been the connection's own).
+    suspect: std::cell::Cell<bool>,
     statements: StatementCache,
     name: String,
 }
@@ -85,19 +94,27 @@ impl SqlRegister<PostgresStore> {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("wipeproof");
-        let mut client = config.connect(NoTls).map_err(|e| {
-            fail(format!(
-                "cannot connect ({}); is the server running, and may this user connect to the database?",
-                error(e)
-            ))
-        })?;
+        let mut client = open_connection(&config, &name)?;
         migrate(&mut client).map_err(|e| fail(format!("migrating the schema: {e}")))?;
         Ok(SqlRegister::new(PostgresStore {
             client: RefCell::new(client),
+            config,
+            suspect: std::cell::Cell::new(false),
             statements: RefCell::new(HashMap::new()),
             name,
         }))
     }
+}
+
+/// A new connection to the database `name` (the URL without its password) by `config`.
+fn open_connection(config: &postgres::Config, name: &str) -> Result<Client, RegisterError> {
+    config.connect(NoTls).map_err(|e| RegisterError::Database {
+        path: name.to_string(),
+        message: format!(
+            "cannot connect ({}); is the server running, and may this user connect to the database?",
+            error(e)
+        ),
+    })
 }
 
 /// Brings the schema up to date, one opener at a time.
@@ -143,6 +160,23 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// The connection, made again first if it has closed: a register that a server keeps open
+    /// for months outlives restarts of its database. The request that found the connection
+    /// broken has failed already (a station's sync tries again); the next one reconnects. The
+    /// prepared statements belonged to the old connection and go with it.
+    fn connection(&self) -> Result<std::cell::RefMut<'_, Client>, RegisterError> {
+        let mut client = self.client.borrow_mut();
+        let broken = client.is_closed()
+            || (self.suspect.replace(false) && client.is_valid(ALIVE_TIMEOUT).is_err());
+        if broken {
+            *client = open_connection(&self.config, &self.name)?;
+            self.statements.borrow_mut().clear();
+        }
+        Ok(client)
+    }
+}
+
 impl Store for PostgresStore {
     fn name(&self) -> &str {
         &self.name
@@ -152,8 +186,34 @@ impl Store for PostgresStore {
         &self,
         f: &mut dyn FnMut(&dyn Db, &str) -> Result<T, RegisterError>,
     ) -> Result<T, RegisterError> {
+        let out = self.read_once(f);
+        self.suspect.set(out.is_err());
+        out
+    }
+
+    fn write<T>(
+        &mut self,
+        f: &mut dyn FnMut(&dyn Db, &str) -> Result<T, RegisterError>,
+    ) -> Result<T, RegisterError> {
+        let mut attempt = 1;
+        let out = loop {
+            match self.write_once(f) {
+                Err(RegisterError::Busy { .. }) if attempt < WRITE_ATTEMPTS => attempt += 1,
+                done => break done,
+            }
+        };
+        self.suspect.set(out.is_err());
+        out
+    }
+}
+
+impl PostgresStore {
+    fn read_once<T>(
+        &self,
+        f: &mut dyn FnMut(&dyn Db, &str) -> Result<T, RegisterError>,
+    ) -> Result<T, RegisterError> {
         let fail = |e: postgres::Error| db(&self.name)(error(e));
-        let mut client = self.client.borrow_mut();
+        let mut client = self.connection()?;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -166,27 +226,12 @@ impl Store for PostgresStore {
         Ok(out)
     }
 
-    fn write<T>(
-        &mut self,
-        f: &mut dyn FnMut(&dyn Db, &str) -> Result<T, RegisterError>,
-    ) -> Result<T, RegisterError> {
-        let mut attempt = 1;
-        loop {
-            match self.write_once(f) {
-                Err(RegisterError::Busy { .. }) if attempt < WRITE_ATTEMPTS => attempt += 1,
-                done => return done,
-            }
-        }
-    }
-}
-
-impl PostgresStore {
     fn write_once<T>(
         &mut self,
         f: &mut dyn FnMut(&dyn Db, &str) -> Result<T, RegisterError>,
     ) -> Result<T, RegisterError> {
         let fail = |e: postgres::Error| db(&self.name)(error(e));
-        let mut client = self.client.borrow_mut();
+        let mut client = self.connection()?;
         let mut tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
@@ -203,7 +248,44 @@ impl PostgresStore {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::*;
+    use crate::register::{Actor, ManifestRow, Register};
+
+    #[test]
+    fn a_register_connects_again_once_its_session_was_ended() {
+        let url = test_cluster::database();
+        let mut reg = PostgresRegister::connect(&url).expect("connect");
+        let row = ManifestRow {
+            line: 2,
+            asset_tag: "A-1".into(),
+            serial: "S-1".into(),
+            asset_type: None,
+            make: None,
+            model: None,
+            customer_ref: None,
+            media_serials: Vec::new(),
+            extra: Default::default(),
+        };
+        let clerk = Actor {
+            name: "clerk".into(),
+            station: "desk".into(),
+        };
+        reg.import_manifest("Acme", "C-1", &[row], &clerk)
+            .expect("import");
+        // What a restart of the database does to every open session.
+        let mut admin = Client::connect(&url, NoTls).expect("admin connection");
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .expect("end the register's session");
+        // The request that meets the ended session may fail; the next one connects again.
+        let _ = reg.asset("A-1");
+        let asset = reg.asset("A-1").expect("read after reconnecting");
+        assert_eq!(asset.map(|a| a.summary.asset_tag), Some("A-1".to_string()));
+    }
 
     #[test]
     fn a_password_never_reaches_a_message() {
