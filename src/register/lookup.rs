@@ -50,7 +50,10 @@ pub trait Lookup {
 pub fn like_pattern(query: &str) -> String {
     let mut p = String::with_capacity(query.len() + 2);
     p.push('%');
-    for c in query.to_lowercase().chars() {
+    // ASCII letters only: the databases' LOWER() folds nothing else (SQLite never, PostgreSQL
+    // not in the byte order the register's columns use), so an exact tag like "ÜNI-1" must
+    // stay as typed to match itself.
+    for c in query.to_ascii_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -68,5 +71,6 @@ mod tests {
     fn wildcards_in_a_query_are_literal() {
         assert_eq!(like_pattern("A_1%"), "%a\\_1\\%%");
         assert_eq!(like_pattern("x\\y"), "%x\\\\y%");
+        assert_eq!(like_pattern("ÜNI-日本"), "%Üni-日本%");
     }
 }

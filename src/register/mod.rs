@@ -379,6 +379,10 @@ pub enum RegisterError {
         "the key {key_id} is already enrolled as station {name}; to rename it, `wipeproof stations remove {key_id}` first"
     )]
     StationEnrolled { key_id: String, name: String },
+    #[error(
+        "station name {0:?}: use 1 to 64 characters with no control characters (it is shown in lists, pages and certificates' standing)"
+    )]
+    BadStationName(String),
     #[error("no station {0} is enrolled here; `wipeproof stations list` shows them")]
     UnknownStation(String),
     #[error("more than one key is enrolled as {name} ({}); name the station by its key id", key_ids.join(", "))]

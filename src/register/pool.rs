@@ -57,6 +57,20 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// Closes the registers on a thread of their own. The server drops its pool inside its
+    /// async runtime, and the PostgreSQL client closes its connection by running a small
+    /// runtime of its own, which cannot start inside another: dropped there, it panicked and
+    /// aborted the server on every shutdown (and on a port already in use).
+    fn drop(&mut self) {
+        let registers = std::mem::take(&mut *self.lock());
+        if registers.is_empty() {
+            return;
+        }
+        let _ = std::thread::spawn(move || drop(registers)).join();
+    }
+}
+
 /// A register lent by the pool; it goes back when the lease is dropped.
 pub struct Lease<'a> {
     pool: &'a Pool,

@@ -195,7 +195,26 @@ fn write_error(e: RegisterError) -> Response {
 }
 
 pub(super) fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+    let message = message.into();
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        internal_error(&message)
+    } else {
+        message
+    };
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+/// Logs what went wrong inside the register (which names the database, its host and user) on
+/// the server's standard error, under a reference; the client gets only the reference. Anyone
+/// may cause an error, signed in or not, and none of that is theirs to read.
+pub(super) fn internal_error(message: &str) -> String {
+    let reference = uuid::Uuid::new_v4().simple().to_string();
+    let reference = &reference[..12];
+    crate::stderr_line!("wipeproof: serve: error {reference}: {message}");
+    format!(
+        "the register could not answer (error {reference}); its log says what happened under \
+         that reference"
+    )
 }
 
 /// Runs `f` on the register off the async threads.

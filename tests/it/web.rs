@@ -16,6 +16,7 @@ on_each_backend!(
     failed_sign_ins_are_slowed_down_logged_and_answered_alike,
     roles_decide_who_gets_reports_accounts_and_verification,
     forms_need_this_sites_origin_and_the_sessions_token,
+    odd_input_gets_an_answer_and_the_server_stops_cleanly,
 );
 
 pub const MANIFEST: &str = "asset_tag,serial,type,make,model,customer_ref,media_serials\n\
@@ -545,4 +546,49 @@ fn forms_need_this_sites_origin_and_the_sessions_token(backend: Backend) {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("too short"), "{}", stderr(&out));
+}
+
+fn odd_input_gets_an_answer_and_the_server_stops_cleanly(backend: Backend) {
+    let home = register(backend);
+    let mut server = WebServer::start(&home);
+    let url = server.url.clone();
+    let cookie = sign_in(&url, "ann", PASSWORD);
+    // A NUL anywhere (PostgreSQL cannot hold one) is an empty search or an unknown asset, not a
+    // server error; a failed sign-in with one is refused like any other.
+    let search = get(&url, "/assets?q=a%00b", Cred::Cookie(&cookie));
+    assert_eq!(search.status, 200, "{}", search.body);
+    for path in ["/assets/%00", "/collections/%00", "/certificates/x%00"] {
+        assert_eq!(get(&url, path, Cred::Cookie(&cookie)).status, 404, "{path}");
+    }
+    let login = post_form(
+        &url,
+        "/login",
+        Cred::None,
+        None,
+        &[("username", "a\0n"), ("password", "not the password")],
+    );
+    assert_eq!(login.status, 401, "{}", login.body);
+    // The search lists the asset with a link to its page.
+    let found = get(&url, "/assets?q=ACME-1", Cred::Cookie(&cookie));
+    assert!(
+        found.body.contains("href=\"/assets/ACME-1\""),
+        "{}",
+        found.body
+    );
+    assert!(server.logged("panicked").is_empty());
+
+    // SIGTERM ends it with status 0 (PostgreSQL's client used to panic closing inside the
+    // server's runtime, and abort).
+    let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {:?}", server.logged(""));
+
+    // A port in use is named, not a panic.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = home.run(&["serve", "--listen", &addr]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot listen"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }

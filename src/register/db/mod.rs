@@ -47,15 +47,27 @@ pub trait ToValue {
     fn to_value(&self) -> Value;
 }
 
+/// Text as bound: a NUL character becomes U+FFFD. PostgreSQL cannot hold a NUL in text and
+/// refuses the whole statement; SQLite could. Nothing the register stores holds one (manifests
+/// and certificates with a NUL are refused before), so this only decides what a NUL in a
+/// search, a URL or a sign-in name does: the same on both backends, and never an error.
+fn text(s: &str) -> Value {
+    if s.contains('\0') {
+        Value::Text(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Value::Text(s.to_string())
+    }
+}
+
 impl ToValue for str {
     fn to_value(&self) -> Value {
-        Value::Text(self.to_string())
+        text(self)
     }
 }
 
 impl ToValue for String {
     fn to_value(&self) -> Value {
-        Value::Text(self.clone())
+        text(self)
     }
 }
 
@@ -258,6 +270,12 @@ pub fn numbered_to_dollar(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nul_in_bound_text_becomes_a_replacement_character() {
+        assert_eq!("a\0b".to_value(), Value::Text("a\u{FFFD}b".into()));
+        assert_eq!(String::from("ab").to_value(), Value::Text("ab".into()));
+    }
 
     #[test]
     fn placeholders_are_rewritten_outside_quotes_only() {

@@ -60,20 +60,48 @@ pub struct PostgresStore {
 
 /// The URL with its password hidden, for messages.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+    let url = mask_password_parameters(url);
+    let (main, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    // The user information ends at the last `@` before the query: a password may hold `/`.
+    let Some(at) = main.rfind('@') else {
+        return url.clone();
     };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
+    let head = &main[..at];
+    // After the scheme and its slashes, however many a mistyped URL has (`postgres:/u:p@h`).
+    let start = match head.find(':') {
+        Some(i)
+            if head[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            i + 1 + head[i + 1..].len() - head[i + 1..].trim_start_matches('/').len()
+        }
+        _ => 0,
     };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+    match head[start..].find(':') {
+        Some(colon) => format!("{}:***{}{query}", &head[..start + colon], &main[at..]),
+        None => url.clone(),
     }
+}
+
+/// `password=VALUE` (in a URL's query or a `key=value` connection string) with the value
+/// masked; a quoted value up to its closing quote.
+fn mask_password_parameters(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let value_at = i + "password=".len();
+        out.push_str(&rest[..value_at]);
+        out.push_str("***");
+        let value = &rest[value_at..];
+        let end = match value.strip_prefix('\'') {
+            Some(quoted) => quoted.find('\'').map_or(value.len(), |q| q + 2),
+            None => value.find(['&', ' ', '\t']).unwrap_or(value.len()),
+        };
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl SqlRegister<PostgresStore> {
@@ -285,6 +313,33 @@ mod tests {
         let _ = reg.asset("A-1");
         let asset = reg.asset("A-1").expect("read after reconnecting");
         assert_eq!(asset.map(|a| a.summary.asset_tag), Some("A-1".to_string()));
+    }
+
+    #[test]
+    fn a_password_in_a_mistyped_or_unusual_url_is_masked_too() {
+        for (url, shown) in [
+            (
+                "postgres:/wp:S3cr3t-pw!x@127.0.0.1/x",
+                "postgres:/wp:***@127.0.0.1/x",
+            ),
+            ("postgres:wp:S3cr3t@h/x", "postgres:wp:***@h/x"),
+            (
+                "postgres://wp:pw/with/slash@h:5432/db",
+                "postgres://wp:***@h:5432/db",
+            ),
+            (
+                "postgres://wp@h/db?password=S3cr3t&connect_timeout=5",
+                "postgres://wp@h/db?password=***&connect_timeout=5",
+            ),
+            (
+                "host=h user=wp PASSWORD='a S3cr3t' dbname=db",
+                "host=h user=wp PASSWORD=*** dbname=db",
+            ),
+            (" postgres://wp:S3cr3t@h/db", " postgres:***@h/db"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+            assert!(!redact(url).contains("S3cr3t"), "{url}");
+        }
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub(super) fn enroll(
     pem: &str,
     actor: &Actor,
 ) -> Result<(), RegisterError> {
+    // A newline or a terminal escape in a name would go raw into `stations list`.
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(RegisterError::BadStationName(name.into()));
+    }
     let existing: Option<String> = tx
         .query_opt(
             "SELECT name FROM stations WHERE key_id = ?1",

@@ -75,6 +75,7 @@ on_each_backend!(
     an_expired_session_is_gone,
     failures_count_per_name_since_its_last_success_and_per_address,
     search_matches_any_part_of_a_tag_serial_or_customer_literally,
+    a_station_name_with_control_characters_is_refused,
 );
 
 fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
@@ -408,7 +409,11 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     reg.import_manifest(
         "Acme",
         "C1",
-        &[row("AB-1", "S-100"), row("A_1", "S-200")],
+        &[
+            row("AB-1", "S-100"),
+            row("A_1", "S-200"),
+            row("ÜNI-日本-1", "SER-ÜNI"),
+        ],
         &actor,
     )
     .unwrap();
@@ -421,8 +426,31 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     };
     assert_eq!(tags("a_1"), ["A_1"]);
     assert_eq!(tags("s-200-d1"), ["A_1"], "a drive's serial");
-    assert_eq!(tags("acme"), ["AB-1", "A_1"]);
+    assert_eq!(tags("acme"), ["AB-1", "A_1", "ÜNI-日本-1"]);
     assert!(tags("nothing").is_empty());
+    // Beyond ASCII a value matches as typed (and exactly itself), on both backends.
+    assert_eq!(tags("ÜNI-日本-1"), ["ÜNI-日本-1"]);
+    assert_eq!(tags("ser-Üni"), ["ÜNI-日本-1"]);
+    // A NUL matches nothing, and is no error.
+    assert!(tags("a\0b").is_empty());
     let c = reg.collections().unwrap();
-    assert_eq!((c[0].assets, c[0].received), (2, 2));
+    assert_eq!((c[0].assets, c[0].received), (3, 3));
+}
+
+fn a_station_name_with_control_characters_is_refused(backend: Backend) {
+    let place = Place::new(backend);
+    let mut reg = place.open();
+    let admin = clerk();
+    for bad in ["", "bay\n5", "bay\u{1b}[31mRED", &"b".repeat(65)] {
+        assert!(
+            matches!(
+                reg.enroll_station("k1", bad, "pem", &admin),
+                Err(RegisterError::BadStationName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    reg.enroll_station("k1", "bay-5 (Ünit 2)", "pem", &admin)
+        .expect("a printable name");
+    assert_eq!(reg.stations().expect("list").len(), 1);
 }

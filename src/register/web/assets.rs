@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::super::lookup::StoredCertificate;
 use super::super::server::{AppState, with_register};
-use super::auth::{Signed, percent_encode};
+use super::auth::{Signed, path_segment};
 use super::layout::{self, badge, checks_table};
 use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
@@ -64,7 +64,7 @@ pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
                     thead { tr { th { "Collection" } th { "Customer" } th { "Assets" } th { "Retired" }
                                  th { "Received" } th { "Failed" } th { "Destroyed" } } }
                     tbody { @for c in &collections { tr {
-                        td data-label="Collection" { a href={ "/collections/" (percent_encode(&c.collection)) } { (c.collection) } }
+                        td data-label="Collection" { a href={ "/collections/" (path_segment(&c.collection)) } { (c.collection) } }
                         td data-label="Customer" { (c.customer) }
                         td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
                         td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
@@ -122,11 +122,11 @@ pub async fn search(
                     thead { tr { th { "Asset" } th { "Serial" } th { "What" } th { "Customer" }
                                  th { "Collection" } th { "State" } th { "Drives" } th { "Certificates" } } }
                     tbody { @for a in found.iter().take(SEARCH_LIMIT) { tr {
-                        td data-label="Asset" { a href={ "/assets/" (percent_encode(&a.asset_tag)) } { (a.asset_tag) } }
+                        td data-label="Asset" { a href={ "/assets/" (path_segment(&a.asset_tag)) } { (a.asset_tag) } }
                         td.mono data-label="Serial" { (a.serial) }
                         td data-label="What" { (describe(a.asset_type.as_deref(), a.make.as_deref(), a.model.as_deref())) }
                         td data-label="Customer" { (a.customer) }
-                        td data-label="Collection" { a href={ "/collections/" (percent_encode(&a.collection)) } { (a.collection) } }
+                        td data-label="Collection" { a href={ "/collections/" (path_segment(&a.collection)) } { (a.collection) } }
                         td data-label="State" { (badge(a.state.as_str())) }
                         td data-label="Drives" { (a.media_count) }
                         td data-label="Certificates" { (a.certificate_count) }
@@ -199,7 +199,7 @@ pub async fn asset(
                 dt { "What" } dd { (describe(s.asset_type.as_deref(), s.make.as_deref(), s.model.as_deref())) }
                 dt { "Customer" } dd { (s.customer)
                     @if let Some(r) = &s.customer_ref { " (reference " (r) ")" } }
-                dt { "Collection" } dd { a href={ "/collections/" (percent_encode(&s.collection)) } { (s.collection) } }
+                dt { "Collection" } dd { a href={ "/collections/" (path_segment(&s.collection)) } { (s.collection) } }
                 dt { "Updated" } dd { (layout::when(&s.updated_at)) }
             }
             h2 { "Drives" }
@@ -214,7 +214,7 @@ pub async fn asset(
                         td data-label="Size" { (size(m.size_bytes)) }
                         td data-label="Latest result" { @if let Some(r) = &m.result { (badge(r)) } @else { span.muted { "not wiped" } } }
                         td data-label="Certificate" { @if let Some(id) = &m.certificate_id {
-                            a.mono href={ "/certificates/" (percent_encode(id)) } { (short_id(id)) }
+                            a.mono href={ "/certificates/" (path_segment(id)) } { (short_id(id)) }
                         } @else { "-" } }
                     } } }
                 } }
@@ -227,7 +227,7 @@ pub async fn asset(
                     thead { tr { th { "Certificate" } th { "Drive" } th { "Method" } th { "Result" }
                                  th { "Issued" } th { "Station" } th { "Download" } } }
                     tbody { @for c in &a.certificates { tr {
-                        td data-label="Certificate" { a.mono href={ "/certificates/" (percent_encode(&c.id)) } { (short_id(&c.id)) } }
+                        td data-label="Certificate" { a.mono href={ "/certificates/" (path_segment(&c.id)) } { (short_id(&c.id)) } }
                         td.mono data-label="Drive" { (c.serial.as_deref().unwrap_or("-")) }
                         td data-label="Method" { code { (c.method) } }
                         td data-label="Result" { (badge(&c.result)) }
@@ -235,8 +235,8 @@ pub async fn asset(
                         td data-label="Station" { (c.enrolled_as.as_deref().unwrap_or(&c.station_id))
                              @if let Some(n) = &c.note { br; span.muted { (n) } } }
                         td data-label="Download" { span.downloads {
-                            a href={ "/certificates/" (percent_encode(&c.id)) "/pdf" } download { "PDF" }
-                            a href={ "/certificates/" (percent_encode(&c.id)) "/json" } download { "JSON" }
+                            a href={ "/certificates/" (path_segment(&c.id)) "/pdf" } download { "PDF" }
+                            a href={ "/certificates/" (path_segment(&c.id)) "/json" } download { "JSON" }
                         } }
                     } } }
                 } }
@@ -318,7 +318,7 @@ pub async fn certificate(
         Ok(Err(e)) => return layout::failed(&signed, e),
         Err(e) => return layout::failed(&signed, e),
     };
-    let base = format!("/certificates/{}", percent_encode(&stored.id));
+    let base = format!("/certificates/{}", path_segment(&stored.id));
     layout::page(
         &signed,
         "Certificate",
@@ -327,7 +327,7 @@ pub async fn certificate(
                 a href={ (base) "/pdf" } download { "Download the PDF" }
                 a href={ (base) "/json" } download { "Download the JSON" }
                 @if let Some(tag) = &stored.asset_tag {
-                    a href={ "/assets/" (percent_encode(tag)) } { "Asset " (tag) }
+                    a href={ "/assets/" (path_segment(tag)) } { "Asset " (tag) }
                 }
             }
             @if let Some(r) = &report.record { (record_facts(r, report.valid)) }

@@ -192,11 +192,24 @@ pub fn see_other(location: &str) -> Response {
     r
 }
 
-/// Percent-encodes everything but unreserved characters and `/`.
+/// Percent-encodes everything but unreserved characters and `/` (a path, as in `next=`).
 pub fn percent_encode(s: &str) -> String {
+    encode(s, true)
+}
+
+/// Percent-encodes one segment of a path: a tag, collection code or certificate id may hold a
+/// `/`, which must not start another segment of the link.
+pub fn path_segment(s: &str) -> String {
+    encode(s, false)
+}
+
+fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~')
+            || (keep_slash && b == b'/')
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -267,6 +280,12 @@ pub(super) async fn guard(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slash_in_a_tag_stays_inside_its_segment() {
+        assert_eq!(path_segment("JOB/2 <x>"), "JOB%2F2%20%3Cx%3E");
+        assert_eq!(percent_encode("/assets/A B"), "/assets/A%20B");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

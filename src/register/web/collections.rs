@@ -12,7 +12,7 @@ use super::super::report::{
     Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report, summarise,
 };
 use super::super::server::{AppState, with_register};
-use super::auth::{Signed, percent_encode};
+use super::auth::{Signed, path_segment};
 use super::layout::{self, badge};
 use crate::certificate::keys::{StationKey, TrustStore};
 
@@ -39,7 +39,7 @@ pub async fn collection(
     let (customer, lines) = found;
     let summary = summarise(&lines);
     let state_count = |s: super::super::AssetState| summary.by_state.get(&s).copied().unwrap_or(0);
-    let base = format!("/collections/{}", percent_encode(&code));
+    let base = format!("/collections/{}", path_segment(&code));
     let r = &summary.by_result;
     layout::page(
         &signed,
@@ -80,14 +80,14 @@ pub async fn collection(
                 thead { tr { th { "Asset" } th { "Type" } th { "State" } th { "Drive" } th { "Method" }
                              th { "Result" } th { "Certificate" } } }
                 tbody { @for l in &lines { tr {
-                    td data-label="Asset" { a href={ "/assets/" (percent_encode(&l.asset_tag)) } { (l.asset_tag) } }
+                    td data-label="Asset" { a href={ "/assets/" (path_segment(&l.asset_tag)) } { (l.asset_tag) } }
                     td data-label="Type" { (l.asset_type.as_deref().unwrap_or("-")) }
                     td data-label="State" { (badge(l.state.as_str())) }
                     td.mono data-label="Drive" { (l.drive_serial.as_deref().unwrap_or("-")) }
                     td data-label="Method" { @if let Some(m) = &l.method { code { (m) } } @else { "-" } }
                     td data-label="Result" { @if let Some(res) = &l.result { (badge(res.as_str())) } @else { span.muted { "not wiped" } } }
                     td data-label="Certificate" { @if let Some(id) = &l.certificate_id {
-                        a.mono href={ "/certificates/" (percent_encode(id)) } { (id.split('-').next().unwrap_or(id)) }
+                        a.mono href={ "/certificates/" (path_segment(id)) } { (id.split('-').next().unwrap_or(id)) }
                     } @else { "-" } }
                 } } }
             } }

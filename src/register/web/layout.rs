@@ -114,12 +114,25 @@ pub fn error_page(signed: Option<&Signed>, status: StatusCode, title: &str, why:
 
 /// A server-side failure (the register could not be read), as a page.
 pub fn failed(signed: &Signed, why: impl std::fmt::Display) -> Response {
+    let said = super::super::server::internal_error(&why.to_string());
     error_page(
         Some(signed),
         StatusCode::INTERNAL_SERVER_ERROR,
         "The register could not answer",
-        &format!("{why}. Try again; if it persists, the register's log says more."),
+        &format!(
+            "{}. Try again; if it persists, tell whoever runs it.",
+            capitalize(&said)
+        ),
     )
+}
+
+/// `s` with its first letter in capitals.
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// A form sent from another site (or a sandboxed page): refused.

@@ -253,11 +253,12 @@ pub async fn sign_in(
 }
 
 fn failed(why: &str) -> Response {
+    let said = super::super::server::internal_error(why);
     layout::error_page(
         None,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Sign-in failed",
-        &format!("The register could not sign you in: {why}. Try again."),
+        &format!("The register could not sign you in: {said}. Try again."),
     )
 }
 

@@ -70,7 +70,7 @@ pub(super) fn record_facts(r: &Record, verified: bool) -> Markup {
                 dt { "Asset" } dd {
                     @for (i, tag) in r.asset_tags.iter().enumerate() {
                         @if i > 0 { ", " }
-                        a href={ "/assets/" (super::auth::percent_encode(tag)) } { (tag) }
+                        a href={ "/assets/" (super::auth::path_segment(tag)) } { (tag) }
                     }
                 }
             }
@@ -228,10 +228,10 @@ pub async fn upload(
                 @if let Some(h) = &held {
                     @if report.valid {
                         p { "The register holds this certificate: "
-                            a href={ "/certificates/" (super::auth::percent_encode(&h.id)) } { "open it" } "." }
+                            a href={ "/certificates/" (super::auth::path_segment(&h.id)) } { "open it" } "." }
                     } @else {
                         p { "The register holds a certificate with this id: "
-                            a href={ "/certificates/" (super::auth::percent_encode(&h.id)) } { "open it" }
+                            a href={ "/certificates/" (super::auth::path_segment(&h.id)) } { "open it" }
                             " to compare." }
                     }
                 } @else {
