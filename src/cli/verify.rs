@@ -58,16 +58,7 @@ pub fn run(args: &VerifyArgs, state: Option<&StateDir>) -> anyhow::Result<Status
         Ok(r) => r,
         Err(e) => {
             if args.json {
-                print_json(&Report {
-                    valid: false,
-                    checks: vec![CheckItem {
-                        name: "format".into(),
-                        ok: false,
-                        detail: e.to_string(),
-                    }],
-                    drive: None,
-                    record: None,
-                })?;
+                print_json(&Report::unreadable(&e))?;
             }
             crate::stderr_line!("wipeproof: could not check: {e}");
             return Ok(Status::Error);

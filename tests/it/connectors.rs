@@ -197,17 +197,7 @@ fn snipe(s: &mut Snipe, r: &Request) -> Reply {
 /// A station with the manifest imported and `connector` appended to its config.
 pub fn station_with(backend: Backend, connector: &str) -> Home {
     let home = Home::on(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "manifest.csv", MANIFEST);
-    let out = home.run(&[
-        "intake",
-        "import",
-        m.to_str().unwrap(),
-        "--customer",
-        "Acme",
-        "--collection",
-        "COL-1",
-    ]);
+    let out = import_manifest(&home, MANIFEST, "Acme", "COL-1");
     assert!(out.status.success(), "{}", stderr(&out));
     let path = home.path().join("wipeproof.toml");
     let mut text = std::fs::read_to_string(&path).unwrap();

@@ -34,20 +34,6 @@ ACME-1,LAP-1,laptop,Lenovo,\"ThinkPad T14, Gen 2\",PO-1,\"Leeds, floor 2\",\r\n\
 ACME-2,SRV-2,server,Dell,R640,PO-1,Leeds,SRV2-D1;SRV2-D2\r\n\
 ACME-3,LAP-3,laptop,HP,EliteBook,PO-2,York,\r\n";
 
-fn import(home: &Home, text: &str, collection: &str) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "manifest.csv", text);
-    home.run(&[
-        "intake",
-        "import",
-        m.to_str().unwrap(),
-        "--customer",
-        "Acme Insurance",
-        "--collection",
-        collection,
-    ])
-}
-
 fn asset(home: &Home, tag: &str) -> Value {
     let (code, v) = home.json(&["assets", "show", tag, "--json"]);
     assert_eq!(code, 0, "{v}");
@@ -69,7 +55,7 @@ fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
 
 fn intake_reads_bom_crlf_and_quoted_commas(backend: Backend) {
     let home = Home::on(backend);
-    let out = import(&home, MANIFEST, "COL-1");
+    let out = import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1");
     assert!(out.status.success(), "{}", stderr(&out));
     let (code, list) = home.json(&["assets", "list", "--collection", "COL-1", "--json"]);
     assert_eq!(code, 0);
@@ -88,7 +74,7 @@ fn intake_reads_bom_crlf_and_quoted_commas(backend: Backend) {
 fn a_rejected_manifest_changes_nothing_and_names_the_line(backend: Backend) {
     let home = Home::on(backend);
     let bad = "asset_tag,serial\nX-1,S1\nX-2,\nX-1,S3\n";
-    let out = import(&home, bad, "COL-9");
+    let out = import_manifest(&home, bad, "Acme Insurance", "COL-9");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -104,9 +90,13 @@ fn a_rejected_manifest_changes_nothing_and_names_the_line(backend: Backend) {
     assert_eq!(out.status.code(), Some(2), "the collection does not exist");
 
     // A tag already in the register rejects the whole second file.
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let second = "asset_tag,serial\nNEW-1,N1\nACME-2,N2\n";
-    let out = import(&home, second, "COL-2");
+    let out = import_manifest(&home, second, "Acme Insurance", "COL-2");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("line 3, column asset_tag: asset_tag ACME-2 is already in the register (collection COL-1)"), "{}", stderr(&out));
     let (_, list) = home.json(&["assets", "list", "--json"]);
@@ -204,9 +194,10 @@ fn snipeit_and_glpi_exports_import_with_a_profile_or_a_map(backend: Backend) {
 
 fn a_manifest_with_control_characters_in_a_tag_is_refused(backend: Backend) {
     let home = Home::on(backend);
-    let out = import(
+    let out = import_manifest(
         &home,
         "asset_tag,serial\nA-1,S1\nA\u{1b}[2J-2,S2\n",
+        "Acme Insurance",
         "COL-C",
     );
     assert_eq!(out.status.code(), Some(2));
@@ -221,7 +212,11 @@ fn a_manifest_with_control_characters_in_a_tag_is_refused(backend: Backend) {
 
 fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped(backend: Backend) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let disk = ShmFile::with_pattern("finished", 4 << 20);
     let before = file_digest(&disk.path);
     let refused = |args: &[&str], says: &str| {
@@ -296,7 +291,11 @@ fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped(backend: B
 
 fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together(backend: Backend) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     // ACME-1: one drive, named by tag.
     let disk = ShmFile::with_pattern("acme1-disk", 4 << 20);
     let (code, v) = wipe(&home, &disk.path, &["--asset", "ACME-1"]);
@@ -344,7 +343,11 @@ fn pass_retires_fail_marks_failed_and_two_drives_retire_only_together(backend: B
 
 fn an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review(backend: Backend) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let disk = ShmFile::with_pattern("NOBODY-KNOWS", 4 << 20);
     let before = file_digest(&disk.path);
     let out = home.run(&[
@@ -373,7 +376,11 @@ fn an_unknown_asset_tag_stops_the_wipe_and_an_unmatched_drive_is_kept_for_review
 
 fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row(backend: Backend) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let out = home.run(&[
         "assets",
         "destroy",
@@ -429,7 +436,11 @@ fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row(backend: Ba
 
 fn report_and_labels(backend: Backend) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let disk = ShmFile::with_pattern("rep", 4 << 20);
     assert_eq!(wipe(&home, &disk.path, &["--asset", "ACME-1"]).0, 0);
     let (code, v) = home.json(&[
@@ -579,33 +590,17 @@ fn station_claiming(central: &Home, name: &str, claims: &str, enroll: bool) -> H
     s
 }
 
-/// Writes `station.id = id` into the state directory's config.
-fn set_station_id(home: &Home, id: &str) {
-    let path = home.path().join("wipeproof.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut out = String::new();
-    let mut in_station = false;
-    for line in text.lines() {
-        if line.starts_with('[') {
-            in_station = line.trim() == "[station]";
-        }
-        if in_station && line.starts_with("id =") {
-            out.push_str(&format!("id = \"{id}\"\n"));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    std::fs::write(&path, out).unwrap();
-}
-
 fn central_count(central: &Home, sql: &str) -> i64 {
     central.sql_count(sql)
 }
 
 fn an_offline_station_syncs_later_and_the_central_register_retires_its_assets(backend: Backend) {
     let central = Home::on(backend);
-    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&central, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let bay = station(&central, "bay-1", true);
     // Offline all day: wipes only. The image is named after the laptop's drive serial.
     let dir = tempfile::tempdir_in("/dev/shm").unwrap();
@@ -885,7 +880,11 @@ fn a_station_is_who_it_was_enrolled_as_and_revocation_stops_only_later_certifica
     backend: Backend,
 ) {
     let central = Home::on(backend);
-    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&central, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     // Enrolled as bay-4, it claims to be bay-1 in its records.
     let liar = station_claiming(&central, "bay-4", "bay-1", true);
     let disk = ShmFile::with_pattern("liar", 1 << 20);
@@ -989,7 +988,11 @@ fn time_until_closed(
 
 fn reads_need_a_token(backend: Backend) {
     let central = Home::on(backend);
-    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&central, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let server = Server::start(&central);
     for path in [
         "/api/v1/assets",
@@ -1083,7 +1086,11 @@ fn certificates_and_custody_events_reach_the_central_register_whatever_the_order
     let central = Home::on(backend);
     let bay = station(&central, "bay-1", true);
     // The station books the collection in; the central register has not yet.
-    assert!(import(&bay, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&bay, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let dir = tempfile::tempdir_in("/dev/shm").unwrap();
     // LAP-1 is ACME-1's drive; ODD-7 matches nothing and needs a person.
     assert_eq!(wipe(&bay, &disk_named(&dir, "LAP-1"), &[]).0, 0);
@@ -1134,7 +1141,11 @@ fn certificates_and_custody_events_reach_the_central_register_whatever_the_order
 
     // The collection is imported centrally: the waiting certificates and events find their
     // assets, and the central register says what the station says.
-    assert!(import(&central, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&central, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     for tag in ["ACME-1", "ACME-2", "ACME-3"] {
         assert_eq!(
             asset(&central, tag)["state"],
@@ -1190,7 +1201,11 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
     backend: Backend,
 ) {
     let home = Home::on(backend);
-    assert!(import(&home, MANIFEST, "COL-1").status.success());
+    assert!(
+        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+            .status
+            .success()
+    );
     let dir = tempfile::tempdir_in("/dev/shm").unwrap();
     for serial in ["LAP-1", "X-1", "X-2"] {
         assert_eq!(wipe(&home, &disk_named(&dir, serial), &[]).0, 0);

@@ -591,6 +591,8 @@ pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
 pub struct Server {
     pub child: std::process::Child,
     pub url: String,
+    /// Every line the server wrote on standard error after its start line.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -625,9 +627,28 @@ impl Server {
                 }
             }
         };
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
+        // Keep draining stderr, so the server never blocks on it, and keep what it says.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep.lock().unwrap().push(line);
+            }
+        });
+        Server { child, url, log }
+    }
+
+    /// The lines logged so far that contain `needle`.
+    pub fn logged(&self, needle: &str) -> Vec<String> {
+        // The log is read by a thread: give it a moment to catch up.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .cloned()
+            .collect()
     }
 
     /// Kills the server at once (as a crash would).
@@ -641,6 +662,46 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Imports the manifest `text` into `home`'s register as `collection` of `customer`.
+pub fn import_manifest(
+    home: &Home,
+    text: &str,
+    customer: &str,
+    collection: &str,
+) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "manifest.csv", text);
+    home.run(&[
+        "intake",
+        "import",
+        m.to_str().unwrap(),
+        "--customer",
+        customer,
+        "--collection",
+        collection,
+    ])
+}
+
+/// Writes `station.id = id` into a state directory's config.
+pub fn set_station_id(home: &Home, id: &str) {
+    let path = home.path().join("wipeproof.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = String::new();
+    let mut in_station = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_station = line.trim() == "[station]";
+        }
+        if in_station && line.starts_with("id =") {
+            out.push_str(&format!("id = \"{id}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    std::fs::write(&path, out).unwrap();
 }
 
 /// Writes a manifest file and returns its path.

@@ -3,9 +3,6 @@
 //! limit and its log, roles, and the cross-site checks of forms; each on SQLite and on
 //! PostgreSQL.
 
-use std::io::BufRead;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
 use wipeproof::register::web::routes::{Access, Method, ROUTES};
 
@@ -25,82 +22,11 @@ ACME-2,SRV-2,server,Dell,R640,PO-1,SRV2-D1;SRV2-D2\n";
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// A `wipeproof serve` whose standard error is kept, line by line; killed on drop.
-pub struct WebServer {
-    child: std::process::Child,
-    pub url: String,
-    pub log: Arc<Mutex<Vec<String>>>,
-}
-
-impl WebServer {
-    pub fn start(home: &Home) -> WebServer {
-        let mut child = home
-            .command(&["serve", "--listen", "127.0.0.1:0"])
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let url = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(i) = line.find("http://") {
-                        break line[i..].split_whitespace().next().unwrap().to_string();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    panic!("the server did not start");
-                }
-            }
-        };
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let keep = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                keep.lock().unwrap().push(line);
-            }
-        });
-        WebServer { child, url, log }
-    }
-
-    /// The lines logged so far that contain `needle`.
-    pub fn logged(&self, needle: &str) -> Vec<String> {
-        // The log is read by a thread: give it a moment to catch up.
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(needle))
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for WebServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A register with the manifest imported, its own signing key, and accounts `ann`
 /// (compliance), `tom` (technician) and `ada` (admin).
 pub fn register(backend: Backend) -> Home {
     let home = Home::on(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "manifest.csv", MANIFEST);
-    let out = home.run(&[
-        "intake",
-        "import",
-        m.to_str().unwrap(),
-        "--customer",
-        "Acme Insurance",
-        "--collection",
-        "COL-1",
-    ]);
+    let out = import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(home.run(&["keys", "init"]).status.success());
     for (name, role) in [
@@ -226,7 +152,7 @@ pub fn csrf_of(page: &str) -> String {
 
 fn every_page_and_read_needs_a_session_or_a_token(backend: Backend) {
     let home = register(backend);
-    let server = WebServer::start(&home);
+    let server = Server::start(&home);
     let url = &server.url;
     let mut checked = 0;
     for route in ROUTES {
@@ -291,7 +217,7 @@ fn every_page_and_read_needs_a_session_or_a_token(backend: Backend) {
 
 fn failed_sign_ins_are_slowed_down_logged_and_answered_alike(backend: Backend) {
     let home = register(backend);
-    let server = WebServer::start(&home);
+    let server = Server::start(&home);
     let url = &server.url;
     let attempt = |user: &str, password: &str| {
         post_form(
@@ -399,7 +325,7 @@ fn failed_sign_ins_are_slowed_down_logged_and_answered_alike(backend: Backend) {
 
 fn roles_decide_who_gets_reports_accounts_and_verification(backend: Backend) {
     let home = register(backend);
-    let server = WebServer::start(&home);
+    let server = Server::start(&home);
     let url = &server.url;
     let tom = sign_in(url, "tom", PASSWORD);
     let ann = sign_in(url, "ann", PASSWORD);
@@ -470,7 +396,7 @@ fn roles_decide_who_gets_reports_accounts_and_verification(backend: Backend) {
 
 fn forms_need_this_sites_origin_and_the_sessions_token(backend: Backend) {
     let home = register(backend);
-    let server = WebServer::start(&home);
+    let server = Server::start(&home);
     let url = &server.url;
     // A sign-in form posted from another site is refused before the password is looked at.
     let r = post_form(
@@ -550,7 +476,7 @@ fn forms_need_this_sites_origin_and_the_sessions_token(backend: Backend) {
 
 fn odd_input_gets_an_answer_and_the_server_stops_cleanly(backend: Backend) {
     let home = register(backend);
-    let mut server = WebServer::start(&home);
+    let mut server = Server::start(&home);
     let url = server.url.clone();
     let cookie = sign_in(&url, "ann", PASSWORD);
     // A NUL anywhere (PostgreSQL cannot hold one) is an empty search or an unknown asset, not a

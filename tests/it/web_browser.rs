@@ -8,32 +8,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support::*;
-use crate::web::{PASSWORD, WebServer, register};
+use crate::web::{PASSWORD, register};
 use crate::webdriver::Browser;
 
 /// Where the screenshots go.
 fn artifacts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts/web")
-}
-
-/// Writes `station.id = id` into a state directory's config.
-fn set_station_id(home: &Home, id: &str) {
-    let path = home.path().join("wipeproof.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut out = String::new();
-    let mut in_station = false;
-    for line in text.lines() {
-        if line.starts_with('[') {
-            in_station = line.trim() == "[station]";
-        }
-        if in_station && line.starts_with("id =") {
-            out.push_str(&format!("id = \"{id}\"\n"));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    std::fs::write(&path, out).unwrap();
 }
 
 #[test]
@@ -67,7 +47,7 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     let drive = only_drive(&v);
     let pdf = PathBuf::from(drive["certificate_pdf"].as_str().unwrap());
     let json = PathBuf::from(drive["certificate_json"].as_str().unwrap());
-    let server = WebServer::start(&central);
+    let server = Server::start(&central);
     let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
     assert_eq!(code, 0, "{v}");
     // A tampered copy: the drive's serial changed in the signed record.

@@ -71,6 +71,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// The verdict on a file that could not be checked at all: one failed `format` check
+    /// saying why.
+    pub fn unreadable(why: impl std::fmt::Display) -> Report {
+        Report {
+            valid: false,
+            checks: vec![CheckItem {
+                name: "format".into(),
+                ok: false,
+                detail: why.to_string(),
+            }],
+            drive: None,
+            record: None,
+        }
+    }
+
     fn push(&mut self, name: &str, ok: bool, detail: impl Into<String>) {
         self.checks.push(CheckItem {
             name: name.into(),

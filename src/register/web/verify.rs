@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use super::super::server::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge, checks_table};
-use crate::certificate::check::{CheckItem, Report, verify_bytes};
+use crate::certificate::check::{Report, verify_bytes};
 use crate::certificate::record::Record;
 
 /// Largest upload: the largest certificate PDF read, and room for the form around it.
@@ -182,16 +182,7 @@ pub async fn upload(
     };
     let shown = name.clone();
     let checked = tokio::task::spawn_blocking(move || {
-        verify_bytes(&bytes, &shown, &trust, None).unwrap_or_else(|e| Report {
-            valid: false,
-            checks: vec![CheckItem {
-                name: "format".into(),
-                ok: false,
-                detail: e.to_string(),
-            }],
-            drive: None,
-            record: None,
-        })
+        verify_bytes(&bytes, &shown, &trust, None).unwrap_or_else(Report::unreadable)
     })
     .await;
     let report = match checked {
