@@ -61,12 +61,12 @@ pub struct PostgresStore {
 /// The URL with its password hidden, for messages.
 pub fn redact(url: &str) -> String {
     let url = mask_password_parameters(url);
-    let (main, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    // The user information ends at the last `@` before the query: a password may hold `/`.
-    let Some(at) = main.rfind('@') else {
+    // The user information ends at the last `@`: a password typed without percent-encoding
+    // may hold `/`, `?` or `#`. (An `@` in a parameter hides more than needed, never less.)
+    let Some(at) = url.rfind('@') else {
         return url.clone();
     };
-    let head = &main[..at];
+    let head = &url[..at];
     // After the scheme and its slashes, however many a mistyped URL has (`postgres:/u:p@h`).
     let start = match head.find(':') {
         Some(i)
@@ -79,7 +79,7 @@ pub fn redact(url: &str) -> String {
         _ => 0,
     };
     match head[start..].find(':') {
-        Some(colon) => format!("{}:***{}{query}", &head[..start + colon], &main[at..]),
+        Some(colon) => format!("{}:***{}", &head[..start + colon], &url[at..]),
         None => url.clone(),
     }
 }
@@ -339,6 +339,22 @@ mod tests {
         ] {
             assert_eq!(redact(url), shown, "{url}");
             assert!(!redact(url).contains("S3cr3t"), "{url}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the password holds (URL punctuation included) and however the scheme is
+        /// mistyped, it never appears in what messages print.
+        #[test]
+        fn no_password_survives_redaction(
+            password in "[A-Za-z0-9!$%&()*+,;=:/?#@._~-]{6,24}",
+            scheme in proptest::sample::select(vec!["postgres://", "postgresql://", "postgres:/", "postgres:"]),
+        ) {
+            let secret = format!("Z{password}Z");
+            let url = format!("{scheme}wipeproof:{secret}@db.example:5432/register");
+            proptest::prop_assert!(!redact(&url).contains(&secret), "{url} -> {}", redact(&url));
+            let query = format!("postgres://wipeproof@db.example/register?password={secret}");
+            proptest::prop_assert!(!redact(&query).contains(&secret), "{}", redact(&query));
         }
     }
 
