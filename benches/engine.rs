@@ -10,20 +10,18 @@
 //! Many drives: 8 loop devices of 256 MiB (WIPEPROOF_BENCH_DRIVES, WIPEPROOF_BENCH_DRIVE_MIB),
 //! written by 8 `dd` processes in parallel, then by one wipeproof process with a worker per
 //! drive (this benchmark run again as a child process, so that its peak memory, VmHWM, is its
-//! own). Random passes hash the sample regions they write, as a wipe does.
+//! own).
 
 use std::process::{Child, Command};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wipeproof::device::{GuardContext, Target};
-use wipeproof::erase::engine::{Observer, PassOptions, write_pass};
+use wipeproof::erase::engine::{PassOptions, write_pass};
 use wipeproof::erase::keystream::Generator;
 use wipeproof::erase::pattern::Keystream;
 use wipeproof::erase::{NullSink, Pattern, StopFlag};
 use wipeproof::verify::full::read_full;
 use wipeproof::verify::plan::{PlanParams, SamplePlan};
-use wipeproof::verify::region_hash::RegionHasher;
 use wipeproof::verify::sample::{Expected, read_plan};
 
 const RUNS: usize = 3;
@@ -91,8 +89,7 @@ fn peak_kib() -> u64 {
 }
 
 /// The child process of the many-drives comparison: one worker per device, each opening its
-/// drive through the guard and writing one pass (random passes hash their sample regions, as
-/// a wipe does); prints the peak memory.
+/// drive through the guard and writing one pass; prints the peak memory.
 fn many_child(spec: &str) {
     let (pattern, devs) = spec.split_once(':').expect("pattern:devices");
     let ctx = GuardContext::new(vec![], None);
@@ -113,25 +110,8 @@ fn many_child(spec: &str) {
     println!("peak_kib {}", peak_kib());
 }
 
-/// One pass as a wipe writes it: a random pass feeds the sample regions' hasher.
+/// One pass as a wipe writes it.
 fn pass(t: &Target, p: &Pattern, stop: &StopFlag) {
-    let plan = SamplePlan::build(PlanParams {
-        size_bytes: t.geometry().size_bytes,
-        sector_size: t.geometry().logical_sector_size,
-        coverage_ppm: 100_000,
-        seed: [9; 32],
-    })
-    .expect("plan");
-    let hasher = Mutex::new(RegionHasher::new(&plan.regions));
-    let mut observe = |offset: u64, data: &[u8]| {
-        if let Ok(mut h) = hasher.lock() {
-            h.feed(offset, data);
-        }
-    };
-    let observer: Option<Observer<'_>> = match p {
-        Pattern::Random(_) => Some(&mut observe),
-        _ => None,
-    };
     let r = write_pass(
         t,
         p,
@@ -139,7 +119,6 @@ fn pass(t: &Target, p: &Pattern, stop: &StopFlag) {
         &PassOptions::default(),
         &NullSink,
         stop,
-        observer,
         &mut |_| {},
     );
     assert!(r.errors.is_empty(), "{:?}", r.errors);
@@ -235,7 +214,7 @@ fn main() {
     let zero_pass = rounds(dd_write, || {
         let t = open();
         let start = Instant::now();
-        write_pass(&t, &zero, 0, &opts, &NullSink, &stop, None, &mut |_| {});
+        write_pass(&t, &zero, 0, &opts, &NullSink, &stop, &mut |_| {});
         start.elapsed()
     });
     let full_zero = rounds(dd_read, || {

@@ -3,8 +3,12 @@
 //! * `O_DIRECT` writes from aligned buffers of a few MiB (through [`Target`]).
 //! * Periodic patterns (constant, repeating) are one pre-filled buffer, reused for every write;
 //!   the buffer length is a multiple of the period, so the phase never shifts.
-//! * Random passes are generated on a second thread into a small ring of buffers while the
-//!   current one is written, so generation and writing overlap.
+//! * Random passes are generated on a helper thread into a small ring of buffers while the
+//!   current one is written, so generation and writing overlap, as long as a core would
+//!   otherwise idle: the process runs at most one helper fewer than it has cores
+//!   ([`HelperSlot`]). Other passes generate each buffer just before writing it, on the writing
+//!   thread. With every core busy (many fast drives), a helper only adds a thread switch and a
+//!   buffer's trip out of the cache per write; with a core idle, it hides generation entirely.
 //! * The tail of a target that is not a multiple of the buffer is written exactly.
 //! * Failed writes are retried, then narrowed down to the failing ranges, which are recorded;
 //!   the pass goes on (or aborts, by policy). A target that disappears ends the pass.
@@ -12,6 +16,7 @@
 //!   before it is durable on the drive.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -99,10 +104,6 @@ pub struct PassReport {
     pub errors: Vec<ErrorRange>,
 }
 
-/// Called with every generated buffer (drive offset, bytes) before it is written; used to
-/// hash sample regions of random passes as they go by.
-pub type Observer<'a> = &'a mut (dyn FnMut(u64, &[u8]) + Send);
-
 /// The buffer size for a pattern on a target: a multiple of the sector size and of the
 /// pattern's period, near `wanted`.
 pub fn chunk_size(target: &Target, pattern: &Pattern, wanted: usize) -> usize {
@@ -122,9 +123,6 @@ fn lcm(a: usize, b: usize) -> usize {
 /// Writes `pattern` over `[from, size)` of the target.
 ///
 /// `checkpoint` is called with durable offsets every `opts.checkpoint_every`.
-// Each argument is a different party to the pass (drive, data, tuning, reporting, stopping,
-// observing, persisting); bundling them would only hide that.
-#[allow(clippy::too_many_arguments)]
 pub fn write_pass(
     target: &Target,
     pattern: &Pattern,
@@ -132,8 +130,44 @@ pub fn write_pass(
     opts: &PassOptions,
     sink: &dyn Sink,
     stop: &StopFlag,
-    observer: Option<Observer<'_>>,
     checkpoint: &mut dyn FnMut(u64),
+) -> PassReport {
+    let helper = if pattern.is_periodic() {
+        None
+    } else {
+        HelperSlot::take(&HELPERS, helper_slots())
+    };
+    let generation = match helper {
+        Some(_) => Generation::Helper,
+        None => Generation::InPlace,
+    };
+    let report = pass_with(
+        target, pattern, from, opts, sink, stop, checkpoint, generation,
+    );
+    drop(helper);
+    report
+}
+
+/// Where a random pass's buffers are generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Generation {
+    /// On a helper thread, while the previous buffer is written.
+    Helper,
+    /// On the writing thread, just before each write.
+    InPlace,
+}
+
+// The arguments of `write_pass`, and how to generate.
+#[allow(clippy::too_many_arguments)]
+fn pass_with(
+    target: &Target,
+    pattern: &Pattern,
+    from: u64,
+    opts: &PassOptions,
+    sink: &dyn Sink,
+    stop: &StopFlag,
+    checkpoint: &mut dyn FnMut(u64),
+    generation: Generation,
 ) -> PassReport {
     let chunk = chunk_size(target, pattern, opts.chunk);
     let mut writer = Writer {
@@ -147,23 +181,20 @@ pub fn write_pass(
     let end = if pattern.is_periodic() {
         let mut buf = AlignedBuf::zeroed(chunk);
         pattern.fill(from, &mut buf);
-        let mut observer = observer;
-        writer.run(from, chunk, stop, checkpoint, |offset, len, _| {
-            if let Some(obs) = observer.as_mut() {
-                obs(offset, &buf[..len]);
-            }
-            Some(BufRef::Static(&buf[..len]))
+        writer.run(from, chunk, stop, checkpoint, |_, len, _| {
+            Some(BufRef::Borrowed(&buf[..len]))
         })
+    } else if generation == Generation::Helper {
+        generated_pass(&mut writer, pattern, from, chunk, stop, checkpoint)
     } else {
-        generated_pass(
-            &mut writer,
-            pattern,
-            from,
-            chunk,
-            stop,
-            observer,
-            checkpoint,
-        )
+        // Generated in place: the one buffer comes back from each write before the next
+        // generation overwrites it.
+        let mut spare = Some(AlignedBuf::zeroed(chunk));
+        writer.run(from, chunk, stop, checkpoint, |offset, len, used| {
+            let mut buf = used.or_else(|| spare.take())?;
+            pattern.fill(offset, &mut buf[..len]);
+            Some(BufRef::Owned(buf, len))
+        })
     };
     PassReport {
         end,
@@ -173,18 +204,55 @@ pub fn write_pass(
 }
 
 enum BufRef<'a> {
-    Static(&'a [u8]),
+    /// A pre-filled buffer the pass reuses (periodic patterns).
+    Borrowed(&'a [u8]),
+    /// A generated buffer and the length to write; handed back for reuse after the write.
     Owned(AlignedBuf, usize),
 }
 
-/// Runs a random pass: a generator thread fills buffers while this thread writes.
+/// How many helper threads may generate random passes at once in this process: one fewer than
+/// the cores it may run on, so that writers and the kernel keep a core.
+fn helper_slots() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .saturating_sub(1)
+}
+
+/// Helper threads generating random passes now, process-wide.
+static HELPERS: AtomicUsize = AtomicUsize::new(0);
+
+/// The right to run a generator helper thread for one pass, counted in `count`; given back
+/// on drop.
+struct HelperSlot {
+    count: &'static AtomicUsize,
+}
+
+impl HelperSlot {
+    /// A slot if fewer than `max` are taken.
+    fn take(count: &'static AtomicUsize, max: usize) -> Option<HelperSlot> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HelperSlot { count })
+    }
+}
+
+impl Drop for HelperSlot {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Runs a random pass: a helper thread fills buffers while this thread writes.
 fn generated_pass(
     writer: &mut Writer<'_>,
     pattern: &Pattern,
     from: u64,
     chunk: usize,
     stop: &StopFlag,
-    observer: Option<Observer<'_>>,
     checkpoint: &mut dyn FnMut(u64),
 ) -> PassEnd {
     let size = writer.target.geometry().size_bytes;
@@ -198,15 +266,11 @@ fn generated_pass(
     std::thread::scope(|scope| {
         let gen_stop = stop.clone();
         scope.spawn(move || {
-            let mut observer = observer;
             let mut offset = from;
             while offset < size && !gen_stop.is_stopped() {
                 let Ok(mut buf) = free_rx.recv() else { return };
                 let len = (size - offset).min(chunk as u64) as usize;
                 pattern.fill(offset, &mut buf[..len]);
-                if let Some(obs) = observer.as_mut() {
-                    obs(offset, &buf[..len]);
-                }
                 if full_tx.send((offset, buf, len)).is_err() {
                     return;
                 }
@@ -261,7 +325,7 @@ impl Writer<'_> {
                 return self.interrupted(offset, checkpoint);
             };
             let data: &[u8] = match &buf {
-                BufRef::Static(b) => b,
+                BufRef::Borrowed(b) => b,
                 BufRef::Owned(b, n) => &b[..*n],
             };
             if let Err(end) = self.write_chunk(data, offset) {
@@ -443,16 +507,9 @@ mod tests {
             ..Default::default()
         };
         let mut checkpoints = vec![];
-        let r = write_pass(
-            &t,
-            &p,
-            0,
-            &opts,
-            &NullSink,
-            &StopFlag::new(),
-            None,
-            &mut |o| checkpoints.push(o),
-        );
+        let r = write_pass(&t, &p, 0, &opts, &NullSink, &StopFlag::new(), &mut |o| {
+            checkpoints.push(o)
+        });
         assert_eq!(r.end, PassEnd::Completed);
         assert_eq!(r.bytes_written, size as u64);
         assert_eq!(checkpoints.last(), Some(&(size as u64)));
@@ -461,38 +518,57 @@ mod tests {
     }
 
     #[test]
-    fn random_pass_matches_the_keystream_and_feeds_the_observer() {
+    fn random_pass_matches_the_keystream_generated_either_way() {
         let size = 5 * 4096 + 512;
-        let (_d, path) = image(size, 0);
-        let t = Target::open_for_erase(&path, &GuardContext::new(vec![], None)).unwrap();
-        let ks = super::super::pattern::Keystream::from_key([3; 16], [4; 16]);
-        let p = Pattern::Random(ks);
-        let opts = PassOptions {
-            chunk: 4096,
-            ..Default::default()
-        };
-        let mut seen = 0u64;
-        let mut obs = |_: u64, b: &[u8]| seen += b.len() as u64;
-        let r = write_pass(
-            &t,
-            &p,
-            4096,
-            &opts,
-            &NullSink,
-            &StopFlag::new(),
-            Some(&mut obs),
-            &mut |_| {},
-        );
-        assert_eq!(r.end, PassEnd::Completed);
-        assert_eq!(seen, (size - 4096) as u64);
-        let data = std::fs::read(&path).unwrap();
-        let mut expect = vec![0u8; size - 4096];
-        p.fill(4096, &mut expect);
-        assert_eq!(&data[4096..], &expect[..]);
+        for generation in [Generation::Helper, Generation::InPlace] {
+            let (_d, path) = image(size, 0);
+            let t = Target::open_for_erase(&path, &GuardContext::new(vec![], None)).unwrap();
+            let ks = super::super::pattern::Keystream::from_key([3; 16], [4; 16]);
+            let p = Pattern::Random(ks);
+            let opts = PassOptions {
+                chunk: 4096,
+                ..Default::default()
+            };
+            let mut checkpoints = vec![];
+            let r = pass_with(
+                &t,
+                &p,
+                4096,
+                &opts,
+                &NullSink,
+                &StopFlag::new(),
+                &mut |o| checkpoints.push(o),
+                generation,
+            );
+            assert_eq!(r.end, PassEnd::Completed, "{generation:?}");
+            assert_eq!(r.bytes_written, (size - 4096) as u64, "{generation:?}");
+            assert_eq!(checkpoints.last(), Some(&(size as u64)), "{generation:?}");
+            let data = std::fs::read(&path).unwrap();
+            let mut expect = vec![0u8; size - 4096];
+            p.fill(4096, &mut expect);
+            assert!(data[4096..] == expect[..], "{generation:?}: bytes differ");
+            assert!(
+                data[..4096].iter().all(|&b| b == 0),
+                "{generation:?}: bytes before `from` untouched"
+            );
+        }
+    }
+
+    #[test]
+    fn helper_threads_are_limited_and_given_back() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let a = HelperSlot::take(&COUNT, 2).unwrap();
+        let b = HelperSlot::take(&COUNT, 2).unwrap();
         assert!(
-            data[..4096].iter().all(|&b| b == 0),
-            "bytes before `from` untouched"
+            HelperSlot::take(&COUNT, 2).is_none(),
+            "a third helper over two slots"
         );
+        drop(a);
+        let c = HelperSlot::take(&COUNT, 2);
+        assert!(c.is_some(), "a slot given back is free again");
+        drop((b, c));
+        assert_eq!(COUNT.load(Ordering::Acquire), 0);
+        assert!(HelperSlot::take(&COUNT, 0).is_none(), "one core: no helper");
     }
 
     #[test]
@@ -508,7 +584,6 @@ mod tests {
             &PassOptions::default(),
             &NullSink,
             &stop,
-            None,
             &mut |_| {},
         );
         assert_eq!(r.end, PassEnd::Interrupted { offset: 0 });

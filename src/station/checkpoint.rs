@@ -3,8 +3,9 @@
 //! A checkpoint is written (atomically, fsynced) every few seconds while a pass runs, always
 //! after the drive itself was synced up to the recorded offset. It holds the wipe's plan, the
 //! sampling seed, the steps done so far, the identity of the drive, a fingerprint of content
-//! the wipe wrote, and for a random pass the hashes of the sample regions already written (never
-//! the keystream key: that stays in memory).
+//! the wipe wrote, and for a random pass its keystream secret, encrypted under a key derived from
+//! the station's signing key ([`SealedKeystream`]): the pass continues with the same keystream
+//! and is verified against it, in full or by sample, as if it had never stopped.
 //!
 //! A checkpoint is a file anyone with access to the state directory can edit, so it holds no
 //! proof: no verification result is kept in it (a resumed wipe reads the drive again, see
@@ -21,12 +22,12 @@ use crate::erase::OverwritePlan;
 use crate::erase::engine::ErrorPolicy;
 use crate::erase::firmware::hidden::HiddenArea;
 use crate::verify::outcome::{Step, VerifySpec};
-use crate::verify::region_hash::Hash;
 
 pub use super::store::{CheckpointStore, Damaged, Scan};
 
-/// Current checkpoint format.
-pub const VERSION: u32 = 1;
+/// Current checkpoint format. Version 1 kept the hashes of a random pass's sample regions instead
+/// of its sealed keystream; such a checkpoint is refused, and the drive is wiped anew.
+pub const VERSION: u32 = 2;
 
 /// 32 bytes written as 64 hex digits (a sampling seed, a BLAKE3 hash); anything else in the
 /// file is an error, never a default.
@@ -125,17 +126,24 @@ pub struct Position {
     pub phase: PassPhase,
     /// Durable up to this offset (write phase).
     pub offset: u64,
-    /// Expected hashes of sample regions written so far by a random pass (index, hash).
-    pub region_hashes: Vec<(usize, Hex32)>,
+    /// A random pass's keystream secret, sealed (see [`SealedKeystream`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystream: Option<SealedKeystream>,
 }
 
-impl Position {
-    pub fn known_hashes(&self) -> Vec<(usize, Hash)> {
-        self.region_hashes.iter().map(|(i, h)| (*i, h.0)).collect()
-    }
+/// A random pass's keystream secret, encrypted: XORed with the keyed BLAKE3 of `nonce` under a
+/// key derived from the station's signing key (see [`super::store`]). Only the station that
+/// wrote it can open it; an edit breaks the checkpoint's seal.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedKeystream {
+    pub nonce: Hex32,
+    pub secret: Hex32,
+}
 
-    pub fn encode_hashes(known: &[(usize, Hash)]) -> Vec<(usize, Hex32)> {
-        known.iter().map(|(i, h)| (*i, Hex32(*h))).collect()
+impl std::fmt::Debug for SealedKeystream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedKeystream(..)")
     }
 }
 
@@ -319,7 +327,10 @@ pub(crate) mod tests {
                 step: 1,
                 phase: PassPhase::Write,
                 offset: 4096,
-                region_hashes: Position::encode_hashes(&[(3, [7; 32])]),
+                keystream: Some(SealedKeystream {
+                    nonce: Hex32([3; 32]),
+                    secret: Hex32([7; 32]),
+                }),
             }),
             fingerprint: vec![FingerprintRegion {
                 offset: 0,
@@ -440,7 +451,7 @@ pub(crate) mod tests {
             ),
             (
                 "hex",
-                Box::new(|v| v["position"]["region_hashes"][0][1] = "x".into()),
+                Box::new(|v| v["position"]["keystream"]["secret"] = "x".into()),
             ),
             (
                 "no fingerprint of the written content, so the drive cannot be recognised",

@@ -2,8 +2,6 @@
 //! resume. This is the flow of ARCHITECTURE.md for overwrite methods; firmware methods and the
 //! certificate hang off the same [`Finished`] value.
 
-use std::sync::{Arc, Mutex};
-
 use crate::certificate::record::MethodInfo;
 use crate::device::{DriveInfo, Target};
 use crate::erase::engine::{self, ErrorPolicy, PassEnd, PassOptions};
@@ -15,7 +13,6 @@ use crate::verify::outcome::{
     Check, Evidence, Outcome, PlanSummary, Step, StepAction, StepStatus, VerifyMode, VerifySpec,
 };
 use crate::verify::plan::{PlanParams, SamplePlan};
-use crate::verify::region_hash::{Hash, RegionHasher, restart_offset};
 use crate::verify::sample::{Expected, verify_plan};
 
 use super::checkpoint::{Checkpoint, CheckpointStore, Hex32, PassPhase, Position};
@@ -253,19 +250,24 @@ impl Job {
         if step_done && (!verify_this || check_done) {
             return true;
         }
-        let pattern = match Pattern::new(spec) {
-            Ok(p) => p,
-            Err(e) => {
-                self.problems.push(e.to_string());
-                return false;
-            }
+        let position = self.state.position.clone().filter(|p| p.step == number);
+        // A random pass that was started goes on with the keystream it started with, sealed in
+        // its checkpoint; any other pass gets a fresh pattern.
+        let stored = position.as_ref().and_then(|p| p.keystream.clone());
+        let (pattern, mut sealed) = match stored {
+            Some(sealed) if matches!(spec, crate::erase::PassPattern::Random) => (
+                Pattern::Random(self.checkpoints.open_keystream(&sealed)),
+                Some(sealed),
+            ),
+            _ => match Pattern::new(spec) {
+                Ok(p) => (p, None),
+                Err(e) => {
+                    self.problems.push(e.to_string());
+                    return false;
+                }
+            },
         };
         let random = !pattern.is_periodic();
-        let position = self.state.position.clone().filter(|p| p.step == number);
-        let mut known: Vec<(usize, Hash)> = position
-            .as_ref()
-            .map(Position::known_hashes)
-            .unwrap_or_default();
 
         // Decide where writing starts (None: the pass is written, only verification is left).
         let mut write_from = None;
@@ -275,41 +277,46 @@ impl Job {
                 .filter(|p| p.phase == PassPhase::Write)
                 .map(|p| p.offset)
                 .unwrap_or(0);
-            let from = if random && resume_at > 0 && verify_this && mode == VerifyMode::Full {
+            let from = if random && resume_at > 0 && sealed.is_none() {
                 sink.event(Event::Notice {
                     message: format!(
-                        "pass {number} (random) restarts from the beginning: its keystream key \
-                         was never stored, and full verification needs all of it"
+                        "pass {number} (random) restarts from the beginning: its checkpoint \
+                         holds no keystream to continue with"
                     ),
                 });
                 0
-            } else if random {
-                restart_offset(&plan.regions, resume_at)
             } else {
                 resume_at
             };
             write_from = Some(from);
-        } else if random && verify_this {
-            let complete = known.len() == plan.regions.len();
-            if mode == VerifyMode::Full || !complete {
-                sink.event(Event::Notice {
-                    message: format!(
-                        "pass {number} (random) is written again: its keystream key was never \
-                         stored, so its verification can only run on a fresh pass"
-                    ),
-                });
-                let step = &mut self.state.steps[idx];
-                step.status = StepStatus::NotStarted;
-                step.notes
-                    .push("rewritten after an interruption during verification".into());
-                write_from = Some(0);
-            }
+        } else if random && verify_this && sealed.is_none() {
+            sink.event(Event::Notice {
+                message: format!(
+                    "pass {number} (random) is written again: its checkpoint holds no keystream \
+                     to verify it against"
+                ),
+            });
+            let step = &mut self.state.steps[idx];
+            step.status = StepStatus::NotStarted;
+            step.notes
+                .push("rewritten after an interruption during verification".into());
+            write_from = Some(0);
         }
-        if write_from == Some(0) {
-            known.clear();
+        if random && sealed.is_none() {
+            sealed = match &pattern {
+                Pattern::Random(keystream) => match self.checkpoints.seal_keystream(keystream) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        // Without it a resume rewrites this pass from its first byte.
+                        sink.event(Event::Notice {
+                            message: format!("cannot seal the keystream into the checkpoint ({e})"),
+                        });
+                        None
+                    }
+                },
+                _ => None,
+            };
         }
-        // Whether the in-memory key generated every byte of this pass.
-        let key_covers_all = write_from == Some(0);
 
         if let Some(from) = write_from {
             let step = &mut self.state.steps[idx];
@@ -329,13 +336,6 @@ impl Job {
                 done: from,
                 total: size,
             });
-            let hasher = Arc::new(Mutex::new(RegionHasher::with_known(&plan.regions, &known)));
-            let obs_hasher = hasher.clone();
-            let mut observe = move |offset: u64, data: &[u8]| {
-                if let Ok(mut h) = obs_hasher.lock() {
-                    h.feed(offset, data);
-                }
-            };
             let report = {
                 let state = &mut self.state;
                 let store = &self.checkpoints;
@@ -371,20 +371,12 @@ impl Job {
                         }
                         return;
                     }
-                    let hashes = if random {
-                        hasher
-                            .lock()
-                            .map(|h| h.completed_before(offset))
-                            .unwrap_or_default()
-                    } else {
-                        Vec::new()
-                    };
                     state.steps[idx].stopped_at = Some(offset);
                     state.position = Some(Position {
                         step: number,
                         phase: PassPhase::Write,
                         offset,
-                        region_hashes: Position::encode_hashes(&hashes),
+                        keystream: sealed.clone(),
                     });
                     if let Err(e) = store.save(state) {
                         sink.event(Event::Notice {
@@ -399,7 +391,6 @@ impl Job {
                     &self.pass_opts,
                     sink,
                     stop,
-                    if random { Some(&mut observe) } else { None },
                     &mut on_checkpoint,
                 )
             };
@@ -436,12 +427,6 @@ impl Job {
                     return false;
                 }
             }
-            if random {
-                known = hasher
-                    .lock()
-                    .map(|h| h.completed_before(u64::MAX))
-                    .unwrap_or_default();
-            }
         }
 
         if !verify_this {
@@ -449,26 +434,14 @@ impl Job {
         }
         // Without a fingerprint of what the pass wrote, a position could not be checked on
         // resume (see `on_checkpoint`): the checkpoint then records the writes only.
-        self.state.position = (!self.state.fingerprint.is_empty()).then(|| Position {
+        self.state.position = (!self.state.fingerprint.is_empty()).then_some(Position {
             step: number,
             phase: PassPhase::Verify,
             offset: size,
-            region_hashes: if random {
-                Position::encode_hashes(&known)
-            } else {
-                Vec::new()
-            },
+            keystream: sealed,
         });
         self.save(sink);
-        let check = self.verify_pass(
-            number,
-            &pattern,
-            random && !key_covers_all,
-            &known,
-            plan,
-            sink,
-            stop,
-        );
+        let check = self.verify_pass(number, &pattern, plan, sink, stop);
         self.checks.retain(|c| c.step() != number);
         // Go on only after a passing check: a failed one already decides FAIL.
         let go_on = check.passed();
@@ -478,13 +451,10 @@ impl Job {
         go_on
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn verify_pass(
         &mut self,
         number: u32,
         pattern: &Pattern,
-        use_recorded: bool,
-        known: &[(usize, Hash)],
         plan: &SamplePlan,
         sink: &dyn Sink,
         stop: &StopFlag,
@@ -512,20 +482,14 @@ impl Job {
                     done: 0,
                     total: plan.bytes(),
                 });
-                let recorded: Vec<Option<Hash>>;
-                let expected = if use_recorded {
-                    let mut v = vec![None; plan.regions.len()];
-                    for (i, h) in known {
-                        if let Some(slot) = v.get_mut(*i) {
-                            *slot = Some(*h);
-                        }
-                    }
-                    recorded = v;
-                    Expected::Hashes(&recorded)
-                } else {
-                    Expected::Pattern(pattern)
-                };
-                verify_plan(&self.target, plan, expected, number, sink, stop)
+                verify_plan(
+                    &self.target,
+                    plan,
+                    Expected::Pattern(pattern),
+                    number,
+                    sink,
+                    stop,
+                )
             }
         };
         sink.event(Event::PhaseFinished { ok: check.passed() });

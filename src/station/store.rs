@@ -4,12 +4,20 @@
 //! A checkpoint is sealed with a keyed BLAKE3 under a key derived from the station's Ed25519 key
 //! (its deterministic signature over a fixed text, hashed), so the seal needs no key file of its
 //! own and nobody without the signing key can make a checkpoint this station will resume.
+//!
+//! A random pass's keystream secret is kept in its checkpoint encrypted under a second key
+//! derived the same way: XORed with the keyed BLAKE3 of a random nonce stored beside it
+//! ([`SealedKeystream`]). Whoever reads the state directory learns nothing of it; whoever edits
+//! it breaks the seal.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{Checkpoint, CheckpointError, DriveKey, Hex32};
+use zeroize::Zeroizing;
+
+use super::checkpoint::{Checkpoint, CheckpointError, DriveKey, Hex32, SealedKeystream};
 use crate::certificate::keys::StationKey;
+use crate::erase::keystream::{Keystream, KeystreamError, KeystreamSecret};
 
 /// A checkpoint file that cannot be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +50,7 @@ impl Scan {
 pub struct CheckpointStore {
     dir: PathBuf,
     key: [u8; 32],
+    keystream_key: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for CheckpointStore {
@@ -61,7 +70,35 @@ impl CheckpointStore {
         CheckpointStore {
             dir: dir.into(),
             key: blake3::derive_key("wipeproof 2026 checkpoint seal v1", &signature),
+            keystream_key: Zeroizing::new(blake3::derive_key(
+                "wipeproof 2026 checkpoint keystream secret v1",
+                &signature,
+            )),
         }
+    }
+
+    /// `keystream`'s secret, encrypted for a checkpoint of this store (see the module docs).
+    pub fn seal_keystream(&self, keystream: &Keystream) -> Result<SealedKeystream, KeystreamError> {
+        let mut nonce = [0u8; 32];
+        getrandom::fill(&mut nonce).map_err(|e| KeystreamError::Rng(e.to_string()))?;
+        let mut secret = *keystream.secret().as_bytes();
+        xor(&mut secret, &self.keystream_pad(&nonce));
+        Ok(SealedKeystream {
+            nonce: Hex32(nonce),
+            secret: Hex32(secret),
+        })
+    }
+
+    /// The keystream whose secret `sealed` holds. A checkpoint's seal was checked when it was
+    /// read, so the secret is the one this station stored.
+    pub fn open_keystream(&self, sealed: &SealedKeystream) -> Keystream {
+        let mut secret = Zeroizing::new(sealed.secret.0);
+        xor(&mut secret, &self.keystream_pad(&sealed.nonce.0));
+        Keystream::from_secret(&KeystreamSecret::from_bytes(secret))
+    }
+
+    fn keystream_pad(&self, nonce: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(*blake3::keyed_hash(&self.keystream_key, nonce).as_bytes())
     }
 
     /// The directory.
@@ -161,6 +198,12 @@ impl CheckpointStore {
     }
 }
 
+fn xor(into: &mut [u8; 32], pad: &[u8; 32]) {
+    for (b, p) in into.iter_mut().zip(pad) {
+        *b ^= p;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::checkpoint::tests::cp;
@@ -193,10 +236,6 @@ mod tests {
             },
             c
         );
-        assert_eq!(
-            got.position.as_ref().unwrap().known_hashes(),
-            [(3, [7; 32])]
-        );
         // The damaged file is named, not skipped in silence.
         assert_eq!(scan.damaged.len(), 1);
         assert!(scan.damaged[0].path.ends_with("junk.json"));
@@ -223,5 +262,36 @@ mod tests {
         assert!(err.contains("no seal"), "{err}");
         let other = CheckpointStore::new(dir.path(), &StationKey::generate().unwrap());
         assert!(other.read(&sealed).is_err());
+    }
+
+    #[test]
+    fn a_sealed_keystream_opens_to_the_same_bytes_only_at_its_station() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StationKey::generate().unwrap();
+        let store = CheckpointStore::new(dir.path(), &key);
+        let keystream = Keystream::random().unwrap();
+        let sealed = store.seal_keystream(&keystream).unwrap();
+        let bytes = |k: &Keystream| {
+            let mut b = vec![0u8; 1000];
+            k.fill(77, &mut b);
+            b
+        };
+        let expect = bytes(&keystream);
+        // The same station, also through a store made again from its key (a restart).
+        assert_eq!(bytes(&store.open_keystream(&sealed)), expect);
+        let restarted = CheckpointStore::new(dir.path(), &key);
+        assert_eq!(bytes(&restarted.open_keystream(&sealed)), expect);
+        // The secret is not in what is stored, and sealing again uses another nonce.
+        let secret = hex::encode(keystream.secret().as_bytes());
+        let text = serde_json::to_string(&sealed).unwrap();
+        assert!(!text.contains(&secret) && !text.contains(&secret[..32]));
+        assert!(!text.contains(&secret[32..]));
+        let again = store.seal_keystream(&keystream).unwrap();
+        assert_ne!(again.nonce, sealed.nonce);
+        assert_ne!(again.secret, sealed.secret);
+        // Another station cannot open it.
+        let other = CheckpointStore::new(dir.path(), &StationKey::generate().unwrap());
+        assert_ne!(bytes(&other.open_keystream(&sealed)), expect);
+        assert_eq!(format!("{sealed:?}"), "SealedKeystream(..)");
     }
 }

@@ -1,7 +1,7 @@
 //! The verify layer: proving that an erase did what it claims.
 //!
 //! * [`plan`]: seeded, stratified sampling plans (NIST SP 800-88 4.7.2).
-//! * [`region_hash`]: hashing plan regions from a sequential stream; the plan digest.
+//! * [`region_hash`]: the hash of a region and the digest over a whole plan.
 //! * [`sample`]: reading a plan back and comparing.
 //! * [`full`]: reading every byte back and comparing.
 //! * [`check`]: the proof that a pass was read back (only the reading code makes one).

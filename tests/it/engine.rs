@@ -1,5 +1,6 @@
 //! The wipe flow through the library, where a test can step in at an exact moment: a drive
-//! changed between writing and verification, and a random pass stopped mid-way and resumed.
+//! changed between writing and verification, and a random pass stopped mid-way or in its
+//! verification and resumed.
 
 use std::sync::Mutex;
 
@@ -129,56 +130,102 @@ fn untouched_drive_passes_sample_verification() {
     assert!(f.outcome.verification().final_digest().is_some());
 }
 
-#[test]
-fn random_pass_stopped_mid_way_resumes_from_its_checkpoint_to_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let lo = LoopDev::new("randresume", 64 << 20, 512);
-    let stop = StopFlag::new();
-    let sink = StopAt {
-        at: 24 << 20,
-        stop: stop.clone(),
-    };
-    let first = job(&lo, dir.path(), "random", "sample").run(&sink, &stop);
-    assert_eq!(first.outcome.result(), WipeResult::Incomplete);
-    let stopped = first.outcome.steps()[0].stopped_at.unwrap();
-    assert!((24 << 20..64 << 20).contains(&stopped), "{stopped}");
-
+/// Resumes the newest interrupted wipe of `lo` from its checkpoint in `dir`.
+fn resume(lo: &LoopDev, dir: &std::path::Path, first: &wipeproof::station::job::Finished) -> Job {
     let ctx = GuardContext::new(vec![], None);
     let t = Target::open_for_erase(&lo.dev, &ctx).unwrap();
     let info = describe_target(&t, &ctx);
     let key = drive_key(&t, &info);
-    let (_, cp) = store(dir.path())
+    let (_, cp) = store(dir)
         .scan()
         .unwrap()
         .newest_for(&key)
         .cloned()
         .unwrap();
     assert_eq!(cp.id.to_string(), first.wipe_id);
-    let second = Job::resume(t, info, cp, store(dir.path()), PassOptions::default())
-        .run(&wipeproof::erase::NullSink, &StopFlag::new());
-    assert_eq!(
-        second.outcome.result(),
-        WipeResult::Pass,
-        "{:?}",
-        second.outcome.failure_reasons()
-    );
-    let step = &second.outcome.steps()[0];
-    assert_eq!(step.resumed_at.len(), 1);
-    let resumed = step.resumed_at[0];
-    assert!(
-        resumed > 0 && resumed <= stopped,
-        "resumed at {resumed}, stopped at {stopped}"
-    );
-    // Both runs together wrote about one drive's worth, not a restart's worth more.
-    assert!(
-        step.bytes_written < (64 << 20) + (8 << 20),
-        "{}",
-        step.bytes_written
-    );
-    assert_eq!(surviving_blocks(&lo.backing), 0);
-    // The checkpoint stays until the result is recorded, then goes.
-    let found = || store(dir.path()).scan().unwrap().newest_for(&key).is_some();
-    assert!(found());
-    second.settle();
-    assert!(!found());
+    Job::resume(t, info, cp, store(dir), PassOptions::default())
+}
+
+/// Whether a checkpoint of `lo`'s wipe is in `dir`.
+fn has_checkpoint(lo: &LoopDev, dir: &std::path::Path) -> bool {
+    let ctx = GuardContext::new(vec![], None);
+    let t = Target::open_read(&lo.dev).unwrap();
+    let key = drive_key(&t, &describe_target(&t, &ctx));
+    store(dir).scan().unwrap().newest_for(&key).is_some()
+}
+
+#[test]
+fn random_pass_stopped_mid_way_resumes_at_its_checkpoint_with_the_same_keystream() {
+    // Sample and full verification alike: the keystream is sealed in the checkpoint, so the
+    // pass goes on where it stopped and is verified as one pass.
+    for verify in ["sample", "full"] {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 64u64 << 20;
+        let lo = LoopDev::new(&format!("randresume-{verify}"), size, 512);
+        let stop = StopFlag::new();
+        let sink = StopAt {
+            at: 24 << 20,
+            stop: stop.clone(),
+        };
+        let first = job(&lo, dir.path(), "random", verify).run(&sink, &stop);
+        assert_eq!(first.outcome.result(), WipeResult::Incomplete, "{verify}");
+        let stopped = first.outcome.steps()[0].stopped_at.unwrap();
+        assert!((24 << 20..size).contains(&stopped), "{verify}: {stopped}");
+
+        let second =
+            resume(&lo, dir.path(), &first).run(&wipeproof::erase::NullSink, &StopFlag::new());
+        assert_eq!(
+            second.outcome.result(),
+            WipeResult::Pass,
+            "{verify}: {:?}",
+            second.outcome.failure_reasons()
+        );
+        let step = &second.outcome.steps()[0];
+        assert_eq!(
+            step.resumed_at,
+            [stopped],
+            "{verify}: resumed exactly where it stopped"
+        );
+        // Both runs together wrote the drive once.
+        assert_eq!(step.bytes_written, size, "{verify}");
+        assert_eq!(surviving_blocks(&lo.backing), 0, "{verify}");
+        // The checkpoint stays until the result is recorded, then goes.
+        assert!(has_checkpoint(&lo, dir.path()), "{verify}");
+        second.settle();
+        assert!(!has_checkpoint(&lo, dir.path()), "{verify}");
+    }
+}
+
+#[test]
+fn random_pass_stopped_in_its_verification_is_verified_on_resume_not_written_again() {
+    for verify in ["sample", "full"] {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 32u64 << 20;
+        let lo = LoopDev::new(&format!("randverify-{verify}"), size, 4096);
+        let stop = StopFlag::new();
+        let on_verify = stop.clone();
+        let sink = OnVerify {
+            action: move || on_verify.stop(),
+            done: Mutex::new(false),
+        };
+        let first = job(&lo, dir.path(), "random", verify).run(&sink, &stop);
+        assert_eq!(first.outcome.result(), WipeResult::Incomplete, "{verify}");
+        assert_eq!(first.outcome.steps()[0].bytes_written, size, "{verify}");
+
+        let second =
+            resume(&lo, dir.path(), &first).run(&wipeproof::erase::NullSink, &StopFlag::new());
+        assert_eq!(
+            second.outcome.result(),
+            WipeResult::Pass,
+            "{verify}: {:?}",
+            second.outcome.failure_reasons()
+        );
+        assert_eq!(
+            second.outcome.steps()[0].bytes_written,
+            size,
+            "{verify}: the pass was not written again"
+        );
+        let check = &second.outcome.verification().checks[0];
+        assert!(check.passed && check.bytes_read > 0, "{verify}: {check:?}");
+    }
 }
