@@ -219,8 +219,8 @@ impl Checkpoint {
                 "a newer"
             };
             return Err(format!(
-                "it is in checkpoint format {}, written by {by} wipeproof; this one reads format \
-                 {VERSION} only and cannot continue that wipe",
+                "it was written by {by} wipeproof, in checkpoint format {}; this one reads \
+                 format version {VERSION} only and cannot continue that wipe",
                 cp.version
             ));
         }
