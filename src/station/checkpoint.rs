@@ -212,8 +212,15 @@ impl Checkpoint {
     pub fn parse(bytes: &[u8]) -> Result<Checkpoint, String> {
         let cp: Checkpoint = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if cp.version != VERSION {
+            // Not damaged: another release wrote it, and its wipe cannot be continued here.
+            let by = if cp.version < VERSION {
+                "an earlier"
+            } else {
+                "a newer"
+            };
             return Err(format!(
-                "format version {} (this wipeproof reads version {VERSION})",
+                "it was written by {by} wipeproof, in checkpoint format {}; this one reads \
+                 format version {VERSION} only and cannot continue that wipe",
                 cp.version
             ));
         }

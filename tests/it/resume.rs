@@ -499,3 +499,29 @@ fn random_edits_of_a_checkpoint_never_pass_without_the_drive_read() {
         passes.load(Ordering::Relaxed)
     );
 }
+
+/// A checkpoint written by the previous release (format 1: hashes of the random pass's sample
+/// regions, no keystream) cannot be continued. The refusal names the file, says that an earlier
+/// wipeproof wrote it (it is not damaged or tampered with), and what to do; nothing is written.
+#[test]
+fn a_checkpoint_of_an_earlier_format_is_refused_as_such() {
+    let home = Home::new();
+    let store = store(&home);
+    let img = ShmFile::with_pattern("format1", 16 << 20);
+    let cp = interrupt(&store, &img.path, "random", 1, 8 << 20);
+    let mut v: Value = serde_json::from_slice(&fs::read(&cp).unwrap()).unwrap();
+    v["version"] = 1.into();
+    let position = v["position"].as_object_mut().unwrap();
+    position.remove("keystream");
+    position.insert("region_hashes".into(), json!([[0, "ab".repeat(32)]]));
+    fs::write(&cp, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let before = file_digest(&img.path);
+    let out = resume(&home, &img.path);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains(&cp.display().to_string()), "{text}");
+    assert!(text.contains("format 1"), "{text}");
+    assert!(text.contains("earlier wipeproof"), "{text}");
+    assert!(text.contains("start a new wipe"), "{text}");
+    assert_eq!(file_digest(&img.path), before, "written to");
+}
