@@ -302,20 +302,17 @@ impl Job {
                 .push("rewritten after an interruption during verification".into());
             write_from = Some(0);
         }
-        if random && sealed.is_none() {
-            sealed = match &pattern {
-                Pattern::Random(keystream) => match self.checkpoints.seal_keystream(keystream) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        // Without it a resume rewrites this pass from its first byte.
-                        sink.event(Event::Notice {
-                            message: format!("cannot seal the keystream into the checkpoint ({e})"),
-                        });
-                        None
-                    }
-                },
-                _ => None,
-            };
+        if let (Pattern::Random(keystream), None) = (&pattern, &sealed) {
+            match self.checkpoints.seal_keystream(keystream) {
+                Ok(s) => sealed = Some(s),
+                Err(e) => sink.event(Event::Notice {
+                    message: format!(
+                        "cannot keep the keystream of pass {number} in the checkpoint ({e}); \
+                         should this wipe be interrupted, the pass is written again from its \
+                         first byte"
+                    ),
+                }),
+            }
         }
 
         if let Some(from) = write_from {
