@@ -15,7 +15,9 @@
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
 //!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN` (a
 //!   token of `wipeproof tokens add` or `wipeproof users token`) or a signed-in session's
-//!   cookie (`401` without). `GET /api/v1/health` is open.
+//!   cookie (`401` without); lists a page at a time (`super::web::api`).
+//! * `GET /api/v1/health` is open: `200` while the database answers, `503` and why when not.
+//!   Any other `/api/v1` path is a JSON `404`.
 //! * The web pages (`super::web`): signed in with `POST /login`.
 //!
 //! Every route, with who may use it, is in `super::web::routes::ROUTES`; the router is built
@@ -39,16 +41,15 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::pool::Pool;
 use super::station_event::SignedEvent;
 use super::tls::ServerTls;
-use super::{AssetFilter, AssetState, Register, RegisterError, StationView};
+use super::{Register, RegisterError, StationView};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
@@ -106,14 +107,6 @@ pub(super) fn unauthorized(message: &str) -> Response {
         HeaderValue::from_static("Bearer realm=\"wipeproof\""),
     );
     r
-}
-
-/// Runs the read `f` (the route's guard has let the request in: `web::auth`).
-async fn read(
-    state: &AppState,
-    f: impl FnOnce(&mut dyn Register) -> Response + Send + 'static,
-) -> Response {
-    with_register(state, f).await.unwrap_or_else(|r| r)
 }
 
 /// Reads a request body within the read timeout.
@@ -208,13 +201,19 @@ pub(super) fn json_error(status: StatusCode, message: impl Into<String>) -> Resp
 /// the server's standard error, under a reference; the client gets only the reference. Anyone
 /// may cause an error, signed in or not, and none of that is theirs to read.
 pub(super) fn internal_error(message: &str) -> String {
-    let reference = uuid::Uuid::new_v4().simple().to_string();
-    let reference = &reference[..12];
-    crate::stderr_line!("wipeproof: serve: error {reference}: {message}");
+    let reference = logged(message);
     format!(
         "the register could not answer (error {reference}); its log says what happened under \
          that reference"
     )
+}
+
+/// Logs `message` on the server's standard error under a new reference, and returns it.
+fn logged(message: &str) -> String {
+    let reference = uuid::Uuid::new_v4().simple().to_string();
+    let reference = &reference[..12];
+    crate::stderr_line!("wipeproof: serve: error {reference}: {message}");
+    reference.to_string()
 }
 
 /// Runs `f` on the register off the async threads.
@@ -372,67 +371,45 @@ pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> 
     .unwrap_or_else(|r| r)
 }
 
-#[derive(Deserialize)]
-pub(super) struct ListQuery {
-    collection: Option<String>,
-    state: Option<String>,
-}
+/// How long the health check waits for the database (and for a free connection to it).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) async fn list_assets(
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    let filter_state = match q.state.as_deref().map(AssetState::parse) {
-        Some(None) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "state must be received, retired, failed or destroyed",
-            );
+/// `GET /api/v1/health`: `200` when the database answers a read, `503` with the reason when it
+/// does not (or not within [`HEALTH_TIMEOUT`]), so a load balancer takes this server out of
+/// its rotation. The reason leaves out the database's URL and host (anyone may ask); the
+/// server's log has them under the reference.
+pub(super) async fn health(State(state): State<AppState>) -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    let answer = tokio::time::timeout(HEALTH_TIMEOUT, with_register(&state, |reg| reg.ping()));
+    let why = match answer.await {
+        Ok(Ok(Ok(()))) => {
+            return axum::Json(json!({ "status": "ok", "database": "ok", "version": version }))
+                .into_response();
         }
-        Some(s) => s,
-        None => None,
-    };
-    let filter = AssetFilter {
-        collection: q.collection,
-        state: filter_state,
-    };
-    read(&state, move |reg| match reg.list_assets(&filter) {
-        Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
-        Err(e @ RegisterError::UnknownCollection(_)) => {
-            json_error(StatusCode::NOT_FOUND, e.to_string())
+        Ok(Ok(Err(e))) => {
+            let detail = match &e {
+                RegisterError::Database { message, .. } | RegisterError::Busy { message, .. } => {
+                    message.clone()
+                }
+                other => other.to_string(),
+            };
+            let reference = logged(&e.to_string());
+            format!(
+                "the database does not answer: {detail} (error {reference} in the server's log)"
+            )
         }
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })
-    .await
-}
-
-pub(super) async fn show_asset(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
-    read(&state, move |reg| match reg.asset(&tag) {
-        Ok(Some(a)) => axum::Json(a).into_response(),
-        Ok(None) => json_error(StatusCode::NOT_FOUND, format!("no asset {tag}")),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })
-    .await
-}
-
-pub(super) async fn unmatched(State(state): State<AppState>) -> Response {
-    read(&state, |reg| match reg.unmatched() {
-        Ok(u) => axum::Json(json!({ "unmatched": u })).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })
-    .await
-}
-
-pub(super) async fn stations(State(state): State<AppState>) -> Response {
-    read(&state, |reg| match reg.stations() {
-        Ok(s) => axum::Json(json!({ "stations": s })).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })
-    .await
-}
-
-pub(super) async fn health() -> Response {
-    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+        Ok(Err(_)) => "the register's task failed; the server's log says why".to_string(),
+        Err(_) => format!(
+            "the database did not answer within {} s",
+            HEALTH_TIMEOUT.as_secs()
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({ "status": "unavailable", "database": "unavailable",
+                           "error": why, "version": version })),
+    )
+        .into_response()
 }
 
 /// The HTTP routes over a register: those of `web::routes::ROUTES`, each behind its guard.

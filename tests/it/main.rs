@@ -14,6 +14,7 @@ mod list;
 mod live;
 mod register;
 mod resume;
+mod scale;
 mod schema;
 mod station;
 mod tls;

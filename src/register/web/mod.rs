@@ -9,12 +9,15 @@
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
 //! * [`verify`], [`assets`], [`collections`], [`stations`]: the pages.
+//! * [`api`]: the API's reads; [`paging`]: lists a page at a time, in the API and the pages.
 
+mod api;
 mod assets;
 pub mod auth;
 mod collections;
 mod layout;
 mod login;
+pub mod paging;
 pub mod routes;
 mod stations;
 mod verify;

@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::super::accounts::Permission;
 use super::super::server::{self, AppState};
-use super::{assets, auth, collections, layout, login, stations, verify};
+use super::{api, assets, auth, collections, layout, login, stations, verify};
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,28 +79,28 @@ pub static ROUTES: &[Route] = &[
         path: "/api/v1/assets",
         example: "/api/v1/assets",
         access: Api(Read),
-        handler: || get(server::list_assets),
+        handler: || get(api::list_assets),
     },
     Route {
         method: Get,
         path: "/api/v1/assets/{tag}",
         example: "/api/v1/assets/ACME-1",
         access: Api(Read),
-        handler: || get(server::show_asset),
+        handler: || get(api::show_asset),
     },
     Route {
         method: Get,
         path: "/api/v1/unmatched",
         example: "/api/v1/unmatched",
         access: Api(Read),
-        handler: || get(server::unmatched),
+        handler: || get(api::unmatched),
     },
     Route {
         method: Get,
         path: "/api/v1/stations",
         example: "/api/v1/stations",
         access: Api(Read),
-        handler: || get(server::stations),
+        handler: || get(api::stations),
     },
     // Signing in and out.
     Route {
@@ -237,9 +237,22 @@ pub(in crate::register) fn router(state: AppState, max_body: usize) -> Router {
         router = router.route(route.path, guarded);
     }
     router
-        .fallback(layout::not_found)
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// JSON `404` for an `/api/v1` path that is no route (scripts read JSON); the HTML page for any
+/// other path.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let path = uri.path();
+    if path == "/api/v1" || path.starts_with("/api/v1/") {
+        return server::json_error(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("there is no API at {path}; the README lists the routes under /api/v1"),
+        );
+    }
+    layout::not_found().await
 }
 
 #[cfg(test)]
