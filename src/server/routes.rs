@@ -6,27 +6,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
 
-use super::super::accounts::Permission;
-use super::super::server::{self, AppState};
-use super::{api, assets, auth, collections, layout, login, stations, verify};
+use super::api;
+use super::state::AppState;
+use super::web::{assets, auth, collections, layout, login, stations, verify};
+use crate::register::accounts::Permission;
 
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the health check, the sign-in page, the stylesheet.
-    Open,
-    /// Anyone from this site's own pages (`Origin`/`Referer` checked): `POST /login`.
-    SignIn,
-    /// A station: the body is signed by an enrolled station's key (checked by the handler).
-    Station,
-    /// `/api/v1` reads: a bearer token or a session; `401` without.
-    Api(Permission),
-    /// A page: a session or a bearer token; without, a `303` redirect to the sign-in page.
-    Page(Permission),
-    /// A form of a page that is sent (`POST`): as a page, and from this site only, with the
-    /// session's CSRF token in the form (checked by the handler).
-    Form(Permission),
-}
+pub use super::web::auth::Access;
 
 /// The HTTP method of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,21 +43,21 @@ pub static ROUTES: &[Route] = &[
         path: "/api/v1/health",
         example: "/api/v1/health",
         access: Open,
-        handler: || get(server::health),
+        handler: || get(api::health),
     },
     Route {
         method: Post,
         path: "/api/v1/certificates",
         example: "/api/v1/certificates",
         access: Station,
-        handler: || post(server::receive_certificate),
+        handler: || post(api::receive_certificate),
     },
     Route {
         method: Post,
         path: "/api/v1/events",
         example: "/api/v1/events",
         access: Station,
-        handler: || post(server::receive_event),
+        handler: || post(api::receive_event),
     },
     Route {
         method: Get,
@@ -226,8 +211,8 @@ pub static ROUTES: &[Route] = &[
 ];
 
 /// The router of every route in [`ROUTES`], each behind the guard of its access.
-pub(in crate::register) fn router(state: AppState, max_body: usize) -> Router {
-    crate::register::accounts::prepare_stand_in();
+pub(super) fn router(state: AppState, max_body: usize) -> Router {
+    super::secrets::prepare_stand_in();
     let mut router = Router::new();
     for route in ROUTES {
         let guarded = (route.handler)().route_layer(axum::middleware::from_fn_with_state(
@@ -247,7 +232,7 @@ pub(in crate::register) fn router(state: AppState, max_body: usize) -> Router {
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     let path = uri.path();
     if path == "/api/v1" || path.starts_with("/api/v1/") {
-        return server::json_error(
+        return super::state::json_error(
             axum::http::StatusCode::NOT_FOUND,
             format!("there is no API at {path}; the README lists the routes under /api/v1"),
         );

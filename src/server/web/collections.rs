@@ -10,16 +10,14 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::super::Page;
-use super::super::accounts::Permission;
-use super::super::report::{
-    Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report,
-};
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge};
 use super::paging::{PAGE_ROWS, page_number, pager};
 use crate::certificate::keys::{StationKey, TrustStore};
+use crate::register::Page;
+use crate::register::accounts::Permission;
+use crate::report::{Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report};
 
 /// `?page=N` of a collection's assets.
 #[derive(Deserialize)]
@@ -40,7 +38,7 @@ pub async fn collection(
     let page = Page::numbered(number, PAGE_ROWS);
     let found = match with_register(&state, move |reg| reg.collection_page(&wanted, page)).await {
         Ok(Ok(found)) => found,
-        Ok(Err(e @ super::super::RegisterError::UnknownCollection(_))) => {
+        Ok(Err(e @ crate::register::RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
                 Some(&signed),
                 StatusCode::NOT_FOUND,
@@ -141,7 +139,7 @@ async fn signed_report(
         })?;
             let trust = TrustStore::load(&keys_dir).map_err(|e| conflict(e.to_string()))?;
             let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
-                ReportError::Register(super::super::RegisterError::UnknownCollection(c)) => {
+                ReportError::Register(crate::register::RegisterError::UnknownCollection(c)) => {
                     (StatusCode::NOT_FOUND, format!("there is no collection {c}"))
                 }
                 other => conflict(other.to_string()),

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::json;
 
-use super::super::server::json_error;
+use super::super::state::json_error;
 use super::auth::path_segment;
 use crate::register::lookup::MAX_PAGE;
 use crate::register::{Page, Paged};

@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge};
 use super::paging::{PAGE_ROWS, page_number, pager};
@@ -26,7 +26,7 @@ pub async fn stations(
 ) -> Response {
     let number = page_number(query.page.as_deref());
     let found = with_register(&state, |reg| {
-        Ok::<_, super::super::RegisterError>((reg.stations()?, reg.station_activity()?))
+        Ok::<_, crate::register::RegisterError>((reg.stations()?, reg.station_activity()?))
     })
     .await;
     let (stations, activity) = match found {
