@@ -242,7 +242,10 @@ pub struct AssetsQuery {
 }
 
 /// `GET /api/v1/assets[?collection=&state=&limit=&offset=]`, by collection and tag.
-pub(super) async fn list_assets(State(state): State<AppState>, Query(q): Query<AssetsQuery>) -> Response {
+pub(super) async fn list_assets(
+    State(state): State<AppState>,
+    Query(q): Query<AssetsQuery>,
+) -> Response {
     let filter_state = match q.state.as_deref().map(AssetState::parse) {
         Some(None) => {
             return json_error(
@@ -291,7 +294,10 @@ pub(super) async fn show_asset(State(state): State<AppState>, Path(tag): Path<St
 }
 
 /// `GET /api/v1/unmatched[?limit=&offset=]`, by issue time.
-pub(super) async fn unmatched(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+pub(super) async fn unmatched(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let page = match q.page() {
         Ok(p) => p,
         Err(r) => return r,
@@ -304,7 +310,10 @@ pub(super) async fn unmatched(State(state): State<AppState>, Query(q): Query<Pag
 }
 
 /// `GET /api/v1/stations[?limit=&offset=]`, by name.
-pub(super) async fn stations(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+pub(super) async fn stations(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let page = match q.page() {
         Ok(p) => p,
         Err(r) => return r,

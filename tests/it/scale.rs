@@ -175,3 +175,72 @@ fn lists_come_a_page_at_a_time_with_their_total(backend: Backend) {
     let home_page = get(url, "/", Cred::Cookie(&cookie));
     assert!(home_page.body.contains("COL-2"), "{}", home_page.body);
 }
+
+/// A station of its own, enrolled on `central` as `name`.
+fn enrolled_station(central: &Home, name: &str) -> Home {
+    let s = Home::new();
+    assert!(s.run(&["keys", "init"]).status.success());
+    set_station_id(&s, name);
+    let pem = s.path().join("station.pem");
+    std::fs::write(&pem, s.run(&["keys", "export"]).stdout).unwrap();
+    let out = central.run(&["stations", "add", pem.to_str().unwrap(), "--name", name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    s
+}
+
+#[test]
+fn two_servers_on_one_database_keep_one_custody_chain() {
+    let central = register(Backend::Postgres);
+    let stations: Vec<Home> = ["bay-a", "bay-b", "bay-c"]
+        .iter()
+        .map(|n| enrolled_station(&central, n))
+        .collect();
+    let disks: Vec<ShmFile> = (0..12)
+        .map(|i| ShmFile::with_pattern(&format!("two-servers-{i}"), 1 << 20))
+        .collect();
+    for (i, d) in disks.iter().enumerate() {
+        let out = stations[i % 3].run(&[
+            "wipe",
+            d.path.to_str().unwrap(),
+            "--method",
+            "zero",
+            "--yes",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let servers = [Server::start(&central), Server::start(&central)];
+    // Every station sends everything to both servers at once: each certificate races itself.
+    let syncs: Vec<_> = stations
+        .iter()
+        .flat_map(|s| servers.iter().map(move |server| (s, server)))
+        .map(|(s, server)| {
+            let mut c = s.command(&["sync", "--register", &server.url]);
+            std::thread::spawn(move || c.output().unwrap())
+        })
+        .collect();
+    for t in syncs {
+        let out = t.join().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(central.sql_count("SELECT COUNT(*) FROM certificates"), 12);
+    assert_eq!(
+        central.sql_count("SELECT COUNT(*) FROM events WHERE kind = 'certificate'"),
+        12,
+        "each certificate's custody event once"
+    );
+    let (code, audit) = central.json(&["assets", "audit", "--json"]);
+    assert_eq!((code, &audit["ok"]), (0, &Value::Bool(true)), "{audit}");
+
+    // A session begun on one server is valid on the other; both answer their health check.
+    let cookie = sign_in(&servers[0].url, "ann", PASSWORD);
+    for server in &servers {
+        assert_eq!(get(&server.url, "/", Cred::Cookie(&cookie)).status, 200);
+        assert_eq!(get(&server.url, "/api/v1/health", Cred::None).status, 200);
+    }
+    let (_, unmatched) = central.json(&["assets", "unmatched", "--json"]);
+    assert_eq!(
+        unmatched["unmatched"].as_array().map(Vec::len),
+        Some(12),
+        "{unmatched}"
+    );
+}
