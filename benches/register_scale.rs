@@ -171,6 +171,9 @@ fn database_size(register: &dyn Register, location: &Location) -> u64 {
     }
 }
 
+/// The address of a measured page's `i`th request.
+type PathOf = Box<dyn Fn(usize) -> String>;
+
 /// p50 and p99 latency and bytes of each page a compliance officer opens.
 fn measure(url: &str, token: &str, assets: usize) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -180,7 +183,7 @@ fn measure(url: &str, token: &str, assets: usize) {
         .into();
     let some = |i: usize| (i * 7919 + 13) % assets;
     let middle = COLLECTION.min(assets) / 100 / 2;
-    let pages: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let pages: Vec<(&str, PathOf)> = vec![
         (
             "collection page 1",
             Box::new(|_| "/collections/COL-0000".to_string()),
