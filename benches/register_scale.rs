@@ -181,7 +181,7 @@ fn measure(url: &str, token: &str, assets: usize) {
         .timeout_global(Some(Duration::from_secs(120)))
         .build()
         .into();
-    let some = |i: usize| (i * 7919 + 13) % assets;
+    let some = move |i: usize| (i * 7919 + 13) % assets;
     let middle = COLLECTION.min(assets) / 100 / 2;
     let pages: Vec<(&str, PathOf)> = vec![
         (
