@@ -759,8 +759,13 @@ mod tests {
         assert!(parse(b"").is_err());
         assert!(parse(b"%PDF-1.7\n").is_err());
         assert!(parse(b"hello").is_err());
+        assert!(parse(&good).is_ok(), "the whole file reads");
         for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
-            let _ = parse(&good[..cut]);
+            assert!(
+                parse(&good[..cut]).is_err(),
+                "the first {cut} of {} bytes read as a certificate",
+                good.len()
+            );
         }
     }
 }
