@@ -142,10 +142,10 @@ fn a_loop_device_over_another_file_of_the_same_name_is_refused() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        LoopDev {
-            dev: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        LoopDev::attached(
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
             backing,
-        }
+        )
     };
     let a = attach(&dir_a);
     let b = attach(&dir_b);

@@ -146,6 +146,8 @@ pub fn write_range(path: &Path, offset: u64, data: &[u8]) {
 pub struct LoopDev {
     pub dev: PathBuf,
     pub backing: PathBuf,
+    /// The kernel's count of bytes written to the device when it was attached.
+    written_before: u64,
 }
 
 impl LoopDev {
@@ -184,7 +186,7 @@ impl LoopDev {
             panic!("losetup failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        LoopDev { dev, backing }
+        LoopDev::attached(dev, backing)
     }
 
     pub fn name(&self) -> String {
@@ -195,10 +197,26 @@ impl LoopDev {
         file_digest(&self.backing)
     }
 
+    /// A loop device just attached by `losetup` over `backing`.
+    pub fn attached(dev: PathBuf, backing: PathBuf) -> LoopDev {
+        let mut lo = LoopDev {
+            dev,
+            backing,
+            written_before: 0,
+        };
+        lo.written_before = lo.kernel_bytes_written();
+        lo
+    }
+
     /// The bytes written to the loop device since it was attached, as the kernel counts them
     /// (`/sys/block/NAME/stat`, sectors written, in 512-byte units whatever the sector size):
     /// what reached the device, not what the program says it wrote.
     pub fn bytes_written(&self) -> u64 {
+        self.kernel_bytes_written() - self.written_before
+    }
+
+    /// The kernel's count, which a loop device keeps across detach and attach.
+    fn kernel_bytes_written(&self) -> u64 {
         let path = format!("/sys/block/{}/stat", self.name());
         let stat = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let sectors: u64 = stat
@@ -579,10 +597,10 @@ impl SmallTmpfs {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        LoopDev {
-            dev: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        LoopDev::attached(
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
             backing,
-        }
+        )
     }
 }
 
