@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use lopdf::{Document, Object, dictionary};
 use wipeproof::certificate::pdf::tree::name_tree;
-use wipeproof::register::manifest::{self, MAX_ROWS};
+use wipeproof::intake::manifest::{self, MAX_ROWS};
 
 const RUNS: usize = 3;
 

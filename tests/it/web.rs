@@ -227,6 +227,8 @@ fn signed_in_status(example: &str) -> u16 {
         | "/assets?q=ACME"
         | "/assets/ACME-1"
         | "/collections/COL-1"
+        | "/collections/COL-1/report.pdf"
+        | "/collections/COL-1/report.json"
         | "/verify"
         | "/stations"
         | "/users" => 200,
