@@ -169,6 +169,22 @@ pub fn sync_connector(
     settings: &ConnectorSettings,
     certificates_dir: &Path,
 ) -> Result<ConnectorReport, RegisterError> {
+    let queue = register.connector_queue(&settings.name)?;
+    deliver_queue(settings, &queue, certificates_dir, &mut |d, state, message| {
+        register.finish_delivery(&settings.name, &d.subject, state, message)
+    })
+}
+
+/// Sends `queue` through `settings`' connector, one delivery after the other; `finish`
+/// records how each ended (the register's delivery table in a sync). One delivery's refusal
+/// leaves that one pending and goes on with the next; only a stop of the whole connector
+/// (token refused, server unreachable, status missing) leaves the rest pending unsent.
+pub fn deliver_queue<E>(
+    settings: &ConnectorSettings,
+    queue: &[Delivery],
+    certificates_dir: &Path,
+    finish: &mut dyn FnMut(&Delivery, DeliveryState, &str) -> Result<(), E>,
+) -> Result<ConnectorReport, E> {
     let mut report = ConnectorReport {
         name: settings.name.clone(),
         kind: settings.kind,
@@ -177,9 +193,8 @@ pub fn sync_connector(
         pending: Vec::new(),
         error: None,
     };
-    let queue = register.connector_queue(&settings.name)?;
     let mut connector: Option<Box<dyn Connector>> = None;
-    for d in &queue {
+    for d in queue {
         if let Some(why) = &report.error {
             report.pending.push(line(d, why.clone()));
             continue;
@@ -192,7 +207,7 @@ pub fn sync_connector(
                 } else {
                     DeliveryState::Skipped
                 };
-                register.finish_delivery(&settings.name, &d.subject, state, &why)?;
+                finish(d, state, &why)?;
                 match state {
                     DeliveryState::Pending => report.pending.push(line(d, why)),
                     _ => report.skipped.push(line(d, why)),
@@ -205,12 +220,7 @@ pub fn sync_connector(
                 Ok(c) => connector = Some(c),
                 Err(why) => {
                     report.error = Some(why.clone());
-                    register.finish_delivery(
-                        &settings.name,
-                        &d.subject,
-                        DeliveryState::Pending,
-                        &why,
-                    )?;
+                    finish(d, DeliveryState::Pending, &why)?;
                     report.pending.push(line(d, why));
                     continue;
                 }
@@ -221,26 +231,16 @@ pub fn sync_connector(
         };
         match c.deliver(d, &plan) {
             Ok(Outcome::Done(what)) => {
-                register.finish_delivery(&settings.name, &d.subject, DeliveryState::Done, &what)?;
+                finish(d, DeliveryState::Done, &what)?;
                 report.sent.push(line(d, what));
             }
             Ok(Outcome::Pending(why)) => {
-                register.finish_delivery(
-                    &settings.name,
-                    &d.subject,
-                    DeliveryState::Pending,
-                    &why,
-                )?;
+                finish(d, DeliveryState::Pending, &why)?;
                 report.pending.push(line(d, why));
             }
             Err(e) => {
                 let why = e.to_string();
-                register.finish_delivery(
-                    &settings.name,
-                    &d.subject,
-                    DeliveryState::Pending,
-                    &why,
-                )?;
+                finish(d, DeliveryState::Pending, &why)?;
                 report.pending.push(line(d, why.clone()));
                 report.error = Some(why);
             }

@@ -23,7 +23,7 @@ pub mod snipeit;
 use serde::Serialize;
 
 use super::AssetState;
-pub use delivery::{ConnectorReport, sync_connector};
+pub use delivery::{ConnectorReport, deliver_queue, sync_connector};
 pub use settings::{ConnectorKind, ConnectorSettings, SettingsError, validate};
 
 /// What a delivery row is about.
