@@ -224,7 +224,7 @@ fn snipeit_a_refused_token_shows_snipeits_message_not_its_json() {
     let (report, _) = bench.run(&settings, &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")]);
     let stop = report.error.unwrap();
     assert!(
-        stop.contains("answered 401: Unauthorized or unauthenticated.;"),
+        stop.contains("answered 401: Unauthorized or unauthenticated.)"),
         "{stop}"
     );
     assert!(!stop.contains("{\""), "{stop}");
