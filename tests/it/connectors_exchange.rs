@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use wipeproof::register::connector::ConnectorKind;
+use wipeproof::connector::ConnectorKind;
 
 use crate::connectors_held::{Bench, cert_id};
 use crate::fake_http::{FakeServer, Reply, Request};
@@ -65,10 +65,13 @@ fn normalized(r: &Request) -> Value {
         .header("content-type")
         .is_some_and(|t| t.starts_with("multipart/"))
     {
-        let parts = r.multipart().into_iter().map(|(name, filename, content)| match filename {
-            Some(f) => json!({"name": name, "filename": f, "bytes": content.len()}),
-            None => json!({"name": name, "text": String::from_utf8_lossy(&content)}),
-        });
+        let parts = r
+            .multipart()
+            .into_iter()
+            .map(|(name, filename, content)| match filename {
+                Some(f) => json!({"name": name, "filename": f, "bytes": content.len()}),
+                None => json!({"name": name, "text": String::from_utf8_lossy(&content)}),
+            });
         Value::Array(parts.collect())
     } else {
         serde_json::from_slice(&r.body)
@@ -100,7 +103,10 @@ fn exchange(name: &str, kind: ConnectorKind) {
     );
     let bench = Bench::new();
     let settings = bench.settings(kind, &server.url);
-    let (report, _) = bench.run(&settings, &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")]);
+    let (report, _) = bench.run(
+        &settings,
+        &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")],
+    );
     let seen = server.state.lock().unwrap().seen.clone();
     if std::env::var_os("WIPEPROOF_RECORD_EXCHANGES").is_some() {
         let steps = doc["exchange"].as_array_mut().unwrap();

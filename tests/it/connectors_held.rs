@@ -8,11 +8,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wipeproof::register::AssetState;
-use wipeproof::register::connector::{
+use wipeproof::connector::{
     ConnectorKind, ConnectorReport, ConnectorSettings, Delivery, DeliveryKind, DeliveryState,
     deliver_queue,
 };
+use wipeproof::register::AssetState;
 
 use crate::fake_glpi::{APP_TOKEN, Glpi, USER_TOKEN, glpi, sanitize};
 use crate::fake_http::FakeServer;
@@ -182,7 +182,10 @@ fn snipeit_a_checked_out_asset_is_checked_in_with_the_status() {
     let server = FakeServer::start(fake, snipe);
     let bench = Bench::new();
     let settings = bench.settings(ConnectorKind::Snipeit, &server.url);
-    let (report, _) = bench.run(&settings, &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")]);
+    let (report, _) = bench.run(
+        &settings,
+        &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")],
+    );
     assert_eq!(report.sent.len(), 1, "{report:?}");
     assert!(
         report.sent[0].message.contains("checked in from Jane Doe"),
@@ -221,7 +224,10 @@ fn snipeit_a_refused_token_shows_snipeits_message_not_its_json() {
     let bench = Bench::new();
     std::fs::write(bench.dir.path().join("snipe-token"), "wrong").unwrap();
     let settings = bench.settings(ConnectorKind::Snipeit, &server.url);
-    let (report, _) = bench.run(&settings, &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")]);
+    let (report, _) = bench.run(
+        &settings,
+        &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")],
+    );
     let stop = report.error.unwrap();
     assert!(
         stop.contains("answered 401: Unauthorized or unauthenticated.)"),
@@ -235,7 +241,8 @@ fn snipeit_escaped_label_slashed_tag_and_a_forbidden_asset_stop_only_that_asset(
     // StatuslabelsTransformer escapes names with e(); routes/api.php `bytag/{any}` takes `.*`
     // while Apache answers %2F with its own 404; a policy refusal (company scoping) is 403.
     let mut fake = Snipe::new();
-    fake.labels.push(json!({"id": 7, "name": "Wiped & Sold", "type": "archived"}));
+    fake.labels
+        .push(json!({"id": 7, "name": "Wiped & Sold", "type": "archived"}));
     fake.assets
         .push(json!({"id": 13, "asset_tag": "ACME/3", "serial": "LAP-3", "assigned_to": null}));
     fake.forbidden = vec![12];
@@ -282,7 +289,10 @@ fn glpi_a_link_beyond_the_first_page_is_found_and_not_posted_again() {
     let server = FakeServer::start(fake, glpi);
     let bench = Bench::new();
     let settings = glpi_settings(&bench, &server);
-    let (report, _) = bench.run(&settings, &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")]);
+    let (report, _) = bench.run(
+        &settings,
+        &[bench.certificate(&cert_id(1), "ACME-1", "LAP-1")],
+    );
     assert_eq!(report.sent.len(), 1, "{report:?}");
     let g = server.state.lock().unwrap();
     assert_eq!(g.links.len(), 21, "no second link");
@@ -355,6 +365,9 @@ fn glpi_names_with_html_characters_match_and_refusals_stay_with_their_item() {
     }
     let (report, _) = bench.run(&settings, &queue[..1]);
     let why = pending_message(&report, &cert_id(2));
-    assert!(why.contains("ERROR_GLPI_UPDATE: The item is locked"), "{why}");
+    assert!(
+        why.contains("ERROR_GLPI_UPDATE: The item is locked"),
+        "{why}"
+    );
     assert_eq!(server.state.lock().unwrap().computer(8)["states_id"], 1);
 }

@@ -257,10 +257,18 @@ pub fn glpi(g: &mut Glpi, r: &Request) -> Reply {
 fn add_document(g: &mut Glpi, r: &Request) -> Reply {
     let parts = r.multipart();
     let Some(manifest) = parts.iter().find(|p| p.0 == "uploadManifest") else {
-        return glpi_error(400, "ERROR_UPLOAD_FILE_TOO_BIG_POST_MAX_SIZE", "no uploadManifest");
+        return glpi_error(
+            400,
+            "ERROR_UPLOAD_FILE_TOO_BIG_POST_MAX_SIZE",
+            "no uploadManifest",
+        );
     };
     let Ok(manifest) = serde_json::from_slice::<Value>(&manifest.2) else {
-        return glpi_error(400, "ERROR_JSON_PAYLOAD_INVALID", "JSON payload seems not valid");
+        return glpi_error(
+            400,
+            "ERROR_JSON_PAYLOAD_INVALID",
+            "JSON payload seems not valid",
+        );
     };
     let wanted = manifest["input"]["_filename"][0]
         .as_str()
@@ -270,7 +278,11 @@ fn add_document(g: &mut Glpi, r: &Request) -> Reply {
         .iter()
         .find(|p| p.0 == "filename[0]" && p.1.as_deref() == Some(wanted.as_str()))
     else {
-        return glpi_error(400, "ERROR_BAD_ARRAY", "no file filename[0] named as in _filename");
+        return glpi_error(
+            400,
+            "ERROR_BAD_ARRAY",
+            "no file filename[0] named as in _filename",
+        );
     };
     let id = 100 + g.documents.len() as u64 + g.purged.len() as u64;
     let name = sanitize(manifest["input"]["name"].as_str().unwrap_or(""));
@@ -278,10 +290,12 @@ fn add_document(g: &mut Glpi, r: &Request) -> Reply {
     let refused = g.max_upload.is_some_and(|max| size > max);
     let entry = if refused {
         // Document::prepareInputForAdd finds no moved file: the Document has none.
-        g.documents.push((id, name.clone(), String::new(), Vec::new()));
+        g.documents
+            .push((id, name.clone(), String::new(), Vec::new()));
         json!({"name": wanted, "size": size, "type": "application/pdf", "error": "File is too big"})
     } else {
-        g.documents.push((id, name.clone(), wanted.clone(), file.2.clone()));
+        g.documents
+            .push((id, name.clone(), wanted.clone(), file.2.clone()));
         json!({"name": wanted, "size": size, "type": "application/pdf", "url": format!("/files/_tmp/{wanted}")})
     };
     Reply::json(

@@ -167,7 +167,10 @@ fn slug(s: &str) -> String {
 
 pub fn snipe(s: &mut Snipe, r: &Request) -> Reply {
     if r.raw_path.to_ascii_lowercase().contains("%2f") {
-        return Reply::html(404, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>");
+        return Reply::html(
+            404,
+            "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>",
+        );
     }
     if r.header("accept") != Some("application/json") {
         // Without it Snipe-IT treats the call as a browser's and redirects to the login page.
@@ -207,10 +210,12 @@ pub fn snipe(s: &mut Snipe, r: &Request) -> Reply {
         ("GET", ["api", "v1", "hardware", id, "files"]) => files(s, asset_id(id), r),
         ("POST", ["api", "v1", "hardware", id, "files"]) => upload(s, asset_id(id), r),
         ("GET", ["api", "v1", "statuslabels"]) => labels(s, r),
-        ("GET", ["api", "v1", "hardware", id]) => match s.assets.iter().find(|a| a["id"] == asset_id(id)) {
-            Some(a) => Reply::json(200, s.view(a)),
-            None => error(json!("Asset does not exist.")),
-        },
+        ("GET", ["api", "v1", "hardware", id]) => {
+            match s.assets.iter().find(|a| a["id"] == asset_id(id)) {
+                Some(a) => Reply::json(200, s.view(a)),
+                None => error(json!("Asset does not exist.")),
+            }
+        }
         ("POST", ["api", "v1", "hardware", id, "checkin"]) => checkin(s, asset_id(id), r),
         ("PATCH", ["api", "v1", "hardware", id]) => update(s, asset_id(id), r),
         _ => Reply::json(

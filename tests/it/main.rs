@@ -5,8 +5,8 @@ mod support;
 
 mod certificate;
 mod connectors;
-mod connectors_glpi;
 mod connectors_exchange;
+mod connectors_glpi;
 mod connectors_held;
 mod engine;
 mod fake_glpi;
@@ -14,6 +14,7 @@ mod fake_http;
 mod fake_snipeit;
 mod fat;
 mod guard;
+mod layers;
 mod list;
 mod live;
 mod register;

@@ -351,7 +351,8 @@ impl Glpi {
         if linked {
             return Ok(false);
         }
-        let body = json!({"input": {"documents_id": document, "itemtype": itemtype, "items_id": item}});
+        let body =
+            json!({"input": {"documents_id": document, "itemtype": itemtype, "items_id": item}});
         self.call(
             "POST",
             "Document_Item",
@@ -382,7 +383,9 @@ impl Glpi {
         if shown != Some(id) {
             return Ok(Err(format!(
                 "GLPI {itemtype} {item} does not show State {name} after the update (states_id {}); it is tried again at the next sync",
-                shown.map(|s| s.to_string()).unwrap_or_else(|| "none".into())
+                shown
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into())
             )));
         }
         Ok(Ok(()))
