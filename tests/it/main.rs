@@ -5,9 +5,13 @@ mod support;
 
 mod certificate;
 mod connectors;
+mod connectors_exchange;
 mod connectors_glpi;
+mod connectors_held;
 mod engine;
+mod fake_glpi;
 mod fake_http;
+mod fake_snipeit;
 mod fat;
 mod guard;
 mod layers;
