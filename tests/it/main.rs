@@ -19,6 +19,7 @@ mod list;
 mod live;
 mod register;
 mod resume;
+mod scale;
 mod schema;
 mod station;
 mod tls;
