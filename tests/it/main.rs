@@ -11,6 +11,7 @@ mod fake_http;
 mod fat;
 mod guard;
 mod list;
+mod pades;
 mod live;
 mod register;
 mod resume;
