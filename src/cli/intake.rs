@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use super::output::print_json;
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
-use crate::register::{AssetFilter, RegisterError, labels, manifest};
+use crate::intake::{labels, manifest};
+use crate::register::{AssetFilter, RegisterError};
 
 #[derive(Debug, Args)]
 pub struct IntakeArgs {

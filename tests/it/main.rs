@@ -10,6 +10,7 @@ mod engine;
 mod fake_http;
 mod fat;
 mod guard;
+mod layers;
 mod list;
 mod pades;
 mod live;

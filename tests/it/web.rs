@@ -4,7 +4,7 @@
 //! PostgreSQL.
 
 use serde_json::Value;
-use wipeproof::register::web::routes::{Access, Method, ROUTES};
+use wipeproof::server::routes::{Access, Method, ROUTES};
 
 use crate::support::*;
 

@@ -344,7 +344,7 @@ impl<S: Store> Register for SqlRegister<S> {
     fn connector_queue(
         &mut self,
         connector: &str,
-    ) -> Result<Vec<connector::Delivery>, RegisterError> {
+    ) -> Result<Vec<delivery::Delivery>, RegisterError> {
         self.store
             .write(&mut |tx, path| deliveries::queue(tx, path, connector))
     }
@@ -353,14 +353,14 @@ impl<S: Store> Register for SqlRegister<S> {
         &mut self,
         connector: &str,
         subject: &str,
-        state: connector::DeliveryState,
+        state: delivery::DeliveryState,
         message: &str,
     ) -> Result<(), RegisterError> {
         self.store
             .write(&mut |tx, path| deliveries::finish(tx, path, connector, subject, state, message))
     }
 
-    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError> {
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<delivery::Delivery>, RegisterError> {
         self.store
             .read(&mut |db, path| deliveries::of_asset(db, path, tag))
     }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge, checks_table};
 use crate::certificate::check::{Report, verify_bytes};

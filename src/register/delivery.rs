@@ -1,30 +1,10 @@
-//! Connectors to the customer's own asset system (Snipe-IT, GLPI): each PASS certificate marks
-//! its asset retired there, with the certificate PDF attached; a destroyed asset gets the
-//! destroyed status.
-//!
-//! Every (certificate, connector) pair is one row of the register's delivery table, queued at
-//! sync time for every certificate and destroyed asset the connector has not had yet, so a
-//! connector added later also gets the certificates recorded before it. A row leaves the
-//! queue once the system took it (or when custody says it must not be sent); an asset the
-//! system does not know keeps its row pending with the system's own message. A retry after a
-//! time-out looks at the asset's files before uploading, so the PDF is attached once.
-//!
-//! * [`settings`]: the `[[connector]]` entries and their validation.
-//! * [`delivery`]: custody rules (what may be sent) and the sync loop over the queue.
-//! * [`snipeit`], [`glpi`]: the two systems' APIs.
-//! * `http`: the agent, multipart bodies and URL escaping they share.
-
-pub mod delivery;
-pub mod glpi;
-mod http;
-pub mod settings;
-pub mod snipeit;
+//! The register's record of what was sent to a customer's own asset system: one row per
+//! (certificate or destroyed asset, connector), and where it stands. Sending is the
+//! connectors' work (`crate::connector`); the register only keeps the queue.
 
 use serde::Serialize;
 
 use super::AssetState;
-pub use delivery::{ConnectorReport, sync_connector};
-pub use settings::{ConnectorKind, ConnectorSettings, SettingsError, validate};
 
 /// What a delivery row is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,19 +84,4 @@ pub struct Delivery {
     pub message: Option<String>,
     pub attempts: u64,
     pub updated_at: String,
-}
-
-/// A failure that stops a connector for this sync (the rest stays pending).
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ConnectorError {
-    #[error(
-        "connector {connector}: the token was refused ({message}); check the token in its token_env or token_file"
-    )]
-    Unauthorized { connector: String, message: String },
-    #[error(
-        "connector {connector}: cannot reach the system: {message}; it is tried again at the next sync"
-    )]
-    Unreachable { connector: String, message: String },
-    #[error("connector {connector}: {message}")]
-    Setup { connector: String, message: String },
 }

@@ -5,14 +5,14 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge};
 
 /// `GET /stations`.
 pub async fn stations(State(state): State<AppState>, signed: Signed) -> Response {
     let found = with_register(&state, |reg| {
-        Ok::<_, super::super::RegisterError>((reg.stations()?, reg.station_activity()?))
+        Ok::<_, crate::register::RegisterError>((reg.stations()?, reg.station_activity()?))
     })
     .await;
     let (stations, activity) = match found {

@@ -7,14 +7,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::super::accounts::Permission;
-use super::super::report::{
-    Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report, summarise,
-};
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge};
 use crate::certificate::keys::{StationKey, TrustStore};
+use crate::register::accounts::Permission;
+use crate::report::{
+    Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report, summarise,
+};
 
 /// `GET /collections/{code}`.
 pub async fn collection(
@@ -25,7 +25,7 @@ pub async fn collection(
     let wanted = code.clone();
     let found = match with_register(&state, move |reg| reg.collection_lines(&wanted)).await {
         Ok(Ok(found)) => found,
-        Ok(Err(e @ super::super::RegisterError::UnknownCollection(_))) => {
+        Ok(Err(e @ crate::register::RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
                 Some(&signed),
                 StatusCode::NOT_FOUND,
@@ -38,7 +38,8 @@ pub async fn collection(
     };
     let (customer, lines) = found;
     let summary = summarise(&lines);
-    let state_count = |s: super::super::AssetState| summary.by_state.get(&s).copied().unwrap_or(0);
+    let state_count =
+        |s: crate::register::AssetState| summary.by_state.get(&s).copied().unwrap_or(0);
     let base = format!("/collections/{}", path_segment(&code));
     let r = &summary.by_result;
     layout::page(
@@ -46,7 +47,7 @@ pub async fn collection(
         &format!("Collection {code}"),
         html! {
             p { "Customer: " strong { (customer) } }
-            @let done = state_count(super::super::AssetState::Retired) + state_count(super::super::AssetState::Destroyed);
+            @let done = state_count(crate::register::AssetState::Retired) + state_count(crate::register::AssetState::Destroyed);
             p {
                 strong { (done) " of " (summary.assets) " assets done" }
                 @if summary.assets > 0 { " (" (done * 100 / summary.assets) " %)" }
@@ -55,10 +56,10 @@ pub async fn collection(
             }
             ul.counts {
                 li { b { (summary.assets) } "assets" }
-                li { b { (state_count(super::super::AssetState::Retired)) } "retired" }
-                li { b { (state_count(super::super::AssetState::Received)) } "received, not yet done" }
-                li { b { (state_count(super::super::AssetState::Failed)) } "failed" }
-                li { b { (state_count(super::super::AssetState::Destroyed)) } "destroyed" }
+                li { b { (state_count(crate::register::AssetState::Retired)) } "retired" }
+                li { b { (state_count(crate::register::AssetState::Received)) } "received, not yet done" }
+                li { b { (state_count(crate::register::AssetState::Failed)) } "failed" }
+                li { b { (state_count(crate::register::AssetState::Destroyed)) } "destroyed" }
             }
             p.muted {
                 (summary.drives) " drive(s): " (r.pass) " passed, " (r.fail) " failed, "
@@ -119,7 +120,7 @@ async fn signed_report(
         })?;
         let trust = TrustStore::load(&keys_dir).map_err(|e| e.to_string())?;
         let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
-            ReportError::Register(super::super::RegisterError::UnknownCollection(c)) => {
+            ReportError::Register(crate::register::RegisterError::UnknownCollection(c)) => {
                 format!("there is no collection {c}")
             }
             other => other.to_string(),

@@ -12,11 +12,9 @@
 //! number of rows and columns have limits, each named in its error. Tags and serials may not
 //! hold control characters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-
-use serde::Serialize;
 
 mod columns;
 
@@ -24,39 +22,7 @@ pub use columns::{
     ColumnMap, ColumnMapError, Delimiter, Field, Profile, detect_delimiter, same_header,
 };
 
-/// One asset from a manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ManifestRow {
-    /// Line in the file (1-based; the header is line 1).
-    pub line: u64,
-    pub asset_tag: String,
-    pub serial: String,
-    pub asset_type: Option<String>,
-    pub make: Option<String>,
-    pub model: Option<String>,
-    pub customer_ref: Option<String>,
-    /// Serials of the drives inside the asset, if the manifest lists them.
-    pub media_serials: Vec<String>,
-    /// Every other column, by header name.
-    pub extra: BTreeMap<String, String>,
-}
-
-/// One problem with a manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ManifestProblem {
-    pub line: u64,
-    pub column: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for ManifestProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.column {
-            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
-        }
-    }
-}
+pub use crate::register::manifest_row::{ManifestProblem, ManifestRow};
 
 /// Most rows a manifest may have (a collection is a truckload, not a warehouse).
 pub const MAX_ROWS: usize = 100_000;

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::settings::read_secret;
 use super::{
     ConnectorError, ConnectorKind, ConnectorSettings, Delivery, DeliveryKind, DeliveryState,
 };
@@ -163,11 +162,17 @@ fn line(d: &Delivery, message: String) -> Line {
     }
 }
 
-/// Sends what `settings`' connector has not had yet.
-pub fn sync_connector(
+/// Builds a connector's client from its settings (the concrete clients are chosen by the
+/// caller, so this loop knows none of them).
+pub(crate) type Open = fn(&ConnectorSettings) -> Result<Box<dyn Connector>, String>;
+
+/// Sends what `settings`' connector has not had yet, through a client made by `open` when the
+/// first delivery needs one.
+pub(crate) fn run(
     register: &mut dyn Register,
     settings: &ConnectorSettings,
     certificates_dir: &Path,
+    open: Open,
 ) -> Result<ConnectorReport, RegisterError> {
     let mut report = ConnectorReport {
         name: settings.name.clone(),
@@ -250,29 +255,6 @@ pub fn sync_connector(
         c.close();
     }
     Ok(report)
-}
-
-/// Reads the connector's secrets and builds its client.
-fn open(settings: &ConnectorSettings) -> Result<Box<dyn Connector>, String> {
-    let token = read_secret(
-        &settings.name,
-        "token",
-        settings.token_env.as_deref(),
-        settings.token_file.as_deref(),
-    )?
-    .ok_or_else(|| format!("connector {}: no token configured", settings.name))?;
-    Ok(match settings.kind {
-        ConnectorKind::Snipeit => Box::new(super::snipeit::SnipeIt::new(settings, token)),
-        ConnectorKind::Glpi => {
-            let app_token = read_secret(
-                &settings.name,
-                "App-Token",
-                settings.app_token_env.as_deref(),
-                settings.app_token_file.as_deref(),
-            )?;
-            Box::new(super::glpi::Glpi::new(settings, token, app_token))
-        }
-    })
 }
 
 #[cfg(test)]

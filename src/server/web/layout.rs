@@ -6,9 +6,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use super::auth::Signed;
+use super::super::secrets::Principal;
+use super::signed::Signed;
 use crate::certificate::check::CheckItem;
-use crate::register::accounts::{Permission, Principal};
+use crate::register::accounts::Permission;
 
 /// The headers of every page: no scripts, no frames, nothing cached, no sniffing.
 fn secure(mut r: Response) -> Response {
@@ -114,7 +115,7 @@ pub fn error_page(signed: Option<&Signed>, status: StatusCode, title: &str, why:
 
 /// A server-side failure (the register could not be read), as a page.
 pub fn failed(signed: &Signed, why: impl std::fmt::Display) -> Response {
-    let said = super::super::server::internal_error(&why.to_string());
+    let said = super::super::state::internal_error(&why.to_string());
     error_page(
         Some(signed),
         StatusCode::INTERNAL_SERVER_ERROR,

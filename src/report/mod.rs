@@ -11,12 +11,12 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{AssetState, RegisterError, ReportLine};
 use crate::certificate::canonical;
 use crate::certificate::keys::StationKey;
 use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, Seal, render};
 pub use crate::certificate::record::{Organisation, Tool};
 use crate::durable::{create_dir_all_mode, write_atomic};
+use crate::register::{AssetState, RegisterError, ReportLine};
 use crate::verify::WipeResult;
 
 mod check;
@@ -160,7 +160,7 @@ pub enum ReportError {
 
 /// The customer and lines of a collection, once the audit backs them: a signed report vouches
 /// for the register, so it is never signed over what the audit objects to.
-pub fn audited_lines<R: super::Register + ?Sized>(
+pub fn audited_lines<R: crate::register::Register + ?Sized>(
     reg: &R,
     collection: &str,
     keys: &crate::certificate::keys::TrustStore,
@@ -339,8 +339,8 @@ pub fn write_report(
 
 #[cfg(test)]
 mod tests {
-    use super::super::AssetState;
     use super::*;
+    use crate::register::AssetState;
 
     fn line(
         tag: &str,

@@ -6,7 +6,7 @@ use crate::certificate::page::clean;
 use crate::certificate::page::{Colour, Font, Item, Page, qr_modules};
 use crate::certificate::pdf::{PdfError, PdfInfo, render_sized};
 
-use super::AssetSummary;
+use crate::register::AssetSummary;
 
 /// Label size in millimetres.
 pub const LABEL_MM: (f32, f32) = (62.0, 29.0);

@@ -6,27 +6,12 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
 
-use super::super::accounts::Permission;
-use super::super::server::{self, AppState};
-use super::{assets, auth, collections, layout, login, stations, verify};
+use super::api;
+use super::state::AppState;
+use super::web::{assets, auth, collections, layout, login, stations, verify};
+use crate::register::accounts::Permission;
 
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the health check, the sign-in page, the stylesheet.
-    Open,
-    /// Anyone from this site's own pages (`Origin`/`Referer` checked): `POST /login`.
-    SignIn,
-    /// A station: the body is signed by an enrolled station's key (checked by the handler).
-    Station,
-    /// `/api/v1` reads: a bearer token or a session; `401` without.
-    Api(Permission),
-    /// A page: a session or a bearer token; without, a `303` redirect to the sign-in page.
-    Page(Permission),
-    /// A form of a page that is sent (`POST`): as a page, and from this site only, with the
-    /// session's CSRF token in the form (checked by the handler).
-    Form(Permission),
-}
+pub use super::web::auth::Access;
 
 /// The HTTP method of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,49 +43,49 @@ pub static ROUTES: &[Route] = &[
         path: "/api/v1/health",
         example: "/api/v1/health",
         access: Open,
-        handler: || get(server::health),
+        handler: || get(api::health),
     },
     Route {
         method: Post,
         path: "/api/v1/certificates",
         example: "/api/v1/certificates",
         access: Station,
-        handler: || post(server::receive_certificate),
+        handler: || post(api::receive_certificate),
     },
     Route {
         method: Post,
         path: "/api/v1/events",
         example: "/api/v1/events",
         access: Station,
-        handler: || post(server::receive_event),
+        handler: || post(api::receive_event),
     },
     Route {
         method: Get,
         path: "/api/v1/assets",
         example: "/api/v1/assets",
         access: Api(Read),
-        handler: || get(server::list_assets),
+        handler: || get(api::list_assets),
     },
     Route {
         method: Get,
         path: "/api/v1/assets/{tag}",
         example: "/api/v1/assets/ACME-1",
         access: Api(Read),
-        handler: || get(server::show_asset),
+        handler: || get(api::show_asset),
     },
     Route {
         method: Get,
         path: "/api/v1/unmatched",
         example: "/api/v1/unmatched",
         access: Api(Read),
-        handler: || get(server::unmatched),
+        handler: || get(api::unmatched),
     },
     Route {
         method: Get,
         path: "/api/v1/stations",
         example: "/api/v1/stations",
         access: Api(Read),
-        handler: || get(server::stations),
+        handler: || get(api::stations),
     },
     // Signing in and out.
     Route {
@@ -226,8 +211,8 @@ pub static ROUTES: &[Route] = &[
 ];
 
 /// The router of every route in [`ROUTES`], each behind the guard of its access.
-pub(in crate::register) fn router(state: AppState, max_body: usize) -> Router {
-    crate::register::accounts::prepare_stand_in();
+pub(super) fn router(state: AppState, max_body: usize) -> Router {
+    super::secrets::prepare_stand_in();
     let mut router = Router::new();
     for route in ROUTES {
         let guarded = (route.handler)().route_layer(axum::middleware::from_fn_with_state(

@@ -4,8 +4,9 @@
 //! (received, retired, failed, destroyed) are separate columns; the certificate column shows
 //! the first 8 characters of the certificate id, as in the certificate's file name.
 
-use super::{AssetState, CollectionReport};
+use super::CollectionReport;
 use crate::certificate::page::{Colour, Font, LEFT, Page, Writer};
+use crate::register::AssetState;
 
 /// The pages of `r`, with its record hash `sha` and base64 signature `sig_b64`.
 pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {

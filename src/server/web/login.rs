@@ -21,12 +21,11 @@ use maud::html;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::super::accounts::{
-    LoginOutcome, RecentFailures, new_secret, secret_sha256, verify_password,
-};
-use super::super::server::{AppState, with_register};
+use super::super::secrets::{new_secret, secret_sha256, verify_password};
+use super::super::state::{AppState, with_register};
 use super::auth::{ClientAddr, SESSION_COOKIE, Signed, cookie, local_path, see_other};
 use super::layout;
+use crate::register::accounts::{LoginOutcome, RecentFailures};
 
 /// Failures for one name before sign-ins for it are slowed down.
 pub const FREE_PER_USER: u64 = 5;
@@ -253,7 +252,7 @@ pub async fn sign_in(
 }
 
 fn failed(why: &str) -> Response {
-    let said = super::super::server::internal_error(why);
+    let said = super::super::state::internal_error(why);
     layout::error_page(
         None,
         StatusCode::INTERNAL_SERVER_ERROR,

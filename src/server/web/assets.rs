@@ -9,8 +9,7 @@ use base64::Engine;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::super::lookup::StoredCertificate;
-use super::super::server::{AppState, with_register};
+use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge, checks_table};
 use super::verify::{record_facts, verdict};
@@ -18,6 +17,7 @@ use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::{LayoutVersion, SignatureBlock, SignedCertificate, render_pdf_as};
 use crate::certificate::keys::public_pem;
 use crate::certificate::strict_json;
+use crate::register::lookup::StoredCertificate;
 
 /// Most search results shown.
 const SEARCH_LIMIT: usize = 200;
@@ -26,7 +26,7 @@ const SEARCH_LIMIT: usize = 200;
 async fn lookup<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
     state: &AppState,
     signed: &Signed,
-    f: impl FnOnce(&mut dyn super::super::Register) -> Result<T, E> + Send + 'static,
+    f: impl FnOnce(&mut dyn crate::register::Register) -> Result<T, E> + Send + 'static,
 ) -> Result<T, Response> {
     match with_register(state, f).await {
         Ok(Ok(v)) => Ok(v),
@@ -282,7 +282,7 @@ async fn load(
 ) -> Result<(StoredCertificate, crate::certificate::keys::TrustStore), Response> {
     let wanted = id.clone();
     let (found, stations) = lookup(state, signed, move |reg| {
-        Ok::<_, super::super::RegisterError>((reg.stored_certificate(&wanted)?, reg.stations()?))
+        Ok::<_, crate::register::RegisterError>((reg.stored_certificate(&wanted)?, reg.stations()?))
     })
     .await?;
     let Some(found) = found else {

@@ -9,7 +9,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use super::{Location, Register, RegisterError};
+use crate::register::{Location, Register, RegisterError};
 
 /// How many registers the server opens.
 pub const SERVER_CONNECTIONS: usize = 8;

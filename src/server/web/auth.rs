@@ -17,45 +17,32 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::super::accounts::{Permission, Principal, secret_sha256, secrets_equal};
-use super::super::server::{AppState, json_error, unauthorized, with_register};
+use super::super::secrets::{Principal, secret_sha256};
+use super::super::state::{AppState, json_error, unauthorized, with_register};
 use super::layout;
-use super::routes::Access;
+pub use super::signed::Signed;
+use crate::register::accounts::Permission;
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the health check, the sign-in page, the stylesheet.
+    Open,
+    /// Anyone from this site's own pages (`Origin`/`Referer` checked): `POST /login`.
+    SignIn,
+    /// A station: the body is signed by an enrolled station's key (checked by the handler).
+    Station,
+    /// `/api/v1` reads: a bearer token or a session; `401` without.
+    Api(Permission),
+    /// A page: a session or a bearer token; without, a `303` redirect to the sign-in page.
+    Page(Permission),
+    /// A form of a page that is sent (`POST`): as a page, and from this site only, with the
+    /// session's CSRF token in the form (checked by the handler).
+    Form(Permission),
+}
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "wipeproof_session";
-
-/// Who made a request the guard let in, and the CSRF token of their session (none for a
-/// bearer token: a script's request carries no cookie a forged request could ride on).
-#[derive(Debug, Clone)]
-pub struct Signed {
-    pub principal: Principal,
-    pub csrf: Option<String>,
-}
-
-impl Signed {
-    /// Whether a form's CSRF token is the session's.
-    pub fn form_token_ok(&self, sent: Option<&str>) -> bool {
-        match (&self.csrf, sent) {
-            (None, _) => true,
-            (Some(expected), Some(sent)) => secrets_equal(expected, sent),
-            (Some(_), None) => false,
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Signed {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Signed>().cloned().ok_or_else(|| {
-            json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "this route is not behind the guard; list it in web::routes::ROUTES",
-            )
-        })
-    }
-}
 
 /// The client's address (`unknown` when the server was not given it).
 #[derive(Debug, Clone)]
@@ -220,7 +207,7 @@ fn encode(s: &str, keep_slash: bool) -> String {
 
 /// The guard of a route: lets the request in (with [`Signed`] in its extensions) or answers
 /// it.
-pub(super) async fn guard(
+pub(in crate::server) async fn guard(
     State((state, access)): State<(AppState, Access)>,
     mut req: Request,
     next: Next,

@@ -8,15 +8,20 @@
 //! failures are retried with backoff; something the register refuses stays pending with the
 //! reason; a different certificate or event already stored under the same id (409) is a
 //! conflict the station reports loudly. A station the register does not know is told so at once.
+//!
+//! The register's side of this exchange is `crate::server::api`; [`tls`] holds the roots a
+//! station trusts for an `https://` register.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::tls::{StationTrust, certificate_error};
-use super::{OutboxItem, Register, RegisterError};
+pub mod tls;
+
 use crate::certificate::keys::StationKey;
+use crate::register::{OutboxItem, Register, RegisterError};
+use tls::{StationTrust, certificate_error};
 
 /// How hard to try.
 #[derive(Debug, Clone, Copy)]

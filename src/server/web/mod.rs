@@ -2,22 +2,24 @@
 //! server-rendered HTML (maud escapes every value), one stylesheet, no JavaScript; readable on a
 //! phone and printable.
 //!
-//! * [`routes`]: every route of the server (pages and `/api/v1`) with who may use it; the router
-//!   is built from that list only.
+//! The routes (pages and `/api/v1`) with who may use each are listed in `super::routes`, which
+//! builds the router; no page imports it back.
+//!
 //! * [`auth`]: who is asking (a session cookie or a bearer token), the guard in front of every
 //!   route, and the same-origin and CSRF checks of forms.
+//! * [`signed`](self): who made a request the guard let in.
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
 //! * [`verify`], [`assets`], [`collections`], [`stations`]: the pages.
 
-mod assets;
+pub(super) mod assets;
 pub mod auth;
-mod collections;
-mod layout;
-mod login;
-pub mod routes;
-mod stations;
-mod verify;
+pub(super) mod collections;
+pub(super) mod layout;
+pub(super) mod login;
+pub mod signed;
+pub(super) mod stations;
+pub(super) mod verify;
 
 use std::path::PathBuf;
 
@@ -56,7 +58,7 @@ impl Default for WebSettings {
 /// The trust store of the pages: the state directory's, plus every enrolled station's key.
 fn trust_store(
     settings: &WebSettings,
-    stations: &[super::StationView],
+    stations: &[crate::register::StationView],
 ) -> Result<TrustStore, crate::certificate::keys::KeyError> {
     let mut trust = match &settings.keys_dir {
         Some(dir) => TrustStore::load(dir)?,
