@@ -16,6 +16,7 @@ mod fat;
 mod guard;
 mod layers;
 mod list;
+mod pades;
 mod live;
 mod register;
 mod resume;

@@ -467,6 +467,9 @@ fn draw_pdf(
         &sha,
         &json,
         &pem,
+        // The register holds no station's PDF key: its drawing carries no PDF signature (the
+        // embedded record's Ed25519 signature vouches for it).
+        crate::certificate::pdf::Seal::None,
     )
     .map_err(|e| e.to_string())
 }
