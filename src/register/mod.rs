@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::TrustStore;
 pub use audit::Audit;
+pub use lookup::{Page, Paged};
 pub use manifest_row::ManifestRow;
 use station_event::{SignedEvent, StationEvent};
 
@@ -483,7 +484,15 @@ pub trait Register: accounts::Accounts + lookup::Lookup + Send {
     fn has_certificate(&self, id: &str) -> Result<bool, RegisterError>;
     fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<AssetSummary>, RegisterError>;
     fn asset(&self, tag: &str) -> Result<Option<AssetView>, RegisterError>;
+    /// One page of the assets matching the filter (by collection and tag), and how many match.
+    fn assets_page(
+        &self,
+        filter: &AssetFilter,
+        page: Page,
+    ) -> Result<Paged<AssetSummary>, RegisterError>;
     fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError>;
+    /// One page of the review list (by issue time), and how long it is.
+    fn unmatched_page(&self, page: Page) -> Result<Paged<UnmatchedView>, RegisterError>;
     fn destroy(
         &mut self,
         tag: &str,

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::certificate::canonical;
 use crate::certificate::keys::StationKey;
-use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, render};
+use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, Seal, render};
 pub use crate::certificate::record::{Organisation, Tool};
 use crate::durable::{create_dir_all_mode, write_atomic};
 use crate::register::{AssetState, RegisterError, ReportLine};
@@ -189,11 +189,13 @@ pub struct Issuer<'a> {
 }
 
 /// The PDF of a signed report: the pages drawn from the report, with the signed bytes and the
-/// signature embedded. Verification redraws it the same way.
+/// signature embedded, and the PDF signature `seal`. Verification redraws it the same way, with
+/// the PDF signature's place reserved.
 pub fn render_report_pdf(
     report: &CollectionReport,
     canonical: &[u8],
     signature: &[u8],
+    seal: Seal<'_>,
 ) -> Result<Vec<u8>, PdfError> {
     let sha = hex::encode(Sha256::digest(canonical));
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
@@ -205,6 +207,7 @@ pub fn render_report_pdf(
             title: &title,
             author: &report.organisation.name,
             id_seed: &sha,
+            seal,
         },
         &[
             Attachment {
@@ -275,7 +278,11 @@ pub fn sign_report(
         report,
     };
     let json = report_json(&signed)?;
-    let pdf = render_report_pdf(&signed.report, &canonical, &signature)?;
+    let seal = Seal::Signed {
+        signed_at: &signed.report.issued_at,
+        signer: issuer.key.pdf_signer(),
+    };
+    let pdf = render_report_pdf(&signed.report, &canonical, &signature, seal)?;
     Ok(SignedFiles { signed, json, pdf })
 }
 

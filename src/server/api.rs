@@ -1,6 +1,8 @@
 //! The central register's JSON API under `/api/v1`: stations send signed certificates and
 //! custody events; scripts and people with a token read assets, the review list and the
-//! enrolled stations. Who may call each route is in `super::routes::ROUTES`.
+//! enrolled stations, a page at a time (`limit`, `offset`; answered with `total` and `next`,
+//! `super::web::paging`); load balancers ask `health`, which asks the database. Who may call
+//! each route is in `super::routes::ROUTES`.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -9,13 +11,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::{AppState, json_error, read, read_body, with_register};
+use std::time::Duration;
+
+use super::state::{AppState, json_error, logged, read, read_body, with_register};
+use super::web::paging::{api_answer, api_page};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
 use crate::certificate::strict_json;
 use crate::register::station_event::SignedEvent;
-use crate::register::{AssetFilter, AssetState, RegisterError, StationView};
+use crate::register::{AssetFilter, AssetState, Page, Paged, RegisterError, StationView};
 
 /// The enrolled station with this key, if it may still sign at `signed_at` under the name
 /// `claimed_station`; why it is refused (403) otherwise.
@@ -211,15 +216,35 @@ pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> 
     .unwrap_or_else(|r| r)
 }
 
-#[derive(Deserialize)]
-pub(super) struct ListQuery {
-    collection: Option<String>,
-    state: Option<String>,
+fn failed(e: RegisterError) -> Response {
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
+/// A list's query: its page only.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+impl PageQuery {
+    fn page(&self) -> Result<Page, Response> {
+        api_page(self.limit.as_deref(), self.offset.as_deref())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AssetsQuery {
+    collection: Option<String>,
+    state: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// `GET /api/v1/assets[?collection=&state=&limit=&offset=]`, by collection and tag.
 pub(super) async fn list_assets(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<AssetsQuery>,
 ) -> Response {
     let filter_state = match q.state.as_deref().map(AssetState::parse) {
         Some(None) => {
@@ -231,45 +256,118 @@ pub(super) async fn list_assets(
         Some(s) => s,
         None => None,
     };
+    let page = match q.page.page() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let filter = AssetFilter {
         collection: q.collection,
         state: filter_state,
     };
-    read(&state, move |reg| match reg.list_assets(&filter) {
-        Ok(assets) => axum::Json(json!({ "assets": assets })).into_response(),
+    read(&state, move |reg| match reg.assets_page(&filter, page) {
+        Ok(assets) => api_answer(
+            "assets",
+            assets,
+            page,
+            "/api/v1/assets",
+            &[
+                ("collection", filter.collection.as_deref()),
+                ("state", filter.state.map(|s| s.as_str())),
+            ],
+        ),
         Err(e @ RegisterError::UnknownCollection(_)) => {
             json_error(StatusCode::NOT_FOUND, e.to_string())
         }
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => failed(e),
     })
     .await
 }
 
+/// `GET /api/v1/assets/{tag}`.
 pub(super) async fn show_asset(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
     read(&state, move |reg| match reg.asset(&tag) {
         Ok(Some(a)) => axum::Json(a).into_response(),
         Ok(None) => json_error(StatusCode::NOT_FOUND, format!("no asset {tag}")),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => failed(e),
     })
     .await
 }
 
-pub(super) async fn unmatched(State(state): State<AppState>) -> Response {
-    read(&state, |reg| match reg.unmatched() {
-        Ok(u) => axum::Json(json!({ "unmatched": u })).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+/// `GET /api/v1/unmatched[?limit=&offset=]`, by issue time.
+pub(super) async fn unmatched(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let page = match q.page() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    read(&state, move |reg| match reg.unmatched_page(page) {
+        Ok(u) => api_answer("unmatched", u, page, "/api/v1/unmatched", &[]),
+        Err(e) => failed(e),
     })
     .await
 }
 
-pub(super) async fn stations(State(state): State<AppState>) -> Response {
-    read(&state, |reg| match reg.stations() {
-        Ok(s) => axum::Json(json!({ "stations": s })).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+/// `GET /api/v1/stations[?limit=&offset=]`, by name.
+pub(super) async fn stations(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let page = match q.page() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    read(&state, move |reg| match reg.stations() {
+        Ok(s) => api_answer(
+            "stations",
+            Paged::slice(s, page),
+            page,
+            "/api/v1/stations",
+            &[],
+        ),
+        Err(e) => failed(e),
     })
     .await
 }
 
-pub(super) async fn health() -> Response {
-    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+/// How long the health check waits for the database (and for a free connection to it).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET /api/v1/health`: `200` when the database answers a read, `503` with the reason when it
+/// does not (or not within [`HEALTH_TIMEOUT`]), so a load balancer takes this server out of
+/// its rotation. The reason leaves out the database's URL and host (anyone may ask); the
+/// server's log has them under the reference.
+pub(super) async fn health(State(state): State<AppState>) -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    let answer = tokio::time::timeout(HEALTH_TIMEOUT, with_register(&state, |reg| reg.ping()));
+    let why = match answer.await {
+        Ok(Ok(Ok(()))) => {
+            return axum::Json(json!({ "status": "ok", "database": "ok", "version": version }))
+                .into_response();
+        }
+        Ok(Ok(Err(e))) => {
+            let detail = match &e {
+                RegisterError::Database { message, .. } | RegisterError::Busy { message, .. } => {
+                    message.clone()
+                }
+                other => other.to_string(),
+            };
+            let reference = logged(&e.to_string());
+            format!(
+                "the database does not answer: {detail} (error {reference} in the server's log)"
+            )
+        }
+        Ok(Err(_)) => "the register's task failed; the server's log says why".to_string(),
+        Err(_) => format!(
+            "the database did not answer within {} s",
+            HEALTH_TIMEOUT.as_secs()
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({ "status": "unavailable", "database": "unavailable",
+                           "error": why, "version": version })),
+    )
+        .into_response()
 }

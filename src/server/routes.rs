@@ -222,9 +222,22 @@ pub(super) fn router(state: AppState, max_body: usize) -> Router {
         router = router.route(route.path, guarded);
     }
     router
-        .fallback(layout::not_found)
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// JSON `404` for an `/api/v1` path that is no route (scripts read JSON); the HTML page for any
+/// other path.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    let path = uri.path();
+    if path == "/api/v1" || path.starts_with("/api/v1/") {
+        return super::state::json_error(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("there is no API at {path}; the README lists the routes under /api/v1"),
+        );
+    }
+    layout::not_found().await
 }
 
 #[cfg(test)]

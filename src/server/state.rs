@@ -84,13 +84,19 @@ pub(super) fn json_error(status: StatusCode, message: impl Into<String>) -> Resp
 /// the server's standard error, under a reference; the client gets only the reference. Anyone
 /// may cause an error, signed in or not, and none of that is theirs to read.
 pub(super) fn internal_error(message: &str) -> String {
-    let reference = uuid::Uuid::new_v4().simple().to_string();
-    let reference = &reference[..12];
-    crate::stderr_line!("wipeproof: serve: error {reference}: {message}");
+    let reference = logged(message);
     format!(
         "the register could not answer (error {reference}); its log says what happened under \
          that reference"
     )
+}
+
+/// Logs `message` on the server's standard error under a new reference, and returns it.
+pub(super) fn logged(message: &str) -> String {
+    let reference = uuid::Uuid::new_v4().simple().to_string();
+    let reference = &reference[..12];
+    crate::stderr_line!("wipeproof: serve: error {reference}: {message}");
+    reference.to_string()
 }
 
 /// Runs `f` on the register off the async threads.

@@ -62,11 +62,16 @@ pub fn wipe_serial(home: &Home, serial: &str, extra: &[&str]) -> String {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let (_, v) = home.json(&args);
-    only_drive(&v)["certificate_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let (code, v) = home.json(&args);
+    // Exit 0 for a PASS, 1 for a certificate of FAIL or INCOMPLETE (`--verify none`); never a
+    // wipe that went wrong some other way.
+    let drive = only_drive(&v);
+    let expected = if drive["result"] == "PASS" { 0 } else { 1 };
+    assert_eq!(code, expected, "{v}");
+    if !extra.contains(&"none") {
+        assert_eq!(drive["result"], "PASS", "{v}");
+    }
+    drive["certificate_id"].as_str().unwrap().to_string()
 }
 
 /// `sync` with the token in the environment; exit code and JSON.

@@ -180,4 +180,6 @@ CREATE INDEX login_attempts_user ON login_attempts(username, at);
 CREATE INDEX login_attempts_client ON login_attempts(client, at);
 "#,
     ),
+    // Indexes for registers of millions of assets: the same statements as SQLite's.
+    (5, crate::register::sqlite::schema::V5_SCALE_INDEXES),
 ];

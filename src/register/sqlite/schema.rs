@@ -131,7 +131,23 @@ CREATE TABLE station_events (
     ),
     (3, V3_CONNECTOR_DELIVERIES),
     (4, V4_ACCOUNTS),
+    (5, V5_SCALE_INDEXES),
 ];
+
+/// Indexes for registers of millions of assets (the same on PostgreSQL).
+pub(crate) const V5_SCALE_INDEXES: &str = "
+-- The indexes of the paged lists and counts of a register of millions of assets: a
+-- collection's assets by tag and by state, a drive's latest certificate, the review list by
+-- issue time, a station's certificates and events, an asset's custody events.
+CREATE INDEX assets_collection_tag ON assets(collection_id, tag);
+CREATE INDEX assets_collection_state ON assets(collection_id, state);
+DROP INDEX certificates_media;
+CREATE INDEX certificates_media_latest ON certificates(media_id, issued_at, received_at);
+CREATE INDEX certificates_unmatched_issued ON certificates(issued_at, id) WHERE asset_id IS NULL;
+CREATE INDEX certificates_station ON certificates(key_id, received_at);
+CREATE INDEX station_events_station ON station_events(key_id, received_at);
+CREATE INDEX events_asset ON events(asset_tag, seq);
+";
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
 /// `subject` is the certificate id, or `destroyed:TAG`.

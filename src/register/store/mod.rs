@@ -139,8 +139,24 @@ impl<S: Store> Register for SqlRegister<S> {
         self.store.read(&mut |db, path| views::asset(db, path, tag))
     }
 
+    fn assets_page(
+        &self,
+        filter: &AssetFilter,
+        page: Page,
+    ) -> Result<Paged<AssetSummary>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::assets_page(db, path, filter, page))
+    }
+
     fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError> {
-        self.store.read(&mut |db, path| views::unmatched(db, path))
+        self.store
+            .read(&mut |db, path| views::unmatched(db, path, None))
+            .map(|p| p.items)
+    }
+
+    fn unmatched_page(&self, page: Page) -> Result<Paged<UnmatchedView>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::unmatched(db, path, Some(page)))
     }
 
     fn destroy(

@@ -12,15 +12,14 @@ use serde::Deserialize;
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge, checks_table};
+use super::paging::{PAGE_ROWS, page_number, pager};
 use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::{LayoutVersion, SignatureBlock, SignedCertificate, render_pdf_as};
 use crate::certificate::keys::public_pem;
 use crate::certificate::strict_json;
+use crate::register::Page;
 use crate::register::lookup::StoredCertificate;
-
-/// Most search results shown.
-const SEARCH_LIMIT: usize = 200;
 
 /// Runs a read on the register; a failure becomes an error page.
 async fn lookup<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
@@ -45,9 +44,23 @@ fn search_form(q: &str) -> Markup {
     }
 }
 
-/// `GET /`: search, and every collection with its progress.
-pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
-    let collections = match lookup(&state, &signed, |reg| reg.collections()).await {
+/// `?page=N` of a list page.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+/// `GET /[?page=N]`: search, and the collections with their progress, a page at a time.
+pub async fn home(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let number = page_number(query.page.as_deref());
+    let found = lookup(&state, &signed, move |reg| {
+        reg.collections(Page::numbered(number, PAGE_ROWS))
+    });
+    let collections = match found.await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -57,19 +70,20 @@ pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
         html! {
             (search_form(""))
             h2 { "Collections" }
-            @if collections.is_empty() {
+            @if collections.total == 0 {
                 p.muted { "No collection has been booked in yet (" code { "wipeproof intake import" } ")." }
             } @else {
                 div.scroll { table.cards {
                     thead { tr { th { "Collection" } th { "Customer" } th { "Assets" } th { "Retired" }
                                  th { "Received" } th { "Failed" } th { "Destroyed" } } }
-                    tbody { @for c in &collections { tr {
+                    tbody { @for c in &collections.items { tr {
                         td data-label="Collection" { a href={ "/collections/" (path_segment(&c.collection)) } { (c.collection) } }
                         td data-label="Customer" { (c.customer) }
                         td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
                         td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
                     } } }
                 } }
+                (pager("/?", number, collections.total, collections.items.len()))
             }
         },
     )
@@ -78,9 +92,11 @@ pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
 #[derive(Deserialize)]
 pub struct SearchQuery {
     q: Option<String>,
+    page: Option<String>,
 }
 
-/// `GET /assets?q=`: assets by tag, serial (the asset's or a drive's) or customer.
+/// `GET /assets?q=[&page=N]`: assets by tag, serial (the asset's or a drive's) or customer, a
+/// page at a time by tag.
 pub async fn search(
     State(state): State<AppState>,
     signed: Signed,
@@ -96,32 +112,32 @@ pub async fn search(
     if q.is_empty() {
         return layout::page(&signed, "Search", search_form(""));
     }
+    let number = page_number(query.page.as_deref());
     let needle = q.clone();
     let found = match lookup(&state, &signed, move |reg| {
-        reg.search_assets(&needle, SEARCH_LIMIT + 1)
+        reg.search_assets(&needle, Page::numbered(number, PAGE_ROWS))
     })
     .await
     {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let more = found.len() > SEARCH_LIMIT;
+    let base = format!("/assets?q={}&", path_segment(&q));
     layout::page(
         &signed,
         "Search",
         html! {
             (search_form(&q))
             p.muted {
-                @if found.is_empty() { "No asset matches " }
-                @else if more { "The first " (SEARCH_LIMIT) " assets matching " }
-                @else { (found.len()) " asset(s) match " }
+                @if found.total == 0 { "No asset matches " }
+                @else { (found.total) " asset(s) match " }
                 "“" (q) "” (asset tag, serial number, a drive's serial, customer or customer reference)."
             }
-            @if !found.is_empty() {
+            @if !found.items.is_empty() {
                 div.scroll { table.cards {
                     thead { tr { th { "Asset" } th { "Serial" } th { "What" } th { "Customer" }
                                  th { "Collection" } th { "State" } th { "Drives" } th { "Certificates" } } }
-                    tbody { @for a in found.iter().take(SEARCH_LIMIT) { tr {
+                    tbody { @for a in &found.items { tr {
                         td data-label="Asset" { a href={ "/assets/" (path_segment(&a.asset_tag)) } { (a.asset_tag) } }
                         td.mono data-label="Serial" { (a.serial) }
                         td data-label="What" { (describe(a.asset_type.as_deref(), a.make.as_deref(), a.model.as_deref())) }
@@ -133,6 +149,7 @@ pub async fn search(
                     } } }
                 } }
             }
+            (pager(&base, number, found.total, found.items.len()))
         },
     )
 }
@@ -450,6 +467,9 @@ fn draw_pdf(
         &sha,
         &json,
         &pem,
+        // The register holds no station's PDF key: its drawing carries no PDF signature (the
+        // embedded record's Ed25519 signature vouches for it).
+        crate::certificate::pdf::Seal::None,
     )
     .map_err(|e| e.to_string())
 }

@@ -1,29 +1,42 @@
-//! A collection's page: how far its assets have come, a line per asset and drive, and the
-//! signed report to download (drawn and signed by the same code as `wipeproof report`, once
-//! the audit backs the register).
+//! A collection's page: how far its assets have come, a line per asset and drive (a page of
+//! assets at a time), and the signed report to download (drawn and signed by the same code as
+//! `wipeproof report`, once the audit backs the register).
 
-use axum::extract::{Path, State};
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use serde::Deserialize;
 
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge};
+use super::paging::{PAGE_ROWS, page_number, pager};
 use crate::certificate::keys::{StationKey, TrustStore};
+use crate::register::Page;
 use crate::register::accounts::Permission;
-use crate::report::{
-    Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report, summarise,
-};
+use crate::report::{Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report};
 
-/// `GET /collections/{code}`.
+/// `?page=N` of a collection's assets.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+/// `GET /collections/{code}[?page=N]`: the counts over the whole collection (computed by the
+/// database) and a page of its assets with their drives.
 pub async fn collection(
     State(state): State<AppState>,
     signed: Signed,
     Path(code): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Response {
     let wanted = code.clone();
-    let found = match with_register(&state, move |reg| reg.collection_lines(&wanted)).await {
+    let number = page_number(query.page.as_deref());
+    let page = Page::numbered(number, PAGE_ROWS);
+    let found = match with_register(&state, move |reg| reg.collection_page(&wanted, page)).await {
         Ok(Ok(found)) => found,
         Ok(Err(e @ crate::register::RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
@@ -36,34 +49,36 @@ pub async fn collection(
         Ok(Err(e)) => return layout::failed(&signed, e),
         Err(r) => return r,
     };
-    let (customer, lines) = found;
-    let summary = summarise(&lines);
-    let state_count =
-        |s: crate::register::AssetState| summary.by_state.get(&s).copied().unwrap_or(0);
     let base = format!("/collections/{}", path_segment(&code));
-    let r = &summary.by_result;
+    let (c, d) = (&found.progress, &found.drives);
+    let shown = found
+        .lines
+        .iter()
+        .map(|l| &l.asset_tag)
+        .collect::<BTreeSet<_>>()
+        .len();
     layout::page(
         &signed,
         &format!("Collection {code}"),
         html! {
-            p { "Customer: " strong { (customer) } }
-            @let done = state_count(crate::register::AssetState::Retired) + state_count(crate::register::AssetState::Destroyed);
+            p { "Customer: " strong { (c.customer) } }
+            @let done = c.retired + c.destroyed;
             p {
-                strong { (done) " of " (summary.assets) " assets done" }
-                @if summary.assets > 0 { " (" (done * 100 / summary.assets) " %)" }
+                strong { (done) " of " (c.assets) " assets done" }
+                @if c.assets > 0 { " (" (done * 100 / c.assets) " %)" }
                 ": retired or destroyed." br;
-                progress value=(done) max=(summary.assets.max(1)) { (done) " of " (summary.assets) }
+                progress value=(done) max=(c.assets.max(1)) { (done) " of " (c.assets) }
             }
             ul.counts {
-                li { b { (summary.assets) } "assets" }
-                li { b { (state_count(crate::register::AssetState::Retired)) } "retired" }
-                li { b { (state_count(crate::register::AssetState::Received)) } "received, not yet done" }
-                li { b { (state_count(crate::register::AssetState::Failed)) } "failed" }
-                li { b { (state_count(crate::register::AssetState::Destroyed)) } "destroyed" }
+                li { b { (c.assets) } "assets" }
+                li { b { (c.retired) } "retired" }
+                li { b { (c.received) } "received, not yet done" }
+                li { b { (c.failed) } "failed" }
+                li { b { (c.destroyed) } "destroyed" }
             }
             p.muted {
-                (summary.drives) " drive(s): " (r.pass) " passed, " (r.fail) " failed, "
-                (r.incomplete) " incomplete, " (r.not_wiped) " not wiped yet."
+                (d.drives) " drive(s): " (d.pass) " passed, " (d.fail) " failed, "
+                (d.incomplete) " incomplete, " (d.not_wiped) " not wiped yet."
             }
             h2 { "Signed report" }
             @if signed.principal.may(Permission::SignReport) {
@@ -80,7 +95,7 @@ pub async fn collection(
             div.scroll { table.cards {
                 thead { tr { th { "Asset" } th { "Type" } th { "State" } th { "Drive" } th { "Method" }
                              th { "Result" } th { "Certificate" } } }
-                tbody { @for l in &lines { tr {
+                tbody { @for l in &found.lines { tr {
                     td data-label="Asset" { a href={ "/assets/" (path_segment(&l.asset_tag)) } { (l.asset_tag) } }
                     td data-label="Type" { (l.asset_type.as_deref().unwrap_or("-")) }
                     td data-label="State" { (badge(l.state.as_str())) }
@@ -92,6 +107,7 @@ pub async fn collection(
                     } @else { "-" } }
                 } } }
             } }
+            (pager(&format!("{base}?"), number, c.assets, shown))
         },
     )
 }
@@ -112,34 +128,38 @@ async fn signed_report(
     };
     let web = state.web.clone();
     let operator = signed.principal.name().to_string();
-    let made = with_register(state, move |reg| -> Result<SignedFiles, String> {
-        let key = StationKey::load(&keys_dir).map_err(|e| {
-            format!(
+    let made = with_register(
+        state,
+        move |reg| -> Result<SignedFiles, (StatusCode, String)> {
+            let conflict = |why: String| (StatusCode::CONFLICT, why);
+            let key = StationKey::load(&keys_dir).map_err(|e| {
+            conflict(format!(
                 "the register has no signing key ({e}); make one on it with `wipeproof keys init`"
+            ))
+        })?;
+            let trust = TrustStore::load(&keys_dir).map_err(|e| conflict(e.to_string()))?;
+            let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
+                ReportError::Register(crate::register::RegisterError::UnknownCollection(c)) => {
+                    (StatusCode::NOT_FOUND, format!("there is no collection {c}"))
+                }
+                other => conflict(other.to_string()),
+            })?;
+            sign_report(
+                &customer,
+                &code,
+                lines,
+                &Issuer {
+                    organisation: &web.organisation,
+                    station_id: &web.station_id,
+                    operator: &operator,
+                    key: &key,
+                },
             )
-        })?;
-        let trust = TrustStore::load(&keys_dir).map_err(|e| e.to_string())?;
-        let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
-            ReportError::Register(crate::register::RegisterError::UnknownCollection(c)) => {
-                format!("there is no collection {c}")
-            }
-            other => other.to_string(),
-        })?;
-        sign_report(
-            &customer,
-            &code,
-            lines,
-            &Issuer {
-                organisation: &web.organisation,
-                station_id: &web.station_id,
-                operator: &operator,
-                key: &key,
-            },
-        )
-        .map_err(|e| e.to_string())
-    })
+            .map_err(|e| conflict(e.to_string()))
+        },
+    )
     .await?;
-    made.map_err(|why| layout::error_page(Some(signed), StatusCode::CONFLICT, "No report", &why))
+    made.map_err(|(status, why)| layout::error_page(Some(signed), status, "No report", &why))
 }
 
 fn download(bytes: Vec<u8>, mime: &'static str, filename: String) -> Response {
