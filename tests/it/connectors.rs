@@ -395,3 +395,27 @@ fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_n
         format!("{cert} PASS").as_str()
     );
 }
+
+#[test]
+fn snipeit_a_throttled_sync_waits_as_retry_after_says_and_tells_it() {
+    // RouteServiceProvider::configureRateLimiting: 429 with Retry-After once the calls of the
+    // window are spent (3 a second here, so one certificate meets it).
+    let mut fake = Snipe::new();
+    fake.throttle = Some((3, Duration::from_secs(1)));
+    let server = FakeServer::start(fake, snipe);
+    let home = station_with(Backend::Sqlite, &snipe_config(&server.url, ""));
+    wipe_serial(&home, "LAP-1", &[]);
+    let (code, v, err) = sync(&home, TOKEN, &[]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert!(err.contains("connector acme-snipeit: "), "{err}");
+    assert!(
+        err.contains(
+            "answered 429 Too Many Requests; waiting 1 s as its Retry-After says, then going on"
+        ),
+        "{err}"
+    );
+    let s = server.state.lock().unwrap();
+    assert!(s.throttled > 0);
+    assert_eq!(s.files.len(), 1);
+    assert_eq!(s.asset(11)["status_id"], 4);
+}
