@@ -228,8 +228,10 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    fn page(&self) -> Result<Page, Response> {
+    /// The page asked for; a JSON `400` that says what is allowed otherwise.
+    fn page(&self) -> Result<Page, Box<Response>> {
         api_page(self.limit.as_deref(), self.offset.as_deref())
+            .map_err(|why| Box::new(json_error(StatusCode::BAD_REQUEST, why)))
     }
 }
 
@@ -258,7 +260,7 @@ pub(super) async fn list_assets(
     };
     let page = match q.page.page() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = AssetFilter {
         collection: q.collection,
@@ -300,7 +302,7 @@ pub(super) async fn unmatched(
 ) -> Response {
     let page = match q.page() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     read(&state, move |reg| match reg.unmatched_page(page) {
         Ok(u) => api_answer("unmatched", u, page, "/api/v1/unmatched", &[]),
@@ -316,7 +318,7 @@ pub(super) async fn stations(
 ) -> Response {
     let page = match q.page() {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     read(&state, move |reg| match reg.stations() {
         Ok(s) => api_answer(
