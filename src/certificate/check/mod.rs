@@ -638,12 +638,20 @@ mod tests {
         let mut lower = f.rendered.pdf.clone();
         lower[at] = lower[at].to_ascii_lowercase();
         let r = verify_bytes(&lower, "t", &f.trust, None).unwrap();
-        assert!(!r.valid && !detail(&r, "pdf_signature").ok, "{:#?}", r.checks);
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
         // A changed signature value fails as a signature that does not match.
         let mut other = f.rendered.pdf.clone();
         other[at] = if other[at] == b'A' { b'B' } else { b'A' };
         let r = verify_bytes(&other, "t", &f.trust, None).unwrap();
-        assert!(!r.valid && !detail(&r, "pdf_signature").ok, "{:#?}", r.checks);
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
     }
 
     proptest! {
