@@ -22,8 +22,8 @@ use super::fonts;
 use super::keys::{StationKey, public_pem};
 use super::layout::{describe_unshowable, layout, unshowable};
 use super::pdf::{A4_MM, Attachment, PdfInfo, Seal, Typeset, render_with};
-use super::x509::PdfSigner;
 use super::record::{ChainLink, Issuable, Record, RecordError};
+use super::x509::PdfSigner;
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
 use crate::verify::WipeResult;
 

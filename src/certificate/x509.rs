@@ -161,13 +161,11 @@ impl PdfSigner {
             .and_then(|t| Time::try_from(t.to_system_time() - Duration::from_secs(86_400)).ok())
             .ok_or_else(|| encode_err("the clock is not a valid certificate time"))?;
         let validity = Validity::new(not_before, Time::INFINITY);
-        let spki = spki::SubjectPublicKeyInfoOwned::from_key(key.verifying_key())
-            .map_err(encode_err)?;
+        let spki =
+            spki::SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).map_err(encode_err)?;
         let builder = CertificateBuilder::new(Station { subject }, serial, validity, spki)
             .map_err(encode_err)?;
-        let certificate = builder
-            .build::<_, DerSignature>(&key)
-            .map_err(encode_err)?;
+        let certificate = builder.build::<_, DerSignature>(&key).map_err(encode_err)?;
         let certificate_der = certificate.to_der().map_err(encode_err)?;
         Ok(PdfSigner {
             key,
@@ -187,9 +185,7 @@ impl PdfSigner {
 
     /// The certificate as PEM, which `openssl x509`, `certutil -A` and pyHanko read.
     pub fn certificate_pem(&self) -> Result<String, KeyError> {
-        self.certificate
-            .to_pem(LineEnding::LF)
-            .map_err(encode_err)
+        self.certificate.to_pem(LineEnding::LF).map_err(encode_err)
     }
 
     /// ECDSA P-256 with SHA-256 over `message` (RFC 6979: the same message gives the same
@@ -205,12 +201,12 @@ impl PdfSigner {
     pub fn load_or_create(dir: &Path, ed25519_key_id: &str) -> Result<PdfSigner, KeyError> {
         let key_path = dir.join(PDF_KEY_FILE);
         let key = match read_optional(&key_path)? {
-            Some(text) => SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| {
-                KeyError::BadPrivate {
+            Some(text) => {
+                SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| KeyError::BadPrivate {
                     path: key_path.clone(),
                     message: format!("not a PKCS#8 P-256 key: {e}"),
-                }
-            })?,
+                })?
+            }
             None => {
                 let made = Self::generate(ed25519_key_id)?;
                 match made.write_key(dir, false) {
@@ -328,7 +324,10 @@ mod tests {
         let tbs = s.certificate().tbs_certificate().to_der().unwrap();
         let sig =
             p256::ecdsa::DerSignature::from_bytes(s.certificate().signature().raw_bytes()).unwrap();
-        p256_key(s.certificate()).unwrap().verify(&tbs, &sig).unwrap();
+        p256_key(s.certificate())
+            .unwrap()
+            .verify(&tbs, &sig)
+            .unwrap();
     }
 
     #[test]
@@ -346,7 +345,11 @@ mod tests {
         let other = "SHA256:ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
         let remade = PdfSigner::load_or_create(dir.path(), other).unwrap();
         assert_eq!(named_key_id(remade.certificate()).as_deref(), Some(other));
-        assert_eq!(remade.key.to_bytes(), first.key.to_bytes(), "same P-256 key");
+        assert_eq!(
+            remade.key.to_bytes(),
+            first.key.to_bytes(),
+            "same P-256 key"
+        );
         fs::write(dir.path().join(PDF_KEY_FILE), "junk").unwrap();
         let err = PdfSigner::load_or_create(dir.path(), ID).unwrap_err();
         assert!(err.to_string().contains(PDF_KEY_FILE), "{err}");

@@ -349,7 +349,10 @@ fn keys_init_show_export_and_the_first_wipe_creates_a_key() {
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
     assert!(!pem.contains("PRIVATE"));
     // Then the X.509 certificate of the PDF signature, and the output is read as it is.
-    assert!(pem.contains("-----END PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(
+        pem.contains("-----END PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----"),
+        "{pem}"
+    );
     let exported = home.path().join("exported.pem");
     std::fs::write(&exported, &pem).unwrap();
     let other = Home::new();

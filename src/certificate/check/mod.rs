@@ -617,6 +617,43 @@ mod tests {
         assert!(detail(&r, "file").detail.starts_with("byte-identical"));
     }
 
+    #[test]
+    fn the_pdf_signature_is_checked_and_its_contents_spelt_only_one_way() {
+        let f = fixture();
+        let r = verify_bytes(&f.rendered.pdf, "t", &f.trust, None).unwrap();
+        let sig = detail(&r, "pdf_signature");
+        assert!(sig.ok && sig.detail.contains("PAdES"), "{sig:?}");
+        // The same signature bytes in lower-case hex: no byte a signature covers changed, yet
+        // the file is not the issued one, and it does not verify.
+        let start = f
+            .rendered
+            .pdf
+            .windows(10)
+            .position(|w| w == b"/Contents<")
+            .unwrap()
+            + 10;
+        let at = (start..start + 200)
+            .find(|&i| (b'A'..=b'F').contains(&f.rendered.pdf[i]))
+            .unwrap();
+        let mut lower = f.rendered.pdf.clone();
+        lower[at] = lower[at].to_ascii_lowercase();
+        let r = verify_bytes(&lower, "t", &f.trust, None).unwrap();
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
+        // A changed signature value fails as a signature that does not match.
+        let mut other = f.rendered.pdf.clone();
+        other[at] = if other[at] == b'A' { b'B' } else { b'A' };
+        let r = verify_bytes(&other, "t", &f.trust, None).unwrap();
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
 

@@ -7,8 +7,8 @@ use super::super::fonts;
 use super::super::issue::LayoutVersion;
 use super::super::layout::{describe_unshowable, unshowable};
 use super::super::{v1, winansi};
-use super::{signature, structure};
 use super::*;
+use super::{signature, structure};
 
 pub(super) fn check_pdf(
     report: &mut Report,
@@ -142,7 +142,7 @@ pub(super) fn check_pdf(
         version, record, canonical, signature, &sha, &json, &pem, seal,
     )
     .ok()
-        .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
+    .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     match &redrawn {
         Some((_, p)) => match parsed.drawing_matches(p, "a certificate") {
             Ok(()) => report.push(

@@ -153,7 +153,11 @@ pub(super) fn finish(bytes: &mut [u8], sig: ObjectId, seal: &Seal<'_>) -> Result
     let doc = Document::load_mem(bytes).map_err(|e| PdfError::Build(e.to_string()))?;
     let offset = match doc.reference_table.get(sig.0) {
         Some(lopdf::xref::XrefEntry::Normal { offset, .. }) => *offset as usize,
-        _ => return Err(fail("the signature dictionary is not in the cross-reference table")),
+        _ => {
+            return Err(fail(
+                "the signature dictionary is not in the cross-reference table",
+            ));
+        }
     };
     let end = find(bytes, b"endobj", offset).ok_or_else(|| fail("no endobj"))?;
     let range_key = find(&bytes[..end], b"/ByteRange", offset).ok_or_else(|| fail("no range"))?;
@@ -270,11 +274,14 @@ fn is_signature_widget(doc: &Document, widget: &Object) -> bool {
         return false;
     };
     let name = |k: &[u8]| w.get(k).and_then(Object::as_name).ok();
-    let zero_area = w.get(b"Rect").and_then(Object::as_array).is_ok_and(|r| {
-        r.len() == 4 && r.iter().all(|v| v.as_float().is_ok_and(|f| f == 0.0))
-    });
-    only_keys(w, &[b"Type", b"Subtype", b"FT", b"T", b"F", b"Rect", b"P", b"V"])
-        && name(b"Subtype") == Some(b"Widget")
+    let zero_area = w
+        .get(b"Rect")
+        .and_then(Object::as_array)
+        .is_ok_and(|r| r.len() == 4 && r.iter().all(|v| v.as_float().is_ok_and(|f| f == 0.0)));
+    only_keys(
+        w,
+        &[b"Type", b"Subtype", b"FT", b"T", b"F", b"Rect", b"P", b"V"],
+    ) && name(b"Subtype") == Some(b"Widget")
         && name(b"FT") == Some(b"Sig")
         && zero_area
 }
@@ -342,9 +349,14 @@ pub fn verify(bytes: &[u8], doc: &Document) -> Result<Option<Verified>, String> 
         Ok(Object::String(s, _)) => s,
         _ => return Err("the signature has no /Contents string".into()),
     };
-    let hex_in_file = &bytes[a + 1..b - 1];
-    if hex::decode(hex_in_file).ok().as_ref() != Some(contents) {
-        return Err("the signature's /Contents is not the string its byte range leaves out".into());
+    // The string as the renderer writes it (upper-case hex, no spaces): another spelling of the
+    // same bytes is an edit no signature covers.
+    if bytes[a + 1..b - 1] != *hex::encode_upper(contents).as_bytes() {
+        return Err(
+            "the signature's /Contents is not the string its byte range leaves out, written as \
+             wipeproof writes it"
+                .into(),
+        );
     }
     let range = sig
         .get(b"ByteRange")

@@ -400,7 +400,8 @@ pub async fn certificate_json(
 }
 
 /// `GET /certificates/{id}/pdf`: the PDF drawn again from the signed record, with the layout
-/// it was made with: byte for byte the PDF the station wrote.
+/// it was made with: the pages and embedded files of the PDF the station wrote, without its PDF
+/// signature (only the station's key makes that).
 pub async fn certificate_pdf(
     State(state): State<AppState>,
     signed: Signed,
