@@ -49,6 +49,7 @@ impl<S: Store> Lookup for SqlRegister<S> {
                 p,
                 "SELECT co.code, cu.name, COUNT(a.id),
                         SUM(CASE WHEN a.state = 'received' THEN 1 ELSE 0 END),
+                        SUM(CASE WHEN a.state = 'expected' THEN 1 ELSE 0 END),
                         SUM(CASE WHEN a.state = 'retired' THEN 1 ELSE 0 END),
                         SUM(CASE WHEN a.state = 'failed' THEN 1 ELSE 0 END),
                         SUM(CASE WHEN a.state = 'destroyed' THEN 1 ELSE 0 END)
@@ -65,9 +66,10 @@ impl<S: Store> Lookup for SqlRegister<S> {
                         customer: r.get(1)?,
                         assets: n(2)?,
                         received: n(3)?,
-                        retired: n(4)?,
-                        failed: n(5)?,
-                        destroyed: n(6)?,
+                        expected: n(4)?,
+                        retired: n(5)?,
+                        failed: n(6)?,
+                        destroyed: n(7)?,
                     })
                 },
             )

@@ -62,11 +62,12 @@ pub async fn home(State(state): State<AppState>, signed: Signed) -> Response {
             } @else {
                 div.scroll { table.cards {
                     thead { tr { th { "Collection" } th { "Customer" } th { "Assets" } th { "Retired" }
-                                 th { "Received" } th { "Failed" } th { "Destroyed" } } }
+                                 th { "Expected" } th { "Received" } th { "Failed" } th { "Destroyed" } } }
                     tbody { @for c in &collections { tr {
                         td data-label="Collection" { a href={ "/collections/" (path_segment(&c.collection)) } { (c.collection) } }
                         td data-label="Customer" { (c.customer) }
-                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
+                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) }
+                        td data-label="Expected" { (c.expected) } td data-label="Received" { (c.received) }
                         td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
                     } } }
                 } }

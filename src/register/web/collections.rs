@@ -56,6 +56,7 @@ pub async fn collection(
             ul.counts {
                 li { b { (summary.assets) } "assets" }
                 li { b { (state_count(super::super::AssetState::Retired)) } "retired" }
+                li { b { (state_count(super::super::AssetState::Expected)) } "expected, not received yet" }
                 li { b { (state_count(super::super::AssetState::Received)) } "received, not yet done" }
                 li { b { (state_count(super::super::AssetState::Failed)) } "failed" }
                 li { b { (state_count(super::super::AssetState::Destroyed)) } "destroyed" }
