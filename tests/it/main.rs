@@ -6,6 +6,7 @@ mod support;
 mod certificate;
 mod connectors;
 mod connectors_glpi;
+mod custody;
 mod engine;
 mod fake_http;
 mod fat;

@@ -119,16 +119,15 @@ async fn signed_report(
             )
         })?;
         let trust = TrustStore::load(&keys_dir).map_err(|e| e.to_string())?;
-        let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
+        let contents = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
             ReportError::Register(super::super::RegisterError::UnknownCollection(c)) => {
                 format!("there is no collection {c}")
             }
             other => other.to_string(),
         })?;
         sign_report(
-            &customer,
+            contents,
             &code,
-            lines,
             &Issuer {
                 organisation: &web.organisation,
                 station_id: &web.station_id,
