@@ -11,8 +11,9 @@ use super::output::{mark_json_printed, print_json, print_json_line};
 use super::scans::{Line, ScanReader, refusal};
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
+use crate::intake::{labels, manifest};
 use crate::register::collection::{Pickup, Reason, Reconciliation, Scan};
-use crate::register::{AssetFilter, Register, RegisterError, labels, manifest};
+use crate::register::{AssetFilter, Register, RegisterError};
 
 #[derive(Debug, Args)]
 pub struct IntakeArgs {

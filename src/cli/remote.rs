@@ -10,13 +10,14 @@ use super::output::print_json;
 use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
-use crate::register::connector::{ConnectorSettings, sync_connector};
-use crate::register::pool::{Pool, SERVER_CONNECTIONS};
-use crate::register::report::{Issuer, ReportError, audited_lines, write_report};
-use crate::register::server;
-use crate::register::sync::{SyncOptions, sync};
-use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
-use crate::register::web::WebSettings;
+use crate::connector::{ConnectorSettings, sync_connector};
+use crate::report::{Issuer, ReportError, audited_lines, write_report};
+use crate::server;
+use crate::server::pool::{Pool, SERVER_CONNECTIONS};
+use crate::server::tls::ServerTls;
+use crate::server::web::WebSettings;
+use crate::sync::tls::{StationTrust, plain_http_off_loopback};
+use crate::sync::{SyncOptions, sync};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

@@ -11,7 +11,8 @@
 //!   those the signed record renders to with the file's layout, and every character of the
 //!   record can be shown), `page_content` (every drawing operation too, and nothing added),
 //!   `pdf_structure` (one revision, and every object a viewer reads is what the renderer
-//!   writes, whichever version made the file);
+//!   writes, whichever version made the file), `pdf_signature` (the PAdES signature viewers
+//!   check is valid, covers the whole file, and its certificate names the record's key);
 //! * JSON only: `signature_block` (its key id and record hash are the record's);
 //! * `file`: whether the file is byte for byte what this signed record renders to, saying
 //!   which it found (a re-indented JSON stays valid: it is read strictly; a re-saved PDF does
@@ -34,6 +35,7 @@ use sha2::{Digest, Sha256};
 mod drive;
 mod json;
 mod page;
+pub(crate) mod signature;
 pub(crate) mod structure;
 
 pub use drive::{DriveCheck, DriveRead};
@@ -368,6 +370,7 @@ mod tests {
                 "visible_text",
                 "page_content",
                 "pdf_structure",
+                "pdf_signature",
                 "file"
             ]
         );
@@ -441,6 +444,7 @@ mod tests {
             &sha,
             &json,
             &pem,
+            crate::certificate::pdf::Seal::None,
         )
         .unwrap();
         let mut trust = f.trust.clone();

@@ -180,8 +180,10 @@ CREATE INDEX login_attempts_user ON login_attempts(username, at);
 CREATE INDEX login_attempts_client ON login_attempts(client, at);
 "#,
     ),
+    // Indexes for registers of millions of assets: the same statements as SQLite's.
+    (5, crate::register::sqlite::schema::V5_SCALE_INDEXES),
     (
-        5,
+        6,
         r#"
 ALTER TABLE assets ADD COLUMN received_at TEXT COLLATE "C";
 UPDATE assets SET received_at = created_at;

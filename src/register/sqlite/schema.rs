@@ -131,8 +131,24 @@ CREATE TABLE station_events (
     ),
     (3, V3_CONNECTOR_DELIVERIES),
     (4, V4_ACCOUNTS),
-    (5, V5_CUSTODY),
+    (5, V5_SCALE_INDEXES),
+    (6, V6_CUSTODY),
 ];
+
+/// Indexes for registers of millions of assets (the same on PostgreSQL).
+pub(crate) const V5_SCALE_INDEXES: &str = "
+-- The indexes of the paged lists and counts of a register of millions of assets: a
+-- collection's assets by tag and by state, a drive's latest certificate, the review list by
+-- issue time, a station's certificates and events, an asset's custody events.
+CREATE INDEX assets_collection_tag ON assets(collection_id, tag);
+CREATE INDEX assets_collection_state ON assets(collection_id, state);
+DROP INDEX certificates_media;
+CREATE INDEX certificates_media_latest ON certificates(media_id, issued_at, received_at);
+CREATE INDEX certificates_unmatched_issued ON certificates(issued_at, id) WHERE asset_id IS NULL;
+CREATE INDEX certificates_station ON certificates(key_id, received_at);
+CREATE INDEX station_events_station ON station_events(key_id, received_at);
+CREATE INDEX events_asset ON events(asset_tag, seq);
+";
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
 /// `subject` is the certificate id, or `destroyed:TAG`.
@@ -195,7 +211,7 @@ CREATE INDEX login_attempts_client ON login_attempts(client, at);
 /// (assets imported before this migration were received at import), the collection's steps
 /// (booked, collected, received, reconciled, closed) with who, when and what, what goods-in
 /// scanned that no manifest lists, and how each missing asset was resolved.
-const V5_CUSTODY: &str = "
+const V6_CUSTODY: &str = "
 ALTER TABLE assets ADD COLUMN received_at TEXT;
 UPDATE assets SET received_at = created_at;
 ALTER TABLE assets ADD COLUMN resolution TEXT CHECK (resolution IN ('found', 'withdrawn', 'lost'));

@@ -74,7 +74,7 @@ pub(super) fn import_manifest(
             )
             .map_err(db(p))?;
         if let Some(code) = found {
-            problems.push(manifest::ManifestProblem {
+            problems.push(manifest_row::ManifestProblem {
                 line: row.line,
                 column: Some("asset_tag".into()),
                 message: format!(
