@@ -8,6 +8,7 @@ mod connectors;
 mod connectors_exchange;
 mod connectors_glpi;
 mod connectors_held;
+mod custody;
 mod engine;
 mod fake_glpi;
 mod fake_http;

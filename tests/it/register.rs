@@ -29,18 +29,18 @@ on_each_backend!(
     an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed,
 );
 
-const MANIFEST: &str = "\u{feff}asset_tag,serial,type,make,model,customer_ref,location,media_serials\r\n\
+pub(crate) const MANIFEST: &str = "\u{feff}asset_tag,serial,type,make,model,customer_ref,location,media_serials\r\n\
 ACME-1,LAP-1,laptop,Lenovo,\"ThinkPad T14, Gen 2\",PO-1,\"Leeds, floor 2\",\r\n\
 ACME-2,SRV-2,server,Dell,R640,PO-1,Leeds,SRV2-D1;SRV2-D2\r\n\
 ACME-3,LAP-3,laptop,HP,EliteBook,PO-2,York,\r\n";
 
-fn asset(home: &Home, tag: &str) -> Value {
+pub(crate) fn asset(home: &Home, tag: &str) -> Value {
     let (code, v) = home.json(&["assets", "show", tag, "--json"]);
     assert_eq!(code, 0, "{v}");
     v
 }
 
-fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec![
         "wipe",
         path.to_str().unwrap(),
@@ -63,11 +63,11 @@ fn intake_reads_bom_crlf_and_quoted_commas(backend: Backend) {
     assert_eq!(assets.len(), 3);
     assert_eq!(assets[0]["asset_tag"], "ACME-1");
     assert_eq!(assets[0]["model"], "ThinkPad T14, Gen 2");
-    assert_eq!(assets[0]["state"], "received");
+    assert_eq!(assets[0]["state"], "expected", "booked, not received yet");
     let a = asset(&home, "ACME-1");
     assert_eq!(a["extra"]["location"], "Leeds, floor 2");
     assert_eq!(a["customer"], "Acme Insurance");
-    assert_eq!(a["events"][0]["kind"], "received");
+    assert_eq!(a["events"][0]["kind"], "booked");
     assert_eq!(asset(&home, "ACME-2")["media"].as_array().unwrap().len(), 2);
 }
 
@@ -572,7 +572,7 @@ fn report_and_labels(backend: Backend) {
 }
 
 /// A station: its own state directory, enrolled (or not) with a central register.
-fn station(central: &Home, name: &str, enroll: bool) -> Home {
+pub(crate) fn station(central: &Home, name: &str, enroll: bool) -> Home {
     station_claiming(central, name, name, enroll)
 }
 
@@ -828,7 +828,7 @@ fn two_stations_syncing_at_once_both_land(backend: Backend) {
 }
 
 /// A disk image in /dev/shm whose name (so its serial) is `serial`; removed with its directory.
-fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::PathBuf {
+pub(crate) fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::PathBuf {
     let p = dir.path().join(format!("{serial}.img"));
     write_pattern(&p, 1 << 20);
     p
@@ -1286,7 +1286,7 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
     assert_eq!(written, 0, "no report may be written");
 
     // Put it back: the audit passes again. Then remove the middle certificate of the chain.
-    home.sql_execute("UPDATE assets SET state = 'received' WHERE tag = 'ACME-3'");
+    home.sql_execute("UPDATE assets SET state = 'expected' WHERE tag = 'ACME-3'");
     assert_eq!(home.json(&["assets", "audit", "--json"]).0, 0);
     let middle = home
         .sql_texts("SELECT id FROM certificates WHERE serial = 'X-1'")

@@ -79,7 +79,8 @@ pub async fn home(
                     tbody { @for c in &collections.items { tr {
                         td data-label="Collection" { a href={ "/collections/" (path_segment(&c.collection)) } { (c.collection) } }
                         td data-label="Customer" { (c.customer) }
-                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
+                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) }
+                        td data-label="Expected" { (c.expected) } td data-label="Received" { (c.received) }
                         td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
                     } } }
                 } }
