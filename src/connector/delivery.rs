@@ -174,6 +174,30 @@ pub(crate) fn run(
     certificates_dir: &Path,
     open: Open,
 ) -> Result<ConnectorReport, RegisterError> {
+    let queue = register.connector_queue(&settings.name)?;
+    deliver_all(
+        settings,
+        &queue,
+        certificates_dir,
+        open,
+        &mut |d, state, message| {
+            register.finish_delivery(&settings.name, &d.subject, state, message)
+        },
+    )
+}
+
+/// Sends `queue` through `settings`' connector (made by `open` when the first delivery needs
+/// it), one delivery after the other; `finish` records how each ended (the register's delivery
+/// table in a sync). One delivery's refusal leaves that one pending and goes on with the next;
+/// only a stop of the whole connector (token refused, server unreachable, status missing)
+/// leaves the rest pending unsent.
+pub(crate) fn deliver_all<E>(
+    settings: &ConnectorSettings,
+    queue: &[Delivery],
+    certificates_dir: &Path,
+    open: Open,
+    finish: &mut dyn FnMut(&Delivery, DeliveryState, &str) -> Result<(), E>,
+) -> Result<ConnectorReport, E> {
     let mut report = ConnectorReport {
         name: settings.name.clone(),
         kind: settings.kind,
@@ -182,9 +206,8 @@ pub(crate) fn run(
         pending: Vec::new(),
         error: None,
     };
-    let queue = register.connector_queue(&settings.name)?;
     let mut connector: Option<Box<dyn Connector>> = None;
-    for d in &queue {
+    for d in queue {
         if let Some(why) = &report.error {
             report.pending.push(line(d, why.clone()));
             continue;
@@ -197,7 +220,7 @@ pub(crate) fn run(
                 } else {
                     DeliveryState::Skipped
                 };
-                register.finish_delivery(&settings.name, &d.subject, state, &why)?;
+                finish(d, state, &why)?;
                 match state {
                     DeliveryState::Pending => report.pending.push(line(d, why)),
                     _ => report.skipped.push(line(d, why)),
@@ -210,12 +233,7 @@ pub(crate) fn run(
                 Ok(c) => connector = Some(c),
                 Err(why) => {
                     report.error = Some(why.clone());
-                    register.finish_delivery(
-                        &settings.name,
-                        &d.subject,
-                        DeliveryState::Pending,
-                        &why,
-                    )?;
+                    finish(d, DeliveryState::Pending, &why)?;
                     report.pending.push(line(d, why));
                     continue;
                 }
@@ -226,26 +244,16 @@ pub(crate) fn run(
         };
         match c.deliver(d, &plan) {
             Ok(Outcome::Done(what)) => {
-                register.finish_delivery(&settings.name, &d.subject, DeliveryState::Done, &what)?;
+                finish(d, DeliveryState::Done, &what)?;
                 report.sent.push(line(d, what));
             }
             Ok(Outcome::Pending(why)) => {
-                register.finish_delivery(
-                    &settings.name,
-                    &d.subject,
-                    DeliveryState::Pending,
-                    &why,
-                )?;
+                finish(d, DeliveryState::Pending, &why)?;
                 report.pending.push(line(d, why));
             }
             Err(e) => {
                 let why = e.to_string();
-                register.finish_delivery(
-                    &settings.name,
-                    &d.subject,
-                    DeliveryState::Pending,
-                    &why,
-                )?;
+                finish(d, DeliveryState::Pending, &why)?;
                 report.pending.push(line(d, why.clone()));
                 report.error = Some(why);
             }

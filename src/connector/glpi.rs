@@ -6,19 +6,29 @@
 //! equal to the asset tag, or by serial; else the hard drive item (`Item_DeviceHardDrive`) with
 //! the drive's serial names the item it is in. Lists are read with
 //! `GET /ITEMTYPE?searchText[FIELD]=VALUE` (a "contains" match, so the exact value is then
-//! picked). The State is looked up by name (`GET /State`); the PDF is a Document
+//! picked). Every request sends `X-GLPI-Sanitized-Content: false` (GLPI 10 answers strings
+//! HTML-encoded without it) and every string read is decoded as well, so a name with `&` or
+//! `<` matches. Lists GLPI pages (`range`, 15 rows by default, `Content-Range: a-b/total`) are
+//! read to their end. The State is looked up by name (`GET /State`); the PDF is a Document
 //! (`POST /Document`, multipart `uploadManifest` JSON and `filename[0]`) linked to the item
-//! (`POST /Document_Item`), and `PUT /ITEMTYPE/ID` sets `states_id`. Before uploading, a
-//! Document named after the certificate is looked for, so a retry after a time-out links the
-//! one already there instead of uploading again. GLPI answers errors as
-//! `["ERROR_CODE", "message"]` with a 4xx status; both are shown.
+//! (`POST /Document_Item`), and `PUT /ITEMTYPE/ID` sets `states_id`, read back after. GLPI
+//! creates the Document even when it refuses the file, saying so only in `upload_result`:
+//! such a Document is purged and the certificate stays pending with GLPI's reason. Before
+//! uploading, a Document named after the certificate is looked for, so a retry after a
+//! time-out links the one already there instead of uploading again (one without a file is
+//! purged and uploaded again). GLPI answers errors as `["ERROR_CODE", "message"]` with a 4xx
+//! status; both are shown. A missing right on one item (`ERROR_RIGHT_MISSING`, 401) keeps
+//! that certificate pending; a refused session or token stops the connector.
 
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
 use super::delivery::{Connector, Outcome, Plan};
-use super::http::{Answer, Call, Http, Multipart, escape};
+use super::http::{Answer, Call, Http, Multipart, escape, unescape_html};
+
+/// Rows asked for per page of a list.
+const PAGE: u64 = 50;
 use super::{ConnectorError, ConnectorSettings, Delivery};
 
 /// A GLPI instance.
@@ -69,7 +79,11 @@ impl Glpi {
         auth: (&'static str, String),
         body: Option<(String, Vec<u8>)>,
     ) -> Result<Answer, Failure> {
-        let mut headers = vec![auth, ("Accept", "application/json".to_string())];
+        let mut headers = vec![
+            auth,
+            ("Accept", "application/json".to_string()),
+            ("X-GLPI-Sanitized-Content", "false".to_string()),
+        ];
         if let Some(app) = &self.app_token {
             headers.push(("App-Token", app.clone()));
         }
@@ -82,6 +96,11 @@ impl Glpi {
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         match answer.status {
             200..=299 => Ok(answer),
+            // API::messageRightError: a right missing on this item (entity, profile) is 401 too.
+            401 if code(&answer) == Some("ERROR_RIGHT_MISSING") => Err(Failure::Item(format!(
+                "GLPI: {what} answered 401: {}; give the API user's profile that right on the item's entity",
+                message(&answer)
+            ))),
             401 => Err(Failure::Connector(ConnectorError::Unauthorized {
                 connector: self.http.name.clone(),
                 message: format!("{what} answered 401: {}", message(&answer)),
@@ -156,9 +175,38 @@ impl Glpi {
             .filter(|row| {
                 row.get(field)
                     .and_then(Value::as_str)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+                    .is_some_and(|v| unescape_html(v).eq_ignore_ascii_case(value))
             })
             .collect())
+    }
+
+    /// Every row of a list GLPI answers in pages (`GET path?range=a-b`, 206 and
+    /// `Content-Range: a-b/total` while more is left, `API::getItems`).
+    fn list_all(&mut self, path: &str) -> Result<Vec<Value>, Failure> {
+        let mut rows = Vec::new();
+        let sep = if path.contains('?') { '&' } else { '?' };
+        loop {
+            let start = rows.len() as u64;
+            let page = format!("{path}{sep}range={start}-{}", start + PAGE - 1);
+            let a = match self.call("GET", &page, None) {
+                // Asked past the end (the list shrank meanwhile): what was read is all.
+                Err(Failure::Item(m)) if start > 0 && m.contains("ERROR_RANGE_EXCEED_TOTAL") => {
+                    return Ok(rows);
+                }
+                other => other?,
+            };
+            let got = a.json.as_array().cloned().unwrap_or_default();
+            let total = a
+                .header("content-range")
+                .and_then(|r| r.rsplit('/').next())
+                .and_then(|t| t.trim().parse::<u64>().ok());
+            let empty = got.is_empty();
+            rows.extend(got);
+            match total {
+                Some(total) if (rows.len() as u64) < total && !empty => continue,
+                _ => return Ok(rows),
+            }
+        }
     }
 
     /// The item: (itemtype, id), or why it was not found.
@@ -219,9 +267,18 @@ impl Glpi {
         if let Some(id) = self.states.get(name) {
             return Ok(*id);
         }
-        let rows = self.search("State", "name", name)?;
+        // All States, matched here: a name with `&` or `<` is stored encoded by GLPI 10, so
+        // a searchText for it could miss.
+        let rows = self.list_all("State")?;
         let id = rows
-            .first()
+            .iter()
+            .find(|r| {
+                ["name", "completename"].iter().any(|k| {
+                    r.get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| unescape_html(v).eq_ignore_ascii_case(name))
+                })
+            })
             .and_then(|r| r.get("id"))
             .and_then(Value::as_u64)
             .ok_or_else(|| {
@@ -236,6 +293,104 @@ impl Glpi {
         Ok(id)
     }
 
+    /// The Document of certificate `cert`, uploaded unless one with its file is there:
+    /// (id, what was done), or why there is none.
+    fn document(
+        &mut self,
+        cert: &str,
+        pdf: &std::path::Path,
+    ) -> Result<Result<(u64, String), String>, Failure> {
+        let doc_name = format!("wipeproof certificate {cert}");
+        for row in self.search("Document", "name", &doc_name)? {
+            let Some(id) = row.get("id").and_then(Value::as_u64) else {
+                continue;
+            };
+            let has_file = row
+                .get("filename")
+                .and_then(Value::as_str)
+                .is_some_and(|f| !f.is_empty());
+            if has_file {
+                return Ok(Ok((id, format!("document {id} already there"))));
+            }
+            // A Document whose file GLPI refused earlier: it shows nothing, so it goes.
+            self.purge(id)?;
+        }
+        let data = std::fs::read(pdf)
+            .map_err(|e| Failure::Item(format!("cannot read {}: {e}", pdf.display())))?;
+        let filename = super::delivery::upload_name(cert);
+        let manifest = json!({"input": {"name": doc_name, "_filename": [filename]}});
+        let body = Multipart::new()
+            .text("uploadManifest", &manifest.to_string())
+            .file("filename[0]", &filename, "application/pdf", &data)
+            .finish();
+        let a = self.call("POST", "Document", Some(body))?;
+        let id = a.json.get("id").and_then(Value::as_u64).ok_or_else(|| {
+            Failure::Item(format!("GLPI: POST Document gave no id: {}", message(&a)))
+        })?;
+        if let Some(why) = upload_error(&a.json) {
+            self.purge(id)?;
+            return Ok(Err(format!(
+                "GLPI refused the file {filename}: {why}; the empty Document {id} it created was removed. Check GLPI's document types (PDF allowed) and PHP's upload_max_filesize and post_max_size; the certificate stays pending"
+            )));
+        }
+        Ok(Ok((id, format!("document {id} uploaded"))))
+    }
+
+    /// Purges a Document (`DELETE Document/ID?force_purge=true`).
+    fn purge(&mut self, id: u64) -> Result<(), Failure> {
+        self.call("DELETE", &format!("Document/{id}?force_purge=true"), None)?;
+        Ok(())
+    }
+
+    /// Links `document` to the item unless a link is there; whether one was made.
+    fn link(&mut self, itemtype: &str, item: u64, document: u64) -> Result<bool, Failure> {
+        let links = self.list_all(&format!("{itemtype}/{item}/Document_Item"))?;
+        let linked = links
+            .iter()
+            .any(|r| r.get("documents_id").and_then(Value::as_u64) == Some(document));
+        if linked {
+            return Ok(false);
+        }
+        let body =
+            json!({"input": {"documents_id": document, "itemtype": itemtype, "items_id": item}});
+        self.call(
+            "POST",
+            "Document_Item",
+            Some(("application/json".into(), body.to_string().into_bytes())),
+        )?;
+        Ok(true)
+    }
+
+    /// Sets the State and reads the item back: `Err` says how GLPI differs.
+    fn set_state(
+        &mut self,
+        itemtype: &str,
+        item: u64,
+        (name, id): (&str, u64),
+    ) -> Result<Result<(), String>, Failure> {
+        // A refused update is 400 ["ERROR_GLPI_UPDATE", message] (API::updateItems): a failure.
+        let body = json!({"input": {"states_id": id}});
+        self.call(
+            "PUT",
+            &format!("{itemtype}/{item}"),
+            Some(("application/json".into(), body.to_string().into_bytes())),
+        )?;
+        let a = self.call("GET", &format!("{itemtype}/{item}"), None)?;
+        let shown = a.json.get("states_id").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
+        if shown != Some(id) {
+            return Ok(Err(format!(
+                "GLPI {itemtype} {item} does not show State {name} after the update (states_id {}); it is tried again at the next sync",
+                shown
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into())
+            )));
+        }
+        Ok(Ok(()))
+    }
+
     fn deliver_inner(&mut self, d: &Delivery, plan: &Plan) -> Result<Outcome, Failure> {
         let state = match &plan.status {
             Some(name) => Some((name.clone(), self.state(name)?)),
@@ -247,73 +402,20 @@ impl Glpi {
         };
         let mut done = Vec::new();
         if let (Some(pdf), Some(cert)) = (&plan.upload, &d.certificate_id) {
-            let doc_name = format!("wipeproof certificate {cert}");
-            let existing = self.search("Document", "name", &doc_name)?;
-            let document = match existing
-                .first()
-                .and_then(|r| r.get("id"))
-                .and_then(Value::as_u64)
-            {
-                Some(id) => {
-                    done.push(format!("document {id} already there"));
+            let document = match self.document(cert, pdf)? {
+                Ok((id, what)) => {
+                    done.push(what);
                     id
                 }
-                None => {
-                    let data = std::fs::read(pdf).map_err(|e| {
-                        Failure::Item(format!("cannot read {}: {e}", pdf.display()))
-                    })?;
-                    let filename = super::delivery::upload_name(cert);
-                    let manifest = json!({"input": {"name": doc_name, "_filename": [filename]}});
-                    let body = Multipart::new()
-                        .text("uploadManifest", &manifest.to_string())
-                        .file("filename[0]", &filename, "application/pdf", &data)
-                        .finish();
-                    let a = self.call("POST", "Document", Some(body))?;
-                    let id = a.json.get("id").and_then(Value::as_u64).ok_or_else(|| {
-                        Failure::Item(format!("GLPI: POST Document gave no id: {}", message(&a)))
-                    })?;
-                    done.push(format!("document {id} uploaded"));
-                    id
-                }
+                Err(why) => return Ok(Outcome::Pending(why)),
             };
-            let links = self.call("GET", &format!("{itemtype}/{item}/Document_Item"), None)?;
-            let linked = links.json.as_array().is_some_and(|rows| {
-                rows.iter()
-                    .any(|r| r.get("documents_id").and_then(Value::as_u64) == Some(document))
-            });
-            if !linked {
-                let body = json!({"input": {"documents_id": document, "itemtype": itemtype, "items_id": item}});
-                self.call(
-                    "POST",
-                    "Document_Item",
-                    Some(("application/json".into(), body.to_string().into_bytes())),
-                )?;
+            if self.link(&itemtype, item, document)? {
                 done.push(format!("linked to {itemtype} {item}"));
             }
         }
         if let Some((name, id)) = &state {
-            let body = json!({"input": {"states_id": id}});
-            let a = self.call(
-                "PUT",
-                &format!("{itemtype}/{item}"),
-                Some(("application/json".into(), body.to_string().into_bytes())),
-            )?;
-            // A refused update is 200 with [{"ID": false, "message": ...}].
-            let refused = a.json.as_array().and_then(|rows| {
-                rows.iter().find_map(|r| {
-                    let ok = r.get(item.to_string()).and_then(Value::as_bool);
-                    (ok == Some(false)).then(|| {
-                        r.get("message")
-                            .and_then(Value::as_str)
-                            .unwrap_or("refused")
-                            .to_string()
-                    })
-                })
-            });
-            if let Some(why) = refused {
-                return Ok(Outcome::Pending(format!(
-                    "GLPI refused the State of {itemtype} {item}: {why}"
-                )));
+            if let Err(why) = self.set_state(&itemtype, item, (name, *id))? {
+                return Ok(Outcome::Pending(why));
             }
             done.push(format!("state {name}"));
         }
@@ -323,6 +425,32 @@ impl Glpi {
             done.join("; ")
         )))
     }
+}
+
+/// The error GLPI put in `upload_result` for a refused file (`{"filename": [{"name": ...,
+/// "error": "..."}]}`), if any.
+fn upload_error(json: &Value) -> Option<String> {
+    let result = json.get("upload_result")?.as_object()?;
+    let errors: Vec<String> = result
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|f| {
+            let error = f.get("error")?;
+            let text = error
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| error.to_string());
+            let name = f.get("name").and_then(Value::as_str).unwrap_or("file");
+            Some(format!("{name}: {text}"))
+        })
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
+}
+
+/// The error code of a `["ERROR_CODE", ...]` answer.
+fn code(a: &Answer) -> Option<&str> {
+    a.json.as_array()?.first()?.as_str()
 }
 
 impl Connector for Glpi {
@@ -366,6 +494,7 @@ mod tests {
     fn glpi_errors_show_code_and_message() {
         let a = Answer {
             status: 401,
+            headers: Vec::new(),
             json: json!([
                 "ERROR_GLPI_LOGIN_USER_TOKEN",
                 "parameter user_token seems invalid"

@@ -13,7 +13,8 @@
 //! * [`delivery`]: custody rules (what may be sent) and the sync loop over the queue; it knows
 //!   no concrete client: [`sync_connector`] hands it the one the settings name.
 //! * [`snipeit`], [`glpi`]: the two systems' APIs.
-//! * `http`: the agent, multipart bodies and URL escaping they share.
+//! * `http`: the agent, multipart bodies, URL escaping, HTML entities and the wait a 429 asks
+//!   for, which they share.
 
 pub mod delivery;
 pub mod glpi;
@@ -49,6 +50,17 @@ pub fn sync_connector(
     certificates_dir: &std::path::Path,
 ) -> Result<ConnectorReport, crate::register::RegisterError> {
     delivery::run(register, settings, certificates_dir, open_client)
+}
+
+/// Sends `queue` through `settings`' connector without a register: `finish` records how each
+/// delivery ended (see [`delivery`] for the rules).
+pub fn deliver_queue<E>(
+    settings: &ConnectorSettings,
+    queue: &[Delivery],
+    certificates_dir: &std::path::Path,
+    finish: &mut dyn FnMut(&Delivery, DeliveryState, &str) -> Result<(), E>,
+) -> Result<ConnectorReport, E> {
+    delivery::deliver_all(settings, queue, certificates_dir, open_client, finish)
 }
 
 /// Reads the connector's secrets and builds its client.

@@ -1,20 +1,27 @@
 //! Snipe-IT, REST API v1: `Authorization: Bearer TOKEN`, `Accept: application/json`.
 //!
 //! The asset is found by tag (`GET /api/v1/hardware/bytag/{tag}`), else by serial
-//! (`GET /api/v1/hardware/byserial/{serial}`); the PDF goes to
-//! `POST /api/v1/hardware/{id}/files` (multipart `file[]` and `notes`), once: the asset's files
-//! (`GET /api/v1/hardware/{id}/files`) are read first and a file naming the certificate id is
-//! not sent again. The status label is looked up by name (`GET /api/v1/statuslabels`) and must
-//! be of type `archived`; `PATCH /api/v1/hardware/{id}` sets it with the custom field.
+//! (`GET /api/v1/hardware/byserial/{serial}`); both routes take the rest of the path, so a `/`
+//! in a tag goes as it is. The PDF goes to `POST /api/v1/hardware/{id}/files` (multipart
+//! `file[]` and `notes`), once: the asset's files (`GET /api/v1/hardware/{id}/files`, answered
+//! `{"rows": [...]}` since v8.1.17 and `{"payload": [...]}` before) are read first and a file
+//! naming the certificate id is not sent again, and read after to see that Snipe-IT keeps it.
+//! The status label is looked up by name (`GET /api/v1/statuslabels?name=`, names come back
+//! HTML-escaped) and must be of type `archived`. An asset still checked out is checked in with
+//! that status (`POST /api/v1/hardware/{id}/checkin`), since an update alone leaves it
+//! assigned; `PATCH /api/v1/hardware/{id}` sets the status and the custom field, and the
+//! status alone when Snipe-IT refuses only the field (e.g. not in the model's fieldset). The
+//! asset is read back: only a status Snipe-IT shows, on an asset no longer assigned, counts.
 //! Snipe-IT answers many errors with HTTP 200 and `{"status": "error", "messages": ...}`:
-//! those are failures, and their messages are shown.
+//! those are failures, and their messages are shown. A 403 is about that asset only; a 429 is
+//! waited out (see `http`).
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use super::delivery::{Connector, Outcome, Plan};
-use super::http::{Answer, Call, Http, Multipart, escape};
+use super::http::{Answer, Call, Http, Multipart, escape, escape_keep_slash, unescape_html};
 use super::{ConnectorError, ConnectorSettings, Delivery};
 
 /// A Snipe-IT instance.
@@ -41,6 +48,10 @@ impl From<ConnectorError> for Failure {
     }
 }
 
+fn json_body(v: &Value) -> Option<(String, Vec<u8>)> {
+    Some(("application/json".into(), v.to_string().into_bytes()))
+}
+
 impl SnipeIt {
     pub fn new(settings: &ConnectorSettings, token: String) -> SnipeIt {
         SnipeIt {
@@ -52,7 +63,8 @@ impl SnipeIt {
         }
     }
 
-    fn call(
+    /// Sends a request; HTTP errors are failures, a 200 answer is returned as it is.
+    fn send(
         &self,
         method: &str,
         path: &str,
@@ -67,16 +79,17 @@ impl SnipeIt {
             ],
             body,
         })?;
-        let what = format!("{method} {path}");
+        let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         match answer.status {
-            200..=299 => match error_messages(&answer.json) {
-                Some(messages) => Err(Failure::Item(format!("Snipe-IT: {what}: {messages}"))),
-                None => Ok(answer),
-            },
-            401 | 403 => Err(Failure::Connector(ConnectorError::Unauthorized {
+            200..=299 => Ok(answer),
+            401 => Err(Failure::Connector(ConnectorError::Unauthorized {
                 connector: self.http.name.clone(),
-                message: format!("{what} answered {}: {}", answer.status, short(&answer)),
+                message: format!("{what} answered 401: {}", short(&answer)),
             })),
+            403 => Err(Failure::Item(format!(
+                "Snipe-IT: {what} answered 403: {}; the token's user may not see or change this asset (its permissions, or the asset belongs to another company)",
+                short(&answer)
+            ))),
             500..=599 => Err(Failure::Connector(ConnectorError::Unreachable {
                 connector: self.http.name.clone(),
                 message: format!("{what} answered {}: {}", answer.status, short(&answer)),
@@ -88,18 +101,33 @@ impl SnipeIt {
         }
     }
 
-    /// The asset's id: by tag, else by the asset's serial, else by the drive's serial.
-    fn find(&self, d: &Delivery) -> Result<Result<u64, String>, Failure> {
+    /// As [`SnipeIt::send`], and an error answered with 200 is a failure too.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(String, Vec<u8>)>,
+    ) -> Result<Answer, Failure> {
+        let answer = self.send(method, path, body)?;
+        match error_messages(&answer.json) {
+            Some(messages) => Err(Failure::Item(format!(
+                "Snipe-IT: {method} {}: {messages}",
+                path.split('?').next().unwrap_or(path)
+            ))),
+            None => Ok(answer),
+        }
+    }
+
+    /// The asset (id and what Snipe-IT says of it): by tag, else by the asset's serial, else
+    /// by the drive's serial.
+    fn find(&self, d: &Delivery) -> Result<Result<(u64, Value), String>, Failure> {
         let mut said = Vec::new();
         if let Some(tag) = &d.asset_tag {
-            match self.call(
-                "GET",
-                &format!("/api/v1/hardware/bytag/{}", escape(tag)),
-                None,
-            ) {
+            let path = format!("/api/v1/hardware/bytag/{}", escape_keep_slash(tag));
+            match self.call("GET", &path, None) {
                 Ok(a) => {
                     if let Some(id) = a.json.get("id").and_then(Value::as_u64) {
-                        return Ok(Ok(id));
+                        return Ok(Ok((id, a.json)));
                     }
                     said.push(format!("tag {tag}: no asset id in the answer"));
                 }
@@ -114,26 +142,22 @@ impl SnipeIt {
                 continue;
             }
             tried.push(serial);
-            match self.call(
-                "GET",
-                &format!("/api/v1/hardware/byserial/{}", escape(serial)),
-                None,
-            ) {
+            let path = format!("/api/v1/hardware/byserial/{}", escape_keep_slash(serial));
+            match self.call("GET", &path, None) {
                 Ok(a) => {
                     let rows = a.json.get("rows").and_then(Value::as_array);
-                    let ids: Vec<u64> = rows
+                    let found: Vec<(u64, Value)> = rows
                         .map(|r| {
                             r.iter()
-                                .filter_map(|x| x.get("id").and_then(Value::as_u64))
+                                .filter_map(|x| Some((x.get("id")?.as_u64()?, x.clone())))
                                 .collect()
                         })
                         .unwrap_or_default();
-                    match ids.as_slice() {
-                        [id] => return Ok(Ok(*id)),
-                        [] => said.push(format!("serial {serial}: no asset")),
-                        many => said.push(format!(
-                            "serial {serial}: {} assets have it; give the asset tag",
-                            many.len()
+                    match found.len() {
+                        1 => return Ok(Ok(found[0].clone())),
+                        0 => said.push(format!("serial {serial}: no asset")),
+                        n => said.push(format!(
+                            "serial {serial}: {n} assets have it; give the asset tag"
                         )),
                     }
                 }
@@ -150,20 +174,28 @@ impl SnipeIt {
         )))
     }
 
-    /// Whether the asset already has a file naming `certificate_id`.
+    /// Whether the asset has a file naming `certificate_id`. Snipe-IT stores an upload as
+    /// `PREFIX-RANDOM-SLUG.pdf` (`UploadFileRequest::handleFile`), the slug of the name sent.
     fn has_file(&self, asset: u64, certificate_id: &str) -> Result<bool, Failure> {
-        let a = self.call("GET", &format!("/api/v1/hardware/{asset}/files"), None)?;
+        let path = format!(
+            "/api/v1/hardware/{asset}/files?search={}",
+            escape(certificate_id)
+        );
+        let a = self.call("GET", &path, None)?;
         let rows = a
             .json
             .get("rows")
+            .or_else(|| a.json.get("payload"))
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        let slugged = slug(certificate_id);
         Ok(rows.iter().any(|f| {
             ["filename", "name", "note", "notes"].iter().any(|k| {
-                f.get(*k)
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.contains(certificate_id))
+                f.get(*k).and_then(Value::as_str).is_some_and(|s| {
+                    let s = unescape_html(s);
+                    s.contains(certificate_id) || s.contains(&slugged)
+                })
             })
         }))
     }
@@ -174,7 +206,7 @@ impl SnipeIt {
         }
         let a = self.call(
             "GET",
-            &format!("/api/v1/statuslabels?search={}", escape(name)),
+            &format!("/api/v1/statuslabels?name={}", escape(name)),
             None,
         )?;
         let rows = a
@@ -186,7 +218,7 @@ impl SnipeIt {
         let found = rows.iter().find(|r| {
             r.get("name")
                 .and_then(Value::as_str)
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                .is_some_and(|n| unescape_html(n).eq_ignore_ascii_case(name))
         });
         let setup = |message: String| {
             Failure::Connector(ConnectorError::Setup {
@@ -212,6 +244,101 @@ impl SnipeIt {
         self.labels.insert(name.to_string(), id);
         Ok(id)
     }
+
+    /// Attaches the PDF unless the asset has it; `Err` holds why it is not there.
+    fn attach(
+        &self,
+        asset: u64,
+        pdf: &std::path::Path,
+        cert: &str,
+    ) -> Result<Result<&'static str, String>, Failure> {
+        if self.has_file(asset, cert)? {
+            return Ok(Ok("certificate already attached"));
+        }
+        let data = std::fs::read(pdf)
+            .map_err(|e| Failure::Item(format!("cannot read {}: {e}", pdf.display())))?;
+        let filename = super::delivery::upload_name(cert);
+        let body = Multipart::new()
+            .file("file[]", &filename, "application/pdf", &data)
+            .text("notes", &format!("wipeproof certificate {cert}"))
+            .finish();
+        self.call(
+            "POST",
+            &format!("/api/v1/hardware/{asset}/files"),
+            Some(body),
+        )?;
+        if !self.has_file(asset, cert)? {
+            return Ok(Err(format!(
+                "Snipe-IT took the upload of {filename} to asset {asset} but does not list it among the asset's files; it is tried again at the next sync"
+            )));
+        }
+        Ok(Ok("certificate attached"))
+    }
+
+    /// Sets the status and the custom field with one PATCH. When Snipe-IT refuses only the
+    /// custom field (unknown, not in the model's fieldset, wrong format: the whole PATCH is
+    /// refused), the status is set alone and the field's refusal is returned.
+    fn update(
+        &self,
+        asset: u64,
+        status: Option<u64>,
+        field: Option<(&str, &str)>,
+    ) -> Result<Option<String>, Failure> {
+        let mut patch = Map::new();
+        if let Some(id) = status {
+            patch.insert("status_id".into(), id.into());
+        }
+        if let Some((name, value)) = field {
+            patch.insert(name.into(), value.into());
+        }
+        if patch.is_empty() {
+            return Ok(None);
+        }
+        let path = format!("/api/v1/hardware/{asset}");
+        let a = self.send("PATCH", &path, json_body(&Value::Object(patch)))?;
+        let Some(messages) = error_messages(&a.json) else {
+            return Ok(None);
+        };
+        let only_field = field.is_some_and(|(name, _)| {
+            a.json
+                .get("messages")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.keys().all(|k| k == name))
+        });
+        if !only_field {
+            return Err(Failure::Item(format!("Snipe-IT: PATCH {path}: {messages}")));
+        }
+        if let Some(id) = status {
+            self.call("PATCH", &path, json_body(&json!({ "status_id": id })))?;
+        }
+        Ok(Some(messages))
+    }
+
+    /// What Snipe-IT shows of the asset now: `Err` says how it differs from `status`.
+    fn check(&self, asset: u64, status: (&str, u64)) -> Result<Result<(), String>, Failure> {
+        let a = self.call("GET", &format!("/api/v1/hardware/{asset}"), None)?;
+        let shown = a.json.pointer("/status_label/id").and_then(Value::as_u64);
+        let assigned = a.json.get("assigned_to").filter(|v| !v.is_null());
+        if let Some(who) = assigned {
+            let name = who.get("name").and_then(Value::as_str).unwrap_or("someone");
+            return Ok(Err(format!(
+                "Snipe-IT asset {asset} is still checked out to {}; check it in, the certificate stays pending",
+                unescape_html(name)
+            )));
+        }
+        if shown != Some(status.1) {
+            return Ok(Err(format!(
+                "Snipe-IT asset {asset} does not show status {} after the update (it shows {}); it is tried again at the next sync",
+                status.0,
+                a.json
+                    .pointer("/status_label/name")
+                    .and_then(Value::as_str)
+                    .map(unescape_html)
+                    .unwrap_or_else(|| "none".into())
+            )));
+        }
+        Ok(Ok(()))
+    }
 }
 
 impl Connector for SnipeIt {
@@ -231,46 +358,48 @@ impl SnipeIt {
             Some(name) => Some((name.clone(), self.label(name)?)),
             None => None,
         };
-        let asset = match self.find(d)? {
-            Ok(id) => id,
+        let (asset, found) = match self.find(d)? {
+            Ok(found) => found,
             Err(why) => return Ok(Outcome::Pending(why)),
         };
         let mut done = Vec::new();
         if let (Some(pdf), Some(cert)) = (&plan.upload, &d.certificate_id) {
-            if self.has_file(asset, cert)? {
-                done.push("certificate already attached".to_string());
-            } else {
-                let data = std::fs::read(pdf)
-                    .map_err(|e| Failure::Item(format!("cannot read {}: {e}", pdf.display())))?;
-                let filename = super::delivery::upload_name(cert);
-                let body = Multipart::new()
-                    .file("file[]", &filename, "application/pdf", &data)
-                    .text("notes", &format!("wipeproof certificate {cert}"))
-                    .finish();
-                self.call(
-                    "POST",
-                    &format!("/api/v1/hardware/{asset}/files"),
-                    Some(body),
-                )?;
-                done.push("certificate attached".to_string());
+            match self.attach(asset, pdf, cert)? {
+                Ok(what) => done.push(what.to_string()),
+                Err(why) => return Ok(Outcome::Pending(why)),
             }
         }
-        let mut patch = serde_json::Map::new();
+        let mut status_left = status.as_ref().map(|s| s.1);
+        if let (Some((_, id)), Some(who)) = (&status, checked_out(&found)) {
+            let cert = d.certificate_id.as_deref().unwrap_or(&d.subject);
+            let note = format!("wipeproof certificate {cert}: drives wiped, checked in");
+            self.call(
+                "POST",
+                &format!("/api/v1/hardware/{asset}/checkin"),
+                json_body(&json!({"status_id": id, "note": note})),
+            )?;
+            done.push(format!("checked in from {who}"));
+            status_left = None;
+        }
+        let field = match (&plan.field, &self.certificate_field) {
+            (Some(value), Some(name)) => Some((name.as_str(), value.as_str())),
+            _ => None,
+        };
+        let refused = self.update(asset, status_left, field)?;
         if let Some((name, id)) = &status {
-            patch.insert("status_id".into(), (*id).into());
+            if let Err(why) = self.check(asset, (name, *id))? {
+                return Ok(Outcome::Pending(why));
+            }
             done.push(format!("status {name}"));
         }
-        if let (Some(value), Some(field)) = (&plan.field, &self.certificate_field) {
-            patch.insert(field.clone(), value.clone().into());
-            done.push(format!("{field} = {value}"));
+        if let (Some(why), Some((name, _))) = (refused, field) {
+            return Ok(Outcome::Pending(format!(
+                "Snipe-IT asset {asset}: {}; but the custom field {name} was refused: {why}; add the field to the asset model's fieldset (or fix its format, or change certificate_field), the certificate stays pending",
+                done.join("; ")
+            )));
         }
-        if !patch.is_empty() {
-            let body = serde_json::to_vec(&Value::Object(patch)).unwrap_or_default();
-            self.call(
-                "PATCH",
-                &format!("/api/v1/hardware/{asset}"),
-                Some(("application/json".into(), body)),
-            )?;
+        if let Some((name, value)) = field {
+            done.push(format!("{name} = {value}"));
         }
         done.extend(plan.notes.iter().cloned());
         Ok(Outcome::Done(format!(
@@ -278,6 +407,30 @@ impl SnipeIt {
             done.join("; ")
         )))
     }
+}
+
+/// Who the asset is checked out to, if it is (`assigned_to` of the asset as found).
+fn checked_out(asset: &Value) -> Option<String> {
+    let who = asset.get("assigned_to").filter(|v| !v.is_null())?;
+    Some(
+        who.get("name")
+            .and_then(Value::as_str)
+            .map(unescape_html)
+            .unwrap_or_else(|| who.to_string()),
+    )
+}
+
+/// Laravel's `str_slug` of an ASCII name: lower case, runs of anything else one `-`.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
 }
 
 /// The messages of a `{"status": "error", "messages": ...}` answer.
@@ -313,7 +466,10 @@ fn error_messages(json: &Value) -> Option<String> {
 
 /// The start of an answer, for messages.
 fn short(a: &Answer) -> String {
-    if let Some(m) = a.json.get("message").or_else(|| a.json.get("messages")) {
+    let said = ["messages", "message", "error"]
+        .iter()
+        .find_map(|k| a.json.get(*k).filter(|v| !v.is_null()));
+    if let Some(m) = said {
         return m
             .as_str()
             .map(str::to_string)

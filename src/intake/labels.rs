@@ -65,6 +65,7 @@ pub fn render_labels(collection: &str, assets: &[AssetSummary]) -> Result<Vec<u8
             title: &title,
             author: "wipeproof",
             id_seed: &seed,
+            seal: crate::certificate::pdf::Seal::None,
         },
         &[],
     )

@@ -71,6 +71,9 @@ pub struct CollectionProgress {
     pub collection: String,
     pub customer: String,
     pub assets: u64,
+    /// Booked, not received yet.
+    pub expected: u64,
+    /// Received, not wiped yet.
     pub received: u64,
     pub retired: u64,
     pub failed: u64,

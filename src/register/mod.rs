@@ -15,11 +15,14 @@
 //! * [`sqlite`]: the embedded store, one file in the state directory (every station).
 //! * [`postgres`]: a central register that many stations send to at once.
 //! * [`events`]: the hash-chained custody log.
+//! * [`collection`]: a collection's chain of custody (booked, collected, received by scan,
+//!   reconciled, closed).
 //! * [`audit`]: recomputing asset states and checking the stations' certificate chains.
 //! * [`lookup`]: what the central register's pages look up (search, a stored certificate).
 
 pub mod accounts;
 pub mod audit;
+pub mod collection;
 pub mod db;
 pub mod delivery;
 pub mod events;
@@ -43,7 +46,9 @@ use station_event::{SignedEvent, StationEvent};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetState {
-    /// Booked in, not (yet) wiped.
+    /// Booked from the customer's manifest; goods-in has not received it (yet).
+    Expected,
+    /// Received at goods-in (or by the station that wiped it), not (yet) wiped.
     Received,
     /// Every known drive has a PASS certificate.
     Retired,
@@ -56,6 +61,7 @@ pub enum AssetState {
 impl AssetState {
     pub fn as_str(&self) -> &'static str {
         match self {
+            AssetState::Expected => "expected",
             AssetState::Received => "received",
             AssetState::Retired => "retired",
             AssetState::Failed => "failed",
@@ -65,6 +71,7 @@ impl AssetState {
 
     pub fn parse(s: &str) -> Option<AssetState> {
         match s {
+            "expected" => Some(AssetState::Expected),
             "received" => Some(AssetState::Received),
             "retired" => Some(AssetState::Retired),
             "failed" => Some(AssetState::Failed),
@@ -316,8 +323,10 @@ pub enum RegisterError {
         "no asset with tag {0} in the register; check the tag, or import its manifest with `wipeproof intake import`"
     )]
     UnknownAsset(String),
-    #[error("no collection {0} in the register; `wipeproof assets list` shows what there is")]
+    #[error("no collection {0} in the register; `wipeproof collections list` shows what there is")]
     UnknownCollection(String),
+    #[error("collection {collection}: {message}")]
+    Custody { collection: String, message: String },
     #[error("collection {collection} belongs to customer {existing}, not {requested}")]
     CollectionCustomer {
         collection: String,
@@ -452,7 +461,7 @@ impl Location {
 /// The register's operations. Implementations keep every operation atomic: it happens
 /// completely or not at all. Accounts and the web pages' lookups are traits of their own, and
 /// every register has them, so a server's open register serves pages as well as stations.
-pub trait Register: accounts::Accounts + lookup::Lookup + Send {
+pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + Send {
     /// Books a collection in from a parsed manifest: all rows or none.
     fn import_manifest(
         &mut self,

@@ -6,8 +6,9 @@
 //! `signature_block`; for PDF `embedded_files`, `visible_text` (every word on the pages is what
 //! the signed report renders to, read through each font's encoding or ToUnicode map with the
 //! certificate checks' reader), `page_content` (every drawing operation, nothing added),
-//! `pdf_structure` (one revision, every object a viewer reads is the renderer's) and `file`
-//! (byte for byte, when made by this version).
+//! `pdf_structure` (one revision, every object a viewer reads is the renderer's),
+//! `pdf_signature` (the PAdES signature viewers check) and `file` (byte for byte but the PDF
+//! signature's `/Contents`, when made by this version).
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ use super::{
     CollectionReport, ReportSignature, SCHEMA, SignedReport, layout, render_report_pdf,
     report_json, summarise,
 };
-use crate::certificate::check::{CheckError, CheckItem, Report, structure};
+use crate::certificate::check::{CheckError, CheckItem, Report, signature, structure};
 use crate::certificate::keys::TrustStore;
 use crate::certificate::pdf::{self, ParsedPdf};
 
@@ -389,7 +390,8 @@ fn check_pdf(
     }
 
     // Every drawing operation, nothing added, and (same version) every byte.
-    let redrawn = render_report_pdf(report, canonical, signature)
+    let seal = signature::redraw_seal(doc.as_ref().ok(), &report.issued_at);
+    let redrawn = render_report_pdf(report, canonical, signature, seal)
         .ok()
         .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     let Some((redrawn_bytes, redrawn)) = redrawn else {
@@ -412,11 +414,12 @@ fn check_pdf(
     }
     // One revision, and every object a viewer reads is what the renderer writes.
     let structure = doc
+        .as_ref()
         .map_err(|e| format!("the PDF cannot be read: {e}"))
         .and_then(|doc| {
-            structure::one_revision(bytes, &doc)?;
+            structure::one_revision(bytes, doc)?;
             let again = structure::load(&redrawn_bytes)?;
-            structure::same_as_redrawn(&doc, &again)
+            structure::same_as_redrawn(doc, &again)
         });
     match structure {
         Ok(()) => push(
@@ -427,6 +430,10 @@ fn check_pdf(
         ),
         Err(e) => push(v, "pdf_structure", false, e),
     }
+    // The PDF signature that viewers check.
+    let (ok, detail) = signature::check(bytes, doc.as_ref(), &report.key_id, "report");
+    push(v, "pdf_signature", ok, detail);
+    let same = signature::same_bytes_but_signature(bytes, doc.as_ref().ok(), &redrawn_bytes);
     if report.tool.version != env!("CARGO_PKG_VERSION") {
         push(
             v,
@@ -438,19 +445,16 @@ fn check_pdf(
                 env!("CARGO_PKG_VERSION")
             ),
         );
-    } else if redrawn_bytes == bytes {
+    } else if same.is_ok() {
         push(
             v,
             "file",
             true,
-            "the file is byte for byte the report this record renders to",
+            "the file is byte for byte the report this record renders to (but the PDF \
+             signature's /Contents, which only the station's key makes: checked by pdf_signature)",
         );
     } else {
-        let at = redrawn_bytes
-            .iter()
-            .zip(bytes)
-            .position(|(x, y)| x != y)
-            .unwrap_or(redrawn_bytes.len().min(bytes.len()));
+        let at = same.err().unwrap_or(0);
         push(
             v,
             "file",

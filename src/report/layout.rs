@@ -49,6 +49,10 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     );
     w.row("Tool", &format!("{} {}", r.tool.name, r.tool.version));
     w.mono_row("Report id", &r.id);
+    if let Some(c) = &r.custody {
+        super::custody::warn(&mut w, c);
+        super::custody::draw(&mut w, c);
+    }
 
     w.section("Summary");
     let s = &r.summary;
@@ -122,7 +126,7 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     }
     w.down(4.0);
     w.note(
-        "Asset state is the asset's place in its life (received, retired, failed, destroyed); \
+        "Asset state is the asset's place in its life (expected, received, retired, failed, destroyed); \
          Result is the drive's latest certificate. Certificate: the first 8 characters of the \
          certificate id, as in the certificate's file name; the signed report holds the full ids \
          and each asset's serial.",

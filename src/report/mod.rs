@@ -1,5 +1,6 @@
-//! The customer's report of a collection: a summary (counts by type, asset state and drive
-//! result) and a line per asset and drive (tag, type, asset state, drive serial, method, level,
+//! The customer's report of a collection: its chain of custody (`custody`: collected,
+//! received, what is missing and how it was resolved), a summary (counts by type, asset state
+//! and drive result) and a line per asset and drive (tag, type, asset state, drive serial, method, level,
 //! result, certificate id), signed by the station like a certificate and written as PDF and
 //! JSON. `layout` draws the PDF's pages; `check` verifies a report file the way certificates
 //! are verified.
@@ -13,16 +14,18 @@ use sha2::{Digest, Sha256};
 
 use crate::certificate::canonical;
 use crate::certificate::keys::StationKey;
-use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, render};
+use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, Seal, render};
 pub use crate::certificate::record::{Organisation, Tool};
 use crate::durable::{create_dir_all_mode, write_atomic};
 use crate::register::{AssetState, RegisterError, ReportLine};
 use crate::verify::WipeResult;
 
 mod check;
+pub mod custody;
 mod layout;
 
 pub use check::{ReportVerdict, verify_report_file};
+pub use custody::ReportCustody;
 pub use layout::layout;
 
 /// Schema identifier of collection reports. v2 adds the organisation's address, the tool, each
@@ -70,6 +73,9 @@ pub struct CollectionReport {
     pub summary: Summary,
     pub lines: Vec<ReportLine>,
     pub key_id: String,
+    /// The collection's chain of custody (absent from reports written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<ReportCustody>,
 }
 
 impl CollectionReport {
@@ -158,14 +164,19 @@ pub enum ReportError {
     },
 }
 
-/// The customer and lines of a collection, once the audit backs them: a signed report vouches
-/// for the register, so it is never signed over what the audit objects to.
+/// What a report of a collection holds: its customer, its lines, its chain of custody.
+pub type Contents = (String, Vec<ReportLine>, Option<ReportCustody>);
+
+/// The customer, lines and chain of custody of a collection, once the audit backs them: a
+/// signed report vouches for the register, so it is never signed over what the audit objects
+/// to.
 pub fn audited_lines<R: crate::register::Register + ?Sized>(
     reg: &R,
     collection: &str,
     keys: &crate::certificate::keys::TrustStore,
-) -> Result<(String, Vec<ReportLine>), ReportError> {
+) -> Result<Contents, ReportError> {
     let (customer, lines) = reg.collection_lines(collection)?;
+    let custody = ReportCustody::from_record(&reg.custody(collection)?);
     let audit = reg.audit_with_keys(keys)?;
     let mut tags: Vec<String> = lines.iter().map(|l| l.asset_tag.clone()).collect();
     tags.dedup();
@@ -177,7 +188,7 @@ pub fn audited_lines<R: crate::register::Register + ?Sized>(
             problems: audit.problems,
         });
     }
-    Ok((customer, lines))
+    Ok((customer, lines, Some(custody)))
 }
 
 /// Who issues a report.
@@ -189,11 +200,13 @@ pub struct Issuer<'a> {
 }
 
 /// The PDF of a signed report: the pages drawn from the report, with the signed bytes and the
-/// signature embedded. Verification redraws it the same way.
+/// signature embedded, and the PDF signature `seal`. Verification redraws it the same way, with
+/// the PDF signature's place reserved.
 pub fn render_report_pdf(
     report: &CollectionReport,
     canonical: &[u8],
     signature: &[u8],
+    seal: Seal<'_>,
 ) -> Result<Vec<u8>, PdfError> {
     let sha = hex::encode(Sha256::digest(canonical));
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
@@ -205,6 +218,7 @@ pub fn render_report_pdf(
             title: &title,
             author: &report.organisation.name,
             id_seed: &sha,
+            seal,
         },
         &[
             Attachment {
@@ -240,9 +254,8 @@ pub struct SignedFiles {
 
 /// Builds and signs the report of a collection (nothing is written).
 pub fn sign_report(
-    customer: &str,
+    (customer, lines, custody): Contents,
     collection: &str,
-    lines: Vec<ReportLine>,
     issuer: &Issuer<'_>,
 ) -> Result<SignedFiles, ReportError> {
     let summary = summarise(&lines);
@@ -257,11 +270,12 @@ pub fn sign_report(
         organisation: issuer.organisation.clone(),
         station_id: issuer.station_id.into(),
         operator: issuer.operator.into(),
-        customer: customer.into(),
+        customer,
         collection: collection.into(),
         summary,
         lines,
         key_id: issuer.key.key_id(),
+        custody,
     };
     let canonical = report.canonical_bytes()?;
     let signature = issuer.key.sign(&canonical).to_bytes();
@@ -275,7 +289,11 @@ pub fn sign_report(
         report,
     };
     let json = report_json(&signed)?;
-    let pdf = render_report_pdf(&signed.report, &canonical, &signature)?;
+    let seal = Seal::Signed {
+        signed_at: &signed.report.issued_at,
+        signer: issuer.key.pdf_signer(),
+    };
+    let pdf = render_report_pdf(&signed.report, &canonical, &signature, seal)?;
     Ok(SignedFiles { signed, json, pdf })
 }
 
@@ -302,13 +320,12 @@ pub fn report_stem(report: &CollectionReport) -> String {
 
 /// Builds, signs and writes the report of a collection into `dir`.
 pub fn write_report(
-    customer: &str,
+    contents: Contents,
     collection: &str,
-    lines: Vec<ReportLine>,
     issuer: &Issuer<'_>,
     dir: &Path,
 ) -> Result<ReportFiles, ReportError> {
-    let SignedFiles { signed, json, pdf } = sign_report(customer, collection, lines, issuer)?;
+    let SignedFiles { signed, json, pdf } = sign_report(contents, collection, issuer)?;
     let summary = signed.report.summary.clone();
     create_dir_all_mode(dir, 0o755).map_err(|source| ReportError::Write {
         path: dir.into(),

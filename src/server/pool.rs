@@ -117,15 +117,45 @@ mod tests {
         let pool = std::sync::Arc::new(Pool::open(&location, 2).expect("open"));
         let first = pool.take();
         let second = pool.take();
+        let (tell, told) = std::sync::mpsc::channel();
         let waiter = {
             let pool = pool.clone();
-            std::thread::spawn(move || pool.take().stations().map(|s| s.len()))
+            std::thread::spawn(move || {
+                tell.send(nix::unistd::gettid()).expect("send");
+                pool.take().stations().map(|s| s.len())
+            })
         };
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(!waiter.is_finished(), "no register was free");
+        // Once the waiter sleeps (in the kernel: nothing else in `take` blocks while nobody
+        // holds the list), it is waiting for a register. A `take` that does not wait ends
+        // the thread instead.
+        let tid = told.recv().expect("the waiter's thread id");
+        let stat = format!("/proc/self/task/{tid}/stat");
+        let started = std::time::Instant::now();
+        while !waiter.is_finished() && !sleeping(&stat) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the waiter neither slept nor ended"
+            );
+            std::thread::yield_now();
+        }
+        assert!(
+            !waiter.is_finished(),
+            "take returned while no register was free"
+        );
         drop(first);
         assert_eq!(waiter.join().expect("thread").expect("read"), 0);
         drop(second);
         assert_eq!(pool.lock().len(), 2);
+    }
+
+    /// Whether the thread whose `/proc/self/task/TID/stat` is `stat` sleeps (state `S`).
+    fn sleeping(stat: &str) -> bool {
+        std::fs::read_to_string(stat)
+            .ok()
+            .and_then(|s| {
+                let (_, rest) = s.rsplit_once(')')?;
+                rest.split_whitespace().next().map(|state| state == "S")
+            })
+            .unwrap_or(false)
     }
 }

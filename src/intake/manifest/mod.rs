@@ -661,9 +661,10 @@ mod tests {
     }
 
     #[test]
-    fn a_hundred_thousand_rows_read_in_linear_time() {
+    fn a_hundred_thousand_rows_read_without_a_hang() {
         // Reading used to rescan the file from the start for every row's line number: 100,000
-        // rows took minutes. Linear reading takes well under a second (in a debug build).
+        // rows took minutes. The bound here only catches that; the time per row at growing
+        // sizes (flat when reading is linear) is measured by `cargo bench --bench growth`.
         let mut text = String::from("asset_tag,serial,type,make,model\r\n");
         for i in 0..MAX_ROWS {
             text.push_str(&format!(
@@ -675,6 +676,6 @@ mod tests {
         let took = started.elapsed();
         assert_eq!(rows.len(), MAX_ROWS);
         assert_eq!(rows[MAX_ROWS - 1].line, MAX_ROWS as u64 + 1);
-        assert!(took.as_secs() < 20, "100,000 rows took {took:?}");
+        assert!(took.as_secs() < 60, "100,000 rows took {took:?}");
     }
 }

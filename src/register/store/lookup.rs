@@ -38,6 +38,7 @@ fn progress(
         collection,
         customer,
         assets: 0,
+        expected: 0,
         received: 0,
         retired: 0,
         failed: 0,
@@ -53,6 +54,7 @@ fn progress(
     for (state, n) in counts {
         c.assets += n;
         match state.as_str() {
+            "expected" => c.expected += n,
             "received" => c.received += n,
             "retired" => c.retired += n,
             "failed" => c.failed += n,

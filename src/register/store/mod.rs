@@ -5,13 +5,16 @@
 //! certificate, its asset link, its custody events and its outbox entry are stored together or
 //! not at all. A [`Store`] says how a transaction is begun on its database; [`SqlRegister`]
 //! maps the `Register` interface onto the modules that do the work: `intake` and
-//! `certificates` write, `views` reads, `custody` keeps the event chain, `station_events` the
+//! `certificates` write, `views` reads, `custody` keeps the event chain, `collections` and
+//! `collection_views` a collection's custody (booked, collected, received, reconciled), `station_events` the
 //! events that travel between registers, `stations` who may talk to a central register,
 //! `deliveries` the connectors' queue, and `audit` checks it all.
 
 mod accounts;
 mod audit;
 mod certificates;
+mod collection_views;
+mod collections;
 mod custody;
 mod deliveries;
 mod intake;

@@ -79,7 +79,8 @@ pub async fn home(
                     tbody { @for c in &collections.items { tr {
                         td data-label="Collection" { a href={ "/collections/" (path_segment(&c.collection)) } { (c.collection) } }
                         td data-label="Customer" { (c.customer) }
-                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) } td data-label="Received" { (c.received) }
+                        td data-label="Assets" { (c.assets) } td data-label="Retired" { (c.retired) }
+                        td data-label="Expected" { (c.expected) } td data-label="Received" { (c.received) }
                         td data-label="Failed" { (c.failed) } td data-label="Destroyed" { (c.destroyed) }
                     } } }
                 } }
@@ -400,7 +401,8 @@ pub async fn certificate_json(
 }
 
 /// `GET /certificates/{id}/pdf`: the PDF drawn again from the signed record, with the layout
-/// it was made with: byte for byte the PDF the station wrote.
+/// it was made with: the pages and embedded files of the PDF the station wrote, without its PDF
+/// signature (only the station's key makes that).
 pub async fn certificate_pdf(
     State(state): State<AppState>,
     signed: Signed,
@@ -467,6 +469,9 @@ fn draw_pdf(
         &sha,
         &json,
         &pem,
+        // The register holds no station's PDF key: its drawing carries no PDF signature (the
+        // embedded record's Ed25519 signature vouches for it).
+        crate::certificate::pdf::Seal::None,
     )
     .map_err(|e| e.to_string())
 }

@@ -138,16 +138,15 @@ async fn signed_report(
             ))
         })?;
             let trust = TrustStore::load(&keys_dir).map_err(|e| conflict(e.to_string()))?;
-            let (customer, lines) = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
+            let contents = audited_lines(&*reg, &code, &trust).map_err(|e| match e {
                 ReportError::Register(crate::register::RegisterError::UnknownCollection(c)) => {
                     (StatusCode::NOT_FOUND, format!("there is no collection {c}"))
                 }
                 other => conflict(other.to_string()),
             })?;
             sign_report(
-                &customer,
+                contents,
                 &code,
-                lines,
                 &Issuer {
                     organisation: &web.organisation,
                     station_id: &web.station_id,
