@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Status;
-use super::output::{human_size, print_json};
+use super::output::print_json;
 use crate::device::inventory::{self, Inventory, Source};
 
 #[derive(Debug, Args)]
@@ -52,6 +52,17 @@ fn lines(out: &mut String, title: &str, fields: &[(&str, Option<String>)]) {
     }
 }
 
+/// A memory module's size as its label says it: `16 GiB`, `512 MiB`.
+fn memory_size(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else {
+        format!("{} MiB", bytes / MIB)
+    }
+}
+
 /// The inventory as text for people.
 fn render(inv: &Inventory) -> String {
     let mut out = String::new();
@@ -70,78 +81,108 @@ fn render(inv: &Inventory) -> String {
         ),
     }
     let s = &inv.system;
-    lines(&mut out, "System", &[
-        ("manufacturer", s.manufacturer.clone()),
-        ("product", s.product.clone()),
-        ("version", s.version.clone()),
-        ("serial", s.serial.clone()),
-        ("uuid", s.uuid.clone()),
-        ("sku", s.sku.clone()),
-        ("family", s.family.clone()),
-    ]);
+    lines(
+        &mut out,
+        "System",
+        &[
+            ("manufacturer", s.manufacturer.clone()),
+            ("product", s.product.clone()),
+            ("version", s.version.clone()),
+            ("serial", s.serial.clone()),
+            ("uuid", s.uuid.clone()),
+            ("sku", s.sku.clone()),
+            ("family", s.family.clone()),
+        ],
+    );
     let b = &inv.baseboard;
-    lines(&mut out, "Baseboard", &[
-        ("manufacturer", b.manufacturer.clone()),
-        ("product", b.product.clone()),
-        ("version", b.version.clone()),
-        ("serial", b.serial.clone()),
-        ("asset tag", b.asset_tag.clone()),
-    ]);
+    lines(
+        &mut out,
+        "Baseboard",
+        &[
+            ("manufacturer", b.manufacturer.clone()),
+            ("product", b.product.clone()),
+            ("version", b.version.clone()),
+            ("serial", b.serial.clone()),
+            ("asset tag", b.asset_tag.clone()),
+        ],
+    );
     let c = &inv.chassis;
-    lines(&mut out, "Chassis", &[
-        ("manufacturer", c.manufacturer.clone()),
-        ("type", c.chassis_type.clone()),
-        ("version", c.version.clone()),
-        ("serial", c.serial.clone()),
-        ("asset tag", c.asset_tag.clone()),
-        ("sku", c.sku.clone()),
-    ]);
+    lines(
+        &mut out,
+        "Chassis",
+        &[
+            ("manufacturer", c.manufacturer.clone()),
+            ("type", c.chassis_type.clone()),
+            ("version", c.version.clone()),
+            ("serial", c.serial.clone()),
+            ("asset tag", c.asset_tag.clone()),
+            ("sku", c.sku.clone()),
+        ],
+    );
     let bios = &inv.bios;
-    lines(&mut out, "BIOS", &[
-        ("vendor", bios.vendor.clone()),
-        ("version", bios.version.clone()),
-        ("date", bios.date.clone()),
-    ]);
+    lines(
+        &mut out,
+        "BIOS",
+        &[
+            ("vendor", bios.vendor.clone()),
+            ("version", bios.version.clone()),
+            ("date", bios.date.clone()),
+        ],
+    );
     for p in &inv.processors {
-        lines(&mut out, "Processor", &[
-            ("socket", p.socket.clone()),
-            ("manufacturer", p.manufacturer.clone()),
-            ("model", p.model.clone()),
-            ("cores", p.cores.map(|n| n.to_string())),
-            ("threads", p.threads.map(|n| n.to_string())),
-            ("max speed", p.max_speed_mhz.map(|n| format!("{n} MHz"))),
-        ]);
+        lines(
+            &mut out,
+            "Processor",
+            &[
+                ("socket", p.socket.clone()),
+                ("manufacturer", p.manufacturer.clone()),
+                ("model", p.model.clone()),
+                ("cores", p.cores.map(|n| n.to_string())),
+                ("threads", p.threads.map(|n| n.to_string())),
+                ("max speed", p.max_speed_mhz.map(|n| format!("{n} MHz"))),
+            ],
+        );
     }
     for m in &inv.memory {
-        lines(&mut out, "Memory", &[
-            ("slot", m.slot.clone()),
-            ("bank", m.bank.clone()),
-            ("size", m.size_bytes.map(human_size)),
-            ("type", m.memory_type.clone()),
-            ("speed", m.speed_mts.map(|n| format!("{n} MT/s"))),
-            ("manufacturer", m.manufacturer.clone()),
-            ("serial", m.serial.clone()),
-            ("part number", m.part_number.clone()),
-        ]);
+        lines(
+            &mut out,
+            "Memory",
+            &[
+                ("slot", m.slot.clone()),
+                ("bank", m.bank.clone()),
+                ("size", m.size_bytes.map(memory_size)),
+                ("type", m.memory_type.clone()),
+                ("speed", m.speed_mts.map(|n| format!("{n} MT/s"))),
+                ("manufacturer", m.manufacturer.clone()),
+                ("serial", m.serial.clone()),
+                ("part number", m.part_number.clone()),
+            ],
+        );
     }
     for bat in &inv.batteries {
         let capacity = |d: Option<u64>, unit: &str| d.map(|v| format!("{v} {unit}"));
-        lines(&mut out, &format!("Battery {}", bat.name), &[
-            ("manufacturer", bat.manufacturer.clone()),
-            ("model", bat.model.clone()),
-            ("serial", bat.serial.clone()),
-            ("technology", bat.technology.clone()),
-            (
-                "design",
-                capacity(bat.design_capacity_mwh, "mWh").or(capacity(bat.design_capacity_mah, "mAh")),
-            ),
-            (
-                "full",
-                capacity(bat.full_capacity_mwh, "mWh").or(capacity(bat.full_capacity_mah, "mAh")),
-            ),
-            ("cycles", bat.cycle_count.map(|n| n.to_string())),
-            ("health", bat.health_percent.map(|n| format!("{n} %"))),
-        ]);
+        lines(
+            &mut out,
+            &format!("Battery {}", bat.name),
+            &[
+                ("manufacturer", bat.manufacturer.clone()),
+                ("model", bat.model.clone()),
+                ("serial", bat.serial.clone()),
+                ("technology", bat.technology.clone()),
+                (
+                    "design",
+                    capacity(bat.design_capacity_mwh, "mWh")
+                        .or(capacity(bat.design_capacity_mah, "mAh")),
+                ),
+                (
+                    "full",
+                    capacity(bat.full_capacity_mwh, "mWh")
+                        .or(capacity(bat.full_capacity_mah, "mAh")),
+                ),
+                ("cycles", bat.cycle_count.map(|n| n.to_string())),
+                ("health", bat.health_percent.map(|n| format!("{n} %"))),
+            ],
+        );
     }
     out
 }

@@ -4,6 +4,7 @@
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
 //! * [`facts`], [`stack`], [`guard`]: what stands on what, by device number and inode, and which
 //!   drives are protected and why (ARCHITECTURE.md, invariant 1).
+//! * [`health`]: the drive's own SMART (ATA) or SMART / Health log (NVMe), read before a wipe.
 //! * [`inventory`]: the host computer itself: SMBIOS system, board, chassis, BIOS, processors,
 //!   memory, and its batteries.
 //! * [`locks`]: file locks of other programs on a drive or image, and who holds them.
@@ -19,6 +20,7 @@ pub mod capabilities;
 pub mod discovery;
 pub mod facts;
 pub mod guard;
+pub mod health;
 pub mod hotplug;
 pub mod identity;
 pub mod inventory;

@@ -10,6 +10,7 @@ mod engine;
 mod fake_http;
 mod fat;
 mod guard;
+mod inventory;
 mod list;
 mod live;
 mod register;

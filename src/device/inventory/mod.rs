@@ -245,7 +245,9 @@ pub fn read_from(paths: &Paths) -> Inventory {
     let mut problems = Vec::new();
     let mut inventory = match read_tables(&paths.tables) {
         Ok(Some((entry, table))) => smbios::decode(&entry, &table),
-        Ok(None) => sysfs::read_dmi_id(&paths.dmi_id).unwrap_or_else(|| Inventory::empty(Source::None)),
+        Ok(None) => {
+            sysfs::read_dmi_id(&paths.dmi_id).unwrap_or_else(|| Inventory::empty(Source::None))
+        }
         Err(e) => {
             problems.push(e);
             sysfs::read_dmi_id(&paths.dmi_id).unwrap_or_else(|| Inventory::empty(Source::None))

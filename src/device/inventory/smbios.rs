@@ -5,16 +5,14 @@
 
 use smbioslib::{
     CoreCount, CoreCount2, MemorySize, MemorySizeExtended, MemorySpeed, MemorySpeedExtended,
-    ProcessorSpeed, SMBiosBaseboardInformation, SMBiosData, SMBiosEntryPoint32,
-    SMBiosEntryPoint64, SMBiosInformation, SMBiosMemoryDevice, SMBiosProcessorInformation,
-    SMBiosString, SMBiosSystemChassisInformation, SMBiosSystemInformation, SMBiosVersion,
-    SystemUuidData, ThreadCount, ThreadCount2,
+    ProcessorSpeed, SMBiosBaseboardInformation, SMBiosData, SMBiosEntryPoint32, SMBiosEntryPoint64,
+    SMBiosInformation, SMBiosMemoryDevice, SMBiosProcessorInformation, SMBiosString,
+    SMBiosSystemChassisInformation, SMBiosSystemInformation, SMBiosVersion, SystemUuidData,
+    ThreadCount, ThreadCount2,
 };
 
 use super::placeholder::{clean, clean_uuid};
-use super::{
-    Baseboard, Bios, Chassis, Inventory, MemoryModule, Processor, Source, System,
-};
+use super::{Baseboard, Bios, Chassis, Inventory, MemoryModule, Processor, Source, System};
 
 /// Structure type of the end-of-table marker.
 const END_OF_TABLE: u8 = 127;
@@ -60,25 +58,36 @@ pub fn sound_length(table: &[u8]) -> (usize, Option<String>) {
     let mut at = 0usize;
     while at < table.len() {
         let Some(header) = table.get(at..at + 4) else {
-            return (at, Some(format!("the table ends inside a structure header at byte {at}")));
+            return (
+                at,
+                Some(format!(
+                    "the table ends inside a structure header at byte {at}"
+                )),
+            );
         };
         let (kind, len) = (header[0], header[1] as usize);
         if len < 4 {
             return (
                 at,
-                Some(format!("the structure of type {kind} at byte {at} claims {len} bytes, fewer than its header")),
+                Some(format!(
+                    "the structure of type {kind} at byte {at} claims {len} bytes, fewer than its header"
+                )),
             );
         }
         let Some(rest) = table.get(at + len..) else {
             return (
                 at,
-                Some(format!("the structure of type {kind} at byte {at} claims {len} bytes, past the table's end")),
+                Some(format!(
+                    "the structure of type {kind} at byte {at} claims {len} bytes, past the table's end"
+                )),
             );
         };
         let Some(strings_end) = rest.windows(2).position(|w| w == [0, 0]) else {
             return (
                 at,
-                Some(format!("the strings of the structure of type {kind} at byte {at} run past the table's end")),
+                Some(format!(
+                    "the strings of the structure of type {kind} at byte {at} run past the table's end"
+                )),
             );
         };
         at += len + strings_end + 2;
@@ -109,7 +118,9 @@ pub fn decode(entry: &[u8], table: &[u8]) -> Inventory {
     }
     let (sound, problem) = sound_length(table);
     if let Some(p) = problem {
-        inv.problems.push(format!("the SMBIOS table is damaged: {p}; read up to there"));
+        inv.problems.push(format!(
+            "the SMBIOS table is damaged: {p}; read up to there"
+        ));
     }
     let version = ep.map(|ep| SMBiosVersion {
         major: ep.major,

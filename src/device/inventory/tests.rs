@@ -9,7 +9,9 @@ use super::smbios::{decode, sound_length};
 use super::*;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smbios").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/smbios")
+        .join(name)
 }
 
 fn tables(name: &str) -> (Vec<u8>, Vec<u8>) {
@@ -161,7 +163,11 @@ fn a_truncated_table_is_read_up_to_the_break() {
     assert_eq!(inv.chassis, Chassis::default());
     assert!(inv.processors.is_empty());
     assert_eq!(inv.problems.len(), 1, "{:?}", inv.problems);
-    assert!(inv.problems[0].contains("type 3 at byte 252"), "{:?}", inv.problems);
+    assert!(
+        inv.problems[0].contains("type 3 at byte 252"),
+        "{:?}",
+        inv.problems
+    );
 }
 
 #[test]
@@ -173,14 +179,22 @@ fn wrong_lengths_and_strings_past_the_end_stop_the_walk() {
     let inv = decode(&entry, &short);
     assert_eq!(inv.bios.vendor.as_deref(), Some("Insyde Corp."));
     assert_eq!(inv.system, System::default());
-    assert!(inv.problems[0].contains("fewer than its header"), "{:?}", inv.problems);
+    assert!(
+        inv.problems[0].contains("fewer than its header"),
+        "{:?}",
+        inv.problems
+    );
     // It claims more bytes than the table has.
     let mut long = table.clone();
     long[0x37] = 0xff;
     let cut = &long[..0x36 + 0x80];
     let inv = decode(&entry, cut);
     assert_eq!(inv.system, System::default());
-    assert!(inv.problems[0].contains("past the table's end"), "{:?}", inv.problems);
+    assert!(
+        inv.problems[0].contains("past the table's end"),
+        "{:?}",
+        inv.problems
+    );
     // The last structure's strings never end.
     let end = table.len();
     let unterminated: Vec<u8> = table[..end - 2]
@@ -205,7 +219,11 @@ fn a_damaged_entry_point_is_reported_and_the_table_still_read() {
     entry[4] ^= 0x55; // checksum
     let inv = decode(&entry, &table);
     assert_eq!(inv.smbios_version, None);
-    assert!(inv.problems[0].contains("entry point is damaged"), "{:?}", inv.problems);
+    assert!(
+        inv.problems[0].contains("entry point is damaged"),
+        "{:?}",
+        inv.problems
+    );
     assert_eq!(inv.system.serial.as_deref(), Some("5CG1234XYZ"));
     let inv = decode(b"garbage", &table);
     assert!(inv.problems[0].contains("anchor"), "{:?}", inv.problems);
