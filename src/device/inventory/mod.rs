@@ -279,8 +279,11 @@ pub fn read_saved_tables(dir: &Path) -> Inventory {
     }
 }
 
+/// The bytes of `smbios_entry_point` and of `DMI`.
+type EntryAndTable = (Vec<u8>, Vec<u8>);
+
 /// The entry point and table bytes; `None` when the system has no tables.
-fn read_tables(dir: &Path) -> Result<Option<(Vec<u8>, Vec<u8>)>, String> {
+fn read_tables(dir: &Path) -> Result<Option<EntryAndTable>, String> {
     let entry_path = dir.join("smbios_entry_point");
     let table_path = dir.join("DMI");
     let read = |p: &Path| match std::fs::read(p) {
