@@ -52,6 +52,7 @@ fn main() {
         busy: None,
         capabilities: None,
         firmware_methods: vec![],
+        health: wipeproof::device::health::Health::unknown("not read in this benchmark"),
         disk: Some("sdb".into()),
         identity: Identity::default(),
     };

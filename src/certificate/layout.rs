@@ -73,6 +73,47 @@ pub fn describe_unshowable(found: &[(String, char)]) -> String {
 use crate::verify::outcome::{StepStatus, VerifyMode, WipeResult};
 use crate::verify::plan::format_ppm;
 
+/// The drive's health as read before the wipe: a section of its own, unnumbered so that the
+/// certificates made before it keep their section numbers (and their drawing).
+fn health(w: &mut Writer, h: &crate::device::health::Health) {
+    w.section("Drive health (read before the wipe)");
+    let source = match h.source.as_deref() {
+        Some("ata-smart") => " (ATA SMART)",
+        Some("nvme-smart-log") => " (NVMe SMART / Health log)",
+        _ => "",
+    };
+    w.row(
+        "Verdict",
+        &format!("{}{source}", h.verdict.as_str().to_uppercase()),
+    );
+    if let Some(n) = h.power_on_hours {
+        w.row("Power-on hours", &group(n));
+    }
+    if let Some(n) = h.power_cycles {
+        w.row("Power cycles", &group(n));
+    }
+    if let Some(n) = h.percentage_used {
+        w.row("Endurance used", &format!("{n} %"));
+    }
+    if let Some(n) = h.temperature_celsius {
+        w.row("Temperature", &format!("{n} °C"));
+    }
+    if !h.attributes.is_empty() {
+        let attrs: Vec<String> = h
+            .attributes
+            .iter()
+            .map(|a| match a.threshold {
+                Some(t) => format!("{} {} (threshold {t})", a.name, group(a.value)),
+                None => format!("{} {}", a.name, group(a.value)),
+            })
+            .collect();
+        w.row("Attributes", &attrs.join(", "));
+    }
+    if !h.reasons.is_empty() {
+        w.row("Why", &h.reasons.join("; "));
+    }
+}
+
 /// What the QR code holds: the certificate id and the record's SHA-256.
 pub fn qr_payload(record: &Record, record_sha256: &str) -> String {
     format!("WIPEPROOF-CERT:{}:SHA256:{record_sha256}", record.id)
@@ -215,6 +256,10 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
                 &format!("{} sectors: {} ({})", group(h.sectors), h.action, h.detail),
             );
         }
+    }
+
+    if let Some(h) = &r.health {
+        health(&mut w, h);
     }
 
     let s = &r.sanitization;
@@ -511,6 +556,44 @@ mod tests {
         }
         assert!(matches!(pages[0].items.last(), Some(Item::Text { .. })));
         assert!(pages[0].items.iter().any(|i| matches!(i, Item::Qr { .. })));
+    }
+
+    #[test]
+    fn the_drives_health_has_its_section_and_only_when_recorded() {
+        use crate::device::health::{Health, HealthAttribute, Verdict};
+        let mut r = sample_record();
+        let without: Vec<String> = layout(&r, "00", "s")
+            .iter()
+            .flat_map(|p| p.texts().into_iter().map(String::from).collect::<Vec<_>>())
+            .collect();
+        assert!(!without.iter().any(|t| t.contains("health")), "{without:?}");
+        r.health = Some(Health {
+            verdict: Verdict::Warning,
+            source: Some("ata-smart".into()),
+            power_on_hours: Some(23_456),
+            power_cycles: Some(1_234),
+            temperature_celsius: Some(38),
+            percentage_used: None,
+            attributes: vec![HealthAttribute::new("Reallocated_Sector_Ct", 8, None)],
+            reasons: vec!["8 reallocated sectors".into()],
+        });
+        let joined = layout(&r, "00", "s")
+            .iter()
+            .flat_map(|p| p.texts().into_iter().map(String::from).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for needle in [
+            "Drive health (read before the wipe)",
+            "WARNING (ATA SMART)",
+            "23,456",
+            "1,234",
+            "38 °C",
+            "Reallocated_Sector_Ct 8",
+            "8 reallocated sectors",
+            "3. Sanitization",
+        ] {
+            assert!(joined.contains(needle), "missing {needle}:\n{joined}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::canonical;
 use crate::device::DriveInfo;
+use crate::device::health::Health;
 use crate::erase::{Level, OverwritePlan};
 use crate::verify::outcome::{Outcome, Step, Verification, WipeResult};
 
@@ -207,6 +208,10 @@ pub struct Record {
     pub collection: Option<String>,
     pub asset_tags: Vec<String>,
     pub media: Media,
+    /// The drive's own health report, read before the wipe. Absent from certificates made
+    /// before wipeproof read it, so that they keep their signed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     pub sanitization: Sanitization,
     pub verification: Verification,
     /// What happens to the media next: reuse, resale, recycle, destroy.
@@ -387,6 +392,7 @@ impl Issuable {
                 collection: ctx.collection.clone(),
                 asset_tags: ctx.asset_tags.clone(),
                 media,
+                health: Some(facts.drive.health.clone()),
                 sanitization: Sanitization {
                     level: m.level,
                     policy: m.policy,
@@ -489,6 +495,7 @@ pub(crate) mod tests {
                 hidden_areas: vec![],
                 capabilities: vec!["ata-sanitize-crypto".into(), "ata-secure-erase".into()],
             },
+            health: None,
             sanitization: Sanitization {
                 level: Level::Clear,
                 policy: DEFAULT_POLICY.into(),

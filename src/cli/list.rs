@@ -45,6 +45,10 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
                 format!("{}/{}", d.logical_sector_size, d.physical_sector_size),
                 d.transport.as_str().into(),
                 d.media.as_str().into(),
+                match d.health.power_on_hours {
+                    Some(h) => format!("{} {h}h", d.health.verdict.as_str()),
+                    None => d.health.verdict.as_str().into(),
+                },
                 if d.protected {
                     "PROTECTED".into()
                 } else if let Some(holder) = &d.busy {
@@ -61,7 +65,7 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
         "{}",
         table(
             &[
-                "PATH", "MODEL", "SERIAL", "SIZE", "SECTOR", "BUS", "MEDIA", "STATUS"
+                "PATH", "MODEL", "SERIAL", "SIZE", "SECTOR", "BUS", "MEDIA", "HEALTH", "STATUS"
             ],
             &rows
         )

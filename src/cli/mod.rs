@@ -11,6 +11,7 @@
 mod assets;
 mod collections;
 mod intake;
+mod inventory;
 mod keys;
 mod list;
 mod output;
@@ -104,6 +105,9 @@ enum Command {
     Station(station::StationArgs),
     /// Suspend to RAM and resume, to unfreeze SATA drives' security (the clock wakes the station).
     Unfreeze(unfreeze::UnfreezeArgs),
+    /// The computer itself: SMBIOS system, board, chassis, BIOS, processors, memory, and
+    /// batteries.
+    Inventory(inventory::InventoryArgs),
 }
 
 /// Entry point of the binary.
@@ -221,6 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Users(args) => users::run(args, &open_state(&cli)?),
         Command::Station(args) => station::run(args, &open_state(&cli)?),
         Command::Unfreeze(args) => unfreeze::run(args, &open_state(&cli)?),
+        Command::Inventory(args) => inventory::run(args),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::capabilities::Capabilities;
 use super::guard::Guard;
+use super::health::{self, Health};
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
 use super::locks::{self, Holder};
 use super::sysfs::Sysfs;
@@ -37,6 +38,8 @@ pub struct DriveInfo {
     pub capabilities: Option<Capabilities>,
     /// The firmware erase methods the drive supports (filled in by the erase layer's rules).
     pub firmware_methods: Vec<String>,
+    /// The drive's own health report (SMART), read when the drive was described.
+    pub health: Health,
     /// Manufacturer, when the drive or its bus names one; not part of `list`'s JSON.
     #[serde(skip)]
     pub vendor: Option<String>,
@@ -114,6 +117,19 @@ pub fn describe_disk(
     } else {
         None
     };
+    let health = if opts.drive_commands
+        || matches!(
+            transport,
+            Transport::Loop
+                | Transport::Virtio
+                | Transport::File
+                | Transport::Mmc
+                | Transport::Other
+        ) {
+        health::read_for_disk(&std::path::Path::new("/dev").join(disk), transport)
+    } else {
+        Health::unknown("reading a drive's health needs root")
+    };
     Some(DriveInfo {
         path: format!("/dev/{disk}"),
         vendor: id.vendor.clone(),
@@ -134,6 +150,7 @@ pub fn describe_disk(
         busy: None,
         capabilities,
         firmware_methods: Vec::new(),
+        health,
         disk: Some(disk.to_string()),
         identity: id,
     })
@@ -188,6 +205,10 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
         busy: None,
         capabilities: None,
         firmware_methods: Vec::new(),
+        health: Health::unknown(match transport {
+            Transport::File => "an image file has no SMART",
+            _ => "the drive's health could not be read",
+        }),
         disk: None,
         identity: Identity::default(),
     }

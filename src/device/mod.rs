@@ -4,6 +4,9 @@
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
 //! * [`facts`], [`stack`], [`guard`]: what stands on what, by device number and inode, and which
 //!   drives are protected and why (ARCHITECTURE.md, invariant 1).
+//! * [`health`]: the drive's own SMART (ATA) or SMART / Health log (NVMe), read before a wipe.
+//! * [`inventory`]: the host computer itself: SMBIOS system, board, chassis, BIOS, processors,
+//!   memory, and its batteries.
 //! * [`locks`]: file locks of other programs on a drive or image, and who holds them.
 //! * [`hotplug`]: kernel and udev events when drives appear or go.
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
@@ -17,8 +20,10 @@ pub mod capabilities;
 pub mod discovery;
 pub mod facts;
 pub mod guard;
+pub mod health;
 pub mod hotplug;
 pub mod identity;
+pub mod inventory;
 pub mod ioctl;
 pub mod locks;
 pub mod mounts;

@@ -28,6 +28,10 @@ fn lists_loop_devices_with_their_geometry_and_the_system_disk_as_protected() {
     assert_eq!(d["protected_reason"], serde_json::Value::Null);
     let stem = small.backing.file_stem().unwrap().to_str().unwrap();
     assert_eq!(d["serial"], stem);
+    // A loop device has no SMART: its health is unknown, never a guess.
+    assert_eq!(d["health"]["verdict"], "unknown", "{d}");
+    assert_eq!(d["health"]["reasons"][0], "a loop device has no SMART");
+    assert!(d["health"].get("power_on_hours").is_none(), "{d}");
 
     let d = drive(&json, big.dev.to_str().unwrap());
     assert_eq!(d["size_bytes"], 16 << 20);

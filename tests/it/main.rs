@@ -15,6 +15,7 @@ mod fake_http;
 mod fake_snipeit;
 mod fat;
 mod guard;
+mod inventory;
 mod layers;
 mod list;
 mod live;

@@ -144,6 +144,12 @@ fn issued_certificates_and_the_example_follow_the_schema() {
         .to_string();
     let cert: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(errors_of(&cert), Vec::<String>::new());
+    // An image file has no SMART: its health is recorded as unknown, and says why.
+    assert_eq!(cert["record"]["health"]["verdict"], "unknown", "{cert}");
+    assert_eq!(
+        cert["record"]["health"]["reasons"][0],
+        "an image file has no SMART"
+    );
 
     let example: Value = serde_json::from_slice(
         &std::fs::read(concat!(
@@ -158,8 +164,9 @@ fn issued_certificates_and_the_example_follow_the_schema() {
     let mut bad = cert.clone();
     bad["record"]["media"]["colour"] = "red".into();
     bad["record"]["sanitization"]["result"] = "MAYBE".into();
+    bad["record"]["health"]["verdict"] = "great".into();
     let errs = errors_of(&bad);
-    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs.len(), 3, "{errs:?}");
 }
 
 #[test]

@@ -214,6 +214,7 @@ fn boot(
     sata: &Path,
     sata2: &Path,
     script: &str,
+    extra: &[&str],
 ) -> BTreeMap<String, StepOut> {
     let initrd = std::env::temp_dir().join(format!("wipeproof-initrd-{}.cpio", std::process::id()));
     std::fs::write(&initrd, initramfs(vm, script)).unwrap();
@@ -264,6 +265,7 @@ fn boot(
             "-device",
             "ide-hd,drive=wpsata2,bus=ide.1,serial=SATA-SER-0002",
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -357,7 +359,7 @@ step cert sh -c 'cat /tmp/wp/certificates/*-*.json'
 step key wipeproof keys export
 step vanish sh -c 'wipeproof wipe /dev/sdb /dev/nvme0n1 --method dod-3pass --verify sample:1 --yes --json 2> /tmp/vanish.err & p=$!; i=0; while [ $i -lt 600 ] && ! grep -q sdb:.pass.2/3 /tmp/vanish.err; do sleep 0.1; i=$((i+1)); done; echo 1 > /sys/block/sdb/device/delete; wait $p; rc=$?; cat /tmp/vanish.err >&2; exit $rc'
 ";
-    let steps = boot(&vm, &nvme, &sata, &sata2, script);
+    let steps = boot(&vm, &nvme, &sata, &sata2, script, &[]);
     let get = |name: &str| {
         steps
             .get(name)
@@ -482,4 +484,128 @@ step vanish sh -c 'wipeproof wipe /dev/sdb /dev/nvme0n1 --method dod-3pass --ver
         .find(|d| d["path"] == "/dev/nvme0n1")
         .expect("nvme reported");
     assert_eq!(nv["result"], "PASS", "{json}");
+}
+
+/// The certificate JSON of the drive at `path`, from a step that printed all of them, one per
+/// line.
+fn certificate_of(certs: &str, path: &str) -> serde_json::Value {
+    certs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|c| c["record"]["media"]["path"] == path)
+        .unwrap_or_else(|| panic!("no certificate of {path}: {certs}"))
+}
+
+#[test]
+fn a_laptops_inventory_and_its_drives_health_on_their_certificates() {
+    require_root();
+    let vm = vm_dir();
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let (nvme, sata, sata2) = (
+        dir.path().join("nvme.img"),
+        dir.path().join("sata.img"),
+        dir.path().join("sata2.img"),
+    );
+    for img in [&nvme, &sata, &sata2] {
+        write_pattern(img, 16 << 20);
+    }
+    let script = "\
+step inventory wipeproof inventory --json
+step list wipeproof list --json
+step wipe wipeproof wipe /dev/nvme0n1 /dev/sda --method zero --verify sample:1 --yes --json
+step certs sh -c 'for f in /tmp/wp/certificates/*-*.json; do tr -d \"\\n\" < $f; echo; done'
+step pdf sh -c 'base64 $(grep -l nvme0n1 /tmp/wp/certificates/*-*.json | sed s/json$/pdf/)'
+step key wipeproof keys export
+";
+    let smbios = [
+        "-smbios",
+        "type=1,manufacturer=LENOVO,product=20XW00GLUK,version=ThinkPad X1 Carbon Gen 9,\
+         serial=PF3ABCDE,uuid=8d1c7a52-3b1e-4f0a-9c6d-2e5f7a8b9c0d,sku=LENOVO_MT_20XW,\
+         family=ThinkPad X1 Carbon Gen 9",
+        "-smbios",
+        "type=3,manufacturer=LENOVO,serial=PF3ABCDE,asset=ACME-LT-0042",
+        "-smbios",
+        "type=2,manufacturer=LENOVO,product=20XW00GLUK,serial=To Be Filled By O.E.M.",
+    ];
+    let steps = boot(&vm, &nvme, &sata, &sata2, script, &smbios);
+    let get = |name: &str| {
+        steps
+            .get(name)
+            .unwrap_or_else(|| panic!("no step {name}: {steps:?}"))
+    };
+
+    // The inventory read in the guest is what QEMU was given; the placeholder is absent.
+    let inv = get("inventory");
+    assert_eq!(inv.code, 0, "{inv:?}");
+    let inv: serde_json::Value = serde_json::from_str(&inv.stdout).unwrap();
+    assert_eq!(inv["source"], "smbios", "{inv}");
+    assert_eq!(inv["system"]["manufacturer"], "LENOVO");
+    assert_eq!(inv["system"]["product"], "20XW00GLUK");
+    assert_eq!(inv["system"]["serial"], "PF3ABCDE");
+    assert_eq!(
+        inv["system"]["uuid"],
+        "8d1c7a52-3b1e-4f0a-9c6d-2e5f7a8b9c0d"
+    );
+    assert_eq!(inv["system"]["family"], "ThinkPad X1 Carbon Gen 9");
+    assert_eq!(inv["chassis"]["serial"], "PF3ABCDE");
+    assert_eq!(inv["chassis"]["asset_tag"], "ACME-LT-0042");
+    assert!(inv["baseboard"].get("serial").is_none(), "{inv}");
+    assert!(!inv["processors"].as_array().unwrap().is_empty(), "{inv}");
+    assert!(!inv["memory"].as_array().unwrap().is_empty(), "{inv}");
+
+    // list: both drives' health, read from the drives themselves.
+    let list: serde_json::Value = serde_json::from_str(&get("list").stdout).unwrap();
+    for (path, source) in [
+        ("/dev/nvme0n1", "nvme-smart-log"),
+        ("/dev/sda", "ata-smart"),
+    ] {
+        let d = list["drives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not listed: {list}"));
+        assert_eq!(d["health"]["source"], source, "{d}");
+        assert_eq!(d["health"]["verdict"], "ok", "{d}");
+    }
+
+    // Both certificates carry the health read before the wipe, with power-on hours.
+    let w = get("wipe");
+    assert_eq!(w.code, 0, "{w:?}");
+    let certs = &get("certs").stdout;
+    for (path, source) in [
+        ("/dev/nvme0n1", "nvme-smart-log"),
+        ("/dev/sda", "ata-smart"),
+    ] {
+        let cert = certificate_of(certs, path);
+        let h = &cert["record"]["health"];
+        assert_eq!(h["source"], source, "{cert}");
+        assert_eq!(h["verdict"], "ok", "{cert}");
+        assert!(h["power_on_hours"].is_u64(), "{cert}");
+    }
+
+    // The PDF with its health section verifies on the host with the VM station's key.
+    let pdf = dir.path().join("nvme.pdf");
+    {
+        use base64::Engine;
+        let text: String = get("pdf").stdout.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
+        std::fs::write(&pdf, &bytes).unwrap();
+        // Kept for a look at the page (the README's picture).
+        let _ = std::fs::write(vm.join("health-certificate.pdf"), &bytes);
+    }
+    let key = dir.path().join("vm.pem");
+    std::fs::write(&key, get("key").stdout.as_bytes()).unwrap();
+    let auditor = Home::new();
+    let (code, report) = auditor.json(&[
+        "verify",
+        pdf.to_str().unwrap(),
+        "--trust",
+        key.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report}");
 }

@@ -35,6 +35,8 @@ pub struct DriveRow {
     pub transport: String,
     pub protected_reason: Option<String>,
     pub firmware_methods: Vec<String>,
+    /// The drive's health, one line (`health ok (ATA SMART), 1 power-on hours`).
+    pub health: String,
     pub asset_tag: Option<String>,
     pub state: State,
     /// The method chosen (or running).
@@ -145,6 +147,7 @@ impl Board {
                     transport: info.transport.as_str().into(),
                     protected_reason: info.protected_reason.clone(),
                     firmware_methods: info.firmware_methods.clone(),
+                    health: info.health.summary(),
                     asset_tag: None,
                     state,
                     method: None,

@@ -329,6 +329,7 @@ mod tests {
             protected_reason: (n == 0).then(|| "holds the running system".into()),
             capabilities: None,
             firmware_methods: vec![],
+            health: crate::device::health::Health::unknown("not read in this test"),
             busy: None,
             vendor: None,
             disk: None,
@@ -382,6 +383,11 @@ mod tests {
             assert!(screen.contains(want), "{want} not on screen:\n{screen}");
             assert!(screen.contains("drives 24"), "{screen}");
             assert!(screen.contains("s start"), "{screen}");
+            // The detail pane says the selected drive's health.
+            assert!(
+                screen.contains("health unknown: not read in this test"),
+                "{screen}"
+            );
         }
         let screen = text(&terminal);
         // The selected last drive is on screen, the protected first one scrolled away.

@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
     let [title, table, detail, log, help] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Length(log_height),
         Constraint::Length(1),
     ])
@@ -249,7 +249,8 @@ fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen) {
                 .unwrap_or_else(|| "no asset tag".into())
         )),
     };
-    frame.render_widget(Paragraph::new(vec![first, second]), area);
+    let third = Line::from(r.health.clone());
+    frame.render_widget(Paragraph::new(vec![first, second, third]), area);
 }
 
 fn draw_log(frame: &mut Frame, area: Rect, screen: &Screen) {
