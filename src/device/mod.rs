@@ -20,6 +20,7 @@ pub mod guard;
 pub mod hotplug;
 pub mod identity;
 pub mod ioctl;
+pub mod location;
 pub mod locks;
 pub mod mounts;
 pub mod nvme;

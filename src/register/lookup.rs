@@ -1,6 +1,7 @@
 //! What the central register's web pages look up beyond [`super::Register`]: assets by part of
 //! a tag, serial or customer, a stored certificate's document, the collections with their
-//! progress, and when each station was last heard from. Read only.
+//! progress, when each station was last heard from, and a drive's latest certificate. Read
+//! only.
 
 use serde::Serialize;
 
@@ -36,7 +37,18 @@ pub struct StationActivity {
     pub certificates: u64,
 }
 
-/// Read-only lookups of the web pages.
+/// The latest certificate the register holds for a drive (a station shows it until the drive
+/// is wiped again, across restarts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastCertificate {
+    pub id: String,
+    /// PASS, FAIL or INCOMPLETE.
+    pub result: String,
+    pub method: String,
+    pub issued_at: String,
+}
+
+/// Read-only lookups of the web pages and the station's screen.
 pub trait Lookup {
     /// Assets whose tag, serial, a drive's serial, customer or customer reference contains
     /// `query` (any case), at most `limit`, by tag.
@@ -44,6 +56,13 @@ pub trait Lookup {
     fn stored_certificate(&self, id: &str) -> Result<Option<StoredCertificate>, RegisterError>;
     fn collections(&self) -> Result<Vec<CollectionProgress>, RegisterError>;
     fn station_activity(&self) -> Result<Vec<StationActivity>, RegisterError>;
+    /// The latest certificate issued for the drive with this serial and model (`None`: a drive
+    /// that reports no model), if any.
+    fn last_certificate(
+        &self,
+        serial: &str,
+        model: Option<&str>,
+    ) -> Result<Option<LastCertificate>, RegisterError>;
 }
 
 /// `query` as a LIKE pattern that matches it anywhere, literally (`\` escapes `%` and `_`).

@@ -16,6 +16,7 @@ mod register;
 mod resume;
 mod schema;
 mod station;
+mod station_rules;
 mod tls;
 mod vm;
 mod web;
