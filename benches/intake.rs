@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use wipeproof::register::manifest::{self, MAX_ROWS};
+use wipeproof::intake::manifest::{self, MAX_ROWS};
 use wipeproof::register::sqlite::SqliteRegister;
 use wipeproof::register::{Actor, Register};
 

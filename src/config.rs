@@ -261,7 +261,7 @@ pub struct Config {
     pub sync: SyncSettings,
     /// The customer's own asset systems (Snipe-IT, GLPI) that certificates are sent to.
     #[serde(rename = "connector", skip_serializing_if = "Vec::is_empty")]
-    pub connectors: Vec<crate::register::connector::ConnectorSettings>,
+    pub connectors: Vec<crate::connector::ConnectorSettings>,
 }
 
 impl Config {
@@ -271,11 +271,9 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
-        crate::register::connector::validate(&config.connectors).map_err(|e| {
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
+        crate::connector::validate(&config.connectors).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         })?;
         Ok(config)
     }

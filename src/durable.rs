@@ -229,16 +229,36 @@ mod tests {
         assert!(!dir.path().join("nowhere").exists());
     }
 
+    /// The 64 bits of a temporary name behave as random bits: each of them is set in about
+    /// half of many names. A counter, a clock, a process id or any mix of them leaves most high
+    /// bits fixed and fails. (Bits from a good generator seeded by something guessable would
+    /// pass; that they come from the OS generator is the code's word, in `create_temp`.)
     #[test]
-    fn temporary_names_are_unpredictable() {
+    fn temporary_names_carry_64_random_bits() {
+        const NAMES: usize = 512;
         let dir = tempfile::tempdir().unwrap();
-        let (_, a) = create_temp(dir.path(), "x", 0o600).unwrap();
-        let (_, b) = create_temp(dir.path(), "x", 0o600).unwrap();
-        assert_ne!(a, b);
-        let name = a.file_name().unwrap().to_str().unwrap();
-        let suffix = name.strip_prefix(".x.tmp-").unwrap();
-        assert_eq!(suffix.len(), 16);
-        assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()));
+        let mut ones = [0usize; 64];
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..NAMES {
+            let (_, path) = create_temp(dir.path(), "x", 0o600).unwrap();
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let suffix = name.strip_prefix(".x.tmp-").unwrap();
+            assert_eq!(suffix.len(), 16, "{name}");
+            let bits = u64::from_str_radix(suffix, 16).unwrap();
+            assert!(seen.insert(bits), "{name} came twice");
+            for (i, n) in ones.iter_mut().enumerate() {
+                *n += (bits >> i & 1) as usize;
+            }
+            fs::remove_file(&path).unwrap();
+        }
+        // Binomial(512, 1/2): mean 256, standard deviation about 11.3; 6 deviations either
+        // side, so a fair bit fails once in hundreds of millions of runs.
+        for (i, n) in ones.iter().enumerate() {
+            assert!(
+                (188..=324).contains(n),
+                "bit {i} was set in {n} of {NAMES} names"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wipeproof::register::manifest::{ColumnMap, Profile, ReadOptions, parse_with};
+use wipeproof::intake::manifest::{ColumnMap, Profile, ReadOptions, parse_with};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, rest)) = data.split_first() else {

@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::fonts;
 use super::keys::{StationKey, public_pem};
 use super::layout::{describe_unshowable, layout, unshowable};
-use super::pdf::{A4_MM, Attachment, PdfInfo, Typeset, render_with};
+use super::pdf::{A4_MM, Attachment, PdfInfo, Seal, Typeset, render_with};
 use super::record::{ChainLink, Issuable, Record, RecordError};
+use super::x509::PdfSigner;
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
 use crate::verify::WipeResult;
 
@@ -139,7 +140,12 @@ pub fn render_pdf(
     record_sha256: &str,
     json: &[u8],
     public_key_pem: &str,
+    signer: &PdfSigner,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
+    let seal = Seal::Signed {
+        signed_at: &record.issued_at,
+        signer,
+    };
     render_pdf_as(
         LayoutVersion::V2,
         record,
@@ -148,11 +154,13 @@ pub fn render_pdf(
         record_sha256,
         json,
         public_key_pem,
+        seal,
     )
 }
 
-/// Renders the PDF of a signed record with a given layout; verification uses it to redraw a
-/// certificate the way it was made.
+/// Renders the PDF of a signed record with a given layout and PDF signature; verification uses
+/// it to redraw a certificate the way it was made (with the signature's place reserved).
+#[allow(clippy::too_many_arguments)]
 pub fn render_pdf_as(
     version: LayoutVersion,
     record: &Record,
@@ -161,6 +169,7 @@ pub fn render_pdf_as(
     record_sha256: &str,
     json: &[u8],
     public_key_pem: &str,
+    seal: Seal<'_>,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
     let (pages, typeset) = match version {
@@ -175,6 +184,7 @@ pub fn render_pdf_as(
         title: &title,
         author: &record.organisation.name,
         id_seed: record_sha256,
+        seal,
     };
     let files = [
         Attachment {
@@ -232,7 +242,15 @@ pub fn sign_and_render(
         serde_json::to_vec_pretty(&signed).map_err(|e| RecordError::Json(e.to_string()))?;
     json.push(b'\n');
     let pem = public_pem(&key.verifying_key())?;
-    let pdf = render_pdf(&record, &canonical, &signature, &record_sha256, &json, &pem)?;
+    let pdf = render_pdf(
+        &record,
+        &canonical,
+        &signature,
+        &record_sha256,
+        &json,
+        &pem,
+        key.pdf_signer(),
+    )?;
     Ok(Rendered {
         record,
         canonical,

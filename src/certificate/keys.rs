@@ -25,6 +25,7 @@ use ed25519_dalek::{Signature, SignatureError, Signer, SigningKey, VerifyingKey}
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::x509::PdfSigner;
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
 
 /// File name of the station's private key in the keys directory.
@@ -129,10 +130,23 @@ impl PublicKey {
     }
 }
 
-/// Parses a public key from PEM text, refusing weak keys. Every reader of public keys (trust
-/// store, `--trust`, `stations add`, the register's stations, a PDF's embedded key) uses this.
+/// The first `PUBLIC KEY` block of PEM text (`keys export` prints the station's certificate
+/// after it); the whole text if it has none, for the parser to say what is wrong.
+fn public_key_block(text: &str) -> &str {
+    const END: &str = "-----END PUBLIC KEY-----";
+    match (text.find("-----BEGIN PUBLIC KEY-----"), text.find(END)) {
+        (Some(begin), Some(end)) if begin < end => &text[begin..end + END.len()],
+        _ => text.trim(),
+    }
+}
+
+/// Parses a public key from PEM text (the first public key block: what `keys export` prints,
+/// with the certificate after it, is read as it is), refusing weak keys. Every reader of public
+/// keys (trust store, `--trust`, `stations add`, the register's stations, a PDF's embedded key)
+/// uses this.
 pub fn parse_public(text: &str, path: &Path) -> Result<PublicKey, KeyError> {
-    let key = VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| KeyError::BadPublic {
+    let block = public_key_block(text);
+    let key = VerifyingKey::from_public_key_pem(block).map_err(|e| KeyError::BadPublic {
         path: path.into(),
         message: e.to_string(),
     })?;
@@ -142,9 +156,10 @@ pub fn parse_public(text: &str, path: &Path) -> Result<PublicKey, KeyError> {
     })
 }
 
-/// The station's signing key.
+/// The station's signing keys: Ed25519 for records, P-256 and its certificate for PDFs.
 pub struct StationKey {
     signing: SigningKey,
+    pdf: PdfSigner,
 }
 
 impl std::fmt::Debug for StationKey {
@@ -158,9 +173,14 @@ impl StationKey {
     pub fn generate() -> Result<StationKey, KeyError> {
         let mut seed = Zeroizing::new([0u8; 32]);
         getrandom::fill(&mut seed[..]).map_err(|e| KeyError::Rng(e.to_string()))?;
-        Ok(StationKey {
-            signing: SigningKey::from_bytes(&seed),
-        })
+        let signing = SigningKey::from_bytes(&seed);
+        let pdf = PdfSigner::generate(&key_id(&signing.verifying_key()))?;
+        Ok(StationKey { signing, pdf })
+    }
+
+    /// The key and certificate that sign PDFs.
+    pub fn pdf_signer(&self) -> &PdfSigner {
+        &self.pdf
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {
@@ -202,7 +222,8 @@ impl StationKey {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-        Ok(StationKey { signing })
+        let pdf = PdfSigner::load_or_create(dir, &key_id(&signing.verifying_key()))?;
+        Ok(StationKey { signing, pdf })
     }
 
     /// Creates a key in `dir` (refusing to replace one unless `force`), writes its public key
@@ -242,6 +263,8 @@ impl StationKey {
             source,
         })?;
         TrustStore::add_to_dir(dir, &key.public_key())?;
+        // A new Ed25519 key needs a certificate naming it: the PDF key is made anew too.
+        key.pdf.write(dir, true)?;
         Ok(key)
     }
 

@@ -21,3 +21,4 @@ pub mod record;
 pub mod strict_json;
 pub mod v1;
 pub mod winansi;
+pub mod x509;

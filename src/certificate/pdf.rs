@@ -21,7 +21,11 @@ use super::fonts::{self, Face};
 use super::page::{Colour, Font, Item, Page};
 use super::winansi;
 
+pub mod seal;
 pub mod tree;
+
+pub use seal::Seal;
+
 /// How text is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Typeset {
@@ -53,6 +57,8 @@ pub struct PdfInfo<'a> {
     pub author: &'a str,
     /// Seeds the trailer ID (hex SHA-256 of the record).
     pub id_seed: &'a str,
+    /// The PDF signature.
+    pub seal: Seal<'a>,
 }
 
 /// Errors reading or writing a PDF.
@@ -363,9 +369,13 @@ fn attach(
     let id_bytes = hex::decode(info.id_seed.get(..32).unwrap_or("")).unwrap_or_default();
     let id = Object::String(id_bytes, StringFormat::Hexadecimal);
     doc.trailer.set("ID", vec![id.clone(), id]);
+    let sig = seal::add_field(&mut doc, &info.seal)?;
     let mut out = Vec::new();
     doc.save_to(&mut out)
         .map_err(|e| PdfError::Build(e.to_string()))?;
+    if let Some(sig) = sig {
+        seal::finish(&mut out, sig, &info.seal)?;
+    }
     Ok(out)
 }
 
@@ -459,10 +469,16 @@ fn parse_inner(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
     let doc = Document::load_mem_with_options(bytes, options).map_err(bad)?;
     let mut parsed = ParsedPdf::default();
     let catalog = doc.catalog().map_err(bad)?;
-    for key in ["OpenAction", "AA", "AcroForm", "JavaScript"] {
+    for key in ["OpenAction", "AA", "JavaScript"] {
         if catalog.has(key.as_bytes()) {
             parsed.extras.push(format!("document has /{key}"));
         }
+    }
+    // A form is allowed only as the holder of an invisible signature field.
+    if catalog.has(b"AcroForm") && !seal::is_signature_form(&doc, catalog) {
+        parsed
+            .extras
+            .push("document has a form (/AcroForm) other than its signature field".into());
     }
     parsed.attachments = attachments(&doc, catalog, &mut parsed.extras)?;
     let pages = tree::pages(&doc, catalog, MAX_PAGES)?;
@@ -475,7 +491,7 @@ fn parse_inner(bytes: &[u8]) -> Result<ParsedPdf, PdfError> {
             Ok(_) => true,
             Err(_) => false,
         };
-        if non_empty(page.get(b"Annots")) {
+        if non_empty(page.get(b"Annots")) && !seal::only_signature_widgets(&doc, page) {
             parsed.extras.push(format!("page {number} has annotations"));
         }
         if page.has(b"AA") {
@@ -680,6 +696,7 @@ mod tests {
             title: "t",
             author: "a",
             id_seed: "00112233445566778899aabbccddeeff00112233",
+            seal: Seal::None,
         }
     }
 
@@ -759,8 +776,13 @@ mod tests {
         assert!(parse(b"").is_err());
         assert!(parse(b"%PDF-1.7\n").is_err());
         assert!(parse(b"hello").is_err());
+        assert!(parse(&good).is_ok(), "the whole file reads");
         for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
-            let _ = parse(&good[..cut]);
+            assert!(
+                parse(&good[..cut]).is_err(),
+                "the first {cut} of {} bytes read as a certificate",
+                good.len()
+            );
         }
     }
 }

@@ -1,14 +1,19 @@
-//! `wipeproof intake`: book a collection in from the customer's manifest, print asset labels.
+//! `wipeproof intake`: book a collection in from the customer's manifest, print asset labels,
+//! record its pick-up, receive it at goods-in by scanning, reconcile expected with received,
+//! and resolve each missing asset.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::output::print_json;
+use super::output::{mark_json_printed, print_json, print_json_line};
+use super::scans::{Line, ScanReader, refusal};
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
-use crate::register::{AssetFilter, RegisterError, labels, manifest};
+use crate::intake::{labels, manifest};
+use crate::register::collection::{Pickup, Reason, Reconciliation, Scan};
+use crate::register::{AssetFilter, Register, RegisterError};
 
 #[derive(Debug, Args)]
 pub struct IntakeArgs {
@@ -46,6 +51,50 @@ enum IntakeCommand {
         /// Output file (default: labels-COLLECTION.pdf in the current directory).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Record the pick-up at the customer's site: driver, vehicle, seal numbers, and the count
+    /// the customer signed for.
+    Collect {
+        collection: String,
+        #[arg(long)]
+        driver: String,
+        /// The vehicle's registration.
+        #[arg(long)]
+        vehicle: String,
+        /// A seal number (repeat for each seal).
+        #[arg(long = "seal", value_name = "S")]
+        seals: Vec<String>,
+        /// How many items the customer signed for.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Receive a collection at goods-in: scans on stdin, one per line (an asset's tag or a
+    /// serial); each is answered at once with one line. What no manifest lists is recorded
+    /// as an extra.
+    Receive {
+        collection: String,
+        /// One JSON object per scan, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare what the collection expected with what goods-in received, and record it:
+    /// missing assets stay unaccounted for until each is resolved. Exit 1 while any is.
+    Reconcile {
+        collection: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resolve a missing asset with a reason: found (it turned up: its receipt is recorded),
+    /// withdrawn (the customer withdrew it) or lost (an incident: --note names it).
+    Resolve {
+        collection: String,
+        /// The missing asset's tag.
+        asset: String,
+        #[arg(long, value_name = "found|withdrawn|lost")]
+        reason: String,
+        /// What happened: the incident's reference for a lost asset.
+        #[arg(long)]
+        note: Option<String>,
     },
 }
 
@@ -101,5 +150,160 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
             crate::stderr_line!("wipeproof: {} label(s) in {}", assets.len(), path.display());
             Ok(Status::Success)
         }
+        IntakeCommand::Collect {
+            collection,
+            driver,
+            vehicle,
+            seals,
+            count,
+        } => {
+            if driver.trim().is_empty() || vehicle.trim().is_empty() {
+                anyhow::bail!("--driver and --vehicle must not be empty");
+            }
+            let pickup = Pickup {
+                driver: driver.trim().into(),
+                vehicle: vehicle.trim().into(),
+                seals: seals.iter().map(|s| s.trim().to_string()).collect(),
+                count: *count,
+            };
+            open_register(state)?.collect(collection, &pickup, &actor(state))?;
+            crate::stderr_line!(
+                "wipeproof: collection {collection} collected by {} ({}), {} seal(s){}",
+                pickup.driver,
+                pickup.vehicle,
+                pickup.seals.len(),
+                count
+                    .map(|n| format!(", {n} item(s) signed for"))
+                    .unwrap_or_default()
+            );
+            Ok(Status::Success)
+        }
+        IntakeCommand::Receive { collection, json } => {
+            let mut reg = open_register(state)?;
+            // An unknown or closed collection is said before the first scan.
+            let record = reg.custody(collection)?;
+            if record.view.state == crate::register::collection::CollectionState::Closed {
+                anyhow::bail!(
+                    "collection {collection} is closed (its report was issued); nothing more can be received into it"
+                );
+            }
+            crate::stderr_line!(
+                "wipeproof: receiving collection {collection} of {}: scan each asset's label or serial ({} of {} received so far)",
+                record.view.customer,
+                record.view.received,
+                record.view.assets
+            );
+            let stdin = std::io::stdin();
+            let result = receive(reg.as_mut(), collection, &actor(state), stdin.lock(), *json);
+            if let (Err(e), true) = (&result, *json) {
+                let _ = print_json_line(&serde_json::json!({ "error": super::error_text(e) }));
+                mark_json_printed();
+            }
+            result
+        }
+        IntakeCommand::Reconcile { collection, json } => {
+            let r = open_register(state)?.reconcile(collection, &actor(state))?;
+            if *json {
+                print_json(&r)?;
+            } else {
+                print_reconciliation(&r)?;
+            }
+            Ok(if r.unresolved > 0 {
+                Status::Failure
+            } else {
+                Status::Success
+            })
+        }
+        IntakeCommand::Resolve {
+            collection,
+            asset,
+            reason,
+            note,
+        } => {
+            let why = Reason::parse(reason).ok_or_else(|| {
+                anyhow::anyhow!("--reason {reason}: expected found, withdrawn or lost")
+            })?;
+            let note = note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+            open_register(state)?.resolve_missing(collection, asset, why, note, &actor(state))?;
+            crate::stderr_line!(
+                "wipeproof: asset {asset} of collection {collection}: {}",
+                why.describe()
+            );
+            Ok(Status::Success)
+        }
     }
+}
+
+/// Reads scans from `input` until its end, recording and answering each at once.
+fn receive(
+    reg: &mut dyn Register,
+    collection: &str,
+    actor: &crate::register::Actor,
+    input: impl std::io::BufRead,
+    json: bool,
+) -> anyhow::Result<Status> {
+    let mut reader = ScanReader::new(input);
+    let (mut received, mut extras, mut others) = (0u64, 0u64, 0u64);
+    while let Some(line) = reader
+        .next_line()
+        .context("cannot read the scans from standard input")?
+    {
+        let (scanned, answer) = match &line {
+            Line::Scan(s) => {
+                let scan = reg.receive_scan(collection, s, actor)?;
+                match scan {
+                    Scan::Received { .. } => received += 1,
+                    Scan::Extra => extras += 1,
+                    Scan::OtherCollection { .. } => others += 1,
+                    _ => {}
+                }
+                (Some(s.as_str()), Ok(scan))
+            }
+            other => (None, Err(refusal(other).unwrap_or_default())),
+        };
+        if json {
+            let mut doc = match &answer {
+                Ok(scan) => serde_json::to_value(scan)?,
+                Err(_) => serde_json::json!({ "outcome": match line {
+                    Line::Empty => "empty",
+                    _ => "refused",
+                } }),
+            };
+            doc["scanned"] = serde_json::json!(scanned);
+            doc["message"] = serde_json::json!(match &answer {
+                Ok(scan) => scan.message(scanned.unwrap_or_default(), collection),
+                Err(why) => why.clone(),
+            });
+            print_json_line(&doc)?;
+        } else {
+            let text = match &answer {
+                Ok(scan) => scan.message(scanned.unwrap_or_default(), collection),
+                Err(why) => why.clone(),
+            };
+            crate::stdout_line!("{text}")?;
+        }
+    }
+    crate::stderr_line!(
+        "wipeproof: {received} received, {extras} new extra(s), {others} of other collections set aside"
+    );
+    Ok(Status::Success)
+}
+
+fn print_reconciliation(r: &Reconciliation) -> anyhow::Result<()> {
+    crate::stdout_line!(
+        "collection {}: {} expected, {} received, {} missing ({} unaccounted for), {} extra(s)",
+        r.collection,
+        r.expected,
+        r.received,
+        r.missing.len(),
+        r.unresolved,
+        r.extra.len()
+    )?;
+    for m in &r.missing {
+        crate::stdout_line!("  missing {}", super::collections::missing_line(m))?;
+    }
+    for e in &r.extra {
+        crate::stdout_line!("  extra {} (scanned by {} at {})", e.scanned, e.by, e.at)?;
+    }
+    Ok(())
 }

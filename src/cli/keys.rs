@@ -25,7 +25,8 @@ enum KeysCommand {
     },
     /// Print the key id (SHA256 of the public key) and where the keys are.
     Show,
-    /// Print the public key as PEM (SubjectPublicKeyInfo), for auditors and the central register.
+    /// Print the public key as PEM (SubjectPublicKeyInfo), then the station's X.509 certificate
+    /// (the PDF signature's), for auditors and the central register.
     Export,
     /// Trust another station's public key (PEM) for verification.
     Trust {
@@ -59,7 +60,11 @@ pub fn run(args: &KeysArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
         KeysCommand::Export => {
             let key = StationKey::load(&dir)?;
-            crate::stdout_text!("{}", public_pem(&key.verifying_key())?)?;
+            crate::stdout_text!(
+                "{}{}",
+                public_pem(&key.verifying_key())?,
+                key.pdf_signer().certificate_pem()?
+            )?;
         }
         KeysCommand::Trust { file } => {
             let mut one = TrustStore::default();

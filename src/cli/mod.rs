@@ -9,11 +9,13 @@
 //! every command, so no command can forget it.
 
 mod assets;
+mod collections;
 mod intake;
 mod keys;
 mod list;
 mod output;
 mod remote;
+mod scans;
 mod station;
 mod stations;
 mod unfreeze;
@@ -77,8 +79,12 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Manage the station's signing key and trusted keys.
     Keys(keys::KeysArgs),
-    /// Book collections in from customer manifests; print asset labels.
+    /// Book collections in from customer manifests, print asset labels, record the pick-up,
+    /// receive by scan at goods-in, reconcile and resolve what is missing.
     Intake(intake::IntakeArgs),
+    /// Where each collection stands (booked, collected, received, reconciled, closed), and
+    /// one collection's chain of custody.
+    Collections(collections::CollectionsArgs),
     /// The asset register: list, show, review unmatched drives, record destruction, audit.
     Assets(assets::AssetsArgs),
     /// Write the signed report of a collection for the customer (PDF and JSON).
@@ -206,6 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Keys(args) => keys::run(args, &open_state(&cli)?),
         Command::Intake(args) => intake::run(args, &open_state(&cli)?),
         Command::Assets(args) => assets::run(args, &open_state(&cli)?),
+        Command::Collections(args) => collections::run(args, &open_state(&cli)?),
         Command::Report(args) => remote::report(args, &open_state(&cli)?),
         Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),

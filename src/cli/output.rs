@@ -18,6 +18,20 @@ pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints one JSON document on one line of stdout and flushes: a line of a stream of
+/// documents (`intake receive --json`), which [`print_json`]'s one-document rule does not cover.
+pub fn print_json_line<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string(value)?;
+    crate::stdout_line!("{text}")?;
+    Ok(())
+}
+
+/// Records that this process's stdout holds its JSON already (a stream that printed its own
+/// error line), so no `{"error": ...}` document follows it.
+pub fn mark_json_printed() {
+    JSON_PRINTED.store(true, Ordering::SeqCst);
+}
+
 /// Whether [`print_json`] has printed (or tried to print) this process's document.
 pub fn json_printed() -> bool {
     JSON_PRINTED.load(Ordering::SeqCst)

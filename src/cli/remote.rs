@@ -10,13 +10,14 @@ use super::output::print_json;
 use super::{Status, open_register};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::config::StateDir;
-use crate::register::connector::{ConnectorSettings, sync_connector};
-use crate::register::pool::{Pool, SERVER_CONNECTIONS};
-use crate::register::report::{Issuer, ReportError, audited_lines, write_report};
-use crate::register::server;
-use crate::register::sync::{SyncOptions, sync};
-use crate::register::tls::{ServerTls, StationTrust, plain_http_off_loopback};
-use crate::register::web::WebSettings;
+use crate::connector::{ConnectorSettings, sync_connector};
+use crate::report::{Issuer, ReportError, audited_lines, write_report};
+use crate::server;
+use crate::server::pool::{Pool, SERVER_CONNECTIONS};
+use crate::server::tls::ServerTls;
+use crate::server::web::WebSettings;
+use crate::sync::tls::{StationTrust, plain_http_off_loopback};
+use crate::sync::{SyncOptions, sync};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -30,9 +31,9 @@ pub struct ReportArgs {
 }
 
 pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
-    let reg = open_register(state)?;
+    let mut reg = open_register(state)?;
     let keys = TrustStore::load(&state.keys_dir())?;
-    let (customer, lines) = match audited_lines(reg.as_ref(), &args.collection, &keys) {
+    let contents = match audited_lines(reg.as_ref(), &args.collection, &keys) {
         Ok(found) => found,
         Err(e) => {
             if let ReportError::NotBacked { problems, .. } = &e {
@@ -51,10 +52,10 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let dir = args.out.clone().unwrap_or_else(|| state.reports_dir());
+    let unaccounted = contents.2.as_ref().map_or(0, |c| c.unaccounted);
     let files = write_report(
-        &customer,
+        contents,
         &args.collection,
-        lines,
         &Issuer {
             organisation: &crate::certificate::record::Organisation {
                 name: state.config.organisation.name.clone(),
@@ -73,6 +74,17 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         files.summary.drives,
         files.pdf.display()
     );
+    if unaccounted > 0 {
+        crate::stderr_line!(
+            "wipeproof: {unaccounted} asset(s) of {} are unaccounted for; the report says so on its \
+             first page, and the collection stays open until each is received or resolved",
+            args.collection
+        );
+    } else {
+        // Issued with every asset accounted for: the collection is closed (a later report
+        // changes nothing).
+        reg.close_collection(&args.collection, &super::actor(state))?;
+    }
     if args.json {
         print_json(&serde_json::json!({
             "pdf": files.pdf,

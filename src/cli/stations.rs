@@ -11,7 +11,7 @@ use super::output::{print_json, table};
 use super::{Status, actor, open_register};
 use crate::certificate::keys::parse_public;
 use crate::config::StateDir;
-use crate::register::server::token_sha256;
+use crate::server::token_sha256;
 
 #[derive(Debug, Args)]
 pub struct StationsArgs {

@@ -9,9 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::output::{print_json, table};
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
-use crate::register::accounts::{
-    Role, check_name, check_password, hash_password, new_secret, secret_sha256,
-};
+use crate::register::accounts::{Role, check_name, check_password};
+use crate::server::secrets::{hash_password, new_secret, secret_sha256};
 
 #[derive(Debug, Args)]
 pub struct UsersArgs {

@@ -10,7 +10,7 @@ use super::output::print_json;
 use crate::certificate::check::{CheckItem, DriveCheck, Report, verify_file};
 use crate::certificate::keys::TrustStore;
 use crate::config::StateDir;
-use crate::register::report::{ReportVerdict, verify_report_file};
+use crate::report::{ReportVerdict, verify_report_file};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {

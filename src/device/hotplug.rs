@@ -402,14 +402,16 @@ SUBSYSTEM=block\0DEVNAME=nvme0n1\0DEVTYPE=disk\0";
 
     #[test]
     fn the_kernel_socket_opens_as_root() {
-        if !nix::unistd::geteuid().is_root() {
-            return;
-        }
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the kernel's uevent socket needs root: run the tests as root (as CI does)"
+        );
         let mut h = Hotplug::kernel().unwrap();
         assert!(!h.uses_udev());
-        // Nothing may be pending, but waiting must return within the timeout.
+        // Nothing may be pending, but waiting must return: the bound only catches a hang (how
+        // fast drives are shown is measured by `cargo bench --bench growth`).
         let t = std::time::Instant::now();
         let _ = h.wait(Duration::from_millis(50)).unwrap();
-        assert!(t.elapsed() < Duration::from_secs(2));
+        assert!(t.elapsed() < Duration::from_secs(10));
     }
 }

@@ -3,8 +3,8 @@
 //! Three checks, each independent of what the register merely states:
 //!
 //! * the custody log's hash chain ([`super::events`]);
-//! * every asset's state, recomputed twice, from its custody log (the last `received`,
-//!   `state` or `destroyed` event) and from its drives' certificates (the rule the register
+//! * every asset's state, recomputed twice, from its custody log (the last `booked`,
+//!   `received`, `state` or `destroyed` event) and from its drives' certificates (the rule the register
 //!   applies when it stores one), and compared with the state the register holds: a state
 //!   edited in the database matches neither;
 //! * every station's certificate hash chain: each certificate names the one the station issued
@@ -98,24 +98,39 @@ impl Audit {
 
 /// The state an asset's drives give it: destroyed if its destruction is recorded; else failed
 /// if a drive's latest certificate failed; retired if every known drive's latest certificate
-/// passed; otherwise received (waiting for its drives).
-pub fn state_from_results(destroyed: bool, latest: &[Option<&str>]) -> AssetState {
+/// passed; otherwise received (waiting for its drives), or expected while nothing records its
+/// receipt.
+pub fn state_from_results(destroyed: bool, received: bool, latest: &[Option<&str>]) -> AssetState {
     if destroyed {
         AssetState::Destroyed
     } else if latest.contains(&Some("FAIL")) {
         AssetState::Failed
     } else if !latest.is_empty() && latest.iter().all(|r| *r == Some("PASS")) {
         AssetState::Retired
-    } else {
+    } else if received {
         AssetState::Received
+    } else {
+        AssetState::Expected
     }
 }
 
 /// The state the custody log gives an asset after one more of its events, or `None` if the
-/// event does not set a state (a certificate, a link).
+/// event does not set a state (a certificate, a link, a resolution).
+///
+/// `booked` is an import of the manifest (expected); `received` its receipt, which names the
+/// state it leaves the asset in (`to`) since a receipt after the asset was destroyed keeps
+/// it destroyed; a receipt without `to` (written before the asset state `expected` existed)
+/// means received.
 pub fn state_after(kind: &str, detail: &serde_json::Value) -> Option<Result<AssetState, String>> {
     match kind {
-        "received" => Some(Ok(AssetState::Received)),
+        "booked" => Some(Ok(AssetState::Expected)),
+        "received" => Some(match detail.get("to") {
+            None => Ok(AssetState::Received),
+            Some(to) => to
+                .as_str()
+                .and_then(AssetState::parse)
+                .ok_or_else(|| format!("a receipt without a known state: {detail}")),
+        }),
         "destroyed" => Some(Ok(AssetState::Destroyed)),
         "state" => Some(
             detail
@@ -344,12 +359,20 @@ mod tests {
         );
         let forged_log = check_states(&[facts(Retired, Retired, Received)]);
         assert!(forged_log[0].message.contains("certificates give received"));
-        assert_eq!(state_from_results(false, &[Some("PASS"), None]), Received);
         assert_eq!(
-            state_from_results(false, &[Some("PASS"), Some("FAIL")]),
+            state_from_results(false, true, &[Some("PASS"), None]),
+            Received
+        );
+        assert_eq!(
+            state_from_results(false, false, &[Some("PASS"), None]),
+            Expected
+        );
+        assert_eq!(state_from_results(false, false, &[]), Expected);
+        assert_eq!(
+            state_from_results(false, true, &[Some("PASS"), Some("FAIL")]),
             Failed
         );
-        assert_eq!(state_from_results(false, &[Some("PASS")]), Retired);
-        assert_eq!(state_from_results(true, &[Some("FAIL")]), Destroyed);
+        assert_eq!(state_from_results(false, true, &[Some("PASS")]), Retired);
+        assert_eq!(state_from_results(true, false, &[Some("FAIL")]), Destroyed);
     }
 }

@@ -1,56 +1,54 @@
 //! The asset register: customers, collections, assets, the drives inside them, certificates,
-//! and the custody log; the outbox of certificates to send to a central register, and that
-//! central register's server.
+//! the custody log, the outbox of what a station still has to send, and the accounts of the
+//! people who read a central register.
+//!
+//! This layer only keeps and checks records: it uses the certificate layer below it and no
+//! layer above (no HTTP, TLS, HTML, CSV parsing or PDF drawing). What it stores is its own
+//! vocabulary: a manifest's rows once read ([`manifest_row`]), a station's custody event
+//! ([`station_event`]), a delivery to a customer's system and its state ([`delivery`]), an
+//! account and its role ([`accounts`]). Reading CSV is `crate::intake`'s work, sending events
+//! `crate::sync`'s, talking to Snipe-IT `crate::connector`'s, and serving pages
+//! `crate::server`'s.
 //!
 //! * [`Register`]: the narrow interface every store implements, so the rest of the tool never
 //!   sees SQL; its logic is written once in [`store`] over the small SQL layer [`db`].
 //! * [`sqlite`]: the embedded store, one file in the state directory (every station).
-//! * [`postgres`]: a central register that many stations send to at once; [`pool`] lends its
-//!   server's open registers to requests.
-//! * [`tls`]: HTTPS for the central register's server and its stations.
-//! * [`manifest`]: reading a customer's CSV manifest.
+//! * [`postgres`]: a central register that many stations send to at once.
 //! * [`events`]: the hash-chained custody log.
-//! * [`labels`], [`report`]: asset labels and the signed per-collection report.
+//! * [`collection`]: a collection's chain of custody (booked, collected, received by scan,
+//!   reconciled, closed).
 //! * [`audit`]: recomputing asset states and checking the stations' certificate chains.
-//! * [`station_event`]: custody events a station sends to the central register, signed.
-//! * [`sync`], [`server`]: sending certificates and events to a central register, and serving
-//!   one.
-//! * [`connector`]: sending certificates to the customer's own asset system (Snipe-IT, GLPI).
-//! * [`accounts`], [`lookup`], [`web`]: the people who read the central register, and the web
-//!   pages they read it with.
+//! * [`lookup`]: what the central register's pages look up (search, a stored certificate).
 
 pub mod accounts;
 pub mod audit;
-pub mod connector;
+pub mod collection;
 pub mod db;
+pub mod delivery;
 pub mod events;
-pub mod labels;
 pub mod lookup;
-pub mod manifest;
-pub mod pool;
+pub mod manifest_row;
 pub mod postgres;
-pub mod report;
-pub mod server;
 pub mod sqlite;
 pub mod station_event;
 pub mod store;
-pub mod sync;
-pub mod tls;
-pub mod web;
 
 use serde::{Deserialize, Serialize};
 
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::TrustStore;
 pub use audit::Audit;
-pub use manifest::ManifestRow;
+pub use lookup::{Page, Paged};
+pub use manifest_row::ManifestRow;
 use station_event::{SignedEvent, StationEvent};
 
 /// The life of an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AssetState {
-    /// Booked in, not (yet) wiped.
+    /// Booked from the customer's manifest; goods-in has not received it (yet).
+    Expected,
+    /// Received at goods-in (or by the station that wiped it), not (yet) wiped.
     Received,
     /// Every known drive has a PASS certificate.
     Retired,
@@ -63,6 +61,7 @@ pub enum AssetState {
 impl AssetState {
     pub fn as_str(&self) -> &'static str {
         match self {
+            AssetState::Expected => "expected",
             AssetState::Received => "received",
             AssetState::Retired => "retired",
             AssetState::Failed => "failed",
@@ -72,6 +71,7 @@ impl AssetState {
 
     pub fn parse(s: &str) -> Option<AssetState> {
         match s {
+            "expected" => Some(AssetState::Expected),
             "received" => Some(AssetState::Received),
             "retired" => Some(AssetState::Retired),
             "failed" => Some(AssetState::Failed),
@@ -317,14 +317,16 @@ pub enum RegisterError {
     Busy { path: String, message: String },
     #[error("the manifest was rejected, nothing was imported:\n{}", problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
     Manifest {
-        problems: Vec<manifest::ManifestProblem>,
+        problems: Vec<manifest_row::ManifestProblem>,
     },
     #[error(
         "no asset with tag {0} in the register; check the tag, or import its manifest with `wipeproof intake import`"
     )]
     UnknownAsset(String),
-    #[error("no collection {0} in the register; `wipeproof assets list` shows what there is")]
+    #[error("no collection {0} in the register; `wipeproof collections list` shows what there is")]
     UnknownCollection(String),
+    #[error("collection {collection}: {message}")]
+    Custody { collection: String, message: String },
     #[error("collection {collection} belongs to customer {existing}, not {requested}")]
     CollectionCustomer {
         collection: String,
@@ -459,7 +461,7 @@ impl Location {
 /// The register's operations. Implementations keep every operation atomic: it happens
 /// completely or not at all. Accounts and the web pages' lookups are traits of their own, and
 /// every register has them, so a server's open register serves pages as well as stations.
-pub trait Register: accounts::Accounts + lookup::Lookup + Send {
+pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + Send {
     /// Books a collection in from a parsed manifest: all rows or none.
     fn import_manifest(
         &mut self,
@@ -491,7 +493,15 @@ pub trait Register: accounts::Accounts + lookup::Lookup + Send {
     fn has_certificate(&self, id: &str) -> Result<bool, RegisterError>;
     fn list_assets(&self, filter: &AssetFilter) -> Result<Vec<AssetSummary>, RegisterError>;
     fn asset(&self, tag: &str) -> Result<Option<AssetView>, RegisterError>;
+    /// One page of the assets matching the filter (by collection and tag), and how many match.
+    fn assets_page(
+        &self,
+        filter: &AssetFilter,
+        page: Page,
+    ) -> Result<Paged<AssetSummary>, RegisterError>;
     fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError>;
+    /// One page of the review list (by issue time), and how long it is.
+    fn unmatched_page(&self, page: Page) -> Result<Paged<UnmatchedView>, RegisterError>;
     fn destroy(
         &mut self,
         tag: &str,
@@ -574,17 +584,17 @@ pub trait Register: accounts::Accounts + lookup::Lookup + Send {
     fn connector_queue(
         &mut self,
         connector: &str,
-    ) -> Result<Vec<connector::Delivery>, RegisterError>;
+    ) -> Result<Vec<delivery::Delivery>, RegisterError>;
 
     /// Records how a delivery attempt ended.
     fn finish_delivery(
         &mut self,
         connector: &str,
         subject: &str,
-        state: connector::DeliveryState,
+        state: delivery::DeliveryState,
         message: &str,
     ) -> Result<(), RegisterError>;
 
     /// Every connector delivery about the asset `tag`.
-    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError>;
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<delivery::Delivery>, RegisterError>;
 }

@@ -1,6 +1,7 @@
 //! Custody events that travel from a station to the central register: what a person did to an
 //! asset at the station that no certificate carries (its physical destruction, a certificate
-//! linked to it by hand).
+//! linked to it by hand), and a collection's custody (its pick-up, each scan at goods-in, its
+//! reconciliation, a missing asset resolved, its report issued).
 //!
 //! A station keeps each such event in its event outbox, in the transaction that records it;
 //! `sync` signs it with the station's key (Ed25519 over the event's canonical JSON, like a
@@ -28,6 +29,37 @@ pub enum Action {
     Destroyed { method: String, witness: String },
     /// A person linked a certificate that matched no asset to this asset.
     Linked { certificate_id: String },
+    /// The collection was picked up at the customer's site (no asset tag).
+    Collected {
+        collection: String,
+        driver: String,
+        vehicle: String,
+        seals: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        count: Option<u64>,
+    },
+    /// Goods-in scanned the asset (`scanned`: its tag or serial as read).
+    Received { collection: String, scanned: String },
+    /// Goods-in scanned something no manifest lists (no asset tag).
+    Extra { collection: String, scanned: String },
+    /// Expected and received were compared (no asset tag): the missing assets' tags and the
+    /// extras as scanned.
+    Reconciled {
+        collection: String,
+        expected: u64,
+        received: u64,
+        missing: Vec<String>,
+        extra: Vec<String>,
+    },
+    /// A person resolved the asset, missing from its collection, with a reason.
+    Resolved {
+        collection: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// The collection's report was issued (no asset tag).
+    Closed { collection: String },
 }
 
 impl Action {
@@ -36,6 +68,12 @@ impl Action {
         match self {
             Action::Destroyed { .. } => "destroyed",
             Action::Linked { .. } => "linked",
+            Action::Collected { .. } => "collected",
+            Action::Received { .. } => "received",
+            Action::Extra { .. } => "extra",
+            Action::Reconciled { .. } => "reconciled",
+            Action::Resolved { .. } => "resolved",
+            Action::Closed { .. } => "closed",
         }
     }
 }
@@ -50,6 +88,9 @@ pub struct StationEvent {
     pub at: String,
     pub station_id: String,
     pub operator: String,
+    /// The asset the event is about; empty (and absent from the JSON) for an event about a
+    /// whole collection, so events written before those existed keep their bytes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub asset_tag: String,
     pub action: Action,
 }

@@ -348,6 +348,29 @@ fn keys_init_show_export_and_the_first_wipe_creates_a_key() {
     let pem = stdout(&home.run(&["keys", "export"]));
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
     assert!(!pem.contains("PRIVATE"));
+    // Then the X.509 certificate of the PDF signature, and the output is read as it is.
+    assert!(
+        pem.contains("-----END PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----"),
+        "{pem}"
+    );
+    let exported = home.path().join("exported.pem");
+    std::fs::write(&exported, &pem).unwrap();
+    let other = Home::new();
+    let out = other.run(&["keys", "trust", exported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&id), "{}", stderr(&out));
+    // A station made before PDF signatures (no P-256 key) gets its key on first use.
+    let keys = home.path().join("keys");
+    let pdf_key = keys.join("station-pdf-key.pem");
+    let certificate = keys.join("station-certificate.pem");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&pdf_key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    std::fs::remove_file(&pdf_key).unwrap();
+    std::fs::remove_file(&certificate).unwrap();
+    let again = stdout(&home.run(&["keys", "export"]));
+    assert!(pdf_key.exists() && certificate.exists());
+    assert!(again.contains("BEGIN CERTIFICATE") && again != pem);
     let out = home.run(&["keys", "init", "--force"]);
     assert!(out.status.success());
     assert_ne!(stdout(&out).trim(), id);

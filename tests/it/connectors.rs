@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fake_http::{FakeServer, Reply, Request};
+use crate::fake_http::FakeServer;
+use crate::fake_snipeit::{Snipe, TOKEN, snipe};
 use crate::support::*;
 
 on_each_backend!(
@@ -25,174 +26,6 @@ on_each_backend!(
 const MANIFEST: &str = "asset_tag,serial,type,media_serials\n\
 ACME-1,LAP-1,laptop,\n\
 ACME-2,SRV-2,server,SRV2-D1;SRV2-D2\n";
-
-pub const TOKEN: &str = "snipe-token-0123456789";
-
-/// Snipe-IT's side: assets, status labels, uploaded files.
-pub struct Snipe {
-    pub assets: Vec<Value>,
-    pub labels: Vec<Value>,
-    /// (asset id, stored file name, note, content).
-    pub files: Vec<(u64, String, String, Vec<u8>)>,
-    /// Pause the answer to the next upload (after storing it), to time the client out.
-    pub stall_upload: Option<Duration>,
-    /// Custom fields with a format that refuses any value (Snipe-IT validates them on PATCH).
-    pub strict_fields: Vec<String>,
-}
-
-impl Snipe {
-    pub fn new() -> Snipe {
-        Snipe {
-            assets: vec![
-                json!({"id": 11, "asset_tag": "ACME-1", "serial": "LAP-1", "status_label": {"id": 1, "name": "Ready to Deploy"}}),
-                json!({"id": 12, "asset_tag": "ACME-2", "serial": "SRV-2", "status_label": {"id": 1, "name": "Ready to Deploy"}}),
-            ],
-            labels: vec![
-                json!({"id": 1, "name": "Ready to Deploy", "type": "deployable"}),
-                json!({"id": 4, "name": "Wiped", "type": "archived"}),
-                json!({"id": 5, "name": "Destroyed", "type": "archived"}),
-                json!({"id": 6, "name": "In Repair", "type": "undeployable"}),
-            ],
-            files: Vec::new(),
-            stall_upload: None,
-            strict_fields: Vec::new(),
-        }
-    }
-
-    pub fn asset(&self, id: u64) -> &Value {
-        self.assets.iter().find(|a| a["id"] == id).unwrap()
-    }
-}
-
-fn error(messages: Value) -> Reply {
-    // Snipe-IT's API answers most failures this way, with HTTP 200.
-    Reply::json(
-        200,
-        json!({"status": "error", "messages": messages, "payload": null}),
-    )
-}
-
-fn snipe(s: &mut Snipe, r: &Request) -> Reply {
-    if r.header("accept") != Some("application/json") {
-        // Without it Snipe-IT treats the call as a browser's and redirects to the login page.
-        return Reply::json(302, json!({}));
-    }
-    if r.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return Reply::json(401, json!({"message": "Unauthenticated."}));
-    }
-    let segments: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
-    match (r.method.as_str(), segments.as_slice()) {
-        ("GET", ["api", "v1", "hardware", "bytag", tag]) => {
-            match s.assets.iter().find(|a| a["asset_tag"] == *tag) {
-                Some(a) => Reply::json(200, a.clone()),
-                None => error(json!("Asset does not exist.")),
-            }
-        }
-        ("GET", ["api", "v1", "hardware", "byserial", serial]) => {
-            let rows: Vec<Value> = s
-                .assets
-                .iter()
-                .filter(|a| a["serial"] == *serial)
-                .cloned()
-                .collect();
-            if rows.is_empty() {
-                error(json!("Asset does not exist."))
-            } else {
-                Reply::json(200, json!({"total": rows.len(), "rows": rows}))
-            }
-        }
-        ("GET", ["api", "v1", "hardware", id, "files"]) => {
-            let id: u64 = id.parse().unwrap_or(0);
-            let rows: Vec<Value> = s
-                .files
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.0 == id)
-                .map(|(i, f)| json!({"id": i + 1, "filename": f.1, "url": format!("/uploads/{}", f.1), "note": f.2}))
-                .collect();
-            Reply::json(200, json!({"total": rows.len(), "rows": rows}))
-        }
-        ("POST", ["api", "v1", "hardware", id, "files"]) => {
-            let id: u64 = id.parse().unwrap_or(0);
-            if !s.assets.iter().any(|a| a["id"] == id) {
-                return error(json!("Asset does not exist."));
-            }
-            if !r
-                .header("content-type")
-                .is_some_and(|t| t.starts_with("multipart/form-data; boundary="))
-            {
-                return error(json!({"file": ["The file field is required."]}));
-            }
-            let parts = r.multipart();
-            let note = parts
-                .iter()
-                .find(|p| p.0 == "notes")
-                .map(|p| String::from_utf8_lossy(&p.2).into_owned())
-                .unwrap_or_default();
-            let files: Vec<_> = parts.iter().filter(|p| p.0 == "file[]").collect();
-            if files.is_empty() {
-                return error(json!({"file": ["The file field is required."]}));
-            }
-            for f in files {
-                // Snipe-IT stores uploads under a new name that keeps the original's.
-                let stored = format!(
-                    "hardware-{id}-{}-{}",
-                    s.files.len() + 1,
-                    f.1.clone().unwrap_or_default()
-                );
-                s.files.push((id, stored, note.clone(), f.2.clone()));
-            }
-            Reply {
-                status: 200,
-                body: json!({"status": "success", "messages": "File(s) successfully uploaded", "payload": null}),
-                delay: s.stall_upload.take(),
-            }
-        }
-        ("GET", ["api", "v1", "statuslabels"]) => {
-            let search = r
-                .query
-                .get("search")
-                .cloned()
-                .unwrap_or_default()
-                .to_lowercase();
-            let rows: Vec<Value> = s
-                .labels
-                .iter()
-                .filter(|l| l["name"].as_str().unwrap().to_lowercase().contains(&search))
-                .cloned()
-                .collect();
-            Reply::json(200, json!({"total": rows.len(), "rows": rows}))
-        }
-        ("PATCH", ["api", "v1", "hardware", id]) => {
-            let id: u64 = id.parse().unwrap_or(0);
-            let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&r.body) else {
-                return error(json!("invalid JSON"));
-            };
-            if let Some(status) = input.get("status_id")
-                && !s.labels.iter().any(|l| l["id"] == *status)
-            {
-                return error(json!({"status_id": ["The selected status id is invalid."]}));
-            }
-            if let Some(field) = s.strict_fields.iter().find(|f| input.contains_key(*f)) {
-                return error(json!({ field.clone(): ["The field format is invalid."] }));
-            }
-            let Some(asset) = s.assets.iter_mut().find(|a| a["id"] == id) else {
-                return error(json!("Asset does not exist."));
-            };
-            for (k, v) in input {
-                asset[k] = v;
-            }
-            Reply::json(
-                200,
-                json!({"status": "success", "messages": "Asset updated successfully.", "payload": asset.clone()}),
-            )
-        }
-        _ => Reply::json(
-            404,
-            json!({"status": "error", "messages": "404 endpoint not found"}),
-        ),
-    }
-}
 
 /// A station with the manifest imported and `connector` appended to its config.
 pub fn station_with(backend: Backend, connector: &str) -> Home {
@@ -229,11 +62,16 @@ pub fn wipe_serial(home: &Home, serial: &str, extra: &[&str]) -> String {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let (_, v) = home.json(&args);
-    only_drive(&v)["certificate_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let (code, v) = home.json(&args);
+    // Exit 0 for a PASS, 1 for a certificate of FAIL or INCOMPLETE (`--verify none`); never a
+    // wipe that went wrong some other way.
+    let drive = only_drive(&v);
+    let expected = if drive["result"] == "PASS" { 0 } else { 1 };
+    assert_eq!(code, expected, "{v}");
+    if !extra.contains(&"none") {
+        assert_eq!(drive["result"], "PASS", "{v}");
+    }
+    drive["certificate_id"].as_str().unwrap().to_string()
 }
 
 /// `sync` with the token in the environment; exit code and JSON.
@@ -316,7 +154,7 @@ fn snipeit_wrong_token_sends_nothing_and_the_right_one_later_sends_it(backend: B
     let c = connector(&v, "acme-snipeit");
     let stop = c["error"].as_str().unwrap();
     assert!(stop.contains("the token was refused"), "{stop}");
-    assert!(stop.contains("Unauthenticated."), "{stop}");
+    assert!(stop.contains("Unauthorized or unauthenticated."), "{stop}");
     assert!(err.contains("stopped: connector acme-snipeit"), "{err}");
     assert!(server.state.lock().unwrap().files.is_empty());
     // The token is never written anywhere the register keeps.
@@ -544,10 +382,8 @@ fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_n
         message.contains("_snipeit_wipe_certificate_5: The field format is invalid."),
         "{message}"
     );
-    assert_eq!(
-        server.state.lock().unwrap().asset(11)["status_id"],
-        Value::Null
-    );
+    // The status does not wait for the field.
+    assert_eq!(server.state.lock().unwrap().asset(11)["status_id"], 4);
     // The customer fixes the field's format; the retry sets it without a second upload.
     server.state.lock().unwrap().strict_fields.clear();
     let (code, v, _) = sync(&home, TOKEN, &[]);
@@ -558,4 +394,28 @@ fn snipeit_a_refused_update_answered_with_200_stays_pending_and_the_retry_does_n
         s.asset(11)["_snipeit_wipe_certificate_5"],
         format!("{cert} PASS").as_str()
     );
+}
+
+#[test]
+fn snipeit_a_throttled_sync_waits_as_retry_after_says_and_tells_it() {
+    // RouteServiceProvider::configureRateLimiting: 429 with Retry-After once the calls of the
+    // window are spent (3 a second here, so one certificate meets it).
+    let mut fake = Snipe::new();
+    fake.throttle = Some((3, Duration::from_secs(1)));
+    let server = FakeServer::start(fake, snipe);
+    let home = station_with(Backend::Sqlite, &snipe_config(&server.url, ""));
+    wipe_serial(&home, "LAP-1", &[]);
+    let (code, v, err) = sync(&home, TOKEN, &[]);
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert!(err.contains("connector acme-snipeit: "), "{err}");
+    assert!(
+        err.contains(
+            "answered 429 Too Many Requests; waiting 1 s as its Retry-After says, then going on"
+        ),
+        "{err}"
+    );
+    let s = server.state.lock().unwrap();
+    assert!(s.throttled > 0);
+    assert_eq!(s.files.len(), 1);
+    assert_eq!(s.asset(11)["status_id"], 4);
 }

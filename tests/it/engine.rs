@@ -171,9 +171,17 @@ fn random_pass_stopped_mid_way_resumes_at_its_checkpoint_with_the_same_keystream
         assert_eq!(first.outcome.result(), WipeResult::Incomplete, "{verify}");
         let stopped = first.outcome.steps()[0].stopped_at.unwrap();
         assert!((24 << 20..size).contains(&stopped), "{verify}: {stopped}");
+        let written_first = lo.bytes_written();
+        assert!(written_first >= stopped, "{verify}: {written_first}");
 
         let second =
             resume(&lo, dir.path(), &first).run(&wipeproof::erase::NullSink, &StopFlag::new());
+        // The drive itself says the resume wrote only what was left.
+        assert_eq!(
+            lo.bytes_written() - written_first,
+            size - stopped,
+            "{verify}: bytes the resume wrote to the device"
+        );
         assert_eq!(
             second.outcome.result(),
             WipeResult::Pass,
@@ -211,9 +219,17 @@ fn random_pass_stopped_in_its_verification_is_verified_on_resume_not_written_aga
         let first = job(&lo, dir.path(), "random", verify).run(&sink, &stop);
         assert_eq!(first.outcome.result(), WipeResult::Incomplete, "{verify}");
         assert_eq!(first.outcome.steps()[0].bytes_written, size, "{verify}");
+        let written_first = lo.bytes_written();
+        assert!(written_first >= size, "{verify}: {written_first}");
 
         let second =
             resume(&lo, dir.path(), &first).run(&wipeproof::erase::NullSink, &StopFlag::new());
+        // The drive itself says nothing was written on resume.
+        assert_eq!(
+            lo.bytes_written(),
+            written_first,
+            "{verify}: the resume wrote to the device"
+        );
         assert_eq!(
             second.outcome.result(),
             WipeResult::Pass,

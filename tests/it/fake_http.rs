@@ -17,6 +17,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query, percent-decoded.
     pub path: String,
+    /// The path as it came, still escaped (what a web server in front would look at).
+    pub raw_path: String,
     pub query: HashMap<String, String>,
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
@@ -114,11 +116,15 @@ pub fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// What the handler answers: status, JSON body, and a pause before it is sent.
+/// What the handler answers: status, JSON body (or a page that is not JSON), extra headers,
+/// and a pause before it is sent.
 pub struct Reply {
     pub status: u16,
     pub body: serde_json::Value,
     pub delay: Option<Duration>,
+    pub headers: Vec<(String, String)>,
+    /// A body sent instead of the JSON one: (Content-Type, text).
+    pub page: Option<(String, String)>,
 }
 
 impl Reply {
@@ -127,7 +133,27 @@ impl Reply {
             status,
             body,
             delay: None,
+            headers: Vec::new(),
+            page: None,
         }
+    }
+
+    /// An HTML page, as a web server's own error page.
+    pub fn html(status: u16, text: &str) -> Reply {
+        Reply {
+            page: Some(("text/html; charset=iso-8859-1".into(), text.into())),
+            ..Reply::json(status, serde_json::Value::Null)
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl ToString) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn delayed(mut self, delay: Option<Duration>) -> Reply {
+        self.delay = delay;
+        self
     }
 }
 
@@ -240,6 +266,7 @@ fn serve_one<S>(
         .collect();
     let request = Request {
         method,
+        raw_path: path.to_string(),
         path: decode(path),
         query,
         headers,
@@ -250,11 +277,18 @@ fn serve_one<S>(
     if let Some(d) = reply.delay {
         std::thread::sleep(d);
     }
-    let body = reply.body.to_string();
+    let (content_type, body) = reply
+        .page
+        .unwrap_or_else(|| ("application/json".into(), reply.body.to_string()));
+    let extra: String = reply
+        .headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let mut out = stream;
     let _ = write!(
         out,
-        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {} X\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         reply.status,
         body.len()
     );

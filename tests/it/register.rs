@@ -29,18 +29,18 @@ on_each_backend!(
     an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_signed,
 );
 
-const MANIFEST: &str = "\u{feff}asset_tag,serial,type,make,model,customer_ref,location,media_serials\r\n\
+pub(crate) const MANIFEST: &str = "\u{feff}asset_tag,serial,type,make,model,customer_ref,location,media_serials\r\n\
 ACME-1,LAP-1,laptop,Lenovo,\"ThinkPad T14, Gen 2\",PO-1,\"Leeds, floor 2\",\r\n\
 ACME-2,SRV-2,server,Dell,R640,PO-1,Leeds,SRV2-D1;SRV2-D2\r\n\
 ACME-3,LAP-3,laptop,HP,EliteBook,PO-2,York,\r\n";
 
-fn asset(home: &Home, tag: &str) -> Value {
+pub(crate) fn asset(home: &Home, tag: &str) -> Value {
     let (code, v) = home.json(&["assets", "show", tag, "--json"]);
     assert_eq!(code, 0, "{v}");
     v
 }
 
-fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn wipe(home: &Home, path: &std::path::Path, extra: &[&str]) -> (i32, Value) {
     let mut args = vec![
         "wipe",
         path.to_str().unwrap(),
@@ -63,11 +63,11 @@ fn intake_reads_bom_crlf_and_quoted_commas(backend: Backend) {
     assert_eq!(assets.len(), 3);
     assert_eq!(assets[0]["asset_tag"], "ACME-1");
     assert_eq!(assets[0]["model"], "ThinkPad T14, Gen 2");
-    assert_eq!(assets[0]["state"], "received");
+    assert_eq!(assets[0]["state"], "expected", "booked, not received yet");
     let a = asset(&home, "ACME-1");
     assert_eq!(a["extra"]["location"], "Leeds, floor 2");
     assert_eq!(a["customer"], "Acme Insurance");
-    assert_eq!(a["events"][0]["kind"], "received");
+    assert_eq!(a["events"][0]["kind"], "booked");
     assert_eq!(asset(&home, "ACME-2")["media"].as_array().unwrap().len(), 2);
 }
 
@@ -572,7 +572,7 @@ fn report_and_labels(backend: Backend) {
 }
 
 /// A station: its own state directory, enrolled (or not) with a central register.
-fn station(central: &Home, name: &str, enroll: bool) -> Home {
+pub(crate) fn station(central: &Home, name: &str, enroll: bool) -> Home {
     station_claiming(central, name, name, enroll)
 }
 
@@ -681,16 +681,26 @@ fn a_station_never_enrolled_is_refused_and_changes_nothing(backend: Backend) {
 }
 
 fn killing_the_server_mid_sync_loses_and_duplicates_nothing(backend: Backend) {
+    const TOTAL: usize = 12;
     let central = Home::on(backend);
+    // Twelve assets, each with the drive the station wipes (images named by serial), so that
+    // every certificate also retires an asset: a custody event and a state change apiece.
+    let mut manifest = String::from("asset_tag,serial\n");
+    for i in 0..TOTAL {
+        manifest.push_str(&format!("KILL-{i},KSER-{i}\n"));
+    }
+    let out = import_manifest(&central, &manifest, "Acme Insurance", "COL-K");
+    assert!(out.status.success(), "{}", stderr(&out));
     let bay = station(&central, "bay-1", true);
-    let disks: Vec<ShmFile> = (0..12)
-        .map(|i| ShmFile::with_pattern(&format!("k{i}"), 1 << 20))
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let paths: Vec<String> = (0..TOTAL)
+        .map(|i| {
+            let disk = dir.path().join(format!("KSER-{i}.img"));
+            write_pattern(&disk, 1 << 20);
+            disk.to_str().unwrap().to_string()
+        })
         .collect();
     let mut args = vec!["wipe", "--method", "zero", "--yes"];
-    let paths: Vec<String> = disks
-        .iter()
-        .map(|d| d.path.to_str().unwrap().to_string())
-        .collect();
     args.extend(paths.iter().map(String::as_str));
     assert!(bay.run(&args).status.success());
     let mut server = Server::start(&central);
@@ -702,35 +712,76 @@ fn killing_the_server_mid_sync_loses_and_duplicates_nothing(backend: Backend) {
             cmd.output().unwrap()
         }
     });
-    // Let some certificates land, then crash the server.
-    for _ in 0..500 {
-        if central_count(&central, "SELECT COUNT(*) FROM certificates") >= 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
+    // Crash the server as soon as the first certificate has landed.
+    let started = std::time::Instant::now();
+    while central_count(&central, "SELECT COUNT(*) FROM certificates") == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no certificate landed within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
     server.kill();
-    let first = sync.join().unwrap();
     let stored = central_count(&central, "SELECT COUNT(*) FROM certificates");
-    assert!(stored >= 1, "nothing landed before the crash");
-    if stored < 12 {
-        assert_eq!(
-            first.status.code(),
-            Some(1),
-            "unsent certificates must fail the sync"
-        );
-    }
+    assert!(
+        (1..TOTAL as i64).contains(&stored),
+        "the kill did not land mid-sync: {stored} of {TOTAL} stored"
+    );
+    let first = sync.join().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "unsent certificates must fail the sync: {}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    // The station also lost its record of what was acknowledged (as if it crashed too): the
+    // next sync sends every certificate again, the stored ones included.
+    assert_eq!(
+        bay.sql_execute("UPDATE outbox SET sent_at = NULL"),
+        TOTAL as u64
+    );
     // The server comes back (same register); the station syncs again.
     let server = Server::start(&central);
     let (code, v) = bay.json(&["sync", "--register", &server.url, "--json"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(
-        central_count(&central, "SELECT COUNT(*) FROM certificates"),
-        12
+        v["already"].as_array().unwrap().len(),
+        stored as usize,
+        "{v}"
     );
     assert_eq!(
-        central_count(&central, "SELECT COUNT(DISTINCT id) FROM certificates"),
-        12
+        central_count(&central, "SELECT COUNT(*) FROM certificates"),
+        TOTAL as i64
+    );
+    // Nothing twice where a retry could add a row: one custody event per certificate, one
+    // state change per asset (to retired), one medium per asset.
+    let logged: Vec<String> = central
+        .sql_column("SELECT detail FROM events WHERE kind = 'certificate'")
+        .iter()
+        .map(|d| {
+            let d: Value = serde_json::from_str(d).unwrap();
+            d["certificate_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = logged.iter().collect();
+    assert_eq!((logged.len(), distinct.len()), (TOTAL, TOTAL), "{logged:?}");
+    let changed = central.sql_column("SELECT asset_tag FROM events WHERE kind = 'state'");
+    let distinct: std::collections::BTreeSet<_> = changed.iter().collect();
+    assert_eq!(
+        (changed.len(), distinct.len()),
+        (TOTAL, TOTAL),
+        "{changed:?}"
+    );
+    assert_eq!(
+        central_count(
+            &central,
+            "SELECT COUNT(*) FROM assets WHERE state = 'retired'"
+        ),
+        TOTAL as i64
+    );
+    assert_eq!(
+        central_count(&central, "SELECT COUNT(*) FROM media"),
+        TOTAL as i64
     );
     let (code, audit) = central.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 0, "{audit}");
@@ -777,7 +828,7 @@ fn two_stations_syncing_at_once_both_land(backend: Backend) {
 }
 
 /// A disk image in /dev/shm whose name (so its serial) is `serial`; removed with its directory.
-fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::PathBuf {
+pub(crate) fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::PathBuf {
     let p = dir.path().join(format!("{serial}.img"));
     write_pattern(&p, 1 << 20);
     p
@@ -1235,7 +1286,7 @@ fn an_edited_state_or_a_missing_certificate_fails_the_audit_and_no_report_is_sig
     assert_eq!(written, 0, "no report may be written");
 
     // Put it back: the audit passes again. Then remove the middle certificate of the chain.
-    home.sql_execute("UPDATE assets SET state = 'received' WHERE tag = 'ACME-3'");
+    home.sql_execute("UPDATE assets SET state = 'expected' WHERE tag = 'ACME-3'");
     assert_eq!(home.json(&["assets", "audit", "--json"]).0, 0);
     let middle = home
         .sql_texts("SELECT id FROM certificates WHERE serial = 'X-1'")

@@ -146,6 +146,8 @@ pub fn write_range(path: &Path, offset: u64, data: &[u8]) {
 pub struct LoopDev {
     pub dev: PathBuf,
     pub backing: PathBuf,
+    /// The kernel's count of bytes written to the device when it was attached.
+    written_before: u64,
 }
 
 impl LoopDev {
@@ -184,7 +186,7 @@ impl LoopDev {
             panic!("losetup failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let dev = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        LoopDev { dev, backing }
+        LoopDev::attached(dev, backing)
     }
 
     pub fn name(&self) -> String {
@@ -193,6 +195,36 @@ impl LoopDev {
 
     pub fn digest(&self) -> u64 {
         file_digest(&self.backing)
+    }
+
+    /// A loop device just attached by `losetup` over `backing`.
+    pub fn attached(dev: PathBuf, backing: PathBuf) -> LoopDev {
+        let mut lo = LoopDev {
+            dev,
+            backing,
+            written_before: 0,
+        };
+        lo.written_before = lo.kernel_bytes_written();
+        lo
+    }
+
+    /// The bytes written to the loop device since it was attached, as the kernel counts them
+    /// (`/sys/block/NAME/stat`, sectors written, in 512-byte units whatever the sector size):
+    /// what reached the device, not what the program says it wrote.
+    pub fn bytes_written(&self) -> u64 {
+        self.kernel_bytes_written() - self.written_before
+    }
+
+    /// The kernel's count, which a loop device keeps across detach and attach.
+    fn kernel_bytes_written(&self) -> u64 {
+        let path = format!("/sys/block/{}/stat", self.name());
+        let stat = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let sectors: u64 = stat
+            .split_whitespace()
+            .nth(6)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or_else(|| panic!("{path} has no write sector count: {stat}"));
+        sectors * 512
     }
 }
 
@@ -443,6 +475,27 @@ impl Home {
         }
     }
 
+    /// The first column of every row of a query, as text.
+    pub fn sql_column(&self, sql: &str) -> Vec<String> {
+        match &self.database {
+            None => {
+                let db = self.sqlite();
+                let mut stmt = db.prepare(sql).unwrap();
+                stmt.query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Some(url) => self
+                .postgres(url)
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect(),
+        }
+    }
+
     fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.path().join("register.sqlite")).unwrap()
     }
@@ -544,10 +597,10 @@ impl SmallTmpfs {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        LoopDev {
-            dev: PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        LoopDev::attached(
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
             backing,
-        }
+        )
     }
 }
 
@@ -591,8 +644,11 @@ pub fn only_drive(json: &serde_json::Value) -> &serde_json::Value {
 pub struct Server {
     pub child: std::process::Child,
     pub url: String,
-    /// Every line the server wrote on standard error after its start line.
-    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every line the server wrote on standard error after its start line, and a signal for
+    /// each new one.
+    pub log: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)>,
+    /// The thread reading standard error; it ends when the server has exited.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -628,27 +684,67 @@ impl Server {
             }
         };
         // Keep draining stderr, so the server never blocks on it, and keep what it says.
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)> =
+            Default::default();
         let keep = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                keep.lock().unwrap().push(line);
+                keep.0.lock().unwrap().push(line);
+                keep.1.notify_all();
             }
         });
-        Server { child, url, log }
+        Server {
+            child,
+            url,
+            log,
+            reader: Some(reader),
+        }
     }
 
-    /// The lines logged so far that contain `needle`.
+    /// The lines read so far that contain `needle` (the server may have written more that
+    /// are not read yet: see [`Server::wait_logged`] and [`Server::stopped_log`]).
     pub fn logged(&self, needle: &str) -> Vec<String> {
-        // The log is read by a thread: give it a moment to catch up.
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        self.log
-            .lock()
-            .unwrap()
+        let lines = self.log.0.lock().unwrap();
+        lines
             .iter()
             .filter(|l| l.contains(needle))
             .cloned()
             .collect()
+    }
+
+    /// Waits until at least `count` lines containing `needle` have been read (a minute at
+    /// most, against a hang), and returns all of them.
+    pub fn wait_logged(&self, needle: &str, count: usize) -> Vec<String> {
+        let (lines, arrived) = &*self.log;
+        let matching = |lines: &Vec<String>| lines.iter().filter(|l| l.contains(needle)).count();
+        let (lines, _) = arrived
+            .wait_timeout_while(
+                lines.lock().unwrap(),
+                std::time::Duration::from_secs(60),
+                |lines| matching(lines) < count,
+            )
+            .unwrap();
+        let found: Vec<String> = lines
+            .iter()
+            .filter(|l| l.contains(needle))
+            .cloned()
+            .collect();
+        assert!(
+            found.len() >= count,
+            "the server logged {} of {count} lines with {needle:?}: {:?}",
+            found.len(),
+            *lines
+        );
+        found
+    }
+
+    /// Everything the server wrote on standard error, once it has exited (call after
+    /// waiting for the child): the reader has then seen the end of the pipe.
+    pub fn stopped_log(&mut self) -> Vec<String> {
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log.0.lock().unwrap().clone()
     }
 
     /// Kills the server at once (as a crash would).

@@ -96,7 +96,7 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     let verdict = b.find(".notice.good").text();
     assert!(verdict.contains("Valid"), "{verdict}");
     let rows = b.find_all("table.checks tbody tr");
-    assert_eq!(rows.len(), 9, "a PDF has nine checks");
+    assert_eq!(rows.len(), 10, "a PDF has ten checks");
     assert!(b.find_all("table.checks tr.failed").is_empty());
     for name in [
         "signature",
@@ -148,12 +148,30 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     let main = b.find("main").text();
     assert!(main.contains("Valid") && main.contains("LAP-1"), "{main}");
     b.screenshot(&shots, "09-certificate");
-    // On paper: no navigation, no forms, no download links.
+    // On paper: no navigation, no forms, no download links; the record itself stays. On the
+    // screen all of them are there, so the check on paper is not empty.
+    let (hidden, kept) = (PAPERLESS, ["h1", "dl"]);
+    for (s, all, laid_out) in b.shown(&hidden).into_iter().chain(b.shown(&kept)) {
+        assert!(
+            all > 0 && laid_out == all,
+            "on the screen, {s}: {laid_out} of {all} shown"
+        );
+    }
     b.emulate_media("print");
+    for (s, all, laid_out) in b.shown(&hidden) {
+        assert_eq!(laid_out, 0, "on paper, {s}: {laid_out} of {all} printed");
+    }
+    for (s, all, laid_out) in b.shown(&kept) {
+        assert!(
+            laid_out == all && all > 0,
+            "on paper, {s}: {laid_out} of {all} printed"
+        );
+    }
     b.screenshot(&shots, "09-certificate-print");
     b.emulate_media("screen");
 
-    // Its PDF download is the very PDF the station wrote, and verifies.
+    // Its PDF download is the PDF the station wrote but for the PDF signature (the register
+    // holds no station's key), and verifies.
     let cookie = b.cookie("wipeproof_session").unwrap();
     let href = b.link("Download the PDF").attribute("href").unwrap();
     let mut r = crate::web::agent()
@@ -168,10 +186,17 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
         .limit(32 << 20)
         .read_to_vec()
         .unwrap();
-    assert!(
-        downloaded == std::fs::read(&pdf).unwrap(),
-        "the downloaded PDF differs from the station's"
+    let station_pdf = std::fs::read(&pdf).unwrap();
+    assert_eq!(
+        pdftotext_of(&downloaded),
+        pdftotext_of(&station_pdf),
+        "the downloaded PDF shows other text than the station's"
     );
+    let copy = pdf.with_extension("downloaded.pdf");
+    std::fs::write(&copy, &downloaded).unwrap();
+    let (code, v) = bay.json(&["verify", copy.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v.to_string().contains("no PDF signature"), "{v}");
 
     b.link("Asset ACME-1").click();
     b.wait_title("Asset ACME-1");
@@ -183,10 +208,60 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     assert!(b.find("main").text().contains("bay-1"));
     b.screenshot(&shots, "11-stations");
 
-    // On a phone.
+    // On a phone: nothing wider than the screen (no sideways scrolling), and a table of many
+    // columns shown as cards, each cell under its column's name.
     b.resize(390, 844);
     b.goto(&format!("{url}/assets/ACME-1"));
+    b.wait_title("Asset ACME-1");
+    fits_the_width(&b, "the asset page");
+    let cards = b.script(
+        "const t = document.querySelector('table.cards'); \
+         return t && [getComputedStyle(t.querySelector('thead')).display, \
+                      getComputedStyle(t.querySelector('td')).display];",
+    );
+    assert_eq!(
+        cards,
+        serde_json::json!(["none", "grid"]),
+        "table.cards on a phone"
+    );
     b.screenshot(&shots, "12-asset-phone");
     b.goto(&format!("{url}/verify"));
+    b.wait_title("Verify");
+    fits_the_width(&b, "the verify page");
     b.screenshot(&shots, "13-verify-phone");
+}
+
+/// What a certificate's page leaves off on paper: the navigation, forms, download links.
+const PAPERLESS: [&str; 4] = [
+    "header.top nav",
+    "form",
+    "a[href$='/pdf']",
+    "a[href$='/json']",
+];
+
+/// Asserts that no element of the page reaches beyond the window's width.
+fn fits_the_width(b: &Browser, page: &str) {
+    let v = b.script(
+        "const w = document.documentElement.clientWidth; \
+         const wide = [...document.querySelectorAll('body *')] \
+           .filter(e => e.getBoundingClientRect().right > w + 1) \
+           .map(e => e.tagName + '.' + e.className); \
+         return [w, document.documentElement.scrollWidth, wide];",
+    );
+    assert!(
+        v[1].as_u64() <= v[0].as_u64() && v[2].as_array().is_some_and(|w| w.is_empty()),
+        "{page} is wider than the phone (width, scroll width, too wide): {v}"
+    );
+}
+
+/// The text `pdftotext` reads from PDF bytes.
+fn pdftotext_of(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args([file.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

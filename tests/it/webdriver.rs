@@ -160,6 +160,36 @@ impl Browser {
             .to_string()
     }
 
+    /// Runs `script` (a function body: `return ...;`) in the page and returns its value.
+    pub fn script(&self, script: &str) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// For each CSS selector: how many elements match and how many of them are laid out (take
+    /// up room on the page as it is rendered now: not `display: none`, nor inside such).
+    pub fn shown(&self, selectors: &[&str]) -> Vec<(String, u64, u64)> {
+        let v = self.script(&format!(
+            "return {}.map(s => {{ const all = [...document.querySelectorAll(s)]; \
+             return [s, all.length, all.filter(e => e.getClientRects().length > 0).length]; }});",
+            serde_json::to_string(selectors).unwrap()
+        ));
+        v.as_array()
+            .unwrap_or_else(|| panic!("no answer from the page: {v}"))
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap_or_default().to_string(),
+                    r[1].as_u64().unwrap_or(0),
+                    r[2].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
     pub fn title(&self) -> String {
         self.session_call("GET", "/title", None)
             .as_str()

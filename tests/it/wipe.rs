@@ -91,21 +91,46 @@ fn two_drives_are_wiped_in_parallel() {
     let home = Home::new();
     let a = LoopDev::new("para", 32 << 20, 512);
     let b = LoopDev::new("parb", 24 << 20, 4096);
-    let (code, json) = home.json(&[
-        "wipe",
-        a.dev.to_str().unwrap(),
-        b.dev.to_str().unwrap(),
-        "--method",
-        "dod-3pass",
-        "--yes",
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{json}");
+    let mut child = home
+        .command(&[
+            "wipe",
+            a.dev.to_str().unwrap(),
+            b.dev.to_str().unwrap(),
+            "--method",
+            "dod-3pass",
+            "--yes",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Watch what reaches each device (the kernel's count, not the program's word): at some
+    // moment both have been written to and neither is finished. A wipe of one drive after the
+    // other never shows that.
+    let total = |lo: &LoopDev| 3 * std::fs::metadata(&lo.backing).unwrap().len();
+    let (total_a, total_b) = (total(&a), total(&b));
+    let mut overlap = None;
+    while child.try_wait().unwrap().is_none() {
+        let (wa, wb) = (a.bytes_written(), b.bytes_written());
+        if overlap.is_none() && (1..total_a).contains(&wa) && (1..total_b).contains(&wb) {
+            overlap = Some((wa, wb));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let out = child.wait_with_output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
     let drives = json["drives"].as_array().unwrap();
     assert_eq!(drives.len(), 2);
     assert!(drives.iter().all(|d| d["result"] == "PASS"));
     assert_eq!(surviving_blocks(&a.backing), 0);
     assert_eq!(surviving_blocks(&b.backing), 0);
+    assert!(
+        overlap.is_some(),
+        "the two wipes never ran at the same time (written: {} of {total_a}, {} of {total_b})",
+        a.bytes_written(),
+        b.bytes_written()
+    );
 }
 
 #[test]

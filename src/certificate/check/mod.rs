@@ -11,7 +11,8 @@
 //!   those the signed record renders to with the file's layout, and every character of the
 //!   record can be shown), `page_content` (every drawing operation too, and nothing added),
 //!   `pdf_structure` (one revision, and every object a viewer reads is what the renderer
-//!   writes, whichever version made the file);
+//!   writes, whichever version made the file), `pdf_signature` (the PAdES signature viewers
+//!   check is valid, covers the whole file, and its certificate names the record's key);
 //! * JSON only: `signature_block` (its key id and record hash are the record's);
 //! * `file`: whether the file is byte for byte what this signed record renders to, saying
 //!   which it found (a re-indented JSON stays valid: it is read strictly; a re-saved PDF does
@@ -34,6 +35,7 @@ use sha2::{Digest, Sha256};
 mod drive;
 mod json;
 mod page;
+pub(crate) mod signature;
 pub(crate) mod structure;
 
 pub use drive::{DriveCheck, DriveRead};
@@ -368,6 +370,7 @@ mod tests {
                 "visible_text",
                 "page_content",
                 "pdf_structure",
+                "pdf_signature",
                 "file"
             ]
         );
@@ -441,6 +444,7 @@ mod tests {
             &sha,
             &json,
             &pem,
+            crate::certificate::pdf::Seal::None,
         )
         .unwrap();
         let mut trust = f.trust.clone();
@@ -611,6 +615,43 @@ mod tests {
         );
         let r = verify_bytes(&f.rendered.pdf, "t", &f.trust, None).unwrap();
         assert!(detail(&r, "file").detail.starts_with("byte-identical"));
+    }
+
+    #[test]
+    fn the_pdf_signature_is_checked_and_its_contents_spelt_only_one_way() {
+        let f = fixture();
+        let r = verify_bytes(&f.rendered.pdf, "t", &f.trust, None).unwrap();
+        let sig = detail(&r, "pdf_signature");
+        assert!(sig.ok && sig.detail.contains("PAdES"), "{sig:?}");
+        // The same signature bytes in lower-case hex: no byte a signature covers changed, yet
+        // the file is not the issued one, and it does not verify.
+        let start = f
+            .rendered
+            .pdf
+            .windows(10)
+            .position(|w| w == b"/Contents<")
+            .unwrap()
+            + 10;
+        let at = (start..start + 200)
+            .find(|&i| (b'A'..=b'F').contains(&f.rendered.pdf[i]))
+            .unwrap();
+        let mut lower = f.rendered.pdf.clone();
+        lower[at] = lower[at].to_ascii_lowercase();
+        let r = verify_bytes(&lower, "t", &f.trust, None).unwrap();
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
+        // A changed signature value fails as a signature that does not match.
+        let mut other = f.rendered.pdf.clone();
+        other[at] = if other[at] == b'A' { b'B' } else { b'A' };
+        let r = verify_bytes(&other, "t", &f.trust, None).unwrap();
+        assert!(
+            !r.valid && !detail(&r, "pdf_signature").ok,
+            "{:#?}",
+            r.checks
+        );
     }
 
     proptest! {

@@ -7,8 +7,8 @@ use super::super::fonts;
 use super::super::issue::LayoutVersion;
 use super::super::layout::{describe_unshowable, unshowable};
 use super::super::{v1, winansi};
-use super::structure;
 use super::*;
+use super::{signature, structure};
 
 pub(super) fn check_pdf(
     report: &mut Report,
@@ -137,9 +137,12 @@ pub(super) fn check_pdf(
         v
     })
     .unwrap_or_default();
-    let redrawn = render_pdf_as(version, record, canonical, signature, &sha, &json, &pem)
-        .ok()
-        .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
+    let seal = signature::redraw_seal(doc.as_ref().ok(), &record.issued_at);
+    let redrawn = render_pdf_as(
+        version, record, canonical, signature, &sha, &json, &pem, seal,
+    )
+    .ok()
+    .and_then(|b| pdf::parse(&b).ok().map(|p| (b, p)));
     match &redrawn {
         Some((_, p)) => match parsed.drawing_matches(p, "a certificate") {
             Ok(()) => report.push(
@@ -180,10 +183,15 @@ pub(super) fn check_pdf(
         Err(e) => report.push("pdf_structure", false, e),
     }
 
+    // The PDF signature that viewers check.
+    let (ok, detail) = signature::check(bytes, doc.as_ref(), &record.key_id, "certificate");
+    report.push("pdf_signature", ok, detail);
+
     // The whole file.
     check_pdf_file(
         report,
         bytes,
+        doc.as_ref().ok(),
         record,
         redrawn.as_ref().map(|(b, _)| b.as_slice()),
     );
@@ -193,25 +201,33 @@ pub(super) fn check_pdf(
 /// which of three things it found: the issued file; another file (re-saved by a tool or edited:
 /// the fonts, encodings and structure a viewer uses are vouched for only byte for byte, so this
 /// fails); or a file made by another version, which this one cannot re-render.
-fn check_pdf_file(report: &mut Report, bytes: &[u8], record: &Record, redrawn: Option<&[u8]>) {
+fn check_pdf_file(
+    report: &mut Report,
+    bytes: &[u8],
+    doc: Option<&lopdf::Document>,
+    record: &Record,
+    redrawn: Option<&[u8]>,
+) {
     let ours = record.tool.version == env!("CARGO_PKG_VERSION");
-    match (redrawn, ours) {
+    let same = redrawn.map(|b| signature::same_bytes_but_signature(bytes, doc, b));
+    match (same, ours) {
         (_, _) if !passed(report, "signature") => report.push(
             "file",
             false,
             "not compared with the issued file: the signature does not cover this record",
         ),
-        (Some(b), true) if b == bytes => report.push(
+        (Some(Ok(())), true) => report.push(
             "file",
             true,
-            "byte-identical to the PDF this signed record renders to",
+            "byte-identical to the PDF this signed record renders to (but the PDF signature's \
+             /Contents, which only the station's key makes: checked by pdf_signature)",
         ),
-        (Some(b), true) => report.push(
+        (Some(Err(at)), true) => report.push(
             "file",
             false,
             format!(
                 "not byte-identical to the PDF this signed record renders to (first difference at byte {}): re-saved (by qpdf, a viewer's Save As, ...) or edited. What a viewer shows depends on fonts and structure that only the issued bytes vouch for; the embedded signed record may still be genuine: check the JSON certificate or the embedded record as certificates/README.md says, or ask the issuer for the original",
-                first_difference(b, bytes)
+                at
             ),
         ),
         (_, false) => report.push(

@@ -202,7 +202,8 @@ mod tests {
         let err = name_tree(&doc, &outer).unwrap_err();
         assert!(err.to_string().contains("twice"), "{err}");
         assert!(name_tree(&doc, root).is_err());
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Only against a hang; how the time grows with the copies: `cargo bench --bench growth`.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[test]

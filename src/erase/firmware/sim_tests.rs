@@ -26,6 +26,21 @@ impl Sink for Recorder {
     }
 }
 
+/// Records events and raises the stop flag at the first progress report.
+struct StopOnProgress {
+    stop: StopFlag,
+    seen: Recorder,
+}
+
+impl Sink for StopOnProgress {
+    fn event(&self, e: Event) {
+        if matches!(e, Event::Progress { .. }) {
+            self.stop.stop();
+        }
+        self.seen.event(e);
+    }
+}
+
 /// A simulated SATA or SCSI drive as the transports the real code takes.
 fn scsi(sim: &mut dyn ScsiTransport) -> Transports<'_> {
     Transports {
@@ -192,10 +207,30 @@ fn a_drive_reporting_failed_sanitize_is_a_failure_not_a_pass() {
 #[test]
 fn power_loss_mid_sanitize_is_interrupted_and_the_drive_carries_on() {
     let mut sim = SimAta::new(1000);
+    // The power goes once the drive reports the sanitize under way (its first progress).
     let stop = StopFlag::new();
-    stop.stop();
-    let (r, _) = run_ata(&mut sim, "ata-sanitize-crypto", &stop);
-    assert!(matches!(r.status, RunStatus::Interrupted(ref why) if why.contains("carries on")));
+    let sink = StopOnProgress {
+        stop: stop.clone(),
+        seen: Recorder::default(),
+    };
+    let caps = ata_caps(&mut sim);
+    let m = find("ata-sanitize-crypto").unwrap();
+    let r = run(m, &caps, &mut scsi(&mut sim), &FAST, &sink, &stop);
+    assert!(
+        matches!(r.status, RunStatus::Interrupted(ref why) if why.contains("carries on")),
+        "{:?}",
+        r.status
+    );
+    let progress: Vec<u64> = (sink.seen.0.into_inner().unwrap().into_iter())
+        .filter_map(|e| match e {
+            Event::Progress { done } => Some(done),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        progress.len() == 1 && progress[0] < crate::erase::FIRMWARE_PROGRESS_TOTAL,
+        "stopped at the first progress, mid-sanitize: {progress:?}"
+    );
     sim.power_cycle();
     assert!(
         sim.sanitize_polls_left.is_some(),

@@ -18,7 +18,7 @@
 //! Migrations run when the register is opened, in one transaction under another advisory
 //! lock, so servers starting together do not race; the version is kept in `schema_version`.
 
-mod schema;
+pub(crate) mod schema;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! begins transactions: a write begins `IMMEDIATE`, so writers (also in other processes)
 //! take turns, and a read sees one snapshot.
 
-mod schema;
+pub(crate) mod schema;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The register's tables, as versioned migrations run by `user_version`.
 
 /// Migrations by `user_version`; each runs once, in a transaction.
-pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (
     1,
     "
@@ -131,7 +131,24 @@ CREATE TABLE station_events (
     ),
     (3, V3_CONNECTOR_DELIVERIES),
     (4, V4_ACCOUNTS),
+    (5, V5_SCALE_INDEXES),
+    (6, V6_CUSTODY),
 ];
+
+/// Indexes for registers of millions of assets (the same on PostgreSQL).
+pub(crate) const V5_SCALE_INDEXES: &str = "
+-- The indexes of the paged lists and counts of a register of millions of assets: a
+-- collection's assets by tag and by state, a drive's latest certificate, the review list by
+-- issue time, a station's certificates and events, an asset's custody events.
+CREATE INDEX assets_collection_tag ON assets(collection_id, tag);
+CREATE INDEX assets_collection_state ON assets(collection_id, state);
+DROP INDEX certificates_media;
+CREATE INDEX certificates_media_latest ON certificates(media_id, issued_at, received_at);
+CREATE INDEX certificates_unmatched_issued ON certificates(issued_at, id) WHERE asset_id IS NULL;
+CREATE INDEX certificates_station ON certificates(key_id, received_at);
+CREATE INDEX station_events_station ON station_events(key_id, received_at);
+CREATE INDEX events_asset ON events(asset_tag, seq);
+";
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
 /// `subject` is the certificate id, or `destroyed:TAG`.
@@ -188,4 +205,38 @@ CREATE TABLE login_attempts (
 );
 CREATE INDEX login_attempts_user ON login_attempts(username, at);
 CREATE INDEX login_attempts_client ON login_attempts(client, at);
+";
+
+/// A collection's chain of custody: assets booked as `expected` until goods-in receives them
+/// (assets imported before this migration were received at import), the collection's steps
+/// (booked, collected, received, reconciled, closed) with who, when and what, what goods-in
+/// scanned that no manifest lists, and how each missing asset was resolved.
+const V6_CUSTODY: &str = "
+ALTER TABLE assets ADD COLUMN received_at TEXT;
+UPDATE assets SET received_at = created_at;
+ALTER TABLE assets ADD COLUMN resolution TEXT CHECK (resolution IN ('found', 'withdrawn', 'lost'));
+ALTER TABLE assets ADD COLUMN resolution_note TEXT;
+ALTER TABLE assets ADD COLUMN resolved_by TEXT;
+ALTER TABLE assets ADD COLUMN resolved_at TEXT;
+ALTER TABLE collections ADD COLUMN state TEXT NOT NULL DEFAULT 'received'
+    CHECK (state IN ('booked', 'collected', 'received', 'reconciled', 'closed'));
+CREATE TABLE collection_steps (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections(id),
+    step TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    station TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX collection_steps_collection ON collection_steps(collection_id);
+CREATE TABLE collection_extras (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections(id),
+    scanned TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    station TEXT NOT NULL,
+    UNIQUE (collection_id, scanned)
+);
 ";

@@ -34,8 +34,14 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
             ))
         },
     )?;
+    // The assets whose receipt the log records (goods-in, the station that wiped it, or an
+    // import written before assets were booked as expected).
+    let mut received: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (tag, kind, detail) in events {
         let detail = serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null);
+        if kind == "received" {
+            received.insert(tag.clone());
+        }
         if let Some(state) = state_after(&kind, &detail) {
             logged.insert(tag, state);
         }
@@ -77,7 +83,7 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
                 .map(|r| r.iter().map(|x| x.as_deref()).collect())
                 .unwrap_or_default();
             AssetFacts {
-                from_certificates: state_from_results(destroyed, &latest),
+                from_certificates: state_from_results(destroyed, received.contains(&tag), &latest),
                 stored: AssetState::parse(&stored),
                 logged,
                 tag,

@@ -8,7 +8,7 @@
 
 use crate::register::db::{Db, params};
 
-use super::{custody, db, rows, views};
+use super::{collections, custody, db, rows, views};
 use crate::certificate::record::Record;
 use crate::register::audit::state_from_results;
 use crate::register::*;
@@ -244,8 +244,8 @@ fn find_target(
     views::find_asset(tx, p, None, serial)
 }
 
-/// Links the stored certificate of `r` to the asset `tag` (recording its drive) and moves the
-/// asset to the state its drives give.
+/// Links the stored certificate of `r` to the asset `tag` (recording its drive), records its
+/// receipt if goods-in never scanned it, and moves the asset to the state its drives give.
 fn attach(
     tx: &dyn Db,
     p: &str,
@@ -289,6 +289,29 @@ fn attach(
         params![r.id, asset_id, media_id, how.as_str()],
     )
     .map_err(db(p))?;
+    let (code, received_at): (String, Option<String>) = tx
+        .query_row(
+            "SELECT co.code, a.received_at FROM assets a
+             JOIN collections co ON co.id = a.collection_id WHERE a.id = ?1",
+            params![asset_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(db(p))?;
+    if received_at.is_none() {
+        // Never scanned at goods-in, yet a station wiped its drive: it was evidently there.
+        collections::receive_asset(
+            tx,
+            p,
+            tag,
+            &code,
+            serde_json::json!({
+                "by_certificate": r.id,
+                "station": r.performed_by.station_id,
+                "note": "received by the station that wiped its drive; goods-in never scanned it",
+            }),
+            (actor, &crate::timestamp::now()),
+        )?;
+    }
     let before: String = tx
         .query_row(
             "SELECT state FROM assets WHERE id = ?1",
@@ -337,8 +360,16 @@ fn derive_state(
 ) -> Result<AssetState, RegisterError> {
     let latest = views::latest_results(tx, p, asset_id)?;
     let latest: Vec<Option<&str>> = latest.iter().map(|r| r.as_deref()).collect();
+    let received: Option<String> = tx
+        .query_row(
+            "SELECT received_at FROM assets WHERE id = ?1",
+            params![asset_id],
+            |row| row.get(0),
+        )
+        .map_err(db(p))?;
     Ok(state_from_results(
         current == AssetState::Destroyed.as_str(),
+        received.is_some(),
         &latest,
     ))
 }

@@ -4,7 +4,7 @@
 use crate::register::db::{Db, DbError, Row, params};
 
 use super::{db, rows};
-use crate::register::connector::{Delivery, DeliveryKind, DeliveryState};
+use crate::register::delivery::{Delivery, DeliveryKind, DeliveryState};
 use crate::register::{AssetState, RegisterError};
 
 const SELECT: &str = "

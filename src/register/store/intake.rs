@@ -1,9 +1,10 @@
-//! Writing intake and disposal: a customer's manifest booked into a collection, and the
-//! physical destruction of an asset. Each runs inside the caller's transaction.
+//! Writing intake and disposal: a customer's manifest booked into a collection (its assets
+//! expected until goods-in receives them), and the physical destruction of an asset. Each runs inside the caller's transaction.
 
 use crate::register::db::{Db, params};
 
-use super::{custody, db};
+use super::{collections, custody, db};
+use crate::register::collection::CollectionState;
 use crate::register::*;
 
 /// Books a manifest's rows into `collection` (created if new) for `customer`. A tag already in
@@ -48,7 +49,7 @@ pub(super) fn import_manifest(
         Some(_) => {}
         None => {
             tx.execute(
-                "INSERT INTO collections (customer_id, code, created_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO collections (customer_id, code, created_at, state) VALUES (?1, ?2, ?3, 'booked')",
                 params![customer_id, collection, now],
             )
             .map_err(db(p))?;
@@ -73,7 +74,7 @@ pub(super) fn import_manifest(
             )
             .map_err(db(p))?;
         if let Some(code) = found {
-            problems.push(manifest::ManifestProblem {
+            problems.push(manifest_row::ManifestProblem {
                 line: row.line,
                 column: Some("asset_tag".into()),
                 message: format!(
@@ -91,7 +92,7 @@ pub(super) fn import_manifest(
         let asset_id: i64 = tx
             .query_row(
                 "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?9) RETURNING id",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'expected', ?9, ?9) RETURNING id",
                 params![
                     collection_id,
                     row.asset_tag,
@@ -118,7 +119,7 @@ pub(super) fn import_manifest(
             p,
             actor,
             Some(&row.asset_tag),
-            "received",
+            "booked",
             serde_json::json!({
                 "customer": customer,
                 "collection": collection,
@@ -128,6 +129,14 @@ pub(super) fn import_manifest(
             }),
         )?;
     }
+    collections::step(
+        tx,
+        p,
+        (collection_id, collection),
+        CollectionState::Booked,
+        serde_json::json!({ "assets": rows.len() }),
+        (actor, &now),
+    )?;
     Ok(rows.len())
 }
 

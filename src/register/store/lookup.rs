@@ -3,24 +3,119 @@
 
 use crate::register::db::params;
 
-use super::views::{SUMMARY_SQL, summary_from_row};
+use super::views::{SUMMARY_SQL, report_lines, summary_from_row};
 use super::{SqlRegister, Store, db, rows};
+use crate::register::db::{Db, ToValue};
 use crate::register::lookup::*;
 use crate::register::{AssetSummary, RegisterError};
 
+/// What a search matches (`?1` is the pattern): the asset's tag, serial, customer, customer
+/// reference, or a drive's serial.
+const SEARCH: &str = "(LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
+    OR LOWER(cu.name) LIKE ?1 ESCAPE '\\' OR LOWER(a.customer_ref) LIKE ?1 ESCAPE '\\'
+    OR a.id IN (SELECT m.asset_id FROM media m WHERE LOWER(m.serial) LIKE ?1 ESCAPE '\\'))";
+
+/// The single count a query returns.
+fn count_of(
+    conn: &dyn Db,
+    p: &str,
+    sql: &str,
+    params: &[&dyn ToValue],
+) -> Result<u64, RegisterError> {
+    let n: Option<i64> = conn.query_opt(sql, params, |r| r.get(0)).map_err(db(p))?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}
+
+/// How far the collection `id` has come: its assets by state, counted by the database.
+fn progress(
+    conn: &dyn Db,
+    p: &str,
+    id: i64,
+    collection: String,
+    customer: String,
+) -> Result<CollectionProgress, RegisterError> {
+    let mut c = CollectionProgress {
+        collection,
+        customer,
+        assets: 0,
+        expected: 0,
+        received: 0,
+        retired: 0,
+        failed: 0,
+        destroyed: 0,
+    };
+    let counts = rows(
+        conn,
+        p,
+        "SELECT state, COUNT(*) FROM assets WHERE collection_id = ?1 GROUP BY state",
+        params![id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+    )?;
+    for (state, n) in counts {
+        c.assets += n;
+        match state.as_str() {
+            "expected" => c.expected += n,
+            "received" => c.received += n,
+            "retired" => c.retired += n,
+            "failed" => c.failed += n,
+            "destroyed" => c.destroyed += n,
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+/// The drives of the collection `id` by the result of their latest certificate.
+fn drive_counts(conn: &dyn Db, p: &str, id: i64) -> Result<DriveCounts, RegisterError> {
+    let counts = rows(
+        conn,
+        p,
+        "SELECT q.result, COUNT(*) FROM (
+             SELECT (SELECT c.result FROM certificates c WHERE c.media_id = m.id
+                     ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1) AS result
+             FROM media m JOIN assets a ON a.id = m.asset_id WHERE a.collection_id = ?1) q
+         GROUP BY q.result",
+        params![id],
+        |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        },
+    )?;
+    let mut d = DriveCounts::default();
+    for (result, n) in counts {
+        d.drives += n;
+        match result.as_deref() {
+            Some("PASS") => d.pass += n,
+            Some("FAIL") => d.fail += n,
+            Some("INCOMPLETE") => d.incomplete += n,
+            _ => d.not_wiped += n,
+        }
+    }
+    Ok(d)
+}
+
 impl<S: Store> Lookup for SqlRegister<S> {
-    fn search_assets(&self, query: &str, limit: usize) -> Result<Vec<AssetSummary>, RegisterError> {
+    fn search_assets(&self, query: &str, page: Page) -> Result<Paged<AssetSummary>, RegisterError> {
         let pattern = like_pattern(query.trim());
-        let sql = format!(
-            "{SUMMARY_SQL}
-             WHERE LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
-                OR LOWER(cu.name) LIKE ?1 ESCAPE '\\' OR LOWER(a.customer_ref) LIKE ?1 ESCAPE '\\'
-                OR a.id IN (SELECT m.asset_id FROM media m WHERE LOWER(m.serial) LIKE ?1 ESCAPE '\\')
-             ORDER BY a.tag LIMIT ?2"
+        let (limit, offset) = page.sql();
+        let sql = format!("{SUMMARY_SQL} WHERE {SEARCH} ORDER BY a.tag LIMIT ?2 OFFSET ?3");
+        let count = format!(
+            "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
+             JOIN customers cu ON cu.id = co.customer_id WHERE {SEARCH}"
         );
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.store
-            .read(&mut |conn, p| rows(conn, p, &sql, params![pattern, limit], summary_from_row))
+        self.store.read(&mut |conn, p| {
+            let items = rows(
+                conn,
+                p,
+                &sql,
+                params![pattern, limit, offset],
+                summary_from_row,
+            )?;
+            let total = count_of(conn, p, &count, params![pattern])?;
+            Ok(Paged { total, items })
+        })
     }
 
     fn stored_certificate(&self, id: &str) -> Result<Option<StoredCertificate>, RegisterError> {
@@ -42,35 +137,55 @@ impl<S: Store> Lookup for SqlRegister<S> {
         })
     }
 
-    fn collections(&self) -> Result<Vec<CollectionProgress>, RegisterError> {
+    fn collections(&self, page: Page) -> Result<Paged<CollectionProgress>, RegisterError> {
+        let (limit, offset) = page.sql();
         self.store.read(&mut |conn, p| {
-            rows(
+            let found = rows(
                 conn,
                 p,
-                "SELECT co.code, cu.name, COUNT(a.id),
-                        SUM(CASE WHEN a.state = 'received' THEN 1 ELSE 0 END),
-                        SUM(CASE WHEN a.state = 'retired' THEN 1 ELSE 0 END),
-                        SUM(CASE WHEN a.state = 'failed' THEN 1 ELSE 0 END),
-                        SUM(CASE WHEN a.state = 'destroyed' THEN 1 ELSE 0 END)
-                 FROM collections co JOIN customers cu ON cu.id = co.customer_id
-                 LEFT JOIN assets a ON a.collection_id = co.id
-                 GROUP BY co.code, cu.name ORDER BY co.code",
-                params![],
-                |r| {
-                    let n = |i: usize| -> Result<u64, crate::register::db::DbError> {
-                        Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64)
-                    };
-                    Ok(CollectionProgress {
-                        collection: r.get(0)?,
-                        customer: r.get(1)?,
-                        assets: n(2)?,
-                        received: n(3)?,
-                        retired: n(4)?,
-                        failed: n(5)?,
-                        destroyed: n(6)?,
-                    })
-                },
-            )
+                "SELECT co.id, co.code, cu.name FROM collections co
+                 JOIN customers cu ON cu.id = co.customer_id ORDER BY co.code LIMIT ?1 OFFSET ?2",
+                params![limit, offset],
+                |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let items = found
+                .into_iter()
+                .map(|(id, code, customer)| progress(conn, p, id, code, customer))
+                .collect::<Result<_, _>>()?;
+            let total = count_of(conn, p, "SELECT COUNT(*) FROM collections", params![])?;
+            Ok(Paged { total, items })
+        })
+    }
+
+    fn collection_page(&self, code: &str, page: Page) -> Result<CollectionPage, RegisterError> {
+        let (limit, offset) = page.sql();
+        self.store.read(&mut |conn, p| {
+            let found: Option<(i64, String)> = conn
+                .query_opt(
+                    "SELECT co.id, cu.name FROM collections co
+                     JOIN customers cu ON cu.id = co.customer_id WHERE co.code = ?1",
+                    params![code],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(db(p))?;
+            let Some((id, customer)) = found else {
+                return Err(RegisterError::UnknownCollection(code.into()));
+            };
+            let progress = progress(conn, p, id, code.to_string(), customer)?;
+            let drives = drive_counts(conn, p, id)?;
+            let lines = report_lines(
+                conn,
+                p,
+                "a.id IN (SELECT id FROM assets WHERE collection_id = ?1
+                          ORDER BY tag LIMIT ?2 OFFSET ?3)
+                 ORDER BY a.tag, m.serial",
+                params![id, limit, offset],
+            )?;
+            Ok(CollectionPage {
+                progress,
+                drives,
+                lines,
+            })
         })
     }
 
@@ -121,6 +236,14 @@ impl<S: Store> Lookup for SqlRegister<S> {
                 },
             )
             .map_err(db(p))
+        })
+    }
+
+    fn ping(&self) -> Result<(), RegisterError> {
+        self.store.read(&mut |conn, p| {
+            conn.query_opt("SELECT 1", params![], |r| r.get::<_, i64>(0))
+                .map(|_| ())
+                .map_err(db(p))
         })
     }
 }

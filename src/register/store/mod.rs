@@ -5,13 +5,16 @@
 //! certificate, its asset link, its custody events and its outbox entry are stored together or
 //! not at all. A [`Store`] says how a transaction is begun on its database; [`SqlRegister`]
 //! maps the `Register` interface onto the modules that do the work: `intake` and
-//! `certificates` write, `views` reads, `custody` keeps the event chain, `station_events` the
+//! `certificates` write, `views` reads, `custody` keeps the event chain, `collections` and
+//! `collection_views` a collection's custody (booked, collected, received, reconciled), `station_events` the
 //! events that travel between registers, `stations` who may talk to a central register,
 //! `deliveries` the connectors' queue, and `audit` checks it all.
 
 mod accounts;
 mod audit;
 mod certificates;
+mod collection_views;
+mod collections;
 mod custody;
 mod deliveries;
 mod intake;
@@ -139,8 +142,24 @@ impl<S: Store> Register for SqlRegister<S> {
         self.store.read(&mut |db, path| views::asset(db, path, tag))
     }
 
+    fn assets_page(
+        &self,
+        filter: &AssetFilter,
+        page: Page,
+    ) -> Result<Paged<AssetSummary>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::assets_page(db, path, filter, page))
+    }
+
     fn unmatched(&self) -> Result<Vec<UnmatchedView>, RegisterError> {
-        self.store.read(&mut |db, path| views::unmatched(db, path))
+        self.store
+            .read(&mut |db, path| views::unmatched(db, path, None))
+            .map(|p| p.items)
+    }
+
+    fn unmatched_page(&self, page: Page) -> Result<Paged<UnmatchedView>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::unmatched(db, path, Some(page)))
     }
 
     fn destroy(
@@ -344,7 +363,7 @@ impl<S: Store> Register for SqlRegister<S> {
     fn connector_queue(
         &mut self,
         connector: &str,
-    ) -> Result<Vec<connector::Delivery>, RegisterError> {
+    ) -> Result<Vec<delivery::Delivery>, RegisterError> {
         self.store
             .write(&mut |tx, path| deliveries::queue(tx, path, connector))
     }
@@ -353,14 +372,14 @@ impl<S: Store> Register for SqlRegister<S> {
         &mut self,
         connector: &str,
         subject: &str,
-        state: connector::DeliveryState,
+        state: delivery::DeliveryState,
         message: &str,
     ) -> Result<(), RegisterError> {
         self.store
             .write(&mut |tx, path| deliveries::finish(tx, path, connector, subject, state, message))
     }
 
-    fn asset_deliveries(&self, tag: &str) -> Result<Vec<connector::Delivery>, RegisterError> {
+    fn asset_deliveries(&self, tag: &str) -> Result<Vec<delivery::Delivery>, RegisterError> {
         self.store
             .read(&mut |db, path| deliveries::of_asset(db, path, tag))
     }

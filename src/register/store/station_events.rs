@@ -4,7 +4,7 @@
 
 use crate::register::db::{Db, params};
 
-use super::{certificates, custody, db, rows, views};
+use super::{certificates, collections, custody, db, rows, views};
 use crate::register::station_event::{Action, SignedEvent, StationEvent};
 use crate::register::*;
 
@@ -152,13 +152,38 @@ pub(super) fn apply_waiting(tx: &dyn Db, p: &str) -> Result<usize, RegisterError
     Ok(applied)
 }
 
-/// Applies one event to its asset; `false` if the asset (or the certificate it links) is not
-/// in this register yet.
+/// Applies one event; `false` if its asset (or the certificate it links, or the collection it
+/// is about) is not in this register yet.
 fn apply(
     tx: &dyn Db,
     p: &str,
     event: &StationEvent,
     enrolled_as: &str,
+) -> Result<bool, RegisterError> {
+    let actor = Actor {
+        name: event.operator.clone(),
+        station: enrolled_as.into(),
+    };
+    let applied = match &event.action {
+        Action::Destroyed { .. } | Action::Linked { .. } => apply_to_asset(tx, p, event, &actor)?,
+        _ => apply_custody(tx, p, event, &actor)?,
+    };
+    if applied {
+        tx.execute(
+            "UPDATE station_events SET applied_at = ?2 WHERE id = ?1",
+            params![event.id, crate::timestamp::now()],
+        )
+        .map_err(db(p))?;
+    }
+    Ok(applied)
+}
+
+/// Applies a destruction or a link to its asset.
+fn apply_to_asset(
+    tx: &dyn Db,
+    p: &str,
+    event: &StationEvent,
+    actor: &Actor,
 ) -> Result<bool, RegisterError> {
     let state: Option<String> = tx
         .query_opt(
@@ -169,10 +194,6 @@ fn apply(
         .map_err(db(p))?;
     let Some(state) = state else {
         return Ok(false);
-    };
-    let actor = Actor {
-        name: event.operator.clone(),
-        station: enrolled_as.into(),
     };
     match &event.action {
         Action::Destroyed { method, witness } => {
@@ -186,7 +207,7 @@ fn apply(
                 custody::append(
                     tx,
                     p,
-                    &actor,
+                    actor,
                     Some(&event.asset_tag),
                     "destroyed",
                     serde_json::json!({
@@ -203,13 +224,97 @@ fn apply(
             if !views::has_certificate(tx, p, certificate_id)? {
                 return Ok(false);
             }
-            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, &actor)?;
+            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, actor)?;
         }
+        _ => return apply_custody(tx, p, event, actor),
     }
-    tx.execute(
-        "UPDATE station_events SET applied_at = ?2 WHERE id = ?1",
-        params![event.id, crate::timestamp::now()],
-    )
-    .map_err(db(p))?;
     Ok(true)
+}
+
+/// Applies a step of a collection's custody. What this register recorded itself stands: a
+/// pick-up recorded twice, a receipt or resolution of an asset received or resolved here
+/// already, a scan into a collection closed here, change nothing.
+fn apply_custody(
+    tx: &dyn Db,
+    p: &str,
+    event: &StationEvent,
+    actor: &Actor,
+) -> Result<bool, RegisterError> {
+    let code = match &event.action {
+        Action::Collected { collection, .. }
+        | Action::Received { collection, .. }
+        | Action::Extra { collection, .. }
+        | Action::Reconciled { collection, .. }
+        | Action::Resolved { collection, .. }
+        | Action::Closed { collection } => collection.as_str(),
+        Action::Destroyed { .. } | Action::Linked { .. } => {
+            return apply_to_asset(tx, p, event, actor);
+        }
+    };
+    let Some((id, _)) = collections::find(tx, p, code)? else {
+        return Ok(false);
+    };
+    let tag = event.asset_tag.as_str();
+    if !tag.is_empty() && views::find_asset(tx, p, Some(tag), None)?.is_none() {
+        return Ok(false);
+    }
+    // The step is dated when the station took it.
+    let by = (actor, event.at.as_str());
+    let done = match &event.action {
+        Action::Collected {
+            driver,
+            vehicle,
+            seals,
+            count,
+            ..
+        } => {
+            let pickup = crate::register::collection::Pickup {
+                driver: driver.clone(),
+                vehicle: vehicle.clone(),
+                seals: seals.clone(),
+                count: *count,
+            };
+            collections::collect(tx, p, code, &pickup, by).map(|_| ())
+        }
+        Action::Received { scanned, .. } => {
+            collections::receive_in(tx, p, (id, code), tag, scanned, by).map(|_| ())
+        }
+        Action::Extra { scanned, .. } => {
+            collections::record_extra(tx, p, (id, code), scanned, by).map(|_| ())
+        }
+        Action::Reconciled {
+            expected,
+            received,
+            missing,
+            extra,
+            ..
+        } => collections::step(
+            tx,
+            p,
+            (id, code),
+            crate::register::collection::CollectionState::Reconciled,
+            serde_json::json!({
+                "expected": expected, "received": received, "missing": missing,
+                "extra": extra, "event_id": event.id,
+            }),
+            by,
+        ),
+        Action::Resolved { reason, note, .. } => {
+            match crate::register::collection::Reason::parse(reason) {
+                Some(reason) => {
+                    collections::resolve(tx, p, (tag, code), reason, note.as_deref(), by)
+                }
+                None => Err(RegisterError::BadEvent(format!(
+                    "event {}: no such reason {reason}",
+                    event.id
+                ))),
+            }
+        }
+        Action::Closed { .. } => collections::close(tx, p, code, by).map(|_| ()),
+        Action::Destroyed { .. } | Action::Linked { .. } => Ok(()),
+    };
+    match done {
+        Ok(()) | Err(RegisterError::Custody { .. }) => Ok(true),
+        Err(e) => Err(e),
+    }
 }

@@ -64,6 +64,9 @@ macro_rules! on_each_backend {
     };
 }
 
+#[path = "custody_tests.rs"]
+mod custody;
+
 on_each_backend!(
     reopening_keeps_data_and_runs_no_migration_twice,
     a_failed_write_leaves_nothing_behind,
@@ -106,9 +109,9 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
         .expect("import");
     drop(reg);
     let reg = place.open();
-    assert_eq!(place.version(), 4, "every migration, accounts (4) the last");
+    assert_eq!(place.version(), 6, "every migration, custody (6) the last");
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
-    assert_eq!(asset.summary.state, AssetState::Received);
+    assert_eq!(asset.summary.state, AssetState::Expected);
     assert_eq!(asset.media.len(), 1);
     assert!(reg.audit().expect("audit").ok);
 }
@@ -139,7 +142,7 @@ fn a_failed_write_leaves_nothing_behind(backend: Backend) {
     );
     let audit = reg.audit().expect("audit");
     assert!(audit.ok);
-    assert_eq!(audit.events, 1);
+    assert_eq!(audit.events, 2, "A-1 booked, and its collection");
 }
 
 fn a_collection_belongs_to_one_customer(backend: Backend) {
@@ -252,7 +255,7 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
             .expect("thread")
             .expect("open while others open");
     }
-    assert_eq!(place.version(), 4, "every migration, accounts (4) the last");
+    assert_eq!(place.version(), 6, "every migration, custody (6) the last");
 }
 
 /// Several connections writing at once (the server's pool): every certificate is stored once,
@@ -304,8 +307,9 @@ fn concurrent_writers_keep_one_custody_chain_and_store_each_certificate_once(bac
     let audit = reg.audit().expect("audit");
     assert!(audit.ok, "{:?}", audit.problems);
     assert_eq!(audit.certificates, WRITERS * EACH + 1);
-    // One custody event per intake row, certificate and state change, in one chain.
-    assert_eq!(audit.events, (WRITERS * EACH) * 3 + 1);
+    // One custody event per intake row, certificate, receipt (by the certificate: goods-in
+    // never scanned them) and state change, and the collection's booking, in one chain.
+    assert_eq!(audit.events, (WRITERS * EACH) * 4 + 1 + 1);
     let retired = reg
         .list_assets(&AssetFilter {
             collection: None,
@@ -418,8 +422,9 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     )
     .unwrap();
     let tags = |q: &str| -> Vec<String> {
-        reg.search_assets(q, 10)
+        reg.search_assets(q, Page::numbered(1, 10))
             .unwrap()
+            .items
             .into_iter()
             .map(|a| a.asset_tag)
             .collect()
@@ -433,8 +438,42 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     assert_eq!(tags("ser-Üni"), ["ÜNI-日本-1"]);
     // A NUL matches nothing, and is no error.
     assert!(tags("a\0b").is_empty());
-    let c = reg.collections().unwrap();
-    assert_eq!((c[0].assets, c[0].received), (3, 3));
+    let c = reg.collections(Page::numbered(1, 10)).unwrap();
+    assert_eq!(c.total, 1);
+    assert_eq!((c.items[0].assets, c.items[0].received), (3, 3));
+
+    // A page at a time, with the total of the whole list, in a stable order.
+    let page = |number| Page::numbered(number, 2);
+    let second = reg.search_assets("acme", page(2)).unwrap();
+    assert_eq!(second.total, 3);
+    let tags: Vec<&str> = second.items.iter().map(|a| a.asset_tag.as_str()).collect();
+    assert_eq!(tags, ["ÜNI-日本-1"]);
+    let listed = reg.assets_page(&AssetFilter::default(), page(1)).unwrap();
+    assert_eq!(listed.total, 3);
+    let tags: Vec<&str> = listed.items.iter().map(|a| a.asset_tag.as_str()).collect();
+    assert_eq!(tags, ["AB-1", "A_1"]);
+    let c1 = reg.collection_page("C1", page(1)).unwrap();
+    assert_eq!((c1.progress.assets, c1.progress.received), (3, 3));
+    assert_eq!((c1.drives.drives, c1.drives.not_wiped), (3, 3));
+    let tags: Vec<&str> = c1.lines.iter().map(|l| l.asset_tag.as_str()).collect();
+    assert_eq!(tags, ["AB-1", "A_1"]);
+    let c1 = reg.collection_page("C1", page(2)).unwrap();
+    assert_eq!(c1.lines.len(), 1);
+    assert!(matches!(
+        reg.collection_page("NOPE", page(1)),
+        Err(RegisterError::UnknownCollection(_))
+    ));
+    assert!(matches!(
+        reg.assets_page(
+            &AssetFilter {
+                collection: Some("NOPE".into()),
+                state: None
+            },
+            page(1)
+        ),
+        Err(RegisterError::UnknownCollection(_))
+    ));
+    assert_eq!(reg.unmatched_page(page(1)).unwrap().total, 0);
 }
 
 fn a_station_name_with_control_characters_is_refused(backend: Backend) {

@@ -112,15 +112,17 @@ pub(super) fn has_certificate(conn: &dyn Db, p: &str, id: &str) -> Result<bool, 
     .map_err(db(p))
 }
 
+/// What an asset filter selects (`?1` the collection, `?2` the state; NULL for any).
+const FILTER: &str =
+    "(CAST(?1 AS TEXT) IS NULL OR co.code = ?1) AND (CAST(?2 AS TEXT) IS NULL OR a.state = ?2)";
+
 /// Assets matching the filter, by collection and tag.
 pub(super) fn list_assets(
     conn: &dyn Db,
     p: &str,
     filter: &AssetFilter,
 ) -> Result<Vec<AssetSummary>, RegisterError> {
-    let sql = format!(
-        "{SUMMARY_SQL} WHERE (CAST(?1 AS TEXT) IS NULL OR co.code = ?1) AND (CAST(?2 AS TEXT) IS NULL OR a.state = ?2) ORDER BY co.code, a.tag"
-    );
+    let sql = format!("{SUMMARY_SQL} WHERE {FILTER} ORDER BY co.code, a.tag");
     let found = rows(
         conn,
         p,
@@ -128,21 +130,64 @@ pub(super) fn list_assets(
         params![filter.collection, filter.state.map(|s| s.as_str())],
         summary_from_row,
     )?;
-    if found.is_empty()
-        && let Some(c) = &filter.collection
-    {
-        let known: Option<i64> = conn
-            .query_opt(
-                "SELECT id FROM collections WHERE code = ?1",
-                params![c],
-                |r| r.get(0),
-            )
-            .map_err(db(p))?;
-        if known.is_none() {
-            return Err(RegisterError::UnknownCollection(c.clone()));
-        }
+    if found.is_empty() {
+        known_collection(conn, p, filter)?;
     }
     Ok(found)
+}
+
+/// One page of the assets matching the filter, by collection and tag, and how many match.
+pub(super) fn assets_page(
+    conn: &dyn Db,
+    p: &str,
+    filter: &AssetFilter,
+    page: Page,
+) -> Result<Paged<AssetSummary>, RegisterError> {
+    let (limit, offset) = page.sql();
+    let state = filter.state.map(|s| s.as_str());
+    let items = rows(
+        conn,
+        p,
+        &format!("{SUMMARY_SQL} WHERE {FILTER} ORDER BY co.code, a.tag LIMIT ?3 OFFSET ?4"),
+        params![filter.collection, state, limit, offset],
+        summary_from_row,
+    )?;
+    let total: i64 = conn
+        .query_opt(
+            &format!(
+                "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
+                 WHERE {FILTER}"
+            ),
+            params![filter.collection, state],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?
+        .unwrap_or(0);
+    if total == 0 {
+        known_collection(conn, p, filter)?;
+    }
+    Ok(Paged {
+        total: total.max(0) as u64,
+        items,
+    })
+}
+
+/// [`RegisterError::UnknownCollection`] if the filter names a collection the register lacks.
+fn known_collection(conn: &dyn Db, p: &str, filter: &AssetFilter) -> Result<(), RegisterError> {
+    let Some(c) = &filter.collection else {
+        return Ok(());
+    };
+    let known: Option<i64> = conn
+        .query_opt(
+            "SELECT id FROM collections WHERE code = ?1",
+            params![c],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(RegisterError::UnknownCollection(c.clone())),
+    }
 }
 
 /// One asset with its drives, certificates and custody events.
@@ -227,25 +272,44 @@ pub(super) fn asset(conn: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetVie
     }))
 }
 
-/// Certificates of drives that matched no asset, for review.
-pub(super) fn unmatched(conn: &dyn Db, p: &str) -> Result<Vec<UnmatchedView>, RegisterError> {
-    rows(
-        conn,
-        p,
-        "SELECT id, serial, model, result, issued_at, station_id FROM certificates
-                 WHERE asset_id IS NULL ORDER BY issued_at",
-        params![],
-        |r| {
-            Ok(UnmatchedView {
-                certificate_id: r.get(0)?,
-                serial: r.get(1)?,
-                model: r.get(2)?,
-                result: r.get(3)?,
-                issued_at: r.get(4)?,
-                station_id: r.get(5)?,
-            })
-        },
-    )
+/// Certificates of drives that matched no asset, for review, by issue time: all of them, or
+/// one page and how many there are.
+pub(super) fn unmatched(
+    conn: &dyn Db,
+    p: &str,
+    page: Option<Page>,
+) -> Result<Paged<UnmatchedView>, RegisterError> {
+    const SQL: &str = "SELECT id, serial, model, result, issued_at, station_id FROM certificates
+                       WHERE asset_id IS NULL ORDER BY issued_at, id";
+    let (limit, offset) = page.map(|p| p.sql()).unwrap_or_default();
+    let bounds: [&dyn crate::register::db::ToValue; 2] = [&limit, &offset];
+    let (sql, bound): (String, &[&dyn crate::register::db::ToValue]) = match page {
+        None => (SQL.to_string(), &[]),
+        Some(_) => (format!("{SQL} LIMIT ?1 OFFSET ?2"), &bounds),
+    };
+    let items = rows(conn, p, &sql, bound, |r| {
+        Ok(UnmatchedView {
+            certificate_id: r.get(0)?,
+            serial: r.get(1)?,
+            model: r.get(2)?,
+            result: r.get(3)?,
+            issued_at: r.get(4)?,
+            station_id: r.get(5)?,
+        })
+    })?;
+    let total = match page {
+        None => items.len() as u64,
+        Some(_) => conn
+            .query_opt(
+                "SELECT COUNT(*) FROM certificates WHERE asset_id IS NULL",
+                params![],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db(p))?
+            .unwrap_or(0)
+            .max(0) as u64,
+    };
+    Ok(Paged { total, items })
 }
 
 /// Certificates not yet sent to the central register, oldest first.
@@ -303,10 +367,27 @@ pub(super) fn collection_lines(
     let Some(customer) = customer else {
         return Err(RegisterError::UnknownCollection(collection.into()));
     };
+    let lines = report_lines(
+        conn,
+        p,
+        "co.code = ?1 ORDER BY a.tag, m.serial",
+        params![collection],
+    )?;
+    Ok((customer, lines))
+}
+
+/// Report lines (one per asset and drive, with the drive's latest certificate) of the assets
+/// that `condition` (over `a`, `co`, `m`; with its `ORDER BY`) selects.
+pub(super) fn report_lines(
+    conn: &dyn Db,
+    p: &str,
+    condition: &str,
+    params: &[&dyn crate::register::db::ToValue],
+) -> Result<Vec<ReportLine>, RegisterError> {
     let level = conn
         .dialect()
         .json_text("c.document", &["record", "sanitization", "level"]);
-    let lines = rows(
+    rows(
         conn,
         p,
         &format!(
@@ -318,10 +399,9 @@ pub(super) fn collection_lines(
                  LEFT JOIN certificates c ON c.id = (
                      SELECT c2.id FROM certificates c2 WHERE c2.media_id = m.id
                      ORDER BY c2.issued_at DESC, c2.received_at DESC LIMIT 1)
-                 WHERE co.code = ?1
-                 ORDER BY a.tag, m.serial"
+                 WHERE {condition}"
         ),
-        params![collection],
+        params,
         |r| {
             Ok(ReportLine {
                 asset_tag: r.get(0)?,
@@ -339,6 +419,5 @@ pub(super) fn collection_lines(
                 certificate_id: r.get(7)?,
             })
         },
-    )?;
-    Ok((customer, lines))
+    )
 }

@@ -1,0 +1,375 @@
+//! The central register's JSON API under `/api/v1`: stations send signed certificates and
+//! custody events; scripts and people with a token read assets, the review list and the
+//! enrolled stations, a page at a time (`limit`, `offset`; answered with `total` and `next`,
+//! `super::web::paging`); load balancers ask `health`, which asks the database. Who may call
+//! each route is in `super::routes::ROUTES`.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use std::time::Duration;
+
+use super::state::{AppState, json_error, logged, read, read_body, with_register};
+use super::web::paging::{api_answer, api_page};
+use crate::certificate::check::verify_bytes;
+use crate::certificate::issue::SignedCertificate;
+use crate::certificate::keys::{TrustStore, parse_public};
+use crate::certificate::strict_json;
+use crate::register::station_event::SignedEvent;
+use crate::register::{AssetFilter, AssetState, Page, Paged, RegisterError, StationView};
+
+/// The enrolled station with this key, if it may still sign at `signed_at` under the name
+/// `claimed_station`; why it is refused (403) otherwise.
+fn admit<'a>(
+    stations: &'a [StationView],
+    key_id: &str,
+    what: &str,
+    signed_at: &str,
+    claimed_station: &str,
+) -> Result<&'a StationView, String> {
+    let Some(station) = stations.iter().find(|s| s.key_id == key_id) else {
+        return Err(format!(
+            "station key {key_id} is not enrolled here; enroll it on the register with \
+                 `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
+        ));
+    };
+    if let Some(revoked) = &station.revoked_at {
+        let later = match (
+            crate::timestamp::parse(signed_at),
+            crate::timestamp::parse(revoked),
+        ) {
+            (Some(s), Some(r)) => s >= r,
+            _ => true,
+        };
+        if later {
+            return Err(format!(
+                "{what} was signed at {signed_at} by station {} ({key_id}), which was revoked at {revoked}; \
+                     it is refused",
+                station.name
+            ));
+        }
+    }
+    if station.name != claimed_station {
+        return Err(format!(
+            "{what} says it comes from station {claimed_station}, but its key is enrolled here as {}; \
+                 set station.id = \"{}\" on that station, or enroll it under its own name",
+            station.name, station.name
+        ));
+    }
+    Ok(station)
+}
+
+/// The status of a register error from a station's write.
+fn write_error(e: RegisterError) -> Response {
+    let status = match &e {
+        RegisterError::CertificateConflict { .. }
+        | RegisterError::EventConflict { .. }
+        | RegisterError::LinkedElsewhere { .. } => StatusCode::CONFLICT,
+        RegisterError::BadCertificate(_) | RegisterError::BadEvent(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, e.to_string())
+}
+
+pub(super) async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b.to_vec(),
+        Err(r) => return r,
+    };
+    let result = with_register(&state, move |reg| -> Response {
+        let stations = match reg.stations() {
+            Ok(s) => s,
+            Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        // Who sent it? Only enrolled stations may store certificates here.
+        let claimed = strict_json::value_from_slice(&body).ok().and_then(|v| {
+            v.pointer("/record/key_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        let Some(claimed) = claimed else {
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the body is not a wipeproof certificate (no record.key_id)",
+            );
+        };
+        if !stations.iter().any(|s| s.key_id == claimed) {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "station key {claimed} is not enrolled here; enroll it on the register with \
+                     `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
+                ),
+            );
+        }
+        let mut trust = TrustStore::default();
+        for s in &stations {
+            if let Ok(k) = parse_public(&s.public_key_pem, std::path::Path::new(&s.name)) {
+                trust.add(k, format!("station {}", s.name).into());
+            }
+        }
+        let report = match verify_bytes(&body, "request", &trust, None) {
+            Ok(r) => r,
+            Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        };
+        if !report.valid {
+            let failed: Vec<&str> = report
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.detail.as_str())
+                .collect();
+            return json_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the certificate does not verify: {}", failed.join("; ")),
+            );
+        }
+        let cert: SignedCertificate = match strict_json::from_slice(&body) {
+            Ok(c) => c,
+            Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        };
+        // The station is who its key is enrolled as, never what the record claims.
+        let station = match admit(
+            &stations,
+            &cert.record.key_id,
+            &format!("certificate {}", cert.record.id),
+            &cert.record.issued_at,
+            &cert.record.performed_by.station_id,
+        ) {
+            Ok(s) => s.name.clone(),
+            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
+        };
+        let document = String::from_utf8_lossy(&body).into_owned();
+        match reg.receive_certificate(&cert, &document, &station) {
+            Ok(linked) => {
+                let status = if linked.new {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let mut v = serde_json::to_value(&linked).unwrap_or(Value::Null);
+                v["status"] = json!(if linked.new {
+                    "stored"
+                } else {
+                    "already stored"
+                });
+                (status, axum::Json(v)).into_response()
+            }
+            Err(e) => write_error(e),
+        }
+    })
+    .await;
+    result.unwrap_or_else(|r| r)
+}
+
+pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let signed = match SignedEvent::parse(&body) {
+        Ok(s) => s,
+        Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    with_register(&state, move |reg| -> Response {
+        let stations = match reg.stations() {
+            Ok(s) => s,
+            Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
+        let e = &signed.event;
+        let station = match admit(
+            &stations,
+            &signed.signature.key_id,
+            &format!("custody event {}", e.id),
+            &e.at,
+            &e.station_id,
+        ) {
+            Ok(s) => s,
+            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
+        };
+        let key = match parse_public(&station.public_key_pem, std::path::Path::new(&station.name)) {
+            Ok(k) => k,
+            Err(err) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        };
+        if let Err(err) = signed.verify(key.verifying_key()) {
+            return json_error(StatusCode::UNPROCESSABLE_ENTITY, err.to_string());
+        }
+        let document = String::from_utf8_lossy(&body).into_owned();
+        match reg.receive_event(&signed, &document, &station.name) {
+            Ok(receipt) => {
+                let status = match receipt {
+                    crate::register::EventReceipt::Already => StatusCode::OK,
+                    _ => StatusCode::CREATED,
+                };
+                (status, axum::Json(json!({ "id": e.id, "status": receipt }))).into_response()
+            }
+            Err(err) => write_error(err),
+        }
+    })
+    .await
+    .unwrap_or_else(|r| r)
+}
+
+fn failed(e: RegisterError) -> Response {
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// A list's query: its page only.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for; a JSON `400` that says what is allowed otherwise.
+    fn page(&self) -> Result<Page, Box<Response>> {
+        api_page(self.limit.as_deref(), self.offset.as_deref())
+            .map_err(|why| Box::new(json_error(StatusCode::BAD_REQUEST, why)))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AssetsQuery {
+    collection: Option<String>,
+    state: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+/// `GET /api/v1/assets[?collection=&state=&limit=&offset=]`, by collection and tag.
+pub(super) async fn list_assets(
+    State(state): State<AppState>,
+    Query(q): Query<AssetsQuery>,
+) -> Response {
+    let filter_state = match q.state.as_deref().map(AssetState::parse) {
+        Some(None) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "state must be received, retired, failed or destroyed",
+            );
+        }
+        Some(s) => s,
+        None => None,
+    };
+    let page = match q.page.page() {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let filter = AssetFilter {
+        collection: q.collection,
+        state: filter_state,
+    };
+    read(&state, move |reg| match reg.assets_page(&filter, page) {
+        Ok(assets) => api_answer(
+            "assets",
+            assets,
+            page,
+            "/api/v1/assets",
+            &[
+                ("collection", filter.collection.as_deref()),
+                ("state", filter.state.map(|s| s.as_str())),
+            ],
+        ),
+        Err(e @ RegisterError::UnknownCollection(_)) => {
+            json_error(StatusCode::NOT_FOUND, e.to_string())
+        }
+        Err(e) => failed(e),
+    })
+    .await
+}
+
+/// `GET /api/v1/assets/{tag}`.
+pub(super) async fn show_asset(State(state): State<AppState>, Path(tag): Path<String>) -> Response {
+    read(&state, move |reg| match reg.asset(&tag) {
+        Ok(Some(a)) => axum::Json(a).into_response(),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, format!("no asset {tag}")),
+        Err(e) => failed(e),
+    })
+    .await
+}
+
+/// `GET /api/v1/unmatched[?limit=&offset=]`, by issue time.
+pub(super) async fn unmatched(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let page = match q.page() {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    read(&state, move |reg| match reg.unmatched_page(page) {
+        Ok(u) => api_answer("unmatched", u, page, "/api/v1/unmatched", &[]),
+        Err(e) => failed(e),
+    })
+    .await
+}
+
+/// `GET /api/v1/stations[?limit=&offset=]`, by name.
+pub(super) async fn stations(
+    State(state): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let page = match q.page() {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    read(&state, move |reg| match reg.stations() {
+        Ok(s) => api_answer(
+            "stations",
+            Paged::slice(s, page),
+            page,
+            "/api/v1/stations",
+            &[],
+        ),
+        Err(e) => failed(e),
+    })
+    .await
+}
+
+/// How long the health check waits for the database (and for a free connection to it).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET /api/v1/health`: `200` when the database answers a read, `503` with the reason when it
+/// does not (or not within [`HEALTH_TIMEOUT`]), so a load balancer takes this server out of
+/// its rotation. The reason leaves out the database's URL and host (anyone may ask); the
+/// server's log has them under the reference.
+pub(super) async fn health(State(state): State<AppState>) -> Response {
+    let version = env!("CARGO_PKG_VERSION");
+    let answer = tokio::time::timeout(HEALTH_TIMEOUT, with_register(&state, |reg| reg.ping()));
+    let why = match answer.await {
+        Ok(Ok(Ok(()))) => {
+            return axum::Json(json!({ "status": "ok", "database": "ok", "version": version }))
+                .into_response();
+        }
+        Ok(Ok(Err(e))) => {
+            let detail = match &e {
+                RegisterError::Database { message, .. } | RegisterError::Busy { message, .. } => {
+                    message.clone()
+                }
+                other => other.to_string(),
+            };
+            let reference = logged(&e.to_string());
+            format!(
+                "the database does not answer: {detail} (error {reference} in the server's log)"
+            )
+        }
+        Ok(Err(_)) => "the register's task failed; the server's log says why".to_string(),
+        Err(_) => format!(
+            "the database did not answer within {} s",
+            HEALTH_TIMEOUT.as_secs()
+        ),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({ "status": "unavailable", "database": "unavailable",
+                           "error": why, "version": version })),
+    )
+        .into_response()
+}
