@@ -137,6 +137,36 @@ impl From<Operator> for String {
     }
 }
 
+impl Config {
+    /// Settings a certificate needs that are not configured: the organisation's name, a
+    /// station id of its own (not a placeholder host name), an operator (not the placeholder
+    /// `operator`). Each as the line a person fixes it with.
+    pub fn unconfigured(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.organisation.name.trim().is_empty() {
+            missing.push("organisation.name (and organisation.address)".to_string());
+        }
+        if is_placeholder_station_id(&self.station.id) {
+            missing.push(format!(
+                "station.id (now \"{}\", a placeholder)",
+                self.station.id
+            ));
+        }
+        if self.station.operator.as_str() == "operator" {
+            missing.push("station.operator (now the placeholder \"operator\")".to_string());
+        }
+        missing
+    }
+}
+
+/// Host names that say nothing about which station this is.
+pub fn is_placeholder_station_id(id: &str) -> bool {
+    matches!(
+        id.trim(),
+        "" | "(none)" | "station" | "localhost" | "localhost.localdomain"
+    )
+}
+
 impl Default for Station {
     fn default() -> Self {
         Station {

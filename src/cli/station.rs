@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -14,7 +14,7 @@ use crate::config::StateDir;
 use crate::station::context::StationContext;
 use crate::station::events::{Fanout, Queue, StationSink};
 use crate::station::jsonl::JsonLines;
-use crate::station::live::{Auto, Live, Scope};
+use crate::station::live::{Auto, Live, Scope, WhenIdle};
 use crate::station::progress::StationLog;
 use crate::station::tui::{self, TuiOptions};
 
@@ -68,12 +68,15 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let ctx = StationContext::open(state)?;
+    ctx.warn_unconfigured();
     let station_id = state.config.station.id.clone();
     let default_method = auto
         .method
         .clone()
         .unwrap_or_else(|| state.config.defaults.method.clone());
     let auto_method = auto.method.clone();
+    // The same rule for the screen and headless: unattended work that is done powers off.
+    let poweroff = settings.poweroff_when_done && auto_method.is_some();
     let live = if args.headless {
         let sink: Arc<dyn StationSink> = Arc::new(Fanout::new(vec![
             Arc::new(JsonLines::new(std::io::stdout())),
@@ -92,7 +95,7 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
         let when_done = if args.exit_when_done {
             WhenDone::Exit
-        } else if settings.poweroff_when_done && auto_method.is_some() {
+        } else if poweroff {
             WhenDone::PowerOff
         } else {
             WhenDone::KeepWatching
@@ -105,7 +108,7 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
         live.session()
             .stop_on_signals()
             .context("cannot install the signal handlers")?;
-        tui::run(
+        let exit = tui::run(
             &mut live,
             queue,
             TuiOptions {
@@ -113,9 +116,13 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
                 default_method,
                 auto: auto_method,
                 colour: tui::colour_allowed(),
+                poweroff_after: poweroff.then_some(POWEROFF_AFTER_IDLE),
             },
         )
         .context("the terminal UI failed; the terminal was restored")?;
+        if exit == tui::Exit::Done {
+            power_off();
+        }
         live
     };
     let (ended, passed) = live.tally();
@@ -138,36 +145,32 @@ enum WhenDone {
 /// Runs until a signal stops the station (or its work is done, as `when_done` says), then
 /// waits for every wipe's certificate.
 fn headless(live: &mut Live, when_done: WhenDone) {
-    let mut idle_since: Option<Instant> = None;
+    let mut idle = WhenIdle::new(match when_done {
+        WhenDone::PowerOff => POWEROFF_AFTER_IDLE,
+        _ => EXIT_AFTER_IDLE,
+    });
     while !live.session().stop_flag().is_stopped() {
         live.tick(Duration::from_millis(250));
-        if when_done == WhenDone::KeepWatching {
+        if when_done == WhenDone::KeepWatching || !idle.done(live) {
             continue;
         }
-        let done = live.tally().0 > 0 && !live.busy();
-        match (done, idle_since) {
-            (false, _) => idle_since = None,
-            (true, None) => idle_since = Some(Instant::now()),
-            (true, Some(t)) if when_done == WhenDone::Exit && t.elapsed() >= EXIT_AFTER_IDLE => {
-                crate::stderr_line!("wipeproof: unattended work is done; the station exits");
-                break;
-            }
-            (true, Some(t))
-                if when_done == WhenDone::PowerOff && t.elapsed() >= POWEROFF_AFTER_IDLE =>
-            {
-                crate::stderr_line!(
-                    "wipeproof: unattended work is done; powering off (station.poweroff_when_done)"
-                );
-                live.finish();
-                if let Err(e) = std::process::Command::new("poweroff").status() {
-                    crate::stderr_line!(
-                        "wipeproof: cannot power off ({e}); switch the station off by hand"
-                    );
-                }
-                return;
-            }
-            _ => {}
+        if when_done == WhenDone::Exit {
+            crate::stderr_line!("wipeproof: unattended work is done; the station exits");
+            break;
         }
+        live.finish();
+        power_off();
+        return;
     }
     live.finish();
+}
+
+/// Powers the machine off (`poweroff`; on the live image /init then saves the logs first).
+fn power_off() {
+    crate::stderr_line!(
+        "wipeproof: unattended work is done; powering off (station.poweroff_when_done)"
+    );
+    if let Err(e) = std::process::Command::new("poweroff").status() {
+        crate::stderr_line!("wipeproof: cannot power off ({e}); switch the station off by hand");
+    }
 }

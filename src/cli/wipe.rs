@@ -165,6 +165,8 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             );
         }
     }
+    // What the certificates will lack is said before the operator confirms.
+    ctx.warn_unconfigured();
     // Confirm.
     if !args.yes && !prepared.is_empty() {
         confirm(&jobs_summary(&prepared))?;

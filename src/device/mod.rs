@@ -25,6 +25,7 @@ pub mod hotplug;
 pub mod identity;
 pub mod inventory;
 pub mod ioctl;
+pub mod location;
 pub mod locks;
 pub mod mounts;
 pub mod nvme;

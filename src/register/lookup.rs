@@ -1,6 +1,7 @@
 //! What the central register's web pages look up beyond [`super::Register`]: assets by part of
 //! a tag, serial or customer, a stored certificate's document, the collections with their
-//! progress, a page of one collection, and when each station was last heard from. Read only.
+//! progress, a page of one collection, when each station was last heard from, and a drive's
+//! latest certificate. Read only.
 //!
 //! Lists that can grow come a [`Page`] at a time with their total ([`Paged`]), in a stable
 //! order, and their counts are computed by the database: a register of a million assets
@@ -108,7 +109,18 @@ pub struct StationActivity {
     pub certificates: u64,
 }
 
-/// Read-only lookups of the web pages.
+/// The latest certificate the register holds for a drive (a station shows it until the drive
+/// is wiped again, across restarts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastCertificate {
+    pub id: String,
+    /// PASS, FAIL or INCOMPLETE.
+    pub result: String,
+    pub method: String,
+    pub issued_at: String,
+}
+
+/// Read-only lookups of the web pages and the station's screen.
 pub trait Lookup {
     /// Assets whose tag, serial, a drive's serial, customer or customer reference contains
     /// `query` (any case): one page of them by tag, and how many match.
@@ -120,6 +132,13 @@ pub trait Lookup {
     /// drives.
     fn collection_page(&self, code: &str, page: Page) -> Result<CollectionPage, RegisterError>;
     fn station_activity(&self) -> Result<Vec<StationActivity>, RegisterError>;
+    /// The latest certificate issued for the drive with this serial and model (`None`: a drive
+    /// that reports no model), if any.
+    fn last_certificate(
+        &self,
+        serial: &str,
+        model: Option<&str>,
+    ) -> Result<Option<LastCertificate>, RegisterError>;
     /// Whether the database answers a trivial read (the server's health check).
     fn ping(&self) -> Result<(), RegisterError>;
 }

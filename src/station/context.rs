@@ -109,15 +109,22 @@ impl StationContext {
         }
     }
 
+    /// Says on stderr what certificates will lack (see [`crate::config::Config::unconfigured`]),
+    /// before anything is erased or confirmed.
+    pub fn warn_unconfigured(&self) {
+        let missing = self.state.config.unconfigured();
+        if !missing.is_empty() {
+            crate::stderr_line!(
+                "wipeproof: not configured in {}: {}; certificates will say so",
+                self.state.config_path().display(),
+                missing.join(", ")
+            );
+        }
+    }
+
     /// Loads (or on first use creates) the signing key and hands the register to a recorder.
     pub fn recorder(self) -> Result<Recorder, StationError> {
         let key = StationKey::load(&self.state.keys_dir())?;
-        if self.state.config.organisation.name.trim().is_empty() {
-            crate::stderr_line!(
-                "wipeproof: organisation.name is not set in {}; certificates will say so",
-                self.state.config_path().display()
-            );
-        }
         Ok(Recorder::new(self, key))
     }
 }

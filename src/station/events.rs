@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use crate::device::DriveInfo;
 use crate::erase::{Event, Sink};
 use crate::register::MatchedBy;
+use crate::register::lookup::LastCertificate;
 use crate::verify::WipeResult;
 
 /// One thing that happened to one drive.
@@ -28,6 +29,15 @@ pub enum What {
         info: Box<DriveInfo>,
         /// True when the drive was there when the station started.
         existing: bool,
+        /// Where it is plugged in (ATA port, USB port path, PCI slot, a loop device's file).
+        location: Option<String>,
+    },
+    /// What the register already knows about a drive that appeared (or was tagged): the asset
+    /// it belongs to and that asset's state, and the latest certificate issued for the drive.
+    Known {
+        asset_tag: Option<String>,
+        asset_state: Option<String>,
+        last: Option<LastCertificate>,
     },
     /// The drive is gone.
     Removed,
@@ -39,6 +49,9 @@ pub enum What {
     Started {
         method: String,
         wipe_id: Option<String>,
+        /// Bytes the whole wipe writes and reads (every pass and its verification), for its
+        /// progress; `None` for a firmware erase.
+        work_bytes: Option<u64>,
     },
     /// Progress and notices from the engine.
     Engine(Event),
@@ -60,7 +73,11 @@ pub enum What {
         matched_by: MatchedBy,
     },
     /// An asset tag was linked to the drive by the operator.
-    Tagged { asset_tag: String },
+    Tagged {
+        asset_tag: String,
+        /// The asset's state in the register (a retired asset's drive needs a rewipe).
+        asset_state: Option<String>,
+    },
     /// Something went wrong that is not a wipe result: a refusal, a certificate that could
     /// not be written, a register error.
     Failed { reason: String },

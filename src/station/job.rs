@@ -151,6 +151,20 @@ impl Job {
         &self.drive
     }
 
+    /// The bytes the whole wipe writes and reads (every pass and its verification, sampled
+    /// reads estimated from the coverage): what its progress and time left are measured by.
+    pub fn work_bytes(&self) -> u64 {
+        let size = self.target.geometry().size_bytes;
+        let passes = self.state.plan.passes.len();
+        let check = match self.state.verify.mode {
+            VerifyMode::None => 0,
+            VerifyMode::Full => size,
+            _ => (size as u128 * self.state.verify.coverage_ppm as u128 / 1_000_000) as u64,
+        };
+        let checks = (0..passes).filter(|i| self.state.plan.verifies(*i)).count() as u64;
+        passes as u64 * size + checks * check
+    }
+
     fn save(&mut self, sink: &dyn Sink) {
         if let Err(e) = self.checkpoints.save(&self.state) {
             sink.event(Event::Notice {

@@ -44,9 +44,14 @@ impl<W: Write + Send> JsonLines<W> {
 /// The JSON object for one event, or `None` for progress that is not due yet.
 fn line(e: &StationEvent, state: &mut DriveState) -> Option<Value> {
     let mut v = match &e.what {
-        What::Appeared { info, existing } => json!({
+        What::Appeared {
+            info,
+            existing,
+            location,
+        } => json!({
             "event": "appeared",
             "existing": existing,
+            "location": location,
             "model": info.model,
             "serial": info.serial,
             "size_bytes": info.size_bytes,
@@ -55,13 +60,27 @@ fn line(e: &StationEvent, state: &mut DriveState) -> Option<Value> {
             "protected_reason": info.protected_reason,
             "firmware_methods": info.firmware_methods,
         }),
+        What::Known {
+            asset_tag,
+            asset_state,
+            last,
+        } => json!({
+            "event": "known",
+            "asset_tag": asset_tag,
+            "asset_state": asset_state,
+            "last_certificate": last,
+        }),
         What::Removed => json!({"event": "removed"}),
         What::Scheduled { method, seconds } => {
             json!({"event": "scheduled", "method": method, "seconds": seconds})
         }
         What::Cancelled => json!({"event": "cancelled"}),
-        What::Started { method, wipe_id } => {
-            json!({"event": "started", "method": method, "wipe_id": wipe_id})
+        What::Started {
+            method,
+            wipe_id,
+            work_bytes,
+        } => {
+            json!({"event": "started", "method": method, "wipe_id": wipe_id, "work_bytes": work_bytes})
         }
         What::Engine(Event::PhaseStarted { phase, done, total }) => {
             state.phase = phase.to_string();
@@ -109,7 +128,10 @@ fn line(e: &StationEvent, state: &mut DriveState) -> Option<Value> {
             "asset_state": asset_state,
             "matched_by": matched_by,
         }),
-        What::Tagged { asset_tag } => json!({"event": "tagged", "asset_tag": asset_tag}),
+        What::Tagged {
+            asset_tag,
+            asset_state,
+        } => json!({"event": "tagged", "asset_tag": asset_tag, "asset_state": asset_state}),
         What::Failed { reason } => json!({"event": "failed", "reason": reason}),
     };
     v["drive"] = Value::String(e.drive.clone());
@@ -147,6 +169,7 @@ mod tests {
         sink.event(&ev(What::Started {
             method: "zero".into(),
             wipe_id: Some("w1".into()),
+            work_bytes: Some(200),
         }));
         sink.event(&ev(What::Engine(Event::PhaseStarted {
             phase: Phase::Write {

@@ -5,6 +5,11 @@
 //! The unattended rule: with an automatic method, a drive that appears after the station
 //! started and is not protected is wiped after a delay the operator can cancel. Drives present
 //! at start are only shown, unless the settings opt in.
+//!
+//! The station keeps the rules of `wipe`: a drive of an asset already retired or destroyed is
+//! shown as such and is wiped neither by the operator's ordinary start nor by the unattended
+//! rule; only an explicit rewipe wipes it again. An asset tag the operator links belongs to
+//! the drive (serial, WWN, size), not to its path: it goes when the drive goes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -18,7 +23,7 @@ use super::StationError;
 use super::context::StationContext;
 use super::events::{StationSink, What, emit};
 use super::monitor::{Change, Monitor};
-use super::prepare::{Planned, check_asset, open, plan};
+use super::prepare::{Planned, asset_of, check_asset, is_finished, open, plan};
 use super::request::{WipeOptions, WipeRequest};
 use super::session::{Disposition, Ended, Session};
 
@@ -39,6 +44,78 @@ pub struct Scope {
     pub only: Vec<String>,
 }
 
+/// A drive as the station tells one from another: the same serial, WWN and size are the same
+/// drive, wherever it is plugged in.
+#[derive(Debug, Clone)]
+struct DriveKey {
+    serial: Option<String>,
+    wwn: Option<String>,
+    size_bytes: u64,
+}
+
+impl DriveKey {
+    fn of(d: &DriveInfo) -> DriveKey {
+        DriveKey {
+            serial: d.serial.clone(),
+            wwn: d.wwn.clone(),
+            size_bytes: d.size_bytes,
+        }
+    }
+
+    /// Whether `d` is this drive. What one description of a drive lacks (a WWN udev did not
+    /// report) does not make it another drive; what both name must agree.
+    fn is(&self, d: &DriveInfo) -> bool {
+        let agree = |a: &Option<String>, b: &Option<String>| match (a, b) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        self.size_bytes == d.size_bytes
+            && agree(&self.serial, &d.serial)
+            && agree(&self.wwn, &d.wwn)
+    }
+}
+
+/// An asset tag the operator linked, and the drive it was linked to.
+struct Binding {
+    tag: String,
+    drive: DriveKey,
+}
+
+/// Whether the unattended work is done: a wipe has ended and nothing has run or waited to run
+/// for `after`. Every front-end asks it the same way, so `station.poweroff_when_done` means
+/// the same on the screen as headless.
+#[derive(Debug, Clone)]
+pub struct WhenIdle {
+    after: Duration,
+    since: Option<Instant>,
+}
+
+impl WhenIdle {
+    pub fn new(after: Duration) -> WhenIdle {
+        WhenIdle { after, since: None }
+    }
+
+    /// Starts the wait again (an operator pressed a key: someone is there).
+    pub fn reset(&mut self) {
+        self.since = None;
+    }
+
+    /// How long until the work counts as done, if it is done apart from the wait.
+    pub fn left(&mut self, live: &Live) -> Option<Duration> {
+        if live.tally().0 == 0 || live.busy() {
+            self.since = None;
+            return None;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        Some(self.after.saturating_sub(since.elapsed()))
+    }
+
+    /// Whether the work is done and the wait is over.
+    pub fn done(&mut self, live: &Live) -> bool {
+        self.left(live).is_some_and(|l| l.is_zero())
+    }
+}
+
 /// A station at work.
 pub struct Live {
     session: Session,
@@ -47,8 +124,8 @@ pub struct Live {
     auto: Auto,
     /// Automatic wipes waiting for their delay, by drive path.
     scheduled: BTreeMap<String, Instant>,
-    /// Asset tags the operator linked, by drive path.
-    tags: HashMap<String, String>,
+    /// Asset tags the operator linked, by the drive's path now (each bound to its drive).
+    tags: HashMap<String, Binding>,
     /// Drives that were there when the station started.
     existing: HashSet<String>,
     /// How many wipes ended, and how many of those passed.
@@ -116,14 +193,38 @@ impl Live {
     fn appeared(&mut self, d: DriveInfo, existing: bool, schedule: bool) {
         let path = d.path.clone();
         let protected = d.protected;
+        if self.tags.get(&path).is_some_and(|b| !b.drive.is(&d)) {
+            self.tags.remove(&path);
+        }
+        let finished = self.look_up(&d);
+        let location = self.location(&d);
         emit(
             self.sink.as_ref(),
             &path,
             What::Appeared {
                 info: Box::new(d),
                 existing,
+                location,
             },
         );
+        if let Some(known) = finished.1 {
+            emit(self.sink.as_ref(), &path, known);
+        }
+        if let (Some(_), true, false, Some(why)) =
+            (&self.auto.method, schedule, protected, &finished.0)
+        {
+            emit(
+                self.sink.as_ref(),
+                &path,
+                What::Failed {
+                    reason: format!(
+                        "{why}; it is not wiped automatically. To wipe it again, select it on \
+                         the station's screen and press s, then R, or run `wipeproof wipe --rewipe`"
+                    ),
+                },
+            );
+            return;
+        }
         if let (Some(method), true, false) = (&self.auto.method, schedule, protected) {
             self.scheduled
                 .insert(path.clone(), Instant::now() + self.auto.delay);
@@ -136,6 +237,41 @@ impl Live {
                 },
             );
         }
+    }
+
+    fn location(&self, d: &DriveInfo) -> Option<String> {
+        let sysfs = &self.session.recorder().context().guard.sysfs;
+        d.disk
+            .as_deref()
+            .and_then(|disk| crate::device::location::of_disk(sysfs, disk))
+    }
+
+    /// What the register knows about a drive: the refusal of a finished asset's drive (if it
+    /// is one) and the event that shows the asset and the latest certificate (if any).
+    fn look_up(&self, d: &DriveInfo) -> (Option<String>, Option<What>) {
+        let ctx = self.session.recorder().context();
+        let tag = self.tags.get(&d.path).map(|b| b.tag.as_str());
+        // A register that cannot answer now refuses nothing here: a start asks it again.
+        let asset = asset_of(ctx, tag, d, true).ok().flatten();
+        let last = d.serial.as_deref().and_then(|serial| {
+            ctx.register()
+                .last_certificate(serial, d.model.as_deref())
+                .ok()
+                .flatten()
+        });
+        let finished = asset
+            .as_ref()
+            .and_then(|a| a.may_wipe(&d.path, false).err())
+            .map(|e| {
+                e.to_string()
+                    .replace("; to wipe it all the same, add --rewipe", "")
+            });
+        let known = (asset.is_some() || last.is_some()).then(|| What::Known {
+            asset_tag: asset.as_ref().map(|a| a.asset_tag.clone()),
+            asset_state: asset.as_ref().map(|a| a.state.as_str().to_string()),
+            last,
+        });
+        (finished, known)
     }
 
     /// Waits up to `timeout` for something to happen and acts on it. Returns the wipes that
@@ -157,12 +293,15 @@ impl Live {
                         &d.path.clone(),
                         What::Appeared {
                             existing: self.existing.contains(&d.path),
+                            location: self.location(&d),
                             info: Box::new(d),
                         },
                     );
                 }
                 Change::Removed(path) => {
                     self.scheduled.remove(&path);
+                    // A tag belongs to the drive: another drive here later starts unbound.
+                    self.tags.remove(&path);
                     if self.session.is_running(&path) {
                         self.session.unplugged(
                             &path,
@@ -198,7 +337,7 @@ impl Live {
         for path in due {
             self.scheduled.remove(&path);
             if let Some(method) = self.auto.method.clone() {
-                let _ = self.start_wipe(&path, &method);
+                let _ = self.start_wipe(&path, &method, false);
             }
         }
         let ended = self.session.reap();
@@ -219,9 +358,11 @@ impl Live {
     }
 
     /// Starts wiping `path` with `method` now. The refusal, if any, also goes to the stream.
-    pub fn start_wipe(&mut self, path: &str, method: &str) -> Result<(), String> {
+    /// `rewipe`: the operator confirmed wiping a drive of an asset already retired or
+    /// destroyed (as `wipe --rewipe`); without it such a drive is refused.
+    pub fn start_wipe(&mut self, path: &str, method: &str, rewipe: bool) -> Result<(), String> {
         self.scheduled.remove(path);
-        let result = self.try_start(path, method);
+        let result = self.try_start(path, method, rewipe);
         if let Err(reason) = &result {
             emit(
                 self.sink.as_ref(),
@@ -234,7 +375,7 @@ impl Live {
         result
     }
 
-    fn try_start(&mut self, path: &str, method: &str) -> Result<(), String> {
+    fn try_start(&mut self, path: &str, method: &str, rewipe: bool) -> Result<(), String> {
         if self.session.stop_flag().is_stopped() {
             return Err(format!("{path} was not started: the station is stopping"));
         }
@@ -243,10 +384,33 @@ impl Live {
         }
         let ctx = self.session.recorder().context();
         let mut options = WipeOptions::with_method(method);
-        options.asset = self.tags.get(path).cloned();
+        options.asset = self.tags.get(path).map(|b| b.tag.clone());
+        options.rewipe = rewipe;
         let request =
             WipeRequest::validate(&options, &ctx.state.config).map_err(|e| e.to_string())?;
         let (target, info) = open(ctx, Path::new(path))?;
+        if let Some(b) = self.tags.get(path)
+            && !b.drive.is(&info)
+        {
+            let tag = b.tag.clone();
+            self.tags.remove(path);
+            return Err(format!(
+                "{path} is not the drive asset {tag} was linked to (another drive is there now); \
+                 nothing was erased. Link its tag again (t), then start it"
+            ));
+        }
+        check_asset(ctx, request.asset.as_deref()).map_err(|e| e.to_string())?;
+        let asset = match asset_of(ctx, request.asset.as_deref(), &info, rewipe) {
+            Ok(a) => a,
+            Err(StationError::Register(e)) if is_finished(&e) => {
+                return Err(format!(
+                    "{}; nothing was erased. To wipe it again, press s, then R (a rewipe)",
+                    e.to_string()
+                        .replace("; to wipe it all the same, add --rewipe", "")
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let prepared =
             match plan(ctx, &request, path.to_string(), target, info).map_err(|e| match e {
                 StationError::Refused(why) => why.join("; "),
@@ -260,6 +424,19 @@ impl Live {
                     ));
                 }
             };
+        if let Some(a) = asset.filter(|a| a.may_wipe(path, false).is_err()) {
+            emit(
+                self.sink.as_ref(),
+                path,
+                What::Engine(crate::erase::Event::Notice {
+                    message: format!(
+                        "a rewipe: asset {} is {}; the operator confirmed wiping its drive again",
+                        a.asset_tag,
+                        a.state.as_str()
+                    ),
+                }),
+            );
+        }
         if let Some(old) = &prepared.replaces {
             emit(
                 self.sink.as_ref(),
@@ -321,13 +498,25 @@ impl Live {
                 "{path} is being wiped; link the tag before starting the wipe"
             ));
         }
-        check_asset(self.session.recorder().context(), Some(tag)).map_err(|e| e.to_string())?;
-        self.tags.insert(path.to_string(), tag.to_string());
+        let Some(drive) = self.monitor.drive(path).cloned() else {
+            return Err(format!("{path} is not here any more; nothing was linked"));
+        };
+        let ctx = self.session.recorder().context();
+        check_asset(ctx, Some(tag)).map_err(|e| e.to_string())?;
+        let asset = asset_of(ctx, Some(tag), &drive, true).map_err(|e| e.to_string())?;
+        self.tags.insert(
+            path.to_string(),
+            Binding {
+                tag: tag.to_string(),
+                drive: DriveKey::of(&drive),
+            },
+        );
         emit(
             self.sink.as_ref(),
             path,
             What::Tagged {
                 asset_tag: tag.to_string(),
+                asset_state: asset.map(|a| a.state.as_str().to_string()),
             },
         );
         Ok(())

@@ -70,6 +70,15 @@ impl Work {
         }
     }
 
+    /// The bytes an overwrite writes and reads in all; `None` for a firmware erase, whose
+    /// drive reports its own progress.
+    pub fn work_bytes(&self) -> Option<u64> {
+        match self {
+            Work::Overwrite(j) => Some(j.work_bytes()),
+            Work::Firmware(_) => None,
+        }
+    }
+
     pub fn run(self, sink: &dyn Sink, stop: &StopFlag) -> Finished {
         match self {
             Work::Overwrite(j) => j.run(sink, stop),

@@ -32,6 +32,17 @@ struct Known {
     info: DriveInfo,
     /// A loop device's `autoclear` when it appeared (a detach of a busy loop device sets it).
     autoclear: Option<bool>,
+    /// What sysfs said of the disk when it appeared: another drive at the same name (a loop
+    /// device attached to another file between two looks) is another drive.
+    mark: Mark,
+}
+
+/// The cheap sysfs facts that tell one drive at a name from the next: its size, and a loop
+/// device's backing file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mark {
+    size: u64,
+    backing: Option<String>,
 }
 
 /// The drives present, and the events that change them.
@@ -150,6 +161,7 @@ impl Monitor {
                             Known {
                                 info: info.clone(),
                                 autoclear,
+                                mark: self.mark(disk),
                             },
                         );
                         vec![Change::Appeared(info)]
@@ -158,8 +170,27 @@ impl Monitor {
                 }
             }
             (false, true) => self.gone(disk),
+            (true, true) if self.replaced(disk) => {
+                let mut changes = self.gone(disk);
+                changes.extend(self.look_at(disk));
+                changes
+            }
             _ => Vec::new(),
         }
+    }
+
+    fn mark(&self, disk: &str) -> Mark {
+        Mark {
+            size: self.guard.sysfs.attr_u64(disk, "size").unwrap_or(0),
+            backing: self.guard.sysfs.attr(disk, "loop/backing_file"),
+        }
+    }
+
+    /// Whether the drive known at `disk` was replaced by another since it appeared.
+    fn replaced(&self, disk: &str) -> bool {
+        self.known
+            .get(disk)
+            .is_some_and(|k| k.mark != self.mark(disk))
     }
 
     fn gone(&mut self, disk: &str) -> Vec<Change> {
@@ -196,6 +227,10 @@ impl Monitor {
                 changes.extend(self.gone(disk));
                 continue;
             }
+            if self.replaced(disk) {
+                changes.extend(self.gone(disk));
+            }
+            let mark = self.mark(disk);
             match self.known.get_mut(disk) {
                 Some(k) => {
                     let reason = guard.reason(disk);
@@ -213,6 +248,7 @@ impl Monitor {
                             Known {
                                 info: info.clone(),
                                 autoclear,
+                                mark,
                             },
                         );
                         changes.push(Change::Appeared(info));

@@ -18,6 +18,7 @@ use super::job::{Job, WipeSpec};
 use super::request::{Erasure, WipeRequest};
 use super::resume::{self, Resumable};
 use crate::certificate::issue::Issued;
+use crate::register::{AssetRef, RegisterError};
 
 /// One drive, ready to wipe.
 pub struct Prepared {
@@ -177,12 +178,10 @@ pub fn prepare(
     // A drive of an asset already retired or destroyed is not wiped unless the request says so.
     let mut refusals = Vec::new();
     for (_, _, info) in &opened {
-        if let Some(asset) = ctx
-            .register()
-            .find_asset(request.asset.as_deref(), info.serial.as_deref())?
-            && let Err(e) = asset.may_wipe(&info.path, request.rewipe)
-        {
-            refusals.push(e.to_string());
+        match asset_of(ctx, request.asset.as_deref(), info, request.rewipe) {
+            Ok(_) => {}
+            Err(StationError::Register(e)) if is_finished(&e) => refusals.push(e.to_string()),
+            Err(e) => return Err(e),
         }
     }
     if !refusals.is_empty() {
@@ -215,4 +214,26 @@ pub fn check_asset(ctx: &StationContext, asset: Option<&str>) -> Result<(), Stat
         return Err(crate::register::RegisterError::UnknownAsset(tag.to_string()).into());
     }
     Ok(())
+}
+
+/// The asset a drive belongs to (by `tag`, else by the drive's serial), held to the rule every
+/// front-end keeps: a drive of an asset already retired or recorded as destroyed is refused
+/// ([`crate::register::RegisterError::AssetFinished`]) unless `rewipe` says the operator means
+/// it.
+pub fn asset_of(
+    ctx: &StationContext,
+    tag: Option<&str>,
+    info: &DriveInfo,
+    rewipe: bool,
+) -> Result<Option<AssetRef>, StationError> {
+    let found = ctx.register().find_asset(tag, info.serial.as_deref())?;
+    if let Some(asset) = &found {
+        asset.may_wipe(&info.path, rewipe)?;
+    }
+    Ok(found)
+}
+
+/// Whether `e` is the refusal of a finished (retired or destroyed) asset's drive.
+pub fn is_finished(e: &RegisterError) -> bool {
+    matches!(e, RegisterError::AssetFinished { .. })
 }

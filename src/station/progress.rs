@@ -250,7 +250,7 @@ impl StationSink for StationLog {
     fn event(&self, e: &StationEvent) {
         let d = &e.drive;
         let line = match &e.what {
-            What::Appeared { info, existing } => match &info.protected_reason {
+            What::Appeared { info, existing, .. } => match &info.protected_reason {
                 Some(why) => format!("{d} is protected: {why}"),
                 None => format!(
                     "{d} {}: {} {} ({})",
@@ -260,6 +260,25 @@ impl StationSink for StationLog {
                     human_size(info.size_bytes)
                 ),
             },
+            What::Known {
+                asset_tag,
+                asset_state,
+                last,
+            } => {
+                let asset = match (asset_tag, asset_state) {
+                    (Some(t), Some(s)) => format!("asset {t} ({s})"),
+                    (Some(t), None) => format!("asset {t}"),
+                    _ => "no asset".into(),
+                };
+                match last {
+                    Some(c) => format!(
+                        "{d}: {asset}; last wiped {} {} (certificate {})",
+                        c.issued_at, c.result, c.id
+                    ),
+                    None if asset_tag.is_some() => format!("{d}: {asset}"),
+                    None => return,
+                }
+            }
             What::Removed => format!("{d} was removed"),
             What::Scheduled { method, seconds } => {
                 format!("{d}: {method} starts in {seconds} s unless cancelled")
@@ -285,7 +304,7 @@ impl StationSink for StationLog {
             }
             What::Certified { pdf, .. } => format!("{d}: certificate {pdf}"),
             What::Registered { .. } => return,
-            What::Tagged { asset_tag } => format!("{d}: linked to asset {asset_tag}"),
+            What::Tagged { asset_tag, .. } => format!("{d}: linked to asset {asset_tag}"),
             What::Failed { reason } => format!("{d}: {reason}"),
         };
         crate::stderr_line!("wipeproof: {line}");

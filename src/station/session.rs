@@ -80,6 +80,7 @@ impl Session {
         if let Some(old) = replaces {
             ctx.checkpoints.remove(&old.id);
         }
+        let work_bytes = work.work_bytes();
         let wipe_id = match &work {
             super::Work::Overwrite(j) => Some(j.id().to_string()),
             super::Work::Firmware(_) => None,
@@ -90,6 +91,7 @@ impl Session {
             What::Started {
                 method: method.clone(),
                 wipe_id,
+                work_bytes,
             },
         );
         let stop = self.all.child();

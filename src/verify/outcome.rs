@@ -34,6 +34,13 @@ impl WipeResult {
             WipeResult::Incomplete => "INCOMPLETE",
         }
     }
+
+    /// The result a register or record spells as `s` (PASS, FAIL, INCOMPLETE).
+    pub fn parse(s: &str) -> Option<WipeResult> {
+        [WipeResult::Pass, WipeResult::Fail, WipeResult::Incomplete]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 /// How a step ended.

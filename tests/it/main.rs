@@ -25,6 +25,7 @@ mod resume;
 mod scale;
 mod schema;
 mod station;
+mod station_rules;
 mod tls;
 mod vm;
 mod web;

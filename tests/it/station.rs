@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::support::*;
 
 /// A token unique to one test run, carried in every backing file's name.
-fn token(what: &str) -> String {
+pub(crate) fn token(what: &str) -> String {
     let n: u32 = rand_u32();
     format!("stn{what}{n:08x}")
 }
@@ -29,13 +29,13 @@ fn rand_u32() -> u32 {
 
 /// A loop device over a /dev/shm file, for a station test. `detach` lets it go early; after
 /// that, drop never touches the device number again (another program may have it by then).
-struct Plug {
+pub(crate) struct Plug {
     dev: Option<PathBuf>,
-    backing: PathBuf,
+    pub(crate) backing: PathBuf,
 }
 
 impl Plug {
-    fn new(token: &str, name: &str, size: u64) -> Plug {
+    pub(crate) fn new(token: &str, name: &str, size: u64) -> Plug {
         require_root();
         let backing = PathBuf::from(format!("/dev/shm/wipeproof-test-{token}-{name}.img"));
         write_pattern(&backing, size);
@@ -55,11 +55,34 @@ impl Plug {
         }
     }
 
-    fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.dev.as_ref().unwrap().display().to_string()
     }
 
-    fn detach(&mut self) {
+    /// Detaches this drive and attaches a new one over a new file at the same device path
+    /// (another drive put in the same bay). `None` when another program took the device
+    /// number meanwhile.
+    pub(crate) fn replace(&mut self, token: &str, name: &str, size: u64) -> Option<Plug> {
+        let dev = self.dev.clone().unwrap();
+        self.detach();
+        let backing = PathBuf::from(format!("/dev/shm/wipeproof-test-{token}-{name}.img"));
+        write_pattern(&backing, size);
+        let out = Command::new("losetup")
+            .arg(&dev)
+            .arg(&backing)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&backing);
+            return None;
+        }
+        Some(Plug {
+            dev: Some(dev),
+            backing,
+        })
+    }
+
+    pub(crate) fn detach(&mut self) {
         if let Some(dev) = self.dev.take() {
             let out = Command::new("losetup")
                 .arg("-d")

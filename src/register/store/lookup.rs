@@ -214,6 +214,31 @@ impl<S: Store> Lookup for SqlRegister<S> {
         })
     }
 
+    fn last_certificate(
+        &self,
+        serial: &str,
+        model: Option<&str>,
+    ) -> Result<Option<LastCertificate>, RegisterError> {
+        let model = model.unwrap_or("");
+        self.store.read(&mut |conn, p| {
+            conn.query_opt(
+                "SELECT id, result, method, issued_at FROM certificates
+                 WHERE serial = ?1 AND COALESCE(model, '') = ?2
+                 ORDER BY issued_at DESC, id DESC LIMIT 1",
+                params![serial, model],
+                |r| {
+                    Ok(LastCertificate {
+                        id: r.get(0)?,
+                        result: r.get(1)?,
+                        method: r.get(2)?,
+                        issued_at: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(db(p))
+        })
+    }
+
     fn ping(&self) -> Result<(), RegisterError> {
         self.store.read(&mut |conn, p| {
             conn.query_opt("SELECT 1", params![], |r| r.get::<_, i64>(0))

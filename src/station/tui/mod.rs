@@ -9,7 +9,7 @@ pub mod view;
 use std::collections::HashMap;
 use std::io::{self, Stdout};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crossterm::terminal::{
@@ -19,9 +19,12 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use super::events::Queue;
-use super::live::Live;
+use super::live::{Live, WhenIdle};
 use board::{Board, State};
 use view::Screen;
+
+/// How often the whole screen is painted again, in case something else wrote over it.
+const REPAINT_EVERY: Duration = Duration::from_secs(15);
 
 /// How the screen is set up.
 pub struct TuiOptions {
@@ -31,6 +34,18 @@ pub struct TuiOptions {
     pub auto: Option<String>,
     /// False when `NO_COLOR` is set.
     pub colour: bool,
+    /// `station.poweroff_when_done`: leave for a power-off once unattended work is done and the
+    /// results have been on the screen this long (a key press starts the wait again).
+    pub poweroff_after: Option<Duration>,
+}
+
+/// Why the screen was left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The operator quit, or a signal stopped the station.
+    Quit,
+    /// Unattended work is done: the machine is to be powered off.
+    Done,
 }
 
 /// Whether colour is allowed (<https://no-color.org>: set and not empty means no colour).
@@ -85,7 +100,17 @@ enum Mode {
 }
 
 enum Pending {
-    Start { path: String, method: String },
+    Start {
+        path: String,
+        method: String,
+    },
+    /// A drive of an asset already retired or destroyed: confirmed with `R`, not `y`.
+    Rewipe {
+        path: String,
+        method: String,
+        asset: String,
+        state: String,
+    },
     StopAll,
     Quit,
 }
@@ -96,6 +121,8 @@ struct App {
     methods: HashMap<String, String>,
     mode: Mode,
     quitting: bool,
+    /// Paint the whole screen again at the next frame.
+    repaint: bool,
     options: TuiOptions,
 }
 
@@ -135,6 +162,15 @@ impl App {
             Mode::Confirm(Pending::Start { path, method }) => Some(format!(
                 "ERASE ALL DATA on {path} with {method}? y = yes, any other key = no"
             )),
+            Mode::Confirm(Pending::Rewipe {
+                path,
+                method,
+                asset,
+                state,
+            }) => Some(format!(
+                "asset {asset} is {}: wipe {path} AGAIN with {method}? R = rewipe, other = no",
+                state.to_uppercase()
+            )),
             Mode::Confirm(Pending::StopAll) => {
                 Some("stop EVERY running wipe (each ends INCOMPLETE)? y = yes".into())
             }
@@ -166,12 +202,20 @@ impl App {
                 }
                 _ => self.mode = Mode::Tag(tag),
             },
+            Mode::Confirm(Pending::Rewipe { path, method, .. }) => {
+                if key.code == KeyCode::Char('R') {
+                    let _ = live.start_wipe(&path, &method, true);
+                } else {
+                    self.board.note(format!("{path}: not wiped again"));
+                }
+            }
             Mode::Confirm(pending) => {
                 if key.code == KeyCode::Char('y') {
                     match pending {
                         Pending::Start { path, method } => {
-                            let _ = live.start_wipe(&path, &method);
+                            let _ = live.start_wipe(&path, &method, false);
                         }
+                        Pending::Rewipe { .. } => {}
                         Pending::StopAll => live.stop_all(),
                         Pending::Quit => {
                             live.stop_all();
@@ -190,6 +234,9 @@ impl App {
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         match key.code {
+            KeyCode::Char('l') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.repaint = true
+            }
             _ if ctrl_c || key.code == KeyCode::Char('q') => {
                 if live.busy() {
                     self.mode = Mode::Confirm(Pending::Quit);
@@ -218,6 +265,15 @@ impl App {
                         self.board.note(format!("{p} is protected: {why}"));
                     } else if matches!(row.state, State::Running) {
                         self.board.note(format!("{p} is already being wiped"));
+                    } else if let Some((asset, state)) = row.finished_asset() {
+                        let (asset, state) = (asset.to_string(), state.to_string());
+                        let method = self.method_for(&p);
+                        self.mode = Mode::Confirm(Pending::Rewipe {
+                            path: p,
+                            method,
+                            asset,
+                            state,
+                        });
                     } else {
                         let method = self.method_for(&p);
                         self.mode = Mode::Confirm(Pending::Start { path: p, method });
@@ -249,14 +305,18 @@ impl App {
 
 /// Runs the terminal UI until the operator quits (or a signal stops the station) and every
 /// running wipe has ended with its certificate.
-pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Result<()> {
+pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Result<Exit> {
     let mut guard = TerminalGuard::enter()?;
+    let mut idle = options.poweroff_after.map(WhenIdle::new);
+    let mut exit = Exit::Quit;
+    let mut repainted = Instant::now();
     let mut app = App {
         board: Board::default(),
         selected: 0,
         methods: HashMap::new(),
         mode: Mode::Normal,
         quitting: false,
+        repaint: false,
         options,
     };
     loop {
@@ -267,7 +327,26 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
             .selected_path()
             .map(|p| app.method_for(&p))
             .unwrap_or_else(|| app.options.default_method.clone());
-        let prompt = app.prompt();
+        let left = idle.as_mut().and_then(|i| i.left(live));
+        if left.is_some_and(|l| l.is_zero()) && !app.quitting {
+            app.quitting = true;
+            exit = Exit::Done;
+        }
+        let prompt = app.prompt().or_else(|| {
+            left.map(|l| {
+                format!(
+                    "all wipes done: powering off in {} s (station.poweroff_when_done); any key waits",
+                    l.as_secs()
+                )
+            })
+        });
+        // Whatever else wrote to the terminal (a kernel message on a console) is painted over
+        // now and then, and at once on Ctrl-L or a resize.
+        if app.repaint || repainted.elapsed() >= REPAINT_EVERY {
+            guard.terminal.clear()?;
+            app.repaint = false;
+            repainted = Instant::now();
+        }
         guard.terminal.draw(|f| {
             view::draw(
                 f,
@@ -285,11 +364,17 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
         if app.quitting && !live.busy() {
             break;
         }
-        if event::poll(Duration::from_millis(50))?
-            && let TermEvent::Key(key) = event::read()?
-            && key.kind != KeyEventKind::Release
-        {
-            app.key(key, live);
+        if event::poll(Duration::from_millis(50))? {
+            match event::read()? {
+                TermEvent::Resize(..) => app.repaint = true,
+                TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                    if let Some(i) = idle.as_mut() {
+                        i.reset();
+                    }
+                    app.key(key, live);
+                }
+                _ => {}
+            }
         }
         live.tick(Duration::from_millis(150));
         if live.session().stop_flag().is_stopped() {
@@ -299,7 +384,7 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
     }
     live.finish();
     drop(guard);
-    Ok(())
+    Ok(exit)
 }
 
 #[cfg(test)]
@@ -358,6 +443,7 @@ mod tests {
                 what: What::Appeared {
                     info: Box::new(drive(n)),
                     existing: true,
+                    location: Some(format!("ata{}", n + 1)),
                 },
             });
         }
@@ -395,5 +481,61 @@ mod tests {
             screen.contains("sdx") && !screen.contains("PROTECTED"),
             "{screen}"
         );
+    }
+
+    #[test]
+    fn serials_cut_with_an_ellipsis_whole_in_the_detail_pane_with_the_place_of_each_drive() {
+        let mut board = Board::default();
+        for n in [1, 2] {
+            let mut d = drive(n);
+            d.serial = Some(format!("ACME-00010{n}-LONG-SERIAL"));
+            board.apply(&StationEvent {
+                drive: d.path.clone(),
+                what: What::Appeared {
+                    info: Box::new(d),
+                    existing: true,
+                    location: Some(format!("usb 1-{n}.4")),
+                },
+            });
+        }
+        for (width, height) in [(80, 24), (160, 45)] {
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal
+                .draw(|f| {
+                    draw(
+                        f,
+                        &Screen {
+                            board: &board,
+                            selected: 1,
+                            method: "zero",
+                            prompt: None,
+                            colour: false,
+                            station: "bay-3",
+                            auto: None,
+                        },
+                    )
+                })
+                .unwrap();
+            let screen = text(&terminal);
+            assert!(screen.contains("WHERE"), "{screen}");
+            for n in [1, 2] {
+                let row = screen
+                    .lines()
+                    .find(|l| l.contains(&format!("usb 1-{n}.4")))
+                    .unwrap_or_else(|| panic!("no location of drive {n}:\n{screen}"));
+                assert!(row.contains(&format!("ACME-00010{n}")), "{row}");
+            }
+            if width == 80 {
+                assert!(
+                    screen.contains("…"),
+                    "a cut serial has no ellipsis:\n{screen}"
+                );
+            }
+            // The selected drive's whole serial is in the detail pane.
+            assert!(
+                screen.contains("serial ACME-000102-LONG-SERIAL"),
+                "{screen}"
+            );
+        }
     }
 }

@@ -46,13 +46,75 @@ impl Screen<'_> {
     }
 }
 
-/// Cuts `s` to `n` characters (with `~` marking a cut).
-fn fit(s: &str, n: usize) -> String {
+/// Cuts `s` to `n` characters, with `…` where it was cut (the detail pane shows it whole).
+pub fn fit(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
-    out.push('~');
+    if n == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}
+
+/// A column of the drive table: its heading, the width it needs at least, and how much of
+/// the spare width it takes (its share among all shares).
+struct Column {
+    name: &'static str,
+    min: u16,
+    grow: u16,
+}
+
+const fn col(name: &'static str, min: u16, grow: u16) -> Column {
+    Column { name, min, grow }
+}
+
+/// The columns at 80 (what a technician scans for: which drive, where, whose, how far).
+const NARROW: &[Column] = &[
+    col("PATH", 7, 0),
+    col("WHERE", 10, 2),
+    col("SERIAL", 14, 3),
+    col("SIZE", 8, 0),
+    col("TAG", 11, 2),
+    col("STATE", 10, 0),
+    col("PROG", 6, 0),
+    col("ETA", 7, 0),
+];
+
+/// The columns from 150 on.
+const WIDE: &[Column] = &[
+    col("PATH", 8, 0),
+    col("WHERE", 14, 1),
+    col("MODEL", 20, 1),
+    col("SERIAL", 20, 2),
+    col("SIZE", 8, 0),
+    col("BUS", 5, 0),
+    col("TAG", 14, 1),
+    col("STATE", 10, 0),
+    col("METHOD", 10, 0),
+    col("PROG", 6, 0),
+    col("MB/s", 5, 0),
+    col("ETA", 7, 0),
+    col("CERTIFICATE", 12, 2),
+];
+
+/// Each column's width in `width` (one space between columns).
+fn widths(columns: &[Column], width: u16) -> Vec<u16> {
+    let gaps = columns.len().saturating_sub(1) as u16;
+    let min: u16 = columns.iter().map(|c| c.min).sum::<u16>() + gaps;
+    let spare = width.saturating_sub(min);
+    let shares: u16 = columns.iter().map(|c| c.grow).sum::<u16>().max(1);
+    let mut out: Vec<u16> = columns
+        .iter()
+        .map(|c| c.min + spare * c.grow / shares)
+        .collect();
+    // What integer division left over goes to the first column that grows.
+    let used: u16 = out.iter().sum::<u16>() + gaps;
+    if let Some(i) = columns.iter().position(|c| c.grow > 0) {
+        out[i] += width.saturating_sub(used).min(spare);
+    }
     out
 }
 
@@ -63,7 +125,7 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
     let [title, table, detail, log, help] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),
-        Constraint::Length(3),
+        Constraint::Length(4),
         Constraint::Length(log_height),
         Constraint::Length(1),
     ])
@@ -114,84 +176,61 @@ fn draw_title(frame: &mut Frame, area: Rect, screen: &Screen) {
     );
 }
 
+/// The text of each cell of a row, by column name.
+fn cell(r: &DriveRow, name: &str) -> String {
+    match name {
+        "PATH" => r.path.strip_prefix("/dev/").unwrap_or(&r.path).to_string(),
+        "WHERE" => r.location.clone(),
+        "MODEL" => r.model.clone(),
+        "SERIAL" => r.serial.clone(),
+        "SIZE" => human_size(r.size_bytes),
+        "BUS" => r.transport.clone(),
+        "TAG" => r.asset_tag.clone().unwrap_or_default(),
+        "STATE" => r.state_text(),
+        "METHOD" => r.method.clone().unwrap_or_default(),
+        "PROG" => match r.state {
+            State::Running | State::Ended(_) if r.total > 0 => {
+                format!("{:5.1}%", r.fraction() * 100.0)
+            }
+            _ => String::new(),
+        },
+        "MB/s" => {
+            let rate = r.rate();
+            if rate > 0.0 {
+                format!("{:.0}", rate / 1e6)
+            } else {
+                String::new()
+            }
+        }
+        "ETA" => r.eta(),
+        "CERTIFICATE" => r.certificate_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
 fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen) {
     // Wide screens get every column; 80 columns get the ones a technician scans for.
-    let wide = area.width >= 150;
-    let header_names: &[&str] = if wide {
-        &[
-            "PATH",
-            "MODEL",
-            "SERIAL",
-            "SIZE",
-            "BUS",
-            "TAG",
-            "STATE",
-            "METHOD",
-            "PROG",
-            "MB/s",
-            "ETA",
-            "CERTIFICATE",
-        ]
-    } else {
-        &[
-            "PATH", "MODEL", "SERIAL", "SIZE", "BUS", "TAG", "STATE", "PROG", "ETA",
-        ]
-    };
-    let widths: Vec<Constraint> = if wide {
-        [12, 20, 16, 8, 5, 12, 10, 16, 6, 7, 8, 36]
-            .iter()
-            .map(|w| Constraint::Length(*w))
-            .collect()
-    } else {
-        [10, 10, 9, 6, 4, 8, 10, 6, 7]
-            .iter()
-            .map(|w| Constraint::Length(*w))
-            .collect()
-    };
-    let header = Row::new(header_names.iter().map(|h| Cell::from(*h)))
+    let columns = if area.width >= 150 { WIDE } else { NARROW };
+    let sizes = widths(columns, area.width);
+    let header = Row::new(columns.iter().map(|c| Cell::from(c.name)))
         .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
     let rows: Vec<Row> = screen
         .board
         .rows
         .iter()
         .map(|r| {
-            let path = r.path.strip_prefix("/dev/").unwrap_or(&r.path);
-            let progress = match r.state {
-                State::Running | State::Ended(_) if r.total > 0 => {
-                    format!("{:5.1}%", r.fraction() * 100.0)
-                }
-                _ => String::new(),
-            };
-            let tag = r.asset_tag.clone().unwrap_or_default();
-            let mut cells = vec![
-                Cell::from(path.to_string()),
-                Cell::from(r.model.clone()),
-                Cell::from(r.serial.clone()),
-                Cell::from(human_size(r.size_bytes)),
-                Cell::from(r.transport.clone()),
-                Cell::from(tag),
-                Cell::from(r.state_text()).style(screen.state_style(r)),
-            ];
-            if wide {
-                cells.push(Cell::from(r.method.clone().unwrap_or_default()));
-            }
-            cells.push(Cell::from(progress));
-            if wide {
-                let rate = r.rate();
-                cells.push(Cell::from(if rate > 0.0 {
-                    format!("{:.0}", rate / 1e6)
+            Row::new(columns.iter().zip(&sizes).map(|(c, w)| {
+                let text = fit(&cell(r, c.name), *w as usize);
+                if c.name == "STATE" {
+                    Cell::from(text).style(screen.state_style(r))
                 } else {
-                    String::new()
-                }));
-            }
-            cells.push(Cell::from(r.eta()));
-            if wide {
-                cells.push(Cell::from(r.certificate_id.clone().unwrap_or_default()));
-            }
-            Row::new(cells)
+                    Cell::from(text)
+                }
+            }))
         })
         .collect();
-    let table = Table::new(rows, widths)
+    let constraints: Vec<Constraint> = sizes.iter().map(|w| Constraint::Length(*w)).collect();
+    let table = Table::new(rows, constraints)
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
@@ -217,40 +256,66 @@ fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen) {
             Span::raw(why.clone()),
         ]),
         (None, State::Running) => Line::from(format!(
-            "{} {}  {}  {:.0} MB/s  ETA {}",
+            "{} {}  {:.1}% of the wipe  {:.0} MB/s  ETA {}",
             r.method.clone().unwrap_or_default(),
             r.phase,
-            format_args!("{:.1}%", r.fraction() * 100.0),
+            r.fraction() * 100.0,
             r.rate() / 1e6,
             r.eta()
         )),
         (None, State::Ended(res)) => Line::from(vec![
             Span::styled(res.as_str(), screen.state_style(r)),
             Span::raw(format!(
-                "  {}  certificate {}",
+                "  {}{}  certificate {}{}",
                 r.method.clone().unwrap_or_default(),
+                match r.final_rate {
+                    Some(rate) if rate > 0.0 => format!("  {:.0} MB/s average", rate / 1e6),
+                    _ => String::new(),
+                },
                 r.certificate_id
                     .clone()
-                    .unwrap_or_else(|| "NOT WRITTEN".into())
+                    .unwrap_or_else(|| "NOT WRITTEN".into()),
+                r.issued_at
+                    .as_ref()
+                    .map(|t| format!("  (issued {t})"))
+                    .unwrap_or_default()
             )),
         ]),
         (None, _) => Line::from(format!("method for s: {}", screen.method)),
     };
-    let second = match r.failure_reasons.first() {
-        Some(why) => Line::from(why.clone()),
-        None => Line::from(format!(
-            "{}  {}  serial {}  {}",
-            r.path,
-            r.model,
-            r.serial,
+    let second = Line::from(format!(
+        "{}{}  {}  serial {}  {}",
+        r.path,
+        if r.location.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", r.location)
+        },
+        r.model,
+        r.serial,
+        human_size(r.size_bytes)
+    ));
+    let third = match (r.failure_reasons.first(), r.finished_asset()) {
+        (Some(why), _) => Line::from(why.clone()),
+        (None, Some((tag, state))) => Line::from(vec![
+            Span::styled(
+                format!("asset {tag} is {state}"),
+                screen.style(Color::Yellow),
+            ),
+            Span::raw(": its drives have their certificates; s, then R wipes this one again"),
+        ]),
+        (None, None) => Line::from(
             r.asset_tag
                 .as_ref()
-                .map(|t| format!("asset {t}"))
-                .unwrap_or_else(|| "no asset tag".into())
-        )),
+                .map(|t| match &r.asset_state {
+                    Some(s) => format!("asset {t} ({s})"),
+                    None => format!("asset {t}"),
+                })
+                .unwrap_or_else(|| "no asset tag: t (or a scan) links one".into()),
+        ),
     };
-    let third = Line::from(r.health.clone());
-    frame.render_widget(Paragraph::new(vec![first, second, third]), area);
+    let fourth = Line::from(r.health.clone());
+    frame.render_widget(Paragraph::new(vec![first, second, third, fourth]), area);
 }
 
 fn draw_log(frame: &mut Frame, area: Rect, screen: &Screen) {
