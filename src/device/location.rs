@@ -32,7 +32,7 @@ pub fn from_device_path(path: &str) -> Option<String> {
     if let Some(ata) = parts.iter().rev().find(|p| is_numbered(p, "ata")) {
         return Some((*ata).to_string());
     }
-    if parts.iter().any(|p| *p == "nvme")
+    if parts.contains(&"nvme")
         && let Some(pci) = parts.iter().rev().find(|p| is_pci(p))
     {
         return Some(format!("pci {}", short_pci(pci)));
