@@ -440,7 +440,7 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     assert!(tags("a\0b").is_empty());
     let c = reg.collections(Page::numbered(1, 10)).unwrap();
     assert_eq!(c.total, 1);
-    assert_eq!((c.items[0].assets, c.items[0].received), (3, 3));
+    assert_eq!((c.items[0].assets, c.items[0].expected), (3, 3));
 
     // A page at a time, with the total of the whole list, in a stable order.
     let page = |number| Page::numbered(number, 2);
@@ -453,7 +453,7 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
     let tags: Vec<&str> = listed.items.iter().map(|a| a.asset_tag.as_str()).collect();
     assert_eq!(tags, ["AB-1", "A_1"]);
     let c1 = reg.collection_page("C1", page(1)).unwrap();
-    assert_eq!((c1.progress.assets, c1.progress.received), (3, 3));
+    assert_eq!((c1.progress.assets, c1.progress.expected), (3, 3));
     assert_eq!((c1.drives.drives, c1.drives.not_wiped), (3, 3));
     let tags: Vec<&str> = c1.lines.iter().map(|l| l.asset_tag.as_str()).collect();
     assert_eq!(tags, ["AB-1", "A_1"]);
