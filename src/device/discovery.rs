@@ -287,6 +287,7 @@ mod tests {
                 "capabilities",
                 "firmware",
                 "firmware_methods",
+                "health",
                 "logical_sector_size",
                 "media",
                 "model",
