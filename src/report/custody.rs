@@ -199,7 +199,7 @@ pub fn draw(w: &mut Writer, c: &ReportCustody) {
     w.row(
         "Extra",
         &if c.extra.is_empty() {
-            "none".to_string()
+            "nothing scanned beyond the manifest".to_string()
         } else {
             format!("not on the manifest, received: {}", c.extra.join(", "))
         },

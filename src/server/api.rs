@@ -1,7 +1,7 @@
 //! The central register's JSON API under `/api/v1`: stations send signed certificates and
 //! custody events; scripts and people with a token read assets, the review list and the
 //! enrolled stations, a page at a time (`limit`, `offset`; answered with `total` and `next`,
-//! `super::web::paging`); load balancers ask `health`, which asks the database. Who may call
+//! `super::paging`); load balancers ask `health`, which asks the database. Who may call
 //! each route is in `super::routes::ROUTES`.
 
 use axum::body::Body;
@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use std::time::Duration;
 
+use super::paging::{api_answer, api_page};
 use super::state::{AppState, json_error, logged, read, read_body, with_register};
-use super::web::paging::{api_answer, api_page};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};

@@ -23,7 +23,8 @@
 //!
 //! * [`state`](self): what every handler shares (the pool, bounded bodies, JSON errors); the
 //!   pages and the API use it, it uses neither.
-//! * [`api`]: the `/api/v1` handlers. [`web`]: the pages. [`secrets`]: password hashes, tokens,
+//! * [`api`]: the `/api/v1` handlers. [`web`]: the pages. [`paging`]: lists a page at a time, in
+//!   both. [`secrets`]: password hashes, tokens,
 //!   sessions, and who made a request. [`pool`]: the open registers lent to requests.
 //!   [`tls`]: HTTPS.
 //!
@@ -42,6 +43,7 @@
 //! ([`pool`]), always on blocking threads.
 
 pub mod api;
+pub mod paging;
 pub mod pool;
 pub mod routes;
 pub mod secrets;

@@ -9,10 +9,10 @@ use base64::Engine;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge, checks_table};
-use super::paging::{PAGE_ROWS, page_number, pager};
 use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::{LayoutVersion, SignatureBlock, SignedCertificate, render_pdf_as};

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge};
-use super::paging::{PAGE_ROWS, page_number, pager};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::register::Page;
 use crate::register::accounts::Permission;

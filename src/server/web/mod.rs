@@ -11,14 +11,12 @@
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
 //! * [`verify`], [`assets`], [`collections`], [`stations`]: the pages.
-//! * [`paging`]: lists a page at a time, in the API and the pages.
 
 pub(super) mod assets;
 pub mod auth;
 pub(super) mod collections;
 pub(super) mod layout;
 pub(super) mod login;
-pub mod paging;
 pub mod signed;
 pub(super) mod stations;
 pub(super) mod verify;

@@ -6,10 +6,10 @@ use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
+use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge};
-use super::paging::{PAGE_ROWS, page_number, pager};
 use crate::register::{Page, Paged};
 
 /// `?page=N` of a list page.

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 use serde_json::json;
 
-use super::auth::path_segment;
+use super::web::auth::path_segment;
 use crate::register::lookup::MAX_PAGE;
 use crate::register::{Page, Paged};
 
