@@ -680,6 +680,51 @@ fn a_station_never_enrolled_is_refused_and_changes_nothing(backend: Backend) {
     );
 }
 
+/// A proxy on 127.0.0.1 in front of `url` (`http://127.0.0.1:PORT`) that waits 150 ms before
+/// passing on each piece a client sends, and returns its own URL. Its threads end with their
+/// connections; the listener's thread lives as long as the test process.
+fn slow_proxy(url: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let target = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let (mut from_client, mut to_server) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match from_client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            std::thread::sleep(std::time::Duration::from_millis(150));
+                            if to_server.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            let (mut from_server, mut to_client) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+                let _ = to_client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 fn killing_the_server_mid_sync_loses_and_duplicates_nothing(backend: Backend) {
     const TOTAL: usize = 12;
     let central = Home::on(backend);
@@ -704,7 +749,10 @@ fn killing_the_server_mid_sync_loses_and_duplicates_nothing(backend: Backend) {
     args.extend(paths.iter().map(String::as_str));
     assert!(bay.run(&args).status.success());
     let mut server = Server::start(&central);
-    let url = server.url.clone();
+    // Each request reaches the server through a proxy that holds it back a little, so the
+    // sync of twelve certificates lasts long enough for the kill to land in the middle of it
+    // whatever the backend's speed.
+    let url = slow_proxy(&server.url);
     let sync = std::thread::spawn({
         let cmd = bay.command(&["sync", "--register", &url, "--json"]);
         move || {
