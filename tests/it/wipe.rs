@@ -89,8 +89,10 @@ fn four_k_native_drive_with_random_and_full_verification() {
 #[test]
 fn two_drives_are_wiped_in_parallel() {
     let home = Home::new();
-    let a = LoopDev::new("para", 32 << 20, 512);
-    let b = LoopDev::new("parb", 24 << 20, 4096);
+    // Large enough that each wipe lasts a good part of a second even on a fast machine: the
+    // watcher below samples, and a busy machine can leave it unscheduled for tens of ms.
+    let a = LoopDev::new("para", 160 << 20, 512);
+    let b = LoopDev::new("parb", 128 << 20, 4096);
     let mut child = home
         .command(&[
             "wipe",

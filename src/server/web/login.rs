@@ -50,7 +50,18 @@ fn retry_after(recent: &RecentFailures, now: OffsetDateTime) -> Option<i64> {
     let pending = |count: u64, last: &Option<String>, free: u64| -> i64 {
         let wait = wait_secs(count, free);
         match last.as_deref().and_then(crate::timestamp::parse) {
-            Some(last) if wait > 0 => (last + time::Duration::seconds(wait) - now).whole_seconds(),
+            Some(last) if wait > 0 => {
+                // The record keeps whole seconds: the failure happened before the end of the
+                // second it names, so the wait counts from there. What is left is said rounded
+                // up: 0.9 s left is one second to wait, not none.
+                let left = last + time::Duration::seconds(1 + wait) - now;
+                let whole = left.whole_seconds();
+                if left > time::Duration::seconds(whole) {
+                    whole + 1
+                } else {
+                    whole
+                }
+            }
             _ => 0,
         }
     };
@@ -307,8 +318,8 @@ mod tests {
             client: 5,
             client_last: Some(crate::timestamp::format(now)),
         };
-        assert!(retry_after(&recent, now).is_some_and(|w| w <= 2 && w > 0));
-        let later = now + time::Duration::seconds(3);
+        assert!(retry_after(&recent, now).is_some_and(|w| w <= 3 && w > 0));
+        let later = now + time::Duration::seconds(4);
         assert_eq!(retry_after(&recent, later), None);
         // Many names tried from one address: the address waits, whatever name comes next.
         let spray = RecentFailures {
@@ -323,6 +334,30 @@ mod tests {
             ..spray
         };
         assert_eq!(retry_after(&few, now), None);
+    }
+
+    #[test]
+    fn a_wait_is_never_cut_short_by_the_record_keeping_whole_seconds() {
+        // The record keeps whole seconds: a failure at 12:00:00.950 is stored as 12:00:00.
+        // 1.1 s after it, 0.9 s of the 2 s wait are left, and the attempt must be refused.
+        let failed_at = crate::timestamp::parse("2026-12-06T12:00:00.950Z").unwrap();
+        let recent = RecentFailures {
+            user: FREE_PER_USER,
+            user_last: Some(crate::timestamp::format(failed_at)),
+            client: FREE_PER_USER,
+            client_last: Some(crate::timestamp::format(failed_at)),
+        };
+        for after_ms in [0, 500, 1100, 1900] {
+            let now = failed_at + time::Duration::milliseconds(after_ms);
+            let wait = retry_after(&recent, now);
+            assert!(
+                wait.is_some_and(|w| w >= 1),
+                "{after_ms} ms after: {wait:?}"
+            );
+        }
+        // A wait is said in whole seconds, rounded up, and is over at most a second late.
+        let over = failed_at + time::Duration::milliseconds(3000);
+        assert_eq!(retry_after(&recent, over), None);
     }
 
     #[test]
