@@ -20,6 +20,7 @@ pub mod console;
 pub mod device;
 pub mod durable;
 pub mod erase;
+pub mod identifier;
 pub mod leftovers;
 pub mod register;
 pub mod station;

@@ -5,11 +5,14 @@
 //!
 //! * `POST /api/v1/certificates`: a station's signed certificate (the JSON it wrote). Accepted
 //!   only if it verifies under an enrolled station's key, the record's `station_id` is the name
-//!   that key is enrolled under, and, if the station was revoked, it was issued before that;
+//!   that key is enrolled under, and, if the station was revoked, it is in the station's chain
+//!   up to the certificate named at revocation;
 //!   then linked to its asset (tag, else serial, else the review list) and the asset retired by
 //!   the usual rule. `201` stored, `200` already stored (the same certificate), `409` a
 //!   different certificate is stored under this id, `403` unknown, revoked or misnamed
-//!   station, `422` invalid.
+//!   station, `422` invalid or misdated (before the station's enrolment or its predecessor),
+//!   `425` a revoked station's backlog certificate that can be taken only after the one
+//!   named at revocation (`register::trust`).
 //! * `POST /api/v1/events`: a station's signed custody event (`register::station_event`), by
 //!   the same rules; idempotent by event id.
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
@@ -139,13 +142,15 @@ pub(super) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Res
     }
 }
 
-/// The enrolled station with this key, if it may still sign at `signed_at` under the name
-/// `claimed_station`; why it is refused (403) otherwise.
+/// The enrolled station with this key, if it may still send under the name `claimed_station`;
+/// why it is refused (403) otherwise. A revoked station's certificates are judged by the
+/// register (`register::trust`: its own chain up to the one named at revocation); anything
+/// else of a revoked station is refused, whatever date it bears (the station writes it).
 fn admit<'a>(
     stations: &'a [StationView],
     key_id: &str,
     what: &str,
-    signed_at: &str,
+    chained: bool,
     claimed_station: &str,
 ) -> Result<&'a StationView, String> {
     let Some(station) = stations.iter().find(|s| s.key_id == key_id) else {
@@ -154,21 +159,14 @@ fn admit<'a>(
                  `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
         ));
     };
-    if let Some(revoked) = &station.revoked_at {
-        let later = match (
-            crate::timestamp::parse(signed_at),
-            crate::timestamp::parse(revoked),
-        ) {
-            (Some(s), Some(r)) => s >= r,
-            _ => true,
-        };
-        if later {
-            return Err(format!(
-                "{what} was signed at {signed_at} by station {} ({key_id}), which was revoked at {revoked}; \
-                     it is refused",
-                station.name
-            ));
-        }
+    if let Some(revoked) = &station.revoked_at
+        && !chained
+    {
+        return Err(format!(
+            "{what} comes from station {} ({key_id}), which was revoked at {revoked}; it is \
+             refused, whatever date it bears",
+            station.name
+        ));
     }
     if station.name != claimed_station {
         return Err(format!(
@@ -189,6 +187,9 @@ fn write_error(e: RegisterError) -> Response {
         RegisterError::BadCertificate(_) | RegisterError::BadEvent(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        RegisterError::Revoked(_) => StatusCode::FORBIDDEN,
+        // 425 Too Early: a revoked station's backlog arrives newest first; send it again.
+        RegisterError::NotYet(_) => StatusCode::from_u16(425).unwrap_or(StatusCode::CONFLICT),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     json_error(status, e.to_string())
@@ -295,7 +296,7 @@ pub(super) async fn receive_certificate(State(state): State<AppState>, body: Bod
             &stations,
             &cert.record.key_id,
             &format!("certificate {}", cert.record.id),
-            &cert.record.issued_at,
+            true,
             &cert.record.performed_by.station_id,
         ) {
             Ok(s) => s.name.clone(),
@@ -343,7 +344,7 @@ pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> 
             &stations,
             &signed.signature.key_id,
             &format!("custody event {}", e.id),
-            &e.at,
+            false,
             &e.station_id,
         ) {
             Ok(s) => s,

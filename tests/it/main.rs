@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bindings;
 mod certificate;
 mod connectors;
 mod connectors_glpi;
@@ -17,6 +18,7 @@ mod resume;
 mod schema;
 mod station;
 mod tls;
+mod trust;
 mod vm;
 mod web;
 mod web_browser;

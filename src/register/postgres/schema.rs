@@ -180,4 +180,10 @@ CREATE INDEX login_attempts_user ON login_attempts(username, at);
 CREATE INDEX login_attempts_client ON login_attempts(client, at);
 "#,
     ),
+    (
+        5,
+        r#"
+ALTER TABLE stations ADD COLUMN accept_through TEXT COLLATE "C";
+"#,
+    ),
 ];

@@ -131,6 +131,7 @@ CREATE TABLE station_events (
     ),
     (3, V3_CONNECTOR_DELIVERIES),
     (4, V4_ACCOUNTS),
+    (5, V5_ACCEPT_THROUGH),
 ];
 
 /// One row per (certificate or destroyed asset, connector): sent once, kept with its message.
@@ -188,4 +189,10 @@ CREATE TABLE login_attempts (
 );
 CREATE INDEX login_attempts_user ON login_attempts(username, at);
 CREATE INDEX login_attempts_client ON login_attempts(client, at);
+";
+
+/// How far a revoked station's own chain is still accepted: the certificate the administrator
+/// named at revocation and the ones before it in the chain. None: nothing new is accepted.
+const V5_ACCEPT_THROUGH: &str = "
+ALTER TABLE stations ADD COLUMN accept_through TEXT;
 ";

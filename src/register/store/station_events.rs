@@ -203,7 +203,8 @@ fn apply(
             if !views::has_certificate(tx, p, certificate_id)? {
                 return Ok(false);
             }
-            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, &actor)?;
+            // The station's person decided, relinking if the drive was tied elsewhere.
+            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, true, &actor)?;
         }
     }
     tx.execute(
