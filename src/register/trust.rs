@@ -70,6 +70,13 @@ pub fn backlog(
     Backlog::Complete
 }
 
+fn after(at: &str, limit: Option<OffsetDateTime>) -> bool {
+    match (crate::timestamp::parse(at), limit) {
+        (Some(a), Some(l)) => a > l,
+        _ => true,
+    }
+}
+
 fn before(at: &str, limit: Option<OffsetDateTime>) -> bool {
     match (crate::timestamp::parse(at), limit) {
         (Some(a), Some(l)) => a < l,
@@ -136,7 +143,9 @@ pub fn check_trust(entries: &[ChainEntry], stations: &[StationView]) -> Vec<Find
         let Some(revoked_at) = &station.revoked_at else {
             continue;
         };
-        if before(&e.received_at, crate::timestamp::parse(revoked_at)) {
+        // Whole seconds: one received in the revocation's own second was admitted before it
+        // (the store refuses everything after, at the time).
+        if !after(&e.received_at, crate::timestamp::parse(revoked_at)) {
             continue;
         }
         let allowed = accepted
