@@ -66,7 +66,18 @@ fn a_drive_the_manifest_gives_another_asset_is_not_bound_without_relink() {
         "{detail}"
     );
 
-    // The same drive's serial coming back in a new manifest is reported: TAG-B is retired.
+    // TAG-B (still holding the unwiped DRIVEB) is destroyed; the drive's serial coming back
+    // in a new manifest is reported.
+    let out = home.run(&[
+        "assets",
+        "destroy",
+        "TAG-B",
+        "--method",
+        "shredded",
+        "--witness",
+        "B. Jones",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = import_manifest(
         &home,
         "asset_tag,serial,media_serials\nTAG-C,LAP-C,DRIVEA\n",
@@ -79,7 +90,7 @@ fn a_drive_the_manifest_gives_another_asset_is_not_bound_without_relink() {
         err.contains("line 2") && err.contains("DRIVEA") && err.contains("TAG-B"),
         "{err}"
     );
-    assert!(err.contains("retired"), "{err}");
+    assert!(err.contains("destroyed"), "{err}");
 }
 
 #[test]
