@@ -95,8 +95,8 @@ impl Operator {
                  (--operator \"A. Technician\")",
             ));
         }
-        if name.chars().any(char::is_control) {
-            return Err(bad("holds control characters; give a name on one line"));
+        if let Some(why) = crate::identifier::problem(name) {
+            return Err(bad(&why));
         }
         if name.chars().count() > MAX_OPERATOR_CHARS {
             return Err(bad("is longer than 200 characters"));

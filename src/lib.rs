@@ -27,6 +27,7 @@ pub mod console;
 pub mod device;
 pub mod durable;
 pub mod erase;
+pub mod identifier;
 pub mod intake;
 pub mod leftovers;
 pub mod register;

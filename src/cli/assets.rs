@@ -58,6 +58,10 @@ enum AssetsCommand {
         certificate: String,
         /// The asset's tag.
         asset: String,
+        /// Link it although the manifest or an earlier certificate ties the drive's serial to
+        /// another asset (refused otherwise; recorded in the custody log).
+        #[arg(long)]
+        relink: bool,
         #[arg(long)]
         json: bool,
     },
@@ -228,11 +232,12 @@ pub fn run(args: &AssetsArgs, state: &StateDir) -> anyhow::Result<Status> {
         AssetsCommand::Link {
             certificate,
             asset,
+            relink,
             json,
         } => {
             let id = certificate_id(certificate, state)?;
             let mut reg = open_register(state)?;
-            let linked = reg.link_certificate(&id, asset, &actor(state))?;
+            let linked = reg.link_certificate(&id, asset, *relink, &actor(state))?;
             if linked.new {
                 crate::stderr_line!(
                     "wipeproof: certificate {id} linked to {asset}, which is now {}",

@@ -111,6 +111,11 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
             if customer.trim().is_empty() || collection.trim().is_empty() {
                 anyhow::bail!("--customer and --collection must not be empty");
             }
+            for (flag, value) in [("--customer", customer), ("--collection", collection)] {
+                if let Some(why) = crate::identifier::problem(value) {
+                    anyhow::bail!("{flag} {value:?} {why}");
+                }
+            }
             let mut columns = manifest::ColumnMap::profile(profile.unwrap_or_default());
             if let Some(spec) = map {
                 columns = columns
@@ -130,8 +135,24 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 collection.trim(),
                 customer.trim()
             );
+            let returning = returning_serials(&*reg, &rows)?;
+            for r in &returning {
+                crate::stderr_line!(
+                    "wipeproof: line {}: serial {} of {} is already held by asset {}, which is {}: \
+                     check whether this is the same drive coming back",
+                    r["line"],
+                    r["serial"].as_str().unwrap_or(""),
+                    r["asset"].as_str().unwrap_or(""),
+                    r["held_by"].as_str().unwrap_or(""),
+                    r["state"].as_str().unwrap_or("")
+                );
+            }
             if *json {
-                print_json(&serde_json::json!({ "imported": n, "collection": collection.trim() }))?;
+                print_json(&serde_json::json!({
+                    "imported": n,
+                    "collection": collection.trim(),
+                    "returning": returning,
+                }))?;
             }
             Ok(Status::Success)
         }
@@ -306,4 +327,37 @@ fn print_reconciliation(r: &Reconciliation) -> anyhow::Result<()> {
         crate::stdout_line!("  extra {} (scanned by {} at {})", e.scanned, e.by, e.at)?;
     }
     Ok(())
+}
+
+/// The serials of `rows` already held by another asset that is retired or destroyed (a drive
+/// that was wiped, or destroyed, coming back), one JSON object each.
+fn returning_serials(
+    reg: &dyn crate::register::Register,
+    rows: &[crate::register::ManifestRow],
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use crate::register::AssetState;
+    let mut out = Vec::new();
+    for row in rows {
+        let serials = std::iter::once(&row.serial).chain(row.media_serials.iter());
+        for serial in serials {
+            for owner in reg.serial_owners(serial)? {
+                if owner == row.asset_tag {
+                    continue;
+                }
+                let Some(held) = reg.find_asset(Some(&owner), None)? else {
+                    continue;
+                };
+                if matches!(held.state, AssetState::Retired | AssetState::Destroyed) {
+                    out.push(serde_json::json!({
+                        "line": row.line,
+                        "serial": serial,
+                        "asset": row.asset_tag,
+                        "held_by": owner,
+                        "state": held.state.as_str(),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -38,11 +38,16 @@ enum StationsCommand {
         /// The station's name or key id.
         station: String,
     },
-    /// Revoke a station: certificates and events it signs from now on are refused; the ones
-    /// signed before stay valid.
+    /// Revoke a station: nothing new it sends is accepted, whatever date it writes in it; what
+    /// is stored here stays valid. `--accept-through CERT_ID` still accepts that certificate of
+    /// the station's own chain and the ones before it (an honest backlog not yet synced).
     Revoke {
         /// The station's name or key id.
         station: String,
+        /// The last certificate of the station's chain still accepted (from its certificates
+        /// directory or its newest PDF).
+        #[arg(long, value_name = "CERT_ID")]
+        accept_through: Option<String>,
     },
 }
 
@@ -99,11 +104,27 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
             crate::stderr_line!("wipeproof: removed station {} ({})", s.name, s.key_id);
             Ok(Status::Success)
         }
-        StationsCommand::Revoke { station } => {
+        StationsCommand::Revoke {
+            station,
+            accept_through,
+        } => {
+            if let Some(id) = accept_through
+                && uuid::Uuid::parse_str(id).is_err()
+            {
+                anyhow::bail!(
+                    "--accept-through {id:?} is not a certificate id (a UUID, the record's `id`)"
+                );
+            }
             let mut reg = open_register(state)?;
-            let s = reg.revoke_station(station, &actor(state))?;
+            let s = reg.revoke_station(station, accept_through.as_deref(), &actor(state))?;
+            let backlog = match &s.accept_through {
+                Some(id) => {
+                    format!("its chain up to certificate {id} is still accepted, nothing after it")
+                }
+                None => "nothing new it sends is accepted".into(),
+            };
             crate::stderr_line!(
-                "wipeproof: revoked station {} ({}) at {}; what it signed before stays valid",
+                "wipeproof: revoked station {} ({}) at {}; what is stored here stays valid, {backlog}",
                 s.name,
                 s.key_id,
                 s.revoked_at.as_deref().unwrap_or("now")

@@ -80,6 +80,10 @@ pub struct WipeArgs {
     /// Wipe drives of an asset already retired or recorded as destroyed (refused otherwise).
     #[arg(long)]
     rewipe: bool,
+    /// Bind the drives to --asset although the manifest or an earlier certificate ties their
+    /// serial to another asset (refused otherwise; recorded in the custody log).
+    #[arg(long, requires = "asset")]
+    relink: bool,
     /// Buffer size in MiB (tuning).
     #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
     buffer_mib: usize,
@@ -128,6 +132,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             asset: args.asset.clone(),
             destination: args.destination,
             rewipe: args.rewipe,
+            relink: args.relink,
             resume: args.resume,
             buffer_mib: args.buffer_mib,
         },

@@ -96,10 +96,15 @@ impl fmt::Display for Holder {
             Some(LockKind::Ofd) => "an OFD lock (as qemu holds on its disks)",
             _ => "a lock",
         };
-        match (&self.program, self.pid) {
-            (Some(program), Some(pid)) => write!(f, "{program} (pid {pid}), with {what}"),
-            (None, Some(pid)) => write!(f, "process {pid}, with {what}"),
-            _ => write!(f, "another program, with {what}"),
+        let who = match (&self.program, self.pid) {
+            (Some(program), Some(pid)) => format!("{program} (pid {pid})"),
+            (None, Some(pid)) => format!("process {pid}"),
+            _ => "another program".into(),
+        };
+        match self.kind {
+            // Found among its open files, not by a lock.
+            None => write!(f, "{who}"),
+            Some(_) => write!(f, "{who}, with {what}"),
         }
     }
 }
@@ -196,6 +201,59 @@ pub fn lock_for_erase(file: &File) -> Result<(), Option<io::Error>> {
     Ok(())
 }
 
+/// The other processes that hold `file` open for writing, found among every process's open
+/// files (`/proc/PID/fd`, with the access mode from `/proc/PID/fdinfo`). A FUSE filesystem
+/// served from an image file (`fusefat -o rw+ fat.img mnt`) is one: the kernel knows no loop
+/// device or mount over the file, only the serving process does.
+pub fn writers(file: FileId) -> Vec<Holder> {
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out: Vec<Holder> = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || !writes(&entry.path(), file) {
+            continue;
+        }
+        out.push(Holder {
+            pid: Some(pid),
+            program: program_of(pid),
+            kind: None,
+        });
+    }
+    out
+}
+
+/// Whether the process at `/proc/PID` has a descriptor open for writing on `file`.
+fn writes(proc_dir: &Path, file: FileId) -> bool {
+    let Ok(fds) = std::fs::read_dir(proc_dir.join("fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        let same = std::fs::metadata(fd.path()).is_ok_and(|m| FileId::of(&m) == file);
+        same && std::fs::read_to_string(proc_dir.join("fdinfo").join(fd.file_name()))
+            .is_ok_and(|info| fdinfo_writes(&info))
+    })
+}
+
+/// Whether an `fdinfo` text's `flags:` (octal) open the file for writing.
+fn fdinfo_writes(info: &str) -> bool {
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| i64::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|flags| {
+            let mode = flags & i64::from(libc::O_ACCMODE);
+            mode == i64::from(libc::O_WRONLY) || mode == i64::from(libc::O_RDWR)
+        })
+}
+
 /// A drive another process is erasing (or otherwise holds locked), as `list` shows it.
 pub fn busy(node: &Path) -> Option<Holder> {
     let meta = std::fs::metadata(node).ok()?;
@@ -208,6 +266,14 @@ pub fn busy(node: &Path) -> Option<Holder> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fdinfo_access_modes_are_read() {
+        assert!(fdinfo_writes("pos:\t0\nflags:\t0100002\nmnt_id:\t30\n"));
+        assert!(fdinfo_writes("flags:\t01\n"));
+        assert!(!fdinfo_writes("pos:\t0\nflags:\t0100000\n"));
+        assert!(!fdinfo_writes("pos:\t0\n"));
+    }
 
     #[test]
     fn parses_proc_locks_lines_of_every_kind() {

@@ -51,6 +51,12 @@ pub enum TargetError {
     #[error("{path} is locked by {holder}; wait for it to finish, or stop it, and try again")]
     Locked { path: PathBuf, holder: String },
     #[error(
+        "refusing to erase {path}: {holder} holds it open for writing (a filesystem served from \
+         it, such as a FUSE mount of fusefat, or a program or virtual machine using it); \
+         unmount it or stop that program, then try again"
+    )]
+    OpenForWriting { path: PathBuf, holder: String },
+    #[error(
         "{path} changed while it was being opened (renamed or replaced); nothing was written: try again"
     )]
     Changed { path: PathBuf },
@@ -164,6 +170,12 @@ impl Target {
                 let real = opened.display_path();
                 take_locks(&real, &opened.file, id)?;
                 refuse_if_protected(&real, &guard, opened.node)?;
+                if let Some(holder) = locks::writers(id).first() {
+                    return Err(TargetError::OpenForWriting {
+                        path: real,
+                        holder: holder.to_string(),
+                    });
+                }
                 image_target(real, opened.file, id, true)
             }
         }

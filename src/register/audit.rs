@@ -11,6 +11,10 @@
 //!   before it, so a missing certificate (gap), two certificates after the same one (fork), a
 //!   link whose hash does not match, or a chain that starts twice under one key is found.
 //!
+//! * every certificate against what its station may get into the register (`super::trust`):
+//!   dated before the station's enrolment or before its predecessor, or received after the
+//!   station was revoked and outside the chain its revocation still accepts.
+//!
 //! This file holds the rules; the store gathers the rows (`sqlite::audit`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -225,6 +229,10 @@ pub struct ChainEntry {
     pub previous: Option<ChainLink>,
     /// The asset it is linked to, if any.
     pub asset_tag: Option<String>,
+    /// When the record says it was issued (the station's clock).
+    pub issued_at: String,
+    /// When the register received it (its own clock).
+    pub received_at: String,
 }
 
 /// Checks the stations' certificate chains: gaps, forks, broken links and second starts.
@@ -306,6 +314,8 @@ mod tests {
                 record_sha256: h.into(),
             }),
             asset_tag: Some(tag.into()),
+            issued_at: "2026-01-01T00:00:00Z".into(),
+            received_at: "2026-01-01T00:00:00Z".into(),
         }
     }
 

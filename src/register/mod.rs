@@ -32,6 +32,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod station_event;
 pub mod store;
+pub mod trust;
 
 use serde::{Deserialize, Serialize};
 
@@ -256,8 +257,13 @@ pub struct StationView {
     pub key_id: String,
     pub name: String,
     pub enrolled_at: String,
-    /// Set once revoked: certificates and events signed later are refused.
+    /// Set once revoked (the register's clock): from then on nothing new of this station is
+    /// accepted but its own chain up to [`StationView::accept_through`].
     pub revoked_at: Option<String>,
+    /// The certificate named at revocation: it and the certificates before it in the station's
+    /// chain may still arrive (an honest offline backlog); nothing after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_through: Option<String>,
     #[serde(skip)]
     pub public_key_pem: String,
 }
@@ -382,7 +388,7 @@ pub enum RegisterError {
     )]
     StationEnrolled { key_id: String, name: String },
     #[error(
-        "station name {0:?}: use 1 to 64 characters with no control characters (it is shown in lists, pages and certificates' standing)"
+        "station name {0:?}: use 1 to 64 characters with no control, bidirectional or invisible characters (it is shown in lists, pages and certificates' standing)"
     )]
     BadStationName(String),
     #[error("no station {0} is enrolled here; `wipeproof stations list` shows them")]
@@ -404,6 +410,25 @@ pub enum RegisterError {
         key_id: String,
         at: String,
     },
+    #[error(
+        "{what} (serial {serial}) belongs to asset {owner} by the manifest or an earlier \
+         certificate, not to {asset}; check the drive and the tag, or give {relink} to bind it \
+         to {asset} (recorded in the custody log)"
+    )]
+    BoundElsewhere {
+        what: String,
+        serial: String,
+        asset: String,
+        owner: String,
+        relink: &'static str,
+    },
+    /// A revoked station sent something beyond what it may still send (403).
+    #[error("{0}")]
+    Revoked(String),
+    /// A certificate of a revoked station's accepted backlog that can only be taken after a
+    /// later one of its chain (425: send again).
+    #[error("{0}")]
+    NotYet(String),
     #[error("a token named {0} exists already; remove it first or choose another name")]
     TokenExists(String),
     #[error("no token named {0}; `wipeproof tokens list` shows them")]
@@ -478,6 +503,10 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         serial: Option<&str>,
     ) -> Result<Option<AssetRef>, RegisterError>;
 
+    /// The assets the register ties the drive serial `serial` to: by their manifest (the
+    /// asset's serial or its media serials) or an earlier certificate.
+    fn serial_owners(&self, serial: &str) -> Result<Vec<String>, RegisterError>;
+
     /// Stores a signed certificate, links it to its asset (tag, else serial, else the review
     /// list), updates the asset's state and the custody log, and, if `outbox`, queues it for
     /// sending: all in one transaction. Storing the same certificate twice changes nothing.
@@ -524,6 +553,7 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         &mut self,
         certificate_id: &str,
         tag: &str,
+        relink: bool,
         actor: &Actor,
     ) -> Result<Linked, RegisterError>;
 
@@ -563,8 +593,14 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
     /// Removes an enrolment made by mistake (a station with certificates here is revoked
     /// instead). `who` is a name or key id.
     fn remove_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError>;
-    /// Revokes a station from now on: its later certificates and events are refused.
-    fn revoke_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError>;
+    /// Revokes a station from now on: nothing new of it is accepted, whatever date it writes,
+    /// but the certificates of its own chain up to `accept_through` (and that one).
+    fn revoke_station(
+        &mut self,
+        who: &str,
+        accept_through: Option<&str>,
+        actor: &Actor,
+    ) -> Result<StationView, RegisterError>;
 
     /// Stores a read token's SHA-256 under `name`.
     fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError>;

@@ -22,13 +22,15 @@ use crate::certificate::strict_json;
 use crate::register::station_event::SignedEvent;
 use crate::register::{AssetFilter, AssetState, Page, Paged, RegisterError, StationView};
 
-/// The enrolled station with this key, if it may still sign at `signed_at` under the name
-/// `claimed_station`; why it is refused (403) otherwise.
+/// The enrolled station with this key, if it may still send under the name `claimed_station`;
+/// why it is refused (403) otherwise. A revoked station's certificates are judged by the
+/// register (`register::trust`: its own chain up to the one named at revocation); anything
+/// else of a revoked station is refused, whatever date it bears (the station writes it).
 fn admit<'a>(
     stations: &'a [StationView],
     key_id: &str,
     what: &str,
-    signed_at: &str,
+    chained: bool,
     claimed_station: &str,
 ) -> Result<&'a StationView, String> {
     let Some(station) = stations.iter().find(|s| s.key_id == key_id) else {
@@ -37,21 +39,14 @@ fn admit<'a>(
                  `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
         ));
     };
-    if let Some(revoked) = &station.revoked_at {
-        let later = match (
-            crate::timestamp::parse(signed_at),
-            crate::timestamp::parse(revoked),
-        ) {
-            (Some(s), Some(r)) => s >= r,
-            _ => true,
-        };
-        if later {
-            return Err(format!(
-                "{what} was signed at {signed_at} by station {} ({key_id}), which was revoked at {revoked}; \
-                     it is refused",
-                station.name
-            ));
-        }
+    if let Some(revoked) = &station.revoked_at
+        && !chained
+    {
+        return Err(format!(
+            "{what} comes from station {} ({key_id}), which was revoked at {revoked}; it is \
+             refused, whatever date it bears",
+            station.name
+        ));
     }
     if station.name != claimed_station {
         return Err(format!(
@@ -72,6 +67,9 @@ fn write_error(e: RegisterError) -> Response {
         RegisterError::BadCertificate(_) | RegisterError::BadEvent(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        RegisterError::Revoked(_) => StatusCode::FORBIDDEN,
+        // 425 Too Early: a revoked station's backlog arrives newest first; send it again.
+        RegisterError::NotYet(_) => StatusCode::from_u16(425).unwrap_or(StatusCode::CONFLICT),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     json_error(status, e.to_string())
@@ -139,7 +137,7 @@ pub(super) async fn receive_certificate(State(state): State<AppState>, body: Bod
             &stations,
             &cert.record.key_id,
             &format!("certificate {}", cert.record.id),
-            &cert.record.issued_at,
+            true,
             &cert.record.performed_by.station_id,
         ) {
             Ok(s) => s.name.clone(),
@@ -187,7 +185,7 @@ pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> 
             &stations,
             &signed.signature.key_id,
             &format!("custody event {}", e.id),
-            &e.at,
+            false,
             &e.station_id,
         ) {
             Ok(s) => s,

@@ -5,11 +5,14 @@
 //!
 //! * `POST /api/v1/certificates`: a station's signed certificate (the JSON it wrote). Accepted
 //!   only if it verifies under an enrolled station's key, the record's `station_id` is the name
-//!   that key is enrolled under, and, if the station was revoked, it was issued before that;
+//!   that key is enrolled under, and, if the station was revoked, it is in the station's chain
+//!   up to the certificate named at revocation;
 //!   then linked to its asset (tag, else serial, else the review list) and the asset retired by
 //!   the usual rule. `201` stored, `200` already stored (the same certificate), `409` a
 //!   different certificate is stored under this id, `403` unknown, revoked or misnamed
-//!   station, `422` invalid.
+//!   station, `422` invalid or misdated (before the station's enrolment or its predecessor),
+//!   `425` a revoked station's backlog certificate that can be taken only after the one
+//!   named at revocation (`register::trust`).
 //! * `POST /api/v1/events`: a station's signed custody event (`register::station_event`), by
 //!   the same rules; idempotent by event id.
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,

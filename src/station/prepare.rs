@@ -175,9 +175,13 @@ pub fn prepare(
         return Err(StationError::Refused(refusals));
     }
     check_asset(ctx, request.asset.as_deref())?;
-    // A drive of an asset already retired or destroyed is not wiped unless the request says so.
+    // A drive of an asset already retired or destroyed is not wiped unless the request says so,
+    // nor one the register ties to another asset than the one named.
     let mut refusals = Vec::new();
     for (_, _, info) in &opened {
+        if let Err(e) = check_binding(ctx, request, &info.path, info.serial.as_deref()) {
+            refusals.push(e.to_string());
+        }
         match asset_of(ctx, request.asset.as_deref(), info, request.rewipe) {
             Ok(_) => {}
             Err(StationError::Register(e)) if is_finished(&e) => refusals.push(e.to_string()),
@@ -204,6 +208,34 @@ pub fn prepare(
         drives: prepared,
         already_certified,
     })
+}
+
+/// A drive whose serial the register ties to another asset (its manifest, or an earlier
+/// certificate) is not bound to `request.asset` unless the request says `relink`.
+pub fn check_binding(
+    ctx: &StationContext,
+    request: &WipeRequest,
+    drive: &str,
+    serial: Option<&str>,
+) -> Result<(), StationError> {
+    let (Some(tag), Some(serial)) = (request.asset.as_deref(), serial) else {
+        return Ok(());
+    };
+    if request.relink {
+        return Ok(());
+    }
+    let owners = ctx.register().serial_owners(serial)?;
+    match owners.into_iter().find(|o| o != tag) {
+        Some(owner) => Err(crate::register::RegisterError::BoundElsewhere {
+            what: format!("drive {drive}"),
+            serial: serial.into(),
+            asset: tag.into(),
+            owner,
+            relink: "--relink",
+        }
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// An asset tag must be in the register before anything is erased for it.

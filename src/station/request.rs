@@ -29,6 +29,8 @@ pub struct WipeOptions {
     pub destination: Option<Destination>,
     /// Wipe drives of an asset already retired or recorded as destroyed.
     pub rewipe: bool,
+    /// Bind drives to `asset` although the register ties their serial to another asset.
+    pub relink: bool,
     /// Continue interrupted wipes from their checkpoints.
     pub resume: bool,
     /// Buffer size in MiB (clamped to 1..=256).
@@ -49,6 +51,7 @@ impl WipeOptions {
             asset: None,
             destination: None,
             rewipe: false,
+            relink: false,
             resume: false,
             buffer_mib: 4,
         }
@@ -83,11 +86,14 @@ pub struct WipeRequest {
     pub destination: Destination,
     /// Drives of finished assets may be wiped again.
     pub rewipe: bool,
+    /// Drives the register ties to another asset may be bound to `asset`.
+    pub relink: bool,
 }
 
 impl WipeRequest {
     /// Checks `options` against each other and fills defaults from `config`.
     pub fn validate(options: &WipeOptions, config: &Config) -> Result<WipeRequest, StationError> {
+        check_identifiers(options, config)?;
         let pass_opts = PassOptions {
             chunk: options.buffer_mib.clamp(1, 256) << 20,
             on_error: options.on_error,
@@ -155,6 +161,7 @@ impl WipeRequest {
             asset: options.asset.clone(),
             destination,
             rewipe: options.rewipe,
+            relink: options.relink,
         })
     }
 
@@ -166,6 +173,25 @@ impl WipeRequest {
             Erasure::Firmware { method, .. } => Some(method),
         }
     }
+}
+
+/// The identifiers a request writes into certificates, checked by the same rule as a
+/// manifest's (`crate::identifier`): a tag or station name with a hidden character would be
+/// compared, and shown, as something it is not.
+fn check_identifiers(options: &WipeOptions, config: &Config) -> Result<(), StationError> {
+    let named = [
+        ("--asset", options.asset.as_deref()),
+        ("station.id", Some(config.station.id.as_str())),
+        ("organisation.name", Some(config.organisation.name.as_str())),
+    ];
+    for (what, value) in named {
+        if let Some(v) = value
+            && let Some(why) = crate::identifier::problem(v)
+        {
+            return Err(StationError::Request(format!("{what} {v:?} {why}")));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -81,6 +81,9 @@ enum Attempt {
     Refused(String),
     /// Worth trying again (network, 5xx).
     Retry(String),
+    /// Part of a revoked station's accepted backlog, taken only after a later certificate of
+    /// its chain (425).
+    Later(String),
     /// The register's TLS certificate does not verify: trying again cannot help.
     Untrusted(String),
 }
@@ -147,65 +150,119 @@ pub fn sync(
 
     let mut report = SyncReport::default();
     let mut unreachable: Option<String> = None;
+    let mut later: Vec<(Outgoing, String)> = Vec::new();
     for item in outgoing {
         let outcome = if let Some(why) = &report.refused {
             Attempt::Refused(why.clone())
-        } else if let Some(why) = &unreachable {
-            Attempt::Retry(why.clone())
         } else {
-            match &item.document {
-                Err(why) => Attempt::Rejected(why.clone()),
-                Ok(doc) => send_with_retries(&agent, base, &item.endpoint, doc, opts),
-            }
-        };
-        let mark_failed = |register: &mut dyn Register, why: &str| {
-            if item.certificate {
-                register.mark_failed(&item.id, why)
-            } else {
-                register.mark_event_failed(&item.id, why)
-            }
+            attempt(&agent, base, &item, unreachable.as_deref(), opts)
         };
         match outcome {
-            Attempt::Stored | Attempt::Already => {
-                if item.certificate {
-                    register.mark_sent(&item.id)?;
-                    if matches!(outcome, Attempt::Stored) {
-                        report.sent.push(item.id);
-                    } else {
-                        report.already.push(item.id);
-                    }
-                } else {
-                    register.mark_event_sent(&item.id)?;
-                    report.events_sent.push(item.id);
-                }
-            }
-            Attempt::Conflict(why) => {
-                let why = format!(
-                    "{} {}: {why}; it stays unsent until the register's copy is resolved",
-                    item.what, item.id
-                );
-                mark_failed(register, &why)?;
-                report.conflicts.push((item.id.clone(), why.clone()));
-                report.unsent.push((item.id, why));
-            }
-            Attempt::Rejected(why) => {
-                mark_failed(register, &why)?;
-                report.unsent.push((item.id, why));
-            }
-            Attempt::Refused(why) => {
-                mark_failed(register, &why)?;
-                report.unsent.push((item.id, why.clone()));
-                report.refused = Some(why);
-            }
-            Attempt::Retry(why) | Attempt::Untrusted(why) => {
-                mark_failed(register, &why)?;
-                report.unsent.push((item.id, why.clone()));
-                // The register is down or unreachable: do not wait on every other one too.
-                unreachable = Some(why);
-            }
+            Attempt::Later(why) => later.push((item, why)),
+            outcome => settle(register, &mut report, &mut unreachable, item, outcome)?,
         }
     }
+    // A revoked station's backlog is taken newest first (the register walks back from the
+    // certificate named at revocation): send what waited again, newest first, while it helps.
+    loop {
+        let waiting = later.len();
+        let mut still = Vec::new();
+        for (item, why) in later.into_iter().rev() {
+            match attempt(&agent, base, &item, unreachable.as_deref(), opts) {
+                Attempt::Later(_) => still.push((item, why)),
+                outcome => settle(register, &mut report, &mut unreachable, item, outcome)?,
+            }
+        }
+        still.reverse();
+        later = still;
+        if later.is_empty() || later.len() == waiting {
+            break;
+        }
+    }
+    for (item, why) in later {
+        settle(
+            register,
+            &mut report,
+            &mut unreachable,
+            item,
+            Attempt::Rejected(why),
+        )?;
+    }
     Ok(report)
+}
+
+/// Sends `item` unless the register is known to be unreachable.
+fn attempt(
+    agent: &ureq::Agent,
+    base: &str,
+    item: &Outgoing,
+    unreachable: Option<&str>,
+    opts: SyncOptions,
+) -> Attempt {
+    if let Some(why) = unreachable {
+        return Attempt::Retry(why.to_string());
+    }
+    match &item.document {
+        Err(why) => Attempt::Rejected(why.clone()),
+        Ok(doc) => send_with_retries(agent, base, &item.endpoint, doc, opts),
+    }
+}
+
+/// Records in the outbox and the report how sending `item` ended.
+fn settle(
+    register: &mut dyn Register,
+    report: &mut SyncReport,
+    unreachable: &mut Option<String>,
+    item: Outgoing,
+    outcome: Attempt,
+) -> Result<(), RegisterError> {
+    let mark_failed = |register: &mut dyn Register, why: &str| {
+        if item.certificate {
+            register.mark_failed(&item.id, why)
+        } else {
+            register.mark_event_failed(&item.id, why)
+        }
+    };
+    match outcome {
+        Attempt::Stored | Attempt::Already => {
+            if item.certificate {
+                register.mark_sent(&item.id)?;
+                if matches!(outcome, Attempt::Stored) {
+                    report.sent.push(item.id);
+                } else {
+                    report.already.push(item.id);
+                }
+            } else {
+                register.mark_event_sent(&item.id)?;
+                report.events_sent.push(item.id);
+            }
+        }
+        Attempt::Conflict(why) => {
+            let why = format!(
+                "{} {}: {why}; it stays unsent until the register's copy is resolved",
+                item.what, item.id
+            );
+            mark_failed(register, &why)?;
+            report.conflicts.push((item.id.clone(), why.clone()));
+            report.unsent.push((item.id, why));
+        }
+        Attempt::Rejected(why) | Attempt::Later(why) => {
+            mark_failed(register, &why)?;
+            report.unsent.push((item.id, why));
+        }
+        Attempt::Refused(why) => {
+            mark_failed(register, &why)?;
+            report.unsent.push((item.id, why.clone()));
+            report.refused = Some(why);
+        }
+        Attempt::Retry(why) | Attempt::Untrusted(why) => {
+            mark_failed(register, &why)?;
+            report.unsent.push((item.id, why.clone()));
+            // The register is down or unreachable: do not wait on every other one too.
+            *unreachable = Some(why);
+        }
+    }
+    Ok(())
 }
 
 /// Orders certificates so that each comes after the one its record names as previous (the
@@ -301,6 +358,7 @@ fn send_one(agent: &ureq::Agent, register: &str, endpoint: &str, document: &str)
             "the register's records conflict with it: {message}"
         )),
         403 => Attempt::Refused(format!("the register refused this station: {message}")),
+        425 => Attempt::Later(format!("the register takes it later: {message}")),
         400..=499 => Attempt::Rejected(format!("the register rejected it ({status}): {message}")),
         _ => Attempt::Retry(format!("the register answered {status}: {message}")),
     }

@@ -121,3 +121,27 @@ fn a_station_keeps_its_key_and_certificates_on_fat() {
     let (code, report) = home.json(&["verify", &pdf, "--json"]);
     assert_eq!(code, 0, "{report}");
 }
+
+#[test]
+fn an_image_behind_a_mounted_fuse_filesystem_is_not_wiped() {
+    let fat = FuseFat::new("fat-mounted.img");
+    std::fs::write(fat.path().join("live.txt"), b"still mounted").unwrap();
+    let home = Home::new();
+    let out = home.run(&[
+        "wipe",
+        fat.image.to_str().unwrap(),
+        "--method",
+        "zero",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("fusefat (pid") && err.contains("open for writing"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(fat.path().join("live.txt")).unwrap(),
+        b"still mounted"
+    );
+}

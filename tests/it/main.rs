@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bindings;
 mod certificate;
 mod connectors;
 mod connectors_exchange;
@@ -27,6 +28,7 @@ mod schema;
 mod station;
 mod station_rules;
 mod tls;
+mod trust;
 mod vm;
 mod web;
 mod web_browser;

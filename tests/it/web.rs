@@ -245,7 +245,7 @@ fn failed_sign_ins_are_slowed_down_logged_and_answered_alike(backend: Backend) {
             url,
             "/login",
             Cred::None,
-            None,
+            Some(url),
             &[("username", user), ("password", password)],
         )
     };
@@ -426,6 +426,16 @@ fn forms_need_this_sites_origin_and_the_sessions_token(backend: Backend) {
     );
     assert_eq!(r.status, 403, "{}", r.body);
     assert!(r.set_cookie.is_none());
+    // So is one that does not say where it comes from (it has no CSRF token to check).
+    let r = post_form(
+        url,
+        "/login",
+        Cred::None,
+        None,
+        &[("username", "ann"), ("password", PASSWORD)],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.set_cookie.is_none());
 
     let cookie = sign_in(url, "ann", PASSWORD);
     let page = get(url, "/", Cred::Cookie(&cookie));
@@ -508,7 +518,7 @@ fn odd_input_gets_an_answer_and_the_server_stops_cleanly(backend: Backend) {
         &url,
         "/login",
         Cred::None,
-        None,
+        Some(&url),
         &[("username", "a\0n"), ("password", "not the password")],
     );
     assert_eq!(login.status, 401, "{}", login.body);

@@ -285,8 +285,16 @@ pub fn parse_with(
                     s.as_str(),
                 )
             }));
-            for (field, header, value) in ids {
-                if let Some(why) = bad_identifier(value) {
+            // Descriptions people compare too: no length limit, the same characters refused.
+            let described = [Field::Type, Field::Make, Field::Model, Field::CustomerRef]
+                .into_iter()
+                .map(|f| (f, map.header(f), get(column_of(f))))
+                .map(|(f, h, v)| (f, h, v, crate::identifier::problem(v)));
+            let ids = ids
+                .map(|(f, h, v)| (f, h, v, bad_identifier(v)))
+                .chain(described);
+            for (field, header, _, why) in ids {
+                if let Some(why) = why {
                     problems.push(problem(
                         line,
                         Some(header),
@@ -372,12 +380,7 @@ fn bad_identifier(value: &str) -> Option<String> {
             "is {chars} characters long; at most {MAX_ID_CHARS} are allowed"
         ));
     }
-    value.chars().find(|c| c.is_control()).map(|c| {
-        format!(
-            "holds the control character U+{:04X}; tags and serials must be printable",
-            u32::from(c)
-        )
-    })
+    crate::identifier::problem(value)
 }
 
 /// Whether the reader can go on after `e` (a bad row), or must stop (unreadable input).
@@ -576,6 +579,29 @@ mod tests {
         );
         let rows = parse(b"asset_tag\tserial\nA-1\tS-1\n").unwrap();
         assert_eq!(rows[0].serial, "S-1");
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_characters_are_refused_with_line_and_code_point() {
+        let text = "asset_tag,serial,model,make\nA-1,S1,Mod\u{202E}321,Dell\nB\u{200B}-2,S2,,\nC-3,S3,,De\u{2067}ll\n";
+        let shown: Vec<String> = parse(text.as_bytes())
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for (line, column, code) in [
+            (2, "model", "U+202E"),
+            (3, "asset_tag", "U+200B"),
+            (4, "make", "U+2067"),
+        ] {
+            assert!(
+                shown
+                    .iter()
+                    .any(|s| s.starts_with(&format!("line {line}, column {column}:"))
+                        && s.contains(code)),
+                "{line} {code}: {shown:?}"
+            );
+        }
     }
 
     #[test]

@@ -214,4 +214,10 @@ CREATE TABLE collection_extras (
 );
 "#,
     ),
+    (
+        7,
+        r#"
+ALTER TABLE stations ADD COLUMN accept_through TEXT COLLATE "C";
+"#,
+    ),
 ];

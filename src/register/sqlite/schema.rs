@@ -133,6 +133,7 @@ CREATE TABLE station_events (
     (4, V4_ACCOUNTS),
     (5, V5_SCALE_INDEXES),
     (6, V6_CUSTODY),
+    (7, V7_ACCEPT_THROUGH),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).
@@ -239,4 +240,10 @@ CREATE TABLE collection_extras (
     station TEXT NOT NULL,
     UNIQUE (collection_id, scanned)
 );
+";
+
+/// How far a revoked station's own chain is still accepted: the certificate the administrator
+/// named at revocation and the ones before it in the chain. None: nothing new is accepted.
+const V7_ACCEPT_THROUGH: &str = "
+ALTER TABLE stations ADD COLUMN accept_through TEXT;
 ";

@@ -13,6 +13,7 @@ use crate::certificate::keys::{PublicKey, TrustStore, parse_public};
 use crate::register::audit::{
     AssetFacts, ChainEntry, Finding, check_chains, check_states, state_after, state_from_results,
 };
+use crate::register::trust::check_trust;
 use crate::register::*;
 
 /// Audits the register; see `register::audit`.
@@ -99,15 +100,16 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
         .iter()
         .map(|k| (k.key_id.clone(), k.key))
         .collect();
-    for s in views::stations(conn, p)? {
+    let stations = views::stations(conn, p)?;
+    for s in &stations {
         if let Ok(k) = parse_public(&s.public_key_pem, std::path::Path::new(&s.name)) {
-            known.insert(s.key_id, k);
+            known.insert(s.key_id.clone(), k);
         }
     }
     let certificates = rows(
         conn,
         p,
-        "SELECT c.id, c.result, c.record_sha256, c.document, a.tag
+        "SELECT c.id, c.result, c.record_sha256, c.document, a.tag, c.received_at
          FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
         params![],
         |r| {
@@ -117,12 +119,13 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
             ))
         },
     )?;
     let count = certificates.len();
     let mut chain = Vec::with_capacity(count);
-    for (id, result, stored_sha, document, tag) in certificates {
+    for (id, result, stored_sha, document, tag, received_at) in certificates {
         let tags = || tag.clone().into_iter().collect::<Vec<_>>();
         let cert = match serde_json::from_str::<SignedCertificate>(&document) {
             Ok(c) => c,
@@ -182,9 +185,12 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
             record_sha256: sha,
             previous: r.previous.clone(),
             asset_tag: tag,
+            issued_at: r.issued_at.clone(),
+            received_at,
         });
     }
     findings.extend(check_chains(&chain));
+    findings.extend(check_trust(&chain, &stations));
     Ok(Audit::combine(log, facts.len(), count, findings))
 }
 

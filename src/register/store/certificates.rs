@@ -110,6 +110,10 @@ pub(super) fn record_certificate(
             "matched_by": how.as_str(),
         }),
     )?;
+    if let (Some(t), MatchedBy::Tag) = (&tag, how) {
+        let owners = other_owners(tx, p, r, t)?;
+        log_relinks(tx, p, r, t, &owners, actor)?;
+    }
     let state = match &tag {
         Some(t) => Some(attach(tx, p, r, t, how, actor)?),
         None => None,
@@ -130,6 +134,7 @@ pub(super) fn link_by_person(
     p: &str,
     certificate_id: &str,
     tag: &str,
+    relink: bool,
     actor: &Actor,
 ) -> Result<Linked, RegisterError> {
     let found: Option<(Option<String>, String, String)> = tx
@@ -166,6 +171,17 @@ pub(super) fn link_by_person(
     }
     let cert: SignedCertificate = serde_json::from_str(&document)
         .map_err(|e| RegisterError::BadCertificate(format!("stored {certificate_id}: {e}")))?;
+    let owners = other_owners(tx, p, &cert.record, tag)?;
+    if let (Some(owner), false) = (owners.first(), relink) {
+        return Err(RegisterError::BoundElsewhere {
+            what: format!("the drive of certificate {certificate_id}"),
+            serial: cert.record.media.serial.clone().unwrap_or_default(),
+            asset: tag.into(),
+            owner: owner.clone(),
+            relink: "--relink",
+        });
+    }
+    log_relinks(tx, p, &cert.record, tag, &owners, actor)?;
     custody::append(
         tx,
         p,
@@ -222,6 +238,44 @@ pub(super) fn match_waiting(tx: &dyn Db, p: &str, actor: &Actor) -> Result<usize
         linked += 1;
     }
     Ok(linked)
+}
+
+/// The assets other than `tag` that the register ties the drive of `r` to.
+fn other_owners(tx: &dyn Db, p: &str, r: &Record, tag: &str) -> Result<Vec<String>, RegisterError> {
+    let Some(serial) = r.media.serial.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut owners = views::serial_owners(tx, p, serial)?;
+    owners.retain(|o| o != tag);
+    Ok(owners)
+}
+
+/// Records that the drive of `r`, tied to the assets `from`, was bound to `tag` by `actor`.
+fn log_relinks(
+    tx: &dyn Db,
+    p: &str,
+    r: &Record,
+    tag: &str,
+    from: &[String],
+    actor: &Actor,
+) -> Result<(), RegisterError> {
+    for owner in from {
+        custody::append(
+            tx,
+            p,
+            actor,
+            Some(tag),
+            "relinked",
+            serde_json::json!({
+                "certificate_id": r.id,
+                "serial": r.media.serial,
+                "from": owner,
+                "to": tag,
+                "by": actor.name,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
 /// The asset a certificate belongs to: the tag given with the wipe, else the tags in the

@@ -11,6 +11,7 @@
 //! `deliveries` the connectors' queue, and `audit` checks it all.
 
 mod accounts;
+mod admission;
 mod audit;
 mod certificates;
 mod collection_views;
@@ -113,6 +114,11 @@ impl<S: Store> Register for SqlRegister<S> {
             .read(&mut |db, path| views::find_asset(db, path, tag, serial))
     }
 
+    fn serial_owners(&self, serial: &str) -> Result<Vec<String>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::serial_owners(db, path, serial))
+    }
+
     fn record_certificate(
         &mut self,
         cert: &SignedCertificate,
@@ -193,10 +199,12 @@ impl<S: Store> Register for SqlRegister<S> {
         &mut self,
         certificate_id: &str,
         tag: &str,
+        relink: bool,
         actor: &Actor,
     ) -> Result<Linked, RegisterError> {
         self.store.write(&mut |tx, path| {
-            let linked = certificates::link_by_person(tx, path, certificate_id, tag, actor)?;
+            let linked =
+                certificates::link_by_person(tx, path, certificate_id, tag, relink, actor)?;
             if linked.new {
                 let event = StationEvent::new(
                     &actor.station,
@@ -222,7 +230,12 @@ impl<S: Store> Register for SqlRegister<S> {
             name: cert.record.performed_by.operator.clone(),
             station: enrolled_as.into(),
         };
+        let sha = cert
+            .record
+            .sha256()
+            .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
         self.store.write(&mut |tx, path| {
+            admission::admit_certificate(tx, path, &cert.record, &sha)?;
             certificates::record_certificate(
                 tx,
                 path,
@@ -309,9 +322,14 @@ impl<S: Store> Register for SqlRegister<S> {
             .write(&mut |tx, path| stations::remove(tx, path, who, actor))
     }
 
-    fn revoke_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError> {
+    fn revoke_station(
+        &mut self,
+        who: &str,
+        accept_through: Option<&str>,
+        actor: &Actor,
+    ) -> Result<StationView, RegisterError> {
         self.store
-            .write(&mut |tx, path| stations::revoke(tx, path, who, actor))
+            .write(&mut |tx, path| stations::revoke(tx, path, who, accept_through, actor))
     }
 
     fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError> {

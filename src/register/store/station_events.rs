@@ -224,7 +224,8 @@ fn apply_to_asset(
             if !views::has_certificate(tx, p, certificate_id)? {
                 return Ok(false);
             }
-            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, actor)?;
+            // The station's person decided, relinking if the drive was tied elsewhere.
+            certificates::link_by_person(tx, p, certificate_id, &event.asset_tag, true, actor)?;
         }
         _ => return apply_custody(tx, p, event, actor),
     }

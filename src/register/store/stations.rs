@@ -18,7 +18,7 @@ pub(super) fn enroll(
     actor: &Actor,
 ) -> Result<(), RegisterError> {
     // A newline or a terminal escape in a name would go raw into `stations list`.
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 64 || crate::identifier::problem(name).is_some() {
         return Err(RegisterError::BadStationName(name.into()));
     }
     let existing: Option<String> = tx
@@ -104,11 +104,13 @@ pub(super) fn remove(
     Ok(station)
 }
 
-/// Revokes a station from now on.
+/// Revokes a station from now on; `accept_through` names the last certificate of its own chain
+/// still accepted (see `admission`).
 pub(super) fn revoke(
     tx: &dyn Db,
     p: &str,
     who: &str,
+    accept_through: Option<&str>,
     actor: &Actor,
 ) -> Result<StationView, RegisterError> {
     let mut station = find(tx, p, who)?;
@@ -121,8 +123,8 @@ pub(super) fn revoke(
     }
     let now = crate::timestamp::now();
     tx.execute(
-        "UPDATE stations SET revoked_at = ?2 WHERE key_id = ?1",
-        params![station.key_id, now],
+        "UPDATE stations SET revoked_at = ?2, accept_through = ?3 WHERE key_id = ?1",
+        params![station.key_id, now, accept_through],
     )
     .map_err(db(p))?;
     custody::append(
@@ -131,9 +133,15 @@ pub(super) fn revoke(
         actor,
         None,
         "station-revoked",
-        serde_json::json!({ "key_id": station.key_id, "name": station.name, "revoked_at": now }),
+        serde_json::json!({
+            "key_id": station.key_id,
+            "name": station.name,
+            "revoked_at": now,
+            "accept_through": accept_through,
+        }),
     )?;
     station.revoked_at = Some(now);
+    station.accept_through = accept_through.map(str::to_string);
     Ok(station)
 }
 

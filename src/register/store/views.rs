@@ -332,12 +332,34 @@ pub(super) fn pending(conn: &dyn Db, p: &str) -> Result<Vec<OutboxItem>, Registe
     )
 }
 
+/// The assets `serial` belongs to: an asset's own serial or a drive's (from its manifest or
+/// an earlier certificate), by tag.
+pub(super) fn serial_owners(
+    conn: &dyn Db,
+    p: &str,
+    serial: &str,
+) -> Result<Vec<String>, RegisterError> {
+    if serial.is_empty() {
+        return Ok(Vec::new());
+    }
+    rows(
+        conn,
+        p,
+        "SELECT tag FROM assets WHERE serial = ?1
+         UNION SELECT a.tag FROM assets a JOIN media m ON m.asset_id = a.id WHERE m.serial = ?1
+         ORDER BY 1",
+        params![serial],
+        |r| r.get(0),
+    )
+}
+
 /// The enrolled stations.
 pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, RegisterError> {
     rows(
         conn,
         p,
-        "SELECT key_id, name, enrolled_at, public_key, revoked_at FROM stations ORDER BY name, key_id",
+        "SELECT key_id, name, enrolled_at, public_key, revoked_at, accept_through
+         FROM stations ORDER BY name, key_id",
         params![],
         |r| {
             Ok(StationView {
@@ -346,6 +368,7 @@ pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, Regis
                 enrolled_at: r.get(2)?,
                 public_key_pem: r.get(3)?,
                 revoked_at: r.get(4)?,
+                accept_through: r.get(5)?,
             })
         },
     )

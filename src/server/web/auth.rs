@@ -7,7 +7,8 @@
 //! Forms that change something are protected against cross-site requests three ways, none of
 //! which needs JavaScript: the cookie is `SameSite=Strict`, the browser's `Origin` (or
 //! `Referer`) must be this site, and the form carries the session's CSRF token (compared in
-//! constant time).
+//! constant time). The sign-in form, which has no session and so no token, is taken only with
+//! an `Origin` or `Referer` of this site: one with neither is refused.
 
 use std::net::SocketAddr;
 
@@ -84,8 +85,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether a browser says the request comes from a page of this site: its `Origin`, or
 /// failing that its `Referer`, names the host the request was sent to. A request with
-/// neither (not a browser's form) passes; a browser always sends `Origin` with a form.
+/// neither passes here: a form of a page carries the session's CSRF token as well, and a
+/// script sends a bearer token; the sign-in form, which has no session yet, needs
+/// [`says_same_origin`].
 pub fn same_origin(headers: &HeaderMap) -> bool {
+    let says_nothing =
+        !headers.contains_key(header::ORIGIN) && !headers.contains_key(header::REFERER);
+    says_nothing || says_same_origin(headers)
+}
+
+/// Whether the request's `Origin` (or `Referer`) names this site; `false` with neither.
+pub fn says_same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
@@ -100,7 +110,7 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         Some(origin) => origin.to_str().ok().and_then(authority_of),
         None => match headers.get(header::REFERER) {
             Some(referer) => referer.to_str().ok().and_then(authority_of),
-            None => return true,
+            None => return false,
         },
     };
     claimed.is_some_and(|c| c == host.to_ascii_lowercase())
@@ -215,7 +225,8 @@ pub(in crate::server) async fn guard(
     let (permission, page, form) = match access {
         Access::Open | Access::Station => return next.run(req).await,
         Access::SignIn => {
-            if !same_origin(req.headers()) {
+            // No session yet, so no CSRF token: the browser must say where the form was.
+            if !says_same_origin(req.headers()) {
                 return layout::refused_cross_site();
             }
             return next.run(req).await;
@@ -311,6 +322,13 @@ mod tests {
             ("referer", "http://evil.example/reg.example:7070/")
         ])));
         assert!(same_origin(&headers(&[host])));
+        // The sign-in form has no CSRF token: a request that does not say where it comes from
+        // is not taken as this site's.
+        assert!(!says_same_origin(&headers(&[host])));
+        assert!(says_same_origin(&headers(&[
+            host,
+            ("referer", "http://reg.example:7070/login")
+        ])));
     }
 
     #[test]
