@@ -185,7 +185,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
         let report = sync(
             reg.as_mut(),
             &url,
-            key.as_ref(),
+            (&state.config.station.id, key.as_ref()),
             trust.as_ref(),
             SyncOptions::default(),
         )?;
@@ -196,6 +196,9 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             report.events_sent.len(),
             report.unsent.len()
         );
+        for renamed in &report.renamed {
+            crate::stderr_line!("    the register knows this station's earlier name: {renamed}");
+        }
         for (id, why) in &report.conflicts {
             crate::stderr_line!("    CONFLICT {id}: {why}");
         }

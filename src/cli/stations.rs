@@ -72,6 +72,20 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
             let mut reg = open_register(state)?;
             reg.enroll_station(&id, &name, pem.trim(), &actor(state))?;
             crate::stderr_line!("wipeproof: enrolled station {name} ({id})");
+            // Names the key was renamed from while enrolled before stay its own.
+            if let Some(s) = reg.stations()?.into_iter().find(|s| s.key_id == id)
+                && !s.earlier_names.is_empty()
+            {
+                crate::stderr_line!(
+                    "wipeproof: this key signed here before as {}: what it issued under {} is accepted as station {name}'s",
+                    s.earlier_names.join(", "),
+                    if s.earlier_names.len() == 1 {
+                        "that name"
+                    } else {
+                        "those names"
+                    }
+                );
+            }
             Ok(Status::Success)
         }
         StationsCommand::List { json } => {
@@ -83,8 +97,13 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
                 let rows: Vec<Vec<String>> = list
                     .iter()
                     .map(|s| {
+                        let name = if s.earlier_names.is_empty() {
+                            s.name.clone()
+                        } else {
+                            format!("{} (earlier {})", s.name, s.earlier_names.join(", "))
+                        };
                         vec![
-                            s.name.clone(),
+                            name,
                             s.key_id.clone(),
                             s.enrolled_at.clone(),
                             s.revoked_at.clone().unwrap_or_else(|| "-".into()),

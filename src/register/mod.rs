@@ -264,8 +264,19 @@ pub struct StationView {
     /// chain may still arrive (an honest offline backlog); nothing after it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accept_through: Option<String>,
+    /// The names the key signed under before `name` (the station was renamed), oldest first:
+    /// certificates issued under them are still this station's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier_names: Vec<String>,
     #[serde(skip)]
     pub public_key_pem: String,
+}
+
+impl StationView {
+    /// Whether the key signed as `name`: its name here or an earlier one.
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.earlier_names.iter().any(|n| n == name)
+    }
 }
 
 /// A custody event waiting to be sent to the central register.
@@ -393,6 +404,25 @@ pub enum RegisterError {
     BadStationName(String),
     #[error("no station {0} is enrolled here; `wipeproof stations list` shows them")]
     UnknownStation(String),
+    #[error(
+        "station name {name} is held here by another key ({key_id}); the key {renamed} cannot \
+         take it (set a name of its own in the station's `station.id`)"
+    )]
+    StationNameHeld {
+        name: String,
+        key_id: String,
+        renamed: String,
+    },
+    #[error(
+        "the key {key_id} is enrolled here as {enrolled}; a rename from {from} to {to} names \
+         neither (enrol the key under the station's present name, or rename it back)"
+    )]
+    RenameMismatch {
+        key_id: String,
+        enrolled: String,
+        from: String,
+        to: String,
+    },
     #[error("more than one key is enrolled as {name} ({}); name the station by its key id", key_ids.join(", "))]
     AmbiguousStation { name: String, key_ids: Vec<String> },
     #[error(
@@ -601,6 +631,18 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         accept_through: Option<&str>,
         actor: &Actor,
     ) -> Result<StationView, RegisterError>;
+
+    /// Records that the enrolled key `key_id` signed as `from` before and signs as `to` now
+    /// (its station was renamed): enrolled as `to`, it keeps `from` as an earlier name;
+    /// enrolled as `from`, it is renamed `to`. Refused when another enrolled key holds either
+    /// name. `Ok(false)`: known already.
+    fn rename_station(
+        &mut self,
+        key_id: &str,
+        from: &str,
+        to: &str,
+        actor: &Actor,
+    ) -> Result<bool, RegisterError>;
 
     /// Stores a read token's SHA-256 under `name`.
     fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError>;

@@ -60,6 +60,10 @@ pub enum Action {
     },
     /// The collection's report was issued (no asset tag).
     Closed { collection: String },
+    /// The station's id changed from `from` to the event's `station_id` (no asset tag). Sent
+    /// by `sync` to `/api/v1/stations/rename` before anything issued under `from`, never kept
+    /// in the outbox: the register then knows the key spoke as both names.
+    Renamed { from: String },
 }
 
 impl Action {
@@ -74,6 +78,7 @@ impl Action {
             Action::Reconciled { .. } => "reconciled",
             Action::Resolved { .. } => "resolved",
             Action::Closed { .. } => "closed",
+            Action::Renamed { .. } => "renamed",
         }
     }
 }

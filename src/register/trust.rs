@@ -200,6 +200,7 @@ mod tests {
 
     fn station(revoked: Option<&str>, through: Option<&str>) -> StationView {
         StationView {
+            earlier_names: Vec::new(),
             key_id: "k1".into(),
             name: "bay-3".into(),
             enrolled_at: "2026-01-01T00:00:00Z".into(),

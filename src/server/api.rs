@@ -48,7 +48,9 @@ fn admit<'a>(
             station.name
         ));
     }
-    if station.name != claimed_station {
+    // A renamed station's key answers to its earlier names too (recorded by a rename it
+    // signed, see `receive_rename`): what it issued before keeps arriving under them.
+    if !station.answers_to(claimed_station) {
         return Err(format!(
             "{what} says it comes from station {claimed_station}, but its key is enrolled here as {}; \
                  set station.id = \"{}\" on that station, or enroll it under its own name",
@@ -208,6 +210,90 @@ pub(super) async fn receive_event(State(state): State<AppState>, body: Body) -> 
                 (status, axum::Json(json!({ "id": e.id, "status": receipt }))).into_response()
             }
             Err(err) => write_error(err),
+        }
+    })
+    .await
+    .unwrap_or_else(|r| r)
+}
+
+/// `POST /api/v1/stations/rename`: a station's signed word that its key, enrolled here, signed
+/// as `from` before and signs as the event's `station_id` now. `201` recorded, `200` known,
+/// `403` unknown or revoked key, or a rename that names neither of the key's names, `409`
+/// another key holds one of the names, `422` not a rename or a bad signature.
+pub(super) async fn receive_rename(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let signed = match SignedEvent::parse(&body) {
+        Ok(s) => s,
+        Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    let crate::register::station_event::Action::Renamed { from } = &signed.event.action else {
+        return json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "custody event {} is not a rename; send it to /api/v1/events",
+                signed.event.id
+            ),
+        );
+    };
+    let (from, to) = (from.clone(), signed.event.station_id.clone());
+    with_register(&state, move |reg| -> Response {
+        let stations = match reg.stations() {
+            Ok(s) => s,
+            Err(e) => return failed(e),
+        };
+        let key_id = &signed.signature.key_id;
+        let Some(station) = stations.iter().find(|s| &s.key_id == key_id) else {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the key {key_id} is not enrolled here; enroll it with `wipeproof stations add`"
+                ),
+            );
+        };
+        if let Some(revoked) = &station.revoked_at {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "station {} ({key_id}) was revoked at {revoked}; it cannot be renamed",
+                    station.name
+                ),
+            );
+        }
+        let key = match parse_public(&station.public_key_pem, std::path::Path::new(&station.name)) {
+            Ok(k) => k,
+            Err(err) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        };
+        if let Err(err) = signed.verify(key.verifying_key()) {
+            return json_error(StatusCode::UNPROCESSABLE_ENTITY, err.to_string());
+        }
+        let actor = crate::register::Actor {
+            name: signed.event.operator.clone(),
+            station: station.name.clone(),
+        };
+        match reg.rename_station(key_id, &from, &to, &actor) {
+            Ok(recorded) => {
+                let status = if recorded {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let body = json!({ "key_id": key_id, "from": from, "to": to,
+                    "status": if recorded { "recorded" } else { "known" } });
+                (status, axum::Json(body)).into_response()
+            }
+            Err(e @ RegisterError::StationNameHeld { .. }) => {
+                json_error(StatusCode::CONFLICT, e.to_string())
+            }
+            Err(e @ RegisterError::RenameMismatch { .. }) => {
+                json_error(StatusCode::FORBIDDEN, e.to_string())
+            }
+            Err(e @ RegisterError::BadStationName(_)) => {
+                json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            Err(e) => failed(e),
         }
     })
     .await

@@ -15,6 +15,8 @@
 //!   named at revocation (`register::trust`).
 //! * `POST /api/v1/events`: a station's signed custody event (`register::station_event`), by
 //!   the same rules; idempotent by event id.
+//! * `POST /api/v1/stations/rename`: a station's signed word that its key signed under an
+//!   earlier name (`Action::Renamed`); from then on the key answers to both names.
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
 //!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN` (a
 //!   token of `wipeproof tokens add` or `wipeproof users token`) or a signed-in session's

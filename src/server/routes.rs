@@ -60,6 +60,13 @@ pub static ROUTES: &[Route] = &[
         handler: || post(api::receive_event),
     },
     Route {
+        method: Post,
+        path: "/api/v1/stations/rename",
+        example: "/api/v1/stations/rename",
+        access: Station,
+        handler: || post(api::receive_rename),
+    },
+    Route {
         method: Get,
         path: "/api/v1/assets",
         example: "/api/v1/assets",

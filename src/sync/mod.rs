@@ -9,6 +9,11 @@
 //! reason; a different certificate or event already stored under the same id (409) is a
 //! conflict the station reports loudly. A station the register does not know is told so at once.
 //!
+//! A station renamed in its settings (`station.id`) still has certificates and events issued
+//! under its earlier name: before anything else, `sync` sends the register a rename signed
+//! with the station's key (earlier name, present name), so the register knows the key answers
+//! to both; each certificate keeps the name it was issued under.
+//!
 //! The register's side of this exchange is `crate::server::api`; [`tls`] holds the roots a
 //! station trusts for an `https://` register.
 
@@ -60,6 +65,9 @@ pub struct SyncReport {
     pub conflicts: Vec<(String, String)>,
     /// Set when the register refused this station outright.
     pub refused: Option<String>,
+    /// Earlier names of this station the register now knows its key by (`earlier -> present`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub renamed: Vec<String>,
 }
 
 impl SyncReport {
@@ -104,7 +112,7 @@ struct Outgoing {
 pub fn sync(
     register: &mut dyn Register,
     url: &str,
-    key: Option<&StationKey>,
+    (station, key): (&str, Option<&StationKey>),
     trust: Option<&StationTrust>,
     opts: SyncOptions,
 ) -> Result<SyncReport, RegisterError> {
@@ -116,7 +124,23 @@ pub fn sync(
     }
     let agent: ureq::Agent = config.build().into();
     let base = url.trim_end_matches('/');
-    let mut outgoing: Vec<Outgoing> = in_chain_order(register.pending()?)
+    let pending = register.pending()?;
+    let pending_events = register.pending_events()?;
+    let mut report = SyncReport::default();
+    let mut unreachable: Option<String> = None;
+    for earlier in earlier_names(&pending, &pending_events, station) {
+        let sent = send_rename(&agent, base, (&earlier, station), key, opts);
+        match sent {
+            Ok(()) => report.renamed.push(format!("{earlier} -> {station}")),
+            Err((why, network)) => {
+                if network {
+                    unreachable = Some(why.clone());
+                }
+                report.unsent.push((format!("station name {earlier}"), why));
+            }
+        }
+    }
+    let mut outgoing: Vec<Outgoing> = in_chain_order(pending)
         .into_iter()
         .map(|item| Outgoing {
             id: item.certificate_id,
@@ -126,7 +150,7 @@ pub fn sync(
             certificate: true,
         })
         .collect();
-    for item in register.pending_events()? {
+    for item in pending_events {
         let id = item.event.id.clone();
         let document = match key {
             None => Err(
@@ -148,8 +172,6 @@ pub fn sync(
         });
     }
 
-    let mut report = SyncReport::default();
-    let mut unreachable: Option<String> = None;
     let mut later: Vec<(Outgoing, String)> = Vec::new();
     for item in outgoing {
         let outcome = if let Some(why) = &report.refused {
@@ -189,6 +211,80 @@ pub fn sync(
         )?;
     }
     Ok(report)
+}
+
+/// The station names, other than `station`, that pending certificates and events were issued
+/// under, in the order first met.
+fn earlier_names(
+    certificates: &[OutboxItem],
+    events: &[crate::register::EventOutboxItem],
+    station: &str,
+) -> Vec<String> {
+    let issued_as = certificates
+        .iter()
+        .filter_map(|item| {
+            serde_json::from_str::<serde_json::Value>(&item.document)
+                .ok()?
+                .pointer("/record/performed_by/station_id")?
+                .as_str()
+                .map(str::to_string)
+        })
+        .chain(events.iter().map(|item| item.event.station_id.clone()));
+    let mut names: Vec<String> = Vec::new();
+    for name in issued_as {
+        if name != station && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Tells the register that this station's key signed as `earlier` and signs as `present`
+/// now. The reason it failed otherwise, and whether the register could not be reached.
+fn send_rename(
+    agent: &ureq::Agent,
+    base: &str,
+    (earlier, present): (&str, &str),
+    key: Option<&StationKey>,
+    opts: SyncOptions,
+) -> Result<(), (String, bool)> {
+    use crate::register::station_event::{Action, StationEvent};
+    let Some(key) = key else {
+        return Err((
+            format!(
+                "certificates issued as {earlier} wait: this station has no signing key to sign \
+                 its rename to {present} with; run `wipeproof keys init`"
+            ),
+            false,
+        ));
+    };
+    let rename = StationEvent::new(
+        present,
+        "",
+        "",
+        Action::Renamed {
+            from: earlier.into(),
+        },
+    );
+    let document = rename
+        .sign(key)
+        .map_err(|e| e.to_string())
+        .and_then(|s| serde_json::to_string(&s).map_err(|e| e.to_string()))
+        .map_err(|why| (why, false))?;
+    let endpoint = format!("{base}/api/v1/stations/rename");
+    match send_with_retries(agent, base, &endpoint, &document, opts) {
+        Attempt::Stored | Attempt::Already => Ok(()),
+        Attempt::Retry(why) | Attempt::Untrusted(why) => Err((why, true)),
+        Attempt::Conflict(why)
+        | Attempt::Rejected(why)
+        | Attempt::Refused(why)
+        | Attempt::Later(why) => Err((
+            format!(
+                "the register did not take this station's rename from {earlier} to {present}: {why}"
+            ),
+            false,
+        )),
+    }
 }
 
 /// Sends `item` unless the register is known to be unreachable.

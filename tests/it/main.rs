@@ -22,6 +22,7 @@ mod list;
 mod live;
 mod pades;
 mod register;
+mod rename;
 mod resume;
 mod scale;
 mod schema;

@@ -577,7 +577,7 @@ pub(crate) fn station(central: &Home, name: &str, enroll: bool) -> Home {
 }
 
 /// A station whose `station.id` is `claims`, enrolled (or not) as `name`.
-fn station_claiming(central: &Home, name: &str, claims: &str, enroll: bool) -> Home {
+pub(crate) fn station_claiming(central: &Home, name: &str, claims: &str, enroll: bool) -> Home {
     let s = Home::new();
     assert!(s.run(&["keys", "init"]).status.success());
     set_station_id(&s, claims);

@@ -220,4 +220,15 @@ CREATE TABLE collection_extras (
 ALTER TABLE stations ADD COLUMN accept_through TEXT COLLATE "C";
 "#,
     ),
+    (
+        8,
+        r#"
+CREATE TABLE station_names (
+    key_id TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    recorded_at TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (key_id, name)
+);
+"#,
+    ),
 ];

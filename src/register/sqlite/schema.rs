@@ -134,6 +134,7 @@ CREATE TABLE station_events (
     (5, V5_SCALE_INDEXES),
     (6, V6_CUSTODY),
     (7, V7_ACCEPT_THROUGH),
+    (8, V8_STATION_NAMES),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).
@@ -246,4 +247,15 @@ CREATE TABLE collection_extras (
 /// named at revocation and the ones before it in the chain. None: nothing new is accepted.
 const V7_ACCEPT_THROUGH: &str = "
 ALTER TABLE stations ADD COLUMN accept_through TEXT;
+";
+
+/// The names a station's key signed under before its present one (a station renamed in its
+/// settings): certificates issued under an earlier name keep arriving under it.
+const V8_STATION_NAMES: &str = "
+CREATE TABLE station_names (
+    key_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (key_id, name)
+);
 ";

@@ -317,6 +317,17 @@ impl<S: Store> Register for SqlRegister<S> {
         self.store.read(&mut |db, path| views::stations(db, path))
     }
 
+    fn rename_station(
+        &mut self,
+        key_id: &str,
+        from: &str,
+        to: &str,
+        actor: &Actor,
+    ) -> Result<bool, RegisterError> {
+        self.store
+            .write(&mut |tx, path| stations::rename(tx, path, key_id, (from, to), actor))
+    }
+
     fn remove_station(&mut self, who: &str, actor: &Actor) -> Result<StationView, RegisterError> {
         self.store
             .write(&mut |tx, path| stations::remove(tx, path, who, actor))

@@ -251,6 +251,13 @@ fn apply_custody(
         Action::Destroyed { .. } | Action::Linked { .. } => {
             return apply_to_asset(tx, p, event, actor);
         }
+        Action::Renamed { .. } => {
+            return Err(RegisterError::BadEvent(format!(
+                "event {}: a station's rename is not a custody event; it is sent to \
+                 /api/v1/stations/rename",
+                event.id
+            )));
+        }
     };
     let Some((id, _)) = collections::find(tx, p, code)? else {
         return Ok(false);
@@ -312,7 +319,7 @@ fn apply_custody(
             }
         }
         Action::Closed { .. } => collections::close(tx, p, code, by).map(|_| ()),
-        Action::Destroyed { .. } | Action::Linked { .. } => Ok(()),
+        Action::Destroyed { .. } | Action::Linked { .. } | Action::Renamed { .. } => Ok(()),
     };
     match done {
         Ok(()) | Err(RegisterError::Custody { .. }) => Ok(true),

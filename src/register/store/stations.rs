@@ -17,10 +17,7 @@ pub(super) fn enroll(
     pem: &str,
     actor: &Actor,
 ) -> Result<(), RegisterError> {
-    // A newline or a terminal escape in a name would go raw into `stations list`.
-    if name.is_empty() || name.chars().count() > 64 || crate::identifier::problem(name).is_some() {
-        return Err(RegisterError::BadStationName(name.into()));
-    }
+    check_name(name)?;
     let existing: Option<String> = tx
         .query_opt(
             "SELECT name FROM stations WHERE key_id = ?1",
@@ -47,6 +44,80 @@ pub(super) fn enroll(
         "station",
         serde_json::json!({ "key_id": key_id, "name": name }),
     )
+}
+
+/// A newline or a terminal escape in a name would go raw into `stations list`.
+fn check_name(name: &str) -> Result<(), RegisterError> {
+    if name.is_empty() || name.chars().count() > 64 || crate::identifier::problem(name).is_some() {
+        return Err(RegisterError::BadStationName(name.into()));
+    }
+    Ok(())
+}
+
+/// Records that the key `key_id` signed as `from` and now signs as `to` (see
+/// `Register::rename_station`).
+pub(super) fn rename(
+    tx: &dyn Db,
+    p: &str,
+    key_id: &str,
+    (from, to): (&str, &str),
+    actor: &Actor,
+) -> Result<bool, RegisterError> {
+    check_name(from)?;
+    check_name(to)?;
+    let all = views::stations(tx, p)?;
+    let Some(station) = all.iter().find(|s| s.key_id == key_id) else {
+        return Err(RegisterError::UnknownStation(key_id.into()));
+    };
+    // A name is one key's: a key may not take a name another enrolled key signs under.
+    for name in [from, to] {
+        if let Some(other) = all
+            .iter()
+            .find(|s| s.key_id != key_id && s.answers_to(name))
+        {
+            return Err(RegisterError::StationNameHeld {
+                name: name.into(),
+                key_id: other.key_id.clone(),
+                renamed: key_id.into(),
+            });
+        }
+    }
+    let mismatch = || RegisterError::RenameMismatch {
+        key_id: key_id.into(),
+        enrolled: station.name.clone(),
+        from: from.into(),
+        to: to.into(),
+    };
+    if from == to {
+        return Err(mismatch());
+    }
+    if station.answers_to(from) && station.answers_to(to) {
+        return Ok(false);
+    }
+    let now = crate::timestamp::now();
+    if station.name == from {
+        tx.execute(
+            "UPDATE stations SET name = ?2 WHERE key_id = ?1",
+            params![key_id, to],
+        )
+        .map_err(db(p))?;
+    } else if station.name != to {
+        return Err(mismatch());
+    }
+    tx.execute(
+        "INSERT INTO station_names (key_id, name, recorded_at) VALUES (?1, ?2, ?3)",
+        params![key_id, from, now],
+    )
+    .map_err(db(p))?;
+    custody::append(
+        tx,
+        p,
+        actor,
+        None,
+        "station-renamed",
+        serde_json::json!({ "key_id": key_id, "from": from, "to": to }),
+    )?;
+    Ok(true)
 }
 
 /// The station named `who` (a key id, or a name held by exactly one key).

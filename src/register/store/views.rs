@@ -353,8 +353,27 @@ pub(super) fn serial_owners(
     )
 }
 
-/// The enrolled stations.
+/// The enrolled stations, each with the names it signed under before its present one.
 pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, RegisterError> {
+    let earlier: Vec<(String, String)> = rows(
+        conn,
+        p,
+        "SELECT key_id, name FROM station_names ORDER BY recorded_at, name",
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut stations = enrolled_stations(conn, p)?;
+    for s in &mut stations {
+        s.earlier_names = earlier
+            .iter()
+            .filter(|(key_id, _)| *key_id == s.key_id)
+            .map(|(_, name)| name.clone())
+            .collect();
+    }
+    Ok(stations)
+}
+
+fn enrolled_stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, RegisterError> {
     rows(
         conn,
         p,
@@ -369,6 +388,7 @@ pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, Regis
                 public_key_pem: r.get(3)?,
                 revoked_at: r.get(4)?,
                 accept_through: r.get(5)?,
+                earlier_names: Vec::new(),
             })
         },
     )

@@ -250,7 +250,10 @@ pub async fn asset(
                         td data-label="Method" { code { (c.method) } }
                         td data-label="Result" { (badge(&c.result)) }
                         td data-label="Issued" { (layout::when(&c.issued_at)) }
-                        td data-label="Station" { (c.enrolled_as.as_deref().unwrap_or(&c.station_id))
+                        td data-label="Station" { (c.station_id)
+                             // Issued under an earlier name of the station (renamed since).
+                             @if let Some(now) = c.enrolled_as.as_deref().filter(|n| *n != c.station_id) {
+                                 " " span.muted { "(now " (now) ")" } }
                              @if let Some(n) = &c.note { br; span.muted { (n) } } }
                         td data-label="Download" { span.downloads {
                             a href={ "/certificates/" (path_segment(&c.id)) "/pdf" } download { "PDF" }

@@ -49,7 +49,10 @@ pub async fn stations(
                     tbody { @for s in &stations.items {
                         @let a = activity.iter().find(|a| a.key_id == s.key_id);
                         tr {
-                            td data-label="Station" { (s.name) }
+                            td data-label="Station" { (s.name)
+                                @if !s.earlier_names.is_empty() {
+                                    br; span.muted { "earlier " (s.earlier_names.join(", ")) }
+                                } }
                             td.mono.key data-label="Key id" { (s.key_id) }
                             td data-label="Enrolled" { (layout::when(&s.enrolled_at)) }
                             td data-label="Last seen" { @match a.and_then(|a| a.last_seen.as_deref()) {
