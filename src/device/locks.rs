@@ -231,6 +231,23 @@ pub fn writers(file: FileId) -> Vec<Holder> {
     out
 }
 
+/// The processes of [`writers`] that still hold `file` open for writing a moment later. A
+/// process that forks copies every descriptor of its parent until it runs its new program
+/// (the copies are close-on-exec): a program that wrote the file a moment ago and is starting
+/// another (a shell, a test harness) shows as a writer for that instant only. A FUSE server
+/// or a virtual machine holds the file for as long as it runs.
+pub fn lasting_writers(file: FileId) -> Vec<Holder> {
+    let first = writers(file);
+    if first.is_empty() {
+        return first;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    writers(file)
+        .into_iter()
+        .filter(|h| first.iter().any(|f| f.pid == h.pid))
+        .collect()
+}
+
 /// Whether the process at `/proc/PID` has a descriptor open for writing on `file`.
 fn writes(proc_dir: &Path, file: FileId) -> bool {
     let Ok(fds) = std::fs::read_dir(proc_dir.join("fd")) else {
@@ -266,6 +283,50 @@ pub fn busy(node: &Path) -> Option<Holder> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shell that holds `file` open for writing for `held` seconds, then lives on without it.
+    fn holder(file: &Path, held: &str) -> std::process::Child {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "exec 3>>'{}'; sleep {held}; exec 3>&-; exec sleep 5",
+                file.display()
+            ))
+            .spawn()
+            .expect("sh")
+    }
+
+    #[test]
+    fn a_writer_for_an_instant_is_not_a_lasting_one() {
+        let dir = tempfile::tempdir_in("/dev/shm").expect("tempdir");
+        let file = dir.path().join("image");
+        std::fs::write(&file, b"x").expect("write");
+        let id = FileId::of(&std::fs::metadata(&file).expect("meta"));
+        let wait_held = |child: &std::process::Child| {
+            let pid = Some(child.id());
+            let t = std::time::Instant::now();
+            while !writers(id).iter().any(|h| h.pid == pid) {
+                assert!(t.elapsed().as_secs() < 5, "the shell never opened the file");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        // Held a moment only (a fork between its parent's write and its own program).
+        let mut brief = holder(&file, "0.1");
+        wait_held(&brief);
+        assert!(lasting_writers(id).is_empty());
+        let _ = brief.kill();
+        let _ = brief.wait();
+        // Held on: named.
+        let mut lasting = holder(&file, "5");
+        wait_held(&lasting);
+        let found = lasting_writers(id);
+        let _ = lasting.kill();
+        let _ = lasting.wait();
+        assert!(
+            found.iter().any(|h| h.pid == Some(lasting.id())),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn fdinfo_access_modes_are_read() {

@@ -170,7 +170,7 @@ impl Target {
                 let real = opened.display_path();
                 take_locks(&real, &opened.file, id)?;
                 refuse_if_protected(&real, &guard, opened.node)?;
-                if let Some(holder) = locks::writers(id).first() {
+                if let Some(holder) = locks::lasting_writers(id).first() {
                     return Err(TargetError::OpenForWriting {
                         path: real,
                         holder: holder.to_string(),
