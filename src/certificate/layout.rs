@@ -617,8 +617,9 @@ mod tests {
         let without = texts(&r);
         assert!(!without.contains("logical"), "{without}");
         assert!(!without.contains("Scope"), "{without}");
-        r.sanitization.logical_only =
-            Some(crate::certificate::record::LogicalOnly::copy_on_write("btrfs"));
+        r.sanitization.logical_only = Some(crate::certificate::record::LogicalOnly::copy_on_write(
+            "btrfs",
+        ));
         let joined = texts(&r);
         for needle in [
             "Of the file only: earlier copies may survive on the device (see 3. Sanitization)",
