@@ -193,7 +193,7 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     let (heading, detail) = match result {
         WipeResult::Pass if r.sanitization.logical_only.is_some() => (
             format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
-            "Of the file only: earlier copies may survive on the device (see 3. Sanitization)"
+            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)"
                 .to_string(),
         ),
         WipeResult::Pass => (
@@ -622,7 +622,7 @@ mod tests {
         ));
         let joined = texts(&r);
         for needle in [
-            "Of the file only: earlier copies may survive on the device (see 3. Sanitization)",
+            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)",
             "Scope",
             "logical sanitisation only: earlier copies of this file may survive",
             "(copy-on-write filesystem btrfs)",

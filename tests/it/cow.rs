@@ -112,7 +112,7 @@ fn an_image_on_btrfs_is_refused_and_with_allow_cow_certified_as_logical_only() {
     let words = pdf_words(Path::new(pdf));
     for needle in [
         LOGICAL_ONLY,
-        "Of the file only: earlier copies may survive on the device",
+        "Logical only: earlier copies of the file may survive on the device",
     ] {
         assert!(
             words.contains(needle),
