@@ -107,6 +107,7 @@ fn an_image_on_btrfs_is_refused_and_with_allow_cow_certified_as_logical_only() {
     let logical = &signed["record"]["sanitization"]["logical_only"];
     assert_eq!(logical["filesystem"], "btrfs", "{signed}");
     assert_eq!(logical["note"], LOGICAL_ONLY, "{signed}");
+    assert_eq!(crate::schema::errors_of(&signed), Vec::<String>::new());
 
     let pdf = drive["certificate_pdf"].as_str().unwrap();
     let words = pdf_words(Path::new(pdf));
