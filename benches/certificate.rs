@@ -53,6 +53,7 @@ fn main() {
         capabilities: None,
         firmware_methods: vec![],
         health: wipeproof::device::health::Health::unknown("not read in this benchmark"),
+        copy_on_write: None,
         disk: Some("sdb".into()),
         identity: Identity::default(),
     };

@@ -191,6 +191,11 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     let side_x = LEFT + 14.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 18.0;
     let side_width = RIGHT - 10.0 - side_x;
     let (heading, detail) = match result {
+        WipeResult::Pass if r.sanitization.logical_only.is_some() => (
+            format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
+            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)"
+                .to_string(),
+        ),
         WipeResult::Pass => (
             format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
             r.sanitization.policy.clone(),
@@ -273,6 +278,9 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
         ),
     };
     w.row("Level", &level);
+    if let Some(l) = &s.logical_only {
+        w.row("Scope", &l.note);
+    }
     w.row("Method", &format!("{}: {}", s.method, s.method_title));
     w.row("Method type", &s.method_type);
     w.row("Technique", &s.technique);
@@ -591,6 +599,34 @@ mod tests {
             "Reallocated_Sector_Ct 8",
             "8 reallocated sectors",
             "3. Sanitization",
+        ] {
+            assert!(joined.contains(needle), "missing {needle}:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn a_logical_only_sanitisation_says_so_in_the_banner_and_in_section_3() {
+        let texts = |r: &Record| {
+            layout(r, "00", "s")
+                .iter()
+                .flat_map(|p| p.texts().into_iter().map(String::from).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut r = sample_record();
+        let without = texts(&r);
+        assert!(!without.contains("Logical only"), "{without}");
+        assert!(!without.contains("sanitisation only"), "{without}");
+        assert!(!without.contains("Scope"), "{without}");
+        r.sanitization.logical_only = Some(crate::certificate::record::LogicalOnly::copy_on_write(
+            "btrfs",
+        ));
+        let joined = texts(&r);
+        for needle in [
+            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)",
+            "Scope",
+            "logical sanitisation only: earlier copies of this file may survive on the device \
+             (copy-on-write filesystem btrfs)",
         ] {
             assert!(joined.contains(needle), "missing {needle}:\n{joined}");
         }

@@ -113,6 +113,35 @@ pub struct Sanitization {
     pub steps: Vec<Step>,
     pub result: WipeResult,
     pub failure_reasons: Vec<String>,
+    /// Set when only the file was overwritten, not the device under it: an image file on a
+    /// copy-on-write filesystem, wiped with `--allow-cow`. Absent otherwise, so certificates
+    /// made before it existed keep their signed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_only: Option<LogicalOnly>,
+}
+
+/// Why a sanitisation reached only the file, and what may survive it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogicalOnly {
+    /// The copy-on-write filesystem that held the file (`btrfs`, `bcachefs`, `zfs`,
+    /// `xfs with reflink`, `overlay`).
+    pub filesystem: String,
+    /// What this means for the reader, in words.
+    pub note: String,
+}
+
+impl LogicalOnly {
+    /// The fact for an image file on the copy-on-write filesystem `filesystem`.
+    pub fn copy_on_write(filesystem: &str) -> LogicalOnly {
+        LogicalOnly {
+            filesystem: filesystem.to_string(),
+            note: format!(
+                "logical sanitisation only: earlier copies of this file may survive on the \
+                 device (copy-on-write filesystem {filesystem})"
+            ),
+        }
+    }
 }
 
 /// Where the media goes after sanitization: the documented values only, so no certificate
@@ -408,6 +437,10 @@ impl Issuable {
                     steps: outcome.steps().to_vec(),
                     result: outcome.result(),
                     failure_reasons: outcome.failure_reasons().to_vec(),
+                    logical_only: facts
+                        .drive
+                        .copy_on_write
+                        .map(|fs| LogicalOnly::copy_on_write(fs.name())),
                 },
                 verification: outcome.verification().clone(),
                 destination: ctx.destination,
@@ -515,6 +548,7 @@ pub(crate) mod tests {
                 ],
                 result: WipeResult::Pass,
                 failure_reasons: vec![],
+                logical_only: None,
             },
             verification: Verification {
                 spec: VerifySpec {
@@ -569,6 +603,26 @@ pub(crate) mod tests {
         assert_eq!(a, b);
         assert!(a.starts_with(b"{\"asset_tags\":"));
         assert_eq!(r.sha256().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn logical_only_is_signed_when_set_and_absent_from_the_bytes_otherwise() {
+        let r = sample_record();
+        let old = String::from_utf8(r.canonical_bytes().unwrap()).unwrap();
+        assert!(!old.contains("logical_only"), "{old}");
+        let mut cow = r.clone();
+        cow.sanitization.logical_only = Some(LogicalOnly::copy_on_write("btrfs"));
+        let bytes = cow.canonical_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains("\"logical_only\":{\"filesystem\":\"btrfs\",\"note\":\"logical sanitisation only: earlier copies of this file may survive on the device (copy-on-write filesystem btrfs)\"}"),
+            "{text}"
+        );
+        let back = Record::from_value(serde_json::from_slice(&bytes).unwrap()).unwrap();
+        assert_eq!(back, cow);
+        let mut v = serde_json::to_value(&cow).unwrap();
+        v["sanitization"]["logical_only"]["why"] = serde_json::json!("x");
+        assert!(Record::from_value(v).is_err());
     }
 
     #[test]

@@ -84,6 +84,11 @@ pub struct WipeArgs {
     /// serial to another asset (refused otherwise; recorded in the custody log).
     #[arg(long, requires = "asset")]
     relink: bool,
+    /// Wipe an image file although it lies on a copy-on-write filesystem (btrfs, bcachefs, ZFS,
+    /// XFS with reflinks, overlay), where earlier copies of its data may survive: refused
+    /// otherwise. Its certificate says the sanitisation is logical only.
+    #[arg(long)]
+    allow_cow: bool,
     /// Buffer size in MiB (tuning).
     #[arg(long, default_value_t = 4, value_name = "MIB", hide = true)]
     buffer_mib: usize,
@@ -133,6 +138,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             destination: args.destination,
             rewipe: args.rewipe,
             relink: args.relink,
+            allow_cow: args.allow_cow,
             resume: args.resume,
             buffer_mib: args.buffer_mib,
         },
@@ -140,7 +146,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     )?;
     // The guard first, before the register is even opened: a drive that is a file of the
     // state directory (the register itself) must be refused with that file untouched.
-    let guard = crate::station::context::guard_context(state);
+    let guard = crate::station::context::guard_context(state).allowing_cow(args.allow_cow);
     let refusals: Vec<String> = args
         .devices
         .iter()

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::capabilities::Capabilities;
+use super::cow::CowFilesystem;
 use super::guard::Guard;
 use super::health::{self, Health};
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
@@ -40,6 +41,10 @@ pub struct DriveInfo {
     pub firmware_methods: Vec<String>,
     /// The drive's own health report (SMART), read when the drive was described.
     pub health: Health,
+    /// The copy-on-write filesystem holding an image file opened with `--allow-cow`: only the
+    /// file is overwritten, earlier copies of its data may survive. Not part of `list`'s JSON.
+    #[serde(skip)]
+    pub copy_on_write: Option<CowFilesystem>,
     /// Manufacturer, when the drive or its bus names one; not part of `list`'s JSON.
     #[serde(skip)]
     pub vendor: Option<String>,
@@ -151,6 +156,7 @@ pub fn describe_disk(
         capabilities,
         firmware_methods: Vec::new(),
         health,
+        copy_on_write: None,
         disk: Some(disk.to_string()),
         identity: id,
     })
@@ -176,6 +182,7 @@ pub fn describe_target(target: &Target, ctx: &GuardContext) -> DriveInfo {
         }
         TargetKind::ImageFile => {
             let mut info = image_like(target.path(), Transport::File);
+            info.copy_on_write = target.copy_on_write();
             info.size_bytes = geometry.size_bytes;
             info.logical_sector_size = geometry.logical_sector_size;
             info.physical_sector_size = geometry.physical_sector_size;
@@ -209,6 +216,7 @@ fn image_like(path: &Path, transport: Transport) -> DriveInfo {
             Transport::File => "an image file has no SMART",
             _ => "the drive's health could not be read",
         }),
+        copy_on_write: None,
         disk: None,
         identity: Identity::default(),
     }

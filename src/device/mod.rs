@@ -4,6 +4,8 @@
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
 //! * [`facts`], [`stack`], [`guard`]: what stands on what, by device number and inode, and which
 //!   drives are protected and why (ARCHITECTURE.md, invariant 1).
+//! * [`cow`]: whether an image file lies on a copy-on-write filesystem (btrfs, bcachefs, ZFS,
+//!   XFS with reflinks, overlay), where overwriting it leaves earlier copies of its data.
 //! * [`health`]: the drive's own SMART (ATA) or SMART / Health log (NVMe), read before a wipe.
 //! * [`inventory`]: the host computer itself: SMBIOS system, board, chassis, BIOS, processors,
 //!   memory, and its batteries.
@@ -17,6 +19,7 @@
 pub mod aligned;
 pub mod ata;
 pub mod capabilities;
+pub mod cow;
 pub mod discovery;
 pub mod facts;
 pub mod guard;

@@ -12,6 +12,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::cow::{self, CowFilesystem};
 use super::facts::FileId;
 use super::guard::{Guard, Protection, SystemFacts};
 use super::stack::Node;
@@ -56,6 +57,17 @@ pub enum TargetError {
          unmount it or stop that program, then try again"
     )]
     OpenForWriting { path: PathBuf, holder: String },
+    #[error(
+        "refusing to erase {path}: it is on {filesystem}, a copy-on-write filesystem, where \
+         overwriting a file leaves earlier copies of its data (in snapshots, reflinked copies and \
+         blocks not yet reused) on the device; erase the drive that holds the filesystem \
+         instead, or give --allow-cow to wipe the file all the same (its certificate then says \
+         the sanitisation is logical only)"
+    )]
+    CopyOnWrite {
+        path: PathBuf,
+        filesystem: CowFilesystem,
+    },
     #[error(
         "{path} changed while it was being opened (renamed or replaced); nothing was written: try again"
     )]
@@ -110,6 +122,9 @@ pub struct GuardContext {
     pub state_paths: Vec<PathBuf>,
     /// The export medium, if configured.
     pub export: Option<PathBuf>,
+    /// An image file on a copy-on-write filesystem may be wiped (`--allow-cow`); its target
+    /// then says so, and so does its certificate.
+    pub allow_cow: bool,
 }
 
 impl GuardContext {
@@ -119,7 +134,14 @@ impl GuardContext {
             sysfs: Sysfs::system(),
             state_paths,
             export,
+            allow_cow: false,
         }
+    }
+
+    /// The same context, allowing (or not) image files on copy-on-write filesystems.
+    pub fn allowing_cow(mut self, allow: bool) -> GuardContext {
+        self.allow_cow = allow;
+        self
     }
 
     /// Computes the guard's verdict for every disk now.
@@ -141,6 +163,8 @@ pub struct Target {
     /// size is not a multiple of the sector size, or everything if `O_DIRECT` is unsupported.
     buffered: Option<File>,
     direct: bool,
+    /// The copy-on-write filesystem holding an image file that was allowed anyway.
+    cow: Option<CowFilesystem>,
 }
 
 impl Target {
@@ -176,7 +200,18 @@ impl Target {
                         holder: holder.to_string(),
                     });
                 }
-                image_target(real, opened.file, id, true)
+                let cow = cow::of_file(&opened.file).map_err(|e| io_err(&real, "fstatfs", e))?;
+                if let Some(filesystem) = cow
+                    && !ctx.allow_cow
+                {
+                    return Err(TargetError::CopyOnWrite {
+                        path: real,
+                        filesystem,
+                    });
+                }
+                let mut target = image_target(real, opened.file, id, true)?;
+                target.cow = cow;
+                Ok(target)
             }
         }
     }
@@ -206,6 +241,12 @@ impl Target {
     /// Block device or image file.
     pub fn kind(&self) -> &TargetKind {
         &self.kind
+    }
+
+    /// The copy-on-write filesystem of an image file opened for erasure with `allow_cow`:
+    /// overwriting the file may leave earlier copies of its data on the device.
+    pub fn copy_on_write(&self) -> Option<CowFilesystem> {
+        self.cow
     }
 
     /// Size and sector sizes.
@@ -533,6 +574,7 @@ fn block_target(
         file,
         buffered: None,
         direct: true,
+        cow: None,
     })
 }
 
@@ -570,6 +612,7 @@ fn image_target(path: PathBuf, file: File, id: FileId, write: bool) -> Result<Ta
         file,
         buffered,
         direct,
+        cow: None,
     })
 }
 

@@ -391,7 +391,7 @@ impl Live {
         options.rewipe = rewipe;
         let request =
             WipeRequest::validate(&options, &ctx.state.config).map_err(|e| e.to_string())?;
-        let (target, info) = open(ctx, Path::new(path))?;
+        let (target, info) = open(ctx, Path::new(path), false)?;
         if let Some(b) = self.tags.get(path)
             && !b.drive.is(&info)
         {

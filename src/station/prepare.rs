@@ -37,9 +37,15 @@ impl Prepared {
     }
 }
 
-/// Opens a drive through the guard and identifies it. `Err` is the guard's refusal.
-pub fn open(ctx: &StationContext, path: &Path) -> Result<(Target, DriveInfo), String> {
-    let target = Target::open_for_erase(path, &ctx.guard).map_err(|e| e.to_string())?;
+/// Opens a drive through the guard and identifies it; an image file on a copy-on-write
+/// filesystem only if `allow_cow`. `Err` is the guard's refusal.
+pub fn open(
+    ctx: &StationContext,
+    path: &Path,
+    allow_cow: bool,
+) -> Result<(Target, DriveInfo), String> {
+    let guard = ctx.guard.clone().allowing_cow(allow_cow);
+    let target = Target::open_for_erase(path, &guard).map_err(|e| e.to_string())?;
     let mut info = describe_target(&target, &ctx.guard);
     firmware::annotate(&mut info);
     Ok((target, info))
@@ -166,7 +172,7 @@ pub fn prepare(
     let mut opened = Vec::new();
     let mut refusals = Vec::new();
     for d in devices {
-        match open(ctx, d) {
+        match open(ctx, d, request.allow_cow) {
             Ok((target, info)) => opened.push((d.display().to_string(), target, info)),
             Err(why) => refusals.push(why),
         }

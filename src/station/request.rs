@@ -31,6 +31,8 @@ pub struct WipeOptions {
     pub rewipe: bool,
     /// Bind drives to `asset` although the register ties their serial to another asset.
     pub relink: bool,
+    /// Image files on copy-on-write filesystems may be wiped (logical sanitisation only).
+    pub allow_cow: bool,
     /// Continue interrupted wipes from their checkpoints.
     pub resume: bool,
     /// Buffer size in MiB (clamped to 1..=256).
@@ -52,6 +54,7 @@ impl WipeOptions {
             destination: None,
             rewipe: false,
             relink: false,
+            allow_cow: false,
             resume: false,
             buffer_mib: 4,
         }
@@ -88,6 +91,8 @@ pub struct WipeRequest {
     pub rewipe: bool,
     /// Drives the register ties to another asset may be bound to `asset`.
     pub relink: bool,
+    /// Image files on copy-on-write filesystems may be wiped (logical sanitisation only).
+    pub allow_cow: bool,
 }
 
 impl WipeRequest {
@@ -162,6 +167,7 @@ impl WipeRequest {
             destination,
             rewipe: options.rewipe,
             relink: options.relink,
+            allow_cow: options.allow_cow,
         })
     }
 

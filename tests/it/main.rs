@@ -9,6 +9,7 @@ mod connectors;
 mod connectors_exchange;
 mod connectors_glpi;
 mod connectors_held;
+mod cow;
 mod custody;
 mod engine;
 mod fake_glpi;

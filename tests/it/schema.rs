@@ -118,7 +118,8 @@ fn validate(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<Str
     }
 }
 
-fn errors_of(v: &Value) -> Vec<String> {
+/// What in a signed certificate (`{"record", ...}`) does not follow the schema, with JSON paths.
+pub fn errors_of(v: &Value) -> Vec<String> {
     let root = schema();
     let mut errors = Vec::new();
     validate(&root, &root, v, "$", &mut errors);

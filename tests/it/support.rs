@@ -263,6 +263,36 @@ impl Mounted {
     }
 }
 
+impl Mounted {
+    /// A btrfs filesystem (copy-on-write, with snapshots) made on `dev` and mounted on a
+    /// temporary directory; unmounted on drop.
+    pub fn btrfs(dev: &Path) -> Mounted {
+        sh("mkfs.btrfs", &["-q", "-f", dev.to_str().unwrap()]);
+        let dir = tempfile::tempdir().unwrap();
+        sh(
+            "mount",
+            &[dev.to_str().unwrap(), dir.path().to_str().unwrap()],
+        );
+        Mounted { dir }
+    }
+
+    /// An XFS filesystem with reflinks on or off made on `dev` (at least 300 MiB) and mounted
+    /// on a temporary directory; unmounted on drop.
+    pub fn xfs(dev: &Path, reflink: bool) -> Mounted {
+        let reflink = format!("reflink={}", u8::from(reflink));
+        sh(
+            "mkfs.xfs",
+            &["-q", "-f", "-m", &reflink, dev.to_str().unwrap()],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        sh(
+            "mount",
+            &[dev.to_str().unwrap(), dir.path().to_str().unwrap()],
+        );
+        Mounted { dir }
+    }
+}
+
 impl Drop for Mounted {
     fn drop(&mut self) {
         let _ = Command::new("umount")

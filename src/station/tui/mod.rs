@@ -471,6 +471,7 @@ mod tests {
             capabilities: None,
             firmware_methods: vec![],
             health: crate::device::health::Health::unknown("not read in this test"),
+            copy_on_write: None,
             busy: None,
             vendor: None,
             disk: None,
