@@ -67,6 +67,49 @@ impl Session {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records the attempt an unclean stop left in `old` (see [`super::unclean`]) and says so.
+    /// `Err` is why it could not be certified: the checkpoint then stays and nothing is erased.
+    fn record_unclean(
+        &self,
+        label: &str,
+        old: &super::checkpoint::Checkpoint,
+        drive: &crate::device::DriveInfo,
+        disposition: &Disposition,
+    ) -> Result<(), String> {
+        let dir = self.recorder.context().checkpoints.dir().to_path_buf();
+        let attempt = super::unclean::attempt(old, drive.clone(), &dir);
+        let delivered = self.recorder.record(
+            attempt,
+            disposition.asset.as_deref(),
+            disposition.destination,
+        );
+        let issued = delivered.issued.map_err(|e| {
+            format!(
+                "wipe {} of {label} was found stopped uncleanly (its process was killed) and                  cannot be recorded: {e}; nothing was erased and its checkpoint stays",
+                old.id
+            )
+        })?;
+        let registered = match &delivered.register_error {
+            Some(e) => format!("; the register could not store it ({e})"),
+            None => String::new(),
+        };
+        emit(
+            self.sink.as_ref(),
+            label,
+            What::Engine(crate::erase::Event::Notice {
+                message: format!(
+                    "wipe {} (started {}) was found stopped uncleanly, its process killed: \
+                     recorded as {} in {}{registered}",
+                    old.id,
+                    old.started_at,
+                    issued.record.sanitization.result.as_str(),
+                    issued.pdf.display()
+                ),
+            }),
+        );
+        Ok(())
+    }
+
     /// Starts wiping a prepared drive now.
     pub fn start(&self, prepared: Prepared, disposition: Disposition) {
         let Prepared {
@@ -76,8 +119,15 @@ impl Session {
             replaces,
         } = prepared;
         let ctx = self.recorder.context();
-        // A fresh wipe replaces an interrupted one only once it really starts.
+        // A fresh wipe replaces an interrupted one only once it really starts, and one whose
+        // process was killed only once that attempt is on record.
         if let Some(old) = replaces {
+            if super::unclean::stopped_uncleanly(&old)
+                && let Err(reason) = self.record_unclean(&label, &old, work.drive(), &disposition)
+            {
+                emit(self.sink.as_ref(), &label, What::Failed { reason });
+                return;
+            }
             ctx.checkpoints.remove(&old.id);
         }
         let work_bytes = work.work_bytes();

@@ -383,6 +383,18 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The same outcome with a reason why the wipe did not end, first: INCOMPLETE, or FAIL if it
+    /// already was. Like [`Outcome::with_problem`] it can only make a result worse, never PASS.
+    pub fn with_interruption(mut self, reason: String) -> Outcome {
+        self.failure_reasons.insert(0, reason);
+        if self.result != WipeResult::Fail {
+            self.result = WipeResult::Incomplete;
+        }
+        self
+    }
+}
+
 /// The steps whose verification the method requires: every step, or the last one.
 fn required_checks(steps: &[Step], verify_passes: VerifyPasses) -> Vec<u32> {
     match verify_passes {
