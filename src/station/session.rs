@@ -68,14 +68,14 @@ impl Session {
     }
 
     /// Records the attempt an unclean stop left in `old` (see [`super::unclean`]) and says so.
-    /// `Err` is why it could not be certified: the checkpoint then stays and nothing is erased.
+    /// False if it could not be certified: its checkpoint then stays, to be recorded next time.
     fn record_unclean(
         &self,
         label: &str,
         old: &super::checkpoint::Checkpoint,
         drive: &crate::device::DriveInfo,
         disposition: &Disposition,
-    ) -> Result<(), String> {
+    ) -> bool {
         let dir = self.recorder.context().checkpoints.dir().to_path_buf();
         let attempt = super::unclean::attempt(old, drive.clone(), &dir);
         let delivered = self.recorder.record(
@@ -83,31 +83,38 @@ impl Session {
             disposition.asset.as_deref(),
             disposition.destination,
         );
-        let issued = delivered.issued.map_err(|e| {
-            format!(
-                "wipe {} of {label} was found stopped uncleanly (its process was killed) and                  cannot be recorded: {e}; nothing was erased and its checkpoint stays",
-                old.id
+        let notice = |message| {
+            emit(
+                self.sink.as_ref(),
+                label,
+                What::Engine(crate::erase::Event::Notice { message }),
             )
-        })?;
+        };
+        let issued = match delivered.issued {
+            Ok(i) => i,
+            Err(e) => {
+                notice(format!(
+                    "wipe {} (started {}) was found stopped uncleanly (its process was killed, \
+                     crashed or lost power) and cannot be recorded ({e}); its checkpoint stays \
+                     and is recorded when the drive is next wiped",
+                    old.id, old.started_at
+                ));
+                return false;
+            }
+        };
         let registered = match &delivered.register_error {
             Some(e) => format!("; the register could not store it ({e})"),
             None => String::new(),
         };
-        emit(
-            self.sink.as_ref(),
-            label,
-            What::Engine(crate::erase::Event::Notice {
-                message: format!(
-                    "wipe {} (started {}) was found stopped uncleanly, its process killed: \
-                     recorded as {} in {}{registered}",
-                    old.id,
-                    old.started_at,
-                    issued.record.sanitization.result.as_str(),
-                    issued.pdf.display()
-                ),
-            }),
-        );
-        Ok(())
+        notice(format!(
+            "wipe {} (started {}) was found stopped uncleanly (its process was killed, \
+             crashed or lost power): recorded as {} in {}{registered}",
+            old.id,
+            old.started_at,
+            issued.record.sanitization.result.as_str(),
+            issued.pdf.display()
+        ));
+        true
     }
 
     /// Starts wiping a prepared drive now.
@@ -122,13 +129,11 @@ impl Session {
         // A fresh wipe replaces an interrupted one only once it really starts, and one whose
         // process was killed only once that attempt is on record.
         if let Some(old) = replaces {
-            if super::unclean::stopped_uncleanly(&old)
-                && let Err(reason) = self.record_unclean(&label, &old, work.drive(), &disposition)
-            {
-                emit(self.sink.as_ref(), &label, What::Failed { reason });
-                return;
+            let recorded = !super::unclean::stopped_uncleanly(&old)
+                || self.record_unclean(&label, &old, work.drive(), &disposition);
+            if recorded {
+                ctx.checkpoints.remove(&old.id);
             }
-            ctx.checkpoints.remove(&old.id);
         }
         let work_bytes = work.work_bytes();
         let wipe_id = match &work {
