@@ -56,6 +56,7 @@ enum IntakeCommand {
     /// the customer signed for.
     Collect {
         collection: String,
+        /// The driver who picked the collection up
         #[arg(long)]
         driver: String,
         /// The vehicle's registration.

@@ -99,7 +99,7 @@ impl ReportCustody {
                         "{} (by {} at {}{})",
                         res.reason.describe(),
                         res.by,
-                        res.at,
+                        when(&res.at),
                         res.note
                             .as_deref()
                             .map(|n| format!(": {n}"))

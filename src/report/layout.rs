@@ -8,6 +8,14 @@ use super::CollectionReport;
 use crate::certificate::page::{Colour, Font, LEFT, Page, Writer};
 use crate::register::AssetState;
 
+/// Whether `line`'s asset was never received and is listed as missing in the chain of custody.
+fn is_missing(r: &CollectionReport, line: &crate::register::ReportLine) -> bool {
+    line.state == AssetState::Expected
+        && r.custody
+            .as_ref()
+            .is_some_and(|c| c.missing.iter().any(|m| m.asset_tag == line.asset_tag))
+}
+
 /// The pages of `r`, with its record hash `sha` and base64 signature `sig_b64`.
 pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     let mut w = Writer::new();
@@ -56,13 +64,40 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
 
     w.section("Summary");
     let s = &r.summary;
-    let states = |m: &std::collections::BTreeMap<AssetState, u64>| {
+    // An asset goods-in never received is still `expected` in the register; the customer
+    // reads it as missing (how it was resolved is in the chain of custody above).
+    let missing_of = |asset_type: Option<&str>| -> u64 {
+        let mut tags: Vec<&str> = r
+            .lines
+            .iter()
+            .filter(|l| {
+                is_missing(r, l)
+                    && asset_type
+                        .is_none_or(|t| l.asset_type.as_deref().unwrap_or("unspecified") == t)
+            })
+            .map(|l| l.asset_tag.as_str())
+            .collect();
+        tags.dedup();
+        tags.len() as u64
+    };
+    let states = |m: &std::collections::BTreeMap<AssetState, u64>, missing: u64| {
         m.iter()
-            .map(|(k, v)| format!("{v} {}", k.as_str()))
+            .filter_map(|(k, v)| {
+                let v = if *k == AssetState::Expected {
+                    v.saturating_sub(missing)
+                } else {
+                    *v
+                };
+                (v > 0).then(|| format!("{v} {}", k.as_str()))
+            })
+            .chain((missing > 0).then(|| format!("{missing} missing")))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    w.row("Assets", &format!("{} ({})", s.assets, states(&s.by_state)));
+    w.row(
+        "Assets",
+        &format!("{} ({})", s.assets, states(&s.by_state, missing_of(None))),
+    );
     let d = &s.by_result;
     w.row(
         "Drives",
@@ -73,7 +108,10 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     );
     for (t, by_state) in &s.by_type {
         let n: u64 = by_state.values().sum();
-        w.row(&format!("  {t}"), &format!("{n} ({})", states(by_state)));
+        w.row(
+            &format!("  {t}"),
+            &format!("{n} ({})", states(by_state, missing_of(Some(t)))),
+        );
     }
 
     w.section("Assets and drives");
@@ -111,7 +149,11 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
             &[
                 &l.asset_tag,
                 l.asset_type.as_deref().unwrap_or(""),
-                l.state.as_str(),
+                if is_missing(r, l) {
+                    "missing"
+                } else {
+                    l.state.as_str()
+                },
                 l.drive_serial.as_deref().unwrap_or("no drive known"),
                 l.method.as_deref().unwrap_or(""),
                 l.level.map(|v| v.as_str()).unwrap_or(""),
@@ -126,8 +168,8 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     }
     w.down(4.0);
     w.note(
-        "Asset state is the asset's place in its life (expected, received, retired, failed, destroyed); \
-         Result is the drive's latest certificate. Certificate: the first 8 characters of the \
+        "Asset state is the asset's place in its life (expected, received, retired, failed, destroyed; \
+         missing: never received, see Chain of custody); Result is the drive's latest certificate. Certificate: the first 8 characters of the \
          certificate id, as in the certificate's file name; the signed report holds the full ids \
          and each asset's serial.",
     );

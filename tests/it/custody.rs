@@ -228,6 +228,36 @@ fn goods_in_answers_each_scan_at_once_and_reconciles(backend: Backend) {
     assert_eq!(l["collections"][1]["state"], "booked");
     let (code, audit) = home.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 0, "{audit}");
+
+    // The customer's report: the lost asset reads as missing (the register still holds it
+    // as expected), in the table and the summary, and its resolution is dated like the rest.
+    assert!(home.run(&["keys", "init"]).status.success());
+    let out_dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let out = home.run(&["report", "COL-1", "--out", out_dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pdf = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("ACME-3"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("missing") && !row.contains("expected"),
+        "{text}"
+    );
+    assert!(text.contains("1 missing"), "{text}");
+    assert!(
+        !text.contains("Z: incident"),
+        "a raw timestamp in the resolution: {text}"
+    );
 }
 
 fn custody_events_reach_the_central_register_by_sync(backend: Backend) {
