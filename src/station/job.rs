@@ -100,7 +100,7 @@ impl Job {
             position: None,
             fingerprint: Vec::new(),
             hidden_areas: Vec::new(),
-            stopped_cleanly_at: None,
+            stopped_cleanly: false,
             seal: None,
         };
         Ok(Job {
@@ -128,7 +128,7 @@ impl Job {
     ) -> Job {
         let on_error = state.on_error;
         // Running again: until this process stops it cleanly, the checkpoint says it did not.
-        state.stopped_cleanly_at = None;
+        state.stopped_cleanly = false;
         restart_if_proof_is_lost(&mut state);
         Job {
             target,
@@ -532,7 +532,7 @@ impl Job {
         // before the certificate is written must not lose a finished wipe. It says this process
         // stopped the wipe and records it (a killed process leaves no such mark, see
         // `super::unclean`).
-        self.state.stopped_cleanly_at = Some(timestamp::now());
+        self.state.stopped_cleanly = true;
         self.save(sink);
         Finished {
             wipe_id: self.state.id.to_string(),

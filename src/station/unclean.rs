@@ -5,7 +5,7 @@
 //! event) saying it was found after an unclean stop and what had been done by then.
 //!
 //! A process that stops a wipe itself (a signal, a failure, the end) marks its checkpoint
-//! ([`Checkpoint::stopped_cleanly_at`]) before it certifies the outcome, so only a checkpoint
+//! ([`Checkpoint::stopped_cleanly`]) before it certifies the outcome, so only a checkpoint
 //! without that mark is recorded here; the checkpoint is sealed, so nobody else can add or
 //! remove the mark. A running wipe's checkpoint is never taken for a stopped one: the new wipe
 //! holds the drive's exclusive locks, which a running wipe of it would hold instead.
@@ -25,7 +25,7 @@ use super::job::Finished;
 
 /// Whether `cp` was left by a process that did not stop its wipe cleanly.
 pub fn stopped_uncleanly(cp: &Checkpoint) -> bool {
-    cp.stopped_cleanly_at.is_none()
+    !cp.stopped_cleanly
 }
 
 /// The interrupted attempt of `cp`, on `drive` (the drive the checkpoint was proved to belong
@@ -145,7 +145,7 @@ mod tests {
         let outcome = Outcome::conclude(steps, evidence, Vec::new()).with_interruption(why);
         assert_eq!(outcome.result(), WipeResult::Incomplete);
         assert!(outcome.failure_reasons()[0].starts_with("found after an unclean stop"));
-        c.stopped_cleanly_at = Some("2026-01-01T00:00:01Z".into());
+        c.stopped_cleanly = true;
         assert!(!stopped_uncleanly(&c));
     }
 }
