@@ -585,6 +585,27 @@ mod tests {
     }
 
     #[test]
+    fn an_interruption_makes_a_pass_incomplete_and_leaves_a_fail_fail() {
+        let pass = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            vec![],
+        );
+        assert_eq!(pass.result(), WipeResult::Pass);
+        let o = pass.with_interruption("found after an unclean stop".into());
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert_eq!(o.failure_reasons(), ["found after an unclean stop"]);
+        let fail = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            vec!["drive vanished".into()],
+        );
+        let o = fail.with_interruption("stopped".into());
+        assert_eq!(o.result(), WipeResult::Fail);
+        assert_eq!(o.failure_reasons()[0], "stopped");
+    }
+
+    #[test]
     fn verify_spec_parsing() {
         assert_eq!(VerifySpec::parse("sample").unwrap().coverage_ppm, 100_000);
         assert_eq!(
