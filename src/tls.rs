@@ -1,6 +1,8 @@
 //! Reading TLS certificates and keys from PEM files, for both ends of a connection: the central
 //! register's server (`crate::server::tls`) and the station that syncs to it
-//! (`crate::sync::tls`). Every error names the file and says what to do.
+//! (`crate::sync::tls`); and the client side of a connection to PostgreSQL
+//! ([`postgres_tls`]), which the register layer uses without naming a TLS crate. Every error
+//! names the file and says what to do.
 //!
 //! Both sides use rustls with the ring provider, TLS 1.2 and 1.3 only.
 
@@ -98,4 +100,39 @@ pub(crate) fn read_certificates(
         });
     }
     Ok(certs)
+}
+
+/// What to tell a person whose PostgreSQL CA file is wrong.
+const PG_CA_HINT: &str = "sslrootcert= names the PEM file of the CA that signed the PostgreSQL \
+                          server's certificate";
+
+/// A TLS connector for PostgreSQL that verifies the server's certificate chain and its name
+/// (the host of the URL), against the certificates of `ca_file` if given, else the operating
+/// system's trusted roots. TLS 1.2 and 1.3 only.
+pub fn postgres_tls(
+    ca_file: Option<&Path>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = match ca_file {
+        Some(path) => read_certificates(path, "PostgreSQL CA file", PG_CA_HINT)?,
+        None => rustls_native_certs::load_native_certs().certs,
+    };
+    let path = ca_file.unwrap_or(Path::new("the system's trusted roots"));
+    for cert in certificates {
+        roots.add(cert).map_err(|e| TlsError::BadPem {
+            what: "PostgreSQL CA file",
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::BadPem {
+            what: "PostgreSQL CA file",
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }

@@ -117,6 +117,8 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
                 auto: auto_method,
                 colour: tui::colour_allowed(),
                 poweroff_after: poweroff.then_some(POWEROFF_AFTER_IDLE),
+                configured_operator: Some(state.config.station.operator.to_string())
+                    .filter(|o| o != "operator"),
             },
         )
         .context("the terminal UI failed; the terminal was restored")?;

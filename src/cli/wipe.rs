@@ -187,6 +187,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
             Disposition {
                 asset: request.asset.clone(),
                 destination: request.destination,
+                operator: None,
             },
         );
     }

@@ -131,6 +131,8 @@ pub struct Live {
     /// How many wipes ended, and how many of those passed.
     ended: usize,
     passed: usize,
+    /// The person signed in at the station's screen: each wipe started from now names them.
+    operator: Option<String>,
 }
 
 impl Live {
@@ -158,6 +160,7 @@ impl Live {
             existing: HashSet::new(),
             ended: 0,
             passed: 0,
+            operator: None,
         };
         if let Some(w) = warning {
             crate::stderr_line!("wipeproof: {w}");
@@ -454,9 +457,35 @@ impl Live {
             Disposition {
                 asset: request.asset.clone(),
                 destination: request.destination,
+                operator: self.operator.clone(),
             },
         );
         Ok(())
+    }
+
+    /// Signs `name` in: the wipes started from now name them as the operator. Refused (with
+    /// the reason) when it is empty or holds characters an identifier may not.
+    pub fn sign_in(&mut self, name: &str) -> Result<(), String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("type your name (or scan your badge), then Enter".into());
+        }
+        if name.chars().count() > 64 {
+            return Err("an operator's name has at most 64 characters".into());
+        }
+        if let Some(why) = crate::identifier::problem(name) {
+            return Err(format!("operator {name:?} {why}"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err("an operator's name may not hold control characters".into());
+        }
+        self.operator = Some(name.to_string());
+        Ok(())
+    }
+
+    /// The person signed in, if any.
+    pub fn operator(&self) -> Option<&str> {
+        self.operator.as_deref()
     }
 
     /// Cancels a scheduled automatic wipe. False if none was scheduled.

@@ -44,6 +44,7 @@ impl Recorder {
         finished: Finished,
         asset: Option<&str>,
         destination: crate::certificate::record::Destination,
+        operator: Option<&str>,
     ) -> Delivered {
         let found = {
             self.ctx
@@ -53,6 +54,9 @@ impl Recorder {
                 .flatten()
         };
         let mut issue_ctx = self.ctx.issue_context(destination);
+        if let Some(person) = operator {
+            issue_ctx.performed_by.operator = person.to_string();
+        }
         if let Some(a) = &found {
             issue_ctx.customer = Some(a.customer.clone());
             issue_ctx.collection = Some(a.collection.clone());

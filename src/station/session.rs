@@ -16,6 +16,9 @@ use super::recorder::{Delivered, Recorder};
 pub struct Disposition {
     pub asset: Option<String>,
     pub destination: crate::certificate::record::Destination,
+    /// The person who started this wipe, when the station's screen signed one in; `None`:
+    /// `station.operator` (or `--operator`).
+    pub operator: Option<String>,
 }
 
 struct Worker {
@@ -175,6 +178,7 @@ impl Session {
                         finished,
                         disposition.asset.as_deref(),
                         disposition.destination,
+                        disposition.operator.as_deref(),
                     );
                     report(sink.as_ref(), &label, &delivered);
                     delivered

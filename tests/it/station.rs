@@ -543,10 +543,24 @@ fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
     let home = Home::new();
     let t = token("tui");
     let tmux = Tmux::start(&home, &format!("*{t}*"));
+    // An attended station asks who is there first; a badge scanner types the name and Enter
+    // at once.
     tmux.wait_for(
-        |s| s.contains("s start"),
+        |s| s.contains("sign in:"),
         Duration::from_secs(20),
-        "the key help",
+        "the sign-in",
+    );
+    tmux.keys(&["Bad\u{202E}Name", "Enter"]);
+    tmux.wait_for(
+        |s| s.contains("U+202E"),
+        Duration::from_secs(5),
+        "the refused name",
+    );
+    tmux.keys(&["Ann Smith", "Enter"]);
+    tmux.wait_for(
+        |s| s.contains("operator Ann Smith") && s.contains("s start"),
+        Duration::from_secs(5),
+        "the operator signed in",
     );
     let drive = Plug::new(&t, "tui", 16 << 20);
     let name = drive.path().trim_start_matches("/dev/").to_string();
@@ -575,6 +589,16 @@ fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
         .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
         .count();
     assert_eq!(certs, 1);
+    // The certificate names the person signed in, not the config's placeholder.
+    let operators: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
+        .map(|c: serde_json::Value| c["record"]["performed_by"]["operator"].clone())
+        .filter(|o| !o.is_null())
+        .collect();
+    assert_eq!(operators, ["Ann Smith"]);
     tmux.keys(&["q"]);
     let t0 = Instant::now();
     while tmux.alive() && t0.elapsed() < Duration::from_secs(10) {

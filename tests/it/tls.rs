@@ -431,3 +431,104 @@ fn certificate_and_key_files_that_do_not_fit_are_named() {
         "{err}"
     );
 }
+
+/// Turns TLS on in the test's PostgreSQL cluster with `pki`'s server certificate (reloaded,
+/// not restarted: plain connections of other tests go on).
+fn postgres_serves_tls(admin: &mut postgres::Client, pki: &TestPki) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("wipeproof-pg-tls-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    for name in ["server.pem", "server.key"] {
+        std::fs::copy(pki.path(name), dir.path().join(name)).unwrap();
+    }
+    let key = dir.path().join("server.key");
+    let chown = Command::new("chown")
+        .args(["-R", "postgres:postgres", dir.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let cert = dir.path().join("server.pem");
+    // One statement at a time: ALTER SYSTEM may not run in a transaction block.
+    for statement in [
+        format!("ALTER SYSTEM SET ssl_cert_file = '{}'", cert.display()),
+        format!("ALTER SYSTEM SET ssl_key_file = '{}'", key.display()),
+        "ALTER SYSTEM SET ssl = 'on'".to_string(),
+    ] {
+        admin.batch_execute(&statement).unwrap();
+    }
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let on: String = admin.query_one("SHOW ssl", &[]).unwrap().get(0);
+        if on == "on" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "PostgreSQL did not turn ssl on");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dir
+}
+
+#[test]
+fn the_register_reaches_postgresql_over_verified_tls() {
+    let pki = TestPki::new();
+    let mut home = Home::on(Backend::Postgres);
+    let plain = home.database.clone().unwrap();
+    let mut admin = postgres::Client::connect(&plain, postgres::NoTls).unwrap();
+    let _files = postgres_serves_tls(&mut admin, &pki);
+
+    // Verified against the CA that signed the server's certificate: it connects, over TLS.
+    home.database = Some(format!(
+        "{plain}?sslmode=verify-full&sslrootcert={}",
+        pki.arg("ca.pem")
+    ));
+    let out = home.run(&["stations", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let server = Server::start(&home);
+    let health = ureq::get(&format!("{}/api/v1/health", server.url))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(health.as_u16(), 200);
+    let encrypted: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid \
+             WHERE a.application_name = 'wipeproof' AND a.datname = current_database() AND s.ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "the server's connections are not encrypted");
+    let clear: i64 = admin
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid \
+             WHERE a.application_name = 'wipeproof' AND a.datname = current_database() AND NOT s.ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(clear, 0, "a connection of the server is in clear");
+    drop(server);
+
+    // A CA that did not sign it: refused, with what to do.
+    let other = TestPki::new();
+    home.database = Some(format!(
+        "{plain}?sslmode=verify-full&sslrootcert={}",
+        other.arg("ca.pem")
+    ));
+    let out = home.run(&["stations", "list", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sslrootcert="), "{}", stderr(&out));
+    // verify-ca would not check the name: refused before connecting.
+    home.database = Some(format!("{plain}?sslmode=verify-ca"));
+    let out = home.run(&["stations", "list", "--json"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("verify-full"), "{}", stderr(&out));
+}

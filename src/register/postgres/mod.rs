@@ -51,11 +51,66 @@ pub struct PostgresStore {
     /// How to connect again when the connection has closed (the database restarted, an
     /// administrator ended the session, the network dropped it).
     config: postgres::Config,
+    /// Plain, or TLS with the server's certificate verified (the URL's `sslmode`).
+    transport: Transport,
     /// Set when a transaction failed: the next one first checks that the connection still
     /// answers (a failure may have been the connection's own).
     suspect: std::cell::Cell<bool>,
     statements: StatementCache,
     name: String,
+}
+
+/// How the connection to the database is protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Transport {
+    /// As the client connects by itself: `sslmode` absent, `disable` or `prefer` (plain TCP,
+    /// or a Unix socket).
+    Plain,
+    /// `sslmode=require` or `verify-full`: TLS, the server's certificate chain and name verified
+    /// against `ca_file` (the URL's `sslrootcert`), else the system's trusted roots.
+    Verified { ca_file: Option<std::path::PathBuf> },
+}
+
+/// Takes `sslmode=require|verify-full` and `sslrootcert=PATH` out of the URL's query (the
+/// client knows neither the verify modes nor a root file) and says how to connect. wipeproof
+/// always verifies a TLS server, so `require` means what libpq's `verify-full` does.
+fn transport(url: &str) -> Result<(String, Transport), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), Transport::Plain));
+    };
+    let (mut verified, mut ca_file, mut kept) = (false, None, Vec::new());
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("sslmode", "require" | "verify-full")) => verified = true,
+            Some(("sslmode", "verify-ca")) => {
+                return Err(
+                    "sslmode=verify-ca: wipeproof always checks the server's name as \
+                            well as its certificate; use sslmode=verify-full"
+                        .into(),
+                );
+            }
+            Some(("sslrootcert", path)) if !path.is_empty() => {
+                ca_file = Some(std::path::PathBuf::from(path));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    if ca_file.is_some() && !verified {
+        return Err("sslrootcert= is used only with sslmode=verify-full (or require)".into());
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((
+        url,
+        if verified {
+            Transport::Verified { ca_file }
+        } else {
+            Transport::Plain
+        },
+    ))
 }
 
 /// The URL with its password hidden, for messages.
@@ -113,7 +168,8 @@ impl SqlRegister<PostgresStore> {
             path: name.clone(),
             message,
         };
-        let mut config = postgres::Config::from_str(url).map_err(|e| {
+        let (url, transport) = transport(url).map_err(&fail)?;
+        let mut config = postgres::Config::from_str(&url).map_err(|e| {
             fail(format!(
                 "not a PostgreSQL URL ({e}); expected postgres://USER@HOST[:PORT]/DATABASE"
             ))
@@ -122,11 +178,15 @@ impl SqlRegister<PostgresStore> {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("wipeproof");
-        let mut client = open_connection(&config, &name)?;
+        if transport != Transport::Plain {
+            config.ssl_mode(postgres::config::SslMode::Require);
+        }
+        let mut client = open_connection(&config, &transport, &name)?;
         migrate(&mut client).map_err(|e| fail(format!("migrating the schema: {e}")))?;
         Ok(SqlRegister::new(PostgresStore {
             client: RefCell::new(client),
             config,
+            transport,
             suspect: std::cell::Cell::new(false),
             statements: RefCell::new(HashMap::new()),
             name,
@@ -135,13 +195,40 @@ impl SqlRegister<PostgresStore> {
 }
 
 /// A new connection to the database `name` (the URL without its password) by `config`.
-fn open_connection(config: &postgres::Config, name: &str) -> Result<Client, RegisterError> {
-    config.connect(NoTls).map_err(|e| RegisterError::Database {
-        path: name.to_string(),
-        message: format!(
-            "cannot connect ({}); is the server running, and may this user connect to the database?",
-            error(e)
-        ),
+fn open_connection(
+    config: &postgres::Config,
+    transport: &Transport,
+    name: &str,
+) -> Result<Client, RegisterError> {
+    let connected = match transport {
+        Transport::Plain => config.connect(NoTls),
+        Transport::Verified { ca_file } => {
+            let tls = crate::tls::postgres_tls(ca_file.as_deref()).map_err(|e| {
+                RegisterError::Database {
+                    path: name.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            config.connect(tls)
+        }
+    };
+    connected.map_err(|e| {
+        let why = error(e).to_string();
+        let advice = if *transport == Transport::Plain {
+            "is the server running, and may this user connect to the database?"
+        } else if why.contains("does not support TLS") {
+            "the server does not offer TLS: set ssl = on with its certificate and key in \
+             postgresql.conf, or connect without sslmode=verify-full on a trusted network"
+        } else if why.contains("TLS") || why.contains("certificate") {
+            "the server's certificate must be signed by the CA in sslrootcert= (or one the system \
+             trusts) and name the host of the URL"
+        } else {
+            "is the server running, and may this user connect to the database?"
+        };
+        RegisterError::Database {
+            path: name.to_string(),
+            message: format!("cannot connect ({why}); {advice}"),
+        }
     })
 }
 
@@ -198,7 +285,7 @@ impl PostgresStore {
         let broken = client.is_closed()
             || (self.suspect.replace(false) && client.is_valid(ALIVE_TIMEOUT).is_err());
         if broken {
-            *client = open_connection(&self.config, &self.name)?;
+            *client = open_connection(&self.config, &self.transport, &self.name)?;
             self.statements.borrow_mut().clear();
         }
         Ok(client)
@@ -278,6 +365,37 @@ impl PostgresStore {
 mod tests {
     use super::*;
     use crate::register::{Actor, ManifestRow, Register};
+
+    #[test]
+    fn sslmode_verify_full_and_its_root_file_are_taken_out_of_the_url() {
+        let (url, t) = transport(
+            "postgres://wp@db.example/register?sslmode=verify-full&sslrootcert=/etc/wp/ca.pem&connect_timeout=5",
+        )
+        .expect("verify-full");
+        assert_eq!(url, "postgres://wp@db.example/register?connect_timeout=5");
+        assert_eq!(
+            t,
+            Transport::Verified {
+                ca_file: Some("/etc/wp/ca.pem".into())
+            }
+        );
+        let (url, t) = transport("postgres://wp@db.example/register?sslmode=require").unwrap();
+        assert_eq!(url, "postgres://wp@db.example/register");
+        assert_eq!(t, Transport::Verified { ca_file: None });
+        for plain in [
+            "postgres://wp@db.example/register",
+            "postgres://wp@db.example/register?sslmode=disable",
+        ] {
+            assert_eq!(
+                transport(plain).unwrap(),
+                (plain.to_string(), Transport::Plain)
+            );
+        }
+        let err = transport("postgres://wp@h/db?sslmode=verify-ca").unwrap_err();
+        assert!(err.contains("verify-full"), "{err}");
+        let err = transport("postgres://wp@h/db?sslrootcert=/ca.pem").unwrap_err();
+        assert!(err.contains("sslmode=verify-full"), "{err}");
+    }
 
     #[test]
     fn a_register_connects_again_once_its_session_was_ended() {

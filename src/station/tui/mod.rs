@@ -37,6 +37,9 @@ pub struct TuiOptions {
     /// `station.poweroff_when_done`: leave for a power-off once unattended work is done and the
     /// results have been on the screen this long (a key press starts the wait again).
     pub poweroff_after: Option<Duration>,
+    /// `station.operator` (or `--operator`) unless it is the placeholder: Enter alone at the
+    /// sign-in takes it.
+    pub configured_operator: Option<String>,
 }
 
 /// Why the screen was left.
@@ -96,6 +99,9 @@ enum Mode {
     Normal,
     /// Typing (or scanning) an asset tag for the selected drive.
     Tag(String),
+    /// The operator signs in (typed, or a badge scanned: a scanner types and ends with Enter):
+    /// at the start of an attended station, and with `o` to change.
+    SignIn(String),
     Confirm(Pending),
 }
 
@@ -159,6 +165,12 @@ impl App {
             }
             Mode::Normal => None,
             Mode::Tag(t) => Some(format!("asset tag: {t}_   (Enter links it, Esc cancels)")),
+            Mode::SignIn(t) => Some(match &self.options.configured_operator {
+                Some(name) if t.is_empty() => format!(
+                    "sign in: {t}_   type your name or scan your badge, then Enter (Enter alone: {name})"
+                ),
+                _ => format!("sign in: {t}_   type your name or scan your badge, then Enter"),
+            }),
             Mode::Confirm(Pending::Start { path, method }) => Some(format!(
                 "ERASE ALL DATA on {path} with {method}? y = yes, any other key = no"
             )),
@@ -202,6 +214,7 @@ impl App {
                 }
                 _ => self.mode = Mode::Tag(tag),
             },
+            Mode::SignIn(name) => self.sign_in_key(name, key, live),
             Mode::Confirm(Pending::Rewipe { path, method, .. }) => {
                 if key.code == KeyCode::Char('R') {
                     let _ = live.start_wipe(&path, &method, true);
@@ -225,6 +238,40 @@ impl App {
                 }
             }
             Mode::Normal => self.normal_key(key, live),
+        }
+    }
+
+    /// A key while the operator signs in. Ctrl-C still quits; Esc keeps whoever was signed
+    /// in before (there must be someone).
+    fn sign_in_key(&mut self, mut name: String, key: KeyEvent, live: &mut Live) {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.normal_key(key, live);
+            return;
+        }
+        match key.code {
+            KeyCode::Enter => {
+                let typed = match (&self.options.configured_operator, name.trim()) {
+                    (Some(configured), "") => configured.clone(),
+                    (_, typed) => typed.to_string(),
+                };
+                match live.sign_in(&typed) {
+                    Ok(()) => self.board.note(format!("operator {typed} signed in")),
+                    Err(why) => {
+                        self.board.note(why);
+                        self.mode = Mode::SignIn(String::new());
+                    }
+                }
+            }
+            KeyCode::Esc if live.operator().is_some() => {}
+            KeyCode::Backspace => {
+                name.pop();
+                self.mode = Mode::SignIn(name);
+            }
+            KeyCode::Char(c) if !c.is_control() && name.chars().count() < 64 => {
+                name.push(c);
+                self.mode = Mode::SignIn(name);
+            }
+            _ => self.mode = Mode::SignIn(name),
         }
     }
 
@@ -294,6 +341,7 @@ impl App {
             }
             KeyCode::Char('a') => self.mode = Mode::Confirm(Pending::StopAll),
             KeyCode::Char('t') => self.mode = Mode::Tag(String::new()),
+            KeyCode::Char('o') => self.mode = Mode::SignIn(String::new()),
             // A barcode scanner types the tag and Enter: a tag starts with a capital or digit.
             KeyCode::Char(c) if c.is_ascii_uppercase() || c.is_ascii_digit() => {
                 self.mode = Mode::Tag(c.to_string())
@@ -314,7 +362,12 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
         board: Board::default(),
         selected: 0,
         methods: HashMap::new(),
-        mode: Mode::Normal,
+        // An attended station starts by asking who is there; an unattended one never waits.
+        mode: if options.auto.is_none() {
+            Mode::SignIn(String::new())
+        } else {
+            Mode::Normal
+        },
         quitting: false,
         repaint: false,
         options,
@@ -358,6 +411,9 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
                     colour: app.options.colour,
                     station: &app.options.station,
                     auto: app.options.auto.as_deref(),
+                    operator: live
+                        .operator()
+                        .or(app.options.configured_operator.as_deref()),
                 },
             )
         })?;
@@ -461,6 +517,7 @@ mod tests {
                             colour: false,
                             station: "bay-3",
                             auto: None,
+                            operator: Some("Ann Smith"),
                         },
                     )
                 })
@@ -512,6 +569,7 @@ mod tests {
                             colour: false,
                             station: "bay-3",
                             auto: None,
+                            operator: Some("Ann Smith"),
                         },
                     )
                 })

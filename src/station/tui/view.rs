@@ -23,6 +23,8 @@ pub struct Screen<'a> {
     pub colour: bool,
     pub station: &'a str,
     pub auto: Option<&'a str>,
+    /// Who the next wipe names as its operator.
+    pub operator: Option<&'a str>,
 }
 
 impl Screen<'_> {
@@ -165,8 +167,12 @@ fn draw_title(frame: &mut Frame, area: Rect, screen: &Screen) {
         .auto
         .map(|m| format!("  auto: {m}"))
         .unwrap_or_default();
+    let operator = screen
+        .operator
+        .map(|o| format!("  operator {o}"))
+        .unwrap_or_default();
     let text = format!(
-        "wipeproof station {}  drives {}  running {running}  pass {passed}  fail {failed}{auto}",
+        "wipeproof station {}{operator}  drives {}  running {running}  pass {passed}  fail {failed}{auto}",
         screen.station,
         rows.len()
     );
