@@ -81,10 +81,13 @@ impl Session {
     ) -> bool {
         let dir = self.recorder.context().checkpoints.dir().to_path_buf();
         let attempt = super::unclean::attempt(old, drive.clone(), &dir);
+        // The checkpoint does not say who started the killed attempt: the station's operator
+        // is named, not the person starting this wipe.
         let delivered = self.recorder.record(
             attempt,
             disposition.asset.as_deref(),
             disposition.destination,
+            None,
         );
         let notice = |message| {
             emit(
