@@ -179,6 +179,12 @@ pub struct Checkpoint {
     /// Hidden areas found when the wipe started (a resumed wipe may find them already gone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hidden_areas: Vec<HiddenArea>,
+    /// Set when the process running the wipe stopped it and went on to record its outcome (a
+    /// certificate). A checkpoint without it was left by a process that did not stop cleanly
+    /// (killed, crashed, power lost): its attempt has no record yet, and gets one before the
+    /// checkpoint is set aside (see [`super::unclean`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_cleanly: bool,
     /// Keyed BLAKE3 of everything above, under a key only the station's signing key gives (see
     /// [`CheckpointStore`]): a checkpoint changed by anyone else is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -345,6 +351,7 @@ pub(crate) mod tests {
                 blake3: Hex32([9; 32]),
             }],
             hidden_areas: vec![],
+            stopped_cleanly: false,
             seal: None,
         }
     }

@@ -100,6 +100,7 @@ impl Job {
             position: None,
             fingerprint: Vec::new(),
             hidden_areas: Vec::new(),
+            stopped_cleanly: false,
             seal: None,
         };
         Ok(Job {
@@ -126,6 +127,8 @@ impl Job {
         pass_opts: PassOptions,
     ) -> Job {
         let on_error = state.on_error;
+        // Running again: until this process stops it cleanly, the checkpoint says it did not.
+        state.stopped_cleanly = false;
         restart_if_proof_is_lost(&mut state);
         Job {
             target,
@@ -526,7 +529,10 @@ impl Job {
             std::mem::take(&mut self.problems),
         );
         // The checkpoint stays until the result is on record (see `Finished::settle`): a crash
-        // before the certificate is written must not lose a finished wipe.
+        // before the certificate is written must not lose a finished wipe. It says this process
+        // stopped the wipe and records it (a killed process leaves no such mark, see
+        // `super::unclean`).
+        self.state.stopped_cleanly = true;
         self.save(sink);
         Finished {
             wipe_id: self.state.id.to_string(),

@@ -10,7 +10,8 @@
 //! * [`monitor`]: drives appearing and going while the station runs; [`live`] runs a station.
 //! * [`job`], [`firmware`]: one drive's wipe; [`checkpoint`]: what lets it resume.
 //! * [`store`]: the checkpoint directory, sealed with the station's key; [`resume`]: which
-//!   checkpoint belongs to a drive, proved by its content.
+//!   checkpoint belongs to a drive, proved by its content; [`unclean`]: the record of a wipe
+//!   whose process was killed, made before its checkpoint is set aside.
 //! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
 
 pub mod checkpoint;
@@ -30,6 +31,7 @@ pub mod session;
 pub mod signals;
 pub mod store;
 pub mod tui;
+pub mod unclean;
 
 use crate::device::DriveInfo;
 use crate::erase::{Sink, StopFlag};

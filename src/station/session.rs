@@ -70,6 +70,59 @@ impl Session {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records the attempt an unclean stop left in `old` (see [`super::unclean`]) and says so.
+    /// False if it could not be certified: its checkpoint then stays, to be recorded next time.
+    fn record_unclean(
+        &self,
+        label: &str,
+        old: &super::checkpoint::Checkpoint,
+        drive: &crate::device::DriveInfo,
+        disposition: &Disposition,
+    ) -> bool {
+        let dir = self.recorder.context().checkpoints.dir().to_path_buf();
+        let attempt = super::unclean::attempt(old, drive.clone(), &dir);
+        // The checkpoint does not say who started the killed attempt: the station's operator
+        // is named, not the person starting this wipe.
+        let delivered = self.recorder.record(
+            attempt,
+            disposition.asset.as_deref(),
+            disposition.destination,
+            None,
+        );
+        let notice = |message| {
+            emit(
+                self.sink.as_ref(),
+                label,
+                What::Engine(crate::erase::Event::Notice { message }),
+            )
+        };
+        let issued = match delivered.issued {
+            Ok(i) => i,
+            Err(e) => {
+                notice(format!(
+                    "wipe {} (started {}) was found stopped uncleanly (its process was killed, \
+                     crashed or lost power) and cannot be recorded ({e}); its checkpoint stays \
+                     and is recorded when the drive is next wiped",
+                    old.id, old.started_at
+                ));
+                return false;
+            }
+        };
+        let registered = match &delivered.register_error {
+            Some(e) => format!("; the register could not store it ({e})"),
+            None => String::new(),
+        };
+        notice(format!(
+            "wipe {} (started {}) was found stopped uncleanly (its process was killed, \
+             crashed or lost power): recorded as {} in {}{registered}",
+            old.id,
+            old.started_at,
+            issued.record.sanitization.result.as_str(),
+            issued.pdf.display()
+        ));
+        true
+    }
+
     /// Starts wiping a prepared drive now.
     pub fn start(&self, prepared: Prepared, disposition: Disposition) {
         let Prepared {
@@ -79,9 +132,14 @@ impl Session {
             replaces,
         } = prepared;
         let ctx = self.recorder.context();
-        // A fresh wipe replaces an interrupted one only once it really starts.
+        // A fresh wipe replaces an interrupted one only once it really starts, and one whose
+        // process was killed only once that attempt is on record.
         if let Some(old) = replaces {
-            ctx.checkpoints.remove(&old.id);
+            let recorded = !super::unclean::stopped_uncleanly(&old)
+                || self.record_unclean(&label, &old, work.drive(), &disposition);
+            if recorded {
+                ctx.checkpoints.remove(&old.id);
+            }
         }
         let work_bytes = work.work_bytes();
         let wipe_id = match &work {

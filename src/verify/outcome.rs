@@ -383,6 +383,18 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The same outcome with a reason why the wipe did not end, first: INCOMPLETE, or FAIL if it
+    /// already was. Like [`Outcome::with_problem`] it can only make a result worse, never PASS.
+    pub fn with_interruption(mut self, reason: String) -> Outcome {
+        self.failure_reasons.insert(0, reason);
+        if self.result != WipeResult::Fail {
+            self.result = WipeResult::Incomplete;
+        }
+        self
+    }
+}
+
 /// The steps whose verification the method requires: every step, or the last one.
 fn required_checks(steps: &[Step], verify_passes: VerifyPasses) -> Vec<u32> {
     match verify_passes {
@@ -570,6 +582,27 @@ mod tests {
             vec!["drive vanished".into()],
         );
         assert_eq!(o.result(), WipeResult::Fail);
+    }
+
+    #[test]
+    fn an_interruption_makes_a_pass_incomplete_and_leaves_a_fail_fail() {
+        let pass = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            vec![],
+        );
+        assert_eq!(pass.result(), WipeResult::Pass);
+        let o = pass.with_interruption("found after an unclean stop".into());
+        assert_eq!(o.result(), WipeResult::Incomplete);
+        assert_eq!(o.failure_reasons(), ["found after an unclean stop"]);
+        let fail = Outcome::conclude(
+            vec![step(1, StepStatus::Completed)],
+            verification(VerifyMode::Sample, vec![check(1, true)]),
+            vec!["drive vanished".into()],
+        );
+        let o = fail.with_interruption("stopped".into());
+        assert_eq!(o.result(), WipeResult::Fail);
+        assert_eq!(o.failure_reasons()[0], "stopped");
     }
 
     #[test]

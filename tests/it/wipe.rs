@@ -475,3 +475,87 @@ fn a_failing_command_prints_one_json_error_document() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["error"].as_str().unwrap().contains(missing), "{json}");
 }
+
+/// The checkpoint's durable write offset, once it has one.
+fn checkpoint_offset(path: &std::path::Path) -> u64 {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["position"]["offset"].as_u64())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_wipe_killed_mid_pass_is_recorded_incomplete_once_before_the_drive_is_wiped_again() {
+    let home = Home::new();
+    let lo = LoopDev::new("killed", 256 << 20, 512);
+    let dev = lo.dev.to_str().unwrap().to_string();
+    let mut child = home
+        .command(&["wipe", &dev, "--method", "gutmann", "--yes", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = home.wait_for_checkpoint(&mut child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while checkpoint_offset(&checkpoint) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the wipe ended early");
+        assert!(std::time::Instant::now() < deadline, "no write in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // kill -9: the process records nothing.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(lo.bytes_written() > 0);
+    assert_eq!(home.checkpoints(), vec![checkpoint.clone()]);
+    let killed = checkpoint
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let offset = checkpoint_offset(&checkpoint);
+    let incomplete = "SELECT COUNT(*) FROM certificates WHERE result = 'INCOMPLETE'";
+    assert_eq!(home.sql_count(incomplete), 0);
+
+    // The next start records the killed attempt, then wipes the drive to PASS.
+    let (code, json) = wipe_json(&home, &dev, &["--method", "zero"]);
+    assert_eq!(code, 0, "{json}");
+    let d = only_drive(&json);
+    assert_eq!(d["result"], "PASS", "{json}");
+    assert_ne!(d["wipe_id"], killed.as_str());
+    assert_eq!(home.sql_count(incomplete), 1);
+    let [id, document] = <[String; 2]>::try_from(
+        home.sql_texts("SELECT id, document FROM certificates WHERE result = 'INCOMPLETE'"),
+    )
+    .unwrap();
+    let cert: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let record = &cert["record"];
+    assert_eq!(record["wipe_id"], killed.as_str(), "{record}");
+    let first = record["sanitization"]["failure_reasons"][0]
+        .as_str()
+        .unwrap();
+    assert!(first.starts_with("found after an unclean stop"), "{first}");
+    assert!(
+        first.contains(&format!("durable up to byte {offset}")),
+        "{first}"
+    );
+    // Signed like any certificate; its custody event and outbox row are there.
+    let file = files_with_ext(&home.path().join("certificates"), "json")
+        .into_iter()
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(&id))
+        .expect("the INCOMPLETE certificate's file");
+    let (code, report) = home.json(&["verify", file.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{report}");
+    let events =
+        format!("SELECT COUNT(*) FROM events WHERE kind = 'certificate' AND detail LIKE '%{id}%'");
+    assert_eq!(home.sql_count(&events), 1);
+    let queued = format!("SELECT COUNT(*) FROM outbox WHERE certificate_id = '{id}'");
+    assert_eq!(home.sql_count(&queued), 1);
+    assert!(home.checkpoints().is_empty());
+
+    // A third start issues nothing more for it.
+    let (code, json) = wipe_json(&home, &dev, &["--method", "zero"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(home.sql_count(incomplete), 1);
+    assert_eq!(home.sql_count(&events), 1);
+}
