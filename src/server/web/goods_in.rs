@@ -7,7 +7,6 @@
 //! Scanning needs the role intake (or admin); the request carries the session's CSRF token in
 //! the header `X-CSRF-Token` and must come from this site (the guard's form checks).
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +21,8 @@ use crate::intake::scans::{Line, MAX_SCAN};
 use crate::register::RegisterError;
 use crate::register::collection::CollectionState;
 
-/// The largest body `POST .../scans` reads: a scan of [`MAX_SCAN`] bytes, escaped in JSON,
-/// with room to spare. A longer body is refused unread, and nothing is recorded.
+/// The largest body `POST .../scans` keeps: a scan of [`MAX_SCAN`] bytes, escaped in JSON,
+/// with room to spare. A longer body is refused, and nothing is recorded.
 pub const MAX_SCAN_BODY: usize = 16 * 1024;
 
 /// The header that carries the session's CSRF token.
@@ -103,7 +102,7 @@ pub async fn scan(
     signed: Signed,
     Path(code): Path<String>,
     headers: HeaderMap,
-    body: Body,
+    body: axum::body::Body,
 ) -> Response {
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
     if !signed.form_token_ok(sent) {
@@ -112,14 +111,15 @@ pub async fn scan(
             "the scan did not carry this session's CSRF token: load the goods-in page again",
         );
     }
-    let bytes = match tokio::time::timeout(
-        state.read_timeout,
-        axum::body::to_bytes(body, MAX_SCAN_BODY),
-    )
-    .await
-    {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => return too_long(),
+    let bytes = match tokio::time::timeout(state.read_timeout, read_scan(body)).await {
+        Ok(Body::Kept(b)) => b,
+        Ok(Body::TooLong { bytes }) => return too_long(bytes),
+        Ok(Body::Failed) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "the scan was cut off: send it again",
+            );
+        }
         Err(_) => return json_error(StatusCode::REQUEST_TIMEOUT, "the scan did not arrive"),
     };
     let line = match serde_json::from_slice::<ScanBody>(&bytes) {
@@ -150,14 +150,61 @@ pub async fn scan(
     }
 }
 
-/// The answer to a body longer than any scan: refused unread, as `intake receive` refuses
-/// such a line.
-fn too_long() -> Response {
+/// A body of `POST .../scans`, as read.
+enum Body {
+    Kept(Vec<u8>),
+    /// Longer than [`MAX_SCAN_BODY`]: read to its end (up to [`DRAIN`]) and dropped.
+    TooLong {
+        bytes: u64,
+    },
+    Failed,
+}
+
+/// How much of an over-long body is read and dropped, so that the client, still sending it,
+/// reads the refusal; beyond this the connection is closed.
+const DRAIN: u64 = 16 << 20;
+
+/// Reads a body of at most [`MAX_SCAN_BODY`] bytes; a longer one is read on and dropped piece
+/// by piece, never held.
+async fn read_scan(mut body: axum::body::Body) -> Body {
+    use axum::body::HttpBody;
+    let mut kept = Vec::new();
+    let mut bytes: u64 = 0;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        let data = match frame {
+            None => break,
+            Some(Err(_)) => return Body::Failed,
+            Some(Ok(f)) => match f.into_data() {
+                Ok(d) => d,
+                Err(_) => continue,
+            },
+        };
+        bytes += data.len() as u64;
+        if bytes > DRAIN {
+            return Body::TooLong { bytes };
+        }
+        if bytes <= MAX_SCAN_BODY as u64 {
+            kept.extend_from_slice(&data);
+        } else {
+            kept = Vec::new();
+        }
+    }
+    if bytes > MAX_SCAN_BODY as u64 {
+        Body::TooLong { bytes }
+    } else {
+        Body::Kept(kept)
+    }
+}
+
+/// The answer to a body longer than any scan: refused, as `intake receive` refuses such a
+/// line, and nothing recorded.
+fn too_long(bytes: u64) -> Response {
     let answer = Answer {
         outcome: goods_in::Outcome::Refused { outcome: "refused" },
         scanned: None,
         message: format!(
-            "refused: a scan of more than {MAX_SCAN_BODY} bytes is no tag or serial (at most {MAX_SCAN}); nothing recorded"
+            "refused: a scan of {bytes} bytes or more is no tag or serial (at most {MAX_SCAN}); nothing recorded"
         ),
     };
     (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(answer)).into_response()
