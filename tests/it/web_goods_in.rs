@@ -229,7 +229,17 @@ fn only_an_admin_resolves_a_missing_asset_from_the_page(backend: Backend) {
     let url = &server.url;
     let ian = sign_in(url, "ian", PASSWORD);
     let ada = sign_in(url, "ada", PASSWORD);
-    // ACME-3 never arrived: flagged on its collection's page.
+    // ACME-3 never arrived: not received yet, then, once goods-in has reconciled the
+    // collection, flagged on its page.
+    let page = get(url, "/collections/COL-2", Cred::Cookie(&ian));
+    assert!(
+        page.body.contains("1 asset(s) not received yet"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("unaccounted for"), "{}", page.body);
+    let out = home.run(&["intake", "reconcile", "COL-2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let page = get(url, "/collections/COL-2", Cred::Cookie(&ian));
     assert!(
         page.body.contains("1 asset(s) unaccounted for"),
@@ -289,7 +299,8 @@ fn only_an_admin_resolves_a_missing_asset_from_the_page(backend: Backend) {
     let page = get(url, "/collections/COL-2", Cred::Cookie(&ian));
     assert!(!page.body.contains("unaccounted for"), "{}", page.body);
     assert!(
-        page.body.contains("withdrawn by the customer by ada"),
+        page.body
+            .contains("withdrawn by the customer; resolved by ada"),
         "{}",
         page.body
     );

@@ -18,6 +18,7 @@ use super::layout::{self, badge};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::register::Page;
 use crate::register::accounts::Permission;
+use crate::register::collection::CollectionState;
 use crate::report::{Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report};
 
 /// `?page=N` of a collection's assets.
@@ -39,9 +40,15 @@ pub async fn collection(
     let page = Page::numbered(number, PAGE_ROWS);
     let read = with_register(&state, move |reg| {
         let found = reg.collection_page(&wanted, page)?;
-        Ok::<_, crate::register::RegisterError>((found, reg.custody(&wanted)?))
+        let view = reg.collection_view(&wanted)?;
+        let missing = if view.state >= CollectionState::Reconciled {
+            Some(reg.custody(&wanted)?.missing)
+        } else {
+            None
+        };
+        Ok::<_, crate::register::RegisterError>((found, (view, missing)))
     });
-    let (found, record) = match read.await {
+    let (found, (view, missing)) = match read.await {
         Ok(Ok(found)) => found,
         Ok(Err(e @ crate::register::RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
@@ -85,7 +92,7 @@ pub async fn collection(
                 (d.drives) " drive(s): " (d.pass) " passed, " (d.fail) " failed, "
                 (d.incomplete) " incomplete, " (d.not_wiped) " not wiped yet."
             }
-            (custody::section(&signed, &record))
+            (custody::section(&signed, &view, missing.as_deref()))
             h2 { "Signed report" }
             @if signed.principal.may(Permission::SignReport) {
                 p.downloads {

@@ -1,5 +1,5 @@
-//! A collection's custody on its page: where it stands, what goods-in has received, the
-//! assets still unaccounted for (flagged) and how each missing asset was resolved; a link to
+//! A collection's custody on its page: where it stands, what goods-in has received and, once
+//! it is reconciled, the assets unaccounted for (flagged) and how each missing one was resolved; a link to
 //! the goods-in page for those who receive; and, for the admin role, a form per missing asset
 //! to resolve it with a reason (`POST /collections/{code}/resolve`), recorded as a custody
 //! event naming who resolved it, as `intake resolve` does.
@@ -16,53 +16,70 @@ use super::auth::{Signed, path_segment, see_other};
 use super::layout::{self, badge, when};
 use crate::register::RegisterError;
 use crate::register::accounts::Permission;
-use crate::register::collection::{CustodyRecord, Reason};
+use crate::register::collection::{CollectionState, CollectionView, Missing, Reason};
 
-/// The custody section of the collection page of `record`.
-pub fn section(signed: &Signed, record: &CustodyRecord) -> Markup {
-    let v = &record.view;
+/// The most missing assets a collection's page lists.
+const SHOWN: usize = 200;
+
+/// The custody section of the collection page of `view`; `missing` is read once the
+/// collection is reconciled (before, every asset not yet received would be listed).
+pub fn section(signed: &Signed, v: &CollectionView, missing: Option<&[Missing]>) -> Markup {
     let base = format!("/collections/{}", path_segment(&v.collection));
     let resolver = signed.principal.may(Permission::ResolveMissing);
-    let unresolved = record
-        .missing
-        .iter()
-        .filter(|m| m.resolution.is_none())
-        .count();
+    let open = v.state != CollectionState::Closed;
     html! {
         h2 #custody { "Custody" }
         p {
             "Stands at " (badge(v.state.as_str())) ": "
             strong { (v.received) " of " (v.assets) } " assets received, "
             (v.extras) " extra(s) scanned."
-            @if signed.principal.may(Permission::Receive) && v.state.as_str() != "closed" {
+            @if signed.principal.may(Permission::Receive) && open {
                 " " a href={ (base) "/goods-in" } { "Goods-in: scan this collection" }
             }
         }
-        @if unresolved > 0 {
-            p.notice.bad { strong { (unresolved) " asset(s) unaccounted for" }
-                ": on the manifest, never received, not resolved." }
-        }
-        @if !record.missing.is_empty() {
-            div.scroll { table.missing {
-                thead { tr { th { "Missing asset" } th { "Serial" } th { "Type" } th { "Resolution" } } }
-                tbody { @for m in &record.missing { tr {
-                    td { a href={ "/assets/" (path_segment(&m.asset_tag)) } { (m.asset_tag) } }
-                    td.mono { (m.serial) }
-                    td { (m.asset_type.as_deref().unwrap_or("-")) }
-                    td.resolve { @match &m.resolution {
-                        Some(r) => {
-                            (r.reason.describe()) " by " (r.by) ", " (when(&r.at))
-                            @if let Some(n) = &r.note { br; span.muted { (n) } }
-                        }
-                        None if resolver => (resolve_form(signed, &base, &m.asset_tag)),
-                        None => { (badge("unaccounted for")) }
-                    } }
-                } } }
-            } }
-            @if !resolver && unresolved > 0 {
-                p.muted { "A missing asset is resolved by the admin role." }
+        @match missing {
+            None => {
+                @if v.unaccounted > 0 {
+                    p.muted { (v.unaccounted) " asset(s) not received yet. Once goods-in is done, "
+                        code { "wipeproof intake reconcile " (v.collection) } " lists the missing ones here." }
+                }
+            }
+            Some(missing) => {
+                @if v.unaccounted > 0 {
+                    p.notice.bad { strong { (v.unaccounted) " asset(s) unaccounted for" }
+                        ": on the manifest, never received, not resolved." }
+                }
+                @if !missing.is_empty() { (missing_table(signed, &base, missing, resolver)) }
+                @if missing.len() > SHOWN {
+                    p.muted { "The first " (SHOWN) " of " (missing.len()) " are shown; "
+                        code { "wipeproof intake reconcile " (v.collection) } " lists them all." }
+                }
+                @if !resolver && v.unaccounted > 0 {
+                    p.muted { "A missing asset is resolved by the admin role." }
+                }
             }
         }
+    }
+}
+
+fn missing_table(signed: &Signed, base: &str, missing: &[Missing], resolver: bool) -> Markup {
+    html! {
+        div.scroll { table.missing {
+            thead { tr { th { "Missing asset" } th { "Serial" } th { "Type" } th { "Resolution" } } }
+            tbody { @for m in missing.iter().take(SHOWN) { tr {
+                td { a href={ "/assets/" (path_segment(&m.asset_tag)) } { (m.asset_tag) } }
+                td.mono { (m.serial) }
+                td { (m.asset_type.as_deref().unwrap_or("-")) }
+                td.resolve { @match &m.resolution {
+                    Some(r) => {
+                        (r.reason.describe()) "; resolved by " (r.by) ", " (when(&r.at))
+                        @if let Some(n) = &r.note { br; span.muted { (n) } }
+                    }
+                    None if resolver => (resolve_form(signed, base, &m.asset_tag)),
+                    None => { (badge("unaccounted for")) }
+                } }
+            } } }
+        } }
     }
 }
 

@@ -55,7 +55,11 @@
     badge.textContent = "sending";
     var what = document.createElement("code");
     what.className = "scanned";
-    what.textContent = scanned;
+    // A runaway scan (a stuck key, a paste) is shown shortened; the register refuses it.
+    what.textContent = scanned.length > 64
+      ? scanned.slice(0, 40) + "\u2026 (" + scanned.length + " characters)"
+      : scanned;
+    row.setAttribute("data-scanned", scanned);
     var message = document.createElement("span");
     message.className = "message";
     row.appendChild(badge);

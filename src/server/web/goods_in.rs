@@ -35,7 +35,7 @@ pub async fn page(
     Path(code): Path<String>,
 ) -> Response {
     let wanted = code.clone();
-    let record = match with_register(&state, move |reg| reg.custody(&wanted)).await {
+    let v = match with_register(&state, move |reg| reg.collection_view(&wanted)).await {
         Ok(Ok(r)) => r,
         Ok(Err(e @ RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
@@ -48,7 +48,6 @@ pub async fn page(
         Ok(Err(e)) => return layout::failed(&signed, e),
         Err(r) => return r,
     };
-    let v = &record.view;
     let base = format!("/collections/{}", path_segment(&code));
     let closed = v.state == CollectionState::Closed;
     layout::page_scripted(
