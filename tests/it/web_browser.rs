@@ -348,7 +348,7 @@ fn goods_in_answers_every_scan_made_at_a_scanners_pace() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     for (row, (scan, outcome)) in answered.iter().zip(&scans) {
-        assert_eq!(row[0], scan.as_str(), "{answered:?}");
+        assert_eq!(row[0], scan.as_str(), "{row}");
         assert_eq!(row[1], *outcome, "{scan}: {row}");
     }
     assert!(answered[0][2].as_str().unwrap().contains("received GI-001"));
