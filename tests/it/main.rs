@@ -34,5 +34,6 @@ mod trust;
 mod vm;
 mod web;
 mod web_browser;
+mod web_goods_in;
 mod webdriver;
 mod wipe;
