@@ -241,6 +241,11 @@ pub struct Record {
     /// before wipeproof read it, so that they keep their signed bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// The computer the drive was inside, when that computer is the asset
+    /// (`station.host_is_asset`). Absent otherwise, and from certificates made before it
+    /// existed, so that they keep their signed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<super::computer::Host>,
     pub sanitization: Sanitization,
     pub verification: Verification,
     /// What happens to the media next: reuse, resale, recycle, destroy.
@@ -289,6 +294,65 @@ impl Record {
             )));
         }
         Ok(record)
+    }
+}
+
+impl super::signable::Signable for Record {
+    const WHAT: &'static str = "certificate";
+    const SCHEMA: &'static str = SCHEMA;
+
+    fn from_value(value: serde_json::Value) -> Result<Record, RecordError> {
+        Record::from_value(value)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    fn issued_at(&self) -> &str {
+        &self.issued_at
+    }
+    fn tool_version(&self) -> &str {
+        &self.tool.version
+    }
+    fn author(&self) -> &str {
+        &self.organisation.name
+    }
+    fn pdf_title(&self) -> String {
+        format!("Certificate of Media Sanitization {}", self.id)
+    }
+    fn pages(
+        &self,
+        version: super::issue::LayoutVersion,
+        record_sha256: &str,
+        signature_b64: &str,
+    ) -> Vec<super::page::Page> {
+        match version {
+            super::issue::LayoutVersion::V1 => {
+                super::v1::layout(self, record_sha256, signature_b64)
+            }
+            super::issue::LayoutVersion::V2 => {
+                super::layout::layout(self, record_sha256, signature_b64)
+            }
+        }
+    }
+    fn unshowable(&self, version: super::issue::LayoutVersion) -> Vec<(String, char)> {
+        match version {
+            super::issue::LayoutVersion::V1 => {
+                super::layout::unshowable(self, |c| super::winansi::byte(c).is_some())
+            }
+            super::issue::LayoutVersion::V2 => {
+                super::layout::unshowable(self, super::fonts::showable)
+            }
+        }
+    }
+    fn file_stem(&self) -> String {
+        super::signable::file_stem(&self.issued_at, self.media.serial.as_deref(), &self.id)
+    }
+    fn seal(&mut self, key_id: String, previous: Option<ChainLink>) {
+        self.key_id = key_id;
+        self.previous = previous;
     }
 }
 
@@ -377,6 +441,8 @@ pub struct IssueContext {
     pub customer: Option<String>,
     pub collection: Option<String>,
     pub asset_tags: Vec<String>,
+    /// The computer the drive is inside, when it is the asset.
+    pub host: Option<super::computer::Host>,
 }
 
 /// What a wipe produced, as the certificate needs it.
@@ -422,6 +488,7 @@ impl Issuable {
                 asset_tags: ctx.asset_tags.clone(),
                 media,
                 health: Some(facts.drive.health.clone()),
+                host: ctx.host.clone(),
                 sanitization: Sanitization {
                     level: m.level,
                     policy: m.policy,
@@ -461,10 +528,8 @@ impl Issuable {
         &self.record
     }
 
-    /// Completes the record for signing by a key with `key_id` after `previous`.
-    pub(super) fn finish(mut self, key_id: String, previous: Option<ChainLink>) -> Record {
-        self.record.key_id = key_id;
-        self.record.previous = previous;
+    /// The record to sign (key id and chain link are filled in when signing).
+    pub(super) fn into_record(self) -> Record {
         self.record
     }
 }
@@ -529,6 +594,7 @@ pub(crate) mod tests {
                 capabilities: vec!["ata-sanitize-crypto".into(), "ata-secure-erase".into()],
             },
             health: None,
+            host: None,
             sanitization: Sanitization {
                 level: Level::Clear,
                 policy: DEFAULT_POLICY.into(),
