@@ -692,6 +692,54 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn host_is_signed_when_set_and_absent_from_the_bytes_otherwise() {
+        let r = sample_record();
+        let old = String::from_utf8(r.canonical_bytes().unwrap()).unwrap();
+        assert!(!old.contains("\"host\""), "{old}");
+        let mut with = r.clone();
+        let inventory = crate::certificate::computer::tests::laptop_inventory();
+        with.host = Some(crate::certificate::computer::Host::of(&inventory));
+        let bytes = with.canonical_bytes().unwrap();
+        let back = Record::from_value(serde_json::from_slice(&bytes).unwrap()).unwrap();
+        assert_eq!(back, with);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["host"]["system"]["serial"], "5CG1234XYZ");
+        assert_eq!(v["host"]["chassis"]["asset_tag"], "ACME-LT-0042");
+        assert!(v["host"].get("processors").is_none());
+        let mut v = v;
+        v["host"]["system"]["colour"] = "red".into();
+        assert!(Record::from_value(v).is_err());
+        // The page shows it in a section of its own; without it, the page is as before.
+        let texts = |r: &Record| -> Vec<String> {
+            crate::certificate::layout::layout(r, "ab", "cd")
+                .iter()
+                .flat_map(|p| p.texts().into_iter().map(str::to_string))
+                .collect()
+        };
+        let shown = texts(&with);
+        assert!(
+            shown.iter().any(|t| t.starts_with("Computer (the drive")),
+            "{shown:?}"
+        );
+        assert!(shown.iter().any(|t| t == "5CG1234XYZ"));
+        assert!(!texts(&r).iter().any(|t| t.starts_with("Computer")));
+        if let Some(dir) = std::env::var_os("WIPEPROOF_RENDER_DIR") {
+            let key = crate::certificate::keys::StationKey::generate().unwrap();
+            let rendered = crate::certificate::issue::sign_and_render(
+                Issuable::from_record_for_tests(with),
+                &key,
+                None,
+            )
+            .unwrap();
+            std::fs::write(
+                std::path::Path::new(&dir).join("drive-host.pdf"),
+                rendered.pdf,
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
     fn unknown_fields_and_other_schemas_are_refused() {
         let mut v = serde_json::to_value(sample_record()).unwrap();
         v["extra"] = serde_json::json!(1);

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::certificate::computer::{ComputerRecord, Host};
+use crate::certificate::computer::Host;
 use crate::certificate::record::Record;
 use crate::config::HostIsAsset;
 use crate::device::inventory::{self, Inventory};
@@ -118,15 +118,6 @@ impl Computer {
     pub fn waiting(&self) -> bool {
         !self.issued && self.members.values().any(|m| m.ended.is_none())
     }
-}
-
-/// Turns `records` into a computer certificate's record (the result follows from them).
-pub fn record_of(
-    inventory: &Inventory,
-    records: &[Record],
-    ctx: crate::certificate::computer::ComputerContext,
-) -> ComputerRecord {
-    ComputerRecord::from_drives(inventory.clone(), records, ctx)
 }
 
 #[cfg(test)]

@@ -408,11 +408,6 @@ impl Live {
         emit(self.sink.as_ref(), "computer", what);
     }
 
-    /// Whether a drive of the computer that is the asset has not ended yet.
-    pub fn computer_waiting(&self) -> bool {
-        self.computer.as_ref().is_some_and(Computer::waiting)
-    }
-
     /// Starts wiping `path` with `method` now. The refusal, if any, also goes to the stream.
     /// `rewipe`: the operator confirmed wiping a drive of an asset already retired or
     /// destroyed (as `wipe --rewipe`); without it such a drive is refused.
