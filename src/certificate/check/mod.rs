@@ -277,12 +277,9 @@ fn check_record<R: Signable>(
         .ok()
         .map(|b| Signature::from_bytes(&b));
     let trusted = trust.get(&claimed_key_id);
-    let key: Option<PublicKey> = trusted.map(|t| t.key).or_else(|| {
-        signed
-            .embedded_key
-            .clone()
-            .filter(|k| k.key_id() == claimed_key_id)
-    });
+    let key: Option<PublicKey> = trusted
+        .map(|t| t.key)
+        .or_else(|| signed.embedded_key.filter(|k| k.key_id() == claimed_key_id));
     match (&sig, &key) {
         (None, _) => report.push(
             "signature",
