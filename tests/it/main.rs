@@ -5,6 +5,7 @@ mod support;
 
 mod bindings;
 mod certificate;
+mod computer;
 mod connectors;
 mod connectors_exchange;
 mod connectors_glpi;
