@@ -97,7 +97,7 @@ mod tests {
     fn a_tag_code_128_cannot_carry_is_refused_by_name() {
         for tag in ["", "Bürostuhl-1", "TAB\there"] {
             let e = modules(tag).unwrap_err().to_string();
-            assert!(e.contains(&format!("\"{tag}\"")), "{e}");
+            assert!(e.contains(&format!("{tag:?}")), "{e}");
         }
     }
 }
