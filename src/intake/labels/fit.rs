@@ -98,7 +98,7 @@ impl Plan {
 /// The plan of `asset`'s label of `width` x `height` millimetres.
 pub fn plan(asset: &AssetSummary, width_mm: f32, height_mm: f32) -> Result<Plan, LabelError> {
     let (w, h) = (width_mm * PT_PER_MM, height_mm * PT_PER_MM);
-    let size = || format!("{width_mm}x{height_mm}mm");
+    let size = || format!("a {width_mm}x{height_mm}mm label");
     let m = (w.min(h) * 0.07).clamp(4.0, 14.0);
     let inner_h = h - 2.0 * m;
     let gap = m * 0.6;
@@ -115,16 +115,17 @@ pub fn plan(asset: &AssetSummary, width_mm: f32, height_mm: f32) -> Result<Plan,
         });
     }
     let bar_h = (inner_h * 0.3).clamp(14.0, 72.0);
+
+    // The QR code at the top right, the text to its left, the barcode right under them (on
+    // a tall label the space left is at the bottom).
+    let top_h = inner_h - bar_h - gap;
+    let qr_side = top_h.min((w - 2.0 * m) * 0.45);
     let bars = Rect {
         x: (w - n * module) / 2.0,
-        y: m,
+        y: h - m - qr_side - gap - bar_h,
         w: n * module,
         h: bar_h,
     };
-
-    // The QR code at the top right, the text to its left.
-    let top_h = inner_h - bar_h - gap;
-    let qr_side = top_h.min((w - 2.0 * m) * 0.45);
     let qr = Rect {
         x: w - m - qr_side,
         y: h - m - qr_side,
@@ -150,7 +151,7 @@ pub fn plan(asset: &AssetSummary, width_mm: f32, height_mm: f32) -> Result<Plan,
     };
     // The small lines between the tag and the barcode.
     let top = tag.y - tag_size * 0.25 - gap * 0.5;
-    let bottom = m + bar_h + gap;
+    let bottom = bars.y + bar_h + gap;
     let small_max = (tag_max * 0.5).max(MIN_SMALL_PT);
     let lines = small_lines(asset, m, text_w, top, bottom, small_max);
     Ok(Plan {

@@ -31,7 +31,7 @@ pub enum LabelError {
     #[error("label size {given:?}: {why} (--size takes e.g. 62x29mm, 4x6in, 2x1in or a4)")]
     BadSize { given: String, why: String },
     #[error(
-        "asset tag {tag:?}: {what} does not fit a {size} label even at the smallest size that still prints readably; choose a larger --size"
+        "asset tag {tag:?}: {what} does not fit {size} even at the smallest size that still prints readably; choose a larger --size"
     )]
     TagTooLong {
         tag: String,

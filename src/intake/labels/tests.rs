@@ -298,3 +298,14 @@ fn zpl_escapes_carets_tildes_and_underscores_in_a_tag() {
     assert_eq!(zpl::escape("ü"), "_C3_BC");
     assert!(render_zpl(&[], LabelSize::A4Sheet, 203).is_err());
 }
+
+#[test]
+fn zpl_bars_are_whole_dots_and_a_tag_too_long_for_them_is_refused() {
+    let a = [asset("GOODS-IN-2026-000123", "S", "C")];
+    let size: LabelSize = "62x29mm".parse().unwrap();
+    let e = render_zpl(&a, size, 203).unwrap_err().to_string();
+    assert!(e.contains("GOODS-IN-2026-000123") && e.contains("--dpi 300"), "{e}");
+    let zpl = render_zpl(&a, size, 300).unwrap();
+    assert!(zpl.contains("^BY2^BC"), "{zpl}");
+    assert_eq!(read_zpl(&zpl)[0].code128, [a[0].asset_tag.clone()]);
+}

@@ -6,7 +6,11 @@
 use std::fmt::Write;
 
 use super::LabelError;
-use super::fit::{MIN_MODULE_MM, Plan};
+use super::fit::Plan;
+
+/// The narrowest bar printed: a thermal printer places whole dots sharply, so 6.5 mil (two
+/// dots at 300 dpi) reads as well as the PDF's 7.5 mil; one dot at 203 dpi does not.
+const MIN_MODULE_MM: f32 = 0.165;
 
 /// The resolution of most Zebra desktop printers.
 pub const DEFAULT_DPI: u32 = 203;
@@ -65,7 +69,11 @@ pub fn format(plan: &Plan, tag: &str, dpi: u32) -> Result<String, LabelError> {
     if (module as f32) * 25.4 / (dpi as f32) < MIN_MODULE_MM {
         return Err(LabelError::TagTooLong {
             tag: tag.to_string(),
-            size: format!("{dpi} dpi label of this size"),
+            size: format!(
+                "a {:.0}x{:.0}mm label at {dpi} dpi (bars of whole dots; --dpi 300 prints finer)",
+                plan.width / 72.0 * 25.4,
+                plan.height / 72.0 * 25.4
+            ),
             what: "its barcode",
         });
     }
