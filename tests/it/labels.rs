@@ -48,7 +48,12 @@ fn decode(pdf: &Path) -> Vec<String> {
     assert!(!pngs.is_empty(), "no page rendered from {}", pdf.display());
     for png in pngs {
         let out = Command::new("zbarimg")
-            .args(["--quiet", "-Sdisable", "-Scode128.enable", "-Sqrcode.enable"])
+            .args([
+                "--quiet",
+                "-Sdisable",
+                "-Scode128.enable",
+                "-Sqrcode.enable",
+            ])
             .arg(&png)
             .output()
             .unwrap();
@@ -107,10 +112,7 @@ fn each_label_size_scans_as_the_tag_in_code_128_and_qr() {
     let dir = tempfile::tempdir().unwrap();
     for size in ["62x29mm", "4x6in", "2x1in", "a4"] {
         let pdf = dir.path().join(format!("labels-{size}.pdf"));
-        let out = labels(
-            &home,
-            &["--size", size, "--out", pdf.to_str().unwrap()],
-        );
+        let out = labels(&home, &["--size", size, "--out", pdf.to_str().unwrap()]);
         assert!(out.status.success(), "{size}: {}", stderr(&out));
         let found = decode(&pdf);
         for tag in TAGS {
@@ -133,7 +135,14 @@ fn zpl_is_one_format_per_asset_and_bad_sizes_and_tags_are_refused() {
     let zpl = dir.path().join("labels.zpl");
     let out = labels(
         &home,
-        &["--format", "zpl", "--size", "4x6in", "--out", zpl.to_str().unwrap()],
+        &[
+            "--format",
+            "zpl",
+            "--size",
+            "4x6in",
+            "--out",
+            zpl.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = std::fs::read_to_string(&zpl).unwrap();
@@ -143,13 +152,22 @@ fn zpl_is_one_format_per_asset_and_bad_sizes_and_tags_are_refused() {
     assert_eq!(text.matches("^BQ").count(), 3, "{text}");
     assert!(text.contains("^PW812"), "4 in at 203 dpi: {text}");
 
-    let out = labels(&home, &["--size", "62x29"]);
+    let bad = dir.path().join("bad.pdf");
+    let out = labels(&home, &["--size", "62x29", "--out", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("mm or in"), "{}", stderr(&out));
 
     let long = "asset_tag,serial\nWAREHOUSE-B-BUILDING-7-FLOOR-3-RACK-12,S1\n";
     assert!(import_manifest(&home, long, "C", "COL-10").status.success());
-    let out = home.run(&["intake", "labels", "COL-10", "--size", "2x1in"]);
+    let out = home.run(&[
+        "intake",
+        "labels",
+        "COL-10",
+        "--size",
+        "2x1in",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(

@@ -26,10 +26,7 @@ fn with_sets(tag: &str) -> String {
     };
     let mut i = 0;
     while i < chars.len() {
-        let run = chars[i..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         let at_end = i == 0 || i + run == chars.len();
         if run >= 6 || (run >= 4 && at_end) {
             let pairs = run / 2 * 2;

@@ -135,13 +135,14 @@ pub fn plan(asset: &AssetSummary, width_mm: f32, height_mm: f32) -> Result<Plan,
     let text_w = w - 2.0 * m - qr_side - gap;
     let tag_max = (inner_h * 0.2).clamp(9.0, 36.0);
     let tag_text = clean(&asset.asset_tag);
-    let tag_size = largest_fitting(&tag_text, Font::Bold, tag_max, MIN_TAG_PT, text_w).ok_or_else(
-        || LabelError::TagTooLong {
-            tag: asset.asset_tag.clone(),
-            size: size(),
-            what: "its text",
-        },
-    )?;
+    let tag_size =
+        largest_fitting(&tag_text, Font::Bold, tag_max, MIN_TAG_PT, text_w).ok_or_else(|| {
+            LabelError::TagTooLong {
+                tag: asset.asset_tag.clone(),
+                size: size(),
+                what: "its text",
+            }
+        })?;
     let tag = Line {
         x: m,
         y: h - m - tag_size * 0.8,
@@ -212,7 +213,10 @@ fn small_lines(
     let fields = [
         (format!("S/N {}", asset.serial), false),
         (asset.customer.clone(), true),
-        (format!("{} {kind}", asset.collection).trim().to_string(), true),
+        (
+            format!("{} {kind}", asset.collection).trim().to_string(),
+            true,
+        ),
     ];
     let fields: Vec<(String, bool)> = fields
         .into_iter()

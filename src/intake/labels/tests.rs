@@ -63,7 +63,10 @@ fn check(p: &Plan, what: &str) {
             assert!(!overlaps(*t, *u), "{what}: text {i} over text {j}");
         }
     }
-    assert!(quiet.x >= -0.01 && quiet.x + quiet.w <= p.width + 0.01, "{what}");
+    assert!(
+        quiet.x >= -0.01 && quiet.x + quiet.w <= p.width + 0.01,
+        "{what}"
+    );
     assert!(inside(p.bars, p) && inside(p.qr, p), "{what}");
     assert!(!overlaps(p.qr, p.bars), "{what}: the codes overlap");
 }
@@ -82,8 +85,16 @@ fn every_size_keeps_text_off_the_codes_and_on_the_label() {
             "S",
             "The Very Long Name of a Customer Insurance Holdings International plc",
         ),
-        asset("TKY-1", "シリアル番号-12345", "株式会社 東京海上日動火災保険 情報システム部"),
-        asset("MSK-7", "Серийный-номер", "Общество с ограниченной ответственностью Ромашка"),
+        asset(
+            "TKY-1",
+            "シリアル番号-12345",
+            "株式会社 東京海上日動火災保険 情報システム部",
+        ),
+        asset(
+            "MSK-7",
+            "Серийный-номер",
+            "Общество с ограниченной ответственностью Ромашка",
+        ),
     ];
     for s in SIZES {
         let (w, h) = size_mm(s);
@@ -147,10 +158,16 @@ fn a_long_customer_name_wraps_at_spaces_and_ends_in_an_ellipsis() {
             joined.starts_with("The Very") && (joined.contains(name) || joined.contains('…')),
             "{s}: {shown:?}"
         );
-        for l in shown.iter().filter(|l| !l.starts_with("S/N") && !l.starts_with("COL-")) {
+        for l in shown
+            .iter()
+            .filter(|l| !l.starts_with("S/N") && !l.starts_with("COL-"))
+        {
             let words: Vec<&str> = l.trim_end_matches('…').split(' ').collect();
             for w in words.iter().take(words.len().saturating_sub(1)) {
-                assert!(name.split(' ').any(|n| n == *w), "{s}: {w:?} is broken in {l:?}");
+                assert!(
+                    name.split(' ').any(|n| n == *w),
+                    "{s}: {w:?} is broken in {l:?}"
+                );
             }
         }
     }
@@ -168,7 +185,9 @@ fn non_latin_text_is_measured_and_fitted_too() {
     check(&p, "CJK");
     assert!(p.lines.iter().any(|l| l.text.starts_with("株式会社")));
     // A non-ASCII tag has no Code 128: refused by name.
-    let e = plan(&asset("東京-1", "S", "C"), w, h).unwrap_err().to_string();
+    let e = plan(&asset("東京-1", "S", "C"), w, h)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("東京-1") && e.contains("Code 128"), "{e}");
 }
 
@@ -188,7 +207,10 @@ fn an_a4_sheet_holds_24_labels_each_inside_its_cell() {
     assert_eq!((qrs(&pages[0]), qrs(&pages[1])), (24, 6));
     for item in pages.iter().flat_map(|p| &p.items) {
         if let Item::Text { x, y, .. } | Item::Box { x, y, .. } = item {
-            assert!(*x >= 0.0 && *x < 595.3 && *y >= 0.0 && *y < 841.9, "{item:?}");
+            assert!(
+                *x >= 0.0 && *x < 595.3 && *y >= 0.0 && *y < 841.9,
+                "{item:?}"
+            );
         }
     }
 }
@@ -220,7 +242,10 @@ fn unescape(data: &str) -> String {
 /// A small ZPL reader: splits at `^` into commands, checks the formats are `^XA ... ^XZ`
 /// with nothing between them, and collects each field's data by the kind of field.
 fn read_zpl(zpl: &str) -> Vec<Format> {
-    assert!(!zpl.contains('~'), "a tilde outside escapes is a control command: {zpl}");
+    assert!(
+        !zpl.contains('~'),
+        "a tilde outside escapes is a control command: {zpl}"
+    );
     let mut formats = Vec::new();
     let mut open: Option<Format> = None;
     let mut kind = "";
@@ -279,8 +304,14 @@ fn zpl_has_one_format_per_asset_with_both_codes_and_the_text() {
     }
     let (w, h) = size_mm("62x29mm");
     let zpl = render_zpl(&assets[..1], "62x29mm".parse().unwrap(), 203).unwrap();
-    assert!(zpl.contains(&format!("^PW{}", (w / 25.4 * 203.0).round())), "{zpl}");
-    assert!(zpl.contains(&format!("^LL{}", (h / 25.4 * 203.0).round())), "{zpl}");
+    assert!(
+        zpl.contains(&format!("^PW{}", (w / 25.4 * 203.0).round())),
+        "{zpl}"
+    );
+    assert!(
+        zpl.contains(&format!("^LL{}", (h / 25.4 * 203.0).round())),
+        "{zpl}"
+    );
     let at300 = render_zpl(&assets[..1], "62x29mm".parse().unwrap(), 300).unwrap();
     assert!(at300.contains(&format!("^PW{}", (w / 25.4 * 300.0).round())));
 }
@@ -290,7 +321,11 @@ fn zpl_escapes_carets_tildes_and_underscores_in_a_tag() {
     let tag = "A^B~C_D>E";
     let zpl = render_zpl(&[asset(tag, "S^1", "C~")], "62x29mm".parse().unwrap(), 203).unwrap();
     let formats = read_zpl(&zpl);
-    assert_eq!(formats.len(), 1, "a caret in the tag did not start a command: {zpl}");
+    assert_eq!(
+        formats.len(),
+        1,
+        "a caret in the tag did not start a command: {zpl}"
+    );
     assert_eq!(formats[0].code128, [tag]);
     assert_eq!(formats[0].qr, [tag]);
     assert_eq!(formats[0].texts[0], tag);
@@ -304,7 +339,10 @@ fn zpl_bars_are_whole_dots_and_a_tag_too_long_for_them_is_refused() {
     let a = [asset("GOODS-IN-2026-000123", "S", "C")];
     let size: LabelSize = "62x29mm".parse().unwrap();
     let e = render_zpl(&a, size, 203).unwrap_err().to_string();
-    assert!(e.contains("GOODS-IN-2026-000123") && e.contains("--dpi 300"), "{e}");
+    assert!(
+        e.contains("GOODS-IN-2026-000123") && e.contains("--dpi 300"),
+        "{e}"
+    );
     let zpl = render_zpl(&a, size, 300).unwrap();
     assert!(zpl.contains("^BY2^BC"), "{zpl}");
     assert_eq!(read_zpl(&zpl)[0].code128, [a[0].asset_tag.clone()]);
