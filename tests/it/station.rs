@@ -464,9 +464,14 @@ struct Tmux {
 
 impl Tmux {
     fn start(home: &Home, only: &str) -> Tmux {
+        Tmux::start_with(home, only, "")
+    }
+
+    /// `extra`: more options for `wipeproof station`, as the shell reads them.
+    fn start_with(home: &Home, only: &str, extra: &str) -> Tmux {
         let name = format!("wipeproof-test-{}", rand_u32());
         let cmd = format!(
-            "env WIPEPROOF_HOME={} NO_COLOR=1 {} station --only '{only}'",
+            "env WIPEPROOF_HOME={} NO_COLOR=1 {} station --only '{only}' {extra}",
             home.path().display(),
             env!("CARGO_BIN_EXE_wipeproof")
         );
@@ -518,6 +523,15 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("the screen never showed {what}:\n{last}");
+    }
+
+    /// The process tmux runs in the pane (`env` hands its own process to the station).
+    fn pane_pid(&self) -> u32 {
+        let out = Command::new("tmux")
+            .args(["display", "-p", "-t", &self.name, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 
     fn alive(&self) -> bool {
@@ -605,4 +619,67 @@ fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!tmux.alive(), "q did not quit the station");
+}
+
+#[test]
+fn a_station_whose_terminal_hangs_up_stops_its_wipe_with_a_certificate_and_leaves() {
+    require_root();
+    let home = Home::new();
+    let t = token("hup");
+    let tmux = Tmux::start_with(&home, &format!("*{t}*"), "--set defaults.method=gutmann");
+    tmux.wait_for(
+        |s| s.contains("sign in:"),
+        Duration::from_secs(20),
+        "the sign-in",
+    );
+    tmux.keys(&["Ann Smith", "Enter"]);
+    let drive = Plug::new(&t, "hup", 256 << 20);
+    let name = drive.path().trim_start_matches("/dev/").to_string();
+    tmux.wait_for(
+        |s| s.contains(&name),
+        Duration::from_secs(5),
+        "the plugged drive",
+    );
+    tmux.keys(&["s"]);
+    tmux.wait_for(
+        |s| s.contains("ERASE ALL DATA"),
+        Duration::from_secs(5),
+        "the confirmation",
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for(
+        |s| s.contains("running 1"),
+        Duration::from_secs(10),
+        "the wipe running",
+    );
+    hang_up_and_see_the_station_leave(&tmux);
+    // Its wipe stopped as on SIGHUP: INCOMPLETE, with a certificate.
+    let results: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
+        .map(|c: serde_json::Value| c["record"]["sanitization"]["result"].clone())
+        .filter(|r| !r.is_null())
+        .collect();
+    assert_eq!(results, ["INCOMPLETE"], "{results:?}");
+}
+
+/// Closes the pane's terminal, as when an SSH connection drops, and waits for the station to
+/// end (it is killed, and the test fails, if it is still there after 30 s).
+fn hang_up_and_see_the_station_leave(tmux: &Tmux) {
+    let pid = tmux.pane_pid();
+    Command::new("tmux")
+        .args(["kill-session", "-t", &tmux.name])
+        .status()
+        .unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    let t0 = Instant::now();
+    while proc_dir.exists() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if proc_dir.exists() {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("the station (pid {pid}) kept running after its terminal hung up");
+    }
 }

@@ -4,6 +4,7 @@
 //! a panic (a hook restores it before the panic message is printed).
 
 pub mod board;
+mod input;
 pub mod view;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use ratatui::backend::CrosstermBackend;
 use super::events::Queue;
 use super::live::{Live, WhenIdle};
 use board::{Board, State};
+use input::{TerminalInput, Waited};
 use view::Screen;
 
 /// How often the whole screen is painted again, in case something else wrote over it.
@@ -354,7 +356,12 @@ impl App {
 /// Runs the terminal UI until the operator quits (or a signal stops the station) and every
 /// running wipe has ended with its certificate.
 pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Result<Exit> {
+    let input = TerminalInput::open()?;
     let mut guard = TerminalGuard::enter()?;
+    // Set when the terminal hangs up or can no longer be written to: the station then stops
+    // as on SIGHUP, and says why once its wipes have their certificates.
+    let mut lost: Option<io::Error> = None;
+    let mut size = guard.terminal.size().ok();
     let mut idle = options.poweroff_after.map(WhenIdle::new);
     let mut exit = Exit::Quit;
     let mut repainted = Instant::now();
@@ -393,44 +400,40 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
                 )
             })
         });
-        // Whatever else wrote to the terminal (a kernel message on a console) is painted over
-        // now and then, and at once on Ctrl-L or a resize.
-        if app.repaint || repainted.elapsed() >= REPAINT_EVERY {
-            guard.terminal.clear()?;
-            app.repaint = false;
-            repainted = Instant::now();
-        }
-        guard.terminal.draw(|f| {
-            view::draw(
-                f,
-                &Screen {
-                    board: &app.board,
-                    selected: app.selected,
-                    method: &method,
-                    prompt,
-                    colour: app.options.colour,
-                    station: &app.options.station,
-                    auto: app.options.auto.as_deref(),
-                    operator: live
-                        .operator()
-                        .or(app.options.configured_operator.as_deref()),
-                },
+        if lost.is_none()
+            && let Err(e) = draw(
+                &mut guard,
+                &mut app,
+                &mut repainted,
+                &mut size,
+                &method,
+                prompt,
+                live,
             )
-        })?;
+        {
+            lost = Some(e);
+        }
         if app.quitting && !live.busy() {
             break;
         }
-        if event::poll(Duration::from_millis(50))? {
-            match event::read()? {
-                TermEvent::Resize(..) => app.repaint = true,
-                TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-                    if let Some(i) = idle.as_mut() {
-                        i.reset();
-                    }
-                    app.key(key, live);
-                }
-                _ => {}
-            }
+        if lost.is_some() {
+            std::thread::sleep(Duration::from_millis(50));
+        } else {
+            let keys = match input.wait(Duration::from_millis(50)) {
+                Ok(Waited::Gone) => Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the station's terminal hung up",
+                )),
+                Ok(Waited::Ready) => read_keys(&mut app, live, idle.as_mut()),
+                Ok(Waited::Nothing) => Ok(()),
+                Err(e) => Err(e),
+            };
+            lost = keys.err();
+        }
+        if lost.is_some() && !app.quitting {
+            // Nobody can see the screen or type: stop every wipe as SIGHUP does.
+            live.session().stop_flag().stop();
+            app.quitting = true;
         }
         live.tick(Duration::from_millis(150));
         if live.session().stop_flag().is_stopped() {
@@ -440,7 +443,70 @@ pub fn run(live: &mut Live, queue: Arc<Queue>, options: TuiOptions) -> io::Resul
     }
     live.finish();
     drop(guard);
-    Ok(exit)
+    match lost {
+        Some(e) if exit == Exit::Quit => Err(e),
+        _ => Ok(exit),
+    }
+}
+
+/// Paints the screen: all of it now and then (whatever else wrote to the terminal, a kernel
+/// message on a console, is painted over), and at once on Ctrl-L or a resize.
+fn draw(
+    guard: &mut TerminalGuard,
+    app: &mut App,
+    repainted: &mut Instant,
+    size: &mut Option<ratatui::layout::Size>,
+    method: &str,
+    prompt: Option<String>,
+    live: &Live,
+) -> io::Result<()> {
+    let now = guard.terminal.size().ok();
+    if now != *size {
+        *size = now;
+        app.repaint = true;
+    }
+    if app.repaint || repainted.elapsed() >= REPAINT_EVERY {
+        guard.terminal.clear()?;
+        app.repaint = false;
+        *repainted = Instant::now();
+    }
+    guard.terminal.draw(|f| {
+        view::draw(
+            f,
+            &Screen {
+                board: &app.board,
+                selected: app.selected,
+                method,
+                prompt,
+                colour: app.options.colour,
+                station: &app.options.station,
+                auto: app.options.auto.as_deref(),
+                operator: live
+                    .operator()
+                    .or(app.options.configured_operator.as_deref()),
+            },
+        )
+    })?;
+    Ok(())
+}
+
+/// Hands every key the terminal has to the screen. Asked only when the terminal has bytes
+/// (see [`input`]); a scanner's whole tag may come in one read, so every event crossterm has
+/// parsed is taken before waiting again.
+fn read_keys(app: &mut App, live: &mut Live, mut idle: Option<&mut WhenIdle>) -> io::Result<()> {
+    while event::poll(Duration::ZERO)? {
+        match event::read()? {
+            TermEvent::Resize(..) => app.repaint = true,
+            TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                if let Some(i) = idle.as_deref_mut() {
+                    i.reset();
+                }
+                app.key(key, live);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
