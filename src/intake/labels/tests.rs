@@ -295,8 +295,8 @@ fn zpl_has_one_format_per_asset_with_both_codes_and_the_text() {
         let formats = read_zpl(&zpl);
         assert_eq!(formats.len(), 3);
         for (f, a) in formats.iter().zip(&assets) {
-            assert_eq!(f.code128, [a.asset_tag.clone()], "{s}");
-            assert_eq!(f.qr, [a.asset_tag.clone()], "{s}");
+            assert_eq!(f.code128, [a.asset_tag.as_str()], "{s}");
+            assert_eq!(f.qr, [a.asset_tag.as_str()], "{s}");
             assert_eq!(f.texts[0], a.asset_tag, "{s}");
             assert!(f.texts.iter().any(|t| t == &format!("S/N {}", a.serial)));
         }
