@@ -99,6 +99,7 @@ fn main() {
         customer: Some("Acme Insurance plc".into()),
         collection: Some("COL-1".into()),
         asset_tags: vec!["ACME-1".into()],
+        host: None,
     };
     let certs = dir.path().join("certificates");
     let mut issued_times = Vec::new();

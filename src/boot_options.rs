@@ -22,6 +22,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("verify", "defaults.verify"),
     ("destination", "defaults.destination"),
     ("register", "sync.register"),
+    ("host_is_asset", "station.host_is_asset"),
 ];
 
 /// Options read by the live image's `/init` only.

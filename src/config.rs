@@ -70,6 +70,87 @@ pub struct Station {
     pub auto_existing: bool,
     /// Live image: power off when unattended work is done.
     pub poweroff_when_done: bool,
+    /// Whether the computer the station runs on is the asset its drives belong to: its
+    /// inventory goes into each drive's certificate, its drives are linked to the asset whose
+    /// serial or tag is the system serial or chassis asset tag, and a computer certificate is
+    /// issued once they have all ended.
+    pub host_is_asset: HostIsAsset,
+}
+
+/// `station.host_is_asset`: `true`, `false` or `"auto"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HostIsAssetValue", into = "HostIsAssetValue")]
+pub enum HostIsAsset {
+    /// The drives present when the station started are the computer's.
+    True,
+    /// The computer is never the asset.
+    False,
+    /// On the live image only: the drives present at boot, not on USB (not hot-plugged).
+    #[default]
+    Auto,
+}
+
+/// How `host_is_asset` is written: a switch, or the word `auto`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum HostIsAssetValue {
+    Switch(bool),
+    Word(String),
+}
+
+impl TryFrom<HostIsAssetValue> for HostIsAsset {
+    type Error = String;
+
+    fn try_from(v: HostIsAssetValue) -> Result<HostIsAsset, String> {
+        match v {
+            HostIsAssetValue::Switch(true) => Ok(HostIsAsset::True),
+            HostIsAssetValue::Switch(false) => Ok(HostIsAsset::False),
+            HostIsAssetValue::Word(w) => match w.trim().to_ascii_lowercase().as_str() {
+                "auto" => Ok(HostIsAsset::Auto),
+                "true" | "yes" | "on" | "1" => Ok(HostIsAsset::True),
+                "false" | "no" | "off" | "0" => Ok(HostIsAsset::False),
+                _ => Err(format!(
+                    "`{w}` is not a value of station.host_is_asset; use true, false or \"auto\""
+                )),
+            },
+        }
+    }
+}
+
+impl From<HostIsAsset> for HostIsAssetValue {
+    fn from(h: HostIsAsset) -> HostIsAssetValue {
+        match h {
+            HostIsAsset::True => HostIsAssetValue::Switch(true),
+            HostIsAsset::False => HostIsAssetValue::Switch(false),
+            HostIsAsset::Auto => HostIsAssetValue::Word("auto".into()),
+        }
+    }
+}
+
+impl HostIsAsset {
+    /// Whether a drive belongs to the computer: `present_at_start` (not hot-plugged), `usb`
+    /// its transport, `live_image` whether the station runs on the live image.
+    pub fn holds(self, live_image: bool, present_at_start: bool, usb: bool) -> bool {
+        match self {
+            HostIsAsset::True => present_at_start,
+            HostIsAsset::False => false,
+            HostIsAsset::Auto => live_image && present_at_start && !usb,
+        }
+    }
+
+    /// Whether the computer can be the asset of any drive.
+    pub fn may_hold(self, live_image: bool) -> bool {
+        match self {
+            HostIsAsset::True => true,
+            HostIsAsset::False => false,
+            HostIsAsset::Auto => live_image,
+        }
+    }
+}
+
+/// Whether this process runs on the live image (its `/init` exported the kernel command line).
+pub fn on_live_image() -> bool {
+    std::env::var_os(crate::boot_options::ENV).is_some()
 }
 
 /// The name of the person operating a station, as signed into every certificate: never empty,
@@ -176,6 +257,7 @@ impl Default for Station {
             auto_delay: 10,
             auto_existing: false,
             poweroff_when_done: false,
+            host_is_asset: HostIsAsset::Auto,
         }
     }
 }
@@ -553,6 +635,35 @@ mod tests {
         assert!(!config.station.auto_existing);
         config.apply_override("station.auto_existing=1").unwrap();
         assert!(config.station.auto_existing);
+        assert_eq!(config.station.host_is_asset, HostIsAsset::Auto);
+        for (value, want) in [
+            ("true", HostIsAsset::True),
+            ("0", HostIsAsset::False),
+            ("auto", HostIsAsset::Auto),
+            ("yes", HostIsAsset::True),
+        ] {
+            config
+                .apply_override(&format!("station.host_is_asset={value}"))
+                .unwrap();
+            assert_eq!(config.station.host_is_asset, want, "{value}");
+        }
+        let e = config
+            .apply_override("station.host_is_asset=maybe")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("true, false or \"auto\""), "{e}");
+        let text = "[station]\nhost_is_asset = false\n";
+        let parsed = Config::parse(text, Path::new("wipeproof.toml")).unwrap();
+        assert_eq!(parsed.station.host_is_asset, HostIsAsset::False);
+        let text = "[station]\nhost_is_asset = \"auto\"\n";
+        let parsed = Config::parse(text, Path::new("wipeproof.toml")).unwrap();
+        assert_eq!(parsed.station.host_is_asset, HostIsAsset::Auto);
+        assert!(!HostIsAsset::Auto.holds(false, true, false));
+        assert!(HostIsAsset::Auto.holds(true, true, false));
+        assert!(!HostIsAsset::Auto.holds(true, true, true), "USB");
+        assert!(!HostIsAsset::Auto.holds(true, false, false), "hot-plugged");
+        assert!(HostIsAsset::True.holds(false, true, true));
+        assert!(!HostIsAsset::False.holds(true, true, false));
         config.apply_override("defaults.verify=10").unwrap();
         assert_eq!(
             config.defaults.verify, "10",

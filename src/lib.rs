@@ -33,6 +33,7 @@ pub mod leftovers;
 pub mod register;
 pub mod report;
 pub mod server;
+pub mod settings_file;
 pub mod station;
 pub mod sync;
 pub mod timestamp;

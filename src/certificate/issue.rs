@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::fonts;
 use super::keys::{StationKey, public_pem};
-use super::layout::{describe_unshowable, layout, unshowable};
+use super::layout::describe_unshowable;
 use super::pdf::{A4_MM, Attachment, PdfInfo, Seal, Typeset, render_with};
 use super::record::{ChainLink, Issuable, Record, RecordError};
+use super::signable::{Signable, serial_part};
 use super::x509::PdfSigner;
 use crate::durable::{WriteOptions, create_dir_all_mode, write_atomic, write_atomic_with};
 use crate::verify::WipeResult;
@@ -46,8 +46,8 @@ pub struct SignatureBlock {
 /// A signed certificate as JSON: the record and its signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SignedCertificate {
-    pub record: Record,
+pub struct SignedCertificate<R = Record> {
+    pub record: R,
     pub signature: SignatureBlock,
 }
 
@@ -101,8 +101,8 @@ pub enum LayoutVersion {
 }
 
 /// Everything that makes up one certificate, in memory.
-pub struct Rendered {
-    pub record: Record,
+pub struct Rendered<R = Record> {
+    pub record: R,
     /// The canonical record bytes (what was signed).
     pub canonical: Vec<u8>,
     pub signature: [u8; 64],
@@ -114,8 +114,8 @@ pub struct Rendered {
 
 /// An issued certificate and where it was written.
 #[derive(Debug, Clone)]
-pub struct Issued {
-    pub record: Record,
+pub struct Issued<R = Record> {
+    pub record: R,
     pub record_sha256: String,
     pub pdf: PathBuf,
     pub json: PathBuf,
@@ -125,16 +125,16 @@ pub struct Issued {
     pub earlier: bool,
 }
 
-impl Issued {
+impl<R: Signable> Issued<R> {
     /// The certificate as a value.
-    pub fn signed(&self) -> Result<SignedCertificate, RecordError> {
+    pub fn signed(&self) -> Result<SignedCertificate<R>, RecordError> {
         serde_json::from_str(&self.document).map_err(|e| RecordError::Json(e.to_string()))
     }
 }
 
 /// Renders the PDF of a signed record with the current layout.
-pub fn render_pdf(
-    record: &Record,
+pub fn render_pdf<R: Signable>(
+    record: &R,
     canonical: &[u8],
     signature: &[u8],
     record_sha256: &str,
@@ -143,7 +143,7 @@ pub fn render_pdf(
     signer: &PdfSigner,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
     let seal = Seal::Signed {
-        signed_at: &record.issued_at,
+        signed_at: record.issued_at(),
         signer,
     };
     render_pdf_as(
@@ -161,9 +161,9 @@ pub fn render_pdf(
 /// Renders the PDF of a signed record with a given layout and PDF signature; verification uses
 /// it to redraw a certificate the way it was made (with the signature's place reserved).
 #[allow(clippy::too_many_arguments)]
-pub fn render_pdf_as(
+pub fn render_pdf_as<R: Signable>(
     version: LayoutVersion,
-    record: &Record,
+    record: &R,
     canonical: &[u8],
     signature: &[u8],
     record_sha256: &str,
@@ -172,17 +172,15 @@ pub fn render_pdf_as(
     seal: Seal<'_>,
 ) -> Result<Vec<u8>, super::pdf::PdfError> {
     let sig_b64 = base64::engine::general_purpose::STANDARD.encode(signature);
-    let (pages, typeset) = match version {
-        LayoutVersion::V1 => (
-            super::v1::layout(record, record_sha256, &sig_b64),
-            Typeset::Standard,
-        ),
-        LayoutVersion::V2 => (layout(record, record_sha256, &sig_b64), Typeset::Embedded),
+    let pages = record.pages(version, record_sha256, &sig_b64);
+    let typeset = match version {
+        LayoutVersion::V1 => Typeset::Standard,
+        LayoutVersion::V2 => Typeset::Embedded,
     };
-    let title = format!("Certificate of Media Sanitization {}", record.id);
+    let title = record.pdf_title();
     let info = PdfInfo {
         title: &title,
-        author: &record.organisation.name,
+        author: record.author(),
         id_seed: record_sha256,
         seal,
     };
@@ -221,14 +219,23 @@ pub fn sign_and_render(
     key: &StationKey,
     previous: Option<ChainLink>,
 ) -> Result<Rendered, IssueError> {
-    let record = issuable.finish(key.key_id(), previous);
-    let cannot_show = unshowable(&record, fonts::showable);
+    sign_and_render_record(issuable.into_record(), key, previous)
+}
+
+/// Signs and renders any signed record of the station (no files written).
+pub fn sign_and_render_record<R: Signable>(
+    mut record: R,
+    key: &StationKey,
+    previous: Option<ChainLink>,
+) -> Result<Rendered<R>, IssueError> {
+    record.seal(key.key_id(), previous);
+    let cannot_show = record.unshowable(LayoutVersion::V2);
     if !cannot_show.is_empty() {
         return Err(IssueError::Unshowable(describe_unshowable(&cannot_show)));
     }
-    let canonical = record.canonical_bytes()?;
+    let canonical = record.signed_bytes()?;
     let signature = key.sign(&canonical).to_bytes();
-    let record_sha256 = record.sha256()?;
+    let record_sha256 = record.signed_sha256()?;
     let signed = SignedCertificate {
         record: record.clone(),
         signature: SignatureBlock {
@@ -263,6 +270,28 @@ pub fn sign_and_render(
 
 /// Signs, renders and writes a certificate into `dir`, linking it into the station's chain.
 pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued, IssueError> {
+    let record = issuable.into_record();
+    issue_record(record, key, dir, |record| {
+        if record.sanitization.result == WipeResult::Incomplete {
+            return Ok(None);
+        }
+        find_final(
+            dir,
+            &record.wipe_id,
+            record.media.serial.as_deref(),
+            &key.verifying_key(),
+        )
+    })
+}
+
+/// Signs, renders and writes any signed record into `dir`, linking it into the station's
+/// chain, unless `earlier` (asked under the chain's lock) finds it issued already.
+pub fn issue_record<R: Signable>(
+    record: R,
+    key: &StationKey,
+    dir: &Path,
+    earlier: impl FnOnce(&R) -> Result<Option<Issued<R>>, IssueError>,
+) -> Result<Issued<R>, IssueError> {
     create_dir_all_mode(dir, 0o755).map_err(|source| IssueError::Write {
         path: dir.into(),
         source,
@@ -271,19 +300,12 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
     let _lock = ChainLock::acquire(&dir.join(".chain.lock"))?;
     // Every write into this directory happens under the lock: a temporary file now is a crash's.
     crate::leftovers::remove_temporaries(dir, std::time::Duration::ZERO);
-    if issuable.record().sanitization.result != WipeResult::Incomplete
-        && let Some(earlier) = find_final(
-            dir,
-            &issuable.record().wipe_id,
-            issuable.record().media.serial.as_deref(),
-            &key.verifying_key(),
-        )?
-    {
-        return Ok(earlier);
+    if let Some(issued) = earlier(&record)? {
+        return Ok(issued);
     }
     let previous = read_chain(&chain_path)?;
-    let rendered = sign_and_render(issuable, key, previous)?;
-    let stem = file_stem(&rendered.record);
+    let rendered = sign_and_render_record(record, key, previous)?;
+    let stem = rendered.record.file_stem();
     let json_path = dir.join(format!("{stem}.json"));
     let pdf_path = dir.join(format!("{stem}.pdf"));
     let new = WriteOptions {
@@ -299,7 +321,7 @@ pub fn issue(issuable: Issuable, key: &StationKey, dir: &Path) -> Result<Issued,
         source,
     })?;
     let head = ChainLink {
-        id: rendered.record.id.clone(),
+        id: rendered.record.id().to_string(),
         record_sha256: rendered.record_sha256.clone(),
     };
     let head_json =
@@ -429,32 +451,6 @@ fn signed_by(signed: &SignedCertificate, key: &ed25519_dalek::VerifyingKey) -> b
         return false;
     };
     key.verify_strict(&canonical, &signature).is_ok()
-}
-
-/// `20261128T172052Z-SERIAL-0b7a8d1e`: sortable by time, findable by serial, unique by id.
-fn file_stem(record: &Record) -> String {
-    let when = crate::timestamp::parse(&record.issued_at)
-        .map(crate::timestamp::compact)
-        .unwrap_or_default();
-    let serial = serial_part(record.media.serial.as_deref());
-    let id: String = record.id.chars().take(8).collect();
-    format!("{when}-{serial}-{id}")
-}
-
-/// The serial as it appears in a certificate's file name.
-fn serial_part(serial: Option<&str>) -> String {
-    serial
-        .unwrap_or("noserial")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect()
 }
 
 /// An exclusive `flock` held for the life of the value.

@@ -22,7 +22,10 @@ const RESULT_SIZE: f32 = 30.0;
 /// The characters of the record that no embedded face can show, with where they are (a JSON
 /// path such as `organisation.name`). A certificate holding any is not issued, and does not
 /// verify: its page could not show what is signed.
-pub fn unshowable(record: &Record, showable: impl Fn(char) -> bool) -> Vec<(String, char)> {
+pub fn unshowable(
+    record: &impl serde::Serialize,
+    showable: impl Fn(char) -> bool,
+) -> Vec<(String, char)> {
     fn walk(
         v: &serde_json::Value,
         path: &str,
@@ -111,6 +114,40 @@ fn health(w: &mut Writer, h: &crate::device::health::Health) {
     }
     if !h.reasons.is_empty() {
         w.row("Why", &h.reasons.join("; "));
+    }
+}
+
+/// The computer the drive was inside, when it is the asset: a section of its own, unnumbered
+/// and drawn only when the record has it, so older certificates keep their drawing.
+fn host(w: &mut Writer, h: &super::computer::Host) {
+    w.section("Computer (the drive was inside it)");
+    let fields = [
+        ("Manufacturer", h.system.manufacturer.as_deref()),
+        ("Product", h.system.product.as_deref()),
+        ("Serial number", h.system.serial.as_deref()),
+        ("UUID", h.system.uuid.as_deref()),
+        ("Chassis type", h.chassis.chassis_type.as_deref()),
+        ("Chassis serial", h.chassis.serial.as_deref()),
+        ("Chassis asset tag", h.chassis.asset_tag.as_deref()),
+    ];
+    let mut any = false;
+    for (label, value) in fields {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            w.row(label, v);
+            any = true;
+        }
+    }
+    let bios: Vec<&str> = [&h.bios.vendor, &h.bios.version, &h.bios.date]
+        .into_iter()
+        .filter_map(|v| v.as_deref())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if !bios.is_empty() {
+        w.row("BIOS", &bios.join(", "));
+        any = true;
+    }
+    if !any {
+        w.row("Identity", "the firmware reports none (no SMBIOS tables)");
     }
 }
 
@@ -265,6 +302,9 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
 
     if let Some(h) = &r.health {
         health(&mut w, h);
+    }
+    if let Some(h) = &r.host {
+        host(&mut w, h);
     }
 
     let s = &r.sanitization;

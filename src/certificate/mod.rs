@@ -8,9 +8,13 @@
 //!   (layout 2); [`v1`] and [`winansi`]: layout 1, kept to verify the certificates made with it.
 //! * [`issue`]: sign, render and write a certificate durably.
 //! * [`check`]: verify a certificate (PDF or JSON), optionally against the drive.
+//! * [`signable`]: what drive and computer certificates share (signing, PDF, chain, checks);
+//!   [`computer`] and [`computer_layout`]: the computer certificate.
 
 pub mod canonical;
 pub mod check;
+pub mod computer;
+pub mod computer_layout;
 pub mod fonts;
 pub mod issue;
 pub mod keys;
@@ -18,6 +22,7 @@ pub mod layout;
 pub mod page;
 pub mod pdf;
 pub mod record;
+pub mod signable;
 pub mod strict_json;
 pub mod v1;
 pub mod winansi;

@@ -241,6 +241,11 @@ pub struct Record {
     /// before wipeproof read it, so that they keep their signed bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// The computer the drive was inside, when that computer is the asset
+    /// (`station.host_is_asset`). Absent otherwise, and from certificates made before it
+    /// existed, so that they keep their signed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<super::computer::Host>,
     pub sanitization: Sanitization,
     pub verification: Verification,
     /// What happens to the media next: reuse, resale, recycle, destroy.
@@ -289,6 +294,65 @@ impl Record {
             )));
         }
         Ok(record)
+    }
+}
+
+impl super::signable::Signable for Record {
+    const WHAT: &'static str = "certificate";
+    const SCHEMA: &'static str = SCHEMA;
+
+    fn from_value(value: serde_json::Value) -> Result<Record, RecordError> {
+        Record::from_value(value)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+    fn issued_at(&self) -> &str {
+        &self.issued_at
+    }
+    fn tool_version(&self) -> &str {
+        &self.tool.version
+    }
+    fn author(&self) -> &str {
+        &self.organisation.name
+    }
+    fn pdf_title(&self) -> String {
+        format!("Certificate of Media Sanitization {}", self.id)
+    }
+    fn pages(
+        &self,
+        version: super::issue::LayoutVersion,
+        record_sha256: &str,
+        signature_b64: &str,
+    ) -> Vec<super::page::Page> {
+        match version {
+            super::issue::LayoutVersion::V1 => {
+                super::v1::layout(self, record_sha256, signature_b64)
+            }
+            super::issue::LayoutVersion::V2 => {
+                super::layout::layout(self, record_sha256, signature_b64)
+            }
+        }
+    }
+    fn unshowable(&self, version: super::issue::LayoutVersion) -> Vec<(String, char)> {
+        match version {
+            super::issue::LayoutVersion::V1 => {
+                super::layout::unshowable(self, |c| super::winansi::byte(c).is_some())
+            }
+            super::issue::LayoutVersion::V2 => {
+                super::layout::unshowable(self, super::fonts::showable)
+            }
+        }
+    }
+    fn file_stem(&self) -> String {
+        super::signable::file_stem(&self.issued_at, self.media.serial.as_deref(), &self.id)
+    }
+    fn seal(&mut self, key_id: String, previous: Option<ChainLink>) {
+        self.key_id = key_id;
+        self.previous = previous;
     }
 }
 
@@ -377,6 +441,8 @@ pub struct IssueContext {
     pub customer: Option<String>,
     pub collection: Option<String>,
     pub asset_tags: Vec<String>,
+    /// The computer the drive is inside, when it is the asset.
+    pub host: Option<super::computer::Host>,
 }
 
 /// What a wipe produced, as the certificate needs it.
@@ -422,6 +488,7 @@ impl Issuable {
                 asset_tags: ctx.asset_tags.clone(),
                 media,
                 health: Some(facts.drive.health.clone()),
+                host: ctx.host.clone(),
                 sanitization: Sanitization {
                     level: m.level,
                     policy: m.policy,
@@ -461,10 +528,8 @@ impl Issuable {
         &self.record
     }
 
-    /// Completes the record for signing by a key with `key_id` after `previous`.
-    pub(super) fn finish(mut self, key_id: String, previous: Option<ChainLink>) -> Record {
-        self.record.key_id = key_id;
-        self.record.previous = previous;
+    /// The record to sign (key id and chain link are filled in when signing).
+    pub(super) fn into_record(self) -> Record {
         self.record
     }
 }
@@ -529,6 +594,7 @@ pub(crate) mod tests {
                 capabilities: vec!["ata-sanitize-crypto".into(), "ata-secure-erase".into()],
             },
             health: None,
+            host: None,
             sanitization: Sanitization {
                 level: Level::Clear,
                 policy: DEFAULT_POLICY.into(),
@@ -623,6 +689,54 @@ pub(crate) mod tests {
         let mut v = serde_json::to_value(&cow).unwrap();
         v["sanitization"]["logical_only"]["why"] = serde_json::json!("x");
         assert!(Record::from_value(v).is_err());
+    }
+
+    #[test]
+    fn host_is_signed_when_set_and_absent_from_the_bytes_otherwise() {
+        let r = sample_record();
+        let old = String::from_utf8(r.canonical_bytes().unwrap()).unwrap();
+        assert!(!old.contains("\"host\""), "{old}");
+        let mut with = r.clone();
+        let inventory = crate::certificate::computer::tests::laptop_inventory();
+        with.host = Some(crate::certificate::computer::Host::of(&inventory));
+        let bytes = with.canonical_bytes().unwrap();
+        let back = Record::from_value(serde_json::from_slice(&bytes).unwrap()).unwrap();
+        assert_eq!(back, with);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["host"]["system"]["serial"], "5CG1234XYZ");
+        assert_eq!(v["host"]["chassis"]["asset_tag"], "ACME-LT-0042");
+        assert!(v["host"].get("processors").is_none());
+        let mut v = v;
+        v["host"]["system"]["colour"] = "red".into();
+        assert!(Record::from_value(v).is_err());
+        // The page shows it in a section of its own; without it, the page is as before.
+        let texts = |r: &Record| -> Vec<String> {
+            crate::certificate::layout::layout(r, "ab", "cd")
+                .iter()
+                .flat_map(|p| p.texts().into_iter().map(str::to_string))
+                .collect()
+        };
+        let shown = texts(&with);
+        assert!(
+            shown.iter().any(|t| t.starts_with("Computer (the drive")),
+            "{shown:?}"
+        );
+        assert!(shown.iter().any(|t| t == "5CG1234XYZ"));
+        assert!(!texts(&r).iter().any(|t| t.starts_with("Computer")));
+        if let Some(dir) = std::env::var_os("WIPEPROOF_RENDER_DIR") {
+            let key = crate::certificate::keys::StationKey::generate().unwrap();
+            let rendered = crate::certificate::issue::sign_and_render(
+                Issuable::from_record_for_tests(with),
+                &key,
+                None,
+            )
+            .unwrap();
+            std::fs::write(
+                std::path::Path::new(&dir).join("drive-host.pdf"),
+                rendered.pdf,
+            )
+            .unwrap();
+        }
     }
 
     #[test]

@@ -8,9 +8,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::output::{mark_json_printed, print_json, print_json_line};
-use super::scans::{Line, ScanReader, refusal};
 use super::{Status, actor, open_register};
 use crate::config::StateDir;
+use crate::intake::goods_in::{self, Outcome};
+use crate::intake::scans::ScanReader;
 use crate::intake::{labels, manifest};
 use crate::register::collection::{Pickup, Reason, Reconciliation, Scan};
 use crate::register::{AssetFilter, Register, RegisterError};
@@ -301,39 +302,17 @@ fn receive(
         .next_line()
         .context("cannot read the scans from standard input")?
     {
-        let (scanned, answer) = match &line {
-            Line::Scan(s) => {
-                let scan = reg.receive_scan(collection, s, actor)?;
-                match scan {
-                    Scan::Received { .. } => received += 1,
-                    Scan::Extra => extras += 1,
-                    Scan::OtherCollection { .. } => others += 1,
-                    _ => {}
-                }
-                (Some(s.as_str()), Ok(scan))
-            }
-            other => (None, Err(refusal(other).unwrap_or_default())),
-        };
+        let answer = goods_in::answer(reg, collection, &line, actor)?;
+        match &answer.outcome {
+            Outcome::Scan(Scan::Received { .. }) => received += 1,
+            Outcome::Scan(Scan::Extra) => extras += 1,
+            Outcome::Scan(Scan::OtherCollection { .. }) => others += 1,
+            _ => {}
+        }
         if json {
-            let mut doc = match &answer {
-                Ok(scan) => serde_json::to_value(scan)?,
-                Err(_) => serde_json::json!({ "outcome": match line {
-                    Line::Empty => "empty",
-                    _ => "refused",
-                } }),
-            };
-            doc["scanned"] = serde_json::json!(scanned);
-            doc["message"] = serde_json::json!(match &answer {
-                Ok(scan) => scan.message(scanned.unwrap_or_default(), collection),
-                Err(why) => why.clone(),
-            });
-            print_json_line(&doc)?;
+            print_json_line(&answer)?;
         } else {
-            let text = match &answer {
-                Ok(scan) => scan.message(scanned.unwrap_or_default(), collection),
-                Err(why) => why.clone(),
-            };
-            crate::stdout_line!("{text}")?;
+            crate::stdout_line!("{}", answer.message)?;
         }
     }
     crate::stderr_line!(

@@ -16,7 +16,6 @@ mod keys;
 mod list;
 mod output;
 mod remote;
-mod scans;
 mod station;
 mod stations;
 mod unfreeze;

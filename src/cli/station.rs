@@ -53,6 +53,8 @@ const EXIT_AFTER_IDLE: Duration = Duration::from_secs(10);
 const POWEROFF_AFTER_IDLE: Duration = Duration::from_secs(60);
 
 pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
+    let answered = first_start(args, state)?;
+    let state = answered.as_ref().unwrap_or(state);
     let settings = &state.config.station;
     let auto = Auto {
         method: args.auto.clone().or_else(|| settings.auto.clone()),
@@ -134,6 +136,44 @@ pub fn run(args: &StationArgs, state: &StateDir) -> anyhow::Result<Status> {
     } else {
         Status::Failure
     })
+}
+
+/// An attended station's first start asks for what certificates need and the settings file
+/// lacks, keeps the answers in the file and uses them from now on (with `--set` overrides of
+/// other settings kept). A headless or unattended station never waits for a person.
+fn first_start(args: &StationArgs, state: &StateDir) -> anyhow::Result<Option<StateDir>> {
+    let unattended = args.auto.is_some() || state.config.station.auto.is_some();
+    if args.headless
+        || unattended
+        || !std::io::stdout().is_terminal()
+        || !tui::first_start::needed(&state.config)
+    {
+        return Ok(None);
+    }
+    let path = state.config_path();
+    let Some(answers) = tui::first_start::ask(&state.config, &path).with_context(|| {
+        format!(
+            "the first-start questions failed; {} is unchanged",
+            path.display()
+        )
+    })?
+    else {
+        return Ok(None);
+    };
+    let mut state = state.clone();
+    for (setting, value) in answers {
+        state
+            .config
+            .apply_override(&format!("{setting}={value}"))
+            .with_context(|| {
+                format!(
+                    "{} now holds {setting}, but it cannot be used",
+                    path.display()
+                )
+            })?;
+    }
+    crate::stderr_line!("wipeproof: settings kept in {}", path.display());
+    Ok(Some(state))
 }
 
 /// What a headless station does once its unattended work is done.

@@ -194,6 +194,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 asset: request.asset.clone(),
                 destination: request.destination,
                 operator: None,
+                host: None,
             },
         );
     }

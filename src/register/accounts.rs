@@ -17,11 +17,12 @@ use super::{Actor, RegisterError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Runs the register: everything, including the accounts page.
+    /// Runs the register: everything, including the accounts page and resolving a missing
+    /// asset.
     Admin,
     /// Compliance officers and auditors: read, verify, sign collection reports.
     Compliance,
-    /// Books collections in: read and verify.
+    /// Books collections in: read, verify, receive a collection at goods-in by scanning.
     Intake,
     /// Wipes drives at a station: read and verify.
     Technician,
@@ -38,6 +39,10 @@ pub enum Permission {
     SignReport,
     /// See who has an account.
     ManageUsers,
+    /// Receive a collection at goods-in: each scan is recorded.
+    Receive,
+    /// Resolve a missing asset of a collection with a reason.
+    ResolveMissing,
 }
 
 impl Role {
@@ -66,7 +71,8 @@ impl Role {
         match p {
             Permission::Read | Permission::Verify => true,
             Permission::SignReport => matches!(self, Role::Admin | Role::Compliance),
-            Permission::ManageUsers => matches!(self, Role::Admin),
+            Permission::ManageUsers | Permission::ResolveMissing => matches!(self, Role::Admin),
+            Permission::Receive => matches!(self, Role::Admin | Role::Intake),
         }
     }
 }
@@ -244,6 +250,15 @@ mod tests {
         assert!(!Role::Technician.may(Permission::SignReport));
         assert!(!Role::Compliance.may(Permission::ManageUsers));
         assert!(Role::Admin.may(Permission::ManageUsers));
+        for (role, receive, resolve) in [
+            (Role::Admin, true, true),
+            (Role::Intake, true, false),
+            (Role::Compliance, false, false),
+            (Role::Technician, false, false),
+        ] {
+            assert_eq!(role.may(Permission::Receive), receive, "{role:?}");
+            assert_eq!(role.may(Permission::ResolveMissing), resolve, "{role:?}");
+        }
     }
 
     #[test]

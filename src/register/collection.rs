@@ -228,6 +228,9 @@ pub trait Custody {
     fn collection_list(&self) -> Result<Vec<CollectionView>, RegisterError>;
     /// One collection with its steps, missing assets and extras.
     fn custody(&self, collection: &str) -> Result<CustodyRecord, RegisterError>;
+    /// One collection with its counts and steps: [`Custody::custody`] without reading each
+    /// asset not received (a collection just booked may have many).
+    fn collection_view(&self, collection: &str) -> Result<CollectionView, RegisterError>;
     /// Records the pick-up.
     fn collect(
         &mut self,

@@ -73,6 +73,7 @@ pub fn verify_report_bytes(
         valid: true,
         checks: Vec::new(),
         record: None,
+        computer: None,
         drive: None,
     };
     // What the file holds: the signed bytes, the signature, and (JSON) its signature block.

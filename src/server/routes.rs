@@ -8,7 +8,7 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::api;
 use super::state::AppState;
-use super::web::{assets, auth, collections, layout, login, stations, verify};
+use super::web::{assets, auth, collections, custody, goods_in, layout, login, stations, verify};
 use crate::register::accounts::Permission;
 
 pub use super::web::auth::Access;
@@ -189,6 +189,34 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: Get,
+        path: "/collections/{code}/goods-in",
+        example: "/collections/COL-1/goods-in",
+        access: Page(Receive),
+        handler: || get(goods_in::page),
+    },
+    Route {
+        method: Post,
+        path: "/collections/{code}/scans",
+        example: "/collections/COL-1/scans",
+        access: Form(Receive),
+        handler: || post(goods_in::scan),
+    },
+    Route {
+        method: Get,
+        path: "/goods-in.js",
+        example: "/goods-in.js",
+        access: Open,
+        handler: || get(goods_in::script),
+    },
+    Route {
+        method: Post,
+        path: "/collections/{code}/resolve",
+        example: "/collections/COL-1/resolve",
+        access: Form(ResolveMissing),
+        handler: || post(custody::resolve),
+    },
+    Route {
+        method: Get,
         path: "/verify",
         example: "/verify",
         access: Page(Verify),
@@ -262,7 +290,7 @@ mod tests {
             );
             if r.access == Access::Open {
                 assert!(
-                    ["/api/v1/health", "/login", "/style.css"].contains(&r.path),
+                    ["/api/v1/health", "/login", "/style.css", "/goods-in.js"].contains(&r.path),
                     "{} is open to anyone: is that meant?",
                     r.path
                 );

@@ -106,6 +106,7 @@ impl StationContext {
             customer: None,
             collection: None,
             asset_tags: Vec::new(),
+            host: None,
         }
     }
 

@@ -78,6 +78,17 @@ pub enum What {
         /// The asset's state in the register (a retired asset's drive needs a rewipe).
         asset_state: Option<String>,
     },
+    /// The computer certificate is written (the event's drive is `computer`): every drive of
+    /// the computer that is the asset has ended.
+    ComputerCertified {
+        certificate_id: String,
+        /// `PASS`, `FAIL` or `NO_STORAGE_FOUND`.
+        result: String,
+        pdf: String,
+        json: String,
+        asset_tag: Option<String>,
+        asset_state: Option<String>,
+    },
     /// Something went wrong that is not a wipe result: a refusal, a certificate that could
     /// not be written, a register error.
     Failed { reason: String },

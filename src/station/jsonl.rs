@@ -132,6 +132,22 @@ fn line(e: &StationEvent, state: &mut DriveState) -> Option<Value> {
             asset_tag,
             asset_state,
         } => json!({"event": "tagged", "asset_tag": asset_tag, "asset_state": asset_state}),
+        What::ComputerCertified {
+            certificate_id,
+            result,
+            pdf,
+            json,
+            asset_tag,
+            asset_state,
+        } => json!({
+            "event": "computer_certified",
+            "certificate_id": certificate_id,
+            "result": result,
+            "certificate_pdf": pdf,
+            "certificate_json": json,
+            "asset_tag": asset_tag,
+            "asset_state": asset_state,
+        }),
         What::Failed { reason } => json!({"event": "failed", "reason": reason}),
     };
     v["drive"] = Value::String(e.drive.clone());

@@ -20,6 +20,7 @@ use crate::device::DriveInfo;
 use crate::verify::WipeResult;
 
 use super::StationError;
+use super::computer::Computer;
 use super::context::StationContext;
 use super::events::{StationSink, What, emit};
 use super::monitor::{Change, Monitor};
@@ -133,6 +134,8 @@ pub struct Live {
     passed: usize,
     /// The person signed in at the station's screen: each wipe started from now names them.
     operator: Option<String>,
+    /// The computer the station runs on, when it is the asset (`station.host_is_asset`).
+    computer: Option<Computer>,
 }
 
 impl Live {
@@ -148,8 +151,15 @@ impl Live {
             WipeRequest::validate(&WipeOptions::with_method(m), &ctx.state.config)?;
         }
         let guard = ctx.guard.clone();
+        let host_is_asset = ctx.state.config.station.host_is_asset;
         let session = Session::new(ctx.recorder()?, sink.clone());
         let (monitor, present, warning) = Monitor::start(guard, scope.only);
+        let computer = Computer::at_start(
+            host_is_asset,
+            crate::config::on_live_image(),
+            &present,
+            super::computer::read_inventory,
+        );
         let mut live = Live {
             session,
             monitor,
@@ -161,6 +171,7 @@ impl Live {
             ended: 0,
             passed: 0,
             operator: None,
+            computer,
         };
         if let Some(w) = warning {
             crate::stderr_line!("wipeproof: {w}");
@@ -170,6 +181,8 @@ impl Live {
             let schedule = live.auto.existing;
             live.appeared(d, true, schedule);
         }
+        // A computer with no drive gets its certificate now: no storage found.
+        live.certify_computer();
         Ok(live)
     }
 
@@ -349,7 +362,12 @@ impl Live {
     }
 
     fn count(&mut self, ended: &[Ended]) {
-        for (_, r) in ended {
+        for (path, r) in ended {
+            if let (Some(c), Ok(d)) = (&mut self.computer, r)
+                && let Ok(issued) = &d.issued
+            {
+                c.ended(path, &issued.record);
+            }
             self.ended += 1;
             if let Ok(d) = r
                 && d.finished.outcome.result() == WipeResult::Pass
@@ -358,6 +376,36 @@ impl Live {
                 self.passed += 1;
             }
         }
+        self.certify_computer();
+    }
+
+    /// Issues the computer certificate once every drive of the computer has ended.
+    fn certify_computer(&mut self) {
+        let Some(c) = &mut self.computer else {
+            return;
+        };
+        let Some(records) = c.due() else {
+            return;
+        };
+        let what = match self
+            .session
+            .recorder()
+            .record_computer(&c.inventory, &records)
+        {
+            Ok(done) => What::ComputerCertified {
+                certificate_id: done.issued.record.id.clone(),
+                result: done.issued.record.result.as_str().to_string(),
+                pdf: done.issued.pdf.display().to_string(),
+                json: done.issued.json.display().to_string(),
+                asset_tag: done.linked.as_ref().and_then(|l| l.asset_tag.clone()),
+                asset_state: done
+                    .linked
+                    .as_ref()
+                    .and_then(|l| l.asset_state.map(|s| s.as_str().to_string())),
+            },
+            Err(reason) => What::Failed { reason },
+        };
+        emit(self.sink.as_ref(), "computer", what);
     }
 
     /// Starts wiping `path` with `method` now. The refusal, if any, also goes to the stream.
@@ -414,6 +462,7 @@ impl Live {
             }
             Err(e) => return Err(e.to_string()),
         };
+        let host = self.computer.as_ref().and_then(|c| c.host_of(&info));
         let prepared =
             match plan(ctx, &request, path.to_string(), target, info).map_err(|e| match e {
                 StationError::Refused(why) => why.join("; "),
@@ -458,6 +507,7 @@ impl Live {
                 asset: request.asset.clone(),
                 destination: request.destination,
                 operator: self.operator.clone(),
+                host: host.cloned(),
             },
         );
         Ok(())

@@ -13,8 +13,11 @@
 //!   checkpoint belongs to a drive, proved by its content; [`unclean`]: the record of a wipe
 //!   whose process was killed, made before its checkpoint is set aside.
 //! * [`signals`]: SIGINT, SIGTERM and SIGHUP stop a session cleanly.
+//! * [`computer`]: the computer as the asset (`station.host_is_asset`): its drives, and the
+//!   computer certificate once they have all ended.
 
 pub mod checkpoint;
+pub mod computer;
 pub mod context;
 pub mod events;
 pub mod firmware;

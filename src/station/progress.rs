@@ -305,6 +305,20 @@ impl StationSink for StationLog {
             What::Certified { pdf, .. } => format!("{d}: certificate {pdf}"),
             What::Registered { .. } => return,
             What::Tagged { asset_tag, .. } => format!("{d}: linked to asset {asset_tag}"),
+            What::ComputerCertified {
+                result,
+                pdf,
+                asset_tag,
+                asset_state,
+                ..
+            } => format!(
+                "computer certificate {pdf}: {}{}",
+                result.replace('_', " "),
+                match (asset_tag, asset_state) {
+                    (Some(t), Some(s)) => format!("; asset {t} is {s}"),
+                    _ => String::new(),
+                }
+            ),
             What::Failed { reason } => format!("{d}: {reason}"),
         };
         crate::stderr_line!("wipeproof: {line}");

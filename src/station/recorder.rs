@@ -1,10 +1,12 @@
 //! Turns a finished wipe into its record: the signed certificate on disk (before anything
 //! reports the drive done), then the register entry and outbox row in one transaction.
 
-use crate::certificate::issue::{Issued, issue};
+use crate::certificate::computer::{ComputerContext, ComputerRecord, Host};
+use crate::certificate::issue::{Issued, issue, issue_record};
 use crate::certificate::keys::StationKey;
-use crate::certificate::record::{Issuable, WipeFacts};
-use crate::register::Linked;
+use crate::certificate::record::{Issuable, Record, WipeFacts};
+use crate::device::inventory::Inventory;
+use crate::register::{AssetRef, Linked};
 
 use super::context::StationContext;
 use super::job::Finished;
@@ -14,6 +16,15 @@ pub struct Delivered {
     pub finished: Finished,
     /// The certificate, or why it could not be written.
     pub issued: Result<Issued, String>,
+    /// How the register linked it, if it stored it.
+    pub linked: Option<Linked>,
+    /// Why the register could not store it, if it could not.
+    pub register_error: Option<String>,
+}
+
+/// A computer certificate and what became of it in the register.
+pub struct ComputerDelivered {
+    pub issued: Issued<ComputerRecord>,
     /// How the register linked it, if it stored it.
     pub linked: Option<Linked>,
     /// Why the register could not store it, if it could not.
@@ -36,16 +47,31 @@ impl Recorder {
         &self.ctx
     }
 
+    /// The asset registered under the computer's chassis asset tag or system serial.
+    pub fn computer_asset(&self, host: &Host) -> Option<AssetRef> {
+        let (tag, serial) = host.asset_keys();
+        let register = self.ctx.register();
+        tag.and_then(|t| register.find_asset(Some(t), None).ok().flatten())
+            .or_else(|| serial.and_then(|s| register.find_asset(None, Some(s)).ok().flatten()))
+    }
+
     /// Records one finished wipe: certificate first (fsync, atomic rename), then the
     /// checkpoint goes (a finished wipe) or stays (an incomplete one), then the register links
-    /// it to `asset` (else the drive's serial) and queues it for the central register.
+    /// it to `asset` (else, when the drive was inside the computer that is the asset, `host`'s
+    /// asset; else the drive's serial) and queues it for the central register.
     pub fn record(
         &self,
         finished: Finished,
         asset: Option<&str>,
         destination: crate::certificate::record::Destination,
         operator: Option<&str>,
+        host: Option<&Host>,
     ) -> Delivered {
+        let by_host = match (asset, host) {
+            (None, Some(h)) => self.computer_asset(h).map(|a| a.asset_tag),
+            _ => None,
+        };
+        let asset = asset.or(by_host.as_deref());
         let found = {
             self.ctx
                 .register()
@@ -54,6 +80,7 @@ impl Recorder {
                 .flatten()
         };
         let mut issue_ctx = self.ctx.issue_context(destination);
+        issue_ctx.host = host.cloned();
         if let Some(person) = operator {
             issue_ctx.performed_by.operator = person.to_string();
         }
@@ -96,5 +123,41 @@ impl Recorder {
             linked,
             register_error,
         }
+    }
+
+    /// Issues the computer certificate of the computer described by `inventory` whose drives'
+    /// certificates are `drives`, naming the asset registered under its chassis asset tag or
+    /// system serial (else the asset its drives were linked to).
+    pub fn record_computer(
+        &self,
+        inventory: &Inventory,
+        drives: &[Record],
+    ) -> Result<ComputerDelivered, String> {
+        let base = self
+            .ctx
+            .issue_context(self.ctx.state.config.defaults.destination);
+        let found = self.computer_asset(&Host::of(inventory)).or_else(|| {
+            let tag = drives.iter().find_map(|d| d.asset_tags.first())?;
+            self.ctx
+                .register()
+                .find_asset(Some(tag), None)
+                .ok()
+                .flatten()
+        });
+        let ctx = ComputerContext {
+            organisation: base.organisation,
+            performed_by: base.performed_by,
+            customer: found.as_ref().map(|a| a.customer.clone()),
+            collection: found.as_ref().map(|a| a.collection.clone()),
+            asset_tags: found.map(|a| vec![a.asset_tag]).unwrap_or_default(),
+        };
+        let record = ComputerRecord::from_drives(inventory.clone(), drives, ctx);
+        let issued = issue_record(record, &self.key, &self.ctx.certificates, |_| Ok(None))
+            .map_err(|e| e.to_string())?;
+        Ok(ComputerDelivered {
+            issued,
+            linked: None,
+            register_error: None,
+        })
     }
 }

@@ -19,6 +19,8 @@ pub struct Disposition {
     /// The person who started this wipe, when the station's screen signed one in; `None`:
     /// `station.operator` (or `--operator`).
     pub operator: Option<String>,
+    /// The computer the drive is inside, when that computer is the asset.
+    pub host: Option<crate::certificate::computer::Host>,
 }
 
 struct Worker {
@@ -88,6 +90,7 @@ impl Session {
             disposition.asset.as_deref(),
             disposition.destination,
             None,
+            disposition.host.as_ref(),
         );
         let notice = |message| {
             emit(
@@ -182,6 +185,7 @@ impl Session {
                         disposition.asset.as_deref(),
                         disposition.destination,
                         disposition.operator.as_deref(),
+                        disposition.host.as_ref(),
                     );
                     report(sink.as_ref(), &label, &delivered);
                     delivered

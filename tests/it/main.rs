@@ -5,6 +5,7 @@ mod support;
 
 mod bindings;
 mod certificate;
+mod computer;
 mod connectors;
 mod connectors_exchange;
 mod connectors_glpi;
@@ -35,5 +36,6 @@ mod trust;
 mod vm;
 mod web;
 mod web_browser;
+mod web_goods_in;
 mod webdriver;
 mod wipe;

@@ -10,12 +10,15 @@ use serde_json::Value;
 use crate::support::*;
 
 fn schema() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/certificates/schema/certificate-v1.schema.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    schema_named("certificate-v1")
+}
+
+fn schema_named(name: &str) -> Value {
+    let path = format!(
+        "{}/certificates/schema/{name}.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
@@ -121,6 +124,14 @@ fn validate(root: &Value, s: &Value, v: &Value, path: &str, errors: &mut Vec<Str
 /// What in a signed certificate (`{"record", ...}`) does not follow the schema, with JSON paths.
 pub fn errors_of(v: &Value) -> Vec<String> {
     let root = schema();
+    let mut errors = Vec::new();
+    validate(&root, &root, v, "$", &mut errors);
+    errors
+}
+
+/// What in a signed computer certificate does not follow its schema, with JSON paths.
+pub fn computer_errors_of(v: &Value) -> Vec<String> {
+    let root = schema_named("computer-v1");
     let mut errors = Vec::new();
     validate(&root, &root, v, "$", &mut errors);
     errors

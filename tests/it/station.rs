@@ -467,8 +467,20 @@ impl Tmux {
         Tmux::start_with(home, only, "")
     }
 
-    /// `extra`: more options for `wipeproof station`, as the shell reads them.
+    /// `extra`: more options for `wipeproof station`, as the shell reads them. The settings a
+    /// first start asks for are given, so the station goes straight to its sign-in.
     fn start_with(home: &Home, only: &str, extra: &str) -> Tmux {
+        Tmux::start_raw(
+            home,
+            only,
+            &format!(
+                "--set organisation.name='Test Recycling' --set station.id=test-bay \
+                 --set station.operator=Tester {extra}"
+            ),
+        )
+    }
+
+    fn start_raw(home: &Home, only: &str, extra: &str) -> Tmux {
         let name = format!("wipeproof-test-{}", rand_u32());
         let cmd = format!(
             "env WIPEPROOF_HOME={} NO_COLOR=1 {} station --only '{only}' {extra}",
@@ -532,6 +544,17 @@ impl Tmux {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Sends keys in one go, as a scanner types them: the station reads them in one read.
+    fn keys_at_once(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        std::thread::sleep(Duration::from_millis(300));
     }
 
     fn alive(&self) -> bool {
@@ -682,4 +705,92 @@ fn hang_up_and_see_the_station_leave(tmux: &Tmux) {
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         panic!("the station (pid {pid}) kept running after its terminal hung up");
     }
+}
+
+#[test]
+fn a_first_start_asks_what_certificates_need_and_keeps_it_in_the_settings_file() {
+    require_root();
+    let home = Home::new();
+    let settings = home.path().join("wipeproof.toml");
+    std::fs::write(
+        &settings,
+        "# Written by hand: keep this.\n[station]\nid = \"(none)\" # the bay label\n\
+         operator = \"operator\"\n",
+    )
+    .unwrap();
+    let t = token("first");
+    let tmux = Tmux::start_raw(&home, &format!("*{t}*"), "");
+    tmux.wait_for(
+        |s| s.contains("first start (1/4)"),
+        Duration::from_secs(20),
+        "the first-start questions",
+    );
+    // A badge scanner set up to end with CR LF: one Enter, not two (the address is not skipped).
+    tmux.keys_at_once(&["Acme Recycling Ltd", "Enter", "C-j"]);
+    tmux.wait_for(
+        |s| s.contains("first start (2/4)"),
+        Duration::from_secs(5),
+        "the address question",
+    );
+    tmux.keys(&["1 Dock Road, Leeds", "Enter", "localhost", "Enter"]);
+    tmux.wait_for(
+        |s| s.contains("says nothing about which station this is"),
+        Duration::from_secs(5),
+        "a placeholder station id refused",
+    );
+    tmux.keys_at_once(&["BSpace"; 9]);
+    tmux.keys(&["bay-7", "Enter"]);
+    // One that ends with LF alone: Enter, not a `j` typed into the name.
+    tmux.keys_at_once(&["Ann Smith", "C-j"]);
+    tmux.wait_for(
+        |s| s.contains("sign in:") && s.contains("Enter alone: Ann Smith"),
+        Duration::from_secs(5),
+        "the sign-in offering the operator just given",
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(
+        |s| s.contains("station bay-7") && s.contains("operator Ann Smith"),
+        Duration::from_secs(5),
+        "the station under its new id",
+    );
+    let drive = Plug::new(&t, "first", 16 << 20);
+    let name = drive.path().trim_start_matches("/dev/").to_string();
+    tmux.wait_for(|s| s.contains(&name), Duration::from_secs(5), "the drive");
+    tmux.keys(&["s"]);
+    tmux.wait_for(
+        |s| s.contains("ERASE ALL DATA"),
+        Duration::from_secs(5),
+        "the confirmation",
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for(
+        |s| s.lines().any(|l| l.contains(&name) && l.contains("PASS")),
+        Duration::from_secs(60),
+        "PASS for the drive",
+    );
+    let records: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
+        .map(|c: serde_json::Value| c["record"].clone())
+        .filter(|r| !r["sanitization"].is_null())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["organisation"]["name"], "Acme Recycling Ltd", "{r}");
+    assert_eq!(r["organisation"]["address"], "1 Dock Road, Leeds", "{r}");
+    assert_eq!(r["performed_by"]["station_id"], "bay-7", "{r}");
+    assert_eq!(r["performed_by"]["operator"], "Ann Smith", "{r}");
+    // The answers are in the file, and what a person wrote there stays.
+    let file = std::fs::read_to_string(&settings).unwrap();
+    for kept in [
+        "# Written by hand: keep this.",
+        "id = \"bay-7\" # the bay label",
+        "operator = \"Ann Smith\"",
+        "name = \"Acme Recycling Ltd\"",
+    ] {
+        assert!(file.contains(kept), "{kept:?} not in:\n{file}");
+    }
+    tmux.keys(&["q"]);
 }

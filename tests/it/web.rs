@@ -229,6 +229,7 @@ fn signed_in_status(example: &str) -> u16 {
         | "/collections/COL-1"
         | "/collections/COL-1/report.pdf"
         | "/collections/COL-1/report.json"
+        | "/collections/COL-1/goods-in"
         | "/verify"
         | "/stations"
         | "/users" => 200,

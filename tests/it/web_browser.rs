@@ -265,3 +265,186 @@ fn pdftotext_of(pdf: &[u8]) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The goods-in desk: a whole collection scanned at a scanner's pace (each tag and Enter typed
+/// by the browser's own key events, as fast as it takes them), while earlier scans are still
+/// on their way: every scan is answered in the list, in the order made, and recorded once.
+#[test]
+fn goods_in_answers_every_scan_made_at_a_scanners_pace() {
+    assert!(
+        Browser::available(),
+        "the browser tests need /usr/bin/chromium and /usr/bin/chromedriver: run .ci/setup"
+    );
+    let home = Home::on(Backend::Sqlite);
+    let mut manifest = String::from("asset_tag,serial,type\n");
+    for i in 1..=40 {
+        manifest.push_str(&format!("GI-{i:03},GS-{i:03},laptop\n"));
+    }
+    let out = import_manifest(&home, &manifest, "Acme Insurance", "COL-7");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = import_manifest(&home, "asset_tag,serial\nOT-1,OS-1\n", "Acme", "COL-8");
+    assert!(out.status.success(), "{}", stderr(&out));
+    crate::web::add_user(&home, "ian", "intake", PASSWORD);
+    crate::web::add_user(&home, "ada", "admin", PASSWORD);
+    let server = Server::start(&home);
+    let url = &server.url;
+    let b = Browser::start(1100, 900);
+    b.goto(&format!("{url}/collections/COL-7/goods-in"));
+    b.find("#username").send_keys("ian");
+    b.find("#password").send_keys(PASSWORD);
+    b.find("main form button").click();
+    b.wait_title("Goods-in: collection COL-7");
+    let focused = "return document.activeElement && document.activeElement.id;";
+    assert_eq!(b.script(focused), "scan", "the field has the focus");
+    b.find("h1").click();
+    assert_eq!(
+        b.script(focused),
+        "scan",
+        "a click elsewhere keeps it there"
+    );
+
+    // What is scanned, and what each must answer.
+    let mut scans: Vec<(String, &str)> = Vec::new();
+    for i in 1..=30 {
+        scans.push((format!("GI-{i:03}"), "received"));
+    }
+    for i in 31..=40 {
+        scans.push((format!("GS-{i:03}"), "received"));
+    }
+    scans.push(("GI-005".into(), "already_received"));
+    scans.push(("GS-031".into(), "already_received"));
+    scans.push(("OT-1".into(), "other_collection"));
+    scans.push(("UNLISTED-77".into(), "extra"));
+    scans.push(("UNLISTED-77".into(), "extra_again"));
+    scans.push(("9".repeat(300), "refused"));
+    scans.push(("GI-001".into(), "already_received"));
+    let typed: String = scans.iter().map(|(s, _)| format!("{s}\u{E007}")).collect();
+    let started = std::time::Instant::now();
+    b.find("#scan").send_keys(&typed);
+    let took = started.elapsed();
+    eprintln!(
+        "typed {} scans ({} keys) in {} ms",
+        scans.len(),
+        typed.chars().count(),
+        took.as_millis()
+    );
+
+    // Every line answered (none still sending), in the order scanned (the list shows the
+    // latest first).
+    let rows = "return [...document.querySelectorAll('#answers li')].reverse().map(li => \
+                [li.dataset.scanned, li.dataset.outcome, \
+                 li.querySelector('.message').textContent]);";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answered = loop {
+        let v = b.script(rows);
+        let all = v.as_array().cloned().unwrap_or_default();
+        if all.len() == scans.len() && all.iter().all(|r| r[1] != "sending") {
+            break all;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every scan is answered: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for (row, (scan, outcome)) in answered.iter().zip(&scans) {
+        assert_eq!(row[0], scan.as_str(), "{row}");
+        assert_eq!(row[1], *outcome, "{scan}: {row}");
+    }
+    assert!(answered[0][2].as_str().unwrap().contains("received GI-001"));
+    assert!(
+        answered[42][2]
+            .as_str()
+            .unwrap()
+            .contains("belongs to collection COL-8")
+    );
+    let queued: u64 = b
+        .find("#scan-form")
+        .attribute("data-most-queued")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    eprintln!("at most {queued} scans waited behind a request on its way");
+    assert!(queued > 1, "no scan waited for another's answer: {queued}");
+    assert_eq!(b.script(focused), "scan");
+    b.screenshot(&artifacts(), "14-goods-in");
+
+    // The register: each asset received once, by ian; the extra once; nothing else.
+    assert_eq!(
+        home.sql_count(
+            "SELECT COUNT(*) FROM events WHERE kind = 'received' AND actor = 'ian' \
+             AND asset_tag LIKE 'GI-%'"
+        ),
+        40
+    );
+    assert_eq!(
+        home.sql_count(
+            "SELECT COUNT(DISTINCT asset_tag) FROM events WHERE kind = 'received' \
+             AND asset_tag LIKE 'GI-%'"
+        ),
+        40
+    );
+    assert_eq!(home.sql_count("SELECT COUNT(*) FROM collection_extras"), 1);
+    let (code, c) = home.json(&["collections", "show", "COL-7", "--json"]);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(
+        (c["received"].as_u64(), c["extras"].as_u64()),
+        (Some(40), Some(1))
+    );
+
+    // A runaway scan is shown shortened.
+    let long = b.script(
+        "return [...document.querySelectorAll('#answers li')][1].querySelector('.scanned').textContent;",
+    );
+    assert_eq!(long, format!("{}\u{2026} (300 characters)", "9".repeat(40)));
+
+    // The collection's page links to the desk; on a phone the desk fits the width.
+    b.link("Back to the collection").click();
+    b.wait_title("Collection COL-7");
+    b.link("Goods-in: scan this collection").click();
+    b.wait_title("Goods-in");
+    b.resize(390, 844);
+    b.find("#scan").send_keys("GI-002\u{E007}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.script("return document.querySelector('#answers li').dataset.outcome;") == "sending" {
+        assert!(std::time::Instant::now() < deadline, "no answer");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    fits_the_width(&b, "the goods-in page");
+    b.screenshot(&artifacts(), "15-goods-in-phone");
+
+    // OT-1 never came: once reconciled, its collection's page flags it; intake cannot
+    // resolve it, an admin can.
+    let out = home.run(&["intake", "reconcile", "COL-8"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    b.resize(1100, 900);
+    b.goto(&format!("{url}/collections/COL-8"));
+    b.wait_title("Collection COL-8");
+    assert!(
+        b.find(".notice.bad")
+            .text()
+            .contains("1 asset(s) unaccounted for")
+    );
+    assert!(b.find_all("form.resolve").is_empty());
+    b.find(".who form button").click();
+    b.wait_title("Sign in");
+    b.goto(&format!("{url}/collections/COL-8"));
+    b.find("#username").send_keys("ada");
+    b.find("#password").send_keys(PASSWORD);
+    b.find("main form button").click();
+    b.wait_title("Collection COL-8");
+    b.screenshot(&artifacts(), "16-collection-unaccounted");
+    b.find("form.resolve option[value=withdrawn]").click();
+    b.find("form.resolve input[name=note]")
+        .send_keys("the customer kept it");
+    b.find("form.resolve button").click();
+    b.wait_title("Collection COL-8");
+    let custody = b.find("table.missing").text();
+    assert!(
+        custody.contains("withdrawn by the customer; resolved by ada")
+            && custody.contains("kept it"),
+        "{custody}"
+    );
+    assert!(b.find_all(".notice.bad").is_empty());
+    b.screenshot(&artifacts(), "17-collection-resolved");
+}

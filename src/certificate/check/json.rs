@@ -21,13 +21,13 @@ pub(super) fn read_envelope(bytes: &[u8]) -> Result<Envelope, String> {
 }
 
 /// The JSON file this version writes for a signed record.
-fn issued_json(record: &Record, signature: &[u8]) -> Option<Vec<u8>> {
-    let sha = record.sha256().ok()?;
+fn issued_json<R: Signable>(record: &R, signature: &[u8]) -> Option<Vec<u8>> {
+    let sha = record.signed_sha256().ok()?;
     let mut json = serde_json::to_vec_pretty(&SignedCertificate {
         record: record.clone(),
         signature: SignatureBlock {
             algorithm: "Ed25519".into(),
-            key_id: record.key_id.clone(),
+            key_id: record.key_id().to_string(),
             value: base64::engine::general_purpose::STANDARD.encode(signature),
             record_sha256: sha,
         },
@@ -40,15 +40,15 @@ fn issued_json(record: &Record, signature: &[u8]) -> Option<Vec<u8>> {
 /// The `file` check of a JSON certificate. What counts is the signed record, read strictly;
 /// the layout of the file (indentation, member order) carries no meaning, so a re-indented file
 /// stays valid and the check says plainly which of the two it found.
-pub(super) fn check_json_file(
+pub(super) fn check_json_file<R: Signable>(
     report: &mut Report,
     bytes: &[u8],
-    record: &Record,
+    record: &R,
     block: &SignatureBlock,
     signature: &[u8],
 ) {
-    let sha = record.sha256().unwrap_or_default();
-    check_signature_block(report, block, record, &sha);
+    let sha = record.signed_sha256().unwrap_or_default();
+    check_signature_block(report, block, record.key_id(), &sha);
     if !passed(report, "signature") {
         report.push(
             "file",
@@ -80,12 +80,12 @@ pub(super) fn check_json_file(
     }
 }
 
-fn check_signature_block(report: &mut Report, block: &SignatureBlock, record: &Record, sha: &str) {
+fn check_signature_block(report: &mut Report, block: &SignatureBlock, key_id: &str, sha: &str) {
     let mut problems = Vec::new();
     if block.algorithm != "Ed25519" {
         problems.push(format!("algorithm is {:?}, not Ed25519", block.algorithm));
     }
-    if block.key_id != record.key_id {
+    if block.key_id != key_id {
         problems.push("its key id differs from the record's".to_string());
     }
     if block.record_sha256 != sha {

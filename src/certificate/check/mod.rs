@@ -41,11 +41,12 @@ pub(crate) mod structure;
 pub use drive::{DriveCheck, DriveRead};
 
 use super::canonical;
+use super::computer::ComputerRecord;
 use super::issue::{SignatureBlock, SignedCertificate, render_pdf_as};
 use super::keys::{PublicKey, TrustStore, parse_public, public_pem};
-use super::layout::layout;
 use super::pdf::{self, ParsedPdf};
 use super::record::Record;
+use super::signable::Signable;
 use super::strict_json;
 use crate::device::Target;
 use crate::erase::{NullSink, StopFlag};
@@ -70,6 +71,9 @@ pub struct Report {
     pub drive: Option<DriveRead>,
     #[serde(skip)]
     pub record: Option<Record>,
+    /// The record of a computer certificate.
+    #[serde(skip)]
+    pub computer: Option<ComputerRecord>,
 }
 
 impl Report {
@@ -85,6 +89,7 @@ impl Report {
             }],
             drive: None,
             record: None,
+            computer: None,
         }
     }
 
@@ -156,6 +161,7 @@ pub fn verify_bytes(
         checks: Vec::new(),
         drive: None,
         record: None,
+        computer: None,
     };
     let pdf_parsed;
     let mut json_block = None;
@@ -197,14 +203,63 @@ pub fn verify_bytes(
         (canonical, sig, None, envelope.record)
     };
 
-    // Schema.
-    let record = match Record::from_value(record_value) {
-        Ok(r) => {
+    let signed = Signed {
+        bytes,
+        signed_bytes: &signed_bytes,
+        signature: &signature,
+        embedded_key,
+        pdf: pdf_parsed.as_ref(),
+        json_block: json_block.as_ref(),
+    };
+    let computer = record_value.get("schema").and_then(|s| s.as_str())
+        == Some(super::computer::COMPUTER_SCHEMA);
+    if computer {
+        report.computer = check_record::<ComputerRecord>(&mut report, record_value, &signed, trust);
+        if let Some(d) = drive {
             report.push(
-                "schema",
-                true,
-                format!("record follows {}", super::record::SCHEMA),
+                "drive_identity",
+                false,
+                format!(
+                    "{} was not checked: a computer certificate covers several drives; check \
+                     each drive against its own certificate (listed on this one) with --drive",
+                    d.path.display()
+                ),
             );
+        }
+        return Ok(report);
+    }
+    let record = check_record::<Record>(&mut report, record_value, &signed, trust);
+    // The drive.
+    if let (Some(drive), Some(r)) = (drive, &record) {
+        drive::check_drive(&mut report, drive, r)?;
+    }
+    report.record = record;
+    Ok(report)
+}
+
+/// What was read of a certificate file, whatever its record.
+struct Signed<'a> {
+    bytes: &'a [u8],
+    signed_bytes: &'a [u8],
+    signature: &'a [u8],
+    embedded_key: Option<PublicKey>,
+    pdf: Option<&'a ParsedPdf>,
+    json_block: Option<&'a SignatureBlock>,
+}
+
+/// The checks every signed record gets: schema, signature, trust, canonical form, and the
+/// PDF's or the JSON file's own checks.
+fn check_record<R: Signable>(
+    report: &mut Report,
+    record_value: serde_json::Value,
+    signed: &Signed<'_>,
+    trust: &TrustStore,
+) -> Option<R> {
+    let (signed_bytes, signature) = (signed.signed_bytes, signed.signature);
+    // Schema.
+    let record = match R::from_value(record_value) {
+        Ok(r) => {
+            report.push("schema", true, format!("record follows {}", R::SCHEMA));
             Some(r)
         }
         Err(e) => {
@@ -216,15 +271,15 @@ pub fn verify_bytes(
     // Signature and trust.
     let claimed_key_id = record
         .as_ref()
-        .map(|r| r.key_id.clone())
+        .map(|r| r.key_id().to_string())
         .unwrap_or_default();
-    let sig = <[u8; 64]>::try_from(signature.as_slice())
+    let sig = <[u8; 64]>::try_from(signature)
         .ok()
         .map(|b| Signature::from_bytes(&b));
     let trusted = trust.get(&claimed_key_id);
     let key: Option<PublicKey> = trusted
         .map(|t| t.key)
-        .or_else(|| embedded_key.filter(|k| k.key_id() == claimed_key_id));
+        .or_else(|| signed.embedded_key.filter(|k| k.key_id() == claimed_key_id));
     match (&sig, &key) {
         (None, _) => report.push(
             "signature",
@@ -239,7 +294,7 @@ pub fn verify_bytes(
             false,
             format!("no public key with id {claimed_key_id} is at hand to check the signature"),
         ),
-        (Some(s), Some(k)) => match k.verify(&signed_bytes, s) {
+        (Some(s), Some(k)) => match k.verify(signed_bytes, s) {
             Ok(()) => report.push(
                 "signature",
                 true,
@@ -269,10 +324,7 @@ pub fn verify_bytes(
     if let Some(r) = &record
         && !signed_bytes.is_empty()
     {
-        let canonical_ok = r
-            .canonical_bytes()
-            .map(|c| c == signed_bytes)
-            .unwrap_or(false);
+        let canonical_ok = r.signed_bytes().map(|c| c == signed_bytes).unwrap_or(false);
         if !canonical_ok {
             report.push(
                 "canonical",
@@ -283,29 +335,23 @@ pub fn verify_bytes(
     }
 
     // The PDF's own content.
-    if let (Some(parsed), Some(r)) = (&pdf_parsed, &record) {
+    if let (Some(parsed), Some(r)) = (signed.pdf, &record) {
         page::check_pdf(
-            &mut report,
-            bytes,
+            report,
+            signed.bytes,
             parsed,
             r,
-            &signed_bytes,
-            &signature,
+            signed_bytes,
+            signature,
             key.as_ref().map(PublicKey::verifying_key),
         );
     }
 
     // A JSON certificate: its signature block, and whether it is byte for byte as issued.
-    if let (Some(block), Some(r)) = (&json_block, &record) {
-        json::check_json_file(&mut report, bytes, r, block, &signature);
+    if let (Some(block), Some(r)) = (signed.json_block, &record) {
+        json::check_json_file(report, signed.bytes, r, block, signature);
     }
-
-    // The drive.
-    if let (Some(drive), Some(r)) = (drive, &record) {
-        drive::check_drive(&mut report, drive, r)?;
-    }
-    report.record = record;
-    Ok(report)
+    record
 }
 
 /// Whether the check `name` was made and passed.

@@ -3,18 +3,16 @@
 //! made with, its structure is what the renderer writes (`structure`), and (for a file made by
 //! this version) every byte is.
 
-use super::super::fonts;
 use super::super::issue::LayoutVersion;
-use super::super::layout::{describe_unshowable, unshowable};
-use super::super::{v1, winansi};
+use super::super::layout::describe_unshowable;
 use super::*;
 use super::{signature, structure};
 
-pub(super) fn check_pdf(
+pub(super) fn check_pdf<R: Signable>(
     report: &mut Report,
     bytes: &[u8],
     parsed: &ParsedPdf,
-    record: &Record,
+    record: &R,
     canonical: &[u8],
     signature: &[u8],
     key: Option<&VerifyingKey>,
@@ -25,9 +23,9 @@ pub(super) fn check_pdf(
     // Embedded files agree with each other.
     let mut problems = Vec::new();
     match parsed.attachments.get("certificate.json") {
-        Some(json) => match strict_json::from_slice::<SignedCertificate>(json) {
+        Some(json) => match strict_json::from_slice::<SignedCertificate<R>>(json) {
             Ok(c) => {
-                if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id {
+                if c.signature.algorithm != "Ed25519" || c.signature.key_id != record.key_id() {
                     problems.push("certificate.json names another algorithm or key");
                 }
                 if &c.record != record {
@@ -60,16 +58,10 @@ pub(super) fn check_pdf(
         .as_ref()
         .map(structure::layout_version)
         .unwrap_or(LayoutVersion::V2);
-    let (expected, cannot_show) = match version {
-        LayoutVersion::V1 => (
-            v1::layout(record, &sha, &sig_b64),
-            unshowable(record, |c| winansi::byte(c).is_some()),
-        ),
-        LayoutVersion::V2 => (
-            layout(record, &sha, &sig_b64),
-            unshowable(record, fonts::showable),
-        ),
-    };
+    let (expected, cannot_show) = (
+        record.pages(version, &sha, &sig_b64),
+        record.unshowable(version),
+    );
     let expected_texts: Vec<Vec<&str>> = expected.iter().map(|p| p.texts()).collect();
     let shown = doc
         .as_ref()
@@ -127,7 +119,7 @@ pub(super) fn check_pdf(
         record: record.clone(),
         signature: SignatureBlock {
             algorithm: "Ed25519".into(),
-            key_id: record.key_id.clone(),
+            key_id: record.key_id().to_string(),
             value: sig_b64.clone(),
             record_sha256: sha.clone(),
         },
@@ -137,7 +129,7 @@ pub(super) fn check_pdf(
         v
     })
     .unwrap_or_default();
-    let seal = signature::redraw_seal(doc.as_ref().ok(), &record.issued_at);
+    let seal = signature::redraw_seal(doc.as_ref().ok(), record.issued_at());
     let redrawn = render_pdf_as(
         version, record, canonical, signature, &sha, &json, &pem, seal,
     )
@@ -184,7 +176,7 @@ pub(super) fn check_pdf(
     }
 
     // The PDF signature that viewers check.
-    let (ok, detail) = signature::check(bytes, doc.as_ref(), &record.key_id, "certificate");
+    let (ok, detail) = signature::check(bytes, doc.as_ref(), record.key_id(), R::WHAT);
     report.push("pdf_signature", ok, detail);
 
     // The whole file.
@@ -192,7 +184,7 @@ pub(super) fn check_pdf(
         report,
         bytes,
         doc.as_ref().ok(),
-        record,
+        record.tool_version(),
         redrawn.as_ref().map(|(b, _)| b.as_slice()),
     );
 }
@@ -205,10 +197,10 @@ fn check_pdf_file(
     report: &mut Report,
     bytes: &[u8],
     doc: Option<&lopdf::Document>,
-    record: &Record,
+    tool_version: &str,
     redrawn: Option<&[u8]>,
 ) {
-    let ours = record.tool.version == env!("CARGO_PKG_VERSION");
+    let ours = tool_version == env!("CARGO_PKG_VERSION");
     let same = redrawn.map(|b| signature::same_bytes_but_signature(bytes, doc, b));
     match (same, ours) {
         (_, _) if !passed(report, "signature") => report.push(
@@ -235,7 +227,7 @@ fn check_pdf_file(
             true,
             format!(
                 "not compared byte for byte: made by wipeproof {}, this is {}, which renders differently; the text and drawing checks above apply",
-                record.tool.version,
+                tool_version,
                 env!("CARGO_PKG_VERSION")
             ),
         ),

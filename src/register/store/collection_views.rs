@@ -57,6 +57,16 @@ pub(super) fn list(conn: &dyn Db, p: &str) -> Result<Vec<CollectionView>, Regist
 
 /// One collection with its steps, missing assets and extras.
 pub(super) fn custody(conn: &dyn Db, p: &str, code: &str) -> Result<CustodyRecord, RegisterError> {
+    let (id, view) = view(conn, p, code)?;
+    Ok(CustodyRecord {
+        view,
+        missing: collections::missing(conn, p, id)?,
+        extra: collections::extras(conn, p, id)?,
+    })
+}
+
+/// One collection with its counts and steps (its id too).
+fn view(conn: &dyn Db, p: &str, code: &str) -> Result<(i64, CollectionView), RegisterError> {
     let found = rows(
         conn,
         p,
@@ -87,11 +97,7 @@ pub(super) fn custody(conn: &dyn Db, p: &str, code: &str) -> Result<CustodyRecor
             })
         },
     )?;
-    Ok(CustodyRecord {
-        view,
-        missing: collections::missing(conn, p, id)?,
-        extra: collections::extras(conn, p, id)?,
-    })
+    Ok((id, view))
 }
 
 /// A station event about the whole collection (no asset tag).
@@ -107,6 +113,11 @@ impl<S: Store> Custody for SqlRegister<S> {
     fn custody(&self, collection: &str) -> Result<CustodyRecord, RegisterError> {
         self.store
             .read(&mut |db, path| custody(db, path, collection))
+    }
+
+    fn collection_view(&self, collection: &str) -> Result<CollectionView, RegisterError> {
+        self.store
+            .read(&mut |db, path| Ok(view(db, path, collection)?.1))
     }
 
     fn collect(

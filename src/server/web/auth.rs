@@ -263,6 +263,8 @@ pub(in crate::server) async fn guard(
                 Permission::SignReport =>
                     "have the register sign a collection report (admin and compliance may)",
                 Permission::ManageUsers => "see the accounts (admin may)",
+                Permission::Receive => "receive a collection at goods-in (intake and admin may)",
+                Permission::ResolveMissing => "resolve a missing asset (admin may)",
             }
         );
         return if page {

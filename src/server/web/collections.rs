@@ -1,5 +1,5 @@
-//! A collection's page: how far its assets have come, a line per asset and drive (a page of
-//! assets at a time), and the signed report to download (drawn and signed by the same code as
+//! A collection's page: how far its assets have come, its custody (`super::custody`), a line per
+//! asset and drive (a page of assets at a time), and the signed report to download (drawn and signed by the same code as
 //! `wipeproof report`, once the audit backs the register).
 
 use std::collections::BTreeSet;
@@ -13,10 +13,12 @@ use serde::Deserialize;
 use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
+use super::custody;
 use super::layout::{self, badge};
 use crate::certificate::keys::{StationKey, TrustStore};
 use crate::register::Page;
 use crate::register::accounts::Permission;
+use crate::register::collection::CollectionState;
 use crate::report::{Issuer, ReportError, SignedFiles, audited_lines, report_stem, sign_report};
 
 /// `?page=N` of a collection's assets.
@@ -36,7 +38,17 @@ pub async fn collection(
     let wanted = code.clone();
     let number = page_number(query.page.as_deref());
     let page = Page::numbered(number, PAGE_ROWS);
-    let found = match with_register(&state, move |reg| reg.collection_page(&wanted, page)).await {
+    let read = with_register(&state, move |reg| {
+        let found = reg.collection_page(&wanted, page)?;
+        let view = reg.collection_view(&wanted)?;
+        let missing = if view.state >= CollectionState::Reconciled {
+            Some(reg.custody(&wanted)?.missing)
+        } else {
+            None
+        };
+        Ok::<_, crate::register::RegisterError>((found, (view, missing)))
+    });
+    let (found, (view, missing)) = match read.await {
         Ok(Ok(found)) => found,
         Ok(Err(e @ crate::register::RegisterError::UnknownCollection(_))) => {
             return layout::error_page(
@@ -80,6 +92,7 @@ pub async fn collection(
                 (d.drives) " drive(s): " (d.pass) " passed, " (d.fail) " failed, "
                 (d.incomplete) " incomplete, " (d.not_wiped) " not wiped yet."
             }
+            (custody::section(&signed, &view, missing.as_deref()))
             h2 { "Signed report" }
             @if signed.principal.may(Permission::SignReport) {
                 p.downloads {

@@ -93,6 +93,21 @@ pub fn page(signed: &Signed, title: &str, body: Markup) -> Response {
     page_with(StatusCode::OK, Some(signed), title, body)
 }
 
+/// A page (200) that runs the register's own script `script` (a path of this site) and may
+/// send requests to this site: the goods-in page. Every other page runs no script.
+pub fn page_scripted(signed: &Signed, title: &str, body: Markup, script: &str) -> Response {
+    let body = html! { (body) script src=(script) defer {} };
+    let mut r = page_with(StatusCode::OK, Some(signed), title, body);
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+             img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    r
+}
+
 fn role_name(p: &Principal) -> &'static str {
     match p {
         Principal::User { role, .. } => role.as_str(),
@@ -213,7 +228,8 @@ pub async fn stylesheet() -> Response {
 
 const STYLE: &str = r#"
 :root { --ink: #1d232b; --muted: #5b6570; --line: #d6dbe1; --bg: #f6f7f9; --accent: #1f5fa8;
-        --good: #1d7a3c; --good-bg: #e4f4e9; --bad: #b3261e; --bad-bg: #fbe7e6; }
+        --good: #1d7a3c; --good-bg: #e4f4e9; --bad: #b3261e; --bad-bg: #fbe7e6;
+        --warn: #8a5a00; --warn-bg: #fdf3dc; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        color: var(--ink); background: var(--bg); }
@@ -275,6 +291,30 @@ button.link { padding: 0; border: 0; background: none; color: var(--accent); tex
              min-width: 7rem; }
 .counts b { display: block; font-size: 1.4rem; }
 .downloads { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; }
+form.scan { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem;
+            max-width: 40rem; }
+form.scan label { margin-top: 0; }
+.scanline { display: flex; gap: .5rem; }
+.scanline input { flex: 1 1 auto; min-width: 0; font-size: 1.25rem;
+                  font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+form.scan p { margin: .5rem 0 0; }
+ol.answers { list-style: none; margin: 0; padding: 0; background: #fff; border: 1px solid var(--line);
+             border-radius: 6px; }
+ol.answers:empty { display: none; }
+ol.answers li { display: grid; grid-template-columns: 9rem minmax(6rem, 14rem) minmax(0, 1fr);
+                gap: .75rem; align-items: baseline; padding: .45rem .75rem;
+                border-bottom: 1px solid var(--line); }
+ol.answers li:last-child { border-bottom: 0; }
+ol.answers li .badge { justify-self: start; }
+ol.answers li.bad { background: var(--bad-bg); }
+ol.answers li.warn { background: var(--warn-bg); }
+ol.answers .scanned { overflow-wrap: anywhere; }
+.badge.warn { color: var(--warn); background: var(--warn-bg); }
+table.missing td.resolve { min-width: 18rem; }
+form.resolve { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; margin: 0; }
+form.resolve select, form.resolve input[type=text] { width: auto; flex: 1 1 8rem; padding: .3rem .4rem;
+  font: inherit; font-size: .9rem; }
+form.resolve button { padding: .3rem .75rem; font-size: .9rem; }
 @media (max-width: 40rem) {
   body { font-size: 15px; }
   /* A row of a wide table becomes a card: each cell under its column's name. */
@@ -287,6 +327,7 @@ button.link { padding: 0; border: 0; background: none; color: var(--accent); tex
   table.cards td::before { content: attr(data-label); color: var(--muted); font-size: .85rem; }
   table.cards td > .badge { justify-self: start; }
   td.details { min-width: 0; }
+  ol.answers li { grid-template-columns: minmax(0, 1fr); gap: .2rem; }
   .who { margin-left: 0; width: 100%; }
   dl.facts { grid-template-columns: 1fr; }
   dl.facts dt { margin-top: .4rem; }

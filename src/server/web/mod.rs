@@ -1,6 +1,6 @@
 //! The central register's web pages, for compliance officers and auditors in a browser:
-//! server-rendered HTML (maud escapes every value), one stylesheet, no JavaScript; readable on a
-//! phone and printable.
+//! server-rendered HTML (maud escapes every value), one stylesheet, no JavaScript but on the
+//! goods-in page; readable on a phone and printable.
 //!
 //! The routes (pages and `/api/v1`) with who may use each are listed in `super::routes`, which
 //! builds the router; no page imports it back.
@@ -11,10 +11,14 @@
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
 //! * [`verify`], [`assets`], [`collections`], [`stations`]: the pages.
+//! * [`custody`]: a collection's custody on its page, and resolving a missing asset (admin).
+//! * [`goods_in`]: the goods-in page, its script and the JSON endpoint each scan goes to.
 
 pub(super) mod assets;
 pub mod auth;
 pub(super) mod collections;
+pub(super) mod custody;
+pub(super) mod goods_in;
 pub(super) mod layout;
 pub(super) mod login;
 pub mod signed;

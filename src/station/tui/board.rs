@@ -366,6 +366,16 @@ impl Board {
                 }
                 self.note(format!("{path}: linked to asset {asset_tag}"));
             }
+            What::ComputerCertified {
+                certificate_id,
+                result,
+                ..
+            } => {
+                self.note(format!(
+                    "computer certificate {certificate_id}: {}",
+                    result.replace('_', " ")
+                ));
+            }
             What::Failed { reason } => {
                 if let Some(r) = self.row(path)
                     && matches!(r.state, State::Ready | State::Scheduled(_))

@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// What the terminal had after a wait.
@@ -62,6 +63,20 @@ impl TerminalInput {
     }
 }
 
+/// Reads the line ends barcode scanners send as people mean them. A scanner ends each scan
+/// with CR (read as Enter), LF or CR LF, as it was set up; in raw mode LF arrives as Ctrl-J,
+/// which would otherwise be typed into a tag as `j`, or move the selection down a drive. So
+/// LF is Enter, and the LF of a CR LF pair (the key right after an Enter in the same read) is
+/// dropped. `after_enter`: the previous key of this read was Enter.
+pub fn line_end(key: KeyEvent, after_enter: bool) -> Option<KeyEvent> {
+    let lf = key.code == KeyCode::Char('j') && key.modifiers.contains(KeyModifiers::CONTROL);
+    match (lf, after_enter) {
+        (true, true) => None,
+        (true, false) => Some(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        (false, _) => Some(key),
+    }
+}
+
 fn wait_on(fd: BorrowedFd<'_>, limit: Duration) -> io::Result<Waited> {
     let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
     let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
@@ -92,6 +107,17 @@ mod tests {
     fn pipe() -> (File, File) {
         let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
         (File::from(r), File::from(w))
+    }
+
+    #[test]
+    fn a_scanners_lf_and_cr_lf_end_a_scan_once() {
+        let ctrl_j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::CONTROL);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        assert_eq!(line_end(ctrl_j, false), Some(enter));
+        assert_eq!(line_end(ctrl_j, true), None);
+        assert_eq!(line_end(j, true), Some(j));
+        assert_eq!(line_end(enter, true), Some(enter));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! a panic (a hook restores it before the panic message is printed).
 
 pub mod board;
+pub mod first_start;
 mod input;
 pub mod view;
 
@@ -494,6 +495,7 @@ fn draw(
 /// (see [`input`]); a scanner's whole tag may come in one read, so every event crossterm has
 /// parsed is taken before waiting again.
 fn read_keys(app: &mut App, live: &mut Live, mut idle: Option<&mut WhenIdle>) -> io::Result<()> {
+    let mut after_enter = false;
     while event::poll(Duration::ZERO)? {
         match event::read()? {
             TermEvent::Resize(..) => app.repaint = true,
@@ -501,6 +503,10 @@ fn read_keys(app: &mut App, live: &mut Live, mut idle: Option<&mut WhenIdle>) ->
                 if let Some(i) = idle.as_deref_mut() {
                     i.reset();
                 }
+                let Some(key) = input::line_end(key, after_enter) else {
+                    continue;
+                };
+                after_enter = key.code == KeyCode::Enter;
                 app.key(key, live);
             }
             _ => {}

@@ -77,16 +77,28 @@ impl<R: BufRead> ScanReader<R> {
         if kept.last() == Some(&b'\r') {
             kept.pop();
         }
-        let Ok(text) = String::from_utf8(kept) else {
-            return Ok(Some(Line::NotUtf8));
+        Ok(Some(Line::of(&kept)))
+    }
+}
+
+impl Line {
+    /// What one scan (a line without its end, as a web page sends it) is.
+    pub fn of(scanned: &[u8]) -> Line {
+        if scanned.len() > MAX_SCAN {
+            return Line::TooLong {
+                bytes: scanned.len() as u64,
+            };
+        }
+        let Ok(text) = std::str::from_utf8(scanned) else {
+            return Line::NotUtf8;
         };
         let text = text.trim();
         if text.is_empty() {
-            Ok(Some(Line::Empty))
+            Line::Empty
         } else if text.chars().any(char::is_control) {
-            Ok(Some(Line::Control))
+            Line::Control
         } else {
-            Ok(Some(Line::Scan(text.to_string())))
+            Line::Scan(text.to_string())
         }
     }
 }

@@ -1,0 +1,159 @@
+//! The computer as the asset (`station.host_is_asset`): a headless unattended station whose
+//! host inventory is read from the saved QEMU laptop tables (`tests/fixtures/smbios`) wipes two
+//! loop devices present at start, puts the laptop's identity on both drive certificates, links
+//! them to the laptop's asset (imported by its system serial, no tag typed), issues a computer
+//! certificate that verifies, and the laptop's asset ends retired.
+//!
+//! The station is limited with `--only` to this test's own loop devices.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::station::{Plug, token};
+use crate::support::*;
+
+/// Runs a headless unattended station over `only` until its work is done; its JSON lines.
+fn run_station(home: &Home, only: &str, host_is_asset: &str) -> Vec<Value> {
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smbios/qemu-laptop");
+    let setting = format!("station.host_is_asset={host_is_asset}");
+    let mut child = home
+        .command(&[
+            "station",
+            "--headless",
+            "--auto",
+            "zero",
+            "--auto-delay",
+            "0",
+            "--auto-existing",
+            "--exit-when-done",
+            "--only",
+            only,
+            "--set",
+            &setting,
+        ])
+        .env("WIPEPROOF_SMBIOS_TABLES", &tables)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the station did not finish within 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr:\n{}\nlines: {lines:#?}",
+        stderr(&out)
+    );
+    lines
+}
+
+#[test]
+fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_retires_it() {
+    require_root();
+    let home = Home::new();
+    let out = import_manifest(
+        &home,
+        "asset_tag,serial,type\nLAPTOP-1,5CG1234XYZ,laptop\n",
+        "Acme Insurance",
+        "COL-H",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = token("host");
+    let a = Plug::new(&t, "a", 8 << 20);
+    let b = Plug::new(&t, "b", 8 << 20);
+    let lines = run_station(&home, &format!("*{t}*"), "true");
+
+    // Each drive: PASS, linked to the laptop's asset with no tag typed, the laptop on its
+    // certificate.
+    for p in [&a, &b] {
+        let of = |event: &str| {
+            lines
+                .iter()
+                .find(|v| v["drive"] == p.path().as_str() && v["event"] == event)
+                .unwrap_or_else(|| panic!("no {event} for {}: {lines:#?}", p.path()))
+                .clone()
+        };
+        assert_eq!(of("finished")["result"], "PASS");
+        assert_eq!(of("registered")["asset_tag"], "LAPTOP-1", "{lines:#?}");
+        let json = of("certified")["certificate_json"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cert: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        let errors = crate::schema::errors_of(&cert);
+        assert!(errors.is_empty(), "{errors:#?}");
+        let host = &cert["record"]["host"];
+        assert_eq!(host["system"]["serial"], "5CG1234XYZ", "{cert:#}");
+        assert_eq!(host["chassis"]["asset_tag"], "ACME-LT-0042");
+        assert_eq!(host["bios"]["vendor"], "Insyde Corp.");
+        assert_eq!(cert["record"]["asset_tags"][0], "LAPTOP-1");
+    }
+
+    // The computer certificate: both drives, PASS, the laptop's asset, and it verifies.
+    let computer = lines
+        .iter()
+        .find(|v| v["event"] == "computer_certified")
+        .unwrap_or_else(|| panic!("no computer certificate: {lines:#?}"));
+    assert_eq!(computer["drive"], "computer");
+    assert_eq!(computer["result"], "PASS", "{computer}");
+    let json = computer["certificate_json"].as_str().unwrap();
+    let cert: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let errors = crate::schema::computer_errors_of(&cert);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let record = &cert["record"];
+    assert_eq!(record["kind"], "computer");
+    assert_eq!(record["schema"], "wipeproof/computer/v1");
+    assert_eq!(record["inventory"]["system"]["serial"], "5CG1234XYZ");
+    assert_eq!(record["asset_tags"][0], "LAPTOP-1");
+    assert_eq!(record["customer"], "Acme Insurance");
+    let mut serials: Vec<&str> = record["drives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["serial"].as_str().unwrap())
+        .collect();
+    serials.sort();
+    assert_eq!(serials.len(), 2);
+    assert!(serials.iter().all(|s| s.contains(&t)), "{serials:?}");
+    for file in [json, computer["certificate_pdf"].as_str().unwrap()] {
+        let (code, verdict) = home.json(&["verify", file, "--json"]);
+        assert_eq!(code, 0, "{verdict:#}");
+        assert_eq!(verdict["valid"], true, "{verdict:#}");
+    }
+    let (_, verdict) = home.json(&[
+        "verify",
+        computer["certificate_pdf"].as_str().unwrap(),
+        "--json",
+    ]);
+    let names: Vec<&str> = verdict["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"visible_text") && names.contains(&"pdf_signature"),
+        "{names:?}"
+    );
+
+    // The laptop's asset, imported by its system serial, is retired.
+    assert_eq!(
+        home.sql_texts("SELECT state FROM assets WHERE tag = 'LAPTOP-1'"),
+        ["retired"]
+    );
+}
