@@ -321,6 +321,9 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     if let Some(l) = &s.logical_only {
         w.row("Scope", &l.note);
     }
+    if let Some(r) = &s.rewipe {
+        w.row("Rewipe", &r.note);
+    }
     w.row("Method", &format!("{}: {}", s.method, s.method_title));
     w.row("Method type", &s.method_type);
     w.row("Technique", &s.technique);

@@ -524,6 +524,7 @@ impl Live {
                 destination: request.destination,
                 operator: self.operator.clone(),
                 host: host.cloned(),
+                rewipe: request.rewipe,
             },
         );
         Ok(())
