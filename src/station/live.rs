@@ -533,20 +533,13 @@ impl Live {
     /// Signs `name` in: the wipes started from now name them as the operator. Refused (with
     /// the reason) when it is empty or holds characters an identifier may not.
     pub fn sign_in(&mut self, name: &str) -> Result<(), String> {
-        let name = name.trim();
-        if name.is_empty() {
+        if name.trim().is_empty() {
             return Err("type your name (or scan your badge), then Enter".into());
         }
-        if name.chars().count() > 64 {
-            return Err("an operator's name has at most 64 characters".into());
-        }
-        if let Some(why) = crate::identifier::problem(name) {
-            return Err(format!("operator {name:?} {why}"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("an operator's name may not hold control characters".into());
-        }
-        self.operator = Some(name.to_string());
+        // The rule `station.operator` is held to in the settings file, so a name the file
+        // takes is taken here too.
+        let operator = crate::config::Operator::new(name).map_err(|e| e.to_string())?;
+        self.operator = Some(operator.to_string());
         Ok(())
     }
 

@@ -270,7 +270,9 @@ impl App {
                 name.pop();
                 self.mode = Mode::SignIn(name);
             }
-            KeyCode::Char(c) if !c.is_control() && name.chars().count() < 64 => {
+            KeyCode::Char(c)
+                if !c.is_control() && name.chars().count() < crate::config::MAX_OPERATOR_CHARS =>
+            {
                 name.push(c);
                 self.mode = Mode::SignIn(name);
             }
