@@ -208,7 +208,9 @@ impl Live {
 
     fn appeared(&mut self, d: DriveInfo, existing: bool, schedule: bool) {
         let path = d.path.clone();
-        let protected = d.protected;
+        // A drive the wipe would refuse (protected, or held by another program) is never
+        // scheduled.
+        let protected = d.refusal().is_some();
         if self.tags.get(&path).is_some_and(|b| !b.drive.is(&d)) {
             self.tags.remove(&path);
         }
@@ -300,20 +302,7 @@ impl Live {
                     let schedule = !stopping;
                     self.appeared(d, false, schedule)
                 }
-                Change::Guarded(d) => {
-                    if d.protected {
-                        self.cancel(&d.path);
-                    }
-                    emit(
-                        self.sink.as_ref(),
-                        &d.path.clone(),
-                        What::Appeared {
-                            existing: self.existing.contains(&d.path),
-                            location: self.location(&d),
-                            info: Box::new(d),
-                        },
-                    );
-                }
+                Change::Guarded(d) => self.guarded(d),
                 Change::Removed(path) => {
                     self.scheduled.remove(&path);
                     // A tag belongs to the drive: another drive here later starts unbound.
@@ -352,6 +341,16 @@ impl Live {
             .collect();
         for path in due {
             self.scheduled.remove(&path);
+            // Judged once more, exclusively, right before: another program may have taken it.
+            if let Some((d, changed)) = self.monitor.recheck(&path) {
+                let refused = d.refusal().is_some();
+                if changed {
+                    self.guarded(d);
+                }
+                if refused {
+                    continue;
+                }
+            }
             if let Some(method) = self.auto.method.clone() {
                 let _ = self.start_wipe(&path, &method, false);
             }
@@ -359,6 +358,23 @@ impl Live {
         let ended = self.session.reap();
         self.count(&ended);
         ended
+    }
+
+    /// The verdict on a present drive changed: one the wipe would now refuse loses its
+    /// schedule, and the stream shows it as it is.
+    fn guarded(&mut self, d: DriveInfo) {
+        if d.refusal().is_some() {
+            self.cancel(&d.path);
+        }
+        emit(
+            self.sink.as_ref(),
+            &d.path.clone(),
+            What::Appeared {
+                existing: self.existing.contains(&d.path),
+                location: self.location(&d),
+                info: Box::new(d),
+            },
+        );
     }
 
     fn count(&mut self, ended: &[Ended]) {

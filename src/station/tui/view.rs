@@ -40,7 +40,7 @@ impl Screen<'_> {
         match row.state {
             State::Ended(WipeResult::Pass) => self.style(Color::Green).add_modifier(Modifier::BOLD),
             State::Ended(_) | State::Refused => self.style(Color::Red).add_modifier(Modifier::BOLD),
-            State::Protected => self.style(Color::Yellow),
+            State::Protected | State::Busy => self.style(Color::Yellow),
             State::Running => self.style(Color::Cyan),
             State::Scheduled(_) => self.style(Color::Magenta),
             State::Ready | State::Removed => Style::default(),
@@ -292,6 +292,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen) {
         (Some(why), _) => Line::from(vec![
             Span::styled("protected: ", screen.style(Color::Yellow)),
             Span::raw(why.clone()),
+        ]),
+        (None, State::Busy) => Line::from(vec![
+            Span::styled("busy: ", screen.style(Color::Yellow)),
+            Span::raw(r.busy_reason.clone().unwrap_or_default()),
         ]),
         (None, State::Running) => Line::from(format!(
             "{} {}  {:.1}% of the wipe  {:.0} MB/s  ETA {}",
