@@ -549,6 +549,17 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 
+    /// Starts a wipe of the selected drive: `s`, the confirmation, `y`.
+    fn start_selected_wipe(&self) {
+        self.keys(&["s"]);
+        self.wait_for(
+            |s| s.contains("ERASE ALL DATA"),
+            Duration::from_secs(5),
+            "the confirmation",
+        );
+        self.keys(&["y"]);
+    }
+
     /// Sends keys in one go, as a scanner types them: the station reads them in one read.
     fn keys_at_once(&self, keys: &[&str]) {
         let ok = Command::new("tmux")
@@ -609,13 +620,7 @@ fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
         Duration::from_secs(2) + Duration::from_millis(500),
         "the plugged drive",
     );
-    tmux.keys(&["s"]);
-    tmux.wait_for(
-        |s| s.contains("ERASE ALL DATA"),
-        Duration::from_secs(5),
-        "the confirmation",
-    );
-    tmux.keys(&["y"]);
+    tmux.start_selected_wipe();
     let screen = tmux.wait_for(
         |s| s.lines().any(|l| l.contains(&name) && l.contains("PASS")),
         Duration::from_secs(60),
@@ -630,13 +635,9 @@ fn terminal_ui_in_tmux_shows_a_plugged_drive_and_wipes_it_from_the_keyboard() {
         .count();
     assert_eq!(certs, 1);
     // The certificate names the person signed in, not the config's placeholder.
-    let operators: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
-        .map(|c: serde_json::Value| c["record"]["performed_by"]["operator"].clone())
-        .filter(|o| !o.is_null())
+    let operators: Vec<serde_json::Value> = drive_records(&home)
+        .iter()
+        .map(|r| r["performed_by"]["operator"].clone())
         .collect();
     assert_eq!(operators, ["Ann Smith"]);
     tmux.keys(&["q"]);
@@ -666,13 +667,7 @@ fn a_station_whose_terminal_hangs_up_stops_its_wipe_with_a_certificate_and_leave
         Duration::from_secs(5),
         "the plugged drive",
     );
-    tmux.keys(&["s"]);
-    tmux.wait_for(
-        |s| s.contains("ERASE ALL DATA"),
-        Duration::from_secs(5),
-        "the confirmation",
-    );
-    tmux.keys(&["y"]);
+    tmux.start_selected_wipe();
     tmux.wait_for(
         |s| s.contains("running 1"),
         Duration::from_secs(10),
@@ -680,13 +675,9 @@ fn a_station_whose_terminal_hangs_up_stops_its_wipe_with_a_certificate_and_leave
     );
     hang_up_and_see_the_station_leave(&tmux);
     // Its wipe stopped as on SIGHUP: INCOMPLETE, with a certificate.
-    let results: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
-        .map(|c: serde_json::Value| c["record"]["sanitization"]["result"].clone())
-        .filter(|r| !r.is_null())
+    let results: Vec<serde_json::Value> = drive_records(&home)
+        .iter()
+        .map(|r| r["sanitization"]["result"].clone())
         .collect();
     assert_eq!(results, ["INCOMPLETE"], "{results:?}");
 }
@@ -759,26 +750,13 @@ fn a_first_start_asks_what_certificates_need_and_keeps_it_in_the_settings_file()
     let drive = Plug::new(&t, "first", 16 << 20);
     let name = drive.path().trim_start_matches("/dev/").to_string();
     tmux.wait_for(|s| s.contains(&name), Duration::from_secs(5), "the drive");
-    tmux.keys(&["s"]);
-    tmux.wait_for(
-        |s| s.contains("ERASE ALL DATA"),
-        Duration::from_secs(5),
-        "the confirmation",
-    );
-    tmux.keys(&["y"]);
+    tmux.start_selected_wipe();
     tmux.wait_for(
         |s| s.lines().any(|l| l.contains(&name) && l.contains("PASS")),
         Duration::from_secs(60),
         "PASS for the drive",
     );
-    let records: Vec<serde_json::Value> = std::fs::read_dir(home.path().join("certificates"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
-        .map(|c: serde_json::Value| c["record"].clone())
-        .filter(|r| !r["sanitization"].is_null())
-        .collect();
+    let records = drive_records(&home);
     assert_eq!(records.len(), 1, "{records:?}");
     let r = &records[0];
     assert_eq!(r["organisation"]["name"], "Acme Recycling Ltd", "{r}");
@@ -842,4 +820,16 @@ fn a_drive_another_program_holds_is_shown_busy_and_never_scheduled() {
     assert_eq!(station.stop(), 0, "{}", station.stderr.lock().unwrap());
     drop(holder);
     assert_eq!(file_digest(&held.backing), digest);
+}
+
+/// The signed records of the drive certificates in `home`'s certificate directory.
+fn drive_records(home: &Home) -> Vec<serde_json::Value> {
+    std::fs::read_dir(home.path().join("certificates"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
+        .map(|c: serde_json::Value| c["record"].clone())
+        .filter(|r| !r["sanitization"].is_null())
+        .collect()
 }
