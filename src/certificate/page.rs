@@ -153,6 +153,16 @@ impl Writer {
         &mut self.pages[last]
     }
 
+    /// How many pages are begun.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The height a page offers between its top and bottom margins.
+    pub fn page_height() -> f32 {
+        TOP - BOTTOM
+    }
+
     pub fn down(&mut self, by: f32) {
         self.y -= by;
     }

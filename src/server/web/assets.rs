@@ -13,6 +13,7 @@ use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
 use super::layout::{self, badge, checks_table};
+use crate::certificate::signable::Signable;
 use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::{LayoutVersion, SignatureBlock, SignedCertificate, render_pdf_as};
@@ -463,7 +464,9 @@ fn draw_pdf(
     })
     .map_err(|e| e.to_string())?;
     json.push(b'\n');
-    let version = layout_of(&cert.record.tool.version);
+    let version = cert
+        .record
+        .layout_version(layout_of(&cert.record.tool.version));
     render_pdf_as(
         version,
         &cert.record,
