@@ -11,11 +11,13 @@
 //! inputs (no clock, no locale, no environment).
 
 use super::fonts;
-use super::page::{Colour, Font, Item, LEFT, Page, RIGHT, TOP, Writer, fit, qr_modules, wrap};
+use super::page::{
+    Colour, Font, Item, LEFT, Page, RIGHT, TOP, VALUE_X, Writer, fit, qr_modules, wrap,
+};
 use super::record::Record;
 
 /// The QR code: its side and the height of its top edge.
-const QR_SIZE: f32 = 70.0;
+const QR_SIZE: f32 = 64.0;
 const QR_TOP: f32 = TOP + 6.0;
 /// The size of the result in the banner.
 const RESULT_SIZE: f32 = 30.0;
@@ -86,22 +88,21 @@ fn health(w: &mut Writer, h: &crate::device::health::Health) {
         Some("nvme-smart-log") => " (NVMe SMART / Health log)",
         _ => "",
     };
-    w.row(
-        "Verdict",
-        &format!("{}{source}", h.verdict.as_str().to_uppercase()),
-    );
+    let verdict = format!("{}{source}", h.verdict.as_str().to_uppercase());
+    let mut items: Vec<(&str, String)> = vec![("Verdict", verdict)];
     if let Some(n) = h.power_on_hours {
-        w.row("Power-on hours", &group(n));
+        items.push(("Power-on hours", group(n)));
     }
     if let Some(n) = h.power_cycles {
-        w.row("Power cycles", &group(n));
+        items.push(("Power cycles", group(n)));
     }
     if let Some(n) = h.percentage_used {
-        w.row("Endurance used", &format!("{n} %"));
+        items.push(("Endurance used", format!("{n} %")));
     }
     if let Some(n) = h.temperature_celsius {
-        w.row("Temperature", &format!("{n} °C"));
+        items.push(("Temperature", format!("{n} °C")));
     }
+    pairs(w, &items);
     if !h.attributes.is_empty() {
         let attrs: Vec<String> = h
             .attributes
@@ -203,8 +204,8 @@ fn kept(w: &mut Writer, draw: impl Fn(&mut Writer)) {
 
 /// A section heading: a rule under the title, tighter than layout 2's.
 fn heading(w: &mut Writer, title: &str) {
-    w.down(7.0);
-    w.text(LEFT, 10.5, Font::Bold, Colour::Black, title);
+    w.down(4.0);
+    w.text(LEFT, 10.0, Font::Bold, Colour::Black, title);
     w.down(2.5);
     let y = w.y + 1.0;
     w.page().items.push(Item::Rule {
@@ -219,23 +220,26 @@ fn heading(w: &mut Writer, title: &str) {
 /// its half on one line takes the whole width (as `Writer::row`).
 fn pairs(w: &mut Writer, items: &[(&str, String)]) {
     let half = (RIGHT - LEFT) / 2.0;
-    let label_width = 78.0;
-    let value_width = half - label_width - 8.0;
-    let one_line = |(label, value): &(&str, String)| {
-        wrap(label, Font::Regular, 9.0, label_width - 4.0).len() <= 1
-            && wrap(value, Font::Regular, 9.0, value_width).len() <= 1
+    // The left pair's value lines up with the values of full rows.
+    let label_widths = [VALUE_X - LEFT, 72.0];
+    let starts = [LEFT, LEFT + half + 8.0];
+    let value_width = |n: usize| half - label_widths[n] - 8.0;
+    let fits = |n: usize, (label, value): &(&str, String)| {
+        wrap(label, Font::Regular, 9.0, label_widths[n] - 4.0).len() <= 1
+            && wrap(value, Font::Regular, 9.0, value_width(n)).len() <= 1
     };
     let mut i = 0;
     while i < items.len() {
         let next = items.get(i + 1);
         match next {
-            Some(b) if one_line(&items[i]) && one_line(b) => {
+            Some(b) if fits(0, &items[i]) && fits(1, b) => {
                 w.room(11.0);
                 let y = w.y - 9.0;
                 for (n, (label, value)) in [&items[i], b].into_iter().enumerate() {
-                    let x = LEFT + half * n as f32;
+                    let x = starts[n];
                     w.text_at(x, y, 9.0, Font::Regular, Colour::Grey, label);
-                    w.text_at(x + label_width, y, 9.0, Font::Regular, Colour::Black, value);
+                    let black = Colour::Black;
+                    w.text_at(x + label_widths[n], y, 9.0, Font::Regular, black, value);
                 }
                 w.down(12.0);
                 i += 2;
@@ -246,6 +250,21 @@ fn pairs(w: &mut Writer, items: &[(&str, String)]) {
             }
         }
     }
+}
+
+/// A label and a value set small (the hashes and signature of the validation block): the
+/// value starts early so that a signature fits one line.
+fn small_row(w: &mut Writer, label: &str, value: &str, font: Font) {
+    let value_x = LEFT + 92.0;
+    let values = wrap(value, font, 7.0, RIGHT - value_x);
+    let lines = values.len().max(1);
+    w.room(9.0 * lines as f32);
+    w.text_at(LEFT, w.y - 7.5, 7.5, Font::Regular, Colour::Grey, label);
+    for (i, line) in values.iter().enumerate() {
+        let y = w.y - 7.5 - 9.0 * i as f32;
+        w.text_at(value_x, y, 7.0, font, Colour::Black, line);
+    }
+    w.down(9.0 * lines as f32 + 1.0);
 }
 
 fn header(w: &mut Writer, r: &Record) {
@@ -284,10 +303,10 @@ fn result_colour(result: WipeResult) -> Colour {
 fn banner(w: &mut Writer, r: &Record) {
     let result = r.sanitization.result;
     let top = w.y;
-    let height = 42.0;
+    let height = 38.0;
     w.boxed(LEFT, top - height, RIGHT - LEFT, height, result_colour(result));
     let white = Colour::White;
-    w.text_at(LEFT + 12.0, top - 32.0, RESULT_SIZE, Font::Bold, white, result.as_str());
+    w.text_at(LEFT + 12.0, top - 29.0, RESULT_SIZE, Font::Bold, white, result.as_str());
     let side_x = LEFT + 12.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 16.0;
     let side_width = RIGHT - 10.0 - side_x;
     let (heading, detail) = match result {
@@ -302,20 +321,20 @@ fn banner(w: &mut Writer, r: &Record) {
         ),
         WipeResult::Fail => (
             "Not sanitized: the wipe failed".to_string(),
-            "No level reached: see 5. Result.".to_string(),
+            "No level reached: see 4. Disposition and result.".to_string(),
         ),
         WipeResult::Incomplete => (
             "Not sanitized: the wipe is incomplete".to_string(),
-            "No level reached: see 5. Result.".to_string(),
+            "No level reached: see 4. Disposition and result.".to_string(),
         ),
     };
     let (size, lines) = fit(&heading, Font::Bold, 11.0, 7.0, side_width, 1);
     for line in &lines {
-        w.text_at(side_x, top - 16.0, size, Font::Bold, white, line);
+        w.text_at(side_x, top - 14.0, size, Font::Bold, white, line);
     }
     let (size, lines) = fit(&detail, Font::Regular, 8.5, 6.0, side_width, 2);
     for (i, line) in lines.iter().enumerate() {
-        let y = top - 16.0 - 12.0 - (size + 1.5) * i as f32;
+        let y = top - 14.0 - 11.0 - (size + 1.5) * i as f32;
         w.text_at(side_x, y, size, Font::Regular, white, line);
     }
     w.down(height + 4.0);
@@ -328,10 +347,10 @@ fn media(w: &mut Writer, r: &Record) {
         w,
         &[
             ("Manufacturer", opt(&m.manufacturer).to_string()),
-            ("Firmware", opt(&m.firmware).to_string()),
             ("Model", opt(&m.model).to_string()),
-            ("Interface / type", format!("{} / {}", m.transport, m.media_type)),
+            ("Firmware", opt(&m.firmware).to_string()),
             ("Serial number", opt(&m.serial).to_string()),
+            ("Interface / type", format!("{} / {}", m.transport, m.media_type)),
             ("World wide name", opt(&m.wwn).to_string()),
         ],
     );
@@ -345,19 +364,25 @@ fn media(w: &mut Writer, r: &Record) {
             m.physical_sector_size
         ),
     );
-    w.row("Device", &m.path);
-    if !m.capabilities.is_empty() {
-        w.row("Drive erase commands", &m.capabilities.join(", "));
-    }
     if m.hidden_areas.is_empty() {
-        w.row("Hidden areas", "none found");
+        pairs(
+            w,
+            &[
+                ("Device", m.path.clone()),
+                ("Hidden areas", "none found".to_string()),
+            ],
+        );
     } else {
+        w.row("Device", &m.path);
         for h in &m.hidden_areas {
             w.row(
                 &format!("Hidden area {}", h.kind),
                 &format!("{} sectors: {} ({})", group(h.sectors), h.action, h.detail),
             );
         }
+    }
+    if !m.capabilities.is_empty() {
+        w.row("Drive erase commands", &m.capabilities.join(", "));
     }
 }
 
@@ -394,7 +419,6 @@ fn sanitization(w: &mut Writer, r: &Record) {
 }
 
 fn steps(w: &mut Writer, s: &super::record::Sanitization) {
-    w.down(2.0);
     let cols = [
         LEFT,
         LEFT + 20.0,
@@ -488,7 +512,7 @@ fn verification(w: &mut Writer, r: &Record) {
                 format_ppm(p.coverage_ppm)
             ),
         );
-        w.mono_row("Sample seed", &p.seed);
+        small_row(w, "Sample seed", &p.seed, Font::Mono);
     }
     checks(w, v);
 }
@@ -536,12 +560,12 @@ fn checks(w: &mut Writer, v: &crate::verify::outcome::Verification) {
             VerifyMode::Full => "Digest of the media",
             _ => "Digest of regions",
         };
-        w.mono_row(label, d);
+        small_row(w, label, d, Font::Mono);
     }
 }
 
 fn disposition(w: &mut Writer, r: &Record) {
-    heading(w, "4. Disposition");
+    heading(w, "4. Disposition and result");
     let tags = if r.asset_tags.is_empty() {
         "-".to_string()
     } else {
@@ -556,15 +580,15 @@ fn disposition(w: &mut Writer, r: &Record) {
             ("Asset tags", tags),
         ],
     );
-    heading(w, "5. Result");
     let result = r.sanitization.result;
     let why = if r.sanitization.failure_reasons.is_empty() {
         "Every step completed and the verification passed.".to_string()
     } else {
         r.sanitization.failure_reasons.join("; ")
     };
+    w.down(2.0);
     w.room(12.0);
-    let y = w.y - 11.0;
+    let y = w.y - 10.0;
     w.text_at(LEFT, y, 11.0, Font::Bold, result_colour(result), result.as_str());
     let x = LEFT + fonts::width(Font::Bold, 11.0, "INCOMPLETE") + 10.0;
     let lines = wrap(&why, Font::Regular, 9.0, RIGHT - x);
@@ -579,7 +603,7 @@ fn disposition(w: &mut Writer, r: &Record) {
 /// station of which organisation validated it and when, and how the document is signed and
 /// checked.
 fn validation(w: &mut Writer, r: &Record, record_sha256: &str, signature_b64: &str) {
-    heading(w, "6. Validation and signature");
+    heading(w, "5. Validation and signature");
     let organisation = or_unset(&r.organisation.name);
     pairs(
         w,
@@ -590,31 +614,29 @@ fn validation(w: &mut Writer, r: &Record, record_sha256: &str, signature_b64: &s
             ("Validated on", r.issued_at.clone()),
         ],
     );
-    w.row("Organisation", &organisation);
-    w.row("Tool", &format!("{} {}", r.tool.name, r.tool.version));
-    w.mono_row("Key id", &r.key_id);
-    w.mono_row("Record SHA-256", record_sha256);
-    w.mono_row("Signature", signature_b64);
+    pairs(
+        w,
+        &[
+            ("Organisation", organisation),
+            ("Tool", format!("{} {}", r.tool.name, r.tool.version)),
+        ],
+    );
+    small_row(w, "Key id", &r.key_id, Font::Mono);
+    small_row(w, "Record SHA-256", record_sha256, Font::Mono);
+    small_row(w, "Record signature", signature_b64, Font::Mono);
     match &r.previous {
         Some(p) => {
-            w.mono_row("Previous certificate", &p.id);
-            w.mono_row("Previous SHA-256", &p.record_sha256);
+            small_row(w, "Previous certificate", &p.id, Font::Mono);
+            small_row(w, "Previous SHA-256", &p.record_sha256, Font::Mono);
         }
-        None => w.row("Previous certificate", "none (first of this station)"),
+        None => small_row(w, "Previous certificate", "none (first of this station)", Font::Regular),
     }
     w.down(3.0);
     w.paragraph(
-        "This document is digitally signed twice: a PDF signature (PAdES, ETSI.CAdES.detached) \
-         by the station's certificate over the whole file, and the signed record it embeds \
-         (record.json with its Ed25519 signature record.sig), from which every word on this \
-         page is drawn.",
-        Font::Regular,
-        8.0,
-    );
-    w.paragraph(
-        "Check it with `wipeproof verify FILE`, or in the signature panel of any PDF reader \
-         (pdfsig on the command line); by hand with pdfdetach and openssl, as \
-         certificates/README.md shows.",
+        "This document is digitally signed: a PDF signature (PAdES) by the station's \
+         certificate, and the embedded signed record (record.json, Ed25519) every word here is \
+         drawn from. Check it with `wipeproof verify FILE` or any PDF reader's signature panel \
+         (pdfsig); by hand as certificates/README.md shows.",
         Font::Regular,
         8.0,
     );
@@ -918,12 +940,12 @@ mod tests {
             .iter()
             .flat_map(|p| p.texts())
             .collect::<Vec<_>>()
-            .join("\n")
+            .join(" ")
     }
 
     #[test]
-    fn a_drive_with_one_to_three_passes_fits_one_page_even_with_its_health_and_host() {
-        use crate::device::health::{Health, HealthAttribute, Verdict};
+    fn a_drive_with_one_to_three_passes_fits_one_page_with_its_health() {
+        use crate::device::health::{Health, Verdict};
         for passes in 1..=3 {
             let mut r = sample_record();
             r.sanitization.steps.truncate(passes);
@@ -934,12 +956,12 @@ mod tests {
                 power_cycles: Some(1_234),
                 temperature_celsius: Some(38),
                 percentage_used: None,
-                attributes: vec![HealthAttribute::new("Reallocated_Sector_Ct", 8, None)],
+                attributes: vec![],
                 reasons: vec!["8 reallocated sectors".into()],
             });
             r.asset_tags = vec!["ACME-000123".into()];
             let pages = layout(&r, &"ab".repeat(32), &"c2ln".repeat(22));
-            assert_eq!(pages.len(), 1, "{passes} pass(es):\n{}", joined(&pages));
+            assert_eq!(pages.len(), 1, "{passes} pass(es): {}", joined(&pages[1..]));
         }
     }
 
@@ -973,7 +995,7 @@ mod tests {
             .filter(|(_, p)| {
                 p.texts()
                     .iter()
-                    .any(|t| t.contains("6. Validation") || t.starts_with("Check it with"))
+                    .any(|t| t.contains("5. Validation") || t.starts_with("Check it with"))
             })
             .map(|(n, _)| n)
             .collect();
@@ -985,7 +1007,7 @@ mod tests {
         let r = sample_record();
         let text = joined(&layout(&r, "00", "s"));
         for needle in [
-            "6. Validation and signature",
+            "5. Validation and signature",
             "Performed by",
             "Jane Doe",
             "Validated by",
@@ -997,7 +1019,7 @@ mod tests {
             "PAdES",
             "record.json",
             "wipeproof verify FILE",
-            "signature panel of any PDF reader",
+            "any PDF reader's signature panel",
         ] {
             assert!(text.contains(needle), "missing {needle}:\n{text}");
         }

@@ -11,7 +11,7 @@ pub const LEFT: f32 = 50.0;
 pub const RIGHT: f32 = PAGE_WIDTH - 50.0;
 pub const TOP: f32 = PAGE_HEIGHT - 50.0;
 const BOTTOM: f32 = 60.0;
-const VALUE_X: f32 = 185.0;
+pub const VALUE_X: f32 = 185.0;
 
 /// Typefaces: DejaVu Sans, DejaVu Sans Bold and DejaVu Sans Mono (with a CJK face where they
 /// have no glyph) in layout 2; Helvetica, Helvetica-Bold and Courier in layout 1.
