@@ -100,6 +100,7 @@ fn main() {
         collection: Some("COL-1".into()),
         asset_tags: vec!["ACME-1".into()],
         host: None,
+        rewipe: None,
     };
     let certs = dir.path().join("certificates");
     let mut issued_times = Vec::new();

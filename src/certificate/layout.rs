@@ -401,6 +401,9 @@ fn sanitization(w: &mut Writer, r: &Record) {
     if let Some(l) = &s.logical_only {
         w.row("Scope", &l.note);
     }
+    if let Some(r) = &s.rewipe {
+        w.row("Rewipe", &r.note);
+    }
     w.row("Method", &format!("{}: {}", s.method, s.method_title));
     w.row("Technique", &format!("{}; {}", s.method_type, s.technique));
     w.row("Reference", &s.reference);

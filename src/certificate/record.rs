@@ -119,6 +119,34 @@ pub struct Sanitization {
     /// made before it existed keep their signed bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_only: Option<LogicalOnly>,
+    /// Set when the drive's asset was already retired or destroyed and the operator confirmed
+    /// wiping it again (`wipe --rewipe`, `R` on the station's screen). Absent otherwise, so
+    /// certificates made before it existed keep their signed bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewipe: Option<Rewipe>,
+}
+
+/// A wipe of a drive whose asset the register already recorded as finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rewipe {
+    /// The asset's state when this wipe started: `retired` or `destroyed`.
+    pub asset_state: String,
+    /// What this means for the reader, in words.
+    pub note: String,
+}
+
+impl Rewipe {
+    /// The fact for a drive of an asset recorded as `asset_state`.
+    pub fn of(asset_state: &str) -> Rewipe {
+        Rewipe {
+            asset_state: asset_state.to_string(),
+            note: format!(
+                "a rewipe: the asset was already recorded as {asset_state}, and the operator \
+                 confirmed wiping this drive again"
+            ),
+        }
+    }
 }
 
 /// Why a sanitisation reached only the file, and what may survive it.
@@ -457,6 +485,8 @@ pub struct IssueContext {
     pub asset_tags: Vec<String>,
     /// The computer the drive is inside, when it is the asset.
     pub host: Option<super::computer::Host>,
+    /// Set when the asset was already retired or destroyed and the operator asked for this wipe.
+    pub rewipe: Option<Rewipe>,
 }
 
 /// What a wipe produced, as the certificate needs it.
@@ -522,6 +552,7 @@ impl Issuable {
                         .drive
                         .copy_on_write
                         .map(|fs| LogicalOnly::copy_on_write(fs.name())),
+                    rewipe: ctx.rewipe.clone(),
                 },
                 verification: outcome.verification().clone(),
                 destination: ctx.destination,
@@ -629,6 +660,7 @@ pub(crate) mod tests {
                 result: WipeResult::Pass,
                 failure_reasons: vec![],
                 logical_only: None,
+                rewipe: None,
             },
             verification: Verification {
                 spec: VerifySpec {
@@ -703,6 +735,23 @@ pub(crate) mod tests {
         let mut v = serde_json::to_value(&cow).unwrap();
         v["sanitization"]["logical_only"]["why"] = serde_json::json!("x");
         assert!(Record::from_value(v).is_err());
+    }
+
+    #[test]
+    fn a_rewipe_is_signed_when_set_and_absent_from_the_bytes_otherwise() {
+        let r = sample_record();
+        let old = String::from_utf8(r.canonical_bytes().unwrap()).unwrap();
+        assert!(!old.contains("rewipe"), "{old}");
+        let mut again = r.clone();
+        again.sanitization.rewipe = Some(Rewipe::of("destroyed"));
+        let bytes = again.canonical_bytes().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains("\"rewipe\":{\"asset_state\":\"destroyed\",\"note\":\"a rewipe: the asset was already recorded as destroyed"),
+            "{text}"
+        );
+        let back = Record::from_value(serde_json::from_slice(&bytes).unwrap()).unwrap();
+        assert_eq!(back, again);
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub struct IntakeArgs {
     command: IntakeCommand,
 }
 
+/// What `intake labels` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LabelFormat {
+    Pdf,
+    Zpl,
+}
+
 #[derive(Debug, Subcommand)]
 enum IntakeCommand {
     /// Import a manifest (CSV with a header row; asset_tag and serial required; comma,
@@ -46,10 +53,22 @@ enum IntakeCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write a PDF of asset labels (62 x 29 mm, one per page, with a QR code) for a collection.
+    /// Write the asset labels of a collection (tag, serial, customer, a QR code and a Code 128
+    /// barcode of the tag): a PDF, one label per page or A4 sheets, or ZPL II for Zebra printers.
     Labels {
         collection: String,
-        /// Output file (default: labels-COLLECTION.pdf in the current directory).
+        /// Label size: WIDTHxHEIGHT in mm or in (62x29mm Brother roll, 4x6in or 2x1in Zebra), or
+        /// a4 (sheets of 24 labels of 70 x 37 mm, PDF only).
+        #[arg(long, value_name = "SIZE", default_value = "62x29mm")]
+        size: labels::LabelSize,
+        /// pdf, or zpl (ZPL II, one ^XA ... ^XZ format per asset).
+        #[arg(long, value_enum, default_value_t = LabelFormat::Pdf)]
+        format: LabelFormat,
+        /// The Zebra printer's resolution in dots per inch (ZPL only; 203, 300 or 600).
+        #[arg(long, default_value_t = labels::zpl::DEFAULT_DPI,
+              value_parser = clap::value_parser!(u32).range(100..=1200))]
+        dpi: u32,
+        /// Output file (default: labels-COLLECTION.pdf or .zpl in the current directory).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -158,17 +177,29 @@ pub fn run(args: &IntakeArgs, state: &StateDir) -> anyhow::Result<Status> {
             }
             Ok(Status::Success)
         }
-        IntakeCommand::Labels { collection, out } => {
+        IntakeCommand::Labels {
+            collection,
+            size,
+            format,
+            dpi,
+            out,
+        } => {
             let reg = open_register(state)?;
             let assets = reg.list_assets(&AssetFilter {
                 collection: Some(collection.clone()),
                 state: None,
             })?;
-            let pdf = labels::render_labels(collection, &assets)?;
+            let (bytes, ext) = match format {
+                LabelFormat::Pdf => (labels::render_labels(collection, &assets, *size)?, "pdf"),
+                LabelFormat::Zpl => (
+                    labels::render_zpl(&assets, *size, *dpi)?.into_bytes(),
+                    "zpl",
+                ),
+            };
             let path = out
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("labels-{collection}.pdf")));
-            crate::durable::write_atomic(&path, &pdf)
+                .unwrap_or_else(|| PathBuf::from(format!("labels-{collection}.{ext}")));
+            crate::durable::write_atomic(&path, &bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             crate::stderr_line!("wipeproof: {} label(s) in {}", assets.len(), path.display());
             Ok(Status::Success)

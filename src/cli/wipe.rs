@@ -195,6 +195,7 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 destination: request.destination,
                 operator: None,
                 host: None,
+                rewipe: request.rewipe,
             },
         );
     }

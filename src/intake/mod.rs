@@ -3,7 +3,7 @@
 //! collection at goods-in by scanning.
 //!
 //! * [`manifest`]: the CSV reader, bounded and strict, every problem with its line and column.
-//! * [`labels`]: a PDF of asset labels with QR codes.
+//! * [`labels`]: asset labels with a QR code and a Code 128 barcode, as PDF or ZPL II.
 //! * [`scans`]: reading scans at goods-in, bounded, refusing what is no scan.
 //! * [`goods_in`]: one scan recorded and answered, for `intake receive` and the goods-in page.
 

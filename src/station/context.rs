@@ -107,6 +107,7 @@ impl StationContext {
             collection: None,
             asset_tags: Vec::new(),
             host: None,
+            rewipe: None,
         }
     }
 

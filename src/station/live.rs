@@ -508,6 +508,7 @@ impl Live {
                 destination: request.destination,
                 operator: self.operator.clone(),
                 host: host.cloned(),
+                rewipe: request.rewipe,
             },
         );
         Ok(())

@@ -4,9 +4,9 @@
 use crate::certificate::computer::{ComputerContext, ComputerRecord, Host};
 use crate::certificate::issue::{Issued, issue, issue_record};
 use crate::certificate::keys::StationKey;
-use crate::certificate::record::{Issuable, Record, WipeFacts};
+use crate::certificate::record::{Issuable, Record, Rewipe, WipeFacts};
 use crate::device::inventory::Inventory;
-use crate::register::{AssetRef, Linked};
+use crate::register::{AssetRef, AssetState, Linked};
 
 use super::context::StationContext;
 use super::job::Finished;
@@ -62,11 +62,11 @@ impl Recorder {
     pub fn record(
         &self,
         finished: Finished,
-        asset: Option<&str>,
-        destination: crate::certificate::record::Destination,
-        operator: Option<&str>,
-        host: Option<&Host>,
+        disposition: &super::session::Disposition,
     ) -> Delivered {
+        let asset = disposition.asset.as_deref();
+        let operator = disposition.operator.as_deref();
+        let host = disposition.host.as_ref();
         let by_host = match (asset, host) {
             (None, Some(h)) => self.computer_asset(h).map(|a| a.asset_tag),
             _ => None,
@@ -79,7 +79,7 @@ impl Recorder {
                 .ok()
                 .flatten()
         };
-        let mut issue_ctx = self.ctx.issue_context(destination);
+        let mut issue_ctx = self.ctx.issue_context(disposition.destination);
         issue_ctx.host = host.cloned();
         if let Some(person) = operator {
             issue_ctx.performed_by.operator = person.to_string();
@@ -88,6 +88,11 @@ impl Recorder {
             issue_ctx.customer = Some(a.customer.clone());
             issue_ctx.collection = Some(a.collection.clone());
             issue_ctx.asset_tags = vec![a.asset_tag.clone()];
+            // Only a confirmed rewipe starts on a finished asset; the state it had is said.
+            if disposition.rewipe && matches!(a.state, AssetState::Retired | AssetState::Destroyed)
+            {
+                issue_ctx.rewipe = Some(Rewipe::of(a.state.as_str()));
+            }
         }
         let issuable = Issuable::from_wipe(
             WipeFacts {

@@ -21,6 +21,9 @@ pub struct Disposition {
     pub operator: Option<String>,
     /// The computer the drive is inside, when that computer is the asset.
     pub host: Option<crate::certificate::computer::Host>,
+    /// The operator confirmed wiping a drive of an asset already retired or destroyed
+    /// (`wipe --rewipe`, `R` on the screen): its certificate says it is a rewipe.
+    pub rewipe: bool,
 }
 
 struct Worker {
@@ -85,13 +88,12 @@ impl Session {
         let attempt = super::unclean::attempt(old, drive.clone(), &dir);
         // The checkpoint does not say who started the killed attempt: the station's operator
         // is named, not the person starting this wipe.
-        let delivered = self.recorder.record(
-            attempt,
-            disposition.asset.as_deref(),
-            disposition.destination,
-            None,
-            disposition.host.as_ref(),
-        );
+        let killed = Disposition {
+            operator: None,
+            rewipe: false,
+            ..disposition.clone()
+        };
+        let delivered = self.recorder.record(attempt, &killed);
         let notice = |message| {
             emit(
                 self.sink.as_ref(),
@@ -180,13 +182,7 @@ impl Session {
                             failure_reasons: finished.outcome.failure_reasons().to_vec(),
                         },
                     );
-                    let delivered = recorder.record(
-                        finished,
-                        disposition.asset.as_deref(),
-                        disposition.destination,
-                        disposition.operator.as_deref(),
-                        disposition.host.as_ref(),
-                    );
+                    let delivered = recorder.record(finished, &disposition);
                     report(sink.as_ref(), &label, &delivered);
                     delivered
                 })

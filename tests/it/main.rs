@@ -19,6 +19,7 @@ mod fake_snipeit;
 mod fat;
 mod guard;
 mod inventory;
+mod labels;
 mod layers;
 mod list;
 mod live;

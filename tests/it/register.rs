@@ -264,9 +264,17 @@ fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped(backend: B
     assert_eq!(code, 0);
     let d2_path = d1_path.with_file_name("SRV2-D2.img");
     std::fs::write(&d2_path, vec![7u8; 4 << 20]).unwrap();
-    let (code, _) = wipe(&home, &d2_path, &[]);
+    let (code, v) = wipe(&home, &d2_path, &[]);
     assert_eq!(code, 0);
     assert_eq!(asset(&home, "ACME-2")["state"], "retired");
+    let first: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(only_drive(&v)["certificate_json"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        first["record"]["sanitization"].get("rewipe").is_none(),
+        "{first}"
+    );
     // ACME-2 is retired: its drive (matched by serial) is not wiped again without --rewipe.
     std::fs::write(&d2_path, vec![9u8; 4 << 20]).unwrap();
     let out = home.run(&["wipe", d2_path.to_str().unwrap(), "--yes"]);
@@ -285,6 +293,11 @@ fn signed_inputs_are_checked_and_a_finished_assets_drive_is_not_wiped(backend: B
     )
     .unwrap();
     assert_eq!(cert["record"]["destination"], "recycle");
+    // The certificate says it is a rewipe, and of what; an ordinary wipe's says nothing.
+    assert_eq!(
+        cert["record"]["sanitization"]["rewipe"]["asset_state"], "retired",
+        "{cert}"
+    );
     let _ = std::fs::remove_file(&d1_path);
     let _ = std::fs::remove_file(&d2_path);
 }

@@ -161,6 +161,18 @@ fn a_retired_assets_drive_is_shown_and_wiped_only_by_an_explicit_rewipe() {
     assert_eq!(surviving_blocks(&drive.backing), 0);
     let certs = files_with_ext(&home.path().join("certificates"), "pdf");
     assert_eq!(certs.len(), 2, "{certs:?}");
+    // The second certificate says it is a rewipe of a retired asset; the first says nothing.
+    let mut rewipes: Vec<serde_json::Value> =
+        files_with_ext(&home.path().join("certificates"), "json")
+            .iter()
+            .filter_map(|p| {
+                serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).ok()
+            })
+            .filter(|c| !c["record"]["sanitization"].is_null())
+            .map(|c| c["record"]["sanitization"]["rewipe"]["asset_state"].clone())
+            .collect();
+    rewipes.sort_by_key(|v| v.is_null());
+    assert_eq!(rewipes, ["retired".into(), serde_json::Value::Null]);
 }
 
 #[test]
