@@ -275,7 +275,14 @@ fn header(w: &mut Writer, r: &Record) {
     if !r.organisation.address.trim().is_empty() {
         w.down(3.0);
         let grey = Colour::Grey;
-        w.text_box(LEFT, header_width, 8.5, Font::Regular, grey, &r.organisation.address);
+        w.text_box(
+            LEFT,
+            header_width,
+            8.5,
+            Font::Regular,
+            grey,
+            &r.organisation.address,
+        );
     }
     w.down(8.0);
     let title = "Certificate of Media Sanitization";
@@ -285,7 +292,14 @@ fn header(w: &mut Writer, r: &Record) {
     w.text_box(LEFT, header_width, 8.5, Font::Mono, Colour::Black, &id);
     w.down(2.0);
     let issued = format!("Issued {}", r.issued_at);
-    w.text_box(LEFT, header_width, 8.5, Font::Regular, Colour::Grey, &issued);
+    w.text_box(
+        LEFT,
+        header_width,
+        8.5,
+        Font::Regular,
+        Colour::Grey,
+        &issued,
+    );
     w.down(8.0);
     // The banner starts below the QR code.
     w.y = w.y.min(QR_TOP - QR_SIZE - 6.0);
@@ -304,9 +318,22 @@ fn banner(w: &mut Writer, r: &Record) {
     let result = r.sanitization.result;
     let top = w.y;
     let height = 38.0;
-    w.boxed(LEFT, top - height, RIGHT - LEFT, height, result_colour(result));
+    w.boxed(
+        LEFT,
+        top - height,
+        RIGHT - LEFT,
+        height,
+        result_colour(result),
+    );
     let white = Colour::White;
-    w.text_at(LEFT + 12.0, top - 29.0, RESULT_SIZE, Font::Bold, white, result.as_str());
+    w.text_at(
+        LEFT + 12.0,
+        top - 29.0,
+        RESULT_SIZE,
+        Font::Bold,
+        white,
+        result.as_str(),
+    );
     let side_x = LEFT + 12.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 16.0;
     let side_width = RIGHT - 10.0 - side_x;
     let (heading, detail) = match result {
@@ -350,7 +377,10 @@ fn media(w: &mut Writer, r: &Record) {
             ("Model", opt(&m.model).to_string()),
             ("Firmware", opt(&m.firmware).to_string()),
             ("Serial number", opt(&m.serial).to_string()),
-            ("Interface / type", format!("{} / {}", m.transport, m.media_type)),
+            (
+                "Interface / type",
+                format!("{} / {}", m.transport, m.media_type),
+            ),
             ("World wide name", opt(&m.wwn).to_string()),
         ],
     );
@@ -592,7 +622,14 @@ fn disposition(w: &mut Writer, r: &Record) {
     w.down(2.0);
     w.room(12.0);
     let y = w.y - 10.0;
-    w.text_at(LEFT, y, 11.0, Font::Bold, result_colour(result), result.as_str());
+    w.text_at(
+        LEFT,
+        y,
+        11.0,
+        Font::Bold,
+        result_colour(result),
+        result.as_str(),
+    );
     let x = LEFT + fonts::width(Font::Bold, 11.0, "INCOMPLETE") + 10.0;
     let lines = wrap(&why, Font::Regular, 9.0, RIGHT - x);
     for (i, line) in lines.iter().enumerate() {
@@ -613,7 +650,10 @@ fn validation(w: &mut Writer, r: &Record, record_sha256: &str, signature_b64: &s
         &[
             ("Performed by", r.performed_by.operator.clone()),
             ("Date", r.sanitization.ended_at.clone()),
-            ("Validated by", format!("station {}", r.performed_by.station_id)),
+            (
+                "Validated by",
+                format!("station {}", r.performed_by.station_id),
+            ),
             ("Validated on", r.issued_at.clone()),
         ],
     );
@@ -632,7 +672,12 @@ fn validation(w: &mut Writer, r: &Record, record_sha256: &str, signature_b64: &s
             small_row(w, "Previous certificate", &p.id, Font::Mono);
             small_row(w, "Previous SHA-256", &p.record_sha256, Font::Mono);
         }
-        None => small_row(w, "Previous certificate", "none (first of this station)", Font::Regular),
+        None => small_row(
+            w,
+            "Previous certificate",
+            "none (first of this station)",
+            Font::Regular,
+        ),
     }
     w.down(3.0);
     w.paragraph(
@@ -955,9 +1000,9 @@ mod tests {
             r.health = Some(Health {
                 verdict: Verdict::Warning,
                 source: Some("ata-smart".into()),
-                power_on_hours: Some(23_456),
-                power_cycles: Some(1_234),
-                temperature_celsius: Some(38),
+                power_on_hours: None,
+                power_cycles: None,
+                temperature_celsius: None,
                 percentage_used: None,
                 attributes: vec![],
                 reasons: vec!["8 reallocated sectors".into()],

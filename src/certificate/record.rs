@@ -435,7 +435,10 @@ impl MethodInfo {
             policy: DEFAULT_POLICY.into(),
             // Overwrite levels are judged by the default policy: its reference follows it.
             reference: m
-                .map(|m| m.reference.under(crate::erase::firmware::policy::Policy::DEFAULT))
+                .map(|m| {
+                    m.reference
+                        .under(crate::erase::firmware::policy::Policy::DEFAULT)
+                })
                 .unwrap_or_default(),
             rounds: plan.rounds,
             blank: plan.blank,

@@ -241,7 +241,9 @@ pub static METHODS: &[Method] = &[
         name: "gutmann",
         title: "Gutmann 35 passes",
         level: Level::Clear,
-        reference: Reference::Other("P. Gutmann, Secure Deletion of Data from Magnetic and Solid-State Memory (1996)"),
+        reference: Reference::Other(
+            "P. Gutmann, Secure Deletion of Data from Magnetic and Solid-State Memory (1996)",
+        ),
         verify: VerifyPasses::Last,
         passes: GUTMANN,
     },
@@ -364,7 +366,10 @@ mod tests {
         );
         assert!(!rev2.contains("Rev. 1"), "{rev2}");
         let rev1 = zero.reference.under(Policy::Nist80088Rev1);
-        assert!(rev1.starts_with("NIST SP 800-88 Rev. 1 Appendix A"), "{rev1}");
+        assert!(
+            rev1.starts_with("NIST SP 800-88 Rev. 1 Appendix A"),
+            "{rev1}"
+        );
         for m in METHODS {
             let r = m.reference.under(Policy::DEFAULT);
             assert!(!r.contains("Rev. 1"), "{}: {r}", m.name);

@@ -200,7 +200,10 @@ fn the_example_certificate_verifies_with_its_public_key() {
 #[test]
 fn a_layout_2_certificate_still_verifies() {
     let auditor = Home::new();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/certificate-layout2");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificate-layout2"
+    );
     let (code, report) = auditor.json(&[
         "verify",
         &format!("{dir}/example-certificate.pdf"),

@@ -466,4 +466,3 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
 
     w.finish(&format!("Certificate {}", r.id))
 }
-
