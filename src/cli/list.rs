@@ -1,4 +1,4 @@
-//! `wipeproof list`: every drive, protected ones marked and why.
+//! `wipeproof list`: every drive with the wipe's verdict: ready, protected or busy, and why.
 
 use clap::Args;
 use serde::Serialize;
@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Status;
 use super::output::{human_size, print_json, table};
 use crate::config::StateDir;
-use crate::device::locks::Holder;
+use crate::device::discovery::Busy;
 use crate::device::{DriveInfo, discover};
 use crate::station::context::guard_context;
 
@@ -77,22 +77,22 @@ pub fn run(args: &ListArgs, state: &StateDir) -> anyhow::Result<Status> {
             d.firmware_methods.join(", ")
         )?;
     }
-    let protected: Vec<&DriveInfo> = drives.iter().filter(|d| d.protected).collect();
-    if !protected.is_empty() {
+    // Why each drive a wipe would refuse is refused, in the wipe's own words.
+    let refused: Vec<(&DriveInfo, &str)> = drives
+        .iter()
+        .filter_map(|d| Some((d, d.refusal()?)))
+        .collect();
+    if !refused.is_empty() {
         crate::stdout_line!("")?;
-        for d in protected {
-            crate::stdout_line!(
-                "{} {}",
-                d.path,
-                d.protected_reason.as_deref().unwrap_or("is protected")
-            )?;
+        for (d, why) in refused {
+            crate::stdout_line!("{} {why}", d.path)?;
         }
     }
     Ok(Status::Success)
 }
 
-/// `busy (wipeproof, pid 1234)`: who holds the drive locked.
-fn busy_status(holder: &Holder) -> String {
+/// `busy (wipeproof, pid 1234)`: who holds the drive.
+fn busy_status(holder: &Busy) -> String {
     match (&holder.program, holder.pid) {
         (Some(program), Some(pid)) => format!("busy ({program}, pid {pid})"),
         (None, Some(pid)) => format!("busy (pid {pid})"),

@@ -10,9 +10,9 @@ use super::cow::CowFilesystem;
 use super::guard::Guard;
 use super::health::{self, Health};
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
-use super::locks::{self, Holder};
-use super::sysfs::Sysfs;
+use super::sysfs::{BlockName, Sysfs};
 use super::target::{GuardContext, Target, TargetKind};
+use super::verdict::{self, Probe, Verdict};
 
 /// One drive as `list` reports it. The JSON field names are a stable contract.
 #[derive(Debug, Clone, Serialize)]
@@ -31,9 +31,10 @@ pub struct DriveInfo {
     pub read_only: bool,
     pub protected: bool,
     pub protected_reason: Option<String>,
-    /// Another process holds the drive locked, as a wipe in progress does: `{"pid", "program"}`;
-    /// `null` if nobody does.
-    pub busy: Option<Holder>,
+    /// Another process (or the kernel for one) holds the drive, exclusively or with a lock, as a
+    /// wipe in progress does, so a wipe would be refused: `{"pid", "program", "reason"}`, the
+    /// holder when it is known and the wipe's own words after the drive's path; `null` if not.
+    pub busy: Option<Busy>,
     /// What the drive's own commands can do (ATA security and sanitize, NVMe format and
     /// sanitize, SCSI sanitize, hidden areas); `null` where the drive cannot be asked.
     pub capabilities: Option<Capabilities>,
@@ -56,6 +57,62 @@ pub struct DriveInfo {
     pub identity: Identity,
 }
 
+/// Who holds a drive, and what the wipe would say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Busy {
+    /// The holder's process id, when it is known.
+    pub pid: Option<u32>,
+    /// The holder's program name (`/proc/PID/comm`), when it is known.
+    pub program: Option<String>,
+    /// Why a wipe would be refused, after the drive's path (`is in use by ...`).
+    pub reason: String,
+}
+
+impl DriveInfo {
+    /// Judges the drive by the wipe's own checks ([`verdict::judge`]) and takes the verdict as
+    /// its state. A look that could not be made leaves the guard's verdict as it was.
+    pub fn judge(&mut self, sysfs: &Sysfs, guard: &Guard, probe: Probe) {
+        let Some(disk) = self.disk.clone() else {
+            return;
+        };
+        let name = BlockName {
+            disk: disk.clone(),
+            partition: None,
+        };
+        let Some(devnum) = sysfs.devnum(&name) else {
+            return;
+        };
+        if let Some(v) = verdict::judge(&disk, devnum, guard, probe) {
+            self.set_verdict(v);
+        }
+    }
+
+    /// Takes a verdict as the drive's state: protected with the guard's reasons, busy with the
+    /// holder, or neither.
+    pub fn set_verdict(&mut self, verdict: Verdict) {
+        (self.protected, self.protected_reason, self.busy) = match verdict {
+            Verdict::Ready => (false, None, None),
+            Verdict::Protected { reason } => (true, Some(reason), None),
+            Verdict::Busy { reason, holder } => (
+                false,
+                None,
+                Some(Busy {
+                    pid: holder.as_ref().and_then(|h| h.pid),
+                    program: holder.and_then(|h| h.program),
+                    reason,
+                }),
+            ),
+        };
+    }
+
+    /// Why a wipe of the drive would be refused (protected or busy); `None` if it would not.
+    pub fn refusal(&self) -> Option<&str> {
+        self.protected_reason
+            .as_deref()
+            .or(self.busy.as_ref().map(|b| b.reason.as_str()))
+    }
+}
+
 /// Kernel names that are not drives: stacked devices, RAM disks, optical drives, floppies,
 /// network block devices and eMMC boot/RPMB areas.
 pub fn is_listed(name: &str) -> bool {
@@ -68,7 +125,9 @@ pub fn is_listed(name: &str) -> bool {
     !(name.starts_with("mmcblk") && (name.contains("boot") || name.contains("rpmb")))
 }
 
-/// Lists all drives of the system.
+/// Lists all drives of the system, each with the wipe's verdict: the system is looked at once
+/// (one guard for every drive), and each drive is judged by the wipe's own checks, opened
+/// exclusively for an instant ([`Probe::Exclusive`]) to see whether another program holds it.
 pub fn discover(ctx: &GuardContext) -> Vec<DriveInfo> {
     let guard = ctx.guard();
     let opts = IdentifyOptions {
@@ -77,9 +136,7 @@ pub fn discover(ctx: &GuardContext) -> Vec<DriveInfo> {
     };
     let mut drives = discover_in(&ctx.sysfs, &guard, opts);
     for d in &mut drives {
-        if let Some(disk) = &d.disk {
-            d.busy = locks::busy(&Path::new("/dev").join(disk));
-        }
+        d.judge(&ctx.sysfs, &guard, Probe::Exclusive);
     }
     drives
 }
@@ -114,7 +171,9 @@ pub fn describe_disk(
     let physical = sysfs
         .attr_u64(disk, "queue/physical_block_size")
         .unwrap_or(logical as u64) as u32;
-    let reason = guard.reason(disk);
+    let reason = guard
+        .reason(disk)
+        .map(|_| super::target::join_reasons(guard.protections(disk)));
     let capabilities = if opts.drive_commands {
         let caps =
             super::capabilities::read_for_disk(&std::path::Path::new("/dev").join(disk), transport);

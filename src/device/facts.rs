@@ -68,6 +68,20 @@ pub struct SystemFacts {
     /// The state directory and the paths inside it: no file reachable from them (by identity,
     /// so also through a hard link) may be erased.
     pub state_roots: Vec<PathBuf>,
+    /// Mounted filesystems that span several block devices (btrfs RAID and multi-device
+    /// volumes): the mount table names one of them, the kernel holds them all.
+    pub multi_device: Vec<MultiDevice>,
+}
+
+/// A mounted filesystem over several block devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiDevice {
+    /// The filesystem type, e.g. `btrfs`.
+    pub kind: String,
+    /// The filesystem's UUID.
+    pub uuid: String,
+    /// Every block device it spans, by number.
+    pub members: Vec<DevNum>,
 }
 
 /// A path wipeproof itself needs.
@@ -148,13 +162,43 @@ impl SystemFacts {
             anon_devs,
             protected_paths,
             state_roots: state_paths.to_vec(),
+            multi_device: multi_device(sysfs),
         }
+    }
+
+    /// The members of the multi-device filesystem that includes `dev`, if it is one's.
+    pub fn members_with(&self, dev: DevNum) -> Option<&MultiDevice> {
+        self.multi_device.iter().find(|m| m.members.contains(&dev))
     }
 
     /// The block device a filesystem device number stands for (itself unless anonymous).
     pub fn fs_block(&self, dev: DevNum) -> DevNum {
         self.anon_devs.get(&dev).copied().unwrap_or(dev)
     }
+}
+
+/// The mounted btrfs filesystems and the block devices each spans, from sysfs.
+pub fn multi_device(sysfs: &Sysfs) -> Vec<MultiDevice> {
+    let filesystems = sysfs.btrfs_filesystems();
+    if filesystems.is_empty() {
+        return Vec::new();
+    }
+    let by_name: HashMap<String, DevNum> = sysfs
+        .index()
+        .into_iter()
+        .map(|(num, name)| (name.name().to_string(), num))
+        .collect();
+    filesystems
+        .into_iter()
+        .map(|(uuid, names)| MultiDevice {
+            kind: "btrfs".into(),
+            uuid,
+            members: names
+                .iter()
+                .filter_map(|n| by_name.get(n).copied())
+                .collect(),
+        })
+        .collect()
 }
 
 /// The device number of the filesystem holding `path` (its `st_dev`).

@@ -63,6 +63,13 @@ pub enum Protection {
         device: String,
         mount_point: PathBuf,
     },
+    /// A device of a mounted multi-device filesystem (btrfs) that no mount this process sees
+    /// names.
+    FilesystemMember {
+        device: String,
+        kind: String,
+        uuid: String,
+    },
     /// The disk or one of its partitions is active swap.
     Swap { device: String },
     /// A swap file on the disk is active.
@@ -150,6 +157,11 @@ impl fmt::Display for Protection {
                 "is in use: {device} is mounted on {}: unmount it first",
                 mount_point.display()
             ),
+            Protection::FilesystemMember { device, kind, uuid } => write!(
+                f,
+                "is in use: {device} is a device of the mounted {kind} filesystem {uuid}: \
+                 unmount it first"
+            ),
             Protection::Swap { device } => {
                 write!(
                     f,
@@ -213,7 +225,7 @@ impl Guard {
             let mp = m.mount_point.to_string_lossy();
             let system = SYSTEM_MOUNT_POINTS.contains(&mp.as_ref());
             let live = LIVE_MEDIUM_MOUNT_POINTS.contains(&mp.as_ref());
-            for dev in mount_devices(m, &facts.mounts) {
+            for dev in mount_devices(m, facts) {
                 let device = stack.dev_path(dev);
                 let mount_point = m.mount_point.clone();
                 let protection = if system {
@@ -233,6 +245,24 @@ impl Guard {
                     }
                 };
                 guard.add(Node::Block(dev), protection, None);
+            }
+        }
+
+        for fs in &facts.multi_device {
+            // Mounted where this process cannot see it (another mount namespace): still held.
+            let seen = facts.mounts.iter().any(|m| {
+                fs.members.contains(&DevNum {
+                    major: m.major,
+                    minor: m.minor,
+                })
+            });
+            for member in fs.members.iter().filter(|_| !seen) {
+                let protection = Protection::FilesystemMember {
+                    device: stack.dev_path(*member),
+                    kind: fs.kind.clone(),
+                    uuid: fs.uuid.clone(),
+                };
+                guard.add(Node::Block(*member), protection, None);
             }
         }
 
@@ -487,11 +517,26 @@ impl Walk {
     }
 }
 
-/// The block devices a mount stands on, following overlay layers to the mounts that hold them.
-fn mount_devices(mount: &MountEntry, mounts: &[MountEntry]) -> Vec<DevNum> {
+/// The block devices a mount stands on, following overlay layers to the mounts that hold them,
+/// and a multi-device filesystem (btrfs RAID) from the device the mount table names to every
+/// device it spans.
+fn mount_devices(mount: &MountEntry, facts: &SystemFacts) -> Vec<DevNum> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    mount_walk(mount, mounts, &mut out, &mut seen, 0);
+    mount_walk(mount, &facts.mounts, &mut out, &mut seen, 0);
+    let named = out.clone();
+    for dev in named {
+        for member in facts
+            .members_with(dev)
+            .map(|m| &m.members)
+            .into_iter()
+            .flatten()
+        {
+            if !out.contains(member) {
+                out.push(*member);
+            }
+        }
+    }
     out
 }
 

@@ -148,6 +148,64 @@ fn root_on_dm_over_partition_protects_the_disk_below() {
 }
 
 #[test]
+fn every_device_of_a_mounted_multi_device_btrfs_is_protected_as_mounted() {
+    // A btrfs RAID1 over sdi and a partition of sdj, mounted through sdi (the only device the
+    // mount table names, under an anonymous number that facts map to sdi); a second one over
+    // sdk and sdl mounted as / ; a third over sdm and sdn that this process sees no mount of.
+    let (dir, _, mut facts) = system();
+    let root = dir.path();
+    for (name, dev) in [
+        ("sdi", "8:128"),
+        ("sdj", "8:144"),
+        ("sdk", "8:160"),
+        ("sdl", "8:176"),
+        ("sdm", "8:192"),
+        ("sdn", "8:208"),
+    ] {
+        fixture::disk(root, name, dev, &[("ro", "0")]);
+    }
+    fixture::partition(root, "sdj", "sdj1", "8:145");
+    fixture::btrfs(root, "0b5e1d2a", &["sdi", "sdj1"]);
+    fixture::btrfs(root, "7c0ffee0", &["sdk", "sdl"]);
+    fixture::btrfs(root, "deadbeef", &["sdm", "sdn"]);
+    let sysfs = Sysfs::at(root);
+    facts.multi_device = super::super::facts::multi_device(&sysfs);
+    assert_eq!(facts.multi_device.len(), 3, "{:?}", facts.multi_device);
+    assert_eq!(facts.multi_device[0].members, [dn("8:128"), dn("8:145")]);
+    facts
+        .mounts
+        .push(mount("8:128", "/srv/pool", "btrfs", "/dev/sdi", "rw"));
+    facts.mounts[0] = mount("8:160", "/", "btrfs", "/dev/sdk", "rw");
+    let guard = Guard::compute(&sysfs, &facts);
+    let sdj = guard.reason("sdj").unwrap();
+    assert!(
+        sdj.contains("/dev/sdj1 is mounted on /srv/pool: unmount it first"),
+        "{sdj}"
+    );
+    assert!(
+        guard
+            .reason("sdi")
+            .unwrap()
+            .contains("/dev/sdi is mounted on /srv/pool")
+    );
+    let sdl = guard.reason("sdl").unwrap();
+    assert!(
+        sdl.contains("holds the running system (/dev/sdl is mounted on /)"),
+        "{sdl}"
+    );
+    assert!(guard.protections("sdl").iter().all(Protection::is_system));
+    for disk in ["sdm", "sdn"] {
+        let why = guard.reason(disk).unwrap();
+        assert!(
+            why.contains(&format!(
+                "/dev/{disk} is a device of the mounted btrfs filesystem deadbeef"
+            )),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn live_overlay_root_protects_the_boot_medium_through_the_squashfs_loop() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

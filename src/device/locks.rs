@@ -271,13 +271,40 @@ fn fdinfo_writes(info: &str) -> bool {
         })
 }
 
-/// A drive another process is erasing (or otherwise holds locked), as `list` shows it.
-pub fn busy(node: &Path) -> Option<Holder> {
-    let meta = std::fs::metadata(node).ok()?;
+/// The other processes that hold the block device `dev` open, whatever the device node they
+/// opened it by (from `/proc/PID/fd`): the holder of an exclusive open (`O_EXCL`) is one, and
+/// the kernel names it nowhere else.
+pub fn openers(dev: DevNum) -> Vec<Holder> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let me = std::process::id();
-    holders(FileId::of(&meta))
-        .into_iter()
-        .find(|h| h.pid.is_some_and(|pid| pid != me))
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::metadata(fd.path())
+                .is_ok_and(|m| m.file_type().is_block_device() && DevNum::from_raw(m.rdev()) == dev)
+        });
+        if pid != me && holds {
+            out.push(Holder {
+                pid: Some(pid),
+                program: program_of(pid),
+                kind: None,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //! * [`hotplug`]: kernel and udev events when drives appear or go.
 //! * [`target`]: [`Target`], the open drive or image file; the guard runs inside
 //!   [`Target::open_for_erase`].
+//! * [`verdict`]: the wipe's own refusals on a drive that is only looked at: `list`'s and the
+//!   station's ready, protected or busy.
 //! * [`transport`]: SG_IO and NVMe admin passthrough; [`ata`], [`nvme`], [`scsi`], [`sense`]
 //!   encode commands and decode replies; [`nvme_status`] names NVMe completion statuses.
 
@@ -40,6 +42,7 @@ pub mod stack;
 pub mod sysfs;
 pub mod target;
 pub mod transport;
+pub mod verdict;
 
 pub use aligned::AlignedBuf;
 pub use discovery::{DriveInfo, discover};

@@ -144,6 +144,26 @@ impl Sysfs {
         list_dir(&self.disk_dir(disk).join("slaves"))
     }
 
+    /// Every mounted btrfs filesystem (`fs/btrfs/UUID`, present only while it is mounted) with
+    /// the kernel names of the block devices it spans (`fs/btrfs/UUID/devices/NAME`).
+    pub fn btrfs_filesystems(&self) -> Vec<(String, Vec<String>)> {
+        let Ok(entries) = fs::read_dir(self.root.join("fs/btrfs")) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, Vec<String>)> = entries
+            .flatten()
+            .filter(|e| e.path().join("devices").is_dir())
+            .filter_map(|e| {
+                let uuid = e.file_name().into_string().ok()?;
+                let mut members = list_dir(&e.path().join("devices"));
+                members.sort_by_key(|a| natural_key(a));
+                Some((uuid, members))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The device number of a disk or partition.
     pub fn devnum(&self, dev: &BlockName) -> Option<DevNum> {
         DevNum::parse(&self.dev_attr(dev, "dev")?)
@@ -275,6 +295,15 @@ pub(crate) mod fixture {
         fs::create_dir_all(dir.join("holders")).unwrap();
         fs::write(dir.join("dev"), format!("{dev}\n")).unwrap();
         fs::write(dir.join("partition"), "1\n").unwrap();
+    }
+
+    /// Adds a mounted btrfs filesystem spanning `members` (kernel names).
+    pub fn btrfs(root: &Path, uuid: &str, members: &[&str]) {
+        let dir = root.join("fs/btrfs").join(uuid).join("devices");
+        fs::create_dir_all(&dir).unwrap();
+        for m in members {
+            fs::write(dir.join(m), "").unwrap();
+        }
     }
 
     /// Records that `holder` holds `held` (a disk, or `disk/part`), and `held` is its slave.

@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use super::cow::{self, CowFilesystem};
 use super::facts::FileId;
 use super::guard::{Guard, Protection, SystemFacts};
+use super::ioctl;
+use super::locks::{self, Holder};
 use super::stack::Node;
 use super::sysfs::{DevNum, Sysfs};
-use super::{ioctl, locks};
+use super::verdict::{busy_error, open_patiently, refuse_if_protected, take_locks};
 
 /// Sector size assumed for image files.
 pub const IMAGE_SECTOR_SIZE: u32 = 512;
@@ -43,14 +45,24 @@ pub enum TargetError {
         reasons: Vec<Protection>,
     },
     #[error(
-        "{path} is in use by another program{holder} (open exclusively, mounted, or part of a \
-         RAID/LVM stack); stop that use and try again"
+        "{path} is in use by another program{} (open exclusively, mounted, or part of a \
+         RAID/LVM stack); stop that use and try again",
+        .holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
-    Busy { path: PathBuf, holder: String },
+    Busy {
+        path: PathBuf,
+        holder: Option<Holder>,
+    },
     #[error("refusing to erase {path}: it is read-only; remove the write protection first")]
     ReadOnly { path: PathBuf },
-    #[error("{path} is locked by {holder}; wait for it to finish, or stop it, and try again")]
-    Locked { path: PathBuf, holder: String },
+    #[error(
+        "{path} is locked by {}; wait for it to finish, or stop it, and try again",
+        .holder.as_ref().map_or_else(|| "another program".to_string(), ToString::to_string)
+    )]
+    Locked {
+        path: PathBuf,
+        holder: Option<Holder>,
+    },
     #[error(
         "refusing to erase {path}: {holder} holds it open for writing (a filesystem served from \
          it, such as a FUSE mount of fusefat, or a program or virtual machine using it); \
@@ -82,7 +94,8 @@ pub enum TargetError {
     },
 }
 
-fn join_reasons(reasons: &[Protection]) -> String {
+/// The guard's reasons as the wipe says them, each after "it".
+pub(super) fn join_reasons(reasons: &[Protection]) -> String {
     reasons
         .iter()
         .map(ToString::to_string)
@@ -393,10 +406,10 @@ fn open_node(path: &Path, write: bool, ctx: &GuardContext) -> Result<OpenNode, T
         refuse_if_protected(path, &ctx.guard(), Node::Block(devnum))?;
     }
     let exclusive = if write && block { libc::O_EXCL } else { 0 };
-    let file = open_with(&real, write, libc::O_NOFOLLOW | exclusive).map_err(|e| {
+    let file = open_patiently(&real, write, libc::O_NOFOLLOW | exclusive).map_err(|e| {
         match e.raw_os_error() {
             Some(libc::ELOOP) => TargetError::Changed { path: path.into() },
-            Some(libc::EBUSY) => busy_error(path, &real, ctx),
+            Some(libc::EBUSY) => busy_at(path, &real, ctx),
             Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) if write => {
                 TargetError::ReadOnly { path: path.into() }
             }
@@ -446,78 +459,19 @@ fn kind_of(path: &Path, meta: &std::fs::Metadata) -> Result<bool, TargetError> {
     }
 }
 
-/// The error for a block device someone else holds exclusively. Nothing was opened, so this only
-/// chooses the words: the guard's reasons (mounted, swap, held) if it has any, else who holds
-/// a lock on the device node.
-fn busy_error(path: &Path, real: &Path, ctx: &GuardContext) -> TargetError {
+/// The error for a block device someone else holds exclusively, by the path it was opened by.
+fn busy_at(path: &Path, real: &Path, ctx: &GuardContext) -> TargetError {
     let Ok(meta) = std::fs::metadata(real) else {
         return TargetError::Busy {
             path: path.into(),
-            holder: String::new(),
+            holder: None,
         };
     };
     let devnum = DevNum::from_raw(meta.rdev());
     if let Err(e) = whole_disk(path, devnum, &ctx.sysfs) {
         return e;
     }
-    let reasons = ctx.guard().check(Node::Block(devnum));
-    if !reasons.is_empty() {
-        return TargetError::Refused {
-            path: path.into(),
-            reasons,
-        };
-    }
-    let holder = locks::holders(FileId::of(&meta))
-        .first()
-        .map(|h| format!(" ({h})"))
-        .unwrap_or_default();
-    TargetError::Busy {
-        path: path.into(),
-        holder,
-    }
-}
-
-/// How long a conflicting lock may take to go away before the drive is called locked. A child
-/// process forked by another thread of this process (a connector's request, `poweroff`, a
-/// station's helper) shares every open file of the parent until it runs `exec`, so the locks
-/// of a drive just closed outlive it by that instant; a wipe that reopens the drive then must
-/// wait for it, not fail. A real holder (another wipe, a VM) holds for far longer.
-const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Takes wipeproof's locks on the open descriptor, or names who holds one in the way.
-fn take_locks(path: &Path, file: &File, id: FileId) -> Result<(), TargetError> {
-    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
-    loop {
-        match locks::lock_for_erase(file) {
-            Ok(()) => return Ok(()),
-            Err(Some(e)) => return Err(io_err(path, "lock", e)),
-            Err(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(None) => {
-                let holder = locks::holders(id)
-                    .first()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "another program".into());
-                return Err(TargetError::Locked {
-                    path: path.into(),
-                    holder,
-                });
-            }
-        }
-    }
-}
-
-fn refuse_if_protected(path: &Path, guard: &Guard, node: Node) -> Result<(), TargetError> {
-    let reasons = guard.check(node);
-    if reasons.is_empty() {
-        Ok(())
-    } else {
-        Err(TargetError::Refused {
-            path: path.into(),
-            reasons,
-        })
-    }
+    busy_error(path, devnum, &ctx.guard())
 }
 
 fn whole_disk(path: &Path, devnum: DevNum, sysfs: &Sysfs) -> Result<String, TargetError> {
@@ -616,7 +570,7 @@ fn image_target(path: PathBuf, file: File, id: FileId, write: bool) -> Result<Ta
     })
 }
 
-fn open_with(path: &Path, write: bool, flags: i32) -> io::Result<File> {
+pub(super) fn open_with(path: &Path, write: bool, flags: i32) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .write(write)
@@ -679,7 +633,7 @@ fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> 
     Ok(())
 }
 
-fn io_err(path: &Path, op: &'static str, source: io::Error) -> TargetError {
+pub(super) fn io_err(path: &Path, op: &'static str, source: io::Error) -> TargetError {
     TargetError::Io {
         path: path.into(),
         op,

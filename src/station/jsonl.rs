@@ -58,6 +58,7 @@ fn line(e: &StationEvent, state: &mut DriveState) -> Option<Value> {
             "transport": info.transport,
             "protected": info.protected,
             "protected_reason": info.protected_reason,
+            "busy": info.busy,
             "firmware_methods": info.firmware_methods,
         }),
         What::Known {

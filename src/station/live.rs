@@ -208,7 +208,9 @@ impl Live {
 
     fn appeared(&mut self, d: DriveInfo, existing: bool, schedule: bool) {
         let path = d.path.clone();
-        let protected = d.protected;
+        // A drive the wipe would refuse (protected, or held by another program) is never
+        // scheduled.
+        let protected = d.refusal().is_some();
         if self.tags.get(&path).is_some_and(|b| !b.drive.is(&d)) {
             self.tags.remove(&path);
         }
@@ -300,20 +302,7 @@ impl Live {
                     let schedule = !stopping;
                     self.appeared(d, false, schedule)
                 }
-                Change::Guarded(d) => {
-                    if d.protected {
-                        self.cancel(&d.path);
-                    }
-                    emit(
-                        self.sink.as_ref(),
-                        &d.path.clone(),
-                        What::Appeared {
-                            existing: self.existing.contains(&d.path),
-                            location: self.location(&d),
-                            info: Box::new(d),
-                        },
-                    );
-                }
+                Change::Guarded(d) => self.guarded(d),
                 Change::Removed(path) => {
                     self.scheduled.remove(&path);
                     // A tag belongs to the drive: another drive here later starts unbound.
@@ -352,6 +341,16 @@ impl Live {
             .collect();
         for path in due {
             self.scheduled.remove(&path);
+            // Judged once more, exclusively, right before: another program may have taken it.
+            if let Some((d, changed)) = self.monitor.recheck(&path) {
+                let refused = d.refusal().is_some();
+                if changed {
+                    self.guarded(d);
+                }
+                if refused {
+                    continue;
+                }
+            }
             if let Some(method) = self.auto.method.clone() {
                 let _ = self.start_wipe(&path, &method, false);
             }
@@ -359,6 +358,23 @@ impl Live {
         let ended = self.session.reap();
         self.count(&ended);
         ended
+    }
+
+    /// The verdict on a present drive changed: one the wipe would now refuse loses its
+    /// schedule, and the stream shows it as it is.
+    fn guarded(&mut self, d: DriveInfo) {
+        if d.refusal().is_some() {
+            self.cancel(&d.path);
+        }
+        emit(
+            self.sink.as_ref(),
+            &d.path.clone(),
+            What::Appeared {
+                existing: self.existing.contains(&d.path),
+                location: self.location(&d),
+                info: Box::new(d),
+            },
+        );
     }
 
     fn count(&mut self, ended: &[Ended]) {
@@ -517,20 +533,13 @@ impl Live {
     /// Signs `name` in: the wipes started from now name them as the operator. Refused (with
     /// the reason) when it is empty or holds characters an identifier may not.
     pub fn sign_in(&mut self, name: &str) -> Result<(), String> {
-        let name = name.trim();
-        if name.is_empty() {
+        if name.trim().is_empty() {
             return Err("type your name (or scan your badge), then Enter".into());
         }
-        if name.chars().count() > 64 {
-            return Err("an operator's name has at most 64 characters".into());
-        }
-        if let Some(why) = crate::identifier::problem(name) {
-            return Err(format!("operator {name:?} {why}"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("an operator's name may not hold control characters".into());
-        }
-        self.operator = Some(name.to_string());
+        // The rule `station.operator` is held to in the settings file, so a name the file
+        // takes is taken here too.
+        let operator = crate::config::Operator::new(name).map_err(|e| e.to_string())?;
+        self.operator = Some(operator.to_string());
         Ok(())
     }
 

@@ -1,17 +1,24 @@
 //! Which drives are there, kept up to date while the station runs: hot-plug events (kernel or
-//! udev) say when to look, sysfs says what is there now, the guard says what is protected.
+//! udev) say when to look, sysfs says what is there now, and the wipe's own checks
+//! ([`verdict::judge`]) say which are protected or busy, as `list` shows them.
 //!
 //! A drive counts as present while its size is non-zero, so a loop device appears when it gets
 //! a backing file and goes when it loses it. A full rescan every few seconds catches anything
-//! an overflowing event socket lost, and refreshes the guard's verdict (a drive mounted after
-//! it appeared becomes protected).
+//! an overflowing event socket lost, and refreshes the verdict (a drive mounted or locked after
+//! it appeared becomes protected or busy).
+//!
+//! Whether another program holds a drive open exclusively is seen only by opening it
+//! exclusively, which for that instant makes a `mount` or `mkfs` of it fail: that is done when
+//! the drive appears and again right before an automatic wipe of it starts ([`Monitor::recheck`]),
+//! never in the periodic look, which keeps what the last such look found.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::device::discovery::{describe_disk, is_listed};
+use crate::device::discovery::{Busy, describe_disk, is_listed};
 use crate::device::hotplug::{Action, Hotplug};
 use crate::device::identity::IdentifyOptions;
+use crate::device::verdict::Probe;
 use crate::device::{DriveInfo, GuardContext};
 use crate::erase::firmware;
 
@@ -22,7 +29,8 @@ const RESCAN_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub enum Change {
     Appeared(DriveInfo),
-    /// The guard's verdict of a present drive changed (it was mounted, or unmounted).
+    /// The verdict on a present drive changed (it was mounted or unmounted, locked or let go,
+    /// found held by another program).
     Guarded(DriveInfo),
     /// The drive (by path) is gone.
     Removed(String),
@@ -35,6 +43,9 @@ struct Known {
     /// What sysfs said of the disk when it appeared: another drive at the same name (a loop
     /// device attached to another file between two looks) is another drive.
     mark: Mark,
+    /// What the last exclusive look found: another program holding the drive open exclusively.
+    /// The periodic look cannot see that, so it keeps this.
+    exclusive: Option<Busy>,
 }
 
 /// The cheap sysfs facts that tell one drive at a name from the next: its size, and a loop
@@ -117,6 +128,23 @@ impl Monitor {
         changes
     }
 
+    /// Looks at the drive at `path` again with the wipe's checks, opening it exclusively for an
+    /// instant to see whether another program holds it: right before an automatic wipe of it
+    /// starts. The drive as it is now (`None` if it is not known); whether its verdict changed.
+    pub fn recheck(&mut self, path: &str) -> Option<(DriveInfo, bool)> {
+        let disk = disk_of(path).to_string();
+        let guard = self.guard.guard();
+        let sysfs = self.guard.sysfs.clone();
+        let k = self.known.get_mut(&disk)?;
+        let mut now = k.info.clone();
+        now.judge(&sysfs, &guard, Probe::Exclusive);
+        k.exclusive = now.busy.clone();
+        let changed =
+            (&now.protected_reason, &now.busy) != (&k.info.protected_reason, &k.info.busy);
+        k.info = now;
+        Some((k.info.clone(), changed))
+    }
+
     /// Whether a busy loop device was detached (`losetup -d` sets its autoclear flag) since it
     /// appeared: it will vanish once it is closed.
     pub fn detached(&self, path: &str) -> bool {
@@ -143,6 +171,7 @@ impl Monitor {
         if !self.wanted(&info) {
             return None;
         }
+        info.judge(&self.guard.sysfs, guard, Probe::Exclusive);
         firmware::annotate(&mut info);
         Some(info)
     }
@@ -159,6 +188,7 @@ impl Monitor {
                         self.known.insert(
                             disk.to_string(),
                             Known {
+                                exclusive: info.busy.clone(),
                                 info: info.clone(),
                                 autoclear,
                                 mark: self.mark(disk),
@@ -233,10 +263,15 @@ impl Monitor {
             let mark = self.mark(disk);
             match self.known.get_mut(disk) {
                 Some(k) => {
-                    let reason = guard.reason(disk);
-                    if reason != k.info.protected_reason {
-                        k.info.protected = reason.is_some();
-                        k.info.protected_reason = reason;
+                    let mut now = k.info.clone();
+                    now.judge(&self.guard.sysfs, &guard, Probe::None);
+                    if now.refusal().is_none() {
+                        now.busy.clone_from(&k.exclusive);
+                    }
+                    if (&now.protected_reason, &now.busy)
+                        != (&k.info.protected_reason, &k.info.busy)
+                    {
+                        k.info = now;
                         changes.push(Change::Guarded(k.info.clone()));
                     }
                 }
@@ -246,6 +281,7 @@ impl Monitor {
                         self.known.insert(
                             disk.clone(),
                             Known {
+                                exclusive: info.busy.clone(),
                                 info: info.clone(),
                                 autoclear,
                                 mark,

@@ -250,9 +250,10 @@ impl StationSink for StationLog {
     fn event(&self, e: &StationEvent) {
         let d = &e.drive;
         let line = match &e.what {
-            What::Appeared { info, existing, .. } => match &info.protected_reason {
-                Some(why) => format!("{d} is protected: {why}"),
-                None => format!(
+            What::Appeared { info, existing, .. } => match (&info.protected_reason, &info.busy) {
+                (Some(why), _) => format!("{d} is protected: {why}"),
+                (None, Some(busy)) => format!("{d} is busy: {}", busy.reason),
+                (None, None) => format!(
                     "{d} {}: {} {} ({})",
                     if *existing { "is here" } else { "appeared" },
                     info.model.as_deref().unwrap_or("-"),

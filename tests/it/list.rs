@@ -108,3 +108,125 @@ fn mounted_partition_shows_in_list_with_its_reason() {
         .collect();
     assert!(parts.is_empty());
 }
+
+/// A drive's row in `list`'s table.
+fn table_row(home: &Home, path: &str) -> String {
+    let table = stdout(&home.run(&["list"]));
+    table
+        .lines()
+        .find(|l| l.starts_with(&format!("{path} ")))
+        .unwrap_or_else(|| panic!("{path} not in the table:\n{table}"))
+        .to_string()
+}
+
+#[test]
+fn a_drive_another_program_holds_exclusively_is_busy_in_list_with_the_reason_the_wipe_gives() {
+    let home = Home::new();
+    let lo = LoopDev::new("listexcl", 8 << 20, 512);
+    let path = lo.dev.to_str().unwrap();
+    let before = lo.digest();
+    let holder = ExclusiveHolder::of(&lo.dev);
+    let pid = holder.pid();
+
+    let (code, json) = home.json(&["list", "--json"]);
+    assert_eq!(code, 0);
+    let d = drive(&json, path);
+    assert_eq!(d["protected"], false, "{d}");
+    assert_eq!(d["busy"]["pid"], pid, "{d}");
+    assert_eq!(d["busy"]["program"], "python3", "{d}");
+    let reason = d["busy"]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(
+        reason.contains(&format!(
+            "is in use by another program (python3 (pid {pid}))"
+        )),
+        "{d}"
+    );
+    let row = table_row(&home, path);
+    assert!(row.contains(&format!("busy (python3, pid {pid})")), "{row}");
+    assert!(!row.contains("ready"), "{row}");
+
+    // The wipe refuses it in the same words, and writes nothing.
+    let out = home.run(&["wipe", path, "--yes"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{path} {reason}")),
+        "{reason:?} not in: {err}"
+    );
+    assert_eq!(lo.digest(), before);
+
+    // Let go, it is ready again.
+    drop(holder);
+    let (_, json) = home.json(&["list", "--json"]);
+    let d = drive(&json, path);
+    assert!(d["busy"].is_null(), "{d}");
+    assert_eq!(d["protected"], false, "{d}");
+}
+
+#[test]
+fn both_devices_of_a_mounted_btrfs_raid1_are_protected_in_list_as_the_wipe_says() {
+    let home = Home::new();
+    let first = LoopDev::new("listbtrfs1", 128 << 20, 512);
+    let second = LoopDev::new("listbtrfs2", 128 << 20, 512);
+    let fs = BtrfsRaid1::over(&first.dev, &second.dev);
+    let (_, json) = home.json(&["list", "--json"]);
+    for lo in [&first, &second] {
+        let path = lo.dev.to_str().unwrap();
+        let d = drive(&json, path);
+        assert_eq!(d["protected"], true, "{d}");
+        assert!(d["busy"].is_null(), "{d}");
+        let reason = d["protected_reason"].as_str().unwrap().to_string();
+        let expect = format!(
+            "{path} is mounted on {}: unmount it first",
+            fs.dir.path().display()
+        );
+        assert!(reason.contains(&expect), "{reason}");
+        assert!(table_row(&home, path).contains("PROTECTED"));
+        let before = lo.digest();
+        let out = home.run(&["wipe", path, "--yes"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("refusing to erase {path}: it {reason}")),
+            "{reason:?} not in: {err}"
+        );
+        assert_eq!(lo.digest(), before);
+    }
+}
+
+#[test]
+fn a_wipe_opening_a_drive_while_list_looks_at_it_waits_for_the_look_and_goes_ahead() {
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use wipeproof::device::sysfs::DevNum;
+    use wipeproof::device::verdict::{self, Probe};
+    use wipeproof::device::{GuardContext, Target};
+    let lo = LoopDev::new("listrace", 8 << 20, 512);
+    let devnum = DevNum::from_raw(std::fs::metadata(&lo.dev).unwrap().rdev());
+    let ctx = GuardContext::new(vec![], None);
+    let guard = ctx.guard();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // `list` looks at the drive over and over: each look holds it exclusively an instant.
+        let looker = s.spawn(|| {
+            let mut looks = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let _ = verdict::check_disk(&lo.dev, devnum, &guard, Probe::Exclusive);
+                looks += 1;
+            }
+            looks
+        });
+        let refused: Vec<String> = (0..50)
+            .filter_map(|_| Target::open_for_erase(&lo.dev, &ctx).err())
+            .map(|e| e.to_string())
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+        let looks = looker.join().unwrap();
+        assert!(
+            refused.is_empty(),
+            "{} of 50 opens refused: {refused:?}",
+            refused.len()
+        );
+        assert!(looks > 50, "only {looks} looks");
+    });
+}

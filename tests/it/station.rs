@@ -125,12 +125,15 @@ impl LoopMount {
             .unwrap();
         assert!(ok.success(), "mkfs.ext4");
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-o", "loop"])
-            .arg(&image)
-            .arg(dir.path())
-            .output()
-            .unwrap();
+        let out = run_patiently(
+            "mount",
+            &[
+                "-o",
+                "loop",
+                image.to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+            ],
+        );
         if !out.status.success() {
             let _ = std::fs::remove_file(&image);
             panic!("mount -o loop: {}", String::from_utf8_lossy(&out.stderr));
@@ -793,4 +796,50 @@ fn a_first_start_asks_what_certificates_need_and_keeps_it_in_the_settings_file()
         assert!(file.contains(kept), "{kept:?} not in:\n{file}");
     }
     tmux.keys(&["q"]);
+}
+
+#[test]
+fn a_drive_another_program_holds_is_shown_busy_and_never_scheduled() {
+    let home = Home::new();
+    let t = token("held");
+    let only = format!("*{t}*");
+    let held = Plug::new(&t, "held", 8 << 20);
+    let free = Plug::new(&t, "free", 8 << 20);
+    let holder = ExclusiveHolder::of(Path::new(&held.path()));
+    let digest = file_digest(&held.backing);
+    let mut station = Station::start(
+        &home,
+        &[
+            "--auto",
+            "zero",
+            "--auto-delay",
+            "1",
+            "--auto-existing",
+            "--only",
+            &only,
+        ],
+    );
+    let (_, v) = station.wait(&held.path(), Duration::from_secs(30), event_is("appeared"));
+    assert_eq!(v["protected"], false, "{v}");
+    assert_eq!(v["busy"]["pid"], holder.pid(), "{v}");
+    assert!(
+        v["busy"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("is in use by another program (python3")),
+        "{v}"
+    );
+    // The free drive, present at start as well, is wiped: had the station taken the held one
+    // for ready, it would have scheduled it the same way.
+    let (_, fin) = station.wait(&free.path(), Duration::from_secs(60), event_is("finished"));
+    assert_eq!(fin["result"], "PASS", "{fin}");
+    // A few periodic looks later it is still busy, and still not scheduled.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !station.has(&held.path(), "scheduled") && !station.has(&held.path(), "started"),
+        "the held drive was scheduled: {:?}",
+        station.events(&held.path())
+    );
+    assert_eq!(station.stop(), 0, "{}", station.stderr.lock().unwrap());
+    drop(holder);
+    assert_eq!(file_digest(&held.backing), digest);
 }

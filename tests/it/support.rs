@@ -31,16 +31,33 @@ pub fn require_root() {
 }
 
 pub fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    let out = run_patiently(cmd, args);
     assert!(
         out.status.success(),
         "{cmd} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs `cmd ARGS`, again for up to three seconds while it finds a device busy: `list`, which
+/// other tests run meanwhile, opens every drive exclusively for an instant to see whether
+/// another program holds it, and a `mount` or `mkfs` in that instant fails as busy.
+pub fn run_patiently(cmd: &str, args: &[&str]) -> Output {
+    let start = std::time::Instant::now();
+    loop {
+        let out = Command::new(cmd)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+        let busy = String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("busy");
+        if out.status.success() || !busy || start.elapsed().as_secs() >= 3 {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// A file in /dev/shm, removed on drop.
@@ -917,4 +934,86 @@ impl HeadOne {
 /// Sends `signal` to the process `child`.
 pub fn send_signal(child: &std::process::Child, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// Another program (a small python3) holding a device open with `O_EXCL`, as a program using a
+/// disk directly does; killed by its own process id on drop.
+pub struct ExclusiveHolder {
+    child: std::process::Child,
+}
+
+impl ExclusiveHolder {
+    pub fn of(dev: &Path) -> ExclusiveHolder {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                "import os, sys, time\n\
+                 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)\n\
+                 print('held', flush=True)\n\
+                 time.sleep(600)",
+            ])
+            .arg(dev)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run python3: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let holder = ExclusiveHolder { child };
+        assert_eq!(
+            line.trim(),
+            "held",
+            "python3 could not open {}",
+            dev.display()
+        );
+        holder
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ExclusiveHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A btrfs filesystem with data and metadata mirrored (RAID1) over two devices, mounted
+/// through the first on a temporary directory; unmounted on drop.
+pub struct BtrfsRaid1 {
+    pub dir: tempfile::TempDir,
+}
+
+impl BtrfsRaid1 {
+    pub fn over(first: &Path, second: &Path) -> BtrfsRaid1 {
+        let (a, b) = (first.to_str().unwrap(), second.to_str().unwrap());
+        sh(
+            "mkfs.btrfs",
+            &["-q", "-f", "-d", "raid1", "-m", "raid1", a, b],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let device = format!("device={b}");
+        sh(
+            "mount",
+            &[
+                "-t",
+                "btrfs",
+                "-o",
+                &device,
+                a,
+                dir.path().to_str().unwrap(),
+            ],
+        );
+        BtrfsRaid1 { dir }
+    }
+}
+
+impl Drop for BtrfsRaid1 {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+    }
 }

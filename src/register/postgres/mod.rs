@@ -90,7 +90,16 @@ fn transport(url: &str) -> Result<(String, Transport), String> {
                 );
             }
             Some(("sslrootcert", path)) if !path.is_empty() => {
-                ca_file = Some(std::path::PathBuf::from(path));
+                // A URL's value is percent-encoded: a path with a space or `&` is written
+                // `%20`, `%26`, as libpq reads it.
+                let path = percent_encoding::percent_decode_str(path)
+                    .decode_utf8()
+                    .map_err(|_| {
+                        "sslrootcert= is not a UTF-8 path once its %XX escapes are decoded; \
+                         name the CA file with a UTF-8 path"
+                            .to_string()
+                    })?;
+                ca_file = Some(std::path::PathBuf::from(path.as_ref()));
             }
             _ => kept.push(pair),
         }
@@ -393,6 +402,13 @@ mod tests {
         }
         let err = transport("postgres://wp@h/db?sslmode=verify-ca").unwrap_err();
         assert!(err.contains("verify-full"), "{err}");
+        let (_, spaced) =
+            transport("postgres://wp@h/db?sslmode=verify-full&sslrootcert=/etc/my%20ca%26co.pem")
+                .unwrap();
+        assert!(
+            matches!(&spaced, Transport::Verified { ca_file: Some(p) } if p == std::path::Path::new("/etc/my ca&co.pem")),
+            "{spaced:?}"
+        );
         let err = transport("postgres://wp@h/db?sslrootcert=/ca.pem").unwrap_err();
         assert!(err.contains("sslmode=verify-full"), "{err}");
     }

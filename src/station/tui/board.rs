@@ -17,6 +17,8 @@ const LOG_LINES: usize = 200;
 pub enum State {
     Ready,
     Protected,
+    /// Another program holds it (or the kernel for one): a wipe would be refused.
+    Busy,
     /// An automatic wipe starts at this instant unless cancelled.
     Scheduled(Instant),
     Running,
@@ -36,6 +38,8 @@ pub struct DriveRow {
     pub size_bytes: u64,
     pub transport: String,
     pub protected_reason: Option<String>,
+    /// Why a wipe would be refused because someone else holds the drive.
+    pub busy_reason: Option<String>,
     pub firmware_methods: Vec<String>,
     /// The drive's health, one line (`health ok (ATA SMART), 1 power-on hours`).
     pub health: String,
@@ -74,12 +78,15 @@ impl DriveRow {
             size_bytes: info.size_bytes,
             transport: info.transport.as_str().into(),
             protected_reason: info.protected_reason.clone(),
+            busy_reason: info.busy.as_ref().map(|b| b.reason.clone()),
             firmware_methods: info.firmware_methods.clone(),
             health: info.health.summary(),
             asset_tag: None,
             asset_state: None,
             state: if info.protected {
                 State::Protected
+            } else if info.busy.is_some() {
+                State::Busy
             } else {
                 State::Ready
             },
@@ -97,6 +104,11 @@ impl DriveRow {
             certificate_id: None,
             issued_at: None,
         }
+    }
+
+    /// Why a wipe of the drive would be refused (protected or busy), if it would be.
+    pub fn refusal(&self) -> Option<&String> {
+        self.protected_reason.as_ref().or(self.busy_reason.as_ref())
     }
 
     /// Bytes of the whole wipe done so far.
@@ -179,6 +191,7 @@ impl DriveRow {
                 None => "ready".into(),
             },
             State::Protected => "PROTECTED".into(),
+            State::Busy => "busy".into(),
             State::Scheduled(at) => format!(
                 "auto {}s",
                 at.saturating_duration_since(Instant::now()).as_secs() + 1
@@ -243,7 +256,7 @@ impl Board {
                         if same {
                             r.asset_tag = old.asset_tag.clone();
                             r.asset_state = old.asset_state.clone();
-                            if r.protected_reason.is_none()
+                            if r.refusal().is_none()
                                 && (busy || matches!(old.state, State::Ended(_)))
                             {
                                 r.restore_progress(old);
@@ -251,10 +264,12 @@ impl Board {
                         }
                     }
                     None => {
-                        let line = match (&info.protected_reason, existing) {
-                            (Some(why), _) => format!("{path} is protected: {why}"),
-                            (None, true) => format!("{path} is here"),
-                            (None, false) => format!("{path} appeared"),
+                        let busy = info.busy.as_ref().map(|b| &b.reason);
+                        let line = match (&info.protected_reason, busy, existing) {
+                            (Some(why), _, _) => format!("{path} is protected: {why}"),
+                            (None, Some(why), _) => format!("{path} is busy: {why}"),
+                            (None, None, true) => format!("{path} is here"),
+                            (None, None, false) => format!("{path} appeared"),
                         };
                         self.rows.push(row);
                         self.note(line);

@@ -270,7 +270,9 @@ impl App {
                 name.pop();
                 self.mode = Mode::SignIn(name);
             }
-            KeyCode::Char(c) if !c.is_control() && name.chars().count() < 64 => {
+            KeyCode::Char(c)
+                if !c.is_control() && name.chars().count() < crate::config::MAX_OPERATOR_CHARS =>
+            {
                 name.push(c);
                 self.mode = Mode::SignIn(name);
             }
@@ -313,6 +315,8 @@ impl App {
                     let row = &self.board.rows[self.selected];
                     if let Some(why) = &row.protected_reason {
                         self.board.note(format!("{p} is protected: {why}"));
+                    } else if let Some(why) = &row.busy_reason {
+                        self.board.note(format!("{p} is busy: {why}"));
                     } else if matches!(row.state, State::Running) {
                         self.board.note(format!("{p} is already being wiped"));
                     } else if let Some((asset, state)) = row.finished_asset() {

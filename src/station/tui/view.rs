@@ -40,7 +40,7 @@ impl Screen<'_> {
         match row.state {
             State::Ended(WipeResult::Pass) => self.style(Color::Green).add_modifier(Modifier::BOLD),
             State::Ended(_) | State::Refused => self.style(Color::Red).add_modifier(Modifier::BOLD),
-            State::Protected => self.style(Color::Yellow),
+            State::Protected | State::Busy => self.style(Color::Yellow),
             State::Running => self.style(Color::Cyan),
             State::Scheduled(_) => self.style(Color::Magenta),
             State::Ready | State::Removed => Style::default(),
@@ -163,23 +163,55 @@ fn draw_title(frame: &mut Frame, area: Rect, screen: &Screen) {
             )
         })
         .count();
-    let auto = screen
-        .auto
-        .map(|m| format!("  auto: {m}"))
-        .unwrap_or_default();
-    let operator = screen
-        .operator
-        .map(|o| format!("  operator {o}"))
-        .unwrap_or_default();
-    let text = format!(
-        "wipeproof station {}{operator}  drives {}  running {running}  pass {passed}  fail {failed}{auto}",
-        screen.station,
-        rows.len()
+    let text = title_text(
+        screen,
+        [rows.len(), running, passed, failed],
+        area.width as usize,
     );
     frame.render_widget(
         Paragraph::new(text).style(Style::default().add_modifier(Modifier::BOLD)),
         area,
     );
+}
+
+/// The header: the station, who is signed in, the counts and the automatic method, in the
+/// richest wording that fits `width` (at 80 columns the labels go before any count is cut).
+fn title_text(
+    screen: &Screen,
+    [drives, running, passed, failed]: [usize; 4],
+    width: usize,
+) -> String {
+    let station = screen.station;
+    let labelled = |prefix: &str| {
+        let operator = screen
+            .operator
+            .map(|o| format!("  operator {o}"))
+            .unwrap_or_default();
+        let auto = screen
+            .auto
+            .map(|m| format!("  auto: {m}"))
+            .unwrap_or_default();
+        format!(
+            "{prefix}station {station}{operator}  drives {drives}  running {running}  pass {passed}  fail {failed}{auto}"
+        )
+    };
+    let lean = {
+        let operator = screen
+            .operator
+            .map(|o| format!("  {o}"))
+            .unwrap_or_default();
+        let auto = screen
+            .auto
+            .map(|m| format!("  auto {m}"))
+            .unwrap_or_default();
+        format!(
+            "{station}{operator}  {drives} drives  {running} running  {passed} pass  {failed} fail{auto}"
+        )
+    };
+    [labelled("wipeproof "), labelled(""), lean.clone()]
+        .into_iter()
+        .find(|t| t.chars().count() <= width)
+        .unwrap_or_else(|| fit(&lean, width))
 }
 
 /// The text of each cell of a row, by column name.
@@ -261,6 +293,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen) {
             Span::styled("protected: ", screen.style(Color::Yellow)),
             Span::raw(why.clone()),
         ]),
+        (None, State::Busy) => Line::from(vec![
+            Span::styled("busy: ", screen.style(Color::Yellow)),
+            Span::raw(r.busy_reason.clone().unwrap_or_default()),
+        ]),
         (None, State::Running) => Line::from(format!(
             "{} {}  {:.1}% of the wipe  {:.0} MB/s  ETA {}",
             r.method.clone().unwrap_or_default(),
@@ -339,4 +375,42 @@ fn draw_log(frame: &mut Frame, area: Rect, screen: &Screen) {
         Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title("log")),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_keeps_every_count_and_the_method_at_80_columns() {
+        let board = Board::default();
+        let screen = Screen {
+            board: &board,
+            selected: 0,
+            method: "zero",
+            prompt: None,
+            colour: false,
+            station: "bay-live",
+            auto: Some("zero"),
+            operator: Some("Lee Tester"),
+        };
+        let narrow = title_text(&screen, [3, 0, 2, 0], 80);
+        assert!(narrow.chars().count() <= 80, "{narrow}");
+        for want in [
+            "bay-live",
+            "Lee Tester",
+            "3 drives",
+            "2 pass",
+            "0 fail",
+            "auto zero",
+        ] {
+            assert!(narrow.contains(want), "{want:?} not in {narrow:?}");
+        }
+        let wide = title_text(&screen, [3, 0, 2, 0], 160);
+        assert!(
+            wide.starts_with("wipeproof station bay-live  operator Lee Tester  drives 3"),
+            "{wide}"
+        );
+        assert!(title_text(&screen, [3, 0, 2, 0], 20).chars().count() <= 20);
+    }
 }
