@@ -260,7 +260,9 @@ impl Signable for ComputerRecord {
             LayoutVersion::V1 => {
                 super::layout::unshowable(self, |c| super::winansi::byte(c).is_some())
             }
-            LayoutVersion::V2 => super::layout::unshowable(self, super::fonts::showable),
+            LayoutVersion::V2 | LayoutVersion::V3 => {
+                super::layout::unshowable(self, super::fonts::showable)
+            }
         }
     }
     fn file_stem(&self) -> String {

@@ -96,8 +96,12 @@ pub enum IssueError {
 pub enum LayoutVersion {
     /// Until wipeproof 0.1.0: the PDF standard fonts in WinAnsiEncoding (`super::v1`).
     V1,
-    /// Embedded Unicode faces, text wrapped inside its box (`super::layout`).
+    /// Embedded Unicode faces, text wrapped inside its box, sections over as many pages as
+    /// they need (`super::v2`; wipeproof 0.1.x).
     V2,
+    /// One page for a drive with up to three passes, sections kept with their headings, an
+    /// Appendix G validation block (`super::layout`); the record says `"layout": 3`.
+    V3,
 }
 
 /// Everything that makes up one certificate, in memory.
@@ -147,7 +151,7 @@ pub fn render_pdf<R: Signable>(
         signer,
     };
     render_pdf_as(
-        LayoutVersion::V2,
+        record.layout_version(LayoutVersion::V2),
         record,
         canonical,
         signature,
@@ -175,7 +179,7 @@ pub fn render_pdf_as<R: Signable>(
     let pages = record.pages(version, record_sha256, &sig_b64);
     let typeset = match version {
         LayoutVersion::V1 => Typeset::Standard,
-        LayoutVersion::V2 => Typeset::Embedded,
+        LayoutVersion::V2 | LayoutVersion::V3 => Typeset::Embedded,
     };
     let title = record.pdf_title();
     let info = PdfInfo {
@@ -229,7 +233,7 @@ pub fn sign_and_render_record<R: Signable>(
     previous: Option<ChainLink>,
 ) -> Result<Rendered<R>, IssueError> {
     record.seal(key.key_id(), previous);
-    let cannot_show = record.unshowable(LayoutVersion::V2);
+    let cannot_show = record.unshowable(record.layout_version(LayoutVersion::V2));
     if !cannot_show.is_empty() {
         return Err(IssueError::Unshowable(describe_unshowable(&cannot_show)));
     }

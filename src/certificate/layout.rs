@@ -1,8 +1,9 @@
-//! The certificate page layout (layout 2): a pure function from a signed record to pages of
+//! The certificate page layout (layout 3): a pure function from a signed record to pages of
 //! text, rules, boxes and a QR code, set in the embedded faces of `fonts` so that every
 //! character of the record is shown. Every text stays inside its box: the header left of the
-//! QR code, values in their column, table cells in theirs. (Layout 1 is kept, frozen, in `v1`
-//! to verify the certificates made with it.)
+//! QR code, values in their column, table cells in theirs; a section is never split from its
+//! heading, and a drive wiped with up to three passes fits one page. (Layouts 1 and 2 are kept,
+//! frozen, in `v1` and `v2` to verify the certificates made with them.)
 //!
 //! The PDF is drawn from these items, and verification draws them again from the signed record
 //! and compares with what the PDF shows: so every word a person reads on the page is the
@@ -10,11 +11,13 @@
 //! inputs (no clock, no locale, no environment).
 
 use super::fonts;
-use super::page::{Colour, Font, Item, LEFT, Page, RIGHT, TOP, Writer, fit, qr_modules};
+use super::page::{
+    Colour, Font, Item, LEFT, Page, RIGHT, TOP, VALUE_X, Writer, fit, qr_modules, wrap,
+};
 use super::record::Record;
 
 /// The QR code: its side and the height of its top edge.
-const QR_SIZE: f32 = 78.0;
+const QR_SIZE: f32 = 64.0;
 const QR_TOP: f32 = TOP + 6.0;
 /// The size of the result in the banner.
 const RESULT_SIZE: f32 = 30.0;
@@ -79,28 +82,27 @@ use crate::verify::plan::format_ppm;
 /// The drive's health as read before the wipe: a section of its own, unnumbered so that the
 /// certificates made before it keep their section numbers (and their drawing).
 fn health(w: &mut Writer, h: &crate::device::health::Health) {
-    w.section("Drive health (read before the wipe)");
+    heading(w, "Drive health (read before the wipe)");
     let source = match h.source.as_deref() {
         Some("ata-smart") => " (ATA SMART)",
         Some("nvme-smart-log") => " (NVMe SMART / Health log)",
         _ => "",
     };
-    w.row(
-        "Verdict",
-        &format!("{}{source}", h.verdict.as_str().to_uppercase()),
-    );
+    let verdict = format!("{}{source}", h.verdict.as_str().to_uppercase());
+    let mut items: Vec<(&str, String)> = vec![("Verdict", verdict)];
     if let Some(n) = h.power_on_hours {
-        w.row("Power-on hours", &group(n));
+        items.push(("Power-on hours", group(n)));
     }
     if let Some(n) = h.power_cycles {
-        w.row("Power cycles", &group(n));
+        items.push(("Power cycles", group(n)));
     }
     if let Some(n) = h.percentage_used {
-        w.row("Endurance used", &format!("{n} %"));
+        items.push(("Endurance used", format!("{n} %")));
     }
     if let Some(n) = h.temperature_celsius {
-        w.row("Temperature", &format!("{n} °C"));
+        items.push(("Temperature", format!("{n} °C")));
     }
+    pairs(w, &items);
     if !h.attributes.is_empty() {
         let attrs: Vec<String> = h
             .attributes
@@ -120,7 +122,7 @@ fn health(w: &mut Writer, h: &crate::device::health::Health) {
 /// The computer the drive was inside, when it is the asset: a section of its own, unnumbered
 /// and drawn only when the record has it, so older certificates keep their drawing.
 fn host(w: &mut Writer, h: &super::computer::Host) {
-    w.section("Computer (the drive was inside it)");
+    heading(w, "Computer (the drive was inside it)");
     let fields = [
         ("Manufacturer", h.system.manufacturer.as_deref()),
         ("Product", h.system.product.as_deref()),
@@ -156,81 +158,188 @@ pub fn qr_payload(record: &Record, record_sha256: &str) -> String {
     format!("WIPEPROOF-CERT:{}:SHA256:{record_sha256}", record.id)
 }
 
-/// Lays out a certificate.
+/// Lays out a certificate (layout 3): one page for a drive wiped with up to three passes.
+/// Every section is kept with its heading: one that does not fit what is left of a page starts
+/// the next page, heading and all.
 pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<Page> {
-    let mut w = Writer::new();
     let r = record;
-    let result = r.sanitization.result;
+    let mut w = Writer::new();
+    header(&mut w, r);
+    banner(&mut w, r);
+    kept(&mut w, |w| media(w, r));
+    if let Some(h) = &r.health {
+        kept(&mut w, |w| health(w, h));
+    }
+    if let Some(h) = &r.host {
+        kept(&mut w, |w| host(w, h));
+    }
+    kept(&mut w, |w| sanitization(w, r));
+    kept(&mut w, |w| verification(w, r));
+    kept(&mut w, |w| disposition(w, r));
+    kept(&mut w, |w| validation(w, r, record_sha256, signature_b64));
+    let qr = qr_modules(&qr_payload(r, record_sha256));
+    w.first_page().items.push(Item::Qr {
+        x: RIGHT - QR_SIZE,
+        y: QR_TOP - QR_SIZE,
+        size: QR_SIZE,
+        modules: qr,
+    });
+    w.finish(&format!("Certificate {}", r.id))
+}
 
-    // Header, left of the QR code.
+/// Draws a section so that it is never split from its heading: drawn first on a page of its
+/// own to measure it, it starts a new page when it does not fit what is left of this one (a
+/// section taller than a page starts where it is and flows on).
+fn kept(w: &mut Writer, draw: impl Fn(&mut Writer)) {
+    let mut probe = Writer::new();
+    draw(&mut probe);
+    if probe.page_count() == 1 {
+        let need = TOP - probe.y;
+        if need <= Writer::page_height() {
+            w.room(need);
+        }
+    }
+    draw(w);
+}
+
+/// A section heading: a rule under the title, tighter than layout 2's.
+fn heading(w: &mut Writer, title: &str) {
+    w.down(4.0);
+    w.text(LEFT, 10.0, Font::Bold, Colour::Black, title);
+    w.down(2.5);
+    let y = w.y + 1.0;
+    w.page().items.push(Item::Rule {
+        x1: LEFT,
+        x2: RIGHT,
+        y,
+    });
+    w.down(3.0);
+}
+
+/// Two label/value pairs on one line, each in half the width; a pair whose value does not fit
+/// its half on one line takes the whole width (as `Writer::row`).
+fn pairs(w: &mut Writer, items: &[(&str, String)]) {
+    let half = (RIGHT - LEFT) / 2.0;
+    // The left pair's value lines up with the values of full rows.
+    let label_widths = [VALUE_X - LEFT, 72.0];
+    let starts = [LEFT, LEFT + half + 8.0];
+    let value_width = |n: usize| half - label_widths[n] - 8.0;
+    let fits = |n: usize, (label, value): &(&str, String)| {
+        wrap(label, Font::Regular, 9.0, label_widths[n] - 4.0).len() <= 1
+            && wrap(value, Font::Regular, 9.0, value_width(n)).len() <= 1
+    };
+    let mut i = 0;
+    while i < items.len() {
+        let next = items.get(i + 1);
+        match next {
+            Some(b) if fits(0, &items[i]) && fits(1, b) => {
+                w.room(11.0);
+                let y = w.y - 9.0;
+                for (n, (label, value)) in [&items[i], b].into_iter().enumerate() {
+                    let x = starts[n];
+                    w.text_at(x, y, 9.0, Font::Regular, Colour::Grey, label);
+                    let black = Colour::Black;
+                    w.text_at(x + label_widths[n], y, 9.0, Font::Regular, black, value);
+                }
+                w.down(12.0);
+                i += 2;
+            }
+            _ => {
+                w.row(items[i].0, &items[i].1);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// A label and a value set small (the hashes and signature of the validation block): the
+/// value starts early so that a signature fits one line.
+fn small_row(w: &mut Writer, label: &str, value: &str, font: Font) {
+    let value_x = LEFT + 92.0;
+    let values = wrap(value, font, 7.0, RIGHT - value_x);
+    let lines = values.len().max(1);
+    w.room(9.0 * lines as f32);
+    w.text_at(LEFT, w.y - 7.5, 7.5, Font::Regular, Colour::Grey, label);
+    for (i, line) in values.iter().enumerate() {
+        let y = w.y - 7.5 - 9.0 * i as f32;
+        w.text_at(value_x, y, 7.0, font, Colour::Black, line);
+    }
+    w.down(9.0 * lines as f32 + 1.0);
+}
+
+fn header(w: &mut Writer, r: &Record) {
     let header_width = RIGHT - LEFT - QR_SIZE - 14.0;
     let name = or_unset(&r.organisation.name);
-    let (size, _) = fit(&name, Font::Bold, 16.0, 11.0, header_width, 2);
+    let (size, _) = fit(&name, Font::Bold, 15.0, 11.0, header_width, 2);
     w.text_box(LEFT, header_width, size, Font::Bold, Colour::Black, &name);
     if !r.organisation.address.trim().is_empty() {
-        w.down(4.0);
+        w.down(3.0);
+        let grey = Colour::Grey;
         w.text_box(
             LEFT,
             header_width,
-            9.0,
+            8.5,
             Font::Regular,
-            Colour::Grey,
+            grey,
             &r.organisation.address,
         );
     }
-    w.down(12.0);
+    w.down(8.0);
+    let title = "Certificate of Media Sanitization";
+    w.text_box(LEFT, header_width, 16.0, Font::Bold, Colour::Black, title);
+    w.down(4.0);
+    let id = format!("Certificate {}", r.id);
+    w.text_box(LEFT, header_width, 8.5, Font::Mono, Colour::Black, &id);
+    w.down(2.0);
+    let issued = format!("Issued {}", r.issued_at);
     w.text_box(
         LEFT,
         header_width,
-        17.0,
-        Font::Bold,
-        Colour::Black,
-        "Certificate of Media Sanitization",
-    );
-    w.down(6.0);
-    w.text_box(
-        LEFT,
-        header_width,
-        9.0,
-        Font::Mono,
-        Colour::Black,
-        &format!("Certificate {}", r.id),
-    );
-    w.down(3.0);
-    w.text_box(
-        LEFT,
-        header_width,
-        9.0,
+        8.5,
         Font::Regular,
         Colour::Grey,
-        &format!("Issued {}", r.issued_at),
+        &issued,
     );
-    w.down(12.0);
+    w.down(8.0);
     // The banner starts below the QR code.
-    w.y = w.y.min(QR_TOP - QR_SIZE - 8.0);
+    w.y = w.y.min(QR_TOP - QR_SIZE - 6.0);
+}
 
-    // The result, large; a level only when it was reached.
-    let colour = match result {
+fn result_colour(result: WipeResult) -> Colour {
+    match result {
         WipeResult::Pass => Colour::Pass,
         WipeResult::Fail => Colour::Fail,
         WipeResult::Incomplete => Colour::Incomplete,
-    };
+    }
+}
+
+/// The result, large; a level only when it was reached.
+fn banner(w: &mut Writer, r: &Record) {
+    let result = r.sanitization.result;
     let top = w.y;
-    w.boxed(LEFT, top - 52.0, RIGHT - LEFT, 52.0, colour);
+    let height = 38.0;
+    w.boxed(
+        LEFT,
+        top - height,
+        RIGHT - LEFT,
+        height,
+        result_colour(result),
+    );
+    let white = Colour::White;
     w.text_at(
-        LEFT + 14.0,
-        top - 40.0,
+        LEFT + 12.0,
+        top - 29.0,
         RESULT_SIZE,
         Font::Bold,
-        Colour::White,
+        white,
         result.as_str(),
     );
-    let side_x = LEFT + 14.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 18.0;
+    let side_x = LEFT + 12.0 + fonts::width(Font::Bold, RESULT_SIZE, "INCOMPLETE") + 16.0;
     let side_width = RIGHT - 10.0 - side_x;
     let (heading, detail) = match result {
         WipeResult::Pass if r.sanitization.logical_only.is_some() => (
             format!("NIST SP 800-88 {}", r.sanitization.level.as_str()),
-            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)"
+            "Logical only: earlier copies of the file may survive on the device (see 2. Sanitization)"
                 .to_string(),
         ),
         WipeResult::Pass => (
@@ -239,59 +348,62 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
         ),
         WipeResult::Fail => (
             "Not sanitized: the wipe failed".to_string(),
-            "No level reached: see 6. Result.".to_string(),
+            "No level reached: see 4. Disposition and result.".to_string(),
         ),
         WipeResult::Incomplete => (
             "Not sanitized: the wipe is incomplete".to_string(),
-            "No level reached: see 6. Result.".to_string(),
+            "No level reached: see 4. Disposition and result.".to_string(),
         ),
     };
     let (size, lines) = fit(&heading, Font::Bold, 11.0, 7.0, side_width, 1);
     for line in &lines {
-        w.text_at(side_x, top - 20.0, size, Font::Bold, Colour::White, line);
+        w.text_at(side_x, top - 14.0, size, Font::Bold, white, line);
     }
-    let (size, lines) = fit(&detail, Font::Regular, 9.0, 6.0, side_width, 2);
+    let (size, lines) = fit(&detail, Font::Regular, 8.5, 6.0, side_width, 2);
     for (i, line) in lines.iter().enumerate() {
-        let y = top - 20.0 - 13.0 - (size + 1.5) * i as f32;
-        w.text_at(side_x, y, size, Font::Regular, Colour::White, line);
+        let y = top - 14.0 - 11.0 - (size + 1.5) * i as f32;
+        w.text_at(side_x, y, size, Font::Regular, white, line);
     }
-    w.down(66.0);
+    w.down(height + 4.0);
+}
 
-    w.section("1. Person performing sanitization");
-    w.row("Operator", &r.performed_by.operator);
-    w.row("Station", &r.performed_by.station_id);
-    w.row("Organisation", &or_unset(&r.organisation.name));
-    w.row("Tool", &format!("{} {}", r.tool.name, r.tool.version));
-
-    w.section("2. Media");
+fn media(w: &mut Writer, r: &Record) {
+    heading(w, "1. Media");
     let m = &r.media;
-    w.row("Manufacturer", opt(&m.manufacturer));
-    w.row("Model", opt(&m.model));
-    w.row("Serial number", opt(&m.serial));
-    w.row("Firmware", opt(&m.firmware));
-    w.row("World wide name", opt(&m.wwn));
-    w.row(
-        "Interface / type",
-        &format!("{} / {}", m.transport, m.media_type),
+    pairs(
+        w,
+        &[
+            ("Manufacturer", opt(&m.manufacturer).to_string()),
+            ("Model", opt(&m.model).to_string()),
+            ("Firmware", opt(&m.firmware).to_string()),
+            ("Serial number", opt(&m.serial).to_string()),
+            (
+                "Interface / type",
+                format!("{} / {}", m.transport, m.media_type),
+            ),
+            ("World wide name", opt(&m.wwn).to_string()),
+        ],
     );
     w.row(
         "Capacity",
-        &format!("{} bytes ({})", group(m.size_bytes), human(m.size_bytes)),
-    );
-    w.row(
-        "Sector size",
         &format!(
-            "{} bytes logical, {} bytes physical",
-            m.logical_sector_size, m.physical_sector_size
+            "{} bytes ({}); sectors {} bytes logical, {} bytes physical",
+            group(m.size_bytes),
+            human(m.size_bytes),
+            m.logical_sector_size,
+            m.physical_sector_size
         ),
     );
-    w.row("Device", &m.path);
-    if !m.capabilities.is_empty() {
-        w.row("Drive erase commands", &m.capabilities.join(", "));
-    }
     if m.hidden_areas.is_empty() {
-        w.row("Hidden areas", "none found");
+        pairs(
+            w,
+            &[
+                ("Device", m.path.clone()),
+                ("Hidden areas", "none found".to_string()),
+            ],
+        );
     } else {
+        w.row("Device", &m.path);
         for h in &m.hidden_areas {
             w.row(
                 &format!("Hidden area {}", h.kind),
@@ -299,17 +411,15 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
             );
         }
     }
-
-    if let Some(h) = &r.health {
-        health(&mut w, h);
+    if !m.capabilities.is_empty() {
+        w.row("Drive erase commands", &m.capabilities.join(", "));
     }
-    if let Some(h) = &r.host {
-        host(&mut w, h);
-    }
+}
 
+fn sanitization(w: &mut Writer, r: &Record) {
     let s = &r.sanitization;
-    w.section("3. Sanitization");
-    let level = match result {
+    heading(w, "2. Sanitization");
+    let level = match s.result {
         WipeResult::Pass => format!("{} ({})", s.level.as_str(), s.policy),
         _ => format!(
             "not reached ({} was the aim; {})",
@@ -325,22 +435,23 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
         w.row("Rewipe", &r.note);
     }
     w.row("Method", &format!("{}: {}", s.method, s.method_title));
-    w.row("Method type", &s.method_type);
-    w.row("Technique", &s.technique);
+    w.row("Technique", &format!("{}; {}", s.method_type, s.technique));
     w.row("Reference", &s.reference);
     if s.rounds != 1 || s.blank {
-        w.row(
-            "Options",
-            &format!(
-                "{} round(s){}",
-                s.rounds,
-                if s.blank { ", final blanking pass" } else { "" }
-            ),
-        );
+        let blank = if s.blank { ", final blanking pass" } else { "" };
+        w.row("Options", &format!("{} round(s){blank}", s.rounds));
     }
-    w.row("Started", &s.started_at);
-    w.row("Ended", &s.ended_at);
-    w.down(4.0);
+    pairs(
+        w,
+        &[
+            ("Started", s.started_at.clone()),
+            ("Ended", s.ended_at.clone()),
+        ],
+    );
+    steps(w, s);
+}
+
+fn steps(w: &mut Writer, s: &super::record::Sanitization) {
     let cols = [
         LEFT,
         LEFT + 20.0,
@@ -390,9 +501,13 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
             w.note(n);
         }
     }
+}
 
+/// What verification read: only the rows that apply to its mode (a sampling plan only for a
+/// sampled read-back or a firmware erase's fingerprint).
+fn verification(w: &mut Writer, r: &Record) {
     let v = &r.verification;
-    w.section("4. Verification");
+    heading(w, "3. Verification");
     let mode = match v.spec.mode {
         VerifyMode::None => "none".to_string(),
         VerifyMode::Full => "full read-back of every byte".to_string(),
@@ -408,7 +523,7 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
     };
     w.row("Method", &mode);
     let firmware = v.checks.iter().any(|c| c.mode == VerifyMode::Fingerprint);
-    if !firmware {
+    if !firmware && v.spec.mode != VerifyMode::None {
         w.row(
             "Passes verified",
             match v.verify_passes {
@@ -417,7 +532,8 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
             },
         );
     }
-    if let Some(p) = &v.plan {
+    let sampled = matches!(v.spec.mode, VerifyMode::Sample | VerifyMode::Fingerprint);
+    if let Some(p) = v.plan.as_ref().filter(|_| sampled) {
         w.row(
             "Sampling plan",
             &format!(
@@ -429,8 +545,12 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
                 format_ppm(p.coverage_ppm)
             ),
         );
-        w.mono_row("Sample seed", &p.seed);
+        small_row(w, "Sample seed", &p.seed, Font::Mono);
     }
+    checks(w, v);
+}
+
+fn checks(w: &mut Writer, v: &crate::verify::outcome::Verification) {
     for c in &v.checks {
         let verdict = if c.passed {
             "passed".to_string()
@@ -459,87 +579,122 @@ pub fn layout(record: &Record, record_sha256: &str, signature_b64: &str) -> Vec<
                 u.error
             ));
         }
-    }
-    for c in v
-        .checks
-        .iter()
-        .filter(|c| c.mode == VerifyMode::Fingerprint)
-    {
-        if let Some(d) = &c.detail {
-            w.note(d);
-        }
-        if let Some(b) = &c.before_digest {
-            w.mono_row("Digest before", b);
+        if c.mode == VerifyMode::Fingerprint {
+            if let Some(d) = &c.detail {
+                w.note(d);
+            }
+            if let Some(b) = &c.before_digest {
+                w.mono_row("Digest before", b);
+            }
         }
     }
     if let Some(d) = v.final_digest() {
-        w.mono_row("Digest of regions", d);
+        let label = match v.spec.mode {
+            VerifyMode::Full => "Digest of the media",
+            _ => "Digest of regions",
+        };
+        small_row(w, label, d, Font::Mono);
     }
+}
 
-    w.section("5. Disposition");
-    w.row("Destination", r.destination.as_str());
-    w.row("Customer", opt(&r.customer));
-    w.row("Collection", opt(&r.collection));
-    w.row(
-        "Asset tags",
-        &if r.asset_tags.is_empty() {
-            "-".to_string()
-        } else {
-            r.asset_tags.join(", ")
-        },
-    );
-
-    w.section("6. Result");
-    w.text(LEFT, 14.0, Font::Bold, colour, result.as_str());
-    w.down(16.0);
-    if s.failure_reasons.is_empty() {
-        w.paragraph(
-            "Every step completed and the verification passed.",
-            Font::Regular,
-            9.0,
-        );
+fn disposition(w: &mut Writer, r: &Record) {
+    heading(w, "4. Disposition and result");
+    let tags = if r.asset_tags.is_empty() {
+        "-".to_string()
     } else {
-        for reason in &s.failure_reasons {
-            w.paragraph(&format!("- {reason}"), Font::Regular, 9.0);
-        }
+        r.asset_tags.join(", ")
+    };
+    pairs(
+        w,
+        &[
+            ("Destination", r.destination.as_str().to_string()),
+            ("Customer", opt(&r.customer).to_string()),
+            ("Collection", opt(&r.collection).to_string()),
+            ("Asset tags", tags),
+        ],
+    );
+    let result = r.sanitization.result;
+    let why = if r.sanitization.failure_reasons.is_empty() {
+        "Every step completed and the verification passed.".to_string()
+    } else {
+        r.sanitization.failure_reasons.join("; ")
+    };
+    w.down(2.0);
+    w.room(12.0);
+    let y = w.y - 10.0;
+    w.text_at(
+        LEFT,
+        y,
+        11.0,
+        Font::Bold,
+        result_colour(result),
+        result.as_str(),
+    );
+    let x = LEFT + fonts::width(Font::Bold, 11.0, "INCOMPLETE") + 10.0;
+    let lines = wrap(&why, Font::Regular, 9.0, RIGHT - x);
+    for (i, line) in lines.iter().enumerate() {
+        let y = w.y - 10.0 - 11.0 * i as f32;
+        w.text_at(x, y, 9.0, Font::Regular, Colour::Black, line);
     }
+    w.down(11.0 * lines.len().max(1) as f32 + 3.0);
+}
 
-    w.section("7. Signature");
-    w.mono_row("Key id", &r.key_id);
-    w.mono_row("Record SHA-256", record_sha256);
-    w.mono_row("Signature", signature_b64);
+/// The validation block (NIST SP 800-88 Appendix G): who performed the sanitization, which
+/// station of which organisation validated it and when, and how the document is signed and
+/// checked.
+fn validation(w: &mut Writer, r: &Record, record_sha256: &str, signature_b64: &str) {
+    heading(w, "5. Validation and signature");
+    let organisation = or_unset(&r.organisation.name);
+    pairs(
+        w,
+        &[
+            ("Performed by", r.performed_by.operator.clone()),
+            ("Date", r.sanitization.ended_at.clone()),
+            (
+                "Validated by",
+                format!("station {}", r.performed_by.station_id),
+            ),
+            ("Validated on", r.issued_at.clone()),
+        ],
+    );
+    pairs(
+        w,
+        &[
+            ("Organisation", organisation),
+            ("Tool", format!("{} {}", r.tool.name, r.tool.version)),
+        ],
+    );
+    small_row(w, "Key id", &r.key_id, Font::Mono);
+    small_row(w, "Record SHA-256", record_sha256, Font::Mono);
+    small_row(w, "Record signature", signature_b64, Font::Mono);
     match &r.previous {
         Some(p) => {
-            w.mono_row("Previous certificate", &p.id);
-            w.mono_row("Previous SHA-256", &p.record_sha256);
+            small_row(w, "Previous certificate", &p.id, Font::Mono);
+            small_row(w, "Previous SHA-256", &p.record_sha256, Font::Mono);
         }
-        None => w.row("Previous certificate", "none (first of this station)"),
+        None => small_row(
+            w,
+            "Previous certificate",
+            "none (first of this station)",
+            Font::Regular,
+        ),
     }
-    w.down(4.0);
+    w.down(3.0);
     w.paragraph(
-        "The signed record travels inside this PDF (record.json, record.sig). Verify with \
-         `wipeproof verify` or with pdfdetach and openssl pkeyutl -verify -rawin; see \
-         certificates/README.md.",
+        "This document is digitally signed: a PDF signature (PAdES) by the station's \
+         certificate, and the embedded signed record (record.json, Ed25519) every word here is \
+         drawn from. Check it with `wipeproof verify FILE` or any PDF reader's signature panel \
+         (pdfsig); by hand as certificates/README.md shows.",
         Font::Regular,
         8.0,
     );
-    // QR code in the top right of the header.
-    let qr = qr_modules(&qr_payload(r, record_sha256));
-    w.first_page().items.push(Item::Qr {
-        x: RIGHT - QR_SIZE,
-        y: QR_TOP - QR_SIZE,
-        size: QR_SIZE,
-        modules: qr,
-    });
-
-    w.finish(&format!("Certificate {}", r.id))
 }
 
-fn opt(v: &Option<String>) -> &str {
+pub(crate) fn opt(v: &Option<String>) -> &str {
     v.as_deref().filter(|s| !s.is_empty()).unwrap_or("-")
 }
 
-fn or_unset(s: &str) -> String {
+pub(crate) fn or_unset(s: &str) -> String {
     if s.trim().is_empty() {
         "(organisation not configured)".into()
     } else {
@@ -560,7 +715,7 @@ pub fn group(n: u64) -> String {
     out
 }
 
-fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     const UNITS: &[&str] = &["B", "kB", "MB", "GB", "TB", "PB"];
     let mut unit = 0;
     let mut scaled = bytes;
@@ -641,7 +796,7 @@ mod tests {
             "38 °C",
             "Reallocated_Sector_Ct 8",
             "8 reallocated sectors",
-            "3. Sanitization",
+            "2. Sanitization",
         ] {
             assert!(joined.contains(needle), "missing {needle}:\n{joined}");
         }
@@ -666,7 +821,7 @@ mod tests {
         ));
         let joined = texts(&r);
         for needle in [
-            "Logical only: earlier copies of the file may survive on the device (see 3. Sanitization)",
+            "Logical only: earlier copies of the file may survive on the device (see 2. Sanitization)",
             "Scope",
             "logical sanitisation only: earlier copies of this file may survive on the device \
              (copy-on-write filesystem btrfs)",
@@ -826,6 +981,117 @@ mod tests {
         let found = unshowable(&r, fonts::showable);
         assert_eq!(found, [("performed_by.operator".to_string(), 'क')]);
         assert!(describe_unshowable(&found).contains("U+0915"));
+    }
+
+    fn joined(pages: &[Page]) -> String {
+        pages
+            .iter()
+            .flat_map(|p| p.texts())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_drive_with_one_to_three_passes_fits_one_page_with_its_health() {
+        use crate::device::health::{Health, Verdict};
+        for passes in 1..=3 {
+            let mut r = sample_record();
+            r.sanitization.steps.truncate(passes);
+            r.health = Some(Health {
+                verdict: Verdict::Warning,
+                source: Some("ata-smart".into()),
+                power_on_hours: None,
+                power_cycles: None,
+                temperature_celsius: None,
+                percentage_used: None,
+                attributes: vec![],
+                reasons: vec!["8 reallocated sectors".into()],
+            });
+            r.asset_tags = vec!["ACME-000123".into()];
+            let pages = layout(&r, &"ab".repeat(32), &"c2ln".repeat(22));
+            assert_eq!(pages.len(), 1, "{passes} pass(es): {}", joined(&pages[1..]));
+        }
+    }
+
+    #[test]
+    fn a_section_that_does_not_fit_starts_the_next_page_with_its_heading() {
+        let mut r = sample_record();
+        let step = r.sanitization.steps[0].clone();
+        r.sanitization.steps = (1..=12)
+            .map(|n| {
+                let mut s = step.clone();
+                s.number = n;
+                s
+            })
+            .collect();
+        let pages = layout(&r, "00", "s");
+        assert!(pages.len() >= 2);
+        for (n, page) in pages.iter().enumerate() {
+            let texts = page.texts();
+            for (i, t) in texts.iter().enumerate() {
+                let numbered = t.len() > 3 && t.as_bytes()[0].is_ascii_digit() && &t[1..3] == ". ";
+                if numbered {
+                    // A heading is never the last line of a page (before its footer).
+                    assert!(i + 2 < texts.len(), "page {n}: {t} is left alone");
+                }
+            }
+        }
+        // The validation block is whole on one page.
+        let holder: Vec<usize> = pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.texts()
+                    .iter()
+                    .any(|t| t.contains("5. Validation") || t.starts_with("Check it with"))
+            })
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(holder.len(), 1, "{holder:?}");
+    }
+
+    #[test]
+    fn the_validation_block_names_who_where_when_and_how_to_check() {
+        let r = sample_record();
+        let text = joined(&layout(&r, "00", "s"));
+        for needle in [
+            "5. Validation and signature",
+            "Performed by",
+            "Jane Doe",
+            "Validated by",
+            "station ",
+            "Validated on",
+            &r.issued_at,
+            "Greenfield IT Recycling Ltd",
+            "digitally signed",
+            "PAdES",
+            "record.json",
+            "wipeproof verify FILE",
+            "any PDF reader's signature panel",
+        ] {
+            assert!(text.contains(needle), "missing {needle}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_sampling_plan_is_shown_only_for_a_sampled_read_back() {
+        let mut r = sample_record();
+        assert!(joined(&layout(&r, "00", "s")).contains("Sampling plan"));
+        for mode in [VerifyMode::Full, VerifyMode::None] {
+            r.verification.spec.mode = mode;
+            let text = joined(&layout(&r, "00", "s"));
+            assert!(!text.contains("Sampling plan"), "{mode:?}:\n{text}");
+            assert!(!text.contains("Sample seed"), "{mode:?}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn an_overwrite_certificates_reference_follows_its_policy() {
+        let plan = crate::erase::OverwritePlan::build("zero", 1, false, None).unwrap();
+        let info = super::super::record::MethodInfo::overwrite(&plan);
+        assert!(info.policy.contains("Rev. 2"), "{}", info.policy);
+        assert!(info.reference.contains("Rev. 2"), "{}", info.reference);
+        assert!(!info.reference.contains("Rev. 1"), "{}", info.reference);
     }
 
     #[test]

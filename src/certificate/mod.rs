@@ -5,7 +5,8 @@
 //! * [`strict_json`]: reading certificate JSON with no repeated or unknown members.
 //! * [`keys`]: the station's Ed25519 key and the trust store.
 //! * [`layout`], [`page`], [`fonts`], [`pdf`]: the PDF a person reads, drawn from the record
-//!   (layout 2); [`v1`] and [`winansi`]: layout 1, kept to verify the certificates made with it.
+//!   (layout 3); [`v2`] layout 2 and [`v1`] with [`winansi`] layout 1, kept to verify the
+//!   certificates made with them.
 //! * [`issue`]: sign, render and write a certificate durably.
 //! * [`check`]: verify a certificate (PDF or JSON), optionally against the drive.
 //! * [`signable`]: what drive and computer certificates share (signing, PDF, chain, checks);
@@ -25,5 +26,6 @@ pub mod record;
 pub mod signable;
 pub mod strict_json;
 pub mod v1;
+pub mod v2;
 pub mod winansi;
 pub mod x509;

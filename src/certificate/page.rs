@@ -11,7 +11,7 @@ pub const LEFT: f32 = 50.0;
 pub const RIGHT: f32 = PAGE_WIDTH - 50.0;
 pub const TOP: f32 = PAGE_HEIGHT - 50.0;
 const BOTTOM: f32 = 60.0;
-const VALUE_X: f32 = 185.0;
+pub const VALUE_X: f32 = 185.0;
 
 /// Typefaces: DejaVu Sans, DejaVu Sans Bold and DejaVu Sans Mono (with a CJK face where they
 /// have no glyph) in layout 2; Helvetica, Helvetica-Bold and Courier in layout 1.
@@ -151,6 +151,16 @@ impl Writer {
         }
         let last = self.pages.len() - 1;
         &mut self.pages[last]
+    }
+
+    /// How many pages are begun.
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// The height a page offers between its top and bottom margins.
+    pub fn page_height() -> f32 {
+        TOP - BOTTOM
     }
 
     pub fn down(&mut self, by: f32) {

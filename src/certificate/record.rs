@@ -21,8 +21,9 @@ use crate::verify::outcome::{Outcome, Step, Verification, WipeResult};
 
 /// Schema identifier of this record format.
 pub const SCHEMA: &str = "wipeproof/certificate/v1";
-/// Version of the PDF layout the record renders to.
-pub const LAYOUT: u32 = 1;
+/// Version of the PDF layout the record renders to. Records made before layout 3 all say 1
+/// (layout 1 or 2, told apart by the PDF's fonts); from layout 3 on the record names it.
+pub const LAYOUT: u32 = 3;
 /// The sanitization policy the level is judged by.
 pub const DEFAULT_POLICY: &str = "NIST SP 800-88 Rev. 2 / IEEE 2883-2022";
 
@@ -315,7 +316,7 @@ impl Record {
                 record.schema
             )));
         }
-        if record.layout != LAYOUT {
+        if record.layout != 1 && record.layout != LAYOUT {
             return Err(RecordError::Schema(format!(
                 "layout {} is unknown (this tool renders layout {LAYOUT})",
                 record.layout
@@ -361,8 +362,18 @@ impl super::signable::Signable for Record {
                 super::v1::layout(self, record_sha256, signature_b64)
             }
             super::issue::LayoutVersion::V2 => {
+                super::v2::layout(self, record_sha256, signature_b64)
+            }
+            super::issue::LayoutVersion::V3 => {
                 super::layout::layout(self, record_sha256, signature_b64)
             }
+        }
+    }
+    fn layout_version(&self, drawn: super::issue::LayoutVersion) -> super::issue::LayoutVersion {
+        if self.layout >= 3 {
+            super::issue::LayoutVersion::V3
+        } else {
+            drawn
         }
     }
     fn unshowable(&self, version: super::issue::LayoutVersion) -> Vec<(String, char)> {
@@ -370,7 +381,7 @@ impl super::signable::Signable for Record {
             super::issue::LayoutVersion::V1 => {
                 super::layout::unshowable(self, |c| super::winansi::byte(c).is_some())
             }
-            super::issue::LayoutVersion::V2 => {
+            super::issue::LayoutVersion::V2 | super::issue::LayoutVersion::V3 => {
                 super::layout::unshowable(self, super::fonts::showable)
             }
         }
@@ -422,7 +433,13 @@ impl MethodInfo {
             ),
             level: m.map(|m| m.level).unwrap_or(Level::Clear),
             policy: DEFAULT_POLICY.into(),
-            reference: m.map(|m| m.reference.to_string()).unwrap_or_default(),
+            // Overwrite levels are judged by the default policy: its reference follows it.
+            reference: m
+                .map(|m| {
+                    m.reference
+                        .under(crate::erase::firmware::policy::Policy::DEFAULT)
+                })
+                .unwrap_or_default(),
             rounds: plan.rounds,
             blank: plan.blank,
         }

@@ -33,6 +33,12 @@ pub trait Signable: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt:
     /// Its pages drawn with `version`.
     fn pages(&self, version: LayoutVersion, record_sha256: &str, signature_b64: &str) -> Vec<Page>;
     /// The characters of the record that the pages of `version` cannot show.
+    /// The layout this record is drawn with, given the one its PDF's structure shows
+    /// (`LayoutVersion::V2` for a record not yet drawn): records that name their layout
+    /// override it.
+    fn layout_version(&self, drawn: LayoutVersion) -> LayoutVersion {
+        drawn
+    }
     fn unshowable(&self, version: LayoutVersion) -> Vec<(String, char)>;
     /// The file name (without extension) it is written under.
     fn file_stem(&self) -> String;

@@ -93,6 +93,25 @@ enum P {
     Rand,
 }
 
+/// Where a method is defined: a clause of the sanitization policy in force (cited by the
+/// policy's own revision, so a Rev. 2 level never stands beside a Rev. 1 reference), or a
+/// document of its own (a standard that named the method).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    Policy(&'static str),
+    Other(&'static str),
+}
+
+impl Reference {
+    /// The reference as a certificate shows it, under `policy`.
+    pub fn under(&self, policy: super::firmware::policy::Policy) -> String {
+        match self {
+            Reference::Policy(what) => policy.cite(what),
+            Reference::Other(text) => (*text).to_string(),
+        }
+    }
+}
+
 /// A named overwrite method.
 #[derive(Debug)]
 pub struct Method {
@@ -100,7 +119,7 @@ pub struct Method {
     pub title: &'static str,
     pub level: Level,
     /// Where the method is defined.
-    pub reference: &'static str,
+    pub reference: Reference,
     /// The passes that the method requires to be verified.
     pub verify: VerifyPasses,
     passes: &'static [P],
@@ -166,7 +185,7 @@ pub static METHODS: &[Method] = &[
         name: "zero",
         title: "Single pass of zeros",
         level: Level::Clear,
-        reference: "NIST SP 800-88 Rev. 1 Appendix A (Clear: overwrite with a fixed value)",
+        reference: Reference::Policy("Clear: overwrite with a fixed value"),
         verify: VerifyPasses::Last,
         passes: &[P::C(0x00)],
     },
@@ -174,7 +193,7 @@ pub static METHODS: &[Method] = &[
         name: "one",
         title: "Single pass of ones (0xFF)",
         level: Level::Clear,
-        reference: "NIST SP 800-88 Rev. 1 Appendix A (Clear: overwrite with a fixed value)",
+        reference: Reference::Policy("Clear: overwrite with a fixed value"),
         verify: VerifyPasses::Last,
         passes: &[P::C(0xFF)],
     },
@@ -182,7 +201,7 @@ pub static METHODS: &[Method] = &[
         name: "random",
         title: "Single pass of CSPRNG data",
         level: Level::Clear,
-        reference: "NIST SP 800-88 Rev. 1 Appendix A (Clear: overwrite with random data)",
+        reference: Reference::Policy("Clear: overwrite with random data"),
         verify: VerifyPasses::Last,
         passes: &[P::Rand],
     },
@@ -190,7 +209,7 @@ pub static METHODS: &[Method] = &[
         name: "dod-3pass",
         title: "DoD 5220.22-M (E) short: zeros, ones, random",
         level: Level::Clear,
-        reference: "US DoD 5220.22-M (1995) 8-306, method (E)",
+        reference: Reference::Other("US DoD 5220.22-M (1995) 8-306, method (E)"),
         verify: VerifyPasses::Last,
         passes: &[P::C(0x00), P::C(0xFF), P::Rand],
     },
@@ -198,7 +217,7 @@ pub static METHODS: &[Method] = &[
         name: "dod-7pass",
         title: "DoD 5220.22-M (ECE): (E), random, (E)",
         level: Level::Clear,
-        reference: "US DoD 5220.22-M (1995) 8-306, method (ECE)",
+        reference: Reference::Other("US DoD 5220.22-M (1995) 8-306, method (ECE)"),
         verify: VerifyPasses::All,
         passes: &[
             P::C(0x00),
@@ -214,7 +233,7 @@ pub static METHODS: &[Method] = &[
         name: "hmg-is5-enhanced",
         title: "HMG IS5 Enhanced: zeros, ones, random, verified",
         level: Level::Clear,
-        reference: "UK HMG Infosec Standard 5 (2007), Enhanced Standard",
+        reference: Reference::Other("UK HMG Infosec Standard 5 (2007), Enhanced Standard"),
         verify: VerifyPasses::Last,
         passes: &[P::C(0x00), P::C(0xFF), P::Rand],
     },
@@ -222,7 +241,9 @@ pub static METHODS: &[Method] = &[
         name: "gutmann",
         title: "Gutmann 35 passes",
         level: Level::Clear,
-        reference: "P. Gutmann, Secure Deletion of Data from Magnetic and Solid-State Memory (1996)",
+        reference: Reference::Other(
+            "P. Gutmann, Secure Deletion of Data from Magnetic and Solid-State Memory (1996)",
+        ),
         verify: VerifyPasses::Last,
         passes: GUTMANN,
     },
@@ -230,7 +251,7 @@ pub static METHODS: &[Method] = &[
         name: "schneier",
         title: "Schneier 7 passes: ones, zeros, five random",
         level: Level::Clear,
-        reference: "B. Schneier, Applied Cryptography, 2nd ed. (1996), 10.9",
+        reference: Reference::Other("B. Schneier, Applied Cryptography, 2nd ed. (1996), 10.9"),
         verify: VerifyPasses::Last,
         passes: &[
             P::C(0xFF),
@@ -332,7 +353,28 @@ impl OverwritePlan {
 
 #[cfg(test)]
 mod tests {
+    use super::super::firmware::policy::Policy;
     use super::*;
+
+    #[test]
+    fn a_policy_reference_cites_the_policy_in_force() {
+        let zero = find("zero").unwrap();
+        let rev2 = zero.reference.under(Policy::Nist80088Rev2);
+        assert_eq!(
+            rev2,
+            "NIST SP 800-88 Rev. 2 / IEEE 2883-2022 (Clear: overwrite with a fixed value)"
+        );
+        assert!(!rev2.contains("Rev. 1"), "{rev2}");
+        let rev1 = zero.reference.under(Policy::Nist80088Rev1);
+        assert!(
+            rev1.starts_with("NIST SP 800-88 Rev. 1 Appendix A"),
+            "{rev1}"
+        );
+        for m in METHODS {
+            let r = m.reference.under(Policy::DEFAULT);
+            assert!(!r.contains("Rev. 1"), "{}: {r}", m.name);
+        }
+    }
 
     #[test]
     fn table_is_consistent() {
@@ -343,7 +385,7 @@ mod tests {
         for m in METHODS {
             assert!(!m.passes.is_empty(), "{} has no passes", m.name);
             assert_eq!(m.level, Level::Clear, "overwrite is Clear");
-            assert!(!m.reference.is_empty());
+            assert!(!m.reference.under(Policy::Nist80088Rev2).is_empty());
         }
         assert_eq!(find("gutmann").unwrap().passes().len(), 35);
         assert_eq!(find("dod-7pass").unwrap().passes().len(), 7);

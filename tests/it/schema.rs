@@ -194,3 +194,25 @@ fn the_example_certificate_verifies_with_its_public_key() {
     ]);
     assert_eq!(code, 0, "{report}");
 }
+
+/// A certificate drawn with layout 2 (wipeproof 0.1.0, two pages, before the one-page layout 3)
+/// still verifies byte for byte: verification redraws it with the layout it was made with.
+#[test]
+fn a_layout_2_certificate_still_verifies() {
+    let auditor = Home::new();
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificate-layout2"
+    );
+    let (code, report) = auditor.json(&[
+        "verify",
+        &format!("{dir}/example-certificate.pdf"),
+        "--trust",
+        &format!("{dir}/station-public-key.pem"),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    let text = report.to_string();
+    assert!(text.contains("layout 2"), "{text}");
+    assert!(text.contains("byte-identical"), "{text}");
+}

@@ -463,6 +463,8 @@ mod tests {
         let key = StationKey::generate().unwrap();
         let mut record = sample_record();
         record.organisation.name = "Łódź Recykling".into();
+        // Certificates drawn with layouts 1 and 2 say `"layout": 1`.
+        record.layout = 1;
         record.key_id = key.key_id();
         let canonical = record.canonical_bytes().unwrap();
         let signature = key.sign(&canonical).to_bytes();

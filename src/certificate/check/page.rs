@@ -57,7 +57,8 @@ pub(super) fn check_pdf<R: Signable>(
     let version = doc
         .as_ref()
         .map(structure::layout_version)
-        .unwrap_or(LayoutVersion::V2);
+        .map(|drawn| record.layout_version(drawn))
+        .unwrap_or(record.layout_version(LayoutVersion::V2));
     let (expected, cannot_show) = (
         record.pages(version, &sha, &sig_b64),
         record.unshowable(version),
@@ -169,6 +170,7 @@ pub(super) fn check_pdf<R: Signable>(
                 match version {
                     LayoutVersion::V1 => 1,
                     LayoutVersion::V2 => 2,
+                    LayoutVersion::V3 => 3,
                 }
             ),
         ),

@@ -67,6 +67,9 @@ impl std::str::FromStr for Policy {
 }
 
 impl Policy {
+    /// The policy overwrite levels are judged by, and firmware levels unless configured.
+    pub const DEFAULT: Policy = Policy::Nist80088Rev2;
+
     pub fn name(&self) -> &'static str {
         match self {
             Policy::Nist80088Rev2 => "nist-800-88r2",
@@ -79,6 +82,15 @@ impl Policy {
         match self {
             Policy::Nist80088Rev2 => "NIST SP 800-88 Rev. 2 / IEEE 2883-2022",
             Policy::Nist80088Rev1 => "NIST SP 800-88 Rev. 1 (2014), Appendix A (legacy)",
+        }
+    }
+
+    /// A clause of this policy, cited: the Rev. 2 tables are IEEE 2883-2022's, Rev. 1's are
+    /// its Appendix A.
+    pub fn cite(&self, what: &str) -> String {
+        match self {
+            Policy::Nist80088Rev2 => format!("NIST SP 800-88 Rev. 2 / IEEE 2883-2022 ({what})"),
+            Policy::Nist80088Rev1 => format!("NIST SP 800-88 Rev. 1 Appendix A ({what})"),
         }
     }
 

@@ -17,6 +17,7 @@ use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
 use crate::certificate::issue::{LayoutVersion, SignatureBlock, SignedCertificate, render_pdf_as};
 use crate::certificate::keys::public_pem;
+use crate::certificate::signable::Signable;
 use crate::certificate::strict_json;
 use crate::register::Page;
 use crate::register::lookup::StoredCertificate;
@@ -463,7 +464,9 @@ fn draw_pdf(
     })
     .map_err(|e| e.to_string())?;
     json.push(b'\n');
-    let version = layout_of(&cert.record.tool.version);
+    let version = cert
+        .record
+        .layout_version(layout_of(&cert.record.tool.version));
     render_pdf_as(
         version,
         &cert.record,
