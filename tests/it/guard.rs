@@ -526,12 +526,15 @@ fn list_shows_a_drive_another_wipeproof_is_wiping_as_busy_with_its_pid() {
             .cloned()
             .unwrap_or_default()
     };
+    // The look that finds the wipe holding the drive is the one checked: a look made while
+    // the wipe is still opening the drive sees it free.
+    let mut seen = serde_json::Value::Null;
     wait_for("the wipe to hold the drive", || {
         let (_, json) = home.json(&["list", "--json"]);
-        !drive(&json)["busy"].is_null()
+        seen = drive(&json);
+        !seen["busy"].is_null()
     });
-    let (_, json) = home.json(&["list", "--json"]);
-    let d = drive(&json);
+    let d = seen;
     assert_eq!(d["busy"]["pid"], pid, "{d}");
     assert_eq!(d["busy"]["program"], "wipeproof", "{d}");
     let table = stdout(&home.run(&["list"]));
