@@ -32,8 +32,7 @@ impl SqlRegister<SqliteStore> {
         let conn = rusqlite::Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(fail)?;
+        wal_mode(&conn).map_err(fail)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(fail)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -43,6 +42,25 @@ impl SqlRegister<SqliteStore> {
         let mut store = SqliteStore { conn, path: shown };
         store.migrate()?;
         Ok(SqlRegister::new(store))
+    }
+}
+
+/// Puts the file in WAL mode. Switching needs the file to itself for an instant, and SQLite
+/// answers SQLITE_BUSY at once, without its busy handler, while another connection opening the
+/// same new file holds it (registers opened at once, a server and a command starting together);
+/// so the switch is tried again for as long as the busy timeout allows.
+fn wal_mode(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
