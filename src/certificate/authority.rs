@@ -3,8 +3,8 @@
 //! A station's PDF signing certificate is self-signed until the register it is enrolled on
 //! issues it one: the register's CA (an ECDSA P-256 key and a self-signed CA certificate, made
 //! at the first `serve` or `stations add`, or imported with `wipeproof ca import`) is kept in
-//! the register's keys directory beside its own key (`register-ca-key.pem`, mode 0600, and
-//! `register-ca.pem`). `stations add` issues the enrolled station a certificate for the P-256
+//! the register's keys directory beside its own key (`ca-key.pem`, mode 0600, and
+//! `ca.pem`). `stations add` issues the enrolled station a certificate for the P-256
 //! key its own (self-signed) certificate holds, with the same subject (which names the
 //! station's Ed25519 key id); the station fetches it at its next sync and signs its PDFs with
 //! it, the CMS carrying the CA certificate too. An auditor then trusts one certificate, the
@@ -46,9 +46,9 @@ use super::x509;
 use crate::durable::{WriteOptions, write_atomic, write_atomic_with};
 
 /// File name of the CA's private key in the register's keys directory.
-pub const CA_KEY_FILE: &str = "register-ca-key.pem";
+pub const CA_KEY_FILE: &str = "ca-key.pem";
 /// File name of the CA's certificate in the register's keys directory.
-pub const CA_CERTIFICATE_FILE: &str = "register-ca.pem";
+pub const CA_CERTIFICATE_FILE: &str = "ca.pem";
 
 /// What can go wrong with the register's CA.
 #[derive(Debug, thiserror::Error)]
