@@ -95,7 +95,11 @@ pub struct Authority {
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Authority({})", self.certificate.tbs_certificate().subject())
+        write!(
+            f,
+            "Authority({})",
+            self.certificate.tbs_certificate().subject()
+        )
     }
 }
 
@@ -324,7 +328,10 @@ impl Authority {
             .map_err(|e| bad(cert_path, format!("not a PEM certificate: {e}")))?;
         let certified = x509::p256_key(&certificate);
         if certified.as_ref() != Some(key.verifying_key()) {
-            return Err(bad(cert_path, format!("it does not certify {}", key_path.display())));
+            return Err(bad(
+                cert_path,
+                format!("it does not certify {}", key_path.display()),
+            ));
         }
         let is_ca = certificate
             .tbs_certificate()
@@ -333,7 +340,10 @@ impl Authority {
             .flatten()
             .is_some_and(|(_, b)| b.ca);
         if !is_ca {
-            return Err(bad(cert_path, "it is not a CA certificate (basicConstraints cA)".into()));
+            return Err(bad(
+                cert_path,
+                "it is not a CA certificate (basicConstraints cA)".into(),
+            ));
         }
         Ok(Authority { key, certificate })
     }
@@ -501,7 +511,10 @@ mod tests {
             .unwrap();
         assert!(signed_by(&issued, ca.certificate()));
         assert_eq!(x509::named_key_id(&issued).as_deref(), Some(ID));
-        assert_eq!(x509::p256_key(&issued), x509::p256_key(station.certificate()));
+        assert_eq!(
+            x509::p256_key(&issued),
+            x509::p256_key(station.certificate())
+        );
         let dp = issued
             .tbs_certificate()
             .get_extension::<CrlDistributionPoints>()
@@ -516,12 +529,14 @@ mod tests {
             .crl(&[(serial_hex(&issued), "2026-12-01T10:00:00Z".into())])
             .unwrap();
         use der::Decode;
-        let list = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(
-            &crl,
-        )
-        .unwrap();
+        let list =
+            x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&crl)
+                .unwrap();
         let revoked = list.tbs_cert_list.revoked_certificates.unwrap();
-        assert_eq!(revoked[0].serial_number, *issued.tbs_certificate().serial_number());
+        assert_eq!(
+            revoked[0].serial_number,
+            *issued.tbs_certificate().serial_number()
+        );
     }
 
     #[test]

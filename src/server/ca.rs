@@ -102,11 +102,11 @@ pub(super) async fn station_certificate(
         };
         match issued
             .into_iter()
-            .filter(|c| c.key_id == key_id && c.revoked_at.is_none())
-            .next_back()
+            .rfind(|c| c.key_id == key_id && c.revoked_at.is_none())
         {
-            Some(c) => axum::Json(json!({ "certificate": c.certificate, "ca": ca_pem }))
-                .into_response(),
+            Some(c) => {
+                axum::Json(json!({ "certificate": c.certificate, "ca": ca_pem })).into_response()
+            }
             None => json_error(
                 StatusCode::NOT_FOUND,
                 format!(

@@ -6,11 +6,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
 
-use super::{api, ca};
 use super::state::AppState;
 use super::web::{
     assets, auth, collections, custody, goods_in, layout, login, stations, trust, verify,
 };
+use super::{api, ca};
 use crate::register::accounts::Permission;
 
 pub use super::web::auth::Access;
@@ -327,7 +327,8 @@ mod tests {
                         "/login",
                         "/style.css",
                         "/goods-in.js"
-                    ].contains(&r.path),
+                    ]
+                    .contains(&r.path),
                     "{} is open to anyone: is that meant?",
                     r.path
                 );

@@ -60,7 +60,10 @@ pub fn fetch_and_install(
         url: url.into(),
         message,
     };
-    let mut response = agent.get(&endpoint).call().map_err(|e| fetch(e.to_string()))?;
+    let mut response = agent
+        .get(&endpoint)
+        .call()
+        .map_err(|e| fetch(e.to_string()))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()

@@ -115,16 +115,42 @@ fn a_station_signs_under_the_register_s_ca_and_its_revocation_is_in_the_crl(back
     let serial = serial.trim().trim_start_matches("serial=").to_string();
     let crl = dir.path().join("before.crl");
     download(url, "/api/v1/crl", &crl);
-    let text = openssl(&["crl", "-inform", "DER", "-in", crl.to_str().unwrap(), "-text", "-noout"]);
+    let text = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl.to_str().unwrap(),
+        "-text",
+        "-noout",
+    ]);
     assert!(!text.contains(&serial), "not revoked yet: {text}");
     let out = central.run(&["stations", "revoke", "bay-ca"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let crl = dir.path().join("after.crl");
     download(url, "/api/v1/crl", &crl);
-    let text = openssl(&["crl", "-inform", "DER", "-in", crl.to_str().unwrap(), "-text", "-noout"]);
-    assert!(text.contains(&format!("Serial Number: {serial}")), "{serial} in {text}");
+    let text = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl.to_str().unwrap(),
+        "-text",
+        "-noout",
+    ]);
+    assert!(
+        text.contains(&format!("Serial Number: {serial}")),
+        "{serial} in {text}"
+    );
     let out = Command::new("openssl")
-        .args(["crl", "-inform", "DER", "-in", crl.to_str().unwrap(), "-noout"])
+        .args([
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            crl.to_str().unwrap(),
+            "-noout",
+        ])
         .args(["-CAfile", ca.to_str().unwrap()])
         .output()
         .unwrap();
@@ -167,8 +193,14 @@ fn the_verify_page_checks_reports_and_the_trust_page_serves_the_ca(backend: Back
 
     let page = upload(url, &report);
     assert!(!page.contains("no embedded record.json"), "{page}");
-    assert!(page.contains("The report is genuine and untouched"), "{page}");
-    assert!(page.contains("COL-1") && page.contains("Acme Insurance"), "{page}");
+    assert!(
+        page.contains("The report is genuine and untouched"),
+        "{page}"
+    );
+    assert!(
+        page.contains("COL-1") && page.contains("Acme Insurance"),
+        "{page}"
+    );
     // A report with one byte of its pages changed is not valid.
     let mut bytes = std::fs::read(&report).unwrap();
     let at = bytes.windows(4).position(|w| w == b"/T(w").unwrap() + 3;
@@ -184,7 +216,11 @@ fn the_verify_page_checks_reports_and_the_trust_page_serves_the_ca(backend: Back
     assert_eq!(trust.status, 200);
     let pem = get(url, "/api/v1/ca.pem", Cred::None);
     assert_eq!(pem.status, 200);
-    assert!(pem.body.starts_with("-----BEGIN CERTIFICATE-----"), "{}", pem.body);
+    assert!(
+        pem.body.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{}",
+        pem.body
+    );
     for shown in [
         "href=\"/api/v1/ca.pem\"",
         "href=\"/api/v1/crl\"",

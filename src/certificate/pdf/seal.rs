@@ -429,10 +429,7 @@ fn der_prefix(padded: &[u8]) -> Result<&[u8], String> {
 /// Checks a CMS SignedData made as [`signed_data`] makes it over a document hashing to
 /// `digest`; returns the signer's certificate and the CA certificate that issued it, if a CA
 /// did.
-fn check_cms(
-    der: &[u8],
-    digest: &[u8],
-) -> Result<(Certificate, Option<Certificate>), String> {
+fn check_cms(der: &[u8], digest: &[u8]) -> Result<(Certificate, Option<Certificate>), String> {
     let asn = |e: der::Error| format!("the CMS signature cannot be read: {e}");
     let info = ContentInfo::from_der(der).map_err(asn)?;
     if info.content_type != ID_SIGNED_DATA {
@@ -522,9 +519,9 @@ fn issuer_in(cert: &Certificate, certs: &[&Certificate]) -> Result<Option<Certif
             cert.tbs_certificate().issuer()
         )),
         [ca] if !self_signed && authority::signed_by(cert, ca) => Ok(Some((**ca).clone())),
-        _ => Err(
-            "the CMS signature carries a CA certificate that did not issue the signer's".into(),
-        ),
+        _ => {
+            Err("the CMS signature carries a CA certificate that did not issue the signer's".into())
+        }
     }
 }
 

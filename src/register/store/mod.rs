@@ -349,9 +349,8 @@ impl<S: Store> Register for SqlRegister<S> {
         serial: &str,
         pem: &str,
     ) -> Result<(), RegisterError> {
-        self.store.write(&mut |tx, path| {
-            stations::record_certificate(tx, path, key_id, serial, pem)
-        })
+        self.store
+            .write(&mut |tx, path| stations::record_certificate(tx, path, key_id, serial, pem))
     }
 
     fn station_certificates(&self) -> Result<Vec<StationCertificateView>, RegisterError> {

@@ -209,16 +209,16 @@ pub async fn upload(
     let checked = tokio::task::spawn_blocking(move || {
         // A collection report is checked by its own checks, as `wipeproof verify` does.
         match verify_report_bytes(&bytes, &shown, &trust) {
-            Ok(Some(verdict)) => Checked::Report(verdict),
-            Ok(None) => Checked::Certificate(
+            Ok(Some(verdict)) => Checked::Report(Box::new(verdict)),
+            Ok(None) => Checked::Certificate(Box::new(
                 verify_bytes(&bytes, &shown, &trust, None).unwrap_or_else(Report::unreadable),
-            ),
-            Err(e) => Checked::Certificate(Report::unreadable(&e)),
+            )),
+            Err(e) => Checked::Certificate(Box::new(Report::unreadable(&e))),
         }
     })
     .await;
     let report = match checked {
-        Ok(Checked::Certificate(r)) => r,
+        Ok(Checked::Certificate(r)) => *r,
         Ok(Checked::Report(v)) => return report_page(&signed, &name, &v),
         Err(e) => return layout::failed(&signed, e),
     };
@@ -270,8 +270,8 @@ pub async fn upload(
 
 /// What an upload was checked as.
 enum Checked {
-    Certificate(Report),
-    Report(ReportVerdict),
+    Certificate(Box<Report>),
+    Report(Box<ReportVerdict>),
 }
 
 /// The page of a checked collection report.
