@@ -76,6 +76,38 @@ pub(super) fn load_or_create(state: &StateDir) -> anyhow::Result<Authority> {
     Ok(ca)
 }
 
+/// Issues the register's own PDF key (it signs the collection reports the register's pages and
+/// `wipeproof report` hand out) a certificate under its CA, so that the one CA an auditor
+/// trusts covers those reports too. Nothing to do without a register key, or when it is done.
+pub(super) fn certify_own(state: &StateDir, ca: &Authority) -> anyhow::Result<()> {
+    use crate::certificate::keys::{KeyError, StationKey};
+    let dir = state.keys_dir();
+    let mut key = match StationKey::load(&dir) {
+        Ok(k) => k,
+        Err(KeyError::Missing(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if key.pdf_signer().issuer() == Some(ca.certificate()) {
+        return Ok(());
+    }
+    let id = key.key_id();
+    let own = dir.join(crate::certificate::x509::CERTIFICATE_FILE);
+    let crl_url = state.config.register.crl_url();
+    let issued = ca.issue(
+        key.pdf_signer().certificate(),
+        &id,
+        crl_url.as_deref(),
+        &own,
+    )?;
+    key.pdf_signer_mut()
+        .install_issued(&dir, &id, &issued, ca.certificate())?;
+    crate::stderr_line!(
+        "wipeproof: the register's own PDF signing certificate ({}) is now issued by its CA",
+        own.display()
+    );
+    Ok(())
+}
+
 /// Issues `station` a certificate under the register's CA for the PDF key its enrolment text
 /// (`keys export` output) certifies, and stores it. `Ok(None)`: the text holds no certificate
 /// (a station from before PDF signatures), so its PDFs stay self-signed.

@@ -329,6 +329,8 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
             args.listen
         );
     }
+    let authority = super::ca::load_or_create(state)?;
+    super::ca::certify_own(state, &authority)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let opts = server::ServeOptions {
         read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
@@ -340,7 +342,7 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 address: state.config.organisation.address.clone(),
             },
             station_id: state.config.station.id.clone(),
-            authority: Some(std::sync::Arc::new(super::ca::load_or_create(state)?)),
+            authority: Some(std::sync::Arc::new(authority)),
             crl_url: state.config.register.crl_url(),
             ..WebSettings::default()
         },

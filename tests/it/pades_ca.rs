@@ -211,6 +211,18 @@ fn the_verify_page_checks_reports_and_the_trust_page_serves_the_ca(backend: Back
     assert!(page.contains("Not valid"), "{page}");
     assert!(page.contains("pdf_signature"), "{page}");
 
+    // The register's own reports are signed under its CA too, once it serves: trusted with
+    // only the CA in the NSS database.
+    let (code, v) = central.json(&["report", "COL-1", "--json"]);
+    assert_eq!(code, 0, "{v}");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    download(url, "/api/v1/ca.pem", &ca);
+    let db = nss_trusting(dir.path(), &ca);
+    let out = pdfsig(&db, Path::new(v["pdf"].as_str().unwrap()));
+    assert!(out.contains("Signature is Valid"), "{out}");
+    assert!(out.contains("Certificate is Trusted"), "{out}");
+
     let cookie = sign_in(url, "ann", PASSWORD);
     let trust = get(url, "/trust", Cred::Cookie(&cookie));
     assert_eq!(trust.status, 200);
