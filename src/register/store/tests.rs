@@ -172,8 +172,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        8,
-        "every migration, station names (8) the last"
+        9,
+        "every migration, station certificates (9) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -322,8 +322,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        8,
-        "every migration, station names (8) the last"
+        9,
+        "every migration, station certificates (9) the last"
     );
 }
 
