@@ -144,8 +144,16 @@ pub fn sync(
         .into_iter()
         .map(|item| Outgoing {
             id: item.certificate_id,
-            what: "certificate",
-            endpoint: format!("{base}/api/v1/certificates"),
+            what: if item.computer {
+                "computer certificate"
+            } else {
+                "certificate"
+            },
+            endpoint: if item.computer {
+                format!("{base}/api/v1/computers")
+            } else {
+                format!("{base}/api/v1/certificates")
+            },
             document: Ok(item.document),
             certificate: true,
         })
@@ -489,6 +497,7 @@ mod tests {
     fn item(id: &str, previous: Option<&str>) -> OutboxItem {
         let previous = previous.map(|p| serde_json::json!({ "id": p, "record_sha256": "x" }));
         OutboxItem {
+            computer: false,
             certificate_id: id.into(),
             document: serde_json::json!({ "record": { "id": id, "previous": previous } })
                 .to_string(),
