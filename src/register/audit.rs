@@ -390,8 +390,14 @@ mod tests {
             state_from_results(false, true, &[Some("PASS"), Some("FAIL")], None),
             Failed
         );
-        assert_eq!(state_from_results(false, true, &[Some("PASS")], None), Retired);
-        assert_eq!(state_from_results(true, false, &[Some("FAIL")], None), Destroyed);
+        assert_eq!(
+            state_from_results(false, true, &[Some("PASS")], None),
+            Retired
+        );
+        assert_eq!(
+            state_from_results(true, false, &[Some("FAIL")], None),
+            Destroyed
+        );
         // A computer's PASS certificate retires it, even with a drive not wiped on its own.
         assert_eq!(
             state_from_results(false, true, &[Some("PASS"), None], Some("PASS")),

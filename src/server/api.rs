@@ -202,7 +202,9 @@ pub(super) async fn receive_computer(State(state): State<AppState>, body: Body) 
             Err(e) => {
                 return json_error(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("not a computer certificate: {e}; a drive's goes to /api/v1/certificates"),
+                    format!(
+                        "not a computer certificate: {e}; a drive's goes to /api/v1/certificates"
+                    ),
                 );
             }
         };

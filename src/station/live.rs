@@ -429,8 +429,7 @@ impl Live {
         {
             let reason = format!(
                 "computer certificate {} is written ({}) but the register could not store it: {e}; \
-                 the asset keeps its state until it is stored (fix the register, then import the \
-                 JSON again)",
+                 the next `wipeproof sync` stores it once the register can be written",
                 done.issued.record.id,
                 done.issued.json.display()
             );

@@ -68,7 +68,10 @@ pub(super) fn admit_computer(
             Some(r.performed_by.station_id.as_str()),
         ),
         ("organisation.name", Some(r.organisation.name.as_str())),
-        ("inventory.chassis.asset_tag", r.inventory.chassis.asset_tag.as_deref()),
+        (
+            "inventory.chassis.asset_tag",
+            r.inventory.chassis.asset_tag.as_deref(),
+        ),
     ]
     .into_iter()
     .chain(
@@ -132,7 +135,10 @@ fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterE
         let row = stored(tx, p, id).ok()??;
         // Drive and computer certificates alike: the signature block and the chain link.
         let doc: serde_json::Value = serde_json::from_str(&row.document).ok()?;
-        let record_sha256 = doc.pointer("/signature/record_sha256")?.as_str()?.to_string();
+        let record_sha256 = doc
+            .pointer("/signature/record_sha256")?
+            .as_str()?
+            .to_string();
         let previous: Option<ChainLink> = match doc.pointer("/record/previous") {
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(serde_json::from_value(v.clone()).ok()?),

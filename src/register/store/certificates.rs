@@ -393,7 +393,11 @@ fn attach(
 }
 
 /// The state of the asset `tag`, or `None` if there is no such asset.
-pub(super) fn asset_state(tx: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetState>, RegisterError> {
+pub(super) fn asset_state(
+    tx: &dyn Db,
+    p: &str,
+    tag: &str,
+) -> Result<Option<AssetState>, RegisterError> {
     Ok(tx
         .query_opt(
             "SELECT state FROM assets WHERE tag = ?1",
