@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fake_http::FakeServer;
+use crate::fake_snipeit::{Snipe, TOKEN, snipe};
 use crate::station::{Plug, token};
 use crate::support::*;
 
@@ -187,10 +189,34 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
     assert_eq!(audit["ok"], true, "{audit:#}");
     assert_eq!(audit["certificates"], 3, "{audit:#}");
 
-    // A sync sends it to the central register, which verifies it and retires the laptop.
+    // A sync sends it to the central register, which verifies it and retires the laptop, and
+    // to the customer's Snipe-IT, where the laptop's record gets its PDF once.
+    let mut snipe_state = Snipe::new();
+    snipe_state.assets.push(
+        serde_json::json!({"id": 21, "asset_tag": "LAPTOP-1", "serial": "5CG1234XYZ", "assigned_to": null}),
+    );
+    let snipeit = FakeServer::start(snipe_state, snipe);
+    let config = home.path().join("wipeproof.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[connector]]\nname = \"acme-snipeit\"\nkind = \"snipeit\"\nurl = \"{}\"\n\
+         token_env = \"ACME_SNIPEIT_TOKEN\"\nretired_status = \"Wiped\"\n",
+        snipeit.url
+    ));
+    std::fs::write(&config, text).unwrap();
     let server = Server::start(&central);
-    let (code, sync) = home.json(&["sync", "--register", &server.url, "--json"]);
-    assert_eq!(code, 0, "{sync:#}");
+    let sync_now = || {
+        let out = home
+            .command(&["sync", "--register", &server.url, "--json"])
+            .env("ACME_SNIPEIT_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&out)));
+        (out.status.code(), v)
+    };
+    let (code, sync) = sync_now();
+    assert_eq!(code, Some(0), "{sync:#}");
     let sent: Vec<&str> = sync["sent"]
         .as_array()
         .unwrap()
@@ -209,9 +235,36 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
     let (code, audit) = central.json(&["assets", "audit", "--json"]);
     assert_eq!(code, 0, "{audit:#}");
     assert_eq!(audit["ok"], true, "{audit:#}");
-    // Nothing is left to send; sending it again stores nothing new.
-    let (code, again) = home.json(&["sync", "--register", &server.url, "--json"]);
-    assert_eq!(code, 0, "{again:#}");
+    {
+        let s = snipeit.state.lock().unwrap();
+        let computer_pdf = format!("-wipeproof-certificate-{id}.pdf");
+        let uploads: Vec<&(u64, String, String, Vec<u8>)> = s
+            .files
+            .iter()
+            .filter(|f| f.1.ends_with(&computer_pdf))
+            .collect();
+        assert_eq!(
+            uploads.len(),
+            1,
+            "{:?}",
+            s.files.iter().map(|f| &f.1).collect::<Vec<_>>()
+        );
+        assert_eq!(uploads[0].0, 21, "attached to the laptop's record");
+        assert!(uploads[0].3.starts_with(b"%PDF"));
+        assert_eq!(
+            s.files.len(),
+            3,
+            "both drives' certificates and the computer's"
+        );
+        assert_eq!(s.asset(21)["status_id"], 4, "the Wiped label");
+    }
+    // Nothing is left to send; sending it again stores nothing new, uploads nothing.
+    let (code, again) = sync_now();
+    assert_eq!(code, Some(0), "{again:#}");
     assert!(again["sent"].as_array().unwrap().is_empty(), "{again:#}");
-    assert_eq!(central.sql_count("SELECT COUNT(*) FROM computer_certificates"), 1);
+    assert_eq!(
+        central.sql_count("SELECT COUNT(*) FROM computer_certificates"),
+        1
+    );
+    assert_eq!(snipeit.state.lock().unwrap().files.len(), 3);
 }
