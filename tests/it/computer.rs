@@ -204,6 +204,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         snipeit.url
     ));
     std::fs::write(&config, text).unwrap();
+    crate::web::add_user(&central, "olga", "compliance", "a long passphrase 7");
     let server = Server::start(&central);
     let sync_now = || {
         let out = home
@@ -258,6 +259,29 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         );
         assert_eq!(s.asset(21)["status_id"], 4, "the Wiped label");
     }
+    // The central register's asset page links it; its page verifies it, its PDF is served.
+    use crate::web::{Cred, get, sign_in};
+    let cookie = sign_in(&server.url, "olga", "a long passphrase 7");
+    let page = get(&server.url, "/assets/LAPTOP-1", Cred::Cookie(&cookie));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Computer certificates"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("href=\"/certificates/{id}\"")),
+        "{}",
+        page.body
+    );
+    let shown = get(
+        &server.url,
+        &format!("/certificates/{id}"),
+        Cred::Cookie(&cookie),
+    );
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let pdf = get(
+        &server.url,
+        &format!("/certificates/{id}/pdf"),
+        Cred::Cookie(&cookie),
+    );
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
     // Nothing is left to send; sending it again stores nothing new, uploads nothing.
     let (code, again) = sync_now();
     assert_eq!(code, Some(0), "{again:#}");
