@@ -83,10 +83,10 @@ fn write_error(e: RegisterError) -> Response {
 fn verified_stations(
     reg: &mut dyn crate::register::Register,
     body: &[u8],
-) -> Result<Vec<StationView>, Response> {
+) -> Result<Vec<StationView>, Box<Response>> {
     let stations = reg
         .stations()
-        .map_err(|e| json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| Box::new(json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))?;
     // Who sent it? Only enrolled stations may store certificates here.
     let claimed = strict_json::value_from_slice(body).ok().and_then(|v| {
         v.pointer("/record/key_id")
@@ -94,19 +94,19 @@ fn verified_stations(
             .map(str::to_string)
     });
     let Some(claimed) = claimed else {
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "the body is not a wipeproof certificate (no record.key_id)",
-        ));
+        )));
     };
     if !stations.iter().any(|s| s.key_id == claimed) {
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::FORBIDDEN,
             format!(
                 "station key {claimed} is not enrolled here; enroll it on the register with \
                  `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
             ),
-        ));
+        )));
     }
     let mut trust = TrustStore::default();
     for s in &stations {
@@ -115,7 +115,7 @@ fn verified_stations(
         }
     }
     let report = verify_bytes(body, "request", &trust, None)
-        .map_err(|e| json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+        .map_err(|e| Box::new(json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())))?;
     if !report.valid {
         let failed: Vec<&str> = report
             .checks
@@ -123,10 +123,10 @@ fn verified_stations(
             .filter(|c| !c.ok)
             .map(|c| c.detail.as_str())
             .collect();
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("the certificate does not verify: {}", failed.join("; ")),
-        ));
+        )));
     }
     Ok(stations)
 }
@@ -155,7 +155,7 @@ pub(super) async fn receive_certificate(State(state): State<AppState>, body: Bod
     let result = with_register(&state, move |reg| -> Response {
         let stations = match verified_stations(reg, &body) {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let cert: SignedCertificate = match strict_json::from_slice(&body) {
             Ok(c) => c,
@@ -195,7 +195,7 @@ pub(super) async fn receive_computer(State(state): State<AppState>, body: Body) 
     let result = with_register(&state, move |reg| -> Response {
         let stations = match verified_stations(reg, &body) {
             Ok(s) => s,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let cert: SignedCertificate<ComputerRecord> = match strict_json::from_slice(&body) {
             Ok(c) => c,

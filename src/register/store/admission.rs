@@ -143,7 +143,7 @@ fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterE
             None | Some(serde_json::Value::Null) => None,
             Some(v) => Some(serde_json::from_value(v.clone()).ok()?),
         };
-        (row.key_id == station.key_id).then(|| Stored {
+        (row.key_id == station.key_id).then_some(Stored {
             received_at: row.received_at,
             record_sha256,
             previous,
