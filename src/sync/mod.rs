@@ -1,6 +1,7 @@
 //! Sending a station's certificates and custody events to the central register.
 //!
-//! Every certificate enters the outbox in the same transaction that stores it, and every custody
+//! Every certificate (a drive's, or a computer's, which goes to `/api/v1/computers`) enters the
+//! outbox in the same transaction that stores it, and every custody
 //! event the central register must know (a destruction, a certificate linked by hand) enters
 //! the event outbox in the transaction that records it. `sync` sends what is pending, one per
 //! request: certificates first (an event may name one), then events, each signed with the
