@@ -58,7 +58,7 @@ pub(crate) fn plan(
                 Err("asset destroyed, but no destroyed_status is configured: nothing sent".into())
             }
         },
-        DeliveryKind::Certificate => {
+        DeliveryKind::Certificate | DeliveryKind::Computer => {
             let id = d.certificate_id.as_deref().unwrap_or(&d.subject);
             let result = d.result.as_deref().unwrap_or("unknown");
             if result != "PASS" {
@@ -78,9 +78,14 @@ pub(crate) fn plan(
                 Some(AssetState::Retired) | None => settings.retired_status.clone(),
                 Some(other) => {
                     notes.push(format!(
-                        "status left as it is: asset {} is {} in the register (not every drive has a PASS certificate)",
+                        "status left as it is: asset {} is {} in the register ({})",
                         d.asset_tag.as_deref().unwrap_or("-"),
-                        other.as_str()
+                        other.as_str(),
+                        if d.kind == DeliveryKind::Computer {
+                            "a drive's latest certificate is not PASS"
+                        } else {
+                            "not every drive has a PASS certificate"
+                        }
                     ));
                     None
                 }

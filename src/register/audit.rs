@@ -100,16 +100,24 @@ impl Audit {
     }
 }
 
-/// The state an asset's drives give it: destroyed if its destruction is recorded; else failed
-/// if a drive's latest certificate failed; retired if every known drive's latest certificate
-/// passed; otherwise received (waiting for its drives), or expected while nothing records its
-/// receipt.
-pub fn state_from_results(destroyed: bool, received: bool, latest: &[Option<&str>]) -> AssetState {
+/// The state an asset's certificates give it: destroyed if its destruction is recorded; else
+/// failed if a drive's latest certificate failed; retired if its latest computer certificate
+/// (`computer`, when the asset is a computer) passed, or if every known drive's latest
+/// certificate passed; otherwise received (waiting for its drives), or expected while nothing
+/// records its receipt.
+pub fn state_from_results(
+    destroyed: bool,
+    received: bool,
+    latest: &[Option<&str>],
+    computer: Option<&str>,
+) -> AssetState {
     if destroyed {
         AssetState::Destroyed
     } else if latest.contains(&Some("FAIL")) {
         AssetState::Failed
-    } else if !latest.is_empty() && latest.iter().all(|r| *r == Some("PASS")) {
+    } else if computer == Some("PASS")
+        || (!latest.is_empty() && latest.iter().all(|r| *r == Some("PASS")))
+    {
         AssetState::Retired
     } else if received {
         AssetState::Received
@@ -370,19 +378,39 @@ mod tests {
         let forged_log = check_states(&[facts(Retired, Retired, Received)]);
         assert!(forged_log[0].message.contains("certificates give received"));
         assert_eq!(
-            state_from_results(false, true, &[Some("PASS"), None]),
+            state_from_results(false, true, &[Some("PASS"), None], None),
             Received
         );
         assert_eq!(
-            state_from_results(false, false, &[Some("PASS"), None]),
+            state_from_results(false, false, &[Some("PASS"), None], None),
             Expected
         );
-        assert_eq!(state_from_results(false, false, &[]), Expected);
+        assert_eq!(state_from_results(false, false, &[], None), Expected);
         assert_eq!(
-            state_from_results(false, true, &[Some("PASS"), Some("FAIL")]),
+            state_from_results(false, true, &[Some("PASS"), Some("FAIL")], None),
             Failed
         );
-        assert_eq!(state_from_results(false, true, &[Some("PASS")]), Retired);
-        assert_eq!(state_from_results(true, false, &[Some("FAIL")]), Destroyed);
+        assert_eq!(
+            state_from_results(false, true, &[Some("PASS")], None),
+            Retired
+        );
+        assert_eq!(
+            state_from_results(true, false, &[Some("FAIL")], None),
+            Destroyed
+        );
+        // A computer's PASS certificate retires it, even with a drive not wiped on its own.
+        assert_eq!(
+            state_from_results(false, true, &[Some("PASS"), None], Some("PASS")),
+            Retired
+        );
+        assert_eq!(state_from_results(false, true, &[], Some("PASS")), Retired);
+        assert_eq!(
+            state_from_results(false, true, &[], Some("NO_STORAGE_FOUND")),
+            Received
+        );
+        assert_eq!(
+            state_from_results(false, true, &[Some("FAIL")], Some("PASS")),
+            Failed
+        );
     }
 }

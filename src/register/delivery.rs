@@ -14,6 +14,9 @@ pub enum DeliveryKind {
     Certificate,
     /// An asset recorded as destroyed: set the destroyed status.
     Destroyed,
+    /// A computer certificate: attach it to the computer's record and, on PASS, set the
+    /// retired status.
+    Computer,
 }
 
 impl DeliveryKind {
@@ -21,6 +24,7 @@ impl DeliveryKind {
         match self {
             DeliveryKind::Certificate => "certificate",
             DeliveryKind::Destroyed => "destroyed",
+            DeliveryKind::Computer => "computer",
         }
     }
 
@@ -28,6 +32,7 @@ impl DeliveryKind {
         match s {
             "certificate" => Some(DeliveryKind::Certificate),
             "destroyed" => Some(DeliveryKind::Destroyed),
+            "computer" => Some(DeliveryKind::Computer),
             _ => None,
         }
     }
@@ -64,15 +69,15 @@ impl DeliveryState {
     }
 }
 
-/// One (certificate or destroyed asset, connector) pair, with what the register knows of it.
+/// One (certificate, computer certificate or destroyed asset, connector) pair, with what the register knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     pub connector: String,
-    /// The certificate id, or `destroyed:TAG`.
+    /// The certificate (or computer certificate) id, or `destroyed:TAG`.
     pub subject: String,
     pub kind: DeliveryKind,
     pub certificate_id: Option<String>,
-    /// PASS, FAIL or INCOMPLETE (certificates only).
+    /// PASS, FAIL or INCOMPLETE (certificates); PASS, FAIL or NO_STORAGE_FOUND (computers).
     pub result: Option<String>,
     pub asset_tag: Option<String>,
     pub asset_serial: Option<String>,

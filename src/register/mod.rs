@@ -36,6 +36,7 @@ pub mod trust;
 
 use serde::{Deserialize, Serialize};
 
+use crate::certificate::computer::ComputerRecord;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::TrustStore;
 pub use audit::Audit;
@@ -201,6 +202,23 @@ pub struct CertificateView {
     pub note: Option<String>,
 }
 
+/// A computer certificate as the register lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComputerView {
+    pub id: String,
+    /// The computer's system serial (else its chassis serial).
+    pub serial: Option<String>,
+    /// PASS, FAIL or NO_STORAGE_FOUND.
+    pub result: String,
+    /// How many drives it lists.
+    pub drives: u64,
+    pub issued_at: String,
+    pub station_id: String,
+    pub matched_by: MatchedBy,
+    /// The station that sent it, as enrolled on this (central) register.
+    pub enrolled_as: Option<String>,
+}
+
 /// An event as the register lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventView {
@@ -220,6 +238,8 @@ pub struct AssetView {
     pub extra: serde_json::Value,
     pub media: Vec<MediaView>,
     pub certificates: Vec<CertificateView>,
+    /// The computer certificates of the asset, when it is a computer the station ran on.
+    pub computers: Vec<ComputerView>,
     pub events: Vec<EventView>,
 }
 
@@ -245,6 +265,8 @@ pub struct AssetFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     pub certificate_id: String,
+    /// A computer certificate (`wipeproof/computer/v1`), not a drive's.
+    pub computer: bool,
     /// The signed certificate JSON.
     pub document: String,
     pub attempts: u64,
@@ -573,6 +595,27 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         asset_tag: Option<&str>,
         outbox: bool,
         actor: &Actor,
+    ) -> Result<Linked, RegisterError>;
+
+    /// Stores a signed computer certificate, links it to the computer's asset (a tag it names,
+    /// else the chassis asset tag, else the system serial, else the review list), moves the
+    /// asset to its state (a PASS retires it), logs it and, if `outbox`, queues it for
+    /// sending: all in one transaction. Storing the same certificate twice changes nothing.
+    fn record_computer(
+        &mut self,
+        cert: &SignedCertificate<ComputerRecord>,
+        document: &str,
+        outbox: bool,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError>;
+
+    /// Central register: stores a computer certificate that verified under the key of the
+    /// station enrolled as `enrolled_as`, by the rules drive certificates are taken by.
+    fn receive_computer(
+        &mut self,
+        cert: &SignedCertificate<ComputerRecord>,
+        document: &str,
+        enrolled_as: &str,
     ) -> Result<Linked, RegisterError>;
 
     fn has_certificate(&self, id: &str) -> Result<bool, RegisterError>;

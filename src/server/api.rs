@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::paging::{api_answer, api_page};
 use super::state::{AppState, json_error, logged, read, read_body, with_register};
 use crate::certificate::check::verify_bytes;
+use crate::certificate::computer::ComputerRecord;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
 use crate::certificate::strict_json;
@@ -77,59 +78,85 @@ fn write_error(e: RegisterError) -> Response {
     json_error(status, e.to_string())
 }
 
+/// The enrolled stations, if `body` is a certificate (a drive's or a computer's) that verifies
+/// under the key of one of them; the answer that refuses it otherwise.
+fn verified_stations(
+    reg: &mut dyn crate::register::Register,
+    body: &[u8],
+) -> Result<Vec<StationView>, Box<Response>> {
+    let stations = reg
+        .stations()
+        .map_err(|e| Box::new(json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))?;
+    // Who sent it? Only enrolled stations may store certificates here.
+    let claimed = strict_json::value_from_slice(body).ok().and_then(|v| {
+        v.pointer("/record/key_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    let Some(claimed) = claimed else {
+        return Err(Box::new(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the body is not a wipeproof certificate (no record.key_id)",
+        )));
+    };
+    if !stations.iter().any(|s| s.key_id == claimed) {
+        return Err(Box::new(json_error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "station key {claimed} is not enrolled here; enroll it on the register with \
+                 `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
+            ),
+        )));
+    }
+    let mut trust = TrustStore::default();
+    for s in &stations {
+        if let Ok(k) = parse_public(&s.public_key_pem, std::path::Path::new(&s.name)) {
+            trust.add(k, format!("station {}", s.name).into());
+        }
+    }
+    let report = verify_bytes(body, "request", &trust, None)
+        .map_err(|e| Box::new(json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())))?;
+    if !report.valid {
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.detail.as_str())
+            .collect();
+        return Err(Box::new(json_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the certificate does not verify: {}", failed.join("; ")),
+        )));
+    }
+    Ok(stations)
+}
+
+/// The answer to a stored (`201`) or already stored (`200`) certificate.
+fn stored_answer(linked: crate::register::Linked) -> Response {
+    let status = if linked.new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut v = serde_json::to_value(&linked).unwrap_or(Value::Null);
+    v["status"] = json!(if linked.new {
+        "stored"
+    } else {
+        "already stored"
+    });
+    (status, axum::Json(v)).into_response()
+}
+
 pub(super) async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
     let body = match read_body(&state, body).await {
         Ok(b) => b.to_vec(),
         Err(r) => return r,
     };
     let result = with_register(&state, move |reg| -> Response {
-        let stations = match reg.stations() {
+        let stations = match verified_stations(reg, &body) {
             Ok(s) => s,
-            Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            Err(r) => return *r,
         };
-        // Who sent it? Only enrolled stations may store certificates here.
-        let claimed = strict_json::value_from_slice(&body).ok().and_then(|v| {
-            v.pointer("/record/key_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
-        let Some(claimed) = claimed else {
-            return json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the body is not a wipeproof certificate (no record.key_id)",
-            );
-        };
-        if !stations.iter().any(|s| s.key_id == claimed) {
-            return json_error(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "station key {claimed} is not enrolled here; enroll it on the register with \
-                     `wipeproof stations add PUBKEY.pem` (the station's `wipeproof keys export`)"
-                ),
-            );
-        }
-        let mut trust = TrustStore::default();
-        for s in &stations {
-            if let Ok(k) = parse_public(&s.public_key_pem, std::path::Path::new(&s.name)) {
-                trust.add(k, format!("station {}", s.name).into());
-            }
-        }
-        let report = match verify_bytes(&body, "request", &trust, None) {
-            Ok(r) => r,
-            Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-        };
-        if !report.valid {
-            let failed: Vec<&str> = report
-                .checks
-                .iter()
-                .filter(|c| !c.ok)
-                .map(|c| c.detail.as_str())
-                .collect();
-            return json_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the certificate does not verify: {}", failed.join("; ")),
-            );
-        }
         let cert: SignedCertificate = match strict_json::from_slice(&body) {
             Ok(c) => c,
             Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
@@ -147,20 +174,53 @@ pub(super) async fn receive_certificate(State(state): State<AppState>, body: Bod
         };
         let document = String::from_utf8_lossy(&body).into_owned();
         match reg.receive_certificate(&cert, &document, &station) {
-            Ok(linked) => {
-                let status = if linked.new {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
-                let mut v = serde_json::to_value(&linked).unwrap_or(Value::Null);
-                v["status"] = json!(if linked.new {
-                    "stored"
-                } else {
-                    "already stored"
-                });
-                (status, axum::Json(v)).into_response()
+            Ok(linked) => stored_answer(linked),
+            Err(e) => write_error(e),
+        }
+    })
+    .await;
+    result.unwrap_or_else(|r| r)
+}
+
+/// `POST /api/v1/computers`: a station's computer certificate (`wipeproof/computer/v1`),
+/// verified and admitted as a drive's certificate is (signature, enrolled key, the chain and
+/// revocation rules of `register::trust`), then linked to the computer's asset, which a PASS
+/// retires. `201` stored, `200` already stored, `403`, `409`, `422` and `425` as for
+/// certificates.
+pub(super) async fn receive_computer(State(state): State<AppState>, body: Body) -> Response {
+    let body = match read_body(&state, body).await {
+        Ok(b) => b.to_vec(),
+        Err(r) => return r,
+    };
+    let result = with_register(&state, move |reg| -> Response {
+        let stations = match verified_stations(reg, &body) {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
+        let cert: SignedCertificate<ComputerRecord> = match strict_json::from_slice(&body) {
+            Ok(c) => c,
+            Err(e) => {
+                return json_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!(
+                        "not a computer certificate: {e}; a drive's goes to /api/v1/certificates"
+                    ),
+                );
             }
+        };
+        let station = match admit(
+            &stations,
+            &cert.record.key_id,
+            &format!("computer certificate {}", cert.record.id),
+            true,
+            &cert.record.performed_by.station_id,
+        ) {
+            Ok(s) => s.name.clone(),
+            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
+        };
+        let document = String::from_utf8_lossy(&body).into_owned();
+        match reg.receive_computer(&cert, &document, &station) {
+            Ok(linked) => stored_answer(linked),
             Err(e) => write_error(e),
         }
     })

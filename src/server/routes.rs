@@ -56,6 +56,13 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: Post,
+        path: "/api/v1/computers",
+        example: "/api/v1/computers",
+        access: Station,
+        handler: || post(api::receive_computer),
+    },
+    Route {
+        method: Post,
         path: "/api/v1/events",
         example: "/api/v1/events",
         access: Station,

@@ -132,7 +132,8 @@ impl StationContext {
 }
 
 /// Records certificates found in the certificate directory that the register does not have
-/// (a crash between writing a certificate and storing it): nothing is lost. Returns how many.
+/// (a crash between writing a certificate and storing it), computer certificates included:
+/// nothing is lost. Returns how many.
 pub fn reconcile(state: &StateDir, register: &mut dyn Register) -> usize {
     let dir = state.certificates_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -151,6 +152,18 @@ pub fn reconcile(state: &StateDir, register: &mut dyn Register) -> usize {
         };
         let Ok(cert) = serde_json::from_str::<crate::certificate::issue::SignedCertificate>(&text)
         else {
+            // A computer certificate: storing it again changes nothing.
+            if let Ok(computer) = serde_json::from_str::<
+                crate::certificate::issue::SignedCertificate<
+                    crate::certificate::computer::ComputerRecord,
+                >,
+            >(&text)
+                && register
+                    .record_computer(&computer, &text, true, &who)
+                    .is_ok_and(|l| l.new)
+            {
+                found += 1;
+            }
             continue;
         };
         if register.has_certificate(&cert.record.id).unwrap_or(true) {

@@ -403,11 +403,11 @@ impl Live {
         let Some(records) = c.due() else {
             return;
         };
-        let what = match self
+        let done = self
             .session
             .recorder()
-            .record_computer(&c.inventory, &records)
-        {
+            .record_computer(&c.inventory, &records);
+        let what = match &done {
             Ok(done) => What::ComputerCertified {
                 certificate_id: done.issued.record.id.clone(),
                 result: done.issued.record.result.as_str().to_string(),
@@ -419,9 +419,22 @@ impl Live {
                     .as_ref()
                     .and_then(|l| l.asset_state.map(|s| s.as_str().to_string())),
             },
-            Err(reason) => What::Failed { reason },
+            Err(reason) => What::Failed {
+                reason: reason.clone(),
+            },
         };
         emit(self.sink.as_ref(), "computer", what);
+        if let Ok(done) = &done
+            && let Some(e) = &done.register_error
+        {
+            let reason = format!(
+                "computer certificate {} is written ({}) but the register could not store it: {e}; \
+                 the next `wipeproof sync` stores it once the register can be written",
+                done.issued.record.id,
+                done.issued.json.display()
+            );
+            emit(self.sink.as_ref(), "computer", What::Failed { reason });
+        }
     }
 
     /// Starts wiping `path` with `method` now. The refusal, if any, also goes to the stream.

@@ -1,5 +1,6 @@
 //! Turns a finished wipe into its record: the signed certificate on disk (before anything
-//! reports the drive done), then the register entry and outbox row in one transaction.
+//! reports the drive done), then the register entry and outbox row in one transaction. The
+//! computer certificate (when the computer is the asset) goes the same way.
 
 use crate::certificate::computer::{ComputerContext, ComputerRecord, Host};
 use crate::certificate::issue::{Issued, issue, issue_record};
@@ -159,10 +160,21 @@ impl Recorder {
         let record = ComputerRecord::from_drives(inventory.clone(), drives, ctx);
         let issued = issue_record(record, &self.key, &self.ctx.certificates, |_| Ok(None))
             .map_err(|e| e.to_string())?;
+        // Written first; then the register links it to the computer's asset and queues it.
+        let recorded = issued.signed().map_err(|e| e.to_string()).and_then(|cert| {
+            self.ctx
+                .register()
+                .record_computer(&cert, &issued.document, true, &self.ctx.actor)
+                .map_err(|e| e.to_string())
+        });
+        let (linked, register_error) = match recorded {
+            Ok(l) => (Some(l), None),
+            Err(e) => (None, Some(e)),
+        };
         Ok(ComputerDelivered {
             issued,
-            linked: None,
-            register_error: None,
+            linked,
+            register_error,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Sending a station's certificates and custody events to the central register.
 //!
-//! Every certificate enters the outbox in the same transaction that stores it, and every custody
+//! Every certificate (a drive's, or a computer's, which goes to `/api/v1/computers`) enters the
+//! outbox in the same transaction that stores it, and every custody
 //! event the central register must know (a destruction, a certificate linked by hand) enters
 //! the event outbox in the transaction that records it. `sync` sends what is pending, one per
 //! request: certificates first (an event may name one), then events, each signed with the
@@ -148,8 +149,16 @@ pub fn sync(
         .into_iter()
         .map(|item| Outgoing {
             id: item.certificate_id,
-            what: "certificate",
-            endpoint: format!("{base}/api/v1/certificates"),
+            what: if item.computer {
+                "computer certificate"
+            } else {
+                "certificate"
+            },
+            endpoint: if item.computer {
+                format!("{base}/api/v1/computers")
+            } else {
+                format!("{base}/api/v1/certificates")
+            },
             document: Ok(item.document),
             certificate: true,
         })
@@ -493,6 +502,7 @@ mod tests {
     fn item(id: &str, previous: Option<&str>) -> OutboxItem {
         let previous = previous.map(|p| serde_json::json!({ "id": p, "record_sha256": "x" }));
         OutboxItem {
+            computer: false,
             certificate_id: id.into(),
             document: serde_json::json!({ "record": { "id": id, "previous": previous } })
                 .to_string(),

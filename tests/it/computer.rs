@@ -2,7 +2,9 @@
 //! host inventory is read from the saved QEMU laptop tables (`tests/fixtures/smbios`) wipes two
 //! loop devices present at start, puts the laptop's identity on both drive certificates, links
 //! them to the laptop's asset (imported by its system serial, no tag typed), issues a computer
-//! certificate that verifies, and the laptop's asset ends retired.
+//! certificate that verifies, and the laptop's asset ends retired. The station's register
+//! stores the computer certificate, its audit takes it, and a sync sends it to a central
+//! register (on 127.0.0.1) that retires the laptop there too.
 //!
 //! The station is limited with `--only` to this test's own loop devices.
 
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fake_http::FakeServer;
+use crate::fake_snipeit::{Snipe, TOKEN, snipe};
 use crate::station::{Plug, token};
 use crate::support::*;
 
@@ -64,14 +68,21 @@ fn run_station(home: &Home, only: &str, host_is_asset: &str) -> Vec<Value> {
 
 #[test]
 fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_retires_it() {
+    const MANIFEST: &str = "asset_tag,serial,type\nLAPTOP-1,5CG1234XYZ,laptop\n";
     require_root();
     let home = Home::new();
-    let out = import_manifest(
-        &home,
-        "asset_tag,serial,type\nLAPTOP-1,5CG1234XYZ,laptop\n",
-        "Acme Insurance",
-        "COL-H",
-    );
+    let out = import_manifest(&home, MANIFEST, "Acme Insurance", "COL-H");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The central register knows the laptop and the station (enrolled before it certifies
+    // anything: certificates count from the enrolment).
+    let central = Home::new();
+    let out = import_manifest(&central, MANIFEST, "Acme Insurance", "COL-H");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(home.run(&["keys", "init"]).status.success());
+    set_station_id(&home, "bay-h");
+    let pem = home.path().join("station.pem");
+    std::fs::write(&pem, home.run(&["keys", "export"]).stdout).unwrap();
+    let out = central.run(&["stations", "add", pem.to_str().unwrap(), "--name", "bay-h"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let t = token("host");
     let a = Plug::new(&t, "a", 8 << 20);
@@ -156,4 +167,128 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         home.sql_texts("SELECT state FROM assets WHERE tag = 'LAPTOP-1'"),
         ["retired"]
     );
+
+    // The station's register holds the computer certificate, linked to the laptop's asset,
+    // queued for the central register, and its audit takes it into the station's chain.
+    let id = record["id"].as_str().unwrap();
+    assert_eq!(computer["asset_tag"], "LAPTOP-1", "{computer}");
+    assert_eq!(computer["asset_state"], "retired", "{computer}");
+    assert_eq!(
+        home.sql_texts(
+            "SELECT c.id || ' ' || a.tag || ' ' || c.result FROM computer_certificates c \
+             JOIN assets a ON a.id = c.asset_id"
+        ),
+        [format!("{id} LAPTOP-1 PASS")]
+    );
+    let (code, shown) = home.json(&["assets", "show", "LAPTOP-1", "--json"]);
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown["computers"][0]["id"], id, "{shown:#}");
+    assert_eq!(shown["computers"][0]["drives"], 2);
+    let (code, audit) = home.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 0, "{audit:#}");
+    assert_eq!(audit["ok"], true, "{audit:#}");
+    assert_eq!(audit["certificates"], 3, "{audit:#}");
+
+    // A sync sends it to the central register, which verifies it and retires the laptop, and
+    // to the customer's Snipe-IT, where the laptop's record gets its PDF once.
+    let mut snipe_state = Snipe::new();
+    snipe_state.assets.push(
+        serde_json::json!({"id": 21, "asset_tag": "LAPTOP-1", "serial": "5CG1234XYZ", "assigned_to": null}),
+    );
+    let snipeit = FakeServer::start(snipe_state, snipe);
+    let config = home.path().join("wipeproof.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[connector]]\nname = \"acme-snipeit\"\nkind = \"snipeit\"\nurl = \"{}\"\n\
+         token_env = \"ACME_SNIPEIT_TOKEN\"\nretired_status = \"Wiped\"\n",
+        snipeit.url
+    ));
+    std::fs::write(&config, text).unwrap();
+    crate::web::add_user(&central, "olga", "compliance", "a long passphrase 7");
+    let server = Server::start(&central);
+    let sync_now = || {
+        let out = home
+            .command(&["sync", "--register", &server.url, "--json"])
+            .env("ACME_SNIPEIT_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON ({e}): {}", stderr(&out)));
+        (out.status.code(), v)
+    };
+    let (code, sync) = sync_now();
+    assert_eq!(code, Some(0), "{sync:#}");
+    let sent: Vec<&str> = sync["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(sent.len(), 3, "{sync:#}");
+    assert_eq!(sent.last(), Some(&id), "sent after its drives: {sync:#}");
+    assert_eq!(
+        central.sql_texts(
+            "SELECT c.enrolled_as || ' ' || a.tag || ' ' || a.state FROM computer_certificates c \
+             JOIN assets a ON a.id = c.asset_id"
+        ),
+        ["bay-h LAPTOP-1 retired"]
+    );
+    let (code, audit) = central.json(&["assets", "audit", "--json"]);
+    assert_eq!(code, 0, "{audit:#}");
+    assert_eq!(audit["ok"], true, "{audit:#}");
+    {
+        let s = snipeit.state.lock().unwrap();
+        let computer_pdf = format!("-wipeproof-certificate-{id}.pdf");
+        let uploads: Vec<&(u64, String, String, Vec<u8>)> = s
+            .files
+            .iter()
+            .filter(|f| f.1.ends_with(&computer_pdf))
+            .collect();
+        assert_eq!(
+            uploads.len(),
+            1,
+            "{:?}",
+            s.files.iter().map(|f| &f.1).collect::<Vec<_>>()
+        );
+        assert_eq!(uploads[0].0, 21, "attached to the laptop's record");
+        assert!(uploads[0].3.starts_with(b"%PDF"));
+        assert_eq!(
+            s.files.len(),
+            3,
+            "both drives' certificates and the computer's"
+        );
+        assert_eq!(s.asset(21)["status_id"], 4, "the Wiped label");
+    }
+    // The central register's asset page links it; its page verifies it, its PDF is served.
+    use crate::web::{Cred, get, sign_in};
+    let cookie = sign_in(&server.url, "olga", "a long passphrase 7");
+    let page = get(&server.url, "/assets/LAPTOP-1", Cred::Cookie(&cookie));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Computer certificates"), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("href=\"/certificates/{id}\"")),
+        "{}",
+        page.body
+    );
+    let shown = get(
+        &server.url,
+        &format!("/certificates/{id}"),
+        Cred::Cookie(&cookie),
+    );
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let pdf = get(
+        &server.url,
+        &format!("/certificates/{id}/pdf"),
+        Cred::Cookie(&cookie),
+    );
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
+    // Nothing is left to send; sending it again stores nothing new, uploads nothing.
+    let (code, again) = sync_now();
+    assert_eq!(code, Some(0), "{again:#}");
+    assert!(again["sent"].as_array().unwrap().is_empty(), "{again:#}");
+    assert_eq!(
+        central.sql_count("SELECT COUNT(*) FROM computer_certificates"),
+        1
+    );
+    assert_eq!(snipeit.state.lock().unwrap().files.len(), 3);
 }

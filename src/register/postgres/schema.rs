@@ -244,4 +244,38 @@ CREATE TABLE station_certificates (
 CREATE INDEX station_certificates_key ON station_certificates(key_id);
 "#,
     ),
+    (
+        10,
+        r#"
+CREATE TABLE computer_certificates (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    asset_id BIGINT REFERENCES assets(id),
+    station_id TEXT COLLATE "C" NOT NULL,
+    key_id TEXT COLLATE "C" NOT NULL,
+    serial TEXT COLLATE "C",
+    chassis_asset_tag TEXT COLLATE "C",
+    result TEXT COLLATE "C" NOT NULL,
+    drives BIGINT NOT NULL,
+    issued_at TEXT COLLATE "C" NOT NULL,
+    record_sha256 TEXT COLLATE "C" NOT NULL,
+    matched_by TEXT COLLATE "C" NOT NULL,
+    document TEXT COLLATE "C" NOT NULL,
+    received_at TEXT COLLATE "C" NOT NULL,
+    enrolled_as TEXT COLLATE "C"
+);
+CREATE INDEX computer_certificates_asset ON computer_certificates(asset_id, issued_at);
+CREATE TABLE computer_outbox (
+    certificate_id TEXT COLLATE "C" PRIMARY KEY REFERENCES computer_certificates(id),
+    created_at TEXT COLLATE "C" NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT COLLATE "C",
+    last_attempt_at TEXT COLLATE "C",
+    sent_at TEXT COLLATE "C"
+);
+ALTER TABLE connector_deliveries DROP CONSTRAINT connector_deliveries_kind_check;
+ALTER TABLE connector_deliveries ADD CONSTRAINT connector_deliveries_kind_check
+    CHECK (kind IN ('certificate', 'destroyed', 'computer'));
+ALTER TABLE connector_deliveries DROP CONSTRAINT connector_deliveries_certificate_id_fkey;
+"#,
+    ),
 ];

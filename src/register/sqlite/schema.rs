@@ -136,6 +136,7 @@ CREATE TABLE station_events (
     (7, V7_ACCEPT_THROUGH),
     (8, V8_STATION_NAMES),
     (9, V9_STATION_CERTIFICATES),
+    (10, V10_COMPUTER_CERTIFICATES),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).
@@ -273,4 +274,55 @@ CREATE TABLE station_certificates (
     revoked_at TEXT
 );
 CREATE INDEX station_certificates_key ON station_certificates(key_id);
+";
+
+/// Computer certificates (`wipeproof/computer/v1`): the computer that was the asset and the
+/// certificates of its drives. Kept beside the drives' certificates, linked to the computer's
+/// asset, queued for the central register in their own outbox; a connector delivery may name
+/// one (kind `computer`), so deliveries no longer reference the drives' table alone.
+const V10_COMPUTER_CERTIFICATES: &str = "
+CREATE TABLE computer_certificates (
+    id TEXT PRIMARY KEY,
+    asset_id INTEGER REFERENCES assets(id),
+    station_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    serial TEXT,
+    chassis_asset_tag TEXT,
+    result TEXT NOT NULL,
+    drives INTEGER NOT NULL,
+    issued_at TEXT NOT NULL,
+    record_sha256 TEXT NOT NULL,
+    matched_by TEXT NOT NULL,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    enrolled_as TEXT
+);
+CREATE INDEX computer_certificates_asset ON computer_certificates(asset_id, issued_at);
+CREATE TABLE computer_outbox (
+    certificate_id TEXT PRIMARY KEY REFERENCES computer_certificates(id),
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_attempt_at TEXT,
+    sent_at TEXT
+);
+CREATE TABLE connector_deliveries_v10 (
+    connector TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('certificate', 'destroyed', 'computer')),
+    certificate_id TEXT,
+    asset_tag TEXT,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'skipped')),
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (connector, subject)
+);
+INSERT INTO connector_deliveries_v10 SELECT connector, subject, kind, certificate_id, asset_tag,
+    state, message, attempts, created_at, updated_at FROM connector_deliveries;
+DROP TABLE connector_deliveries;
+ALTER TABLE connector_deliveries_v10 RENAME TO connector_deliveries;
+CREATE INDEX connector_deliveries_certificate ON connector_deliveries(certificate_id);
+CREATE INDEX connector_deliveries_asset ON connector_deliveries(asset_tag);
 ";

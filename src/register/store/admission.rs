@@ -1,14 +1,23 @@
 //! Whether a certificate a station sends may enter the central register, by the rules of
 //! `register::trust`: not dated before the station's enrolment or its predecessor, and after a
-//! revocation only the station's chain up to the certificate named at revocation.
+//! revocation only the station's chain up to the certificate named at revocation. Drive and
+//! computer certificates share the station's chain, so each is looked up in both tables.
 
 use crate::register::db::{Db, params};
 
 use super::{db, views};
-use crate::certificate::issue::SignedCertificate;
-use crate::certificate::record::Record;
+use crate::certificate::computer::ComputerRecord;
+use crate::certificate::record::{ChainLink, Record};
 use crate::register::trust::{Backlog, Stored, backlog, misdated};
 use crate::register::*;
+
+/// What the admission rules look at in a record, drive or computer certificate alike.
+struct Candidate<'a> {
+    id: &'a str,
+    key_id: &'a str,
+    issued_at: &'a str,
+    previous: Option<&'a ChainLink>,
+}
 
 /// Refuses `r` (whose record hash is `sha`) if the station that signed it may not get it into
 /// the register; a certificate already stored passes (storing it again changes nothing).
@@ -22,20 +31,84 @@ pub(super) fn admit_certificate(
         return Ok(());
     }
     check_identifiers(r)?;
+    admit(
+        tx,
+        p,
+        &Candidate {
+            id: &r.id,
+            key_id: &r.key_id,
+            issued_at: &r.issued_at,
+            previous: r.previous.as_ref(),
+        },
+        sha,
+    )
+}
+
+/// The same rules for a computer certificate: it sits in the station's chain beside the
+/// drives' certificates.
+pub(super) fn admit_computer(
+    tx: &dyn Db,
+    p: &str,
+    r: &ComputerRecord,
+    sha: &str,
+) -> Result<(), RegisterError> {
+    if stored(tx, p, &r.id)?.is_some() {
+        return Ok(());
+    }
+    let named = [
+        ("serial", r.serial()),
+        ("customer", r.customer.as_deref()),
+        ("collection", r.collection.as_deref()),
+        (
+            "performed_by.operator",
+            Some(r.performed_by.operator.as_str()),
+        ),
+        (
+            "performed_by.station_id",
+            Some(r.performed_by.station_id.as_str()),
+        ),
+        ("organisation.name", Some(r.organisation.name.as_str())),
+        (
+            "inventory.chassis.asset_tag",
+            r.inventory.chassis.asset_tag.as_deref(),
+        ),
+    ]
+    .into_iter()
+    .chain(
+        r.asset_tags
+            .iter()
+            .map(|t| ("asset_tags", Some(t.as_str()))),
+    );
+    check_named(&r.id, named)?;
+    admit(
+        tx,
+        p,
+        &Candidate {
+            id: &r.id,
+            key_id: &r.key_id,
+            issued_at: &r.issued_at,
+            previous: r.previous.as_ref(),
+        },
+        sha,
+    )
+}
+
+/// The dating and revocation rules of `register::trust` for `r`.
+fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterError> {
     let Some(station) = views::stations(tx, p)?
         .into_iter()
         .find(|s| s.key_id == r.key_id)
     else {
         return Ok(());
     };
-    let previous = match &r.previous {
+    let previous = match r.previous {
         Some(l) => stored(tx, p, &l.id)?
             .filter(|row| row.key_id == r.key_id)
             .map(|row| (l.id.clone(), row.issued_at)),
         None => None,
     };
     let previous = previous.as_ref().map(|(i, a)| (i.as_str(), a.as_str()));
-    if let Some(why) = misdated(&r.id, &r.issued_at, &station, previous) {
+    if let Some(why) = misdated(r.id, r.issued_at, &station, previous) {
         return Err(RegisterError::BadCertificate(format!(
             "{why}; it is refused"
         )));
@@ -55,16 +128,25 @@ pub(super) fn admit_certificate(
             r.id
         )));
     };
-    if r.id == *through {
+    if r.id == through {
         return Ok(());
     }
     let mut lookup = |id: &str| -> Option<Stored> {
         let row = stored(tx, p, id).ok()??;
-        let cert: SignedCertificate = serde_json::from_str(&row.document).ok()?;
-        (row.key_id == station.key_id).then(|| Stored {
+        // Drive and computer certificates alike: the signature block and the chain link.
+        let doc: serde_json::Value = serde_json::from_str(&row.document).ok()?;
+        let record_sha256 = doc
+            .pointer("/signature/record_sha256")?
+            .as_str()?
+            .to_string();
+        let previous: Option<ChainLink> = match doc.pointer("/record/previous") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v) => Some(serde_json::from_value(v.clone()).ok()?),
+        };
+        (row.key_id == station.key_id).then_some(Stored {
             received_at: row.received_at,
-            record_sha256: cert.signature.record_sha256.clone(),
-            previous: cert.record.previous,
+            record_sha256,
+            previous,
         })
     };
     match backlog(through, revoked_at, &mut lookup) {
@@ -108,13 +190,20 @@ fn check_identifiers(r: &Record) -> Result<(), RegisterError> {
             .iter()
             .map(|t| ("asset_tags", Some(t.as_str()))),
     );
+    check_named(&r.id, named)
+}
+
+/// Refuses the certificate `id` if one of its `named` identifiers has such characters.
+fn check_named<'a>(
+    id: &str,
+    named: impl IntoIterator<Item = (&'static str, Option<&'a str>)>,
+) -> Result<(), RegisterError> {
     for (field, value) in named {
         if let Some(v) = value
             && let Some(why) = crate::identifier::problem(v)
         {
             return Err(RegisterError::BadCertificate(format!(
-                "certificate {}: its {field} {v:?} {why}; it is refused",
-                r.id
+                "certificate {id}: its {field} {v:?} {why}; it is refused"
             )));
         }
     }
@@ -131,7 +220,10 @@ struct Row {
 
 fn stored(tx: &dyn Db, p: &str, id: &str) -> Result<Option<Row>, RegisterError> {
     tx.query_opt(
-        "SELECT key_id, issued_at, received_at, document FROM certificates WHERE id = ?1",
+        "SELECT key_id, issued_at, received_at, document FROM certificates WHERE id = ?1
+         UNION ALL
+         SELECT key_id, issued_at, received_at, document FROM computer_certificates WHERE id = ?1
+         LIMIT 1",
         params![id],
         |r| {
             Ok(Row {

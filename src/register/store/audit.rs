@@ -61,6 +61,18 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
     )? {
         results.entry(asset_id).or_default().push(result);
     }
+    // Each computer asset's latest computer certificate result.
+    let mut computer: HashMap<i64, String> = HashMap::new();
+    for (asset_id, result) in rows(
+        conn,
+        p,
+        "SELECT asset_id, result FROM computer_certificates WHERE asset_id IS NOT NULL
+         ORDER BY issued_at, received_at",
+        params![],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )? {
+        computer.insert(asset_id, result);
+    }
     let assets = rows(
         conn,
         p,
@@ -84,7 +96,12 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
                 .map(|r| r.iter().map(|x| x.as_deref()).collect())
                 .unwrap_or_default();
             AssetFacts {
-                from_certificates: state_from_results(destroyed, received.contains(&tag), &latest),
+                from_certificates: state_from_results(
+                    destroyed,
+                    received.contains(&tag),
+                    &latest,
+                    computer.get(&id).map(String::as_str),
+                ),
                 stored: AssetState::parse(&stored),
                 logged,
                 tag,
@@ -189,13 +206,20 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
             received_at,
         });
     }
+    let computers = super::computers::audit(conn, p, &known, &mut chain)?;
+    findings.extend(computers.findings);
     findings.extend(check_chains(&chain));
     findings.extend(check_trust(&chain, &stations));
-    Ok(Audit::combine(log, facts.len(), count, findings))
+    Ok(Audit::combine(
+        log,
+        facts.len(),
+        count + computers.count,
+        findings,
+    ))
 }
 
 /// Whether `signature_b64` is a strict Ed25519 signature of `message` under `key`.
-fn signature_holds(key: &PublicKey, message: &[u8], signature_b64: &str) -> bool {
+pub(super) fn signature_holds(key: &PublicKey, message: &[u8], signature_b64: &str) -> bool {
     base64::engine::general_purpose::STANDARD
         .decode(signature_b64)
         .ok()

@@ -8,7 +8,7 @@
 
 use crate::register::db::{Db, params};
 
-use super::{collections, custody, db, rows, views};
+use super::{collections, computers, custody, db, rows, views};
 use crate::certificate::record::Record;
 use crate::register::audit::state_from_results;
 use crate::register::*;
@@ -382,7 +382,11 @@ fn attach(
 }
 
 /// The state of the asset `tag`, or `None` if there is no such asset.
-fn asset_state(tx: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetState>, RegisterError> {
+pub(super) fn asset_state(
+    tx: &dyn Db,
+    p: &str,
+    tag: &str,
+) -> Result<Option<AssetState>, RegisterError> {
     Ok(tx
         .query_opt(
             "SELECT state FROM assets WHERE tag = ?1",
@@ -393,9 +397,9 @@ fn asset_state(tx: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetState>, Re
         .and_then(|s| AssetState::parse(&s)))
 }
 
-/// The state an asset should be in given its drives' latest results (the rule the audit
-/// recomputes: `audit::state_from_results`).
-fn derive_state(
+/// The state an asset should be in given its drives' latest results and its latest computer
+/// certificate's (the rule the audit recomputes: `audit::state_from_results`).
+pub(super) fn derive_state(
     tx: &dyn Db,
     p: &str,
     asset_id: i64,
@@ -410,9 +414,11 @@ fn derive_state(
             |row| row.get(0),
         )
         .map_err(db(p))?;
+    let computer = computers::latest_result(tx, p, asset_id)?;
     Ok(state_from_results(
         current == AssetState::Destroyed.as_str(),
         received.is_some(),
         &latest,
+        computer.as_deref(),
     ))
 }

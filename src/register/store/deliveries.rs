@@ -7,12 +7,18 @@ use super::{db, rows};
 use crate::register::delivery::{Delivery, DeliveryKind, DeliveryState};
 use crate::register::{AssetState, RegisterError};
 
+/// A delivery names a drive's certificate (`certificate`), a computer's (`computer`: its
+/// system serial stands for the asset's serial when no asset here is linked) or a destroyed
+/// asset.
 const SELECT: &str = "
-SELECT d.connector, d.subject, d.kind, d.certificate_id, c.result, a.tag, a.serial, a.state,
-       c.serial, d.state, d.message, d.attempts, d.updated_at
+SELECT d.connector, d.subject, d.kind, d.certificate_id, COALESCE(c.result, k.result), a.tag,
+       COALESCE(a.serial, k.serial), a.state, c.serial, d.state, d.message, d.attempts,
+       d.updated_at
 FROM connector_deliveries d
-LEFT JOIN certificates c ON c.id = d.certificate_id
-LEFT JOIN assets a ON a.id = COALESCE(c.asset_id, (SELECT id FROM assets WHERE tag = d.asset_tag))";
+LEFT JOIN certificates c ON c.id = d.certificate_id AND d.kind = 'certificate'
+LEFT JOIN computer_certificates k ON k.id = d.certificate_id AND d.kind = 'computer'
+LEFT JOIN assets a ON a.id = COALESCE(c.asset_id, k.asset_id,
+                                      (SELECT id FROM assets WHERE tag = d.asset_tag))";
 
 fn delivery(r: &Row) -> Result<Delivery, DbError> {
     Ok(Delivery {
@@ -51,6 +57,15 @@ pub(super) fn queue(tx: &dyn Db, p: &str, connector: &str) -> Result<Vec<Deliver
     tx.execute(
         "INSERT INTO connector_deliveries
              (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
+         SELECT CAST(?1 AS TEXT), k.id, 'computer', k.id, a.tag, 'pending', CAST(?2 AS TEXT), CAST(?2 AS TEXT)
+         FROM computer_certificates k LEFT JOIN assets a ON a.id = k.asset_id WHERE true
+         ON CONFLICT DO NOTHING",
+        params![connector, now],
+    )
+    .map_err(db(p))?;
+    tx.execute(
+        "INSERT INTO connector_deliveries
+             (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
          SELECT CAST(?1 AS TEXT), 'destroyed:' || a.tag, 'destroyed', NULL, a.tag, 'pending',
                 CAST(?2 AS TEXT), CAST(?2 AS TEXT)
          FROM assets a WHERE a.state = 'destroyed'
@@ -63,7 +78,7 @@ pub(super) fn queue(tx: &dyn Db, p: &str, connector: &str) -> Result<Vec<Deliver
         p,
         &format!(
             "{SELECT} WHERE d.connector = ?1 AND d.state = 'pending'
-             ORDER BY d.kind = 'destroyed', c.issued_at, d.created_at, d.subject"
+             ORDER BY d.kind = 'destroyed', COALESCE(c.issued_at, k.issued_at), d.created_at, d.subject"
         ),
         params![connector],
         delivery,

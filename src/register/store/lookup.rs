@@ -122,7 +122,11 @@ impl<S: Store> Lookup for SqlRegister<S> {
         self.store.read(&mut |conn, p| {
             conn.query_opt(
                 "SELECT c.id, a.tag, c.key_id, c.document
-                 FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
+                 FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1
+                 UNION ALL
+                 SELECT c.id, a.tag, c.key_id, c.document
+                 FROM computer_certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1
+                 LIMIT 1",
                 params![id],
                 |r| {
                     Ok(StoredCertificate {

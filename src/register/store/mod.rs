@@ -16,6 +16,7 @@ mod audit;
 mod certificates;
 mod collection_views;
 mod collections;
+mod computers;
 mod custody;
 mod deliveries;
 mod intake;
@@ -101,6 +102,7 @@ impl<S: Store> Register for SqlRegister<S> {
             // the certificates that match by tag or serial.
             station_events::apply_waiting(tx, path)?;
             certificates::match_waiting(tx, path, actor)?;
+            computers::match_waiting(tx, path, actor)?;
             Ok(imported)
         })
     }
@@ -131,6 +133,36 @@ impl<S: Store> Register for SqlRegister<S> {
             certificates::record_certificate(
                 tx, path, cert, document, asset_tag, outbox, None, actor,
             )
+        })
+    }
+
+    fn record_computer(
+        &mut self,
+        cert: &SignedCertificate<ComputerRecord>,
+        document: &str,
+        outbox: bool,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError> {
+        self.store.write(&mut |tx, path| {
+            computers::record_computer(tx, path, cert, document, outbox, None, actor)
+        })
+    }
+
+    fn receive_computer(
+        &mut self,
+        cert: &SignedCertificate<ComputerRecord>,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<Linked, RegisterError> {
+        let actor = Actor {
+            name: cert.record.performed_by.operator.clone(),
+            station: enrolled_as.into(),
+        };
+        let sha = crate::certificate::signable::Signable::signed_sha256(&cert.record)
+            .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
+        self.store.write(&mut |tx, path| {
+            admission::admit_computer(tx, path, &cert.record, &sha)?;
+            computers::record_computer(tx, path, cert, document, false, Some(enrolled_as), &actor)
         })
     }
 
@@ -280,24 +312,33 @@ impl<S: Store> Register for SqlRegister<S> {
 
     fn mark_sent(&mut self, certificate_id: &str) -> Result<(), RegisterError> {
         self.store.write(&mut |tx, path| {
-            tx.execute(
-                "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_attempt_at = ?2, last_error = NULL
-                 WHERE certificate_id = ?1",
-                params![certificate_id, crate::timestamp::now()],
-            )
-            .map_err(self::db(path))?;
+            for table in ["outbox", "computer_outbox"] {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET sent_at = ?2, attempts = attempts + 1, last_attempt_at = ?2,
+                             last_error = NULL
+                         WHERE certificate_id = ?1"
+                    ),
+                    params![certificate_id, crate::timestamp::now()],
+                )
+                .map_err(self::db(path))?;
+            }
             Ok(())
         })
     }
 
     fn mark_failed(&mut self, certificate_id: &str, error: &str) -> Result<(), RegisterError> {
         self.store.write(&mut |tx, path| {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?2, last_error = ?3
-                 WHERE certificate_id = ?1",
-                params![certificate_id, crate::timestamp::now(), error],
-            )
-            .map_err(self::db(path))?;
+            for table in ["outbox", "computer_outbox"] {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET attempts = attempts + 1, last_attempt_at = ?2, last_error = ?3
+                         WHERE certificate_id = ?1"
+                    ),
+                    params![certificate_id, crate::timestamp::now(), error],
+                )
+                .map_err(self::db(path))?;
+            }
             Ok(())
         })
     }

@@ -67,6 +67,9 @@ macro_rules! on_each_backend {
 #[path = "custody_tests.rs"]
 mod custody;
 
+#[path = "computer_tests.rs"]
+mod computer;
+
 on_each_backend!(
     reopening_keeps_data_and_runs_no_migration_twice,
     a_failed_write_leaves_nothing_behind,
@@ -172,8 +175,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        9,
-        "every migration, station certificates (9) the last"
+        10,
+        "every migration, computer certificates (10) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -322,8 +325,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        9,
-        "every migration, station certificates (9) the last"
+        10,
+        "every migration, computer certificates (10) the last"
     );
 }
 

@@ -268,6 +268,7 @@ pub(super) fn asset(conn: &dyn Db, p: &str, tag: &str) -> Result<Option<AssetVie
         extra: serde_json::from_str(&extra).unwrap_or(serde_json::json!({})),
         media,
         certificates,
+        computers: super::computers::of_asset(conn, p, id)?,
         events,
     }))
 }
@@ -317,9 +318,14 @@ pub(super) fn pending(conn: &dyn Db, p: &str) -> Result<Vec<OutboxItem>, Registe
     rows(
         conn,
         p,
-        "SELECT o.certificate_id, c.document, o.attempts, o.last_error FROM outbox o
-                 JOIN certificates c ON c.id = o.certificate_id
-                 WHERE o.sent_at IS NULL ORDER BY o.created_at, o.certificate_id",
+        "SELECT certificate_id, document, attempts, last_error, computer FROM (
+             SELECT o.certificate_id, c.document, o.attempts, o.last_error, o.created_at, CAST(0 AS BIGINT) AS computer
+                 FROM outbox o JOIN certificates c ON c.id = o.certificate_id WHERE o.sent_at IS NULL
+             UNION ALL
+             SELECT o.certificate_id, c.document, o.attempts, o.last_error, o.created_at, CAST(1 AS BIGINT) AS computer
+                 FROM computer_outbox o JOIN computer_certificates c ON c.id = o.certificate_id
+                 WHERE o.sent_at IS NULL
+         ) pending ORDER BY created_at, certificate_id",
         params![],
         |r| {
             Ok(OutboxItem {
@@ -327,6 +333,7 @@ pub(super) fn pending(conn: &dyn Db, p: &str) -> Result<Vec<OutboxItem>, Registe
                 document: r.get(1)?,
                 attempts: r.get::<_, i64>(2)? as u64,
                 last_error: r.get(3)?,
+                computer: r.get::<_, i64>(4)? == 1,
             })
         },
     )

@@ -238,6 +238,25 @@ pub async fn asset(
                     } } }
                 } }
             }
+            @if !a.computers.is_empty() {
+                h2 { "Computer certificates" }
+                div.scroll { table.cards {
+                    thead { tr { th { "Certificate" } th { "Computer" } th { "Drives" } th { "Result" }
+                                 th { "Issued" } th { "Station" } th { "Download" } } }
+                    tbody { @for c in &a.computers { tr {
+                        td data-label="Certificate" { a.mono href={ "/certificates/" (path_segment(&c.id)) } { (short_id(&c.id)) } }
+                        td.mono data-label="Computer" { (c.serial.as_deref().unwrap_or("-")) }
+                        td data-label="Drives" { (c.drives) }
+                        td data-label="Result" { (badge(&c.result)) }
+                        td data-label="Issued" { (layout::when(&c.issued_at)) }
+                        td data-label="Station" { (c.station_id) }
+                        td data-label="Download" { span.downloads {
+                            a href={ "/certificates/" (path_segment(&c.id)) "/pdf" } download { "PDF" }
+                            a href={ "/certificates/" (path_segment(&c.id)) "/json" } download { "JSON" }
+                        } }
+                    } } }
+                } }
+            }
             h2 { "Certificates" }
             @if a.certificates.is_empty() {
                 p.muted { "No certificate yet." }
@@ -438,26 +457,39 @@ fn draw_pdf(
     stored: &StoredCertificate,
     trust: &crate::certificate::keys::TrustStore,
 ) -> Result<Vec<u8>, String> {
-    let cert: SignedCertificate =
-        strict_json::from_slice(stored.document.as_bytes()).map_err(|e| e.to_string())?;
-    let key = trust.get(&cert.record.key_id).ok_or_else(|| {
-        format!(
-            "its signing key {} is neither enrolled nor trusted here",
-            cert.record.key_id
-        )
-    })?;
+    match strict_json::from_slice::<SignedCertificate>(stored.document.as_bytes()) {
+        Ok(cert) => draw_signed(&cert, trust),
+        Err(e) => match strict_json::from_slice::<
+            SignedCertificate<crate::certificate::computer::ComputerRecord>,
+        >(stored.document.as_bytes())
+        {
+            Ok(computer) => draw_signed(&computer, trust),
+            Err(_) => Err(e.to_string()),
+        },
+    }
+}
+
+/// Draws the PDF of a signed record, drive or computer certificate.
+fn draw_signed<R: Signable>(
+    cert: &SignedCertificate<R>,
+    trust: &crate::certificate::keys::TrustStore,
+) -> Result<Vec<u8>, String> {
+    let key_id = cert.record.key_id();
+    let key = trust
+        .get(key_id)
+        .ok_or_else(|| format!("its signing key {key_id} is neither enrolled nor trusted here"))?;
     let pem = public_pem(key.key.verifying_key()).map_err(|e| e.to_string())?;
-    let canonical = cert.record.canonical_bytes().map_err(|e| e.to_string())?;
+    let canonical = cert.record.signed_bytes().map_err(|e| e.to_string())?;
     let signature = base64::engine::general_purpose::STANDARD
         .decode(&cert.signature.value)
         .map_err(|e| format!("its signature is not base64: {e}"))?;
-    let sha = cert.record.sha256().map_err(|e| e.to_string())?;
+    let sha = cert.record.signed_sha256().map_err(|e| e.to_string())?;
     // The certificate.json a station embeds: the record and signature, pretty-printed.
     let mut json = serde_json::to_vec_pretty(&SignedCertificate {
         record: cert.record.clone(),
         signature: SignatureBlock {
             algorithm: "Ed25519".into(),
-            key_id: cert.record.key_id.clone(),
+            key_id: key_id.to_string(),
             value: cert.signature.value.clone(),
             record_sha256: sha.clone(),
         },
@@ -466,7 +498,7 @@ fn draw_pdf(
     json.push(b'\n');
     let version = cert
         .record
-        .layout_version(layout_of(&cert.record.tool.version));
+        .layout_version(layout_of(cert.record.tool_version()));
     render_pdf_as(
         version,
         &cert.record,
