@@ -179,3 +179,7 @@ fn refresh_around(snap: &mut Snapshot, sysfs: &Sysfs, facts: &SystemFacts, targe
         }
     }
 }
+
+#[cfg(test)]
+#[path = "guard_context_tests.rs"]
+mod tests;
