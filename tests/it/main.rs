@@ -28,6 +28,7 @@ mod register;
 mod rename;
 mod resume;
 mod scale;
+mod scan;
 mod schema;
 mod station;
 mod station_rules;
