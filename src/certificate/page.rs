@@ -315,6 +315,34 @@ impl Writer {
         self.down(10.0 * lines as f32 + 1.0);
     }
 
+    /// One row of a table whose cells are lines that are never broken inside a word: a
+    /// [`Cell`]'s lines shrink, and at the smallest size are cut with "..." (the full value
+    /// stays in the signed record the page is drawn from).
+    pub fn table_row_cells(&mut self, cols: &[f32], cells: &[Vec<Cell>]) {
+        let drawn: Vec<Vec<(f32, Colour, String)>> = cols
+            .iter()
+            .zip(cells)
+            .enumerate()
+            .map(|(i, (x, lines))| {
+                let width = cols.get(i + 1).copied().unwrap_or(RIGHT) - x - 4.0;
+                lines.iter().flat_map(|l| l.lines(width)).collect()
+            })
+            .collect();
+        let height = |lines: &[(f32, Colour, String)]| -> f32 {
+            lines.iter().map(|(size, _, _)| size + 2.0).sum::<f32>()
+        };
+        let row = drawn.iter().map(|c| height(c)).fold(10.0, f32::max) + 1.0;
+        self.room(row);
+        for (x, lines) in cols.iter().zip(&drawn) {
+            let mut y = self.y;
+            for (size, colour, text) in lines {
+                self.text_at(*x + 2.0, y - size, *size, Font::Regular, *colour, text);
+                y -= size + 2.0;
+            }
+        }
+        self.down(row);
+    }
+
     /// Adds the footer (`<label> - page N of M`) to every page and returns them.
     pub fn finish(mut self, label: &str) -> Vec<Page> {
         let n = self.pages.len();
@@ -336,6 +364,94 @@ impl Writer {
         }
         self.pages
     }
+}
+
+/// A line of a table cell drawn by [`Writer::table_row_cells`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Words, wrapped at spaces; a word too wide for the column shrinks the cell (to 6 pt),
+    /// then is cut with "...".
+    Words(String),
+    /// One line never broken (a serial, a date): shrinks to 6 pt, then loses its middle to
+    /// "..." so that both ends stay readable.
+    Whole(String),
+    /// A smaller grey line under the first (a drive's model), whole like [`Cell::Whole`].
+    Note(String),
+}
+
+/// The smallest size a table cell shrinks to.
+const CELL_MIN: f32 = 6.0;
+
+impl Cell {
+    fn lines(&self, width: f32) -> Vec<(f32, Colour, String)> {
+        let fits = |s: &str, size: f32| fonts::width(Font::Regular, size, s) <= width;
+        match self {
+            Cell::Words(text) => {
+                let text = clean(text);
+                let mut size = 8.0;
+                while size > CELL_MIN && !text.split(' ').all(|w| fits(w, size)) {
+                    size -= 0.5;
+                }
+                let words: Vec<String> = text
+                    .split(' ')
+                    .map(|w| cut_end(w, |s| fits(s, size)))
+                    .collect();
+                wrap(&words.join(" "), Font::Regular, size, width)
+                    .into_iter()
+                    .map(|l| (size, Colour::Black, l))
+                    .collect()
+            }
+            Cell::Whole(text) | Cell::Note(text) => {
+                let (start, colour) = match self {
+                    Cell::Note(_) => (7.0, Colour::Grey),
+                    _ => (8.0, Colour::Black),
+                };
+                let text = clean(text);
+                let mut size = start;
+                while size > CELL_MIN && !fits(&text, size) {
+                    size -= 0.5;
+                }
+                vec![(size, colour, cut_middle(&text, |s| fits(s, size)))]
+            }
+        }
+    }
+}
+
+/// `text`, or as much of its start as fits followed by "...".
+fn cut_end(text: &str, fits: impl Fn(&str) -> bool) -> String {
+    if fits(text) {
+        return text.to_string();
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let candidate: String = chars.iter().collect::<String>() + "...";
+        if fits(&candidate) {
+            return candidate;
+        }
+    }
+    "...".into()
+}
+
+/// `text`, or its start and end around "..." as far as they fit.
+fn cut_middle(text: &str, fits: impl Fn(&str) -> bool) -> String {
+    if fits(text) {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut keep = chars.len();
+    while keep > 0 {
+        keep -= 1;
+        let head = keep.div_ceil(2);
+        let tail = keep / 2;
+        let candidate: String = chars[..head].iter().collect::<String>()
+            + "..."
+            + &chars[chars.len() - tail..].iter().collect::<String>();
+        if fits(&candidate) {
+            return candidate;
+        }
+    }
+    "...".into()
 }
 
 /// Text as it is drawn: control characters (tabs, line breaks) become spaces.

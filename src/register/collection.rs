@@ -220,6 +220,23 @@ pub struct CustodyRecord {
     pub view: CollectionView,
     pub missing: Vec<Missing>,
     pub extra: Vec<Extra>,
+    /// Its assets destroyed physically, in the order recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destroyed: Vec<Destruction>,
+}
+
+/// The physical destruction of an asset, as the custody log recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destruction {
+    pub asset_tag: String,
+    pub method: String,
+    pub witness: String,
+    /// When it was destroyed: the station's time for a destruction a station recorded, the
+    /// register's otherwise (RFC 3339).
+    pub at: String,
+    /// Who recorded it.
+    pub by: String,
 }
 
 /// The register's side of a collection's custody.

@@ -321,6 +321,18 @@ pub struct ReportLine {
     pub level: Option<crate::erase::Level>,
     pub result: Option<crate::verify::WipeResult>,
     pub certificate_id: Option<String>,
+    /// The asset's make and model as the manifest gives them (absent from reports of the
+    /// first layout, and when the manifest gives none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub make: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The drive's model as the drive reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive_model: Option<String>,
+    /// When the drive's latest certificate was issued (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wiped_at: Option<String>,
 }
 
 /// Errors of the register. Each says what to do.

@@ -17,7 +17,7 @@ use ed25519_dalek::Signature;
 use sha2::{Digest, Sha256};
 
 use super::{
-    CollectionReport, ReportSignature, SCHEMA, SignedReport, layout, render_report_pdf,
+    CollectionReport, LAYOUT, ReportSignature, SCHEMA, SignedReport, layout, render_report_pdf,
     report_json, summarise,
 };
 use crate::certificate::check::{CheckError, CheckItem, Report, signature, structure};
@@ -124,8 +124,26 @@ pub fn verify_report_bytes(
 
     // Schema: strict, from the signed bytes themselves.
     let report = match serde_json::from_slice::<CollectionReport>(&signed_bytes) {
+        Ok(r) if r.schema == SCHEMA && r.layout.is_some_and(|l| !(2..=LAYOUT).contains(&l)) => {
+            push(
+                &mut v,
+                "schema",
+                false,
+                format!(
+                    "the report says page layout {}, this tool draws layouts 1 to {LAYOUT}; verify it with a newer wipeproof",
+                    r.layout.unwrap_or_default()
+                ),
+            );
+            None
+        }
         Ok(r) if r.schema == SCHEMA => {
-            push(&mut v, "schema", true, format!("report follows {SCHEMA}"));
+            let layout = r.layout.unwrap_or(1);
+            push(
+                &mut v,
+                "schema",
+                true,
+                format!("report follows {SCHEMA}, page layout {layout}"),
+            );
             Some(r)
         }
         Ok(r) => {

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::certificate::page::{Colour, Font, LEFT, Writer};
-use crate::register::collection::{CollectionState, CustodyRecord, Step};
+use crate::register::collection::{CollectionState, CustodyRecord, Destruction, Step};
 
 /// One step of the chain, in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,10 @@ pub struct ReportCustody {
     pub extra: Vec<String>,
     /// Missing assets nobody has resolved.
     pub unaccounted: u64,
+    /// Assets destroyed physically: how, who witnessed it, when (absent from reports of the
+    /// first layout).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destroyed: Vec<Destruction>,
 }
 
 fn step(
@@ -117,6 +121,7 @@ impl ReportCustody {
             missing,
             extra: r.extra.iter().map(|e| e.scanned.clone()).collect(),
             unaccounted: r.view.unaccounted,
+            destroyed: r.destroyed.clone(),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! (received, retired, failed, destroyed) are separate columns; the certificate column shows
 //! the first 8 characters of the certificate id, as in the certificate's file name.
 
-use super::CollectionReport;
-use crate::certificate::page::{Colour, Font, LEFT, Page, Writer};
+use super::{CollectionReport, ReportCustody};
+use crate::certificate::page::{Cell, Colour, Font, LEFT, Page, Writer};
 use crate::register::AssetState;
 
 /// Whether `line`'s asset was never received and is listed as missing in the chain of custody.
@@ -115,6 +115,33 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     }
 
     w.section("Assets and drives");
+    if r.layout.unwrap_or(1) >= 2 {
+        assets_and_drives(&mut w, r);
+        if let Some(c) = r.custody.as_ref().filter(|c| !c.destroyed.is_empty()) {
+            destroyed(&mut w, c);
+        }
+    } else {
+        first_layout_table(&mut w, r);
+    }
+
+    w.section("Signature");
+    w.mono_row("Key id", &r.key_id);
+    w.mono_row("Report SHA-256", sha);
+    w.mono_row("Signature", sig_b64);
+    w.down(4.0);
+    w.paragraph(
+        "The signed report travels inside this PDF (report.json, report.sig). Check it with \
+         wipeproof verify REPORT.pdf --trust STATION-KEY.pem, or with pdfdetach and openssl \
+         pkeyutl -verify -rawin as for certificates.",
+        Font::Regular,
+        8.0,
+    );
+    w.finish(&format!("Sanitization report {}", r.id))
+}
+
+/// The table of reports of the first layout (no `layout` in the report): kept as it was, so
+/// that those reports redraw byte for byte.
+fn first_layout_table(w: &mut Writer, r: &CollectionReport) {
     let cols = [
         LEFT,
         LEFT + 78.0,
@@ -173,18 +200,284 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
          certificate id, as in the certificate's file name; the signed report holds the full ids \
          and each asset's serial.",
     );
+}
 
-    w.section("Signature");
-    w.mono_row("Key id", &r.key_id);
-    w.mono_row("Report SHA-256", sha);
-    w.mono_row("Signature", sig_b64);
-    w.down(4.0);
-    w.paragraph(
-        "The signed report travels inside this PDF (report.json, report.sig). Check it with \
-         wipeproof verify REPORT.pdf --trust STATION-KEY.pem, or with pdfdetach and openssl \
-         pkeyutl -verify -rawin as for certificates.",
-        Font::Regular,
-        8.0,
+/// The table of layout 2: the asset's make and model, the drive's model and the day it was
+/// wiped; serials and dates whole on one line (shrunk, or shortened in the middle with "...").
+fn assets_and_drives(w: &mut Writer, r: &CollectionReport) {
+    let cols = [
+        LEFT,
+        LEFT + 58.0,
+        LEFT + 138.0,
+        LEFT + 182.0,
+        LEFT + 268.0,
+        LEFT + 312.0,
+        LEFT + 344.0,
+        LEFT + 394.0,
+        LEFT + 446.0,
+    ];
+    w.table_header(
+        &cols,
+        &[
+            "Asset tag",
+            "Asset",
+            "State",
+            "Drive",
+            "Method",
+            "Level",
+            "Result",
+            "Wiped",
+            "Cert. id",
+        ],
     );
-    w.finish(&format!("Sanitization report {}", r.id))
+    for l in &r.lines {
+        let make_model = [l.make.as_deref(), l.model.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut asset = Vec::new();
+        if !make_model.is_empty() {
+            asset.push(Cell::Words(make_model));
+        }
+        if let Some(t) = &l.asset_type {
+            asset.push(Cell::Note(t.clone()));
+        }
+        let mut drive = vec![Cell::Whole(
+            l.drive_serial
+                .clone()
+                .unwrap_or_else(|| "no drive known".into()),
+        )];
+        if let Some(m) = &l.drive_model {
+            drive.push(Cell::Note(m.clone()));
+        }
+        let result = match (&l.drive_serial, &l.result) {
+            (_, Some(res)) => res.as_str(),
+            (Some(_), None) => "not wiped",
+            (None, None) => "",
+        };
+        let wiped = l
+            .wiped_at
+            .as_deref()
+            .map(|t| t.chars().take(10).collect())
+            .unwrap_or_default();
+        let cert: String = l
+            .certificate_id
+            .as_deref()
+            .map(|c| c.chars().take(8).collect())
+            .unwrap_or_default();
+        let state = if is_missing(r, l) {
+            "missing"
+        } else {
+            l.state.as_str()
+        };
+        w.table_row_cells(
+            &cols,
+            &[
+                vec![Cell::Whole(l.asset_tag.clone())],
+                asset,
+                vec![Cell::Whole(state.into())],
+                drive,
+                vec![Cell::Words(l.method.clone().unwrap_or_default())],
+                vec![Cell::Whole(
+                    l.level.map(|v| v.as_str()).unwrap_or("").into(),
+                )],
+                vec![Cell::Whole(result.into())],
+                vec![Cell::Whole(wiped)],
+                vec![Cell::Whole(cert)],
+            ],
+        );
+    }
+    w.down(4.0);
+    w.note(
+        "Asset: make and model as the manifest gives them, and the asset's type. State is the \
+         asset's place in its life (expected, received, retired, failed, destroyed; missing: \
+         never received, see Chain of custody). Drive: its serial and the model it reports. \
+         Result is the drive's latest certificate, Wiped the day (UTC) it was issued. \
+         Cert. id: the first 8 characters of the certificate id, as in the certificate's \
+         file name. A value too long for its column is shortened with \"...\"; the signed \
+         report (report.json, inside this PDF) holds every value in full.",
+    );
+}
+
+/// The assets destroyed physically: how, who witnessed it, when, who recorded it.
+fn destroyed(w: &mut Writer, c: &ReportCustody) {
+    w.section("Destroyed assets");
+    let cols = [LEFT, LEFT + 80.0, LEFT + 215.0, LEFT + 335.0, LEFT + 420.0];
+    w.table_header(
+        &cols,
+        &[
+            "Asset tag",
+            "Method",
+            "Witness",
+            "Destroyed (UTC)",
+            "Recorded by",
+        ],
+    );
+    for d in &c.destroyed {
+        let at: String = d.at.replace('T', " ").chars().take(16).collect();
+        w.table_row_cells(
+            &cols,
+            &[
+                vec![Cell::Whole(d.asset_tag.clone())],
+                vec![Cell::Words(d.method.clone())],
+                vec![Cell::Words(d.witness.clone())],
+                vec![Cell::Whole(at)],
+                vec![Cell::Words(d.by.clone())],
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certificate::fonts;
+    use crate::certificate::page::{Item, RIGHT};
+    use crate::register::ReportLine;
+    use crate::register::collection::Destruction;
+    use crate::report::{LAYOUT, Organisation, ReportCustody, SCHEMA, Summary, Tool};
+    use crate::verify::WipeResult;
+
+    fn report(lines: Vec<ReportLine>, destroyed: Vec<Destruction>) -> CollectionReport {
+        CollectionReport {
+            schema: SCHEMA.into(),
+            layout: Some(LAYOUT),
+            id: "r".into(),
+            issued_at: "2026-12-06T10:00:00Z".into(),
+            tool: Tool {
+                name: "wipeproof".into(),
+                version: "0".into(),
+            },
+            organisation: Organisation {
+                name: "Example Recycling".into(),
+                address: String::new(),
+            },
+            station_id: "bay-1".into(),
+            operator: "Ann".into(),
+            customer: "Acme".into(),
+            collection: "COL-1".into(),
+            summary: Summary::default(),
+            lines,
+            key_id: "k".into(),
+            custody: Some(ReportCustody {
+                state: "received".into(),
+                collected: None,
+                received: None,
+                assets: 1,
+                received_count: 1,
+                missing: vec![],
+                extra: vec![],
+                unaccounted: 0,
+                destroyed,
+            }),
+        }
+    }
+
+    fn line(serial: &str, make: &str, model: &str) -> ReportLine {
+        ReportLine {
+            asset_tag: "ACME-1".into(),
+            asset_serial: "LAP-1".into(),
+            asset_type: Some("laptop".into()),
+            state: AssetState::Retired,
+            drive_serial: Some(serial.into()),
+            method: Some("zero".into()),
+            level: Some(crate::erase::Level::Clear),
+            result: Some(WipeResult::Incomplete),
+            certificate_id: Some("984545da-aaf5-4a67-8c08-b78a41c1657a".into()),
+            make: Some(make.into()),
+            model: Some(model.into()),
+            drive_model: Some("Samsung SSD 980 PRO 2TB with a very long model name".into()),
+            wiped_at: Some("2026-12-05T23:59:59Z".into()),
+        }
+    }
+
+    /// Every text drawn: page, left, right, bottom, top, text.
+    fn boxes(pages: &[Page]) -> Vec<(usize, f32, f32, f32, f32, String)> {
+        let mut out = Vec::new();
+        for (n, p) in pages.iter().enumerate() {
+            for i in &p.items {
+                if let Item::Text {
+                    x,
+                    y,
+                    size,
+                    font,
+                    text,
+                    ..
+                } = i
+                {
+                    let w = fonts::width(*font, *size, text);
+                    out.push((n, *x, x + w, y - 0.2 * size, y + 0.8 * size, text.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_long_serial_stays_on_one_line_with_both_ends_and_nothing_overlaps() {
+        let serial = format!("WD-WX{}9876", "1".repeat(60));
+        let lines = vec![
+            line(&serial, "Lenovo", "ThinkPad T14, Gen 2"),
+            line(
+                "S3Z9NB0K123456",
+                "Hewlett-Packard-Enterprise-Corporation",
+                "日本語のモデル名",
+            ),
+        ];
+        let destroyed = vec![Destruction {
+            asset_tag: "ACME-3".into(),
+            method: "shredded to 6 mm at the customer's site".into(),
+            witness: "B. Jones of Acme Insurance, compliance".into(),
+            at: "2026-12-06T09:30:00Z".into(),
+            by: "Ann".into(),
+        }];
+        let pages = layout(&report(lines, destroyed), &"ab".repeat(32), "c2ln");
+        let all = boxes(&pages);
+        let texts: Vec<&str> = all.iter().map(|b| b.5.as_str()).collect();
+        // The serial: one line, its start and end, the middle left out.
+        let shown = texts
+            .iter()
+            .find(|t| t.starts_with("WD-WX1"))
+            .expect("the serial is drawn");
+        assert!(shown.ends_with("9876") && shown.contains("..."), "{shown}");
+        assert!(texts.contains(&"S3Z9NB0K123456"), "{texts:?}");
+        for want in [
+            "2026-12-05",
+            "laptop",
+            "984545da",
+            "INCOMPLETE",
+            "Destroyed assets",
+            "2026-12-06 09:30",
+            "ACME-3",
+        ] {
+            assert!(texts.contains(&want), "{want} is not drawn: {texts:?}");
+        }
+        // Words are whole or cut with "...", never split across lines.
+        assert!(texts.contains(&"Lenovo ThinkPad"), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("Hewlett") && t.ends_with("...")),
+            "{texts:?}"
+        );
+        for (_, x1, x2, _, _, text) in &all {
+            assert!(*x1 >= LEFT - 0.01 && *x2 <= RIGHT + 0.01, "{text} runs off");
+        }
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                let overlap = a.0 == b.0 && a.1 < b.2 && b.1 < a.2 && a.3 < b.4 && b.3 < a.4;
+                assert!(!overlap, "{:?} overlaps {:?}", a.5, b.5);
+            }
+        }
+    }
+
+    #[test]
+    fn a_report_of_the_first_layout_is_drawn_as_it_was() {
+        let mut r = report(vec![line("S3Z9NB0K123456", "Lenovo", "T14")], vec![]);
+        r.layout = None;
+        let texts = layout(&r, "00", "s")[0].texts().join("\n");
+        assert!(texts.contains("Drive serial") && texts.contains("Certificate"));
+        assert!(!texts.contains("Wiped") && !texts.contains("Destroyed assets"));
+    }
 }

@@ -32,6 +32,9 @@ pub use layout::layout;
 /// drive's sanitization level, and keeps a drive's wipe result apart from its asset's state.
 pub const SCHEMA: &str = "wipeproof/report/v2";
 
+/// The page layout new reports are drawn with.
+pub const LAYOUT: u32 = 2;
+
 /// Drives by the result of their latest certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +65,10 @@ pub struct Summary {
 #[serde(deny_unknown_fields)]
 pub struct CollectionReport {
     pub schema: String,
+    /// The page layout the PDF is drawn with: absent in reports of the first layout, 2 since
+    /// reports show wipe dates, makes and models, and destructions (see [`layout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<u32>,
     pub id: String,
     pub issued_at: String,
     pub tool: Tool,
@@ -261,6 +268,7 @@ pub fn sign_report(
     let summary = summarise(&lines);
     let report = CollectionReport {
         schema: SCHEMA.into(),
+        layout: Some(LAYOUT),
         id: uuid::Uuid::new_v4().to_string(),
         issued_at: crate::timestamp::now(),
         tool: Tool {
@@ -372,6 +380,10 @@ mod tests {
                 _ => WipeResult::Fail,
             }),
             certificate_id: result.map(|_| "c".into()),
+            make: None,
+            model: None,
+            drive_model: None,
+            wiped_at: None,
         }
     }
 

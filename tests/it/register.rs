@@ -456,6 +456,16 @@ fn report_and_labels(backend: Backend) {
     );
     let disk = ShmFile::with_pattern("rep", 4 << 20);
     assert_eq!(wipe(&home, &disk.path, &["--asset", "ACME-1"]).0, 0);
+    let out = home.run(&[
+        "assets",
+        "destroy",
+        "ACME-3",
+        "--method",
+        "shredded",
+        "--witness",
+        "B. Jones",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let (code, v) = home.json(&[
         "report",
         "COL-1",
@@ -473,6 +483,40 @@ fn report_and_labels(backend: Backend) {
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("ACME-1") && text.contains("PASS"), "{text}");
+    // Layout 2: the asset's make and model, the day each drive was wiped, and how, by whom
+    // witnessed and when an asset was destroyed.
+    let signed: Value =
+        serde_json::from_slice(&std::fs::read(v["json"].as_str().unwrap()).unwrap()).unwrap();
+    let report = &signed["report"];
+    assert_eq!(report["layout"], 2, "{report}");
+    let wiped = &report["lines"][0];
+    assert_eq!(wiped["asset_tag"], "ACME-1");
+    assert_eq!(wiped["make"], "Lenovo");
+    assert_eq!(wiped["model"], "ThinkPad T14, Gen 2");
+    assert_eq!(wiped["drive_model"], "Disk image file");
+    let day = wiped["wiped_at"].as_str().unwrap()[..10].to_string();
+    let destroyed = &report["custody"]["destroyed"][0];
+    assert_eq!(destroyed["asset_tag"], "ACME-3");
+    assert_eq!(destroyed["method"], "shredded");
+    assert_eq!(destroyed["witness"], "B. Jones");
+    // Destroyed (or wiped) under the recycler's hands, an asset goods-in never scanned was
+    // evidently received; only ACME-2 is missing.
+    let missing: Vec<&str> = report["custody"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["asset_tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["ACME-2"], "{report}");
+    for words in [
+        "Lenovo ThinkPad",
+        day.as_str(),
+        "Destroyed assets",
+        "shredded",
+        "B. Jones",
+    ] {
+        assert!(text.contains(words), "{words} not in the report: {text}");
+    }
     // The report's signature checks out with openssl like a certificate's.
     let dir = tempfile::tempdir().unwrap();
     assert!(
@@ -530,10 +574,7 @@ fn report_and_labels(backend: Backend) {
     }
     // The report separates a drive's result from its asset's state, names the level and the
     // organisation's address, and has no placeholders.
-    assert!(
-        text.contains("Asset state") && text.contains("Level"),
-        "{text}"
-    );
+    assert!(text.contains("State") && text.contains("Level"), "{text}");
     assert!(
         text.contains("Clear") && text.contains("not wiped"),
         "{text}"

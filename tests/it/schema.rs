@@ -198,6 +198,23 @@ fn the_example_certificate_verifies_with_its_public_key() {
 /// A certificate drawn with layout 2 (wipeproof 0.1.0, two pages, before the one-page layout 3)
 /// still verifies byte for byte: verification redraws it with the layout it was made with.
 #[test]
+fn a_report_of_the_first_layout_still_verifies() {
+    let auditor = Home::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/report-layout1");
+    for file in ["report.pdf", "report.json"] {
+        let (code, report) = auditor.json(&[
+            "verify",
+            &format!("{dir}/{file}"),
+            "--trust",
+            &format!("{dir}/station-public-key.pem"),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{file}: {report}");
+        assert_eq!(report["valid"], true, "{file}: {report}");
+    }
+}
+
+#[test]
 fn a_layout_2_certificate_still_verifies() {
     let auditor = Home::new();
     let dir = concat!(

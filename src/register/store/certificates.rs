@@ -343,29 +343,18 @@ fn attach(
         params![r.id, asset_id, media_id, how.as_str()],
     )
     .map_err(db(p))?;
-    let (code, received_at): (String, Option<String>) = tx
-        .query_row(
-            "SELECT co.code, a.received_at FROM assets a
-             JOIN collections co ON co.id = a.collection_id WHERE a.id = ?1",
-            params![asset_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(db(p))?;
-    if received_at.is_none() {
-        // Never scanned at goods-in, yet a station wiped its drive: it was evidently there.
-        collections::receive_asset(
-            tx,
-            p,
-            tag,
-            &code,
-            serde_json::json!({
-                "by_certificate": r.id,
-                "station": r.performed_by.station_id,
-                "note": "received by the station that wiped its drive; goods-in never scanned it",
-            }),
-            (actor, &crate::timestamp::now()),
-        )?;
-    }
+    // Never scanned at goods-in, yet a station wiped its drive: it was evidently there.
+    collections::receive_by_handling(
+        tx,
+        p,
+        tag,
+        serde_json::json!({
+            "by_certificate": r.id,
+            "station": r.performed_by.station_id,
+            "note": "received by the station that wiped its drive; goods-in never scanned it",
+        }),
+        actor,
+    )?;
     let before: String = tx
         .query_row(
             "SELECT state FROM assets WHERE id = ?1",

@@ -62,7 +62,38 @@ pub(super) fn custody(conn: &dyn Db, p: &str, code: &str) -> Result<CustodyRecor
         view,
         missing: collections::missing(conn, p, id)?,
         extra: collections::extras(conn, p, id)?,
+        destroyed: destroyed(conn, p, id)?,
     })
+}
+
+/// The destruction of each destroyed asset of the collection `id`, from the custody log (an
+/// asset is destroyed once: a second destruction is refused).
+fn destroyed(conn: &dyn Db, p: &str, id: i64) -> Result<Vec<Destruction>, RegisterError> {
+    rows(
+        conn,
+        p,
+        "SELECT e.asset_tag, e.at, e.actor, e.detail FROM events e
+         JOIN assets a ON a.tag = e.asset_tag
+         WHERE a.collection_id = ?1 AND a.state = 'destroyed' AND e.kind = 'destroyed'
+         ORDER BY e.seq",
+        params![id],
+        |r| {
+            let detail: serde_json::Value =
+                serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default();
+            let text = |k: &str| detail[k].as_str().unwrap_or_default().to_string();
+            let at = detail["at_station"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(r.get(1)?);
+            Ok(Destruction {
+                asset_tag: r.get(0)?,
+                method: text("method"),
+                witness: text("witness"),
+                at,
+                by: r.get(2)?,
+            })
+        },
+    )
 }
 
 /// One collection with its counts and steps (its id too).

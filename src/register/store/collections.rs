@@ -166,6 +166,30 @@ pub(super) fn receive_asset(
     Ok(true)
 }
 
+/// Records the receipt of the asset `tag` by what was done to it (`how`: a wipe, a
+/// destruction) when goods-in never scanned it: it was evidently there. `false` if it was
+/// received before.
+pub(super) fn receive_by_handling(
+    tx: &dyn Db,
+    p: &str,
+    tag: &str,
+    how: serde_json::Value,
+    actor: &Actor,
+) -> Result<bool, RegisterError> {
+    let code: Option<String> = tx
+        .query_opt(
+            "SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id
+             WHERE a.tag = ?1",
+            params![tag],
+            |r| r.get(0),
+        )
+        .map_err(db(p))?;
+    let Some(code) = code else {
+        return Err(RegisterError::UnknownAsset(tag.into()));
+    };
+    receive_asset(tx, p, tag, &code, how, (actor, &crate::timestamp::now()))
+}
+
 /// An asset found by a scan: its tag, collection and when it was received.
 type Found = (String, String, Option<String>);
 

@@ -161,6 +161,17 @@ pub(super) fn destroy(
         Some("destroyed") => return Err(RegisterError::AlreadyDestroyed(tag.into())),
         _ => {}
     }
+    // Never scanned at goods-in, yet destroyed here under a witness: it was evidently there.
+    super::collections::receive_by_handling(
+        tx,
+        p,
+        tag,
+        serde_json::json!({
+            "by_destruction": method,
+            "note": "received by its destruction; goods-in never scanned it",
+        }),
+        actor,
+    )?;
     tx.execute(
         "UPDATE assets SET state = 'destroyed', updated_at = ?2 WHERE tag = ?1",
         params![tag, crate::timestamp::now()],

@@ -199,6 +199,17 @@ fn apply_to_asset(
         Action::Destroyed { method, witness } => {
             // Destroyed already (recorded here, or by another station): nothing to change.
             if state != AssetState::Destroyed.as_str() {
+                collections::receive_by_handling(
+                    tx,
+                    p,
+                    &event.asset_tag,
+                    serde_json::json!({
+                        "by_destruction": method,
+                        "event_id": event.id,
+                        "note": "received by its destruction; goods-in never scanned it",
+                    }),
+                    actor,
+                )?;
                 tx.execute(
                     "UPDATE assets SET state = 'destroyed', updated_at = ?2 WHERE tag = ?1",
                     params![event.asset_tag, crate::timestamp::now()],

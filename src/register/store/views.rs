@@ -419,6 +419,17 @@ pub(super) fn collection_lines(
     Ok((customer, lines))
 }
 
+/// A drive's make and model in one phrase, the make left out when the model already names it.
+fn drive_make_and_model(make: Option<String>, model: Option<String>) -> Option<String> {
+    match (make, model) {
+        (Some(make), Some(model)) if !model.to_lowercase().starts_with(&make.to_lowercase()) => {
+            Some(format!("{make} {model}"))
+        }
+        (_, Some(model)) => Some(model),
+        (make, None) => make,
+    }
+}
+
 /// Report lines (one per asset and drive, with the drive's latest certificate) of the assets
 /// that `condition` (over `a`, `co`, `m`; with its `ORDER BY`) selects.
 pub(super) fn report_lines(
@@ -430,12 +441,16 @@ pub(super) fn report_lines(
     let level = conn
         .dialect()
         .json_text("c.document", &["record", "sanitization", "level"]);
+    let drive_make = conn
+        .dialect()
+        .json_text("c.document", &["record", "media", "manufacturer"]);
     rows(
         conn,
         p,
         &format!(
             "SELECT a.tag, a.serial, a.type, a.state, m.serial,
-                        c.method, c.result, c.id, {level}
+                        c.method, c.result, c.id, {level},
+                        a.make, a.model, COALESCE(c.model, m.model), c.issued_at, {drive_make}
                  FROM assets a
                  JOIN collections co ON co.id = a.collection_id
                  LEFT JOIN media m ON m.asset_id = a.id
@@ -460,6 +475,10 @@ pub(super) fn report_lines(
                     .get::<_, Option<String>>(6)?
                     .and_then(|w| serde_json::from_value(w.into()).ok()),
                 certificate_id: r.get(7)?,
+                make: r.get(9)?,
+                model: r.get(10)?,
+                drive_model: drive_make_and_model(r.get(13)?, r.get(11)?),
+                wiped_at: r.get(12)?,
             })
         },
     )
