@@ -88,10 +88,10 @@ impl Snapshot {
         self.disks.retain(|name, _| now.contains(name));
         let mut changed = self.disks.len() != before;
         for name in now {
-            if !self.disks.contains_key(&name) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.disks.entry(name) {
                 DISK_RESCANS.fetch_add(1, Ordering::Relaxed);
-                if let Some(entry) = scan_disk(sysfs, &name) {
-                    self.disks.insert(name, entry);
+                if let Some(entry) = scan_disk(sysfs, slot.key()) {
+                    slot.insert(entry);
                     changed = true;
                 }
             }
