@@ -332,6 +332,24 @@ pub struct SyncSettings {
     pub ca_file: Option<PathBuf>,
 }
 
+/// What a central register says about itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterSettings {
+    /// The URL stations and auditors reach this register at, e.g.
+    /// `https://register.example:7070`; empty: not known. Certificates its CA issues then name
+    /// `PUBLIC_URL/api/v1/crl` as where their revocation list is published.
+    pub public_url: String,
+}
+
+impl RegisterSettings {
+    /// The CRL's URL, when the public URL is known.
+    pub fn crl_url(&self) -> Option<String> {
+        let base = self.public_url.trim().trim_end_matches('/');
+        (!base.is_empty()).then(|| format!("{base}/api/v1/crl"))
+    }
+}
+
 /// The whole config file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -341,6 +359,8 @@ pub struct Config {
     pub defaults: Defaults,
     pub paths: Paths,
     pub sync: SyncSettings,
+    /// The central register's own settings (when this state directory serves one).
+    pub register: RegisterSettings,
     /// The customer's own asset systems (Snipe-IT, GLPI) that certificates are sent to.
     #[serde(rename = "connector", skip_serializing_if = "Vec::is_empty")]
     pub connectors: Vec<crate::connector::ConnectorSettings>,

@@ -65,6 +65,8 @@ pub fn certificates(
         .map(|i| {
             let mut record = seed.record.clone();
             record.id = uuid::Uuid::new_v4().to_string();
+            // Issued now: a register refuses a certificate dated before its station's enrolment.
+            record.issued_at = wipeproof::timestamp::now();
             record.wipe_id = uuid::Uuid::new_v4().to_string();
             record.media.serial = Some(format!("{serial}-{i:03}"));
             record.asset_tags = Vec::new();

@@ -183,6 +183,11 @@ impl StationKey {
         &self.pdf
     }
 
+    /// The same, to install a certificate a register's CA issued ([`PdfSigner::install_issued`]).
+    pub fn pdf_signer_mut(&mut self) -> &mut PdfSigner {
+        &mut self.pdf
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
         self.signing.verifying_key()
     }

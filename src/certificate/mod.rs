@@ -12,6 +12,7 @@
 //! * [`signable`]: what drive and computer certificates share (signing, PDF, chain, checks);
 //!   [`computer`] and [`computer_layout`]: the computer certificate.
 
+pub mod authority;
 pub mod canonical;
 pub mod check;
 pub mod computer;

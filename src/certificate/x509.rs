@@ -9,6 +9,11 @@
 //! (`serialNumber`), so a PDF signature and the signed record inside the PDF name the same
 //! station; `wipeproof keys export` prints it after the public key, for the auditor's trust
 //! store (an NSS database, pyHanko's trust roots) and for `wipeproof keys trust`.
+//!
+//! A station enrolled on a central register gets, at its next sync, a certificate for the same
+//! key and subject issued by the register's CA (`super::authority`): it replaces the
+//! self-signed one in `station-certificate.pem`, the CA's certificate is kept beside it
+//! (`station-issuer.pem`), and the PDF signature carries both.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,6 +44,9 @@ use crate::durable::{WriteOptions, write_atomic, write_atomic_with};
 pub const PDF_KEY_FILE: &str = "station-pdf-key.pem";
 /// File name of the station's X.509 certificate in the keys directory.
 pub const CERTIFICATE_FILE: &str = "station-certificate.pem";
+/// File name of the certificate of the CA that issued the station's certificate (a central
+/// register's, fetched at sync), when it is not self-signed.
+pub const ISSUER_FILE: &str = "station-issuer.pem";
 
 /// X.520 serialNumber: the attribute of the subject that holds the Ed25519 key id.
 pub const SERIAL_NUMBER_OID: der::oid::ObjectIdentifier =
@@ -50,6 +58,8 @@ pub struct PdfSigner {
     key: SigningKey,
     certificate: Certificate,
     certificate_der: Vec<u8>,
+    /// The CA certificate that issued `certificate`, when a register's CA did.
+    issuer: Option<Certificate>,
 }
 
 impl std::fmt::Debug for PdfSigner {
@@ -171,6 +181,7 @@ impl PdfSigner {
             key,
             certificate,
             certificate_der,
+            issuer: None,
         })
     }
 
@@ -223,15 +234,62 @@ impl PdfSigner {
             && certifies(&certificate, &key, ed25519_key_id)
         {
             let certificate_der = certificate.to_der().map_err(encode_err)?;
+            let issuer = issuer_of(dir, &certificate)?;
             return Ok(PdfSigner {
                 key,
                 certificate,
                 certificate_der,
+                issuer,
             });
         }
         let signer = Self::certify(key, ed25519_key_id)?;
         signer.write_certificate(dir)?;
         Ok(signer)
+    }
+
+    /// The CA certificate that issued this station's certificate, if a register's CA did.
+    pub fn issuer(&self) -> Option<&Certificate> {
+        self.issuer.as_ref()
+    }
+
+    /// Installs a certificate a register's CA (`ca`) issued for this key: it must certify this
+    /// key, name `ed25519_key_id` and be signed by `ca`. Written into `dir` and used from now
+    /// on; `Ok(false)` if it is the one in use already.
+    pub fn install_issued(
+        &mut self,
+        dir: &Path,
+        ed25519_key_id: &str,
+        issued: &Certificate,
+        ca: &Certificate,
+    ) -> Result<bool, KeyError> {
+        let refuse = |why: &str| {
+            KeyError::Encode(format!(
+                "the certificate the register issued is not usable: {why}; ask its \
+                 administrator to enroll this station again (`wipeproof stations add`)"
+            ))
+        };
+        if !certifies(issued, &self.key, ed25519_key_id) {
+            return Err(refuse(
+                "it does not certify this station's PDF key and key id",
+            ));
+        }
+        if !super::authority::signed_by(issued, ca) {
+            return Err(refuse("the register's CA did not sign it"));
+        }
+        if *issued == self.certificate && self.issuer.as_ref() == Some(ca) {
+            return Ok(false);
+        }
+        let ca_path = dir.join(ISSUER_FILE);
+        let ca_pem = ca.to_pem(LineEnding::LF).map_err(encode_err)?;
+        write_atomic(&ca_path, ca_pem.as_bytes()).map_err(|source| KeyError::Write {
+            path: ca_path,
+            source,
+        })?;
+        self.certificate = issued.clone();
+        self.certificate_der = issued.to_der().map_err(encode_err)?;
+        self.issuer = Some(ca.clone());
+        self.write_certificate(dir)?;
+        Ok(true)
     }
 
     /// Writes the key (mode 0600; never over one unless `force`) and the certificate.
@@ -261,6 +319,19 @@ impl PdfSigner {
         write_atomic(&path, self.certificate_pem()?.as_bytes())
             .map_err(|source| KeyError::Write { path, source })
     }
+}
+
+/// The CA certificate in `dir` that signed `cert`, if `cert` is not self-signed and one did.
+fn issuer_of(dir: &Path, cert: &Certificate) -> Result<Option<Certificate>, KeyError> {
+    if cert.tbs_certificate().issuer() == cert.tbs_certificate().subject() {
+        return Ok(None);
+    }
+    let Some(text) = read_optional(&dir.join(ISSUER_FILE))? else {
+        return Ok(None);
+    };
+    Ok(Certificate::from_pem(text.trim())
+        .ok()
+        .filter(|ca| super::authority::signed_by(cert, ca)))
 }
 
 /// Whether `cert` holds `key`'s public key and names `ed25519_key_id`.

@@ -9,6 +9,7 @@
 //! every command, so no command can forget it.
 
 mod assets;
+mod ca;
 mod collections;
 mod intake;
 mod inventory;
@@ -93,8 +94,10 @@ enum Command {
     Sync(remote::SyncArgs),
     /// Serve this state directory's register as the central register over HTTP.
     Serve(remote::ServeArgs),
-    /// Stations enrolled in this (central) register: add, list, remove, revoke.
+    /// Stations enrolled in this (central) register: add, list, remove, revoke, certify.
     Stations(stations::StationsArgs),
+    /// The central register's certificate authority: export its certificate, or import one.
+    Ca(ca::CaArgs),
     /// Read tokens of the central register's HTTP API: add, list, remove.
     Tokens(stations::TokensArgs),
     /// People who sign in to the central register's web pages: add, list, remove, token.
@@ -228,6 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Sync(args) => remote::sync_cmd(args, &open_state(&cli)?),
         Command::Serve(args) => remote::serve(args, &open_state(&cli)?),
         Command::Stations(args) => stations::stations(args, &open_state(&cli)?),
+        Command::Ca(args) => ca::run(args, &open_state(&cli)?),
         Command::Tokens(args) => stations::tokens(args, &open_state(&cli)?),
         Command::Users(args) => users::run(args, &open_state(&cli)?),
         Command::Station(args) => station::run(args, &open_state(&cli)?),

@@ -161,7 +161,7 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             anyhow::bail!("--register {url}: expected an http:// or https:// URL");
         }
         // Custody events are signed as they are sent; a station without a key has none to send.
-        let key = match StationKey::load(&state.keys_dir()) {
+        let mut key = match StationKey::load(&state.keys_dir()) {
             Ok(k) => Some(k),
             Err(crate::certificate::keys::KeyError::Missing(_)) => None,
             Err(e) => return Err(e.into()),
@@ -196,6 +196,9 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
             report.events_sent.len(),
             report.unsent.len()
         );
+        if let Some(k) = key.as_mut() {
+            issued_certificate(&url, k, state, trust.as_ref(), &mut complete);
+        }
         for renamed in &report.renamed {
             crate::stderr_line!("    the register knows this station's earlier name: {renamed}");
         }
@@ -249,6 +252,32 @@ pub fn sync_cmd(args: &SyncArgs, state: &StateDir) -> anyhow::Result<Status> {
     })
 }
 
+/// Fetches and installs the certificate the register's CA issued this station, and says so.
+fn issued_certificate(
+    url: &str,
+    key: &mut StationKey,
+    state: &StateDir,
+    trust: Option<&StationTrust>,
+    complete: &mut bool,
+) {
+    use crate::sync::issued::{Issued, fetch_and_install};
+    match fetch_and_install(url, key, &state.keys_dir(), trust, SyncOptions::default()) {
+        Ok(Issued::Installed(ca)) => crate::stderr_line!(
+            "wipeproof: this station's PDF signing certificate is now issued by the register's CA \
+             ({ca}); its PDFs verify for anyone who trusts that CA's certificate"
+        ),
+        Ok(Issued::Current) => {}
+        Ok(Issued::None(why)) => crate::stderr_line!(
+            "wipeproof: the register issued this station no PDF signing certificate ({why}); its \
+             PDFs stay signed with its self-signed certificate"
+        ),
+        Err(e) => {
+            crate::stderr_line!("wipeproof: {e}");
+            *complete = false;
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on. Without --tls-cert only a loopback address, unless
@@ -300,6 +329,8 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
             args.listen
         );
     }
+    let authority = super::ca::load_or_create(state)?;
+    super::ca::certify_own(state, &authority)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let opts = server::ServeOptions {
         read_timeout: std::time::Duration::from_secs_f64(args.read_timeout),
@@ -311,6 +342,8 @@ pub fn serve(args: &ServeArgs, state: &StateDir) -> anyhow::Result<Status> {
                 address: state.config.organisation.address.clone(),
             },
             station_id: state.config.station.id.clone(),
+            authority: Some(std::sync::Arc::new(authority)),
+            crl_url: state.config.register.crl_url(),
             ..WebSettings::default()
         },
     };

@@ -2,7 +2,7 @@
 //! signed certificates and events it accepts) and `tokens add|list|remove` (who may read it over
 //! HTTP).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -27,6 +27,12 @@ enum StationsCommand {
         pubkey: PathBuf,
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Issue an enrolled station a certificate under the register's CA again (a station
+    /// enrolled before the register had a CA, or one that lost its certificate).
+    Certify {
+        /// The station's name or key id.
+        station: String,
     },
     /// List enrolled stations.
     List {
@@ -72,6 +78,9 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
             let mut reg = open_register(state)?;
             reg.enroll_station(&id, &name, pem.trim(), &actor(state))?;
             crate::stderr_line!("wipeproof: enrolled station {name} ({id})");
+            if let Some(s) = reg.stations()?.into_iter().find(|s| s.key_id == id) {
+                certified(state, reg.as_mut(), &s, pubkey)?;
+            }
             // Names the key was renamed from while enrolled before stay its own.
             if let Some(s) = reg.stations()?.into_iter().find(|s| s.key_id == id)
                 && !s.earlier_names.is_empty()
@@ -84,6 +93,31 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
                     } else {
                         "those names"
                     }
+                );
+            }
+            Ok(Status::Success)
+        }
+        StationsCommand::Certify { station } => {
+            let mut reg = open_register(state)?;
+            let s = reg
+                .stations()?
+                .into_iter()
+                .find(|s| &s.name == station || &s.key_id == station)
+                .with_context(|| {
+                    format!("no station {station} is enrolled here (`wipeproof stations list`)")
+                })?;
+            if let Some(at) = &s.revoked_at {
+                anyhow::bail!(
+                    "station {} was revoked at {at}: the CA issues it nothing more",
+                    s.name
+                );
+            }
+            if !certified(state, reg.as_mut(), &s, Path::new(&s.name))? {
+                anyhow::bail!(
+                    "station {} was enrolled with its public key only: enroll the whole output of \
+                     `wipeproof keys export` on the station (remove it first if it has no \
+                     certificates here)",
+                    s.name
                 );
             }
             Ok(Status::Success)
@@ -149,6 +183,36 @@ pub fn stations(args: &StationsArgs, state: &StateDir) -> anyhow::Result<Status>
                 s.revoked_at.as_deref().unwrap_or("now")
             );
             Ok(Status::Success)
+        }
+    }
+}
+
+/// Issues `station` its certificate under the register's CA and says so; `false` if its
+/// enrolment holds no certificate to issue one for.
+fn certified(
+    state: &StateDir,
+    reg: &mut dyn crate::register::Register,
+    station: &crate::register::StationView,
+    source: &Path,
+) -> anyhow::Result<bool> {
+    match super::ca::certify_station(state, reg, station, source)? {
+        Some(serial) => {
+            crate::stderr_line!(
+                "wipeproof: issued station {} a certificate (serial {serial}) under the register's \
+                 CA; it signs its PDFs with it from its next sync",
+                station.name
+            );
+            Ok(true)
+        }
+        None => {
+            crate::stderr_line!(
+                "wipeproof: {} holds no X.509 certificate (only a public key), so station {} keeps \
+                 signing PDFs with its self-signed certificate; enroll the whole output of \
+                 `wipeproof keys export`",
+                source.display(),
+                station.name
+            );
+            Ok(false)
         }
     }
 }

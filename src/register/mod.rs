@@ -272,6 +272,20 @@ pub struct StationView {
     pub public_key_pem: String,
 }
 
+/// A station certificate the register's CA issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StationCertificateView {
+    /// The certificate's serial number, hex.
+    pub serial: String,
+    /// The Ed25519 key id of the station it was issued to.
+    pub key_id: String,
+    /// The certificate, PEM.
+    pub certificate: String,
+    pub issued_at: String,
+    /// When it was revoked (with its station, or its enrolment removed).
+    pub revoked_at: Option<String>,
+}
+
 impl StationView {
     /// Whether the key signed as `name`: its name here or an earlier one.
     pub fn answers_to(&self, name: &str) -> bool {
@@ -643,6 +657,17 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         accept_through: Option<&str>,
         actor: &Actor,
     ) -> Result<StationView, RegisterError>;
+
+    /// Stores the X.509 certificate (PEM) the register's CA issued to the enrolled station
+    /// `key_id`, under its serial number (hex).
+    fn record_station_certificate(
+        &mut self,
+        key_id: &str,
+        serial: &str,
+        pem: &str,
+    ) -> Result<(), RegisterError>;
+    /// Every certificate the register's CA issued, oldest first; revoked ones carry when.
+    fn station_certificates(&self) -> Result<Vec<StationCertificateView>, RegisterError>;
 
     /// Records that the enrolled key `key_id` signed as `from` before and signs as `to` now
     /// (its station was renamed): enrolled as `to`, it keeps `from` as an earlier name;

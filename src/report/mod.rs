@@ -24,7 +24,7 @@ mod check;
 pub mod custody;
 mod layout;
 
-pub use check::{ReportVerdict, verify_report_file};
+pub use check::{ReportVerdict, verify_report_bytes, verify_report_file};
 pub use custody::ReportCustody;
 pub use layout::layout;
 

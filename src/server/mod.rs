@@ -17,6 +17,8 @@
 //!   the same rules; idempotent by event id.
 //! * `POST /api/v1/stations/rename`: a station's signed word that its key signed under an
 //!   earlier name (`Action::Renamed`); from then on the key answers to both names.
+//! * `GET /api/v1/ca.pem`, `GET /api/v1/crl` (open) and `GET /api/v1/stations/{key_id}/certificate`
+//!   (a station's own certificate under the register's CA): see [`ca`](self).
 //! * `GET /api/v1/assets[?collection=&state=]`, `GET /api/v1/assets/{tag}`,
 //!   `GET /api/v1/unmatched`, `GET /api/v1/stations`: with `Authorization: Bearer TOKEN` (a
 //!   token of `wipeproof tokens add` or `wipeproof users token`) or a signed-in session's
@@ -48,6 +50,7 @@
 //! ([`pool`]), always on blocking threads.
 
 pub mod api;
+mod ca;
 pub mod paging;
 pub mod pool;
 pub mod routes;

@@ -6,9 +6,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, get, post};
 
-use super::api;
 use super::state::AppState;
-use super::web::{assets, auth, collections, custody, goods_in, layout, login, stations, verify};
+use super::web::{
+    assets, auth, collections, custody, goods_in, layout, login, stations, trust, verify,
+};
+use super::{api, ca};
 use crate::register::accounts::Permission;
 
 pub use super::web::auth::Access;
@@ -65,6 +67,27 @@ pub static ROUTES: &[Route] = &[
         example: "/api/v1/stations/rename",
         access: Station,
         handler: || post(api::receive_rename),
+    },
+    Route {
+        method: Get,
+        path: "/api/v1/ca.pem",
+        example: "/api/v1/ca.pem",
+        access: Open,
+        handler: || get(ca::ca_pem),
+    },
+    Route {
+        method: Get,
+        path: "/api/v1/crl",
+        example: "/api/v1/crl",
+        access: Open,
+        handler: || get(ca::crl),
+    },
+    Route {
+        method: Get,
+        path: "/api/v1/stations/{key_id}/certificate",
+        example: "/api/v1/stations/SHA256:00/certificate",
+        access: Station,
+        handler: || get(ca::station_certificate),
     },
     Route {
         method: Get,
@@ -231,6 +254,13 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: Get,
+        path: "/trust",
+        example: "/trust",
+        access: Page(Read),
+        handler: || get(trust::page),
+    },
+    Route {
+        method: Get,
         path: "/stations",
         example: "/stations",
         access: Page(Read),
@@ -290,7 +320,15 @@ mod tests {
             );
             if r.access == Access::Open {
                 assert!(
-                    ["/api/v1/health", "/login", "/style.css", "/goods-in.js"].contains(&r.path),
+                    [
+                        "/api/v1/health",
+                        "/api/v1/ca.pem",
+                        "/api/v1/crl",
+                        "/login",
+                        "/style.css",
+                        "/goods-in.js"
+                    ]
+                    .contains(&r.path),
                     "{} is open to anyone: is that meant?",
                     r.path
                 );

@@ -14,6 +14,9 @@
 //! with the station's key (earlier name, present name), so the register knows the key answers
 //! to both; each certificate keeps the name it was issued under.
 //!
+//! A station enrolled on a register with a CA fetches its PDF signing certificate there
+//! ([`issued`]).
+//!
 //! The register's side of this exchange is `crate::server::api`; [`tls`] holds the roots a
 //! station trusts for an `https://` register.
 
@@ -22,6 +25,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod issued;
 pub mod tls;
 
 use crate::certificate::keys::StationKey;

@@ -24,6 +24,7 @@ mod layers;
 mod list;
 mod live;
 mod pades;
+mod pades_ca;
 mod register;
 mod rename;
 mod resume;

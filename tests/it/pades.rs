@@ -72,7 +72,7 @@ fn exported_certificate(home: &Home, dir: &Path) -> PathBuf {
 }
 
 /// An NSS database trusting `cert`.
-fn nss_trusting(dir: &Path, cert: &Path) -> String {
+pub(crate) fn nss_trusting(dir: &Path, cert: &Path) -> String {
     let db = format!("sql:{}", dir.join("nss").display());
     std::fs::create_dir_all(dir.join("nss")).unwrap();
     let run = |args: &[&str]| {
@@ -94,7 +94,7 @@ fn nss_trusting(dir: &Path, cert: &Path) -> String {
     db
 }
 
-fn pdfsig(db: &str, pdf: &Path) -> String {
+pub(crate) fn pdfsig(db: &str, pdf: &Path) -> String {
     let out = Command::new("pdfsig")
         .args(["-nssdir", db, pdf.to_str().unwrap()])
         .output()
@@ -104,7 +104,7 @@ fn pdfsig(db: &str, pdf: &Path) -> String {
 
 /// The virtual environment with pyHanko, made once under `target/` (a lock keeps parallel tests
 /// from making it twice).
-fn pyhanko_python() -> PathBuf {
+pub(crate) fn pyhanko_python() -> PathBuf {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let venv = target.join("pyhanko-venv");
     let python = venv.join("bin").join("python");
@@ -162,7 +162,7 @@ with open(sys.argv[1], "rb") as f:
     print("coverage", status.coverage.name)
 "#;
 
-fn pyhanko(python: &Path, pdf: &Path, cert: &Path) -> String {
+pub(crate) fn pyhanko(python: &Path, pdf: &Path, cert: &Path) -> String {
     let out = Command::new(python)
         .args([
             "-c",
@@ -216,7 +216,7 @@ fn incrementally_updated(pdf: &Path) -> PathBuf {
     out
 }
 
-fn verify_check(home: &Home, pdf: &Path, name: &str) -> (i32, serde_json::Value) {
+pub(crate) fn verify_check(home: &Home, pdf: &Path, name: &str) -> (i32, serde_json::Value) {
     let (code, v) = home.json(&["verify", pdf.to_str().unwrap(), "--json"]);
     let c = v["checks"]
         .as_array()

@@ -61,8 +61,9 @@ pub(crate) fn check(
             format!(
                 "PAdES signature (ECDSA P-256, CMS, SHA-256) is valid and covers the whole file \
                  but its own /Contents; signed by \"{}\", whose certificate names the key that \
-                 signed the record",
-                v.subject
+                 signed the record; {}",
+                v.subject,
+                chain(&v)
             ),
         ),
     }
@@ -99,5 +100,19 @@ pub(crate) fn same_bytes_but_signature(
         }
         _ if file == redrawn => Ok(()),
         _ => Err(first_difference(file, redrawn)),
+    }
+}
+
+/// The certificate chain of a valid signature, in words.
+fn chain(v: &seal::Verified) -> String {
+    match &v.issuer {
+        None => "the certificate is self-signed (trust the station's certificate, from \
+                 `wipeproof keys export`)"
+            .into(),
+        Some(ca) => format!(
+            "the certificate is issued by CA \"{}\" (CA certificate SHA-256 {}), carried in the \
+             signature (trust that CA's certificate, from its register's /api/v1/ca.pem)",
+            ca.subject, ca.sha256
+        ),
     }
 }

@@ -29,6 +29,7 @@ use x509_cert::attr::Attribute;
 use x509_cert::certificate::Certificate;
 
 use super::PdfError;
+use crate::certificate::authority;
 use crate::certificate::x509::{self, PdfSigner};
 
 /// Bytes reserved for the CMS signature (about 1.2 KiB is used).
@@ -237,9 +238,12 @@ fn signed_data(signer: &PdfSigner, digest: &[u8]) -> Result<Vec<u8>, der::Error>
             econtent_type: ID_DATA,
             econtent: None,
         },
-        certificates: Some(CertificateSet::try_from(vec![
-            CertificateChoices::Certificate(cert.clone()),
-        ])?),
+        certificates: Some(CertificateSet::try_from(
+            std::iter::once(cert)
+                .chain(signer.issuer())
+                .map(|c| CertificateChoices::Certificate(c.clone()))
+                .collect::<Vec<_>>(),
+        )?),
         crls: None,
         signer_infos: SignerInfos::try_from(vec![info])?,
     };
@@ -304,6 +308,15 @@ pub fn only_signature_widgets(doc: &Document, page: &Dictionary) -> bool {
     }
 }
 
+/// The CA that issued a signer's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    /// The CA certificate's subject.
+    pub subject: String,
+    /// The SHA-256 fingerprint (hex) of the CA certificate, to compare with the one trusted.
+    pub sha256: String,
+}
+
 /// What a valid PDF signature says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -313,6 +326,9 @@ pub struct Verified {
     pub key_id: Option<String>,
     /// The certificate, DER.
     pub certificate: Vec<u8>,
+    /// The CA that issued the certificate (its certificate travels in the signature); `None`:
+    /// self-signed.
+    pub issuer: Option<Issuer>,
     /// Bytes of the file after the signed range (an incremental update appended later).
     pub appended: usize,
 }
@@ -367,12 +383,20 @@ pub fn verify(bytes: &[u8], doc: &Document) -> Result<Option<Verified>, String> 
     let mut hash = Sha256::new();
     hash.update(&bytes[..a]);
     hash.update(&bytes[b..b + range]);
-    let cert = check_cms(der_prefix(contents)?, &hash.finalize())?;
+    let (cert, issuer) = check_cms(der_prefix(contents)?, &hash.finalize())?;
     let certificate = cert.to_der().map_err(|e| e.to_string())?;
+    let issuer = match issuer {
+        None => None,
+        Some(ca) => Some(Issuer {
+            subject: ca.tbs_certificate().subject().to_string(),
+            sha256: hex::encode(Sha256::digest(ca.to_der().map_err(|e| e.to_string())?)),
+        }),
+    };
     Ok(Some(Verified {
         subject: cert.tbs_certificate().subject().to_string(),
         key_id: x509::named_key_id(&cert),
         certificate,
+        issuer,
         appended: bytes.len() - (b + range),
     }))
 }
@@ -403,8 +427,9 @@ fn der_prefix(padded: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Checks a CMS SignedData made as [`signed_data`] makes it over a document hashing to
-/// `digest`; returns the signer's certificate.
-fn check_cms(der: &[u8], digest: &[u8]) -> Result<Certificate, String> {
+/// `digest`; returns the signer's certificate and the CA certificate that issued it, if a CA
+/// did.
+fn check_cms(der: &[u8], digest: &[u8]) -> Result<(Certificate, Option<Certificate>), String> {
     let asn = |e: der::Error| format!("the CMS signature cannot be read: {e}");
     let info = ContentInfo::from_der(der).map_err(asn)?;
     if info.content_type != ID_SIGNED_DATA {
@@ -414,20 +439,37 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<Certificate, String> {
     let [signer] = data.signer_infos.0.as_slice() else {
         return Err("the CMS signature has other than one signer".into());
     };
-    let certs = data.certificates.as_ref().map(|c| c.0.as_slice());
-    let Some([CertificateChoices::Certificate(cert)]) = certs else {
-        return Err("the CMS signature does not carry exactly one certificate".into());
-    };
+    let certs: Vec<&Certificate> = data
+        .certificates
+        .as_ref()
+        .map(|c| c.0.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() || certs.len() > 2 {
+        return Err(
+            "the CMS signature does not carry the signer's certificate (and at most its CA's)"
+                .into(),
+        );
+    }
     if signer.digest_alg.oid != ID_SHA256 || signer.signature_algorithm.oid != ECDSA_WITH_SHA256 {
         return Err("the CMS signature is not ECDSA with SHA-256".into());
     }
-    let expected_sid = IssuerAndSerialNumber {
-        issuer: cert.tbs_certificate().issuer().clone(),
-        serial_number: cert.tbs_certificate().serial_number().clone(),
+    let sid_of = |c: &Certificate| {
+        SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: c.tbs_certificate().issuer().clone(),
+            serial_number: c.tbs_certificate().serial_number().clone(),
+        })
     };
-    if signer.sid != SignerIdentifier::IssuerAndSerialNumber(expected_sid) {
-        return Err("the CMS signer is not the certificate it carries".into());
-    }
+    let cert = *certs
+        .iter()
+        .find(|c| sid_of(c) == signer.sid)
+        .ok_or("the CMS signer is not a certificate it carries")?;
+    let issuer = issuer_in(cert, &certs)?;
     let attrs = signer
         .signed_attrs
         .as_ref()
@@ -462,7 +504,25 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<Certificate, String> {
         .map_err(|_| "the CMS signature value is not an ECDSA signature")?;
     key.verify(&attrs.to_der().map_err(asn)?, &sig)
         .map_err(|_| "the ECDSA signature does not match the signed attributes".to_string())?;
-    Ok(cert.clone())
+    Ok((cert.clone(), issuer))
+}
+
+/// The CA certificate among `certs` that issued `cert` (checked), `None` for a self-signed
+/// one; an error for a certificate carried with it that did not sign it.
+fn issuer_in(cert: &Certificate, certs: &[&Certificate]) -> Result<Option<Certificate>, String> {
+    let others: Vec<&&Certificate> = certs.iter().filter(|c| **c != cert).collect();
+    let self_signed = cert.tbs_certificate().issuer() == cert.tbs_certificate().subject();
+    match others.as_slice() {
+        [] if self_signed => Ok(None),
+        [] => Err(format!(
+            "the signer's certificate is issued by {}, whose certificate the signature does not carry",
+            cert.tbs_certificate().issuer()
+        )),
+        [ca] if !self_signed && authority::signed_by(cert, ca) => Ok(Some((**ca).clone())),
+        _ => {
+            Err("the CMS signature carries a CA certificate that did not issue the signer's".into())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -480,7 +540,8 @@ mod tests {
         let signer = PdfSigner::generate("SHA256:abcd").unwrap();
         let digest = Sha256::digest(b"document");
         let der = signed_data(&signer, &digest).unwrap();
-        let cert = check_cms(&der, &digest).unwrap();
+        let (cert, issuer) = check_cms(&der, &digest).unwrap();
+        assert!(issuer.is_none(), "self-signed");
         assert_eq!(x509::named_key_id(&cert).as_deref(), Some("SHA256:abcd"));
         // Deterministic (RFC 6979): the same document gives the same signature.
         assert_eq!(der, signed_data(&signer, &digest).unwrap());

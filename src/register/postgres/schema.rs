@@ -231,4 +231,17 @@ CREATE TABLE station_names (
 );
 "#,
     ),
+    (
+        9,
+        r#"
+CREATE TABLE station_certificates (
+    serial TEXT COLLATE "C" PRIMARY KEY,
+    key_id TEXT COLLATE "C" NOT NULL,
+    certificate TEXT COLLATE "C" NOT NULL,
+    issued_at TEXT COLLATE "C" NOT NULL,
+    revoked_at TEXT COLLATE "C"
+);
+CREATE INDEX station_certificates_key ON station_certificates(key_id);
+"#,
+    ),
 ];

@@ -135,6 +135,7 @@ CREATE TABLE station_events (
     (6, V6_CUSTODY),
     (7, V7_ACCEPT_THROUGH),
     (8, V8_STATION_NAMES),
+    (9, V9_STATION_CERTIFICATES),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).
@@ -258,4 +259,18 @@ CREATE TABLE station_names (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (key_id, name)
 );
+";
+
+/// The X.509 certificates the register's CA issued to enrolled stations (PEM), by serial (hex):
+/// a station fetches its own at sync; the CRL lists the ones revoked with their station (or
+/// removed with its enrolment).
+const V9_STATION_CERTIFICATES: &str = "
+CREATE TABLE station_certificates (
+    serial TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX station_certificates_key ON station_certificates(key_id);
 ";

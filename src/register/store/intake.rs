@@ -1,11 +1,34 @@
 //! Writing intake and disposal: a customer's manifest booked into a collection (its assets
 //! expected until goods-in receives them), and the physical destruction of an asset. Each runs inside the caller's transaction.
 
-use crate::register::db::{Db, params};
+use crate::register::db::{Db, ToValue, params};
 
-use super::{collections, custody, db};
+use super::{collections, custody, db, rows as rows_of};
 use crate::register::collection::CollectionState;
 use crate::register::*;
+
+/// Rows of a manifest written by one statement (9 values a row at most: far below either
+/// database's limit on a statement's parameters).
+const CHUNK: usize = 500;
+
+/// `count` groups of `width` numbered placeholders, `(?a, ?b), (...)` (or a flat list when
+/// `width` is 1), numbered from `first + 1`.
+fn placeholders(count: usize, width: usize, first: usize) -> String {
+    (0..count)
+        .map(|i| {
+            let group = (1..=width)
+                .map(|j| format!("?{}", first + i * width + j))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if width == 1 {
+                group
+            } else {
+                format!("({group})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Books a manifest's rows into `collection` (created if new) for `customer`. A tag already in
 /// the register rejects the whole manifest, naming each line.
@@ -62,73 +85,122 @@ pub(super) fn import_manifest(
             |r| r.get(0),
         )
         .map_err(db(p))?;
-    // Tags already in the register reject the whole file, naming each line. (Every statement
-    // is prepared once per connection: a manifest may hold 100,000 rows.)
-    let mut problems = Vec::new();
-    for row in rows {
-        let found: Option<String> = tx
-            .query_opt(
-                "SELECT co.code FROM assets a JOIN collections co ON co.id = a.collection_id WHERE a.tag = ?1",
-                params![row.asset_tag],
-                |r| r.get(0),
-            )
-            .map_err(db(p))?;
-        if let Some(code) = found {
-            problems.push(manifest_row::ManifestProblem {
-                line: row.line,
-                column: Some("asset_tag".into()),
-                message: format!(
-                    "asset_tag {} is already in the register (collection {code})",
-                    row.asset_tag
-                ),
-            });
-        }
+    // Tags already in the register reject the whole file, naming each line. A manifest may
+    // hold 100,000 rows: every statement below takes a chunk of rows at once, so that a
+    // database across a network is not asked once per row.
+    let mut known = std::collections::HashMap::new();
+    for chunk in rows.chunks(CHUNK) {
+        let tags: Vec<&dyn ToValue> = chunk.iter().map(|r| &r.asset_tag as &dyn ToValue).collect();
+        let found: Vec<(String, String)> = rows_of(
+            tx,
+            p,
+            &format!(
+                "SELECT a.tag, co.code FROM assets a JOIN collections co ON co.id = a.collection_id
+                 WHERE a.tag IN ({})",
+                placeholders(chunk.len(), 1, 0)
+            ),
+            &tags,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        known.extend(found);
     }
+    let problems: Vec<manifest_row::ManifestProblem> = rows
+        .iter()
+        .filter_map(|row| {
+            known
+                .get(&row.asset_tag)
+                .map(|code| manifest_row::ManifestProblem {
+                    line: row.line,
+                    column: Some("asset_tag".into()),
+                    message: format!(
+                        "asset_tag {} is already in the register (collection {code})",
+                        row.asset_tag
+                    ),
+                })
+        })
+        .collect();
     if !problems.is_empty() {
         return Err(RegisterError::Manifest { problems });
     }
-    for row in rows {
-        let extra = serde_json::to_string(&row.extra).unwrap_or_else(|_| "{}".into());
-        let asset_id: i64 = tx
-            .query_row(
-                "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'expected', ?9, ?9) RETURNING id",
-                params![
-                    collection_id,
-                    row.asset_tag,
-                    row.serial,
-                    row.asset_type,
-                    row.make,
-                    row.model,
-                    row.customer_ref,
-                    extra,
-                    now
-                ],
-                |r| r.get(0),
-            )
-            .map_err(db(p))?;
-        for s in &row.media_serials {
-            tx.execute(
-                "INSERT INTO media (asset_id, serial) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![asset_id, s],
-            )
-            .map_err(db(p))?;
+    let extras: Vec<String> = rows
+        .iter()
+        .map(|row| serde_json::to_string(&row.extra).unwrap_or_else(|_| "{}".into()))
+        .collect();
+    let mut ids = std::collections::HashMap::new();
+    for (chunk, extras) in rows.chunks(CHUNK).zip(extras.chunks(CHUNK)) {
+        let mut values: Vec<&dyn ToValue> = vec![&collection_id, &now];
+        for (row, extra) in chunk.iter().zip(extras) {
+            values.extend([
+                &row.asset_tag as &dyn ToValue,
+                &row.serial,
+                &row.asset_type,
+                &row.make,
+                &row.model,
+                &row.customer_ref,
+                extra,
+            ]);
         }
-        custody::append(
+        let tuples = (0..chunk.len())
+            .map(|i| {
+                let n = 3 + 7 * i;
+                format!(
+                    "(?1, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{}, 'expected', ?2, ?2)",
+                    n,
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let inserted: Vec<(String, i64)> = rows_of(
             tx,
             p,
-            actor,
-            Some(&row.asset_tag),
-            "booked",
-            serde_json::json!({
-                "customer": customer,
-                "collection": collection,
-                "serial": row.serial,
-                "manifest_line": row.line,
-                "media_serials": row.media_serials,
-            }),
+            &format!(
+                "INSERT INTO assets (collection_id, tag, serial, type, make, model, customer_ref, extra, state, created_at, updated_at)
+                 VALUES {tuples} RETURNING tag, id"
+            ),
+            &values,
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        ids.extend(inserted);
     }
+    let media: Vec<(i64, &String)> = rows
+        .iter()
+        .flat_map(|row| {
+            let id = ids.get(&row.asset_tag).copied().unwrap_or_default();
+            row.media_serials.iter().map(move |s| (id, s))
+        })
+        .collect();
+    for chunk in media.chunks(CHUNK) {
+        let values: Vec<&dyn ToValue> = chunk
+            .iter()
+            .flat_map(|(id, serial)| [id as &dyn ToValue, serial as &dyn ToValue])
+            .collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO media (asset_id, serial) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders(chunk.len(), 2, 0)
+            ),
+            &values,
+        )
+        .map_err(db(p))?;
+    }
+    let booked = rows.iter().map(|row| custody::NewEvent {
+        asset_tag: Some(row.asset_tag.as_str()),
+        kind: "booked",
+        detail: serde_json::json!({
+            "customer": customer,
+            "collection": collection,
+            "serial": row.serial,
+            "manifest_line": row.line,
+            "media_serials": row.media_serials,
+        }),
+    });
+    custody::append_all(tx, p, actor, booked)?;
     collections::step(
         tx,
         p,

@@ -343,6 +343,21 @@ impl<S: Store> Register for SqlRegister<S> {
             .write(&mut |tx, path| stations::revoke(tx, path, who, accept_through, actor))
     }
 
+    fn record_station_certificate(
+        &mut self,
+        key_id: &str,
+        serial: &str,
+        pem: &str,
+    ) -> Result<(), RegisterError> {
+        self.store
+            .write(&mut |tx, path| stations::record_certificate(tx, path, key_id, serial, pem))
+    }
+
+    fn station_certificates(&self) -> Result<Vec<StationCertificateView>, RegisterError> {
+        self.store
+            .read(&mut |db, path| stations::certificates(db, path))
+    }
+
     fn add_token(&mut self, name: &str, sha256: &str, actor: &Actor) -> Result<(), RegisterError> {
         self.store
             .write(&mut |tx, path| stations::add_token(tx, path, name, sha256, actor))

@@ -164,6 +164,7 @@ pub(super) fn remove(
         params![&station.key_id],
     )
     .map_err(db(p))?;
+    revoke_certificates(tx, p, &station.key_id, &crate::timestamp::now())?;
     custody::append(
         tx,
         p,
@@ -198,6 +199,7 @@ pub(super) fn revoke(
         params![station.key_id, now, accept_through],
     )
     .map_err(db(p))?;
+    revoke_certificates(tx, p, &station.key_id, &now)?;
     custody::append(
         tx,
         p,
@@ -214,6 +216,58 @@ pub(super) fn revoke(
     station.revoked_at = Some(now);
     station.accept_through = accept_through.map(str::to_string);
     Ok(station)
+}
+
+/// Marks the CA certificates issued to `key_id` revoked at `at` (its station revoked, or its
+/// enrolment removed): the CRL lists them from then on.
+fn revoke_certificates(tx: &dyn Db, p: &str, key_id: &str, at: &str) -> Result<(), RegisterError> {
+    tx.execute(
+        "UPDATE station_certificates SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL",
+        params![key_id, at],
+    )
+    .map_err(db(p))?;
+    Ok(())
+}
+
+/// Stores a certificate the register's CA issued to the enrolled station `key_id`.
+pub(super) fn record_certificate(
+    tx: &dyn Db,
+    p: &str,
+    key_id: &str,
+    serial: &str,
+    pem: &str,
+) -> Result<(), RegisterError> {
+    find(tx, p, key_id)?;
+    tx.execute(
+        "INSERT INTO station_certificates (serial, key_id, certificate, issued_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![serial, key_id, pem, crate::timestamp::now()],
+    )
+    .map_err(db(p))?;
+    Ok(())
+}
+
+/// Every certificate the register's CA issued, oldest first.
+pub(super) fn certificates(
+    conn: &dyn Db,
+    p: &str,
+) -> Result<Vec<StationCertificateView>, RegisterError> {
+    super::rows(
+        conn,
+        p,
+        "SELECT serial, key_id, certificate, issued_at, revoked_at FROM station_certificates
+         ORDER BY issued_at, serial",
+        params![],
+        |r| {
+            Ok(StationCertificateView {
+                serial: r.get(0)?,
+                key_id: r.get(1)?,
+                certificate: r.get(2)?,
+                issued_at: r.get(3)?,
+                revoked_at: r.get(4)?,
+            })
+        },
+    )
 }
 
 /// Stores a read token's hash under a new name.

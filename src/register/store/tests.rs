@@ -79,6 +79,7 @@ on_each_backend!(
     failures_count_per_name_since_its_last_success_and_per_address,
     search_matches_any_part_of_a_tag_serial_or_customer_literally,
     a_station_name_with_control_characters_is_refused,
+    a_manifest_of_more_rows_than_a_statement_takes_is_booked_whole_in_order,
 );
 
 fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
@@ -93,6 +94,66 @@ fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
         media_serials: vec![format!("{serial}-D1")],
         extra: Default::default(),
     }
+}
+
+/// Intake writes 500 rows to a statement: 1,234 rows (three statements, the last short) keep
+/// each asset with its own drives, one chained custody event each, and a later manifest
+/// repeating two of them is refused naming exactly those lines.
+fn a_manifest_of_more_rows_than_a_statement_takes_is_booked_whole_in_order(backend: Backend) {
+    let mut reg = Place::new(backend).open();
+    let rows: Vec<ManifestRow> = (0..1234)
+        .map(|i| {
+            let mut r = row(i + 2, &format!("A-{i:04}"), &format!("S{i}"));
+            r.media_serials = match i % 7 {
+                0 => vec![],
+                _ => vec![format!("S{i}-D1"), format!("S{i}-D2")],
+            };
+            r.make = (i % 3 == 0).then(|| format!("Make {i}"));
+            r
+        })
+        .collect();
+    let before = reg.audit().expect("audit").events;
+    assert_eq!(
+        reg.import_manifest("Acme", "COL-1", &rows, &clerk())
+            .expect("import"),
+        1234
+    );
+    for i in [0u64, 1, 499, 500, 501, 999, 1000, 1233] {
+        let a = reg
+            .asset(&format!("A-{i:04}"))
+            .expect("read")
+            .unwrap_or_else(|| panic!("A-{i:04} booked"));
+        assert_eq!(a.summary.serial, format!("S{i}"));
+        let mut serials: Vec<&str> = a.media.iter().map(|m| m.serial.as_str()).collect();
+        serials.sort();
+        let want: Vec<String> = match i % 7 {
+            0 => vec![],
+            _ => vec![format!("S{i}-D1"), format!("S{i}-D2")],
+        };
+        assert_eq!(serials, want, "A-{i:04}'s drives");
+        let booked: Vec<_> = a.events.iter().filter(|e| e.kind == "booked").collect();
+        assert_eq!(booked.len(), 1, "A-{i:04}");
+        assert_eq!(booked[0].detail["manifest_line"], i + 2);
+    }
+    let audit = reg.audit().expect("audit");
+    assert!(audit.ok, "{:?}", audit.problems);
+    // One event per asset and the collection's booking step.
+    assert!(audit.events >= before + 1234, "{} events", audit.events);
+
+    let again = vec![
+        row(2, "B-1", "T1"),
+        row(3, "A-0600", "T2"),
+        row(4, "B-2", "T3"),
+        row(5, "A-1233", "T4"),
+    ];
+    match reg.import_manifest("Acme", "COL-2", &again, &clerk()) {
+        Err(RegisterError::Manifest { problems }) => {
+            let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+            assert_eq!(lines, [3, 5], "{problems:?}");
+        }
+        other => panic!("a repeated tag must refuse the manifest: {other:?}"),
+    }
+    assert!(reg.asset("B-1").expect("read").is_none());
 }
 
 fn clerk() -> Actor {
@@ -111,8 +172,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        8,
-        "every migration, station names (8) the last"
+        9,
+        "every migration, station certificates (9) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -261,8 +322,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        8,
-        "every migration, station names (8) the last"
+        9,
+        "every migration, station certificates (9) the last"
     );
 }
 

@@ -58,6 +58,7 @@ pub fn page_with(
                             a href="/" { "Search" }
                             a href="/verify" { "Verify a certificate" }
                             a href="/stations" { "Stations" }
+                            a href="/trust" { "Trust" }
                             @if s.principal.may(Permission::ManageUsers) {
                                 a href="/users" { "Accounts" }
                             }

@@ -10,7 +10,7 @@
 //! * [`signed`](self): who made a request the guard let in.
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
-//! * [`verify`], [`assets`], [`collections`], [`stations`]: the pages.
+//! * [`verify`], [`assets`], [`collections`], [`stations`], [`trust`]: the pages.
 //! * [`custody`]: a collection's custody on its page, and resolving a missing asset (admin).
 //! * [`goods_in`]: the goods-in page, its script and the JSON endpoint each scan goes to.
 
@@ -23,6 +23,7 @@ pub(super) mod layout;
 pub(super) mod login;
 pub mod signed;
 pub(super) mod stations;
+pub(super) mod trust;
 pub(super) mod verify;
 
 use std::path::PathBuf;
@@ -43,6 +44,11 @@ pub struct WebSettings {
     pub station_id: String,
     /// How long a sign-in lasts.
     pub session_lifetime: std::time::Duration,
+    /// The register's certificate authority, which issues stations their PDF signing
+    /// certificates; `None`: the register has none (`/api/v1/ca.pem` answers 404).
+    pub authority: Option<std::sync::Arc<crate::certificate::authority::Authority>>,
+    /// The URL of the CRL that issued certificates name (`register.public_url`), if known.
+    pub crl_url: Option<String>,
 }
 
 impl Default for WebSettings {
@@ -55,6 +61,8 @@ impl Default for WebSettings {
             },
             station_id: "register".into(),
             session_lifetime: std::time::Duration::from_secs(8 * 3600),
+            authority: None,
+            crl_url: None,
         }
     }
 }

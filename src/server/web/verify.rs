@@ -1,7 +1,8 @@
-//! Verify a certificate: upload its PDF or JSON, see every check `wipeproof verify` makes, each
-//! with its name, ok or failed, and what it found. The same library function checks it, against
-//! the register's trust store (its `keys/trusted` and every enrolled station). Nothing is
-//! stored.
+//! Verify a certificate or a customer's collection report: upload its PDF or JSON, see every
+//! check `wipeproof verify` makes, each with its name, ok or failed, and what it found. The same
+//! library functions check it (`report::verify_report_bytes` for a report, else
+//! `certificate::check::verify_bytes`), against the register's trust store (its `keys/trusted`
+//! and every enrolled station). Nothing is stored.
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -13,6 +14,7 @@ use super::auth::Signed;
 use super::layout::{self, badge, checks_table};
 use crate::certificate::check::{Report, verify_bytes};
 use crate::certificate::record::Record;
+use crate::report::{CollectionReport, ReportVerdict, verify_report_bytes};
 
 /// Largest upload: the largest certificate PDF read, and room for the form around it.
 pub const MAX_UPLOAD: usize = crate::certificate::pdf::MAX_PDF_BYTES + (64 << 10);
@@ -24,7 +26,7 @@ fn upload_form(signed: &Signed) -> Markup {
             @if let Some(csrf) = &signed.csrf {
                 input type="hidden" name="csrf" value=(csrf);
             }
-            label for="certificate" { "Certificate (PDF or JSON)" }
+            label for="certificate" { "Certificate or collection report (PDF or JSON)" }
             input #certificate type="file" name="certificate" accept=".pdf,.json,application/pdf,application/json" required;
             button type="submit" { "Verify" }
         }
@@ -38,9 +40,10 @@ pub async fn form(signed: Signed) -> Response {
         "Verify a certificate",
         html! {
             p {
-                "Choose a certificate's PDF or JSON file. The register checks its signature, "
-                "whether the signing station is trusted here, and, for a PDF, that every word "
-                "and drawing on its pages is what the signed record says. Nothing is stored."
+                "Choose a certificate's or a customer's collection report's PDF or JSON file. "
+                "The register checks its signature, whether the signing station is trusted "
+                "here, and, for a PDF, that every word and drawing on its pages is what the "
+                "signed record says. Nothing is stored."
             }
             (upload_form(&signed))
         },
@@ -79,8 +82,30 @@ pub(super) fn record_facts(r: &Record, verified: bool) -> Markup {
     }
 }
 
+/// What a collection report says, as facts.
+fn report_facts(r: &CollectionReport) -> Markup {
+    html! {
+        dl.facts {
+            dt { "Report" } dd.mono { (r.id) }
+            dt { "Customer" } dd { (r.customer) }
+            dt { "Collection" } dd {
+                a href={ "/collections/" (super::auth::path_segment(&r.collection)) } { (r.collection) }
+            }
+            dt { "Assets" } dd { (r.summary.assets) ", " (r.summary.drives) " drive(s)" }
+            dt { "Issued" } dd { (layout::when(&r.issued_at)) }
+            dt { "Signed by" } dd { (r.station_id) ", operator " (r.operator) }
+            dt { "Signing key" } dd.mono { (r.key_id) }
+        }
+    }
+}
+
 /// The verdict of a report, as a banner.
 pub(super) fn verdict(report: &Report) -> Markup {
+    verdict_of(report, "certificate")
+}
+
+/// The verdict of a check of a `what` ("certificate", "report"), as a banner.
+fn verdict_of(report: &Report, what: &str) -> Markup {
     let failed: Vec<&str> = report
         .checks
         .iter()
@@ -89,11 +114,11 @@ pub(super) fn verdict(report: &Report) -> Markup {
         .collect();
     html! {
         @if report.valid {
-            p.notice.good { span.verdict { "Valid" } br; "The certificate is genuine and untouched: every check passed." }
+            p.notice.good { span.verdict { "Valid" } br; "The " (what) " is genuine and untouched: every check passed." }
         } @else {
             p.notice.bad {
                 span.verdict { "Not valid" } br;
-                "Do not rely on this certificate. Failed: "
+                "Do not rely on this " (what) ". Failed: "
                 @for (i, name) in failed.iter().enumerate() {
                     @if i > 0 { ", " }
                     code { (name) }
@@ -182,11 +207,19 @@ pub async fn upload(
     };
     let shown = name.clone();
     let checked = tokio::task::spawn_blocking(move || {
-        verify_bytes(&bytes, &shown, &trust, None).unwrap_or_else(Report::unreadable)
+        // A collection report is checked by its own checks, as `wipeproof verify` does.
+        match verify_report_bytes(&bytes, &shown, &trust) {
+            Ok(Some(verdict)) => Checked::Report(Box::new(verdict)),
+            Ok(None) => Checked::Certificate(Box::new(
+                verify_bytes(&bytes, &shown, &trust, None).unwrap_or_else(Report::unreadable),
+            )),
+            Err(e) => Checked::Certificate(Box::new(Report::unreadable(&e))),
+        }
     })
     .await;
     let report = match checked {
-        Ok(r) => r,
+        Ok(Checked::Certificate(r)) => *r,
+        Ok(Checked::Report(v)) => return report_page(&signed, &name, &v),
         Err(e) => return layout::failed(&signed, e),
     };
     let held = match &report.record {
@@ -231,6 +264,38 @@ pub async fn upload(
             }
             h2.noprint { "Verify another" }
             (upload_form(&signed))
+        },
+    )
+}
+
+/// What an upload was checked as.
+enum Checked {
+    Certificate(Box<Report>),
+    Report(Box<ReportVerdict>),
+}
+
+/// The page of a checked collection report.
+fn report_page(signed: &Signed, name: &str, v: &ReportVerdict) -> Response {
+    let report = &v.verdict;
+    layout::page(
+        signed,
+        "Verification",
+        html! {
+            p.muted { "File: " span.mono { (name) } " (a collection report)" }
+            (verdict_of(report, "report"))
+            h2 { "Checks" }
+            (checks_table(&report.checks))
+            @if let Some(r) = &v.report {
+                @if report.valid {
+                    h2 { "What the report says" }
+                } @else {
+                    h2 { "What the file claims" }
+                    p.notice.bad { "Unverified: these are the file's own words, which the checks above do not back." }
+                }
+                (report_facts(r))
+            }
+            h2.noprint { "Verify another" }
+            (upload_form(signed))
         },
     )
 }
