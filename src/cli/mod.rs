@@ -145,7 +145,15 @@ pub fn main() -> ExitCode {
         }
     };
     let json = wants_json(&matches);
-    match run(cli) {
+    let result = run(cli);
+    if std::env::var_os("WIPEPROOF_DEBUG_SCANS").is_some() {
+        crate::stderr_line!(
+            "wipeproof: debug: {} full scans of /sys/block, {} disks read again",
+            crate::device::snapshot::full_scans(),
+            crate::device::snapshot::disk_rescans()
+        );
+    }
+    match result {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) => {
             let message = error_text(&e);

@@ -156,8 +156,9 @@ pub fn run(args: &WipeArgs, state: &StateDir) -> anyhow::Result<Status> {
     if !refusals.is_empty() {
         bail!("{}; nothing was erased", refusals.join("; "));
     }
-    // Prepare: every drive guarded and planned, nothing written.
-    let ctx = StationContext::open(state)?;
+    // Prepare: every drive guarded and planned, nothing written; the scan of the drives taken
+    // above is the one the preparation brings up to date.
+    let ctx = StationContext::open_with(state, guard.allowing_cow(false))?;
     let Batch {
         drives: prepared,
         already_certified,

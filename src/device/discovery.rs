@@ -8,10 +8,11 @@ use serde::Serialize;
 use super::capabilities::Capabilities;
 use super::cow::CowFilesystem;
 use super::guard::Guard;
+use super::guard_context::GuardContext;
 use super::health::{self, Health};
 use super::identity::{self, IdentifyOptions, Identity, Media, Transport};
 use super::sysfs::{BlockName, Sysfs};
-use super::target::{GuardContext, Target, TargetKind};
+use super::target::{Target, TargetKind};
 use super::verdict::{self, Probe, Verdict};
 
 /// One drive as `list` reports it. The JSON field names are a stable contract.

@@ -14,7 +14,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::mounts::{MountEntry, SwapEntry, parse_mountinfo, parse_swaps};
-use super::sysfs::{BlockName, DevNum, Sysfs};
+use super::snapshot::Snapshot;
+use super::sysfs::{DevNum, Sysfs};
 
 /// A file by identity: the device its filesystem lives on and its inode number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,9 +93,16 @@ pub enum ProtectedPath {
 }
 
 impl SystemFacts {
-    /// Reads the facts of the running system. `state_paths` are the state directory and the
-    /// paths it uses; `export` the export medium, if configured.
-    pub fn gather(sysfs: &Sysfs, state_paths: &[PathBuf], export: Option<&Path>) -> SystemFacts {
+    /// Reads the facts of the running system now. `state_paths` are the state directory and the
+    /// paths it uses; `export` the export medium, if configured. The block devices are those
+    /// of `snap` (bring its names up to date first); what each loop device stands on is asked
+    /// now, of the loop driver.
+    pub fn gather(
+        sysfs: &Sysfs,
+        snap: &Snapshot,
+        state_paths: &[PathBuf],
+        export: Option<&Path>,
+    ) -> SystemFacts {
         let mounts_text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let mut mounts = parse_mountinfo(&mounts_text);
         let mut anon_devs = HashMap::new();
@@ -123,15 +131,14 @@ impl SystemFacts {
             })
             .collect();
         let mut loops = HashMap::new();
-        for disk in sysfs.disks() {
-            if !disk.starts_with("loop") {
-                continue;
-            }
-            if let Some(file) = sysfs.attr(&disk, "loop/backing_file") {
-                let backing = loop_status(sysfs, &disk)
+        for disk in snap.disks().filter(|d| d.starts_with("loop")) {
+            if let Some(file) = sysfs.attr(disk, "loop/backing_file") {
+                let backing = snap
+                    .disk_devnum(disk)
+                    .and_then(|expected| loop_status(expected, disk))
                     .or_else(|| backing_of_path(Path::new(file.trim_end_matches(" (deleted)"))));
                 loops.insert(
-                    disk,
+                    disk.to_string(),
                     LoopInfo {
                         file: PathBuf::from(file),
                         backing,
@@ -162,7 +169,7 @@ impl SystemFacts {
             anon_devs,
             protected_paths,
             state_roots: state_paths.to_vec(),
-            multi_device: multi_device(sysfs),
+            multi_device: multi_device(sysfs, snap),
         }
     }
 
@@ -177,13 +184,14 @@ impl SystemFacts {
     }
 }
 
-/// The mounted btrfs filesystems and the block devices each spans, from sysfs.
-pub fn multi_device(sysfs: &Sysfs) -> Vec<MultiDevice> {
+/// The mounted btrfs filesystems (read from sysfs now) and the block devices each spans (by
+/// the numbers `snap` knows them by).
+pub fn multi_device(sysfs: &Sysfs, snap: &Snapshot) -> Vec<MultiDevice> {
     let filesystems = sysfs.btrfs_filesystems();
     if filesystems.is_empty() {
         return Vec::new();
     }
-    let by_name: HashMap<String, DevNum> = sysfs
+    let by_name: HashMap<String, DevNum> = snap
         .index()
         .into_iter()
         .map(|(num, name)| (name.name().to_string(), num))
@@ -252,12 +260,8 @@ nix::ioctl_read_bad!(loop_get_status64, 0x4C05, LoopInfo64);
 
 /// Asks the loop driver what a loop device stands on: the backing file's `st_dev` and
 /// `st_ino`, or, when the backing file is a block device, its `st_rdev`. `None` when the device
-/// node cannot be opened (not root) or is not the loop device sysfs names.
-fn loop_status(sysfs: &Sysfs, disk: &str) -> Option<Backing> {
-    let expected = sysfs.devnum(&BlockName {
-        disk: disk.to_string(),
-        partition: None,
-    })?;
+/// node cannot be opened (not root) or is not the loop device sysfs names (`expected`).
+fn loop_status(expected: DevNum, disk: &str) -> Option<Backing> {
     let node = Path::new("/dev").join(disk);
     let file = std::fs::OpenOptions::new()
         .read(true)

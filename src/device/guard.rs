@@ -21,8 +21,9 @@ use std::sync::OnceLock;
 use super::facts::{Backing, FileId};
 pub use super::facts::{ProtectedPath, SystemFacts};
 use super::mounts::MountEntry;
+use super::snapshot::Snapshot;
 use super::stack::{Node, Stack};
-use super::sysfs::{BlockName, DevNum, Sysfs};
+use super::sysfs::{DevNum, Sysfs};
 
 /// Mount points whose disks hold the running system.
 const SYSTEM_MOUNT_POINTS: &[&str] = &["/", "/boot", "/boot/efi", "/efi", "/usr"];
@@ -213,8 +214,13 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Computes protections for every disk from sysfs and the system facts.
+    /// Computes protections for every disk from a new scan of sysfs and the system facts.
     pub fn compute(sysfs: &Sysfs, facts: &SystemFacts) -> Guard {
+        Guard::of(&Snapshot::take(sysfs), facts)
+    }
+
+    /// Computes protections for every disk from one scan of sysfs and the system facts.
+    pub fn of(sysfs: &Snapshot, facts: &SystemFacts) -> Guard {
         let stack = Stack::build(sysfs, facts);
         let mut guard = Guard {
             state: StateFiles::new(&facts.state_roots),
@@ -293,7 +299,7 @@ impl Guard {
         let mut loops: Vec<_> = facts.loops.iter().collect();
         loops.sort_by_key(|(name, _)| *name);
         for (name, info) in loops {
-            let Some(lo) = disk_devnum(sysfs, name) else {
+            let Some(lo) = sysfs.disk_devnum(name) else {
                 continue;
             };
             let loop_device = format!("/dev/{name}");
@@ -330,28 +336,28 @@ impl Guard {
         devices.sort_by_key(|(num, _)| *num);
         for (num, dev) in devices {
             for holder in sysfs.holders(&dev) {
-                let Some(h) = disk_devnum(sysfs, &holder) else {
+                let Some(h) = sysfs.disk_devnum(holder) else {
                     continue;
                 };
-                let description = sysfs.describe_holder(&holder);
+                let description = sysfs.describe_holder(holder);
                 let protection = Protection::Held {
                     device: format!("/dev/{}", dev.name()),
-                    holder,
+                    holder: holder.clone(),
                     description,
                 };
                 guard.add(Node::Block(num), protection, Some(h));
             }
-            if dev.partition.is_none() && sysfs.attr(&dev.disk, "ro").as_deref() == Some("1") {
+            if dev.partition.is_none() && sysfs.read_only(&dev.disk) {
                 guard.read_only.insert(num);
             }
         }
 
         guard.stack = stack;
         for disk in sysfs.disks() {
-            if let Some(num) = disk_devnum(sysfs, &disk) {
+            if let Some(num) = sysfs.disk_devnum(disk) {
                 let list = guard.check(Node::Block(num));
                 if !list.is_empty() {
-                    guard.by_disk.insert(disk, list);
+                    guard.by_disk.insert(disk.to_string(), list);
                 }
             }
         }
@@ -435,14 +441,6 @@ impl Guard {
                 .join("; "),
         )
     }
-}
-
-/// The device number of a whole disk by kernel name.
-fn disk_devnum(sysfs: &Sysfs, disk: &str) -> Option<DevNum> {
-    sysfs.devnum(&BlockName {
-        disk: disk.to_string(),
-        partition: None,
-    })
 }
 
 /// The files of the state directory by identity, read on first need: only a file on the same

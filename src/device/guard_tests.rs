@@ -169,7 +169,8 @@ fn every_device_of_a_mounted_multi_device_btrfs_is_protected_as_mounted() {
     fixture::btrfs(root, "7c0ffee0", &["sdk", "sdl"]);
     fixture::btrfs(root, "deadbeef", &["sdm", "sdn"]);
     let sysfs = Sysfs::at(root);
-    facts.multi_device = super::super::facts::multi_device(&sysfs);
+    facts.multi_device =
+        super::super::facts::multi_device(&sysfs, &super::super::snapshot::Snapshot::take(&sysfs));
     assert_eq!(facts.multi_device.len(), 3, "{:?}", facts.multi_device);
     assert_eq!(facts.multi_device[0].members, [dn("8:128"), dn("8:145")]);
     facts

@@ -138,33 +138,43 @@ fn holders_in(locks: &[LockEntry], file: FileId) -> Vec<Holder> {
 
 /// The first process with a descriptor holding an OFD lock on `file`.
 fn ofd_holder(file: FileId) -> Option<u32> {
-    let procs = std::fs::read_dir("/proc").ok()?;
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fdinfo")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let Ok(text) = std::fs::read_to_string(fd.path()) else {
-                continue;
-            };
-            if text
-                .lines()
-                .filter(|l| l.starts_with("lock:"))
-                .filter_map(parse_lock_line)
-                .any(|l| l.file == file && l.kind == LockKind::Ofd)
-            {
-                return Some(pid);
-            }
-        }
+    processes().find_map(|(pid, dir)| {
+        let fds = std::fs::read_dir(dir.join("fdinfo")).ok()?;
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_to_string(fd.path()).is_ok_and(|text| {
+                text.lines()
+                    .filter(|l| l.starts_with("lock:"))
+                    .filter_map(parse_lock_line)
+                    .any(|l| l.file == file && l.kind == LockKind::Ofd)
+            })
+        });
+        holds.then_some(pid)
+    })
+}
+
+/// Every process this one can see: its id and `/proc/PID`. The one walk of `/proc` that
+/// finding a lock's holder, a writer and an opener share.
+fn processes() -> impl Iterator<Item = (u32, std::path::PathBuf)> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path())))
+}
+
+/// [`processes`] other than this one.
+fn other_processes() -> impl Iterator<Item = (u32, std::path::PathBuf)> {
+    let me = std::process::id();
+    processes().filter(move |(pid, _)| *pid != me)
+}
+
+/// Who holds something found among a process's open files (no lock says so).
+fn open_by(pid: u32) -> Holder {
+    Holder {
+        pid: Some(pid),
+        program: program_of(pid),
+        kind: None,
     }
-    None
 }
 
 fn program_of(pid: u32) -> Option<String> {
@@ -206,29 +216,10 @@ pub fn lock_for_erase(file: &File) -> Result<(), Option<io::Error>> {
 /// served from an image file (`fusefat -o rw+ fat.img mnt`) is one: the kernel knows no loop
 /// device or mount over the file, only the serving process does.
 pub fn writers(file: FileId) -> Vec<Holder> {
-    let me = std::process::id();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out: Vec<Holder> = Vec::new();
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me || !writes(&entry.path(), file) {
-            continue;
-        }
-        out.push(Holder {
-            pid: Some(pid),
-            program: program_of(pid),
-            kind: None,
-        });
-    }
-    out
+    other_processes()
+        .filter(|(_, dir)| writes(dir, file))
+        .map(|(pid, _)| open_by(pid))
+        .collect()
 }
 
 /// The processes of [`writers`] that still hold `file` open for writing a moment later. A
@@ -276,35 +267,19 @@ fn fdinfo_writes(info: &str) -> bool {
 /// the kernel names it nowhere else.
 pub fn openers(dev: DevNum) -> Vec<Holder> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let me = std::process::id();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        let holds = fds.flatten().any(|fd| {
-            std::fs::metadata(fd.path())
-                .is_ok_and(|m| m.file_type().is_block_device() && DevNum::from_raw(m.rdev()) == dev)
-        });
-        if pid != me && holds {
-            out.push(Holder {
-                pid: Some(pid),
-                program: program_of(pid),
-                kind: None,
-            });
-        }
-    }
-    out
+    other_processes()
+        .filter(|(_, dir)| {
+            let Ok(fds) = std::fs::read_dir(dir.join("fd")) else {
+                return false;
+            };
+            fds.flatten().any(|fd| {
+                std::fs::metadata(fd.path()).is_ok_and(|m| {
+                    m.file_type().is_block_device() && DevNum::from_raw(m.rdev()) == dev
+                })
+            })
+        })
+        .map(|(pid, _)| open_by(pid))
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! bytes to and from them.
 //!
 //! * [`discovery`]: list whole-disk block devices with identity and geometry.
+//! * [`snapshot`]: one scan of sysfs describing every block device, kept and brought up to date
+//!   piece by piece.
 //! * [`facts`], [`stack`], [`guard`]: what stands on what, by device number and inode, and which
-//!   drives are protected and why (ARCHITECTURE.md, invariant 1).
+//!   drives are protected and why (ARCHITECTURE.md, invariant 1); [`guard_context`]: the paths
+//!   the guard protects and the scan its looks share.
 //! * [`cow`]: whether an image file lies on a copy-on-write filesystem (btrfs, bcachefs, ZFS,
 //!   XFS with reflinks, overlay), where overwriting it leaves earlier copies of its data.
 //! * [`health`]: the drive's own SMART (ATA) or SMART / Health log (NVMe), read before a wipe.
@@ -25,6 +28,7 @@ pub mod cow;
 pub mod discovery;
 pub mod facts;
 pub mod guard;
+pub mod guard_context;
 pub mod health;
 pub mod hotplug;
 pub mod identity;
@@ -38,6 +42,7 @@ pub mod nvme_status;
 pub mod power;
 pub mod scsi;
 pub mod sense;
+pub mod snapshot;
 pub mod stack;
 pub mod sysfs;
 pub mod target;
@@ -47,5 +52,6 @@ pub mod verdict;
 pub use aligned::AlignedBuf;
 pub use discovery::{DriveInfo, discover};
 pub use guard::{Guard, Protection};
+pub use guard_context::GuardContext;
 pub use identity::{Media, Transport};
-pub use target::{Geometry, GuardContext, Target, TargetError, TargetKind};
+pub use target::{Geometry, Target, TargetError, TargetKind};

@@ -11,7 +11,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::facts::{Backing, FileId, SystemFacts};
-use super::sysfs::{BlockName, DevNum, Sysfs};
+use super::snapshot::Snapshot;
+use super::sysfs::{BlockName, DevNum};
 
 /// A node of the stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,8 +42,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Builds the stack of the system described by `sysfs` and `facts`.
-    pub fn build(sysfs: &Sysfs, facts: &SystemFacts) -> Stack {
+    /// Builds the stack of the system described by one scan of sysfs and `facts`.
+    pub fn build(sysfs: &Snapshot, facts: &SystemFacts) -> Stack {
         let mut stack = Stack {
             names: sysfs.index(),
             ..Stack::default()
@@ -65,13 +66,13 @@ impl Stack {
                 push(stack.partitions.entry(*disk).or_default(), *num);
             }
             for holder in sysfs.holders(name) {
-                if let Some(h) = by_name.get(&holder) {
+                if let Some(h) = by_name.get(holder) {
                     stack.link_block(*h, *num);
                 }
             }
             if name.partition.is_none() {
                 for slave in sysfs.slaves(&name.disk) {
-                    if let Some(s) = by_name.get(&slave) {
+                    if let Some(s) = by_name.get(slave) {
                         stack.link_block(*num, *s);
                     }
                 }

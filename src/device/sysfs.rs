@@ -72,6 +72,11 @@ impl Sysfs {
         Sysfs { root: root.into() }
     }
 
+    /// The root of the tree, e.g. `/sys`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The directory of a whole disk, e.g. `/sys/block/sda`.
     pub fn disk_dir(&self, disk: &str) -> PathBuf {
         self.root.join("block").join(disk)
@@ -122,9 +127,12 @@ impl Sysfs {
     /// The partitions of a disk, sorted naturally.
     pub fn partitions(&self, disk: &str) -> Vec<String> {
         let dir = self.disk_dir(disk);
+        // Only subdirectories can be partitions: the listing's file type says which entries
+        // are, without a stat of each attribute file.
         let mut parts: Vec<String> = fs::read_dir(&dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                     .filter(|e| e.path().join("partition").is_file())
                     .filter_map(|e| e.file_name().into_string().ok())
                     .collect()
@@ -230,14 +238,14 @@ impl Sysfs {
     }
 }
 
-fn read_trimmed(path: &Path) -> Option<String> {
+pub(super) fn read_trimmed(path: &Path) -> Option<String> {
     let bytes = fs::read(path).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let trimmed = text.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     (!trimmed.is_empty()).then(|| trimmed.to_string())
 }
 
-fn list_dir(dir: &Path) -> Vec<String> {
+pub(super) fn list_dir(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
@@ -250,7 +258,7 @@ fn list_dir(dir: &Path) -> Vec<String> {
 }
 
 /// Sort key that orders embedded numbers by value: `loop2` < `loop10`.
-fn natural_key(s: &str) -> Vec<(String, u64)> {
+pub(super) fn natural_key(s: &str) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     let mut text = String::new();
     let mut chars = s.chars().peekable();

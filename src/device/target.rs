@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use super::cow::{self, CowFilesystem};
 use super::facts::FileId;
-use super::guard::{Guard, Protection, SystemFacts};
+use super::guard::Protection;
+pub use super::guard_context::GuardContext;
 use super::ioctl;
 use super::locks::{self, Holder};
 use super::stack::Node;
-use super::sysfs::{DevNum, Sysfs};
+use super::sysfs::DevNum;
 use super::verdict::{busy_error, open_patiently, refuse_if_protected, take_locks};
 
 /// Sector size assumed for image files.
@@ -127,43 +128,6 @@ impl Geometry {
     }
 }
 
-/// What the guard needs to know beyond the system itself: the paths wipeproof writes to.
-#[derive(Debug, Clone)]
-pub struct GuardContext {
-    pub sysfs: Sysfs,
-    /// The state directory and certificate directory.
-    pub state_paths: Vec<PathBuf>,
-    /// The export medium, if configured.
-    pub export: Option<PathBuf>,
-    /// An image file on a copy-on-write filesystem may be wiped (`--allow-cow`); its target
-    /// then says so, and so does its certificate.
-    pub allow_cow: bool,
-}
-
-impl GuardContext {
-    /// Context for the running system with the given protected paths.
-    pub fn new(state_paths: Vec<PathBuf>, export: Option<PathBuf>) -> GuardContext {
-        GuardContext {
-            sysfs: Sysfs::system(),
-            state_paths,
-            export,
-            allow_cow: false,
-        }
-    }
-
-    /// The same context, allowing (or not) image files on copy-on-write filesystems.
-    pub fn allowing_cow(mut self, allow: bool) -> GuardContext {
-        self.allow_cow = allow;
-        self
-    }
-
-    /// Computes the guard's verdict for every disk now.
-    pub fn guard(&self) -> Guard {
-        let facts = SystemFacts::gather(&self.sysfs, &self.state_paths, self.export.as_deref());
-        Guard::compute(&self.sysfs, &facts)
-    }
-}
-
 /// An open drive or image file.
 #[derive(Debug)]
 pub struct Target {
@@ -191,10 +155,11 @@ impl Target {
     /// between the check and the open cannot send the wipe to another drive.
     pub fn open_for_erase(path: &Path, ctx: &GuardContext) -> Result<Target, TargetError> {
         let opened = open_node(path, true, ctx)?;
-        let guard = ctx.guard();
+        // Asked now, on what the descriptor is: the kept scan brought up to date for it.
+        let guard = ctx.guard_for(opened.node);
         match opened.node {
             Node::Block(devnum) => {
-                let disk = whole_disk(path, devnum, &ctx.sysfs)?;
+                let disk = whole_disk(path, devnum, ctx)?;
                 let dev_path = PathBuf::from(format!("/dev/{disk}"));
                 take_locks(&dev_path, &opened.file, opened.id)?;
                 refuse_if_protected(&dev_path, &guard, opened.node)?;
@@ -235,7 +200,7 @@ impl Target {
         let opened = open_node(path, false, &ctx)?;
         match opened.node {
             Node::Block(devnum) => {
-                let disk = whole_disk(path, devnum, &ctx.sysfs)?;
+                let disk = whole_disk(path, devnum, &ctx)?;
                 let dev_path = PathBuf::from(format!("/dev/{disk}"));
                 block_target(dev_path, disk, devnum, opened.file)
             }
@@ -402,8 +367,9 @@ fn open_node(path: &Path, write: bool, ctx: &GuardContext) -> Result<OpenNode, T
     // mounted one). This look can only refuse: what may be erased is decided on the descriptor.
     if write && block {
         let devnum = DevNum::from_raw(before.rdev());
-        whole_disk(path, devnum, &ctx.sysfs)?;
-        refuse_if_protected(path, &ctx.guard(), Node::Block(devnum))?;
+        whole_disk(path, devnum, ctx)?;
+        let node = Node::Block(devnum);
+        refuse_if_protected(path, &ctx.guard_for(node), node)?;
     }
     let exclusive = if write && block { libc::O_EXCL } else { 0 };
     let file = open_patiently(&real, write, libc::O_NOFOLLOW | exclusive).map_err(|e| {
@@ -468,16 +434,17 @@ fn busy_at(path: &Path, real: &Path, ctx: &GuardContext) -> TargetError {
         };
     };
     let devnum = DevNum::from_raw(meta.rdev());
-    if let Err(e) = whole_disk(path, devnum, &ctx.sysfs) {
+    if let Err(e) = whole_disk(path, devnum, ctx) {
         return e;
     }
-    busy_error(path, devnum, &ctx.guard())
+    busy_error(path, devnum, &ctx.guard_for(Node::Block(devnum)))
 }
 
-fn whole_disk(path: &Path, devnum: DevNum, sysfs: &Sysfs) -> Result<String, TargetError> {
-    let index = sysfs.index();
-    let name = index
-        .get(&devnum)
+/// The kernel name of the whole disk with device number `devnum`; a partition or a number the
+/// kernel does not know is refused.
+fn whole_disk(path: &Path, devnum: DevNum, ctx: &GuardContext) -> Result<String, TargetError> {
+    let name = ctx
+        .disk_of(devnum)
         .ok_or_else(|| TargetError::UnknownDevice { path: path.into() })?;
     if name.partition.is_some() {
         return Err(TargetError::Partition {

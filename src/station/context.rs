@@ -49,6 +49,15 @@ pub struct StationContext {
 impl StationContext {
     /// Opens the register and records certificates an earlier crash left out of it.
     pub fn open(state: &StateDir) -> Result<StationContext, StationError> {
+        StationContext::open_with(state, guard_context(state))
+    }
+
+    /// [`StationContext::open`] with a guard context of the same state directory that has
+    /// looked at the drives already, so the scan it took is the one the preparation uses.
+    pub fn open_with(
+        state: &StateDir,
+        guard: GuardContext,
+    ) -> Result<StationContext, StationError> {
         let mut register = state
             .register_location()
             .map_err(|e| StationError::Environment(e.to_string()))?
@@ -75,7 +84,7 @@ impl StationContext {
             );
         }
         Ok(StationContext {
-            guard: guard_context(state),
+            guard,
             checkpoints: CheckpointStore::new(state.checkpoints_dir(), &key),
             station_key: key.verifying_key(),
             certificates: state.certificates_dir(),

@@ -3,9 +3,11 @@
 //! ([`verdict::judge`]) say which are protected or busy, as `list` shows them.
 //!
 //! A drive counts as present while its size is non-zero, so a loop device appears when it gets
-//! a backing file and goes when it loses it. A full rescan every few seconds catches anything
-//! an overflowing event socket lost, and refreshes the verdict (a drive mounted or locked after
-//! it appeared becomes protected or busy).
+//! a backing file and goes when it loses it. The events of one wait are looked at together,
+//! and only the disks they name are read again from sysfs (the rest of the last scan stands,
+//! [`GuardContext::guard_after`]); the mount table, swap and loop devices are read anew. A full
+//! rescan every few seconds catches anything an overflowing event socket lost, and refreshes
+//! the verdict (a drive mounted or locked after it appeared becomes protected or busy).
 //!
 //! Whether another program holds a drive open exclusively is seen only by opening it
 //! exclusively, which for that instant makes a `mount` or `mkfs` of it fail: that is done when
@@ -18,8 +20,10 @@ use std::time::{Duration, Instant};
 use crate::device::discovery::{Busy, describe_disk, is_listed};
 use crate::device::hotplug::{Action, Hotplug};
 use crate::device::identity::IdentifyOptions;
+use crate::device::stack::Node;
+use crate::device::sysfs::BlockName;
 use crate::device::verdict::Probe;
-use crate::device::{DriveInfo, GuardContext};
+use crate::device::{DriveInfo, Guard, GuardContext};
 use crate::erase::firmware;
 
 /// How often everything is looked at again, events or not.
@@ -110,16 +114,24 @@ impl Monitor {
                 Vec::new()
             }
         };
+        let named: Vec<(&str, &Action)> = events
+            .iter()
+            .filter_map(|e| Some((e.disk()?, &e.action)))
+            .filter(|(disk, _)| is_listed(disk))
+            .collect();
+        // One look for every event of the batch (24 drives plugged in at once are one batch):
+        // the disks they name are read again, the rest of the kept scan stands.
+        let looked_at: Vec<&str> = named
+            .iter()
+            .filter(|(_, action)| **action != Action::Remove)
+            .map(|(disk, _)| *disk)
+            .collect();
+        let guard = (!looked_at.is_empty()).then(|| self.guard.guard_after(&looked_at));
         let mut changes = Vec::new();
-        for e in &events {
-            let Some(disk) = e.disk() else { continue };
-            if !is_listed(disk) {
-                continue;
-            }
-            let disk = disk.to_string();
-            match e.action {
-                Action::Remove => changes.extend(self.gone(&disk)),
-                _ => changes.extend(self.look_at(&disk)),
+        for (disk, action) in &named {
+            match (action, &guard) {
+                (Action::Remove, _) | (_, None) => changes.extend(self.gone(disk)),
+                (_, Some(guard)) => changes.extend(self.look_at(disk, guard)),
             }
         }
         if self.last_scan.elapsed() >= RESCAN_EVERY {
@@ -133,7 +145,12 @@ impl Monitor {
     /// starts. The drive as it is now (`None` if it is not known); whether its verdict changed.
     pub fn recheck(&mut self, path: &str) -> Option<(DriveInfo, bool)> {
         let disk = disk_of(path).to_string();
-        let guard = self.guard.guard();
+        let devnum = self.guard.sysfs.devnum(&BlockName {
+            disk: disk.clone(),
+            partition: None,
+        })?;
+        // Right before a wipe: this drive's stack read again, the facts read now.
+        let guard = self.guard.guard_for(Node::Block(devnum));
         let sysfs = self.guard.sysfs.clone();
         let k = self.known.get_mut(&disk)?;
         let mut now = k.info.clone();
@@ -162,7 +179,7 @@ impl Monitor {
             .map(|v| v == "1")
     }
 
-    fn describe(&self, disk: &str, guard: &crate::device::Guard) -> Option<DriveInfo> {
+    fn describe(&self, disk: &str, guard: &Guard) -> Option<DriveInfo> {
         let opts = IdentifyOptions {
             udev: true,
             drive_commands: nix::unistd::geteuid().is_root(),
@@ -176,33 +193,30 @@ impl Monitor {
         Some(info)
     }
 
-    /// Looks at one disk after an event about it.
-    fn look_at(&mut self, disk: &str) -> Vec<Change> {
+    /// Looks at one disk after an event about it, with the guard's verdict after the event.
+    fn look_at(&mut self, disk: &str, guard: &Guard) -> Vec<Change> {
         let present = self.guard.sysfs.attr_u64(disk, "size").unwrap_or(0) > 0;
         match (present, self.known.contains_key(disk)) {
-            (true, false) => {
-                let guard = self.guard.guard();
-                match self.describe(disk, &guard) {
-                    Some(info) => {
-                        let autoclear = self.autoclear(disk);
-                        self.known.insert(
-                            disk.to_string(),
-                            Known {
-                                exclusive: info.busy.clone(),
-                                info: info.clone(),
-                                autoclear,
-                                mark: self.mark(disk),
-                            },
-                        );
-                        vec![Change::Appeared(info)]
-                    }
-                    None => Vec::new(),
+            (true, false) => match self.describe(disk, guard) {
+                Some(info) => {
+                    let autoclear = self.autoclear(disk);
+                    self.known.insert(
+                        disk.to_string(),
+                        Known {
+                            exclusive: info.busy.clone(),
+                            info: info.clone(),
+                            autoclear,
+                            mark: self.mark(disk),
+                        },
+                    );
+                    vec![Change::Appeared(info)]
                 }
-            }
+                None => Vec::new(),
+            },
             (false, true) => self.gone(disk),
             (true, true) if self.replaced(disk) => {
                 let mut changes = self.gone(disk);
-                changes.extend(self.look_at(disk));
+                changes.extend(self.look_at(disk, guard));
                 changes
             }
             _ => Vec::new(),

@@ -29,6 +29,7 @@ mod register;
 mod rename;
 mod resume;
 mod scale;
+mod scan;
 mod schema;
 mod station;
 mod station_rules;
