@@ -735,6 +735,7 @@ pub(crate) fn human(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::page::text_boxes;
     use super::super::record::tests::sample_record;
     use super::*;
 
@@ -860,28 +861,6 @@ mod tests {
         }
     }
 
-    /// Text items as boxes: (page, x1, x2, y1, y2, text).
-    fn boxes(pages: &[Page]) -> Vec<(usize, f32, f32, f32, f32, String)> {
-        let mut out = Vec::new();
-        for (n, p) in pages.iter().enumerate() {
-            for i in &p.items {
-                if let Item::Text {
-                    x,
-                    y,
-                    size,
-                    font,
-                    text,
-                    ..
-                } = i
-                {
-                    let w = fonts::width(*font, *size, text);
-                    out.push((n, *x, x + w, y - 0.2 * size, y + 0.8 * size, text.clone()));
-                }
-            }
-        }
-        out
-    }
-
     fn long_record() -> Record {
         let mut r = sample_record();
         let long = |prefix: &str| {
@@ -910,7 +889,7 @@ mod tests {
             let mut r = long_record();
             r.sanitization.result = result;
             let pages = layout(&r, &"ab".repeat(32), &"c2ln".repeat(22));
-            let all = boxes(&pages);
+            let all = text_boxes(&pages);
             let squeezed: String = all
                 .iter()
                 .flat_map(|b| b.5.chars())

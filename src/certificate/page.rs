@@ -454,6 +454,30 @@ fn cut_middle(text: &str, fits: impl Fn(&str) -> bool) -> String {
     "...".into()
 }
 
+/// Every text drawn on `pages`: page index, left, right, bottom, top (by the embedded faces'
+/// measures), text. For tests that check nothing overlaps or runs off the page.
+#[cfg(test)]
+pub(crate) fn text_boxes(pages: &[Page]) -> Vec<(usize, f32, f32, f32, f32, String)> {
+    let mut out = Vec::new();
+    for (n, p) in pages.iter().enumerate() {
+        for i in &p.items {
+            if let Item::Text {
+                x,
+                y,
+                size,
+                font,
+                text,
+                ..
+            } = i
+            {
+                let w = fonts::width(*font, *size, text);
+                out.push((n, *x, x + w, y - 0.2 * size, y + 0.8 * size, text.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Text as it is drawn: control characters (tabs, line breaks) become spaces.
 pub fn clean(text: &str) -> String {
     text.chars()

@@ -332,8 +332,7 @@ fn destroyed(w: &mut Writer, c: &ReportCustody) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificate::fonts;
-    use crate::certificate::page::{Item, RIGHT};
+    use crate::certificate::page::{RIGHT, text_boxes};
     use crate::register::ReportLine;
     use crate::register::collection::Destruction;
     use crate::report::{LAYOUT, Organisation, ReportCustody, SCHEMA, Summary, Tool};
@@ -392,28 +391,6 @@ mod tests {
         }
     }
 
-    /// Every text drawn: page, left, right, bottom, top, text.
-    fn boxes(pages: &[Page]) -> Vec<(usize, f32, f32, f32, f32, String)> {
-        let mut out = Vec::new();
-        for (n, p) in pages.iter().enumerate() {
-            for i in &p.items {
-                if let Item::Text {
-                    x,
-                    y,
-                    size,
-                    font,
-                    text,
-                    ..
-                } = i
-                {
-                    let w = fonts::width(*font, *size, text);
-                    out.push((n, *x, x + w, y - 0.2 * size, y + 0.8 * size, text.clone()));
-                }
-            }
-        }
-        out
-    }
-
     #[test]
     fn a_long_serial_stays_on_one_line_with_both_ends_and_nothing_overlaps() {
         let serial = format!("WD-WX{}9876", "1".repeat(60));
@@ -433,7 +410,7 @@ mod tests {
             by: "Ann".into(),
         }];
         let pages = layout(&report(lines, destroyed), &"ab".repeat(32), "c2ln");
-        let all = boxes(&pages);
+        let all = text_boxes(&pages);
         let texts: Vec<&str> = all.iter().map(|b| b.5.as_str()).collect();
         // The serial: one line, its start and end, the middle left out.
         let shown = texts

@@ -197,7 +197,7 @@ fn both_devices_of_a_mounted_btrfs_raid1_are_protected_in_list_as_the_wipe_says(
 #[test]
 fn a_wipe_opening_a_drive_while_list_looks_at_it_waits_for_the_look_and_goes_ahead() {
     use std::os::unix::fs::MetadataExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     use wipeproof::device::sysfs::DevNum;
     use wipeproof::device::verdict::{self, Probe};
     use wipeproof::device::{GuardContext, Target};
@@ -206,27 +206,32 @@ fn a_wipe_opening_a_drive_while_list_looks_at_it_waits_for_the_look_and_goes_ahe
     let ctx = GuardContext::new(vec![], None);
     let guard = ctx.guard();
     let stop = AtomicBool::new(false);
+    let looks = AtomicU32::new(0);
     std::thread::scope(|s| {
         // `list` looks at the drive over and over: each look holds it exclusively an instant.
-        let looker = s.spawn(|| {
-            let mut looks = 0u32;
+        s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 let _ = verdict::check_disk(&lo.dev, devnum, &guard, Probe::Exclusive);
-                looks += 1;
+                looks.fetch_add(1, Ordering::Relaxed);
             }
-            looks
         });
-        let refused: Vec<String> = (0..50)
-            .filter_map(|_| Target::open_for_erase(&lo.dev, &ctx).err())
-            .map(|e| e.to_string())
-            .collect();
+        // At least 50 opens, and as many as it takes for the looks to outnumber them (an open
+        // that shares the run's scan is faster than a look): the two must overlap often.
+        let mut refused = Vec::new();
+        let mut opens = 0u32;
+        while opens < 50 || (looks.load(Ordering::Relaxed) <= opens && opens < 5000) {
+            if let Err(e) = Target::open_for_erase(&lo.dev, &ctx) {
+                refused.push(e.to_string());
+            }
+            opens += 1;
+        }
         stop.store(true, Ordering::Relaxed);
-        let looks = looker.join().unwrap();
+        let looks = looks.load(Ordering::Relaxed);
         assert!(
             refused.is_empty(),
-            "{} of 50 opens refused: {refused:?}",
+            "{} of {opens} opens refused: {refused:?}",
             refused.len()
         );
-        assert!(looks > 50, "only {looks} looks");
+        assert!(looks > opens, "only {looks} looks for {opens} opens");
     });
 }
