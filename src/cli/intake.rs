@@ -341,32 +341,40 @@ fn print_reconciliation(r: &Reconciliation) -> anyhow::Result<()> {
 }
 
 /// The serials of `rows` already held by another asset that is retired or destroyed (a drive
-/// that was wiped, or destroyed, coming back), one JSON object each.
+/// that was wiped, or destroyed, coming back), one JSON object each. One read for the whole
+/// manifest: a query a serial cost a round trip each on PostgreSQL (76 s for 100,000 rows).
 fn returning_serials(
     reg: &dyn crate::register::Register,
     rows: &[crate::register::ManifestRow],
 ) -> anyhow::Result<Vec<serde_json::Value>> {
-    use crate::register::AssetState;
+    let serials: Vec<&str> = rows
+        .iter()
+        .flat_map(|row| std::iter::once(&row.serial).chain(row.media_serials.iter()))
+        .map(String::as_str)
+        .collect();
+    let mut held: std::collections::HashMap<&str, Vec<(String, crate::register::AssetState)>> =
+        std::collections::HashMap::new();
+    let found = reg.finished_serial_owners(&serials)?;
+    for (serial, tag, state) in &found {
+        held.entry(serial.as_str())
+            .or_default()
+            .push((tag.clone(), *state));
+    }
     let mut out = Vec::new();
     for row in rows {
         let serials = std::iter::once(&row.serial).chain(row.media_serials.iter());
         for serial in serials {
-            for owner in reg.serial_owners(serial)? {
-                if owner == row.asset_tag {
+            for (owner, state) in held.get(serial.as_str()).into_iter().flatten() {
+                if *owner == row.asset_tag {
                     continue;
                 }
-                let Some(held) = reg.find_asset(Some(&owner), None)? else {
-                    continue;
-                };
-                if matches!(held.state, AssetState::Retired | AssetState::Destroyed) {
-                    out.push(serde_json::json!({
-                        "line": row.line,
-                        "serial": serial,
-                        "asset": row.asset_tag,
-                        "held_by": owner,
-                        "state": held.state.as_str(),
-                    }));
-                }
+                out.push(serde_json::json!({
+                    "line": row.line,
+                    "serial": serial,
+                    "asset": row.asset_tag,
+                    "held_by": owner,
+                    "state": state.as_str(),
+                }));
             }
         }
     }

@@ -585,6 +585,14 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
     /// asset's serial or its media serials) or an earlier certificate.
     fn serial_owners(&self, serial: &str) -> Result<Vec<String>, RegisterError>;
 
+    /// Of `serials`, those an asset that is retired or destroyed holds (its own serial or a
+    /// drive's): (serial, asset tag, its state), by serial then tag, read in one transaction
+    /// however many serials a manifest brings.
+    fn finished_serial_owners(
+        &self,
+        serials: &[&str],
+    ) -> Result<Vec<(String, String, AssetState)>, RegisterError>;
+
     /// Stores a signed certificate, links it to its asset (tag, else serial, else the review
     /// list), updates the asset's state and the custody log, and, if `outbox`, queues it for
     /// sending: all in one transaction. Storing the same certificate twice changes nothing.

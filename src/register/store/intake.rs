@@ -9,11 +9,11 @@ use crate::register::*;
 
 /// Rows of a manifest written by one statement (9 values a row at most: far below either
 /// database's limit on a statement's parameters).
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 /// `count` groups of `width` numbered placeholders, `(?a, ?b), (...)` (or a flat list when
 /// `width` is 1), numbered from `first + 1`.
-fn placeholders(count: usize, width: usize, first: usize) -> String {
+pub(super) fn placeholders(count: usize, width: usize, first: usize) -> String {
     (0..count)
         .map(|i| {
             let group = (1..=width)

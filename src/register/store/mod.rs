@@ -121,6 +121,14 @@ impl<S: Store> Register for SqlRegister<S> {
             .read(&mut |db, path| views::serial_owners(db, path, serial))
     }
 
+    fn finished_serial_owners(
+        &self,
+        serials: &[&str],
+    ) -> Result<Vec<(String, String, AssetState)>, RegisterError> {
+        self.store
+            .read(&mut |db, path| views::finished_serial_owners(db, path, serials))
+    }
+
     fn record_certificate(
         &mut self,
         cert: &SignedCertificate,

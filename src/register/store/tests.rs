@@ -83,6 +83,7 @@ on_each_backend!(
     search_matches_any_part_of_a_tag_serial_or_customer_literally,
     a_station_name_with_control_characters_is_refused,
     a_manifest_of_more_rows_than_a_statement_takes_is_booked_whole_in_order,
+    serials_held_by_finished_assets_are_found_in_one_read,
 );
 
 fn row(line: u64, tag: &str, serial: &str) -> ManifestRow {
@@ -157,6 +158,40 @@ fn a_manifest_of_more_rows_than_a_statement_takes_is_booked_whole_in_order(backe
         other => panic!("a repeated tag must refuse the manifest: {other:?}"),
     }
     assert!(reg.asset("B-1").expect("read").is_none());
+}
+
+/// A manifest's serials (asset and drive serials, more than one statement takes) checked at
+/// once against retired or destroyed assets: only those are named, with their state.
+fn serials_held_by_finished_assets_are_found_in_one_read(backend: Backend) {
+    let mut reg = Place::new(backend).open();
+    reg.import_manifest(
+        "Acme",
+        "COL-1",
+        &[
+            row(2, "A-1", "S1"),
+            row(3, "A-2", "S2"),
+            row(4, "A-3", "S3"),
+        ],
+        &clerk(),
+    )
+    .expect("import");
+    reg.destroy("A-1", "shredded", "B. Jones", &clerk())
+        .expect("destroy");
+    let mut asked: Vec<String> = (0..1200).map(|i| format!("X{i}")).collect();
+    asked.extend(["S1", "S1-D1", "S2", "S2-D1", ""].map(String::from));
+    let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let found = reg.finished_serial_owners(&asked).expect("read");
+    assert_eq!(
+        found,
+        [
+            ("S1".to_string(), "A-1".to_string(), AssetState::Destroyed),
+            (
+                "S1-D1".to_string(),
+                "A-1".to_string(),
+                AssetState::Destroyed
+            ),
+        ]
+    );
 }
 
 fn clerk() -> Actor {

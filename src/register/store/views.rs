@@ -360,6 +360,46 @@ pub(super) fn serial_owners(
     )
 }
 
+/// Of `serials`, those held by a retired or destroyed asset (its own serial or a drive's):
+/// (serial, tag, state), by serial then tag; 500 serials to a statement.
+pub(super) fn finished_serial_owners(
+    conn: &dyn Db,
+    p: &str,
+    serials: &[&str],
+) -> Result<Vec<(String, String, AssetState)>, RegisterError> {
+    let mut found = Vec::new();
+    let serials: Vec<&str> = serials.iter().copied().filter(|s| !s.is_empty()).collect();
+    for chunk in serials.chunks(super::intake::CHUNK) {
+        let list = super::intake::placeholders(chunk.len(), 1, 0);
+        let values: Vec<&dyn crate::register::db::ToValue> = chunk
+            .iter()
+            .map(|s| s as &dyn crate::register::db::ToValue)
+            .collect();
+        found.extend(rows(
+            conn,
+            p,
+            &format!(
+                "SELECT serial, tag, state FROM assets
+                 WHERE serial IN ({list}) AND state IN ('retired', 'destroyed')
+                 UNION SELECT m.serial, a.tag, a.state FROM assets a JOIN media m ON m.asset_id = a.id
+                 WHERE m.serial IN ({list}) AND a.state IN ('retired', 'destroyed')"
+            ),
+            &values,
+            |r| {
+                let state: String = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    AssetState::parse(&state).unwrap_or(AssetState::Retired),
+                ))
+            },
+        )?);
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 /// The enrolled stations, each with the names it signed under before its present one.
 pub(super) fn stations(conn: &dyn Db, p: &str) -> Result<Vec<StationView>, RegisterError> {
     let earlier: Vec<(String, String)> = rows(
