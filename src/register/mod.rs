@@ -808,8 +808,7 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
 
     /// The computers of a collection's report: each asset's latest computer certificate, by
     /// asset tag.
-    fn collection_computers(&self, collection: &str)
-    -> Result<Vec<ReportComputer>, RegisterError>;
+    fn collection_computers(&self, collection: &str) -> Result<Vec<ReportComputer>, RegisterError>;
 
     /// Queues for `connector` every certificate and destroyed asset it has not had yet, and
     /// returns its pending deliveries: certificates oldest first, then destroyed assets.

@@ -5,9 +5,10 @@
 //! the first 8 characters of the certificate id, as in the certificate's file name.
 
 use super::{CollectionReport, ReportCustody};
-use crate::register::ReportComputer;
 use crate::certificate::page::{Cell, Colour, Font, LEFT, Page, Writer};
+use crate::device::inventory::make_and_model;
 use crate::register::AssetState;
+use crate::register::ReportComputer;
 
 /// Whether `line`'s asset was never received and is listed as missing in the chain of custody.
 fn is_missing(r: &CollectionReport, line: &crate::register::ReportLine) -> bool {
@@ -319,21 +320,27 @@ fn computers(w: &mut Writer, computers: &[ReportComputer]) {
     ];
     w.table_header(
         &cols,
-        &["Asset tag", "Computer", "Serial", "Result", "Date", "Cert. id"],
+        &[
+            "Asset tag",
+            "Computer",
+            "Serial",
+            "Result",
+            "Date",
+            "Cert. id",
+        ],
     );
     let short = |id: &str| -> String { id.chars().take(8).collect() };
     for c in computers {
+        // A computer and its drives stay on one page when they fit on one.
+        w.room((22.0 * (1 + c.drives.len()) as f32).min(300.0));
         let mut computer = Vec::new();
-        let make_model = [c.manufacturer.as_deref(), c.product.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        computer.push(if make_model.is_empty() {
-            Cell::Note("make and model not reported".into())
-        } else {
-            Cell::Words(make_model)
-        });
+        // The make is left out when the product already names it ("HP EliteBook ...").
+        computer.push(
+            match make_and_model(c.manufacturer.as_deref(), c.product.as_deref()) {
+                Some(m) => Cell::Words(m),
+                None => Cell::Note("make and model not reported".into()),
+            },
+        );
         if let Some(t) = &c.chassis_asset_tag {
             computer.push(Cell::Note(format!("chassis tag {t}")));
         }
@@ -483,7 +490,7 @@ mod tests {
             ReportComputer {
                 asset_tag: "ACME-4".into(),
                 manufacturer: Some("HP".into()),
-                product: Some("EliteBook 840 G8 Notebook PC with an unusually long name".into()),
+                product: Some("HP EliteBook 840 G8 Notebook PC with an unusually long name".into()),
                 serial: Some("5CG1234XYZ".into()),
                 chassis_asset_tag: Some("ACME-LT-0042".into()),
                 certificate_id: "77aa10c4-0000-4000-8000-000000000001".into(),
@@ -564,6 +571,7 @@ mod tests {
         ] {
             assert!(texts.contains(&want), "{want} is not drawn: {texts:?}");
         }
+        assert!(!texts.iter().any(|t| t.contains("HP HP")), "{texts:?}");
         // Words are whole or cut with "...", never split across lines.
         assert!(texts.contains(&"Lenovo ThinkPad"), "{texts:?}");
         assert!(
