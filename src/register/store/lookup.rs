@@ -5,15 +5,26 @@ use crate::register::db::params;
 
 use super::views::{SUMMARY_SQL, report_lines, summary_from_row};
 use super::{SqlRegister, Store, db, rows};
-use crate::register::db::{Db, ToValue};
+use crate::register::db::{Db, Dialect, ToValue};
 use crate::register::lookup::*;
 use crate::register::{AssetSummary, RegisterError};
 
 /// What a search matches (`?1` is the pattern): the asset's tag, serial, customer, customer
-/// reference, or a drive's serial.
-const SEARCH: &str = "(LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
+/// reference, or a drive's serial; SQLite tests them all in one scan of the assets.
+const SEARCH_ONE_SCAN: &str =
+    "(LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
     OR LOWER(cu.name) LIKE ?1 ESCAPE '\\' OR LOWER(a.customer_ref) LIKE ?1 ESCAPE '\\'
     OR a.id IN (SELECT m.asset_id FROM media m WHERE LOWER(m.serial) LIKE ?1 ESCAPE '\\'))";
+
+/// The same on PostgreSQL: one arm per column, so each uses its own trigram index (migration
+/// 11) rather than one scan testing all.
+const SEARCH_BY_INDEX: &str = "a.id IN (
+    SELECT id FROM assets WHERE LOWER(tag) LIKE ?1 ESCAPE '\\'
+    UNION SELECT id FROM assets WHERE LOWER(serial) LIKE ?1 ESCAPE '\\'
+    UNION SELECT id FROM assets WHERE LOWER(customer_ref) LIKE ?1 ESCAPE '\\'
+    UNION SELECT asset_id FROM media WHERE LOWER(serial) LIKE ?1 ESCAPE '\\'
+    UNION SELECT x.id FROM assets x JOIN collections xo ON xo.id = x.collection_id
+        JOIN customers xu ON xu.id = xo.customer_id WHERE LOWER(xu.name) LIKE ?1 ESCAPE '\\')";
 
 /// The single count a query returns.
 fn count_of(
@@ -26,7 +37,23 @@ fn count_of(
     Ok(n.unwrap_or(0).max(0) as u64)
 }
 
-/// How far the collection `id` has come: its assets by state, counted by the database.
+/// The counts the database keeps for the collection `id` (table `collection_tallies`, kept by
+/// triggers on every write: see the migration's notes in `register::sqlite::tallies`), by key.
+pub(super) fn tallies(
+    conn: &dyn Db,
+    p: &str,
+    id: i64,
+) -> Result<Vec<(String, u64)>, RegisterError> {
+    rows(
+        conn,
+        p,
+        "SELECT key, n FROM collection_tallies WHERE collection_id = ?1",
+        params![id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+    )
+}
+
+/// How far the collection `id` has come: its assets by state.
 fn progress(
     conn: &dyn Db,
     p: &str,
@@ -44,16 +71,12 @@ fn progress(
         failed: 0,
         destroyed: 0,
     };
-    let counts = rows(
-        conn,
-        p,
-        "SELECT state, COUNT(*) FROM assets WHERE collection_id = ?1 GROUP BY state",
-        params![id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
-    )?;
-    for (state, n) in counts {
+    for (key, n) in tallies(conn, p, id)? {
+        let Some(state) = key.strip_prefix("state:") else {
+            continue;
+        };
         c.assets += n;
-        match state.as_str() {
+        match state {
             "expected" => c.expected += n,
             "received" => c.received += n,
             "retired" => c.retired += n,
@@ -67,29 +90,16 @@ fn progress(
 
 /// The drives of the collection `id` by the result of their latest certificate.
 fn drive_counts(conn: &dyn Db, p: &str, id: i64) -> Result<DriveCounts, RegisterError> {
-    let counts = rows(
-        conn,
-        p,
-        "SELECT q.result, COUNT(*) FROM (
-             SELECT (SELECT c.result FROM certificates c WHERE c.media_id = m.id
-                     ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1) AS result
-             FROM media m JOIN assets a ON a.id = m.asset_id WHERE a.collection_id = ?1) q
-         GROUP BY q.result",
-        params![id],
-        |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, i64>(1)?.max(0) as u64,
-            ))
-        },
-    )?;
     let mut d = DriveCounts::default();
-    for (result, n) in counts {
+    for (key, n) in tallies(conn, p, id)? {
+        let Some(result) = key.strip_prefix("drives:") else {
+            continue;
+        };
         d.drives += n;
-        match result.as_deref() {
-            Some("PASS") => d.pass += n,
-            Some("FAIL") => d.fail += n,
-            Some("INCOMPLETE") => d.incomplete += n,
+        match result {
+            "PASS" => d.pass += n,
+            "FAIL" => d.fail += n,
+            "INCOMPLETE" => d.incomplete += n,
             _ => d.not_wiped += n,
         }
     }
@@ -100,12 +110,16 @@ impl<S: Store> Lookup for SqlRegister<S> {
     fn search_assets(&self, query: &str, page: Page) -> Result<Paged<AssetSummary>, RegisterError> {
         let pattern = like_pattern(query.trim());
         let (limit, offset) = page.sql();
-        let sql = format!("{SUMMARY_SQL} WHERE {SEARCH} ORDER BY a.tag LIMIT ?2 OFFSET ?3");
-        let count = format!(
-            "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
-             JOIN customers cu ON cu.id = co.customer_id WHERE {SEARCH}"
-        );
         self.store.read(&mut |conn, p| {
+            let search = match conn.dialect() {
+                Dialect::Sqlite => SEARCH_ONE_SCAN,
+                Dialect::Postgres => SEARCH_BY_INDEX,
+            };
+            let sql = format!("{SUMMARY_SQL} WHERE {search} ORDER BY a.tag LIMIT ?2 OFFSET ?3");
+            let count = format!(
+                "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
+                 JOIN customers cu ON cu.id = co.customer_id WHERE {search}"
+            );
             let items = rows(
                 conn,
                 p,
