@@ -127,7 +127,14 @@ impl<S: Store> Lookup for SqlRegister<S> {
                 params![pattern, limit, offset],
                 summary_from_row,
             )?;
-            let total = count_of(conn, p, &count, params![pattern])?;
+            // A page that is not full ends the list (a scanned serial's one match): its total
+            // is known without matching the pattern a second time.
+            let short = (items.len() as i64) < limit && (offset == 0 || !items.is_empty());
+            let total = if short {
+                offset.max(0) as u64 + items.len() as u64
+            } else {
+                count_of(conn, p, &count, params![pattern])?
+            };
             Ok(Paged { total, items })
         })
     }
