@@ -530,7 +530,7 @@ const LAPTOP_SCRIPT: &str = "\
 step inventory wipeproof inventory --json
 step list wipeproof list --json
 step import sh -c 'printf \"asset_tag,serial,type\\nLAPTOP-7,PF3ABCDE,laptop\\n\" > /tmp/manifest.csv && wipeproof intake import /tmp/manifest.csv --customer \"Acme Insurance\" --collection COL-VM'
-step station wipeproof station --headless --auto zero --auto-delay 0 --auto-existing --exit-when-done --only /dev/nvme0n1 --only /dev/sda --set station.host_is_asset=true
+step station wipeproof station --headless --auto zero --auto-delay 0 --auto-existing --exit-when-done --only /dev/nvme0n1 --only /dev/sda --set station.host_is_asset=true --set \"organisation.name=Northfield IT Recycling Ltd\" --operator \"Sam Carter\" --station bay-3
 step certs sh -c 'for f in /tmp/wp/certificates/*-*.json; do tr -d \"\\n\" < $f; echo; done'
 step pdf sh -c 'base64 $(grep -l nvme0n1 $(ls /tmp/wp/certificates/*-*.json | grep -v -- -computer-) | sed s/json$/pdf/)'
 step computer-json sh -c 'cat /tmp/wp/certificates/*-computer-*.json'
@@ -696,7 +696,10 @@ fn a_laptops_inventory_and_its_drives_health_on_their_certificates() {
     std::fs::write(&key, get("key").stdout.as_bytes()).unwrap();
     let files = [
         ("health-certificate.pdf", decoded_file(get("pdf"))),
-        ("computer-certificate.pdf", decoded_file(get("computer-pdf"))),
+        (
+            "computer-certificate.pdf",
+            decoded_file(get("computer-pdf")),
+        ),
         (
             "computer-certificate.json",
             get("computer-json").stdout.clone().into_bytes(),
