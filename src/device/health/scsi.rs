@@ -305,50 +305,87 @@ pub fn judge(logs: &ScsiLogs) -> Health {
         attributes: Vec::new(),
         reasons: Vec::new(),
     };
-    let (mut failing, mut warning) = (false, false);
-    if let Some((asc, ascq)) = logs.exception {
-        health.attributes.push(HealthAttribute::new(
-            "informational_exception_asc",
-            asc as u64,
-            None,
-        ));
-        health.attributes.push(HealthAttribute::new(
-            "informational_exception_ascq",
-            ascq as u64,
-            None,
-        ));
-        if asc == 0x5D {
-            failing = true;
-        } else if asc != 0 {
-            warning = true;
-        }
-        if asc != 0 {
-            health.reasons.push(format!(
-                "informational exception: {}",
-                exception_words(asc, ascq)
-            ));
-        }
+    let raised = exception(&mut health, logs.exception);
+    let failing = raised == Verdict::Failing;
+    let mut warning = raised == Verdict::Warning;
+    warning |= self_test(&mut health, logs.last_self_test);
+    warning |= wear(&mut health, logs);
+    health.verdict = if failing {
+        Verdict::Failing
+    } else if warning {
+        Verdict::Warning
+    } else if logs.exception.is_none() {
+        health.reasons.push(
+            "the drive keeps no Informational Exceptions log page: its own failure prediction \
+             was not read"
+                .into(),
+        );
+        Verdict::Unknown
+    } else {
+        health
+            .reasons
+            .push("no informational exception pending, no failed self-test".into());
+        Verdict::Ok
+    };
+    health
+}
+
+/// The pending informational exception: failing when it predicts a failure (5Dh), a warning
+/// for any other, ok for none (or no page).
+fn exception(health: &mut Health, exception: Option<(u8, u8)>) -> Verdict {
+    let Some((asc, ascq)) = exception else {
+        return Verdict::Ok;
+    };
+    for (name, value) in [
+        ("informational_exception_asc", asc),
+        ("informational_exception_ascq", ascq),
+    ] {
+        health
+            .attributes
+            .push(HealthAttribute::new(name, value as u64, None));
     }
-    if let Some(t) = logs.last_self_test {
-        health.attributes.push(HealthAttribute::new(
-            "last_self_test_result",
-            t.result as u64,
-            None,
-        ));
-        if t.failed() {
-            warning = true;
-            health.reasons.push(format!(
-                "the last self-test failed (result {:X}h, at {} power-on hours)",
-                t.result, t.power_on_hours
-            ));
-        }
+    if asc == 0 {
+        return Verdict::Ok;
     }
+    health.reasons.push(format!(
+        "informational exception: {}",
+        exception_words(asc, ascq)
+    ));
+    if asc == 0x5D {
+        Verdict::Failing
+    } else {
+        Verdict::Warning
+    }
+}
+
+/// The last finished self-test: whether it failed.
+fn self_test(health: &mut Health, last: Option<SelfTest>) -> bool {
+    let Some(t) = last else {
+        return false;
+    };
+    health.attributes.push(HealthAttribute::new(
+        "last_self_test_result",
+        t.result as u64,
+        None,
+    ));
+    if t.failed() {
+        health.reasons.push(format!(
+            "the last self-test failed (result {:X}h, at {} power-on hours)",
+            t.result, t.power_on_hours
+        ));
+    }
+    t.failed()
+}
+
+/// Endurance and lifetime cycle counts: whether any is used up.
+fn wear(health: &mut Health, logs: &ScsiLogs) -> bool {
+    let mut worn_out = false;
     if let Some(used) = logs.percentage_used {
         health
             .attributes
             .push(HealthAttribute::new("percentage_used", used as u64, None));
         if used >= 100 {
-            warning = true;
+            worn_out = true;
             health
                 .reasons
                 .push(format!("{used} % of the rated endurance used"));
@@ -372,31 +409,14 @@ pub fn judge(logs: &ScsiLogs) -> Health {
             .attributes
             .push(HealthAttribute::new(name, c.accumulated, specified));
         if worn(cycles).is_some() {
-            warning = true;
+            worn_out = true;
             health.reasons.push(format!(
                 "{} {what} cycles, {} specified over the drive's lifetime",
                 c.accumulated, c.specified
             ));
         }
     }
-    health.verdict = if failing {
-        Verdict::Failing
-    } else if warning {
-        Verdict::Warning
-    } else if logs.exception.is_none() {
-        health.reasons.push(
-            "the drive keeps no Informational Exceptions log page: its own failure prediction \
-             was not read"
-                .into(),
-        );
-        Verdict::Unknown
-    } else {
-        health
-            .reasons
-            .push("no informational exception pending, no failed self-test".into());
-        Verdict::Ok
-    };
-    health
+    worn_out
 }
 
 /// Sends LOG SENSE for `page`; the bytes that arrived, or why none did.
