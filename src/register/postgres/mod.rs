@@ -19,6 +19,7 @@
 //! lock, so servers starting together do not race; the version is kept in `schema_version`.
 
 pub(crate) mod schema;
+pub(crate) mod tallies;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -278,4 +278,5 @@ ALTER TABLE connector_deliveries ADD CONSTRAINT connector_deliveries_kind_check
 ALTER TABLE connector_deliveries DROP CONSTRAINT connector_deliveries_certificate_id_fkey;
 "#,
     ),
+    (11, super::tallies::V11_TALLIES),
 ];

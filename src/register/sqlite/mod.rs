@@ -4,6 +4,7 @@
 //! take turns, and a read sees one snapshot.
 
 pub(crate) mod schema;
+pub(crate) mod tallies;
 
 use std::path::Path;
 

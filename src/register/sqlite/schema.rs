@@ -137,6 +137,7 @@ CREATE TABLE station_events (
     (8, V8_STATION_NAMES),
     (9, V9_STATION_CERTIFICATES),
     (10, V10_COMPUTER_CERTIFICATES),
+    (11, super::tallies::V11_TALLIES),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).

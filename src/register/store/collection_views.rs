@@ -10,16 +10,19 @@ use crate::timestamp::now;
 use super::{SqlRegister, Store, collections, rows, station_events};
 use crate::register::*;
 
+/// A collection with its counts, read from the counts the database keeps (see
+/// `lookup::tallies`): a handful of rows whatever the collection's size.
 const LIST_SQL: &str = "
-SELECT co.id, co.code, cu.name, co.state, COUNT(a.id),
-       SUM(CASE WHEN a.received_at IS NOT NULL THEN 1 ELSE 0 END),
-       SUM(CASE WHEN a.received_at IS NULL AND a.resolution IS NULL THEN 1 ELSE 0 END),
+SELECT co.id, co.code, cu.name, co.state,
+       CAST(SUM(CASE WHEN t.key = 'assets' THEN t.n ELSE 0 END) AS BIGINT),
+       CAST(SUM(CASE WHEN t.key = 'received' THEN t.n ELSE 0 END) AS BIGINT),
+       CAST(SUM(CASE WHEN t.key = 'unaccounted' THEN t.n ELSE 0 END) AS BIGINT),
        (SELECT COUNT(*) FROM collection_extras e WHERE e.collection_id = co.id),
-       SUM(CASE WHEN a.state = 'retired' THEN 1 ELSE 0 END),
-       SUM(CASE WHEN a.state = 'failed' THEN 1 ELSE 0 END),
-       SUM(CASE WHEN a.state = 'destroyed' THEN 1 ELSE 0 END)
+       CAST(SUM(CASE WHEN t.key = 'state:retired' THEN t.n ELSE 0 END) AS BIGINT),
+       CAST(SUM(CASE WHEN t.key = 'state:failed' THEN t.n ELSE 0 END) AS BIGINT),
+       CAST(SUM(CASE WHEN t.key = 'state:destroyed' THEN t.n ELSE 0 END) AS BIGINT)
 FROM collections co JOIN customers cu ON cu.id = co.customer_id
-LEFT JOIN assets a ON a.collection_id = co.id";
+LEFT JOIN collection_tallies t ON t.collection_id = co.id";
 
 fn view_from_row(r: &Row) -> Result<(i64, CollectionView), DbError> {
     let n =

@@ -26,7 +26,23 @@ fn count_of(
     Ok(n.unwrap_or(0).max(0) as u64)
 }
 
-/// How far the collection `id` has come: its assets by state, counted by the database.
+/// The counts the database keeps for the collection `id` (table `collection_tallies`, kept by
+/// triggers on every write: see the migration's notes in `register::sqlite::tallies`), by key.
+pub(super) fn tallies(
+    conn: &dyn Db,
+    p: &str,
+    id: i64,
+) -> Result<Vec<(String, u64)>, RegisterError> {
+    rows(
+        conn,
+        p,
+        "SELECT key, n FROM collection_tallies WHERE collection_id = ?1",
+        params![id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+    )
+}
+
+/// How far the collection `id` has come: its assets by state.
 fn progress(
     conn: &dyn Db,
     p: &str,
@@ -44,16 +60,12 @@ fn progress(
         failed: 0,
         destroyed: 0,
     };
-    let counts = rows(
-        conn,
-        p,
-        "SELECT state, COUNT(*) FROM assets WHERE collection_id = ?1 GROUP BY state",
-        params![id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
-    )?;
-    for (state, n) in counts {
+    for (key, n) in tallies(conn, p, id)? {
+        let Some(state) = key.strip_prefix("state:") else {
+            continue;
+        };
         c.assets += n;
-        match state.as_str() {
+        match state {
             "expected" => c.expected += n,
             "received" => c.received += n,
             "retired" => c.retired += n,
@@ -67,29 +79,16 @@ fn progress(
 
 /// The drives of the collection `id` by the result of their latest certificate.
 fn drive_counts(conn: &dyn Db, p: &str, id: i64) -> Result<DriveCounts, RegisterError> {
-    let counts = rows(
-        conn,
-        p,
-        "SELECT q.result, COUNT(*) FROM (
-             SELECT (SELECT c.result FROM certificates c WHERE c.media_id = m.id
-                     ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1) AS result
-             FROM media m JOIN assets a ON a.id = m.asset_id WHERE a.collection_id = ?1) q
-         GROUP BY q.result",
-        params![id],
-        |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, i64>(1)?.max(0) as u64,
-            ))
-        },
-    )?;
     let mut d = DriveCounts::default();
-    for (result, n) in counts {
+    for (key, n) in tallies(conn, p, id)? {
+        let Some(result) = key.strip_prefix("drives:") else {
+            continue;
+        };
         d.drives += n;
-        match result.as_deref() {
-            Some("PASS") => d.pass += n,
-            Some("FAIL") => d.fail += n,
-            Some("INCOMPLETE") => d.incomplete += n,
+        match result {
+            "PASS" => d.pass += n,
+            "FAIL" => d.fail += n,
+            "INCOMPLETE" => d.incomplete += n,
             _ => d.not_wiped += n,
         }
     }

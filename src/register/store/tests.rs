@@ -70,6 +70,9 @@ mod custody;
 #[path = "computer_tests.rs"]
 mod computer;
 
+#[path = "tally_tests.rs"]
+mod tally;
+
 on_each_backend!(
     reopening_keeps_data_and_runs_no_migration_twice,
     a_failed_write_leaves_nothing_behind,
@@ -210,8 +213,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        10,
-        "every migration, computer certificates (10) the last"
+        11,
+        "every migration, the kept counts (11) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -314,6 +317,16 @@ fn a_station_event_is_stored_once_and_waits_for_its_asset(backend: Backend) {
 
 /// A certificate of `serial` from station `station`, the first of its own key's chain.
 fn certificate(id: &str, serial: &str, station: &str) -> (SignedCertificate, String) {
+    certificate_with(id, serial, station, |_| {})
+}
+
+/// A certificate as [`certificate`] makes it, with `edit` applied to its record before signing.
+fn certificate_with(
+    id: &str,
+    serial: &str,
+    station: &str,
+    edit: impl FnOnce(&mut crate::certificate::record::Record),
+) -> (SignedCertificate, String) {
     use base64::Engine;
     let key = crate::certificate::keys::StationKey::generate().expect("key");
     let mut record = crate::certificate::record::tests::sample_record();
@@ -323,6 +336,7 @@ fn certificate(id: &str, serial: &str, station: &str) -> (SignedCertificate, Str
     record.media.serial = Some(serial.into());
     record.performed_by.station_id = station.into();
     record.previous = None;
+    edit(&mut record);
     record.key_id = key.key_id();
     let canonical = record.canonical_bytes().expect("canonical");
     let signature = key.sign(&canonical).to_bytes();
@@ -360,8 +374,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        10,
-        "every migration, computer certificates (10) the last"
+        11,
+        "every migration, the kept counts (11) the last"
     );
 }
 

@@ -1,7 +1,7 @@
 //! Reading the register: asset lookups and views, the review list, the outbox, stations and
 //! the lines of a customer report. Every function also works inside a write transaction.
 
-use crate::register::db::{Db, DbError, Row, params};
+use crate::register::db::{Db, DbError, Row, ToValue, params};
 
 use super::{db, rows};
 use crate::register::*;
@@ -137,6 +137,12 @@ pub(super) fn list_assets(
 }
 
 /// One page of the assets matching the filter, by collection and tag, and how many match.
+///
+/// Neither the page nor the total reads more rows than the page shows: the total is the sum
+/// of the counts the database keeps per collection (`lookup::tallies`), which also say in
+/// which collection the page's first row lies and how far into it, and each collection's rows
+/// are read by its (collection, tag) or (collection, state, tag) index from there. An offset
+/// deep into a collection of a million assets walks that index, never the table.
 pub(super) fn assets_page(
     conn: &dyn Db,
     p: &str,
@@ -145,27 +151,70 @@ pub(super) fn assets_page(
 ) -> Result<Paged<AssetSummary>, RegisterError> {
     let (limit, offset) = page.sql();
     let state = filter.state.map(|s| s.as_str());
-    let items = rows(
+    let key = match state {
+        Some(s) => format!("state:{s}"),
+        None => "assets".to_string(),
+    };
+    let counts: Vec<(i64, i64)> = rows(
         conn,
         p,
-        &format!("{SUMMARY_SQL} WHERE {FILTER} ORDER BY co.code, a.tag LIMIT ?3 OFFSET ?4"),
-        params![filter.collection, state, limit, offset],
-        summary_from_row,
+        "SELECT co.id, COALESCE(t.n, 0) FROM collections co
+         LEFT JOIN collection_tallies t ON t.collection_id = co.id AND t.key = ?1
+         WHERE CAST(?2 AS TEXT) IS NULL OR co.code = ?2
+         ORDER BY co.code",
+        params![key, filter.collection],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let total: i64 = conn
-        .query_opt(
-            &format!(
-                "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
-                 WHERE {FILTER}"
-            ),
-            params![filter.collection, state],
-            |r| r.get(0),
-        )
-        .map_err(db(p))?
-        .unwrap_or(0);
-    if total == 0 {
+    if counts.is_empty() {
         known_collection(conn, p, filter)?;
     }
+    let total: i64 = counts.iter().map(|(_, n)| (*n).max(0)).sum();
+    let mut ids: Vec<i64> = Vec::new();
+    let mut skip = offset;
+    for (collection, n) in counts {
+        let wanted = limit - ids.len() as i64;
+        if wanted <= 0 {
+            break;
+        }
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let sql = match state {
+            Some(_) => {
+                "SELECT id FROM assets WHERE collection_id = ?1 AND state = ?4
+                        ORDER BY tag LIMIT ?2 OFFSET ?3"
+            }
+            None => {
+                "SELECT id FROM assets WHERE collection_id = ?1 AND CAST(?4 AS TEXT) IS NULL
+                     ORDER BY tag LIMIT ?2 OFFSET ?3"
+            }
+        };
+        ids.extend(rows(
+            conn,
+            p,
+            sql,
+            params![collection, wanted, skip, state],
+            |r| r.get::<_, i64>(0),
+        )?);
+        skip = 0;
+    }
+    let items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<&dyn ToValue> = ids.iter().map(|id| id as &dyn ToValue).collect();
+        rows(
+            conn,
+            p,
+            &format!(
+                "{SUMMARY_SQL} WHERE a.id IN ({}) ORDER BY co.code, a.tag",
+                marks.join(", ")
+            ),
+            &values,
+            summary_from_row,
+        )?
+    };
     Ok(Paged {
         total: total.max(0) as u64,
         items,
