@@ -52,7 +52,7 @@ pub fn report(args: &ReportArgs, state: &StateDir) -> anyhow::Result<Status> {
         );
     }
     let dir = args.out.clone().unwrap_or_else(|| state.reports_dir());
-    let unaccounted = contents.2.as_ref().map_or(0, |c| c.unaccounted);
+    let unaccounted = contents.custody.as_ref().map_or(0, |c| c.unaccounted);
     let files = write_report(
         contents,
         &args.collection,

@@ -371,6 +371,67 @@ pub struct ReportLine {
     pub wiped_at: Option<String>,
 }
 
+/// A computer of a collection's report: an asset's latest computer certificate, the computer
+/// as its firmware names it and the drives the certificate lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportComputer {
+    pub asset_tag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The system serial (else the chassis serial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis_asset_tag: Option<String>,
+    pub certificate_id: String,
+    pub result: crate::certificate::computer::ComputerResult,
+    /// When the computer certificate was issued (RFC 3339).
+    pub issued_at: String,
+    pub drives: Vec<ReportComputerDrive>,
+}
+
+/// A drive a computer certificate lists, with its own certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportComputerDrive {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub certificate_id: String,
+    pub result: crate::verify::WipeResult,
+}
+
+impl ReportComputer {
+    /// The line of the asset `asset_tag` whose latest computer certificate is `r`.
+    pub fn of(asset_tag: &str, r: &ComputerRecord) -> ReportComputer {
+        let system = &r.inventory.system;
+        ReportComputer {
+            asset_tag: asset_tag.into(),
+            manufacturer: system.manufacturer.clone(),
+            product: system.product.clone(),
+            serial: r.serial().map(Into::into),
+            chassis_asset_tag: r.inventory.chassis.asset_tag.clone(),
+            certificate_id: r.id.clone(),
+            result: r.result,
+            issued_at: r.issued_at.clone(),
+            drives: r
+                .drives
+                .iter()
+                .map(|d| ReportComputerDrive {
+                    serial: d.serial.clone(),
+                    model: d.model.clone(),
+                    certificate_id: d.certificate_id.clone(),
+                    result: d.result,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Errors of the register. Each says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
@@ -744,6 +805,10 @@ pub trait Register: accounts::Accounts + lookup::Lookup + collection::Custody + 
         &self,
         collection: &str,
     ) -> Result<(String, Vec<ReportLine>), RegisterError>;
+
+    /// The computers of a collection's report: each asset's latest computer certificate, by
+    /// asset tag.
+    fn collection_computers(&self, collection: &str) -> Result<Vec<ReportComputer>, RegisterError>;
 
     /// Queues for `connector` every certificate and destroyed asset it has not had yet, and
     /// returns its pending deliveries: certificates oldest first, then destroyed assets.

@@ -6,7 +6,9 @@
 
 use super::{CollectionReport, ReportCustody};
 use crate::certificate::page::{Cell, Colour, Font, LEFT, Page, Writer};
+use crate::device::inventory::make_and_model;
 use crate::register::AssetState;
+use crate::register::ReportComputer;
 
 /// Whether `line`'s asset was never received and is listed as missing in the chain of custody.
 fn is_missing(r: &CollectionReport, line: &crate::register::ReportLine) -> bool {
@@ -117,6 +119,9 @@ pub fn layout(r: &CollectionReport, sha: &str, sig_b64: &str) -> Vec<Page> {
     w.section("Assets and drives");
     if r.layout.unwrap_or(1) >= 2 {
         assets_and_drives(&mut w, r);
+        if !r.computers.is_empty() {
+            computers(&mut w, &r.computers);
+        }
         if let Some(c) = r.custody.as_ref().filter(|c| !c.destroyed.is_empty()) {
             destroyed(&mut w, c);
         }
@@ -300,6 +305,85 @@ fn assets_and_drives(w: &mut Writer, r: &CollectionReport) {
     );
 }
 
+/// The computers: a row per computer (its asset tag, make and model with the asset tag its
+/// chassis carries, system serial, the computer certificate's result, day and id), then a row
+/// per drive it lists (serial, result, certificate id) in the same columns.
+fn computers(w: &mut Writer, computers: &[ReportComputer]) {
+    w.section("Computers");
+    let cols = [
+        LEFT,
+        LEFT + 62.0,
+        LEFT + 200.0,
+        LEFT + 300.0,
+        LEFT + 362.0,
+        LEFT + 420.0,
+    ];
+    w.table_header(
+        &cols,
+        &[
+            "Asset tag",
+            "Computer",
+            "Serial",
+            "Result",
+            "Date",
+            "Cert. id",
+        ],
+    );
+    let short = |id: &str| -> String { id.chars().take(8).collect() };
+    for c in computers {
+        // A computer and its drives stay on one page when they fit on one.
+        w.room((22.0 * (1 + c.drives.len()) as f32).min(300.0));
+        let mut computer = Vec::new();
+        // The make is left out when the product already names it ("HP EliteBook ...").
+        computer.push(
+            match make_and_model(c.manufacturer.as_deref(), c.product.as_deref()) {
+                Some(m) => Cell::Words(m),
+                None => Cell::Note("make and model not reported".into()),
+            },
+        );
+        if let Some(t) = &c.chassis_asset_tag {
+            computer.push(Cell::Note(format!("chassis tag {t}")));
+        }
+        w.table_row_cells(
+            &cols,
+            &[
+                vec![Cell::Whole(c.asset_tag.clone())],
+                computer,
+                vec![Cell::Whole(c.serial.clone().unwrap_or_default())],
+                vec![Cell::Words(c.result.words().into())],
+                vec![Cell::Whole(c.issued_at.chars().take(10).collect())],
+                vec![Cell::Whole(short(&c.certificate_id))],
+            ],
+        );
+        for (n, d) in c.drives.iter().enumerate() {
+            let mut drive = vec![Cell::Whole(format!("drive {}", n + 1))];
+            if let Some(m) = &d.model {
+                drive.push(Cell::Note(m.clone()));
+            }
+            w.table_row_cells(
+                &cols,
+                &[
+                    vec![],
+                    drive,
+                    vec![Cell::Whole(d.serial.clone().unwrap_or_default())],
+                    vec![Cell::Whole(d.result.as_str().into())],
+                    vec![],
+                    vec![Cell::Whole(short(&d.certificate_id))],
+                ],
+            );
+        }
+    }
+    w.down(4.0);
+    w.note(
+        "A computer the station ran on, and whose drives it sanitized, has its own certificate: \
+         a row per computer (make and model as its firmware reports them, the asset tag on its \
+         chassis, its system serial, the computer certificate's result and the day (UTC) it was \
+         issued), then a row per drive it lists with that drive's serial, result and \
+         certificate. The computer passes only when every drive passed; NO STORAGE FOUND: it \
+         had no drive. Cert. id: the first 8 characters of the certificate id.",
+    );
+}
+
 /// The assets destroyed physically: how, who witnessed it, when, who recorded it.
 fn destroyed(w: &mut Writer, c: &ReportCustody) {
     w.section("Destroyed assets");
@@ -370,6 +454,7 @@ mod tests {
                 unaccounted: 0,
                 destroyed,
             }),
+            computers: vec![],
         }
     }
 
@@ -391,6 +476,49 @@ mod tests {
         }
     }
 
+    /// A laptop with two drives (one failed, with a very long serial) and a desktop with none.
+    fn computers() -> Vec<ReportComputer> {
+        use crate::certificate::computer::ComputerResult;
+        use crate::register::ReportComputerDrive;
+        let drive = |serial: &str, id: &str, result| ReportComputerDrive {
+            serial: Some(serial.into()),
+            model: Some("SAMSUNG MZVLB512HBJQ-000L7 with a long firmware model name".into()),
+            certificate_id: id.into(),
+            result,
+        };
+        vec![
+            ReportComputer {
+                asset_tag: "ACME-4".into(),
+                manufacturer: Some("HP".into()),
+                product: Some("HP EliteBook 840 G8 Notebook PC with an unusually long name".into()),
+                serial: Some("5CG1234XYZ".into()),
+                chassis_asset_tag: Some("ACME-LT-0042".into()),
+                certificate_id: "77aa10c4-0000-4000-8000-000000000001".into(),
+                result: ComputerResult::Fail,
+                issued_at: "2026-12-06T08:00:00Z".into(),
+                drives: vec![
+                    drive("S4EVNF0M", "11aa10c4-0000", WipeResult::Pass),
+                    drive(
+                        &format!("WD-WX{}0042", "7".repeat(50)),
+                        "22aa10c4-0000",
+                        WipeResult::Fail,
+                    ),
+                ],
+            },
+            ReportComputer {
+                asset_tag: "ACME-5".into(),
+                manufacturer: None,
+                product: None,
+                serial: None,
+                chassis_asset_tag: None,
+                certificate_id: "88aa10c4-0000".into(),
+                result: ComputerResult::NoStorageFound,
+                issued_at: "2026-12-06T08:30:00Z".into(),
+                drives: vec![],
+            },
+        ]
+    }
+
     #[test]
     fn a_long_serial_stays_on_one_line_with_both_ends_and_nothing_overlaps() {
         let serial = format!("WD-WX{}9876", "1".repeat(60));
@@ -409,7 +537,9 @@ mod tests {
             at: "2026-12-06T09:30:00Z".into(),
             by: "Ann".into(),
         }];
-        let pages = layout(&report(lines, destroyed), &"ab".repeat(32), "c2ln");
+        let mut r = report(lines, destroyed);
+        r.computers = computers();
+        let pages = layout(&r, &"ab".repeat(32), "c2ln");
         let all = text_boxes(&pages);
         let texts: Vec<&str> = all.iter().map(|b| b.5.as_str()).collect();
         // The serial: one line, its start and end, the middle left out.
@@ -427,9 +557,21 @@ mod tests {
             "Destroyed assets",
             "2026-12-06 09:30",
             "ACME-3",
+            "Computers",
+            "HP EliteBook 840 G8 Notebook",
+            "make and model not reported",
+            "chassis tag ACME-LT-0042",
+            "5CG1234XYZ",
+            "drive 1",
+            "drive 2",
+            "S4EVNF0M",
+            "FAIL",
+            "NO STORAGE",
+            "77aa10c4",
         ] {
             assert!(texts.contains(&want), "{want} is not drawn: {texts:?}");
         }
+        assert!(!texts.iter().any(|t| t.contains("HP HP")), "{texts:?}");
         // Words are whole or cut with "...", never split across lines.
         assert!(texts.contains(&"Lenovo ThinkPad"), "{texts:?}");
         assert!(

@@ -17,7 +17,7 @@ use crate::certificate::keys::StationKey;
 use crate::certificate::pdf::{Attachment, PdfError, PdfInfo, Seal, render};
 pub use crate::certificate::record::{Organisation, Tool};
 use crate::durable::{create_dir_all_mode, write_atomic};
-use crate::register::{AssetState, RegisterError, ReportLine};
+use crate::register::{AssetState, RegisterError, ReportComputer, ReportLine};
 use crate::verify::WipeResult;
 
 mod check;
@@ -83,6 +83,10 @@ pub struct CollectionReport {
     /// The collection's chain of custody (absent from reports written before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custody: Option<ReportCustody>,
+    /// The computers of the collection, each with its latest computer certificate and the
+    /// drives it lists (absent when no asset has one, and from reports made before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub computers: Vec<ReportComputer>,
 }
 
 impl CollectionReport {
@@ -171,10 +175,18 @@ pub enum ReportError {
     },
 }
 
-/// What a report of a collection holds: its customer, its lines, its chain of custody.
-pub type Contents = (String, Vec<ReportLine>, Option<ReportCustody>);
+/// What a report of a collection holds.
+#[derive(Debug, Clone)]
+pub struct Contents {
+    pub customer: String,
+    /// A line per asset and drive.
+    pub lines: Vec<ReportLine>,
+    pub custody: Option<ReportCustody>,
+    /// The assets that have a computer certificate.
+    pub computers: Vec<ReportComputer>,
+}
 
-/// The customer, lines and chain of custody of a collection, once the audit backs them: a
+/// The customer, lines, chain of custody and computers of a collection, once the audit backs them: a
 /// signed report vouches for the register, so it is never signed over what the audit objects
 /// to.
 pub fn audited_lines<R: crate::register::Register + ?Sized>(
@@ -195,7 +207,13 @@ pub fn audited_lines<R: crate::register::Register + ?Sized>(
             problems: audit.problems,
         });
     }
-    Ok((customer, lines, Some(custody)))
+    let computers = reg.collection_computers(collection)?;
+    Ok(Contents {
+        customer,
+        lines,
+        custody: Some(custody),
+        computers,
+    })
 }
 
 /// Who issues a report.
@@ -261,7 +279,12 @@ pub struct SignedFiles {
 
 /// Builds and signs the report of a collection (nothing is written).
 pub fn sign_report(
-    (customer, lines, custody): Contents,
+    Contents {
+        customer,
+        lines,
+        custody,
+        computers,
+    }: Contents,
     collection: &str,
     issuer: &Issuer<'_>,
 ) -> Result<SignedFiles, ReportError> {
@@ -284,6 +307,7 @@ pub fn sign_report(
         lines,
         key_id: issuer.key.key_id(),
         custody,
+        computers,
     };
     let canonical = report.canonical_bytes()?;
     let signature = issuer.key.sign(&canonical).to_bytes();

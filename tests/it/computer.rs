@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::fake_glpi::{APP_TOKEN, Glpi, USER_TOKEN as GLPI_USER_TOKEN, glpi};
 use crate::fake_http::FakeServer;
 use crate::fake_snipeit::{Snipe, TOKEN, snipe};
 use crate::station::{Plug, token};
 use crate::support::*;
 
 /// Runs a headless unattended station over `only` until its work is done; its JSON lines.
-fn run_station(home: &Home, only: &str, host_is_asset: &str) -> Vec<Value> {
+pub(crate) fn run_station(home: &Home, only: &str, host_is_asset: &str) -> Vec<Value> {
     let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smbios/qemu-laptop");
     let setting = format!("station.host_is_asset={host_is_asset}");
     let mut child = home
@@ -196,12 +197,22 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         serde_json::json!({"id": 21, "asset_tag": "LAPTOP-1", "serial": "5CG1234XYZ", "assigned_to": null}),
     );
     let snipeit = FakeServer::start(snipe_state, snipe);
+    // And to the customer's GLPI, where the laptop is a Computer known by its serial only.
+    let mut glpi_state = Glpi::new();
+    glpi_state.computers.push(serde_json::json!(
+        {"id": 31, "name": "LT-0042", "serial": "5CG1234XYZ", "otherserial": "", "states_id": 1}
+    ));
+    let glpi_server = FakeServer::start(glpi_state, glpi);
+    let app_token = home.path().join("glpi-app-token");
+    std::fs::write(&app_token, format!("{APP_TOKEN}\n")).unwrap();
     let config = home.path().join("wipeproof.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
         "\n[[connector]]\nname = \"acme-snipeit\"\nkind = \"snipeit\"\nurl = \"{}\"\n\
-         token_env = \"ACME_SNIPEIT_TOKEN\"\nretired_status = \"Wiped\"\n",
-        snipeit.url
+         token_env = \"ACME_SNIPEIT_TOKEN\"\nretired_status = \"Wiped\"\n\
+         \n[[connector]]\nname = \"acme-glpi\"\nkind = \"glpi\"\nurl = \"{}/apirest.php\"\n\
+         token_env = \"ACME_GLPI_TOKEN\"\napp_token_file = {:?}\nretired_status = \"Wiped\"\n",
+        snipeit.url, glpi_server.url, app_token
     ));
     std::fs::write(&config, text).unwrap();
     crate::web::add_user(&central, "olga", "compliance", "a long passphrase 7");
@@ -210,6 +221,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         let out = home
             .command(&["sync", "--register", &server.url, "--json"])
             .env("ACME_SNIPEIT_TOKEN", TOKEN)
+            .env("ACME_GLPI_TOKEN", GLPI_USER_TOKEN)
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
@@ -259,6 +271,36 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         );
         assert_eq!(s.asset(21)["status_id"], 4, "the Wiped label");
     }
+    let glpi_documents = || {
+        let g = glpi_server.state.lock().unwrap();
+        (g.documents.len(), g.links.clone())
+    };
+    {
+        let g = glpi_server.state.lock().unwrap();
+        let names: Vec<&String> = g.documents.iter().map(|d| &d.1).collect();
+        let computer_docs: Vec<&(u64, String, String, Vec<u8>)> =
+            g.documents.iter().filter(|d| d.1.contains(id)).collect();
+        assert_eq!(computer_docs.len(), 1, "{names:?}");
+        let (doc, _, file, content) = computer_docs[0];
+        assert!(file.contains(id), "{file}");
+        assert!(content.starts_with(b"%PDF"));
+        let links: Vec<&Value> = g
+            .links
+            .iter()
+            .filter(|l| l["documents_id"] == *doc)
+            .collect();
+        assert_eq!(
+            links,
+            [&serde_json::json!({"documents_id": doc, "itemtype": "Computer", "items_id": 31})],
+            "the computer's PDF linked once to the laptop, found by its serial"
+        );
+        assert_eq!(
+            g.documents.len(),
+            3,
+            "both drives' certificates and the computer's: {names:?}"
+        );
+        assert_eq!(g.computer(31)["states_id"], 3, "the Wiped State");
+    }
     // The central register's asset page links it; its page verifies it, its PDF is served.
     use crate::web::{Cred, get, sign_in};
     let cookie = sign_in(&server.url, "olga", "a long passphrase 7");
@@ -276,6 +318,39 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         Cred::Cookie(&cookie),
     );
     assert_eq!(shown.status, 200, "{}", shown.body);
+    // What it says: the result, the computer, who and when, each drive linked to its own
+    // certificate's page (the register holds both), and the downloads.
+    let body = &shown.body;
+    for words in [
+        "HP EliteBook 840 G8 Notebook PC",
+        "5CG1234XYZ",
+        "ACME-LT-0042",
+        "bay-h",
+        "<h1>Computer certificate</h1>",
+        "2 listed, 2 passed",
+        "<h2>Drives</h2>",
+        "class=\"badge good\">PASS</span>",
+        &format!("href=\"/certificates/{id}/pdf\""),
+        &format!("href=\"/certificates/{id}/json\""),
+        "href=\"/assets/LAPTOP-1\"",
+    ] {
+        assert!(body.contains(words), "{words} not on the page: {body}");
+    }
+    assert!(!body.contains("HP HP"), "{body}");
+    assert!(!body.contains("not held by this register"), "{body}");
+    let drive_ids: Vec<&str> = record["drives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["certificate_id"].as_str().unwrap())
+        .collect();
+    for (d, drive) in drive_ids.iter().zip(record["drives"].as_array().unwrap()) {
+        assert!(
+            body.contains(&format!("href=\"/certificates/{d}\"")),
+            "no link to {d}: {body}"
+        );
+        assert!(body.contains(drive["serial"].as_str().unwrap()), "{body}");
+    }
     let pdf = get(
         &server.url,
         &format!("/certificates/{id}/pdf"),
@@ -291,4 +366,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
         1
     );
     assert_eq!(snipeit.state.lock().unwrap().files.len(), 3);
+    let (documents, links) = glpi_documents();
+    assert_eq!(documents, 3, "nothing uploaded to GLPI again");
+    assert_eq!(links.len(), 3, "{links:?}");
 }

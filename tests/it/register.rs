@@ -449,13 +449,47 @@ fn destruction_is_recorded_and_the_event_chain_detects_an_edited_row(backend: Ba
 
 fn report_and_labels(backend: Backend) {
     let home = Home::on(backend);
+    // ACME-4 is a laptop the station runs on (the saved QEMU laptop's tables): its two drives
+    // are wiped and it gets a computer certificate.
+    let manifest = format!("{MANIFEST}ACME-4,5CG1234XYZ,laptop,HP,EliteBook 840 G8,PO-2,York,\r\n");
     assert!(
-        import_manifest(&home, MANIFEST, "Acme Insurance", "COL-1")
+        import_manifest(&home, &manifest, "Acme Insurance", "COL-1")
             .status
             .success()
     );
     let disk = ShmFile::with_pattern("rep", 4 << 20);
     assert_eq!(wipe(&home, &disk.path, &["--asset", "ACME-1"]).0, 0);
+    let t = crate::station::token("rep");
+    let plugs = [
+        crate::station::Plug::new(&t, "a", 8 << 20),
+        crate::station::Plug::new(&t, "b", 8 << 20),
+    ];
+    let events = crate::computer::run_station(&home, &format!("*{t}*"), "true");
+    let computer = events
+        .iter()
+        .find(|v| v["event"] == "computer_certified")
+        .unwrap_or_else(|| panic!("no computer certificate: {events:#?}"));
+    assert_eq!(computer["asset_tag"], "ACME-4", "{computer}");
+    let computer_id = computer["certificate_id"].as_str().unwrap().to_string();
+    let drive_ids: Vec<(String, String)> = plugs
+        .iter()
+        .map(|p| {
+            let certified = events
+                .iter()
+                .find(|v| v["drive"] == p.path().as_str() && v["event"] == "certified")
+                .unwrap_or_else(|| panic!("{} not certified: {events:#?}", p.path()));
+            let json = certified["certificate_json"].as_str().unwrap();
+            let cert: Value =
+                serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+            (
+                cert["record"]["media"]["serial"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                cert["record"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
     let out = home.run(&[
         "assets",
         "destroy",
@@ -474,8 +508,8 @@ fn report_and_labels(backend: Backend) {
         "organisation.address=1 Example Road, Exampletown",
     ]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["summary"]["assets"], 3);
-    assert_eq!(v["summary"]["by_state"]["retired"], 1);
+    assert_eq!(v["summary"]["assets"], 4);
+    assert_eq!(v["summary"]["by_state"]["retired"], 2);
     let pdf = v["pdf"].as_str().unwrap();
     let text = std::process::Command::new("pdftotext")
         .args([pdf, "-"])
@@ -508,6 +542,61 @@ fn report_and_labels(backend: Backend) {
         .map(|m| m["asset_tag"].as_str().unwrap())
         .collect();
     assert_eq!(missing, ["ACME-2"], "{report}");
+    // The laptop, with its computer certificate and the drives it lists.
+    let computers = report["computers"].as_array().expect("computers listed");
+    assert_eq!(computers.len(), 1, "{report:#}");
+    let c = &computers[0];
+    assert_eq!(c["asset_tag"], "ACME-4");
+    assert_eq!(c["manufacturer"], "HP");
+    assert_eq!(c["serial"], "5CG1234XYZ");
+    assert_eq!(c["chassis_asset_tag"], "ACME-LT-0042");
+    assert_eq!(c["certificate_id"], computer_id.as_str());
+    assert_eq!(c["result"], "PASS");
+    let mut listed: Vec<(String, String)> = c["drives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["result"], "PASS", "{d}");
+            (
+                d["serial"].as_str().unwrap().to_string(),
+                d["certificate_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let mut wanted = drive_ids.clone();
+    wanted.sort();
+    assert_eq!(listed, wanted);
+    let product = c["product"].as_str().unwrap();
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Computers"), "{text}");
+    assert!(product.starts_with("HP "), "{product}");
+    assert!(
+        words.contains("HP EliteBook") && !words.contains("HP HP"),
+        "{product} not in {text}"
+    );
+    for shown in [
+        "5CG1234XYZ",
+        "chassis tag ACME-LT-0042",
+        "drive 1",
+        "drive 2",
+        &computer_id[..8],
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(drive_ids.iter().map(|(_, id)| id[..8].to_string()))
+    {
+        assert!(text.contains(&shown), "{shown} not in the report: {text}");
+    }
+    for (serial, _) in &drive_ids {
+        // A serial too long for its column keeps both ends.
+        let (head, tail) = (&serial[..6], &serial[serial.len() - 4..]);
+        assert!(
+            text.lines().any(|l| l.contains(head) && l.contains(tail)),
+            "{serial} not in the report: {text}"
+        );
+    }
     for words in [
         "Lenovo ThinkPad",
         day.as_str(),
@@ -622,7 +711,7 @@ fn report_and_labels(backend: Backend) {
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .map(|n| n.trim().to_string());
-    assert_eq!(pages.as_deref(), Some("3"), "{info}");
+    assert_eq!(pages.as_deref(), Some("4"), "a label per asset: {info}");
 }
 
 /// A station: its own state directory, enrolled (or not) with a central register.

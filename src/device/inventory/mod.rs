@@ -213,6 +213,18 @@ impl Inventory {
     }
 }
 
+/// A computer's make and product in one phrase, the make left out when the product already
+/// names it (`HP` and `HP EliteBook 840 G8` give `HP EliteBook 840 G8`); `None` without either.
+pub fn make_and_model(make: Option<&str>, product: Option<&str>) -> Option<String> {
+    match (make, product) {
+        (Some(m), Some(p)) if !p.to_lowercase().starts_with(&m.to_lowercase()) => {
+            Some(format!("{m} {p}"))
+        }
+        (_, Some(p)) => Some(p.to_string()),
+        (m, None) => m.map(str::to_string),
+    }
+}
+
 /// Where to read from: the running system's files, or a copy of them (tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {

@@ -294,6 +294,46 @@ pub(super) fn of_asset(
     )
 }
 
+/// The computers of the collection `collection`: each asset's latest computer certificate,
+/// by asset tag.
+pub(super) fn of_collection(
+    conn: &dyn Db,
+    p: &str,
+    collection: &str,
+) -> Result<Vec<ReportComputer>, RegisterError> {
+    let stored = rows(
+        conn,
+        p,
+        "SELECT a.tag, c.id, c.document FROM computer_certificates c
+         JOIN assets a ON a.id = c.asset_id
+         JOIN collections co ON co.id = a.collection_id
+         WHERE co.code = ?1
+         ORDER BY a.tag, c.issued_at DESC, c.received_at DESC, c.id",
+        params![collection],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    let mut out: Vec<ReportComputer> = Vec::new();
+    for (tag, id, document) in stored {
+        if out.last().is_some_and(|c| c.asset_tag == tag) {
+            continue;
+        }
+        let cert = serde_json::from_str::<SignedComputer>(&document).map_err(|e| {
+            RegisterError::BadCertificate(format!(
+                "computer certificate {id} of asset {tag}: the stored document is not a \
+                 computer certificate ({e}); see `wipeproof assets audit`"
+            ))
+        })?;
+        out.push(ReportComputer::of(&tag, &cert.record));
+    }
+    Ok(out)
+}
+
 /// What the audit found among the computer certificates.
 pub(super) struct Audited {
     pub count: usize,

@@ -5,15 +5,26 @@ use crate::register::db::params;
 
 use super::views::{SUMMARY_SQL, report_lines, summary_from_row};
 use super::{SqlRegister, Store, db, rows};
-use crate::register::db::{Db, ToValue};
+use crate::register::db::{Db, Dialect, ToValue};
 use crate::register::lookup::*;
 use crate::register::{AssetSummary, RegisterError};
 
 /// What a search matches (`?1` is the pattern): the asset's tag, serial, customer, customer
-/// reference, or a drive's serial.
-const SEARCH: &str = "(LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
+/// reference, or a drive's serial; SQLite tests them all in one scan of the assets.
+const SEARCH_ONE_SCAN: &str =
+    "(LOWER(a.tag) LIKE ?1 ESCAPE '\\' OR LOWER(a.serial) LIKE ?1 ESCAPE '\\'
     OR LOWER(cu.name) LIKE ?1 ESCAPE '\\' OR LOWER(a.customer_ref) LIKE ?1 ESCAPE '\\'
     OR a.id IN (SELECT m.asset_id FROM media m WHERE LOWER(m.serial) LIKE ?1 ESCAPE '\\'))";
+
+/// The same on PostgreSQL: one arm per column, so each uses its own trigram index (migration
+/// 11) rather than one scan testing all.
+const SEARCH_BY_INDEX: &str = "a.id IN (
+    SELECT id FROM assets WHERE LOWER(tag) LIKE ?1 ESCAPE '\\'
+    UNION SELECT id FROM assets WHERE LOWER(serial) LIKE ?1 ESCAPE '\\'
+    UNION SELECT id FROM assets WHERE LOWER(customer_ref) LIKE ?1 ESCAPE '\\'
+    UNION SELECT asset_id FROM media WHERE LOWER(serial) LIKE ?1 ESCAPE '\\'
+    UNION SELECT x.id FROM assets x JOIN collections xo ON xo.id = x.collection_id
+        JOIN customers xu ON xu.id = xo.customer_id WHERE LOWER(xu.name) LIKE ?1 ESCAPE '\\')";
 
 /// The single count a query returns.
 fn count_of(
@@ -99,12 +110,16 @@ impl<S: Store> Lookup for SqlRegister<S> {
     fn search_assets(&self, query: &str, page: Page) -> Result<Paged<AssetSummary>, RegisterError> {
         let pattern = like_pattern(query.trim());
         let (limit, offset) = page.sql();
-        let sql = format!("{SUMMARY_SQL} WHERE {SEARCH} ORDER BY a.tag LIMIT ?2 OFFSET ?3");
-        let count = format!(
-            "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
-             JOIN customers cu ON cu.id = co.customer_id WHERE {SEARCH}"
-        );
         self.store.read(&mut |conn, p| {
+            let search = match conn.dialect() {
+                Dialect::Sqlite => SEARCH_ONE_SCAN,
+                Dialect::Postgres => SEARCH_BY_INDEX,
+            };
+            let sql = format!("{SUMMARY_SQL} WHERE {search} ORDER BY a.tag LIMIT ?2 OFFSET ?3");
+            let count = format!(
+                "SELECT COUNT(*) FROM assets a JOIN collections co ON co.id = a.collection_id
+                 JOIN customers cu ON cu.id = co.customer_id WHERE {search}"
+            );
             let items = rows(
                 conn,
                 p,

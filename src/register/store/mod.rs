@@ -453,6 +453,11 @@ impl<S: Store> Register for SqlRegister<S> {
             .read(&mut |db, path| views::collection_lines(db, path, collection))
     }
 
+    fn collection_computers(&self, collection: &str) -> Result<Vec<ReportComputer>, RegisterError> {
+        self.store
+            .read(&mut |db, path| computers::of_collection(db, path, collection))
+    }
+
     fn connector_queue(
         &mut self,
         connector: &str,

@@ -10,11 +10,11 @@ use crate::verify::outcome::WipeResult;
 
 on_each_backend!(counts_kept_by_the_database_match_the_rows_after_every_kind_of_write);
 
-/// Counts by (collection code, key).
-type Counts = Vec<(String, String, i64)>;
-
 /// Every collection's counts from the rows (what the pages computed before migration 11),
 /// and as kept, by (collection code, key), zero counts left out.
+/// (collection code, key, count) rows.
+type Counts = Vec<(String, String, i64)>;
+
 fn recounted_and_kept(place: &Place) -> (Counts, Counts) {
     const RECOUNT: &str = "
         SELECT code, key, SUM(d) FROM (

@@ -1,6 +1,7 @@
 //! Finding assets and their certificates: the start page (search and collections), search
 //! results, an asset's page (state, drives, certificates, custody events), a certificate's page
-//! (what it says and its verification, checked again now) and its PDF and JSON downloads.
+//! (what it says, a computer certificate's drives with links to theirs (`super::computer`), and
+//! its verification, checked again now) and its PDF and JSON downloads.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use super::super::paging::{PAGE_ROWS, page_number, pager};
 use super::super::state::{AppState, with_register};
 use super::auth::{Signed, path_segment};
+use super::computer::{computer_drives, computer_facts};
 use super::layout::{self, badge, checks_table};
 use super::verify::{record_facts, verdict};
 use crate::certificate::check::verify_bytes;
@@ -359,10 +361,35 @@ pub async fn certificate(
         Ok(Err(e)) => return layout::failed(&signed, e),
         Err(e) => return layout::failed(&signed, e),
     };
+    // A computer certificate's drives: which of their certificates this register holds.
+    let drive_ids: Vec<String> = report
+        .computer
+        .iter()
+        .flat_map(|c| c.drives.iter().map(|d| d.certificate_id.clone()))
+        .collect();
+    let held = match lookup(&state, &signed, move |reg| {
+        let mut held = std::collections::HashSet::new();
+        for id in drive_ids {
+            if reg.stored_certificate(&id)?.is_some() {
+                held.insert(id);
+            }
+        }
+        Ok::<_, crate::register::RegisterError>(held)
+    })
+    .await
+    {
+        Ok(held) => held,
+        Err(r) => return r,
+    };
     let base = format!("/certificates/{}", path_segment(&stored.id));
+    let title = if report.computer.is_some() {
+        "Computer certificate"
+    } else {
+        "Certificate"
+    };
     layout::page(
         &signed,
-        "Certificate",
+        title,
         html! {
             p.downloads.noprint {
                 a href={ (base) "/pdf" } download { "Download the PDF" }
@@ -372,6 +399,10 @@ pub async fn certificate(
                 }
             }
             @if let Some(r) = &report.record { (record_facts(r, report.valid)) }
+            @if let Some(c) = &report.computer {
+                (computer_facts(c, report.valid))
+                (computer_drives(c, &held))
+            }
             h2 { "Verification of the stored certificate" }
             (verdict(&report))
             (checks_table(&report.checks))

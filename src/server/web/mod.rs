@@ -11,12 +11,14 @@
 //! * [`login`]: signing in and out, with the rate limit of failed sign-ins.
 //! * [`layout`]: the page skeleton and the stylesheet.
 //! * [`verify`], [`assets`], [`collections`], [`stations`], [`trust`]: the pages.
+//! * [`computer`]: a computer certificate's facts and drives on its page.
 //! * [`custody`]: a collection's custody on its page, and resolving a missing asset (admin).
 //! * [`goods_in`]: the goods-in page, its script and the JSON endpoint each scan goes to.
 
 pub(super) mod assets;
 pub mod auth;
 pub(super) mod collections;
+pub(super) mod computer;
 pub(super) mod custody;
 pub(super) mod goods_in;
 pub(super) mod layout;

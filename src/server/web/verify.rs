@@ -13,7 +13,7 @@ use super::super::state::{AppState, with_register};
 use super::auth::Signed;
 use super::layout::{self, badge, checks_table};
 use crate::certificate::check::{Report, verify_bytes};
-use crate::certificate::record::Record;
+use crate::certificate::record::{Organisation, PerformedBy, Record};
 use crate::report::{CollectionReport, ReportVerdict, verify_report_bytes};
 
 /// Largest upload: the largest certificate PDF read, and room for the form around it.
@@ -50,36 +50,69 @@ pub async fn form(signed: Signed) -> Response {
     )
 }
 
-/// What the record says, as facts; the result is shown as a plain word unless `verified`.
-pub(super) fn record_facts(r: &Record, verified: bool) -> Markup {
+/// What every certificate, a drive's or a computer's, says of who made it, when and for whom.
+pub(super) struct Made<'a> {
+    pub id: &'a str,
+    /// The result as the page words it.
+    pub result: &'a str,
+    pub issued_at: &'a str,
+    pub performed_by: &'a PerformedBy,
+    pub organisation: &'a Organisation,
+    pub asset_tags: &'a [String],
+    pub key_id: &'a str,
+}
+
+/// A certificate's facts: its id and result (a plain word unless `verified`), then `what` it
+/// is about, then who made it, when and for which asset.
+pub(super) fn facts(m: &Made<'_>, verified: bool, what: Markup) -> Markup {
     html! {
         dl.facts {
-            dt { "Certificate" } dd.mono { (r.id) }
+            dt { "Certificate" } dd.mono { (m.id) }
             dt { "Result" } dd {
-                @if verified { (badge(r.sanitization.result.as_str())) }
-                @else { (r.sanitization.result.as_str()) " (claimed)" }
+                @if verified { (badge(m.result)) }
+                @else { (m.result) " (claimed)" }
             }
-            dt { "Drive" } dd {
-                (r.media.model.as_deref().unwrap_or("unknown model")) ", serial "
-                span.mono { (r.media.serial.as_deref().unwrap_or("unknown")) }
-            }
-            dt { "Method" } dd { (r.sanitization.method_title) " (" code { (r.sanitization.method) } ")" }
-            dt { "Issued" } dd { (layout::when(&r.issued_at)) }
-            dt { "Station" } dd { (r.performed_by.station_id) ", operator " (r.performed_by.operator) }
+            (what)
+            dt { "Issued" } dd { (layout::when(m.issued_at)) }
+            dt { "Station" } dd { (m.performed_by.station_id) ", operator " (m.performed_by.operator) }
             dt { "Organisation" } dd {
-                @if r.organisation.name.is_empty() { span.muted { "not named" } } @else { (r.organisation.name) }
+                @if m.organisation.name.is_empty() { span.muted { "not named" } } @else { (m.organisation.name) }
             }
-            @if !r.asset_tags.is_empty() {
+            @if !m.asset_tags.is_empty() {
                 dt { "Asset" } dd {
-                    @for (i, tag) in r.asset_tags.iter().enumerate() {
+                    @for (i, tag) in m.asset_tags.iter().enumerate() {
                         @if i > 0 { ", " }
                         a href={ "/assets/" (super::auth::path_segment(tag)) } { (tag) }
                     }
                 }
             }
-            dt { "Signing key" } dd.mono { (r.key_id) }
+            dt { "Signing key" } dd.mono { (m.key_id) }
         }
     }
+}
+
+/// What the record says, as facts; the result is shown as a plain word unless `verified`.
+pub(super) fn record_facts(r: &Record, verified: bool) -> Markup {
+    let made = Made {
+        id: &r.id,
+        result: r.sanitization.result.as_str(),
+        issued_at: &r.issued_at,
+        performed_by: &r.performed_by,
+        organisation: &r.organisation,
+        asset_tags: &r.asset_tags,
+        key_id: &r.key_id,
+    };
+    facts(
+        &made,
+        verified,
+        html! {
+            dt { "Drive" } dd {
+                (r.media.model.as_deref().unwrap_or("unknown model")) ", serial "
+                span.mono { (r.media.serial.as_deref().unwrap_or("unknown")) }
+            }
+            dt { "Method" } dd { (r.sanitization.method_title) " (" code { (r.sanitization.method) } ")" }
+        },
+    )
 }
 
 /// What a collection report says, as facts.
