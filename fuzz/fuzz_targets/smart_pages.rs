@@ -1,12 +1,25 @@
-//! The SMART parsers: ATA READ DATA and READ THRESHOLDS pages and the NVMe SMART / Health log,
-//! judged into a verdict: never a panic.
+//! The SMART parsers: ATA READ DATA and READ THRESHOLDS pages, the NVMe SMART / Health log and
+//! the SCSI log pages, judged into a verdict: never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wipeproof::device::health::{ata, nvme};
+use wipeproof::device::health::{ata, nvme, scsi};
 
 fuzz_target!(|data: &[u8]| {
     let _ = nvme::decode(data).map(|log| nvme::judge(&log));
+    // As every SCSI log page read, and as each with its page code set, so the parameters of
+    // each are walked; then the whole judged.
+    let mut logs = scsi::ScsiLogs::default();
+    let _ = scsi::supported_pages(data);
+    for p in [0x0D, 0x0E, 0x10, 0x11, 0x15, 0x2F] {
+        let _ = scsi::decode_into(&mut logs, p, data);
+        let mut page = data.to_vec();
+        if let Some(b) = page.first_mut() {
+            *b = p;
+        }
+        let _ = scsi::decode_into(&mut logs, p, &page);
+    }
+    let _ = scsi::judge(&logs);
     let _ = ata::decode_data(data);
     let _ = ata::decode_thresholds(data);
     // As whole pages with good checksums, so the attributes are read and judged.

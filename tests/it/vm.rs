@@ -497,46 +497,50 @@ fn certificate_of(certs: &str, path: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no certificate of {path}: {certs}"))
 }
 
-#[test]
-fn a_laptops_inventory_and_its_drives_health_on_their_certificates() {
-    require_root();
-    let vm = vm_dir();
-    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
-    let (nvme, sata, sata2) = (
-        dir.path().join("nvme.img"),
-        dir.path().join("sata.img"),
-        dir.path().join("sata2.img"),
-    );
-    for img in [&nvme, &sata, &sata2] {
-        write_pattern(img, 16 << 20);
-    }
-    let script = "\
+/// Decodes a step's base64 output (a file the guest printed with `base64`).
+fn decoded_file(step: &StepOut) -> Vec<u8> {
+    use base64::Engine;
+    let text: String = step.stdout.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap_or_else(|e| panic!("not base64 ({e}): {step:?}"))
+}
+
+/// The laptop the guest boots as: its firmware's SMBIOS tables, as QEMU is told them.
+const LAPTOP_SMBIOS: [&str; 8] = [
+    "-smbios",
+    "type=1,manufacturer=LENOVO,product=20XW00GLUK,version=ThinkPad X1 Carbon Gen 9,\
+     serial=PF3ABCDE,uuid=8d1c7a52-3b1e-4f0a-9c6d-2e5f7a8b9c0d,sku=LENOVO_MT_20XW,\
+     family=ThinkPad X1 Carbon Gen 9",
+    "-smbios",
+    "type=3,manufacturer=LENOVO,serial=PF3ABCDE,asset=ACME-LT-0042",
+    "-smbios",
+    "type=2,manufacturer=LENOVO,product=20XW00GLUK,serial=To Be Filled By O.E.M.",
+    // QEMU 7.2 takes loc_pfx, bank, manufacturer, serial, asset, part and speed for type 17;
+    // the size is the guest's memory (-m 768), the type always "RAM".
+    "-smbios",
+    "type=17,loc_pfx=ChannelA-DIMM,bank=BANK 0,manufacturer=Samsung,serial=3A1F20C7,\
+     asset=ACME-RAM-7,part=M471A1K43DB1-CWE,speed=3200",
+];
+
+/// The guest as a customer's laptop on the stick: its inventory, the laptop imported into the
+/// register by its system serial, then an unattended headless station with
+/// `station.host_is_asset = true` wipes the NVMe and the SATA drive present at its start.
+const LAPTOP_SCRIPT: &str = "\
 step inventory wipeproof inventory --json
 step list wipeproof list --json
-step wipe wipeproof wipe /dev/nvme0n1 /dev/sda --method zero --verify sample:1 --yes --json
+step import sh -c 'printf \"asset_tag,serial,type\\nLAPTOP-7,PF3ABCDE,laptop\\n\" > /tmp/manifest.csv && wipeproof intake import /tmp/manifest.csv --customer \"Acme Insurance\" --collection COL-VM'
+step station wipeproof station --headless --auto zero --auto-delay 0 --auto-existing --exit-when-done --only /dev/nvme0n1 --only /dev/sda --set station.host_is_asset=true --set \"organisation.name=Northfield IT Recycling Ltd\" --operator \"Sam Carter\" --station bay-3
 step certs sh -c 'for f in /tmp/wp/certificates/*-*.json; do tr -d \"\\n\" < $f; echo; done'
-step pdf sh -c 'base64 $(grep -l nvme0n1 /tmp/wp/certificates/*-*.json | sed s/json$/pdf/)'
+step pdf sh -c 'base64 $(grep -l nvme0n1 $(ls /tmp/wp/certificates/*-*.json | grep -v -- -computer-) | sed s/json$/pdf/)'
+step computer-json sh -c 'cat /tmp/wp/certificates/*-computer-*.json'
+step computer-pdf sh -c 'base64 /tmp/wp/certificates/*-computer-*.pdf'
+step asset wipeproof assets show LAPTOP-7 --json
 step key wipeproof keys export
 ";
-    let smbios = [
-        "-smbios",
-        "type=1,manufacturer=LENOVO,product=20XW00GLUK,version=ThinkPad X1 Carbon Gen 9,\
-         serial=PF3ABCDE,uuid=8d1c7a52-3b1e-4f0a-9c6d-2e5f7a8b9c0d,sku=LENOVO_MT_20XW,\
-         family=ThinkPad X1 Carbon Gen 9",
-        "-smbios",
-        "type=3,manufacturer=LENOVO,serial=PF3ABCDE,asset=ACME-LT-0042",
-        "-smbios",
-        "type=2,manufacturer=LENOVO,product=20XW00GLUK,serial=To Be Filled By O.E.M.",
-    ];
-    let steps = boot(&vm, &nvme, &sata, &sata2, script, &smbios);
-    let get = |name: &str| {
-        steps
-            .get(name)
-            .unwrap_or_else(|| panic!("no step {name}: {steps:?}"))
-    };
 
-    // The inventory read in the guest is what QEMU was given; the placeholder is absent.
-    let inv = get("inventory");
+/// Asserts what `wipeproof inventory --json` read in the guest is what QEMU was given.
+fn assert_laptop_inventory(inv: &StepOut) {
     assert_eq!(inv.code, 0, "{inv:?}");
     let inv: serde_json::Value = serde_json::from_str(&inv.stdout).unwrap();
     assert_eq!(inv["source"], "smbios", "{inv}");
@@ -552,7 +556,45 @@ step key wipeproof keys export
     assert_eq!(inv["chassis"]["asset_tag"], "ACME-LT-0042");
     assert!(inv["baseboard"].get("serial").is_none(), "{inv}");
     assert!(!inv["processors"].as_array().unwrap().is_empty(), "{inv}");
-    assert!(!inv["memory"].as_array().unwrap().is_empty(), "{inv}");
+    // The type 17 module: one DIMM, the guest's 768 MiB, named as given.
+    assert_eq!(
+        inv["memory"],
+        serde_json::json!([{
+            "slot": "ChannelA-DIMM 0",
+            "bank": "BANK 0",
+            "size_bytes": 768u64 << 20,
+            "type": "RAM",
+            "speed_mts": 3200,
+            "manufacturer": "Samsung",
+            "serial": "3A1F20C7",
+            "part_number": "M471A1K43DB1-CWE",
+        }]),
+        "{inv}"
+    );
+}
+
+#[test]
+fn a_laptops_inventory_and_its_drives_health_on_their_certificates() {
+    require_root();
+    let vm = vm_dir();
+    let dir = tempfile::tempdir_in("/dev/shm").unwrap();
+    let (nvme, sata, sata2) = (
+        dir.path().join("nvme.img"),
+        dir.path().join("sata.img"),
+        dir.path().join("sata2.img"),
+    );
+    for img in [&nvme, &sata, &sata2] {
+        write_pattern(img, 16 << 20);
+    }
+    let steps = boot(&vm, &nvme, &sata, &sata2, LAPTOP_SCRIPT, &LAPTOP_SMBIOS);
+    let get = |name: &str| {
+        steps
+            .get(name)
+            .unwrap_or_else(|| panic!("no step {name}: {steps:?}"))
+    };
+
+    // The inventory read in the guest is what QEMU was given; the placeholder is absent.
+    assert_laptop_inventory(get("inventory"));
 
     // list: both drives' health, read from the drives themselves.
     let list: serde_json::Value = serde_json::from_str(&get("list").stdout).unwrap();
@@ -570,42 +612,112 @@ step key wipeproof keys export
         assert_eq!(d["health"]["verdict"], "ok", "{d}");
     }
 
-    // Both certificates carry the health read before the wipe, with power-on hours.
-    let w = get("wipe");
-    assert_eq!(w.code, 0, "{w:?}");
+    // The laptop is imported by its system serial; the station wipes both drives.
+    let import = get("import");
+    assert_eq!(import.code, 0, "{import:?}");
+    let station = get("station");
+    assert_eq!(station.code, 0, "{station:?}");
+    let lines: Vec<serde_json::Value> = station
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    // Both certificates carry the health read before the wipe, with power-on hours, and the
+    // laptop they were in; both are linked to its asset with no tag typed.
     let certs = &get("certs").stdout;
+    let mut drive_ids = Vec::new();
     for (path, source) in [
         ("/dev/nvme0n1", "nvme-smart-log"),
         ("/dev/sda", "ata-smart"),
     ] {
+        let finished = lines
+            .iter()
+            .find(|v| v["drive"] == path && v["event"] == "finished")
+            .unwrap_or_else(|| panic!("{path} did not finish: {station:?}"));
+        assert_eq!(finished["result"], "PASS", "{finished}");
         let cert = certificate_of(certs, path);
-        let h = &cert["record"]["health"];
-        assert_eq!(h["source"], source, "{cert}");
-        assert_eq!(h["verdict"], "ok", "{cert}");
-        assert!(h["power_on_hours"].is_u64(), "{cert}");
+        let r = &cert["record"];
+        assert_eq!(r["health"]["source"], source, "{cert}");
+        assert_eq!(r["health"]["verdict"], "ok", "{cert}");
+        assert!(r["health"]["power_on_hours"].is_u64(), "{cert}");
+        assert_eq!(r["host"]["system"]["serial"], "PF3ABCDE", "{cert}");
+        assert_eq!(r["asset_tags"], serde_json::json!(["LAPTOP-7"]), "{cert}");
+        drive_ids.push(r["id"].as_str().unwrap().to_string());
     }
 
-    // The PDF with its health section verifies on the host with the VM station's key.
-    let pdf = dir.path().join("nvme.pdf");
-    {
-        use base64::Engine;
-        let text: String = get("pdf").stdout.split_whitespace().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .unwrap();
-        std::fs::write(&pdf, &bytes).unwrap();
-        // Kept for a look at the page (the README's picture).
-        let _ = std::fs::write(vm.join("health-certificate.pdf"), &bytes);
-    }
+    // The computer certificate: the laptop, both drives with their certificate ids, PASS.
+    let computer = lines
+        .iter()
+        .find(|v| v["event"] == "computer_certified")
+        .unwrap_or_else(|| panic!("no computer certificate: {station:?}"));
+    assert_eq!(computer["result"], "PASS", "{computer}");
+    assert_eq!(computer["asset_tag"], "LAPTOP-7", "{computer}");
+    assert_eq!(computer["asset_state"], "retired", "{computer}");
+    let ccert: serde_json::Value = serde_json::from_str(&get("computer-json").stdout)
+        .unwrap_or_else(|e| panic!("{e}: {:?}", get("computer-json")));
+    let record = &ccert["record"];
+    assert_eq!(record["kind"], "computer", "{ccert}");
+    assert_eq!(record["result"], "PASS", "{ccert}");
+    assert_eq!(record["inventory"]["system"]["serial"], "PF3ABCDE");
+    assert_eq!(record["asset_tags"], serde_json::json!(["LAPTOP-7"]));
+    let mut listed: Vec<(String, String)> = record["drives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["result"], "PASS", "{d}");
+            (
+                d["serial"].as_str().unwrap_or_default().to_string(),
+                d["certificate_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    listed.sort();
+    let mut want = vec![
+        (NVME_SERIAL.to_string(), drive_ids[0].clone()),
+        (SATA_SERIAL.to_string(), drive_ids[1].clone()),
+    ];
+    want.sort();
+    assert_eq!(listed, want, "{ccert}");
+
+    // The laptop's asset is retired on the stick's register, the computer certificate on it.
+    let asset = get("asset");
+    assert_eq!(asset.code, 0, "{asset:?}");
+    let asset: serde_json::Value = serde_json::from_str(&asset.stdout).unwrap();
+    assert_eq!(asset["state"], "retired", "{asset}");
+    assert_eq!(asset["computers"][0]["id"], record["id"], "{asset}");
+    assert_eq!(asset["computers"][0]["drives"], 2, "{asset}");
+
+    // The drive PDF with its health section, and the computer certificate as PDF and JSON,
+    // verify on the host with the VM station's key. The PDFs are kept for a look at the pages
+    // (the README's pictures).
     let key = dir.path().join("vm.pem");
     std::fs::write(&key, get("key").stdout.as_bytes()).unwrap();
+    let files = [
+        ("health-certificate.pdf", decoded_file(get("pdf"))),
+        (
+            "computer-certificate.pdf",
+            decoded_file(get("computer-pdf")),
+        ),
+        (
+            "computer-certificate.json",
+            get("computer-json").stdout.clone().into_bytes(),
+        ),
+    ];
     let auditor = Home::new();
-    let (code, report) = auditor.json(&[
-        "verify",
-        pdf.to_str().unwrap(),
-        "--trust",
-        key.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{report}");
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = std::fs::write(vm.join(name), &bytes);
+        let (code, report) = auditor.json(&[
+            "verify",
+            path.to_str().unwrap(),
+            "--trust",
+            key.to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{name}: {report}");
+        assert_eq!(report["valid"], true, "{name}: {report}");
+    }
 }

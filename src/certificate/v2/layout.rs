@@ -23,6 +23,7 @@ fn health(w: &mut Writer, h: &crate::device::health::Health) {
     let source = match h.source.as_deref() {
         Some("ata-smart") => " (ATA SMART)",
         Some("nvme-smart-log") => " (NVMe SMART / Health log)",
+        Some("scsi-log-pages") => " (SCSI log pages)",
         _ => "",
     };
     w.row(

@@ -1,16 +1,19 @@
 //! Drive health, read from the drive before it is wiped: ATA SMART (READ DATA, READ
 //! THRESHOLDS and RETURN STATUS through ATA PASS-THROUGH, so also behind USB bridges that pass
-//! it) and the NVMe SMART / Health Information log (page 02h). Recyclers grade drives for
-//! resale by it; a certificate says what it was.
+//! it), the NVMe SMART / Health Information log (page 02h), and for drives that answer no ATA
+//! command (SAS, USB bridges speaking plain SCSI) the SCSI log pages. Recyclers grade drives
+//! for resale by it; a certificate says what it was.
 //!
 //! The verdict is `ok`, `warning`, `failing`, or `unknown` when the drive could not be asked or
 //! did not answer: never a guess. A failing drive is still wiped and its certificate says so.
 //!
 //! * [`ata`]: SMART pages to attributes and a verdict.
 //! * [`nvme`]: the SMART / Health log to a verdict.
+//! * [`scsi`]: the SCSI log pages (LOG SENSE) to a verdict.
 
 pub mod ata;
 pub mod nvme;
+pub mod scsi;
 
 use std::path::Path;
 use std::time::Duration;
@@ -72,7 +75,7 @@ impl HealthAttribute {
 #[serde(deny_unknown_fields)]
 pub struct Health {
     pub verdict: Verdict,
-    /// `ata-smart` or `nvme-smart-log`; absent when nothing was read.
+    /// `ata-smart`, `nvme-smart-log` or `scsi-log-pages`; absent when nothing was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +117,7 @@ impl Health {
         match self.source.as_deref() {
             Some("ata-smart") => out.push_str(" (ATA SMART)"),
             Some("nvme-smart-log") => out.push_str(" (NVMe log)"),
+            Some("scsi-log-pages") => out.push_str(" (SCSI log pages)"),
             _ => {}
         }
         if let Some(h) = self.power_on_hours {
@@ -128,8 +132,8 @@ impl Health {
     }
 }
 
-/// Reads the health of a whole disk by its device node (read-only open; only SMART reads are
-/// sent).
+/// Reads the health of a whole disk by its device node (read-only open; only SMART reads and
+/// LOG SENSE, which reads, are sent).
 pub fn read_for_disk(dev_path: &Path, transport: Transport) -> Health {
     match transport {
         Transport::Loop => return Health::unknown("a loop device has no SMART"),
@@ -176,13 +180,20 @@ pub fn read_nvme(dev: &mut dyn NvmeTransport) -> Health {
     }
 }
 
-/// ATA (SATA, or behind a SAT bridge): SMART READ DATA, READ THRESHOLDS, RETURN STATUS.
+/// ATA (SATA, or behind a SAT bridge): SMART READ DATA, READ THRESHOLDS, RETURN STATUS. A
+/// drive that answers no ATA command (a SAS or SCSI drive, or a USB bridge that does not pass
+/// them) is asked for its SCSI log pages instead.
 pub fn read_ata(dev: &mut dyn ScsiTransport) -> Health {
     if read_ata_identify(dev).is_none() {
-        return Health::unknown(
+        let health = scsi::read(dev, TIMEOUT);
+        if health.source.is_some() {
+            return health;
+        }
+        return Health::unknown(format!(
             "the drive does not answer ATA commands (a SCSI drive, or a USB bridge that does not \
-             pass them); its health is not read",
-        );
+             pass them), and {}",
+            health.reasons.join("; ")
+        ));
     }
     ata::read(dev, TIMEOUT)
 }
