@@ -279,4 +279,5 @@ ALTER TABLE connector_deliveries DROP CONSTRAINT connector_deliveries_certificat
 "#,
     ),
     (11, super::tallies::V11_TALLIES),
+    (12, super::tallies::V12_SEARCH),
 ];

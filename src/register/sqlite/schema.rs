@@ -138,6 +138,7 @@ CREATE TABLE station_events (
     (9, V9_STATION_CERTIFICATES),
     (10, V10_COMPUTER_CERTIFICATES),
     (11, super::tallies::V11_TALLIES),
+    (12, super::tallies::V12_SEARCH),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).

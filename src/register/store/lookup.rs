@@ -16,6 +16,22 @@ const SEARCH_ONE_SCAN: &str =
     OR LOWER(cu.name) LIKE ?1 ESCAPE '\\' OR LOWER(a.customer_ref) LIKE ?1 ESCAPE '\\'
     OR a.id IN (SELECT m.asset_id FROM media m WHERE LOWER(m.serial) LIKE ?1 ESCAPE '\\'))";
 
+/// The same on SQLite through the trigram indexes of migration 12 (`asset_search`,
+/// `media_search`), when the pattern has three characters or more and no wildcard to take
+/// literally: the index finds the candidates, the register's own `LOWER(..) LIKE` decides.
+const SEARCH_TRIGRAMS: &str = "a.id IN (
+    SELECT rowid / 4 FROM asset_search WHERE text LIKE ?1 AND LOWER(text) LIKE ?1 ESCAPE '\\'
+    UNION SELECT m.asset_id FROM media m WHERE m.id IN (
+        SELECT rowid FROM media_search WHERE text LIKE ?1 AND LOWER(text) LIKE ?1 ESCAPE '\\')
+    UNION SELECT x.id FROM assets x JOIN collections xo ON xo.id = x.collection_id
+        JOIN customers xu ON xu.id = xo.customer_id WHERE LOWER(xu.name) LIKE ?1 ESCAPE '\\')";
+
+/// Whether SQLite's trigram indexes can serve a search for `query`: three characters at
+/// least (a trigram), and none that the pattern escapes (the index's LIKE takes no ESCAPE).
+fn trigrams_serve(query: &str) -> bool {
+    query.chars().count() >= 3 && !query.contains(['%', '_', '\\'])
+}
+
 /// The same on PostgreSQL: one arm per column, so each uses its own trigram index (migration
 /// 11) rather than one scan testing all.
 const SEARCH_BY_INDEX: &str = "a.id IN (
@@ -112,6 +128,7 @@ impl<S: Store> Lookup for SqlRegister<S> {
         let (limit, offset) = page.sql();
         self.store.read(&mut |conn, p| {
             let search = match conn.dialect() {
+                Dialect::Sqlite if trigrams_serve(query.trim()) => SEARCH_TRIGRAMS,
                 Dialect::Sqlite => SEARCH_ONE_SCAN,
                 Dialect::Postgres => SEARCH_BY_INDEX,
             };
