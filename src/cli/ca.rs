@@ -44,7 +44,13 @@ pub fn run(args: &CaArgs, state: &StateDir) -> anyhow::Result<Status> {
         }
         CaCommand::Import { key, certificate } => {
             let read = |p: &Path| {
-                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+                std::fs::read_to_string(p).with_context(|| {
+                    format!(
+                        "cannot read {}: give the CA's private key (--key) and its certificate \
+                         (--certificate) as PEM files",
+                        p.display()
+                    )
+                })
             };
             let ca = Authority::from_pem(&read(key)?, key, &read(certificate)?, certificate)?;
             std::fs::create_dir_all(&dir)

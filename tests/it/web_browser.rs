@@ -87,8 +87,8 @@ fn a_compliance_officer_signs_in_verifies_and_finds_a_certificate() {
     b.screenshot(&shots, "03-home");
 
     // A genuine certificate: every check ok.
-    b.link("Verify a certificate").click();
-    b.wait_title("Verify a certificate");
+    b.link("Verify a certificate or report").click();
+    b.wait_title("Verify a certificate or report");
     b.screenshot(&shots, "04-verify");
     b.find("#certificate").send_keys(pdf.to_str().unwrap());
     b.find("main form button").click();

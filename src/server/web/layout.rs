@@ -56,7 +56,7 @@ pub fn page_with(
                     @if let Some(s) = signed {
                         nav {
                             a href="/" { "Search" }
-                            a href="/verify" { "Verify a certificate" }
+                            a href="/verify" { "Verify a certificate or report" }
                             a href="/stations" { "Stations" }
                             a href="/trust" { "Trust" }
                             @if s.principal.may(Permission::ManageUsers) {

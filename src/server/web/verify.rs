@@ -37,7 +37,7 @@ fn upload_form(signed: &Signed) -> Markup {
 pub async fn form(signed: Signed) -> Response {
     layout::page(
         &signed,
-        "Verify a certificate",
+        "Verify a certificate or report",
         html! {
             p {
                 "Choose a certificate's or a customer's collection report's PDF or JSON file. "
