@@ -9,7 +9,8 @@
 //! `wipeproof serve` on it and measures what a compliance officer opens, with a read token:
 //! a collection's first page and one in its middle, a search by serial, an asset's page, and
 //! the API's asset list at an offset: p50 and p99 latency and bytes per answer, and the
-//! database's size. Runs on SQLite and PostgreSQL unless `--backend` names one.
+//! database's size. Runs on SQLite and PostgreSQL unless `--backend` names one. With `--hold`
+//! it keeps the filled register (and its server) until Enter is pressed, to look at queries.
 
 #[path = "../src/register/postgres/test_cluster.rs"]
 mod pg_cluster;
@@ -91,6 +92,13 @@ fn main() {
         println!("  database: {:.0} MB", size as f64 / 1e6);
         let server = Server::start(home.path(), &location);
         measure(&server.url, token, s.assets);
+        if std::env::args().any(|a| a == "--hold") {
+            println!(
+                "  held: {location:?} served at {}; press Enter to drop it",
+                server.url
+            );
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
     }
 }
 

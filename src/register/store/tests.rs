@@ -213,8 +213,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        12,
-        "every migration, the search index (12) the last"
+        13,
+        "every migration, the customer reference's search index (13) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -374,8 +374,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        12,
-        "every migration, the search index (12) the last"
+        13,
+        "every migration, the customer reference's search index (13) the last"
     );
 }
 
