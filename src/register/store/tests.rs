@@ -595,6 +595,22 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
         Err(RegisterError::UnknownCollection(_))
     ));
     assert_eq!(reg.unmatched_page(page(1)).unwrap().total, 0);
+
+    // A customer's name matches its collections' assets; other assets match as ever, and the
+    // count is of both.
+    reg.import_manifest(
+        "Zenith",
+        "C2",
+        &[row("Z-1", "ACMEX-9"), row("Z-2", "S-300")],
+        &actor,
+    )
+    .unwrap();
+    let both = reg.search_assets("acme", page(2)).unwrap();
+    assert_eq!(both.total, 4);
+    let tags: Vec<&str> = both.items.iter().map(|a| a.asset_tag.as_str()).collect();
+    assert_eq!(tags, ["Z-1", "ÜNI-日本-1"]);
+    let zenith = reg.search_assets("zenith", page(1)).unwrap();
+    assert_eq!(zenith.total, 2);
 }
 
 fn a_station_name_with_control_characters_is_refused(backend: Backend) {
