@@ -1,8 +1,9 @@
 //! The custody log in SQLite: appending an event (chained to the one before) and reading the
 //! chain back for an audit. The chain rule itself lives in `register::events`.
 
-use crate::register::db::{Db, ToValue, params};
+use crate::register::db::{Db, Dialect, IntColumn, TextColumn, ToValue, params};
 
+use super::intake::{CHUNK, COLUMN_CHUNK};
 use super::{db, rows};
 use crate::register::events::{self, Audit, Event, GENESIS};
 use crate::register::{Actor, RegisterError};
@@ -67,7 +68,7 @@ pub(super) struct NewEvent<'a> {
 }
 
 /// Events appended at once to the log (reading its head once and writing the events 500 to
-/// a statement): what [`append`] does for each, for the thousands of events one manifest makes.
+/// a statement on SQLite, 10,000 on PostgreSQL): what [`append`] does for each, for the thousands of events one manifest makes.
 pub(super) fn append_all<'a>(
     tx: &dyn Db,
     path: &str,
@@ -103,7 +104,21 @@ pub(super) fn append_all<'a>(
     let Some(last) = chained.last() else {
         return Ok(());
     };
-    for chunk in chained.chunks(500) {
+    match tx.dialect() {
+        Dialect::Postgres => insert_by_column(tx, path, &chained)?,
+        Dialect::Sqlite => insert_by_row(tx, path, &chained)?,
+    }
+    tx.execute(
+        "UPDATE event_head SET seq = ?1, hash = ?2 WHERE id = 1",
+        params![last.seq, last.hash],
+    )
+    .map_err(db(path))?;
+    Ok(())
+}
+
+/// Events written a chunk of rows a statement, one parameter a field (SQLite).
+fn insert_by_row(tx: &dyn Db, path: &str, chained: &[Event]) -> Result<(), RegisterError> {
+    for chunk in chained.chunks(CHUNK) {
         let tuples = (0..chunk.len())
             .map(|i| {
                 let n = 9 * i;
@@ -147,11 +162,34 @@ pub(super) fn append_all<'a>(
         )
         .map_err(db(path))?;
     }
-    tx.execute(
-        "UPDATE event_head SET seq = ?1, hash = ?2 WHERE id = 1",
-        params![last.seq, last.hash],
-    )
-    .map_err(db(path))?;
+    Ok(())
+}
+
+/// Events written on PostgreSQL with each column bound as one array (see
+/// `intake::insert_assets_by_column`): an intake books 100,000 at once.
+fn insert_by_column(tx: &dyn Db, path: &str, chained: &[Event]) -> Result<(), RegisterError> {
+    for chunk in chained.chunks(COLUMN_CHUNK) {
+        let text = |f: &dyn Fn(&Event) -> Option<String>| TextColumn(chunk.iter().map(f).collect());
+        let seqs = IntColumn(chunk.iter().map(|e| e.seq).collect());
+        let columns = [
+            text(&|e| Some(e.at.clone())),
+            text(&|e| Some(e.actor.clone())),
+            text(&|e| Some(e.station.clone())),
+            text(&|e| e.asset_tag.clone()),
+            text(&|e| Some(e.kind.clone())),
+            text(&|e| Some(e.detail.clone())),
+            text(&|e| Some(e.prev_hash.clone())),
+            text(&|e| Some(e.hash.clone())),
+        ];
+        let [at, actor, station, tag, kind, detail, prev, hash] = &columns;
+        tx.execute(
+            "INSERT INTO events (seq, at, actor, station, asset_tag, kind, detail, prev_hash, hash)
+             SELECT * FROM unnest(?1::bigint[], ?2::text[], ?3::text[], ?4::text[], ?5::text[],
+                 ?6::text[], ?7::text[], ?8::text[], ?9::text[])",
+            params![seqs, at, actor, station, tag, kind, detail, prev, hash],
+        )
+        .map_err(db(path))?;
+    }
     Ok(())
 }
 

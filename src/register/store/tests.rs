@@ -163,7 +163,11 @@ fn a_manifest_of_more_rows_than_a_statement_takes_is_booked_whole_in_order(backe
     let audit = reg.audit().expect("audit");
     assert!(audit.ok, "{:?}", audit.problems);
     // One event per asset and the collection's booking step.
-    assert!(audit.events >= before + n as usize, "{} events", audit.events);
+    assert!(
+        audit.events >= before + n as usize,
+        "{} events",
+        audit.events
+    );
     if let Location::Postgres(url) = &place.location {
         let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).expect("connect");
         let described: i64 = client
