@@ -144,26 +144,7 @@ fn audit_kind<K: Kind>(
     findings: &mut Vec<Finding>,
     chain: &mut Vec<ChainEntry>,
 ) -> Result<usize, RegisterError> {
-    let stored = rows(
-        conn,
-        p,
-        &format!(
-            "SELECT c.id, c.result, c.record_sha256, c.document, a.tag, c.received_at
-             FROM {} c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
-            K::TABLE
-        ),
-        params![],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        },
-    )?;
+    let stored = stored_rows::<K>(conn, p)?;
     let count = stored.len();
     let what = K::WHAT;
     for (id, result, stored_sha, document, tag, received_at) in stored {
@@ -228,4 +209,32 @@ fn signature_holds(key: &PublicKey, message: &[u8], signature_b64: &str) -> bool
         .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
         .map(|b| Signature::from_bytes(&b))
         .is_some_and(|s| key.verify(message, &s).is_ok())
+}
+
+/// A stored record as the audit reads it: id, result, record hash, document, asset tag and
+/// arrival.
+type StoredRow = (String, String, String, String, Option<String>, String);
+
+/// Every stored record of kind `K`, by issue time.
+fn stored_rows<K: Kind>(conn: &dyn Db, p: &str) -> Result<Vec<StoredRow>, RegisterError> {
+    rows(
+        conn,
+        p,
+        &format!(
+            "SELECT c.id, c.result, c.record_sha256, c.document, a.tag, c.received_at
+             FROM {} c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
+            K::TABLE
+        ),
+        params![],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        },
+    )
 }

@@ -91,31 +91,7 @@ pub(super) fn record<K: Kind>(
         .as_ref()
         .map(|a| a.matched_by)
         .unwrap_or(MatchedBy::Unmatched);
-    let [own_a, own_b] = K::OWN_COLUMNS;
-    let [value_a, value_b] = r.own_values();
-    tx.execute(
-        &format!(
-            "INSERT INTO {} (id, asset_id, station_id, key_id, serial, result, issued_at,
-                     record_sha256, matched_by, document, received_at, enrolled_as, {own_a}, {own_b})
-             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, 'unmatched', ?8, ?9, ?10, ?11, ?12)",
-            K::TABLE
-        ),
-        params![
-            r.id(),
-            r.performed_by().station_id,
-            r.key_id(),
-            r.serial(),
-            r.result(),
-            r.issued_at(),
-            sha,
-            document,
-            now,
-            arrival.enrolled_as,
-            value_a,
-            value_b
-        ],
-    )
-    .map_err(db(p))?;
+    insert(tx, p, r, [&sha, document, &now], arrival.enrolled_as)?;
     if arrival.outbox {
         tx.execute(
             &format!(
@@ -156,6 +132,44 @@ pub(super) fn record<K: Kind>(
         asset_state: state,
         new: true,
     })
+}
+
+/// Writes the row of `r`, unlinked, with its record hash, document and arrival time
+/// (`written`) and the station it came from on a central register.
+fn insert<K: Kind>(
+    tx: &dyn Db,
+    p: &str,
+    r: &K,
+    written: [&str; 3],
+    enrolled_as: Option<&str>,
+) -> Result<(), RegisterError> {
+    let [sha, document, now] = written;
+    let [own_a, own_b] = K::OWN_COLUMNS;
+    let [value_a, value_b] = r.own_values();
+    tx.execute(
+        &format!(
+            "INSERT INTO {} (id, asset_id, station_id, key_id, serial, result, issued_at,
+                     record_sha256, matched_by, document, received_at, enrolled_as, {own_a}, {own_b})
+             VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6, ?7, 'unmatched', ?8, ?9, ?10, ?11, ?12)",
+            K::TABLE
+        ),
+        params![
+            r.id(),
+            r.performed_by().station_id,
+            r.key_id(),
+            r.serial(),
+            r.result(),
+            r.issued_at(),
+            sha,
+            document,
+            now,
+            enrolled_as,
+            value_a,
+            value_b
+        ],
+    )
+    .map_err(db(p))?;
+    Ok(())
 }
 
 /// What storing `r` (whose record hash is `sha`) again answers if a record is stored under its
