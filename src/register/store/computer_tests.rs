@@ -347,20 +347,21 @@ fn admission_finds_the_predecessor_of_either_kind(backend: Backend) {
     let e = central
         .receive_computer(&early, &early_doc, "bay-1")
         .expect_err("a computer certificate dated before its predecessor");
-    assert!(
-        matches!(&e, RegisterError::BadCertificate(m)
-            if m.contains("earlier than certificate d-1 before it")),
-        "{e}"
-    );
+    misdated_after(e, "d-1");
     central.receive_computer(&c, &cdoc, "bay-1").expect("c-1");
     // Dated 10:00, after c-1 of 11:00 in the chain.
     let (d2, doc2) = drive(&key, "d-2", "DRIVE-B", WipeResult::Pass, link(&c));
     let e = central
         .receive_certificate(&d2, &doc2, "bay-1")
         .expect_err("a drive's certificate dated before its predecessor");
+    misdated_after(e, "c-1");
+}
+
+/// Asserts that `e` refuses a certificate dated before its predecessor `previous`.
+fn misdated_after(e: RegisterError, previous: &str) {
+    let said = format!("earlier than certificate {previous} before it");
     assert!(
-        matches!(&e, RegisterError::BadCertificate(m)
-            if m.contains("earlier than certificate c-1 before it")),
+        matches!(&e, RegisterError::BadCertificate(m) if m.contains(&said)),
         "{e}"
     );
 }
