@@ -7,9 +7,11 @@
 //! enrolled station, through `receive_certificate` (what `POST /api/v1/certificates` calls once
 //! the signature is checked), so each is matched by serial and retires its asset. Then starts
 //! `wipeproof serve` on it and measures what a compliance officer opens, with a read token:
-//! a collection's first page and one in its middle, a search by serial, an asset's page, and
+//! a collection's first page and one in its middle, a search by serial and one by the customer's
+//! name (which every asset matches), an asset's page, and
 //! the API's asset list at an offset: p50 and p99 latency and bytes per answer, and the
-//! database's size. Runs on SQLite and PostgreSQL unless `--backend` names one.
+//! database's size. Runs on SQLite and PostgreSQL unless `--backend` names one. With `--hold`
+//! it keeps the filled register (and its server) until Enter is pressed, to look at queries.
 
 #[path = "../src/register/postgres/test_cluster.rs"]
 mod pg_cluster;
@@ -91,6 +93,13 @@ fn main() {
         println!("  database: {:.0} MB", size as f64 / 1e6);
         let server = Server::start(home.path(), &location);
         measure(&server.url, token, s.assets);
+        if std::env::args().any(|a| a == "--hold") {
+            println!(
+                "  held: {location:?} served at {}; press Enter to drop it",
+                server.url
+            );
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
     }
 }
 
@@ -197,6 +206,10 @@ fn measure(url: &str, token: &str, assets: usize) {
             Box::new(move |i| format!("/assets?q=SN-{:07}", some(i))),
         ),
         (
+            "search by customer (all match)",
+            Box::new(|_| "/assets?q=bench".to_string()),
+        ),
+        (
             "asset page",
             Box::new(move |i| format!("/assets/TAG-{:07}", some(i))),
         ),
@@ -233,7 +246,7 @@ fn measure(url: &str, token: &str, assets: usize) {
         times.sort();
         let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1)];
         println!(
-            "  {name:<30} p50 {:>7.1} ms  p99 {:>7.1} ms  {:>7.1} kB",
+            "  {name:<32} p50 {:>7.1} ms  p99 {:>7.1} ms  {:>7.1} kB",
             at(0.50).as_secs_f64() * 1e3,
             at(0.99).as_secs_f64() * 1e3,
             bytes as f64 / 1e3

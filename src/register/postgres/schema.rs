@@ -280,4 +280,5 @@ ALTER TABLE connector_deliveries DROP CONSTRAINT connector_deliveries_certificat
     ),
     (11, super::tallies::V11_TALLIES),
     (12, super::tallies::V12_SEARCH),
+    (13, super::tallies::V13_SEARCH_CUSTOMER_REF),
 ];

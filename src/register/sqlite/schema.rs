@@ -139,6 +139,7 @@ CREATE TABLE station_events (
     (10, V10_COMPUTER_CERTIFICATES),
     (11, super::tallies::V11_TALLIES),
     (12, super::tallies::V12_SEARCH),
+    (13, super::tallies::V13_SEARCH_CUSTOMER_REF),
 ];
 
 /// Indexes for registers of millions of assets (the same on PostgreSQL).

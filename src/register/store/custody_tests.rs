@@ -251,7 +251,7 @@ fn a_register_written_before_custody_migrates_its_assets_as_received(backend: Ba
     let mut reg = place.open();
     assert_eq!(
         place.version(),
-        12,
+        13,
         "every migration ran, custody (6) among them"
     );
     let a = reg.asset("OLD-1").expect("read").expect("OLD-1");

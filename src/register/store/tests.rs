@@ -213,8 +213,8 @@ fn reopening_keeps_data_and_runs_no_migration_twice(backend: Backend) {
     let reg = place.open();
     assert_eq!(
         place.version(),
-        12,
-        "every migration, the search index (12) the last"
+        13,
+        "every migration, the customer reference's search index (13) the last"
     );
     let asset = reg.asset("A-1").expect("read").expect("asset A-1 kept");
     assert_eq!(asset.summary.state, AssetState::Expected);
@@ -374,8 +374,8 @@ fn registers_opened_at_once_migrate_once(backend: Backend) {
     }
     assert_eq!(
         place.version(),
-        12,
-        "every migration, the search index (12) the last"
+        13,
+        "every migration, the customer reference's search index (13) the last"
     );
 }
 
@@ -595,6 +595,22 @@ fn search_matches_any_part_of_a_tag_serial_or_customer_literally(backend: Backen
         Err(RegisterError::UnknownCollection(_))
     ));
     assert_eq!(reg.unmatched_page(page(1)).unwrap().total, 0);
+
+    // A customer's name matches its collections' assets; other assets match as ever, and the
+    // count is of both.
+    reg.import_manifest(
+        "Zenith",
+        "C2",
+        &[row("Z-1", "ACMEX-9"), row("Z-2", "S-300")],
+        &actor,
+    )
+    .unwrap();
+    let both = reg.search_assets("acme", page(2)).unwrap();
+    assert_eq!(both.total, 4);
+    let tags: Vec<&str> = both.items.iter().map(|a| a.asset_tag.as_str()).collect();
+    assert_eq!(tags, ["Z-1", "ÜNI-日本-1"]);
+    let zenith = reg.search_assets("zenith", page(1)).unwrap();
+    assert_eq!(zenith.total, 2);
 }
 
 fn a_station_name_with_control_characters_is_refused(backend: Backend) {
