@@ -261,7 +261,20 @@ fn attach(
             |row| row.get(0),
         )
         .map_err(db(p))?;
-    let after = derive_state(tx, p, asset_id, &before)?;
+    settle_state(tx, p, (asset_id, tag), &before, &r.id, actor)
+}
+
+/// Moves the asset `(id, tag)`, in state `before`, to the state its certificates now give,
+/// logging the move as caused by the certificate `by`.
+pub(super) fn settle_state(
+    tx: &dyn Db,
+    p: &str,
+    (asset_id, tag): (i64, &str),
+    before: &str,
+    by: &str,
+    actor: &Actor,
+) -> Result<AssetState, RegisterError> {
+    let after = derive_state(tx, p, asset_id, before)?;
     tx.execute(
         "UPDATE assets SET state = ?2, updated_at = ?3 WHERE id = ?1",
         params![asset_id, after.as_str(), crate::timestamp::now()],
@@ -274,7 +287,7 @@ fn attach(
             actor,
             Some(tag),
             "state",
-            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": r.id }),
+            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": by }),
         )?;
     }
     Ok(after)

@@ -11,7 +11,7 @@ use crate::register::db::{Db, ToValue, Value, params};
 use crate::register::delivery::DeliveryKind;
 
 use super::signed::{Found, Kind, Link, Named};
-use super::{certificates, collections, custody, db, rows, views};
+use super::{certificates, collections, db, rows, views};
 use crate::register::*;
 
 /// A signed computer certificate.
@@ -129,23 +129,7 @@ fn attach(
     } else {
         before
     };
-    let after = certificates::derive_state(tx, p, asset_id, &before)?;
-    tx.execute(
-        "UPDATE assets SET state = ?2, updated_at = ?3 WHERE id = ?1",
-        params![asset_id, after.as_str(), crate::timestamp::now()],
-    )
-    .map_err(db(p))?;
-    if before != after.as_str() {
-        custody::append(
-            tx,
-            p,
-            actor,
-            Some(tag),
-            "state",
-            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": r.id }),
-        )?;
-    }
-    Ok(after)
+    certificates::settle_state(tx, p, (asset_id, tag), &before, &r.id, actor)
 }
 
 /// The result of the asset's latest computer certificate, if it has one.
