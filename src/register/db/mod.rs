@@ -40,6 +40,10 @@ pub enum Value {
     Null,
     Int(i64),
     Text(String),
+    /// A PostgreSQL `text[]` (SQLite has no arrays and refuses it).
+    Texts(Vec<Option<String>>),
+    /// A PostgreSQL `bigint[]` (SQLite has no arrays and refuses it).
+    Ints(Vec<i64>),
 }
 
 /// What can be bound to a placeholder.
@@ -80,6 +84,34 @@ impl ToValue for Value {
 impl ToValue for i64 {
     fn to_value(&self) -> Value {
         Value::Int(*self)
+    }
+}
+
+/// One column of many rows, bound as a PostgreSQL array and read back row by row with
+/// `unnest(?N::text[])`: a statement that inserts thousands of rows then binds a handful of
+/// parameters, not one per field (see `store::intake`).
+pub struct TextColumn(pub Vec<Option<String>>);
+
+impl ToValue for TextColumn {
+    fn to_value(&self) -> Value {
+        Value::Texts(
+            self.0
+                .iter()
+                .map(|v| match v.as_deref().map(text) {
+                    Some(Value::Text(s)) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The same for whole numbers (`unnest(?N::bigint[])`).
+pub struct IntColumn(pub Vec<i64>);
+
+impl ToValue for IntColumn {
+    fn to_value(&self) -> Value {
+        Value::Ints(self.0.clone())
     }
 }
 

@@ -86,6 +86,11 @@ impl ToSql for Value {
             Value::Text(_) => {
                 Err(format!("text cannot be bound to a parameter of type {ty}").into())
             }
+            Value::Texts(v) if <Vec<Option<String>> as ToSql>::accepts(ty) => v.to_sql(ty, out),
+            Value::Ints(v) if <Vec<i64> as ToSql>::accepts(ty) => v.to_sql(ty, out),
+            Value::Texts(_) | Value::Ints(_) => {
+                Err(format!("an array cannot be bound to a parameter of type {ty}").into())
+            }
         }
     }
 

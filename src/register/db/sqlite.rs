@@ -16,6 +16,11 @@ impl rusqlite::ToSql for Value {
             Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
             Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Texts(_) | Value::Ints(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "SQLite has no arrays: bind the rows one by one".into(),
+                ));
+            }
         })
     }
 }
