@@ -243,6 +243,12 @@ impl Signable for ComputerRecord {
     fn author(&self) -> &str {
         &self.organisation.name
     }
+    fn performed_by(&self) -> &PerformedBy {
+        &self.performed_by
+    }
+    fn previous(&self) -> Option<&ChainLink> {
+        self.previous.as_ref()
+    }
     fn pdf_title(&self) -> String {
         format!("Certificate of Computer Sanitization {}", self.id)
     }

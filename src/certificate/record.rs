@@ -348,6 +348,12 @@ impl super::signable::Signable for Record {
     fn author(&self) -> &str {
         &self.organisation.name
     }
+    fn performed_by(&self) -> &PerformedBy {
+        &self.performed_by
+    }
+    fn previous(&self) -> Option<&ChainLink> {
+        self.previous.as_ref()
+    }
     fn pdf_title(&self) -> String {
         format!("Certificate of Media Sanitization {}", self.id)
     }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::canonical;
 use super::issue::LayoutVersion;
 use super::page::Page;
-use super::record::{ChainLink, RecordError};
+use super::record::{ChainLink, PerformedBy, RecordError};
 
 /// A record the station signs.
 pub trait Signable: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt::Debug {
@@ -28,6 +28,10 @@ pub trait Signable: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt:
     fn tool_version(&self) -> &str;
     /// The organisation that issued it (the PDF's author).
     fn author(&self) -> &str;
+    /// The station and operator that issued it.
+    fn performed_by(&self) -> &PerformedBy;
+    /// The record before it in its station's chain.
+    fn previous(&self) -> Option<&ChainLink>;
     /// The PDF's title.
     fn pdf_title(&self) -> String;
     /// Its pages drawn with `version`.

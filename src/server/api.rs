@@ -19,9 +19,13 @@ use crate::certificate::check::verify_bytes;
 use crate::certificate::computer::ComputerRecord;
 use crate::certificate::issue::SignedCertificate;
 use crate::certificate::keys::{TrustStore, parse_public};
-use crate::certificate::strict_json;
+use crate::certificate::record::Record;
+use crate::certificate::signable::Signable;
+use crate::certificate::strict_json::{self, StrictJsonError};
 use crate::register::station_event::SignedEvent;
-use crate::register::{AssetFilter, AssetState, Page, Paged, RegisterError, StationView};
+use crate::register::{
+    AssetFilter, AssetState, Linked, Page, Paged, Register, RegisterError, StationView,
+};
 
 /// The enrolled station with this key, if it may still send under the name `claimed_station`;
 /// why it is refused (403) otherwise. A revoked station's certificates are judged by the
@@ -132,7 +136,7 @@ fn verified_stations(
 }
 
 /// The answer to a stored (`201`) or already stored (`200`) certificate.
-fn stored_answer(linked: crate::register::Linked) -> Response {
+fn stored_answer(linked: Linked) -> Response {
     let status = if linked.new {
         StatusCode::CREATED
     } else {
@@ -147,39 +151,53 @@ fn stored_answer(linked: crate::register::Linked) -> Response {
     (status, axum::Json(v)).into_response()
 }
 
+/// What differs between the two kinds of signed record a station posts: how a body that is
+/// not one is answered, and how the register takes one.
+trait Posted: Signable + Send + 'static {
+    /// Why `body` is not one of these (answered `422`).
+    fn unreadable(e: StrictJsonError) -> String;
+    /// Stores `cert` (the body `document`) from the station enrolled as `station`.
+    fn receive(
+        reg: &mut dyn Register,
+        cert: &SignedCertificate<Self>,
+        document: &str,
+        station: &str,
+    ) -> Result<Linked, RegisterError>;
+}
+
+impl Posted for Record {
+    fn unreadable(e: StrictJsonError) -> String {
+        e.to_string()
+    }
+    fn receive(
+        reg: &mut dyn Register,
+        cert: &SignedCertificate,
+        document: &str,
+        station: &str,
+    ) -> Result<Linked, RegisterError> {
+        reg.receive_certificate(cert, document, station)
+    }
+}
+
+impl Posted for ComputerRecord {
+    fn unreadable(e: StrictJsonError) -> String {
+        format!("not a computer certificate: {e}; a drive's goes to /api/v1/certificates")
+    }
+    fn receive(
+        reg: &mut dyn Register,
+        cert: &SignedCertificate<ComputerRecord>,
+        document: &str,
+        station: &str,
+    ) -> Result<Linked, RegisterError> {
+        reg.receive_computer(cert, document, station)
+    }
+}
+
+/// `POST /api/v1/certificates`: a station's certificate of a drive, verified (signature,
+/// enrolled key), admitted by the chain and revocation rules of `register::trust`, then linked
+/// to its asset. `201` stored, `200` already stored, `403`, `409`, `422` and `425`.
 pub(super) async fn receive_certificate(State(state): State<AppState>, body: Body) -> Response {
-    let body = match read_body(&state, body).await {
-        Ok(b) => b.to_vec(),
-        Err(r) => return r,
-    };
-    let result = with_register(&state, move |reg| -> Response {
-        let stations = match verified_stations(reg, &body) {
-            Ok(s) => s,
-            Err(r) => return *r,
-        };
-        let cert: SignedCertificate = match strict_json::from_slice(&body) {
-            Ok(c) => c,
-            Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-        };
-        // The station is who its key is enrolled as, never what the record claims.
-        let station = match admit(
-            &stations,
-            &cert.record.key_id,
-            &format!("certificate {}", cert.record.id),
-            true,
-            &cert.record.performed_by.station_id,
-        ) {
-            Ok(s) => s.name.clone(),
-            Err(why) => return json_error(StatusCode::FORBIDDEN, why),
-        };
-        let document = String::from_utf8_lossy(&body).into_owned();
-        match reg.receive_certificate(&cert, &document, &station) {
-            Ok(linked) => stored_answer(linked),
-            Err(e) => write_error(e),
-        }
-    })
-    .await;
-    result.unwrap_or_else(|r| r)
+    receive_signed::<Record>(state, body).await
 }
 
 /// `POST /api/v1/computers`: a station's computer certificate (`wipeproof/computer/v1`),
@@ -188,6 +206,11 @@ pub(super) async fn receive_certificate(State(state): State<AppState>, body: Bod
 /// retires. `201` stored, `200` already stored, `403`, `409`, `422` and `425` as for
 /// certificates.
 pub(super) async fn receive_computer(State(state): State<AppState>, body: Body) -> Response {
+    receive_signed::<ComputerRecord>(state, body).await
+}
+
+/// Takes a signed record of kind `K` from a station; see [`receive_certificate`].
+async fn receive_signed<K: Posted>(state: AppState, body: Body) -> Response {
     let body = match read_body(&state, body).await {
         Ok(b) => b.to_vec(),
         Err(r) => return r,
@@ -197,29 +220,24 @@ pub(super) async fn receive_computer(State(state): State<AppState>, body: Body) 
             Ok(s) => s,
             Err(r) => return *r,
         };
-        let cert: SignedCertificate<ComputerRecord> = match strict_json::from_slice(&body) {
+        let cert: SignedCertificate<K> = match strict_json::from_slice(&body) {
             Ok(c) => c,
-            Err(e) => {
-                return json_error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "not a computer certificate: {e}; a drive's goes to /api/v1/certificates"
-                    ),
-                );
-            }
+            Err(e) => return json_error(StatusCode::UNPROCESSABLE_ENTITY, K::unreadable(e)),
         };
+        let r = &cert.record;
+        // The station is who its key is enrolled as, never what the record claims.
         let station = match admit(
             &stations,
-            &cert.record.key_id,
-            &format!("computer certificate {}", cert.record.id),
+            r.key_id(),
+            &format!("{} {}", K::WHAT, r.id()),
             true,
-            &cert.record.performed_by.station_id,
+            &r.performed_by().station_id,
         ) {
             Ok(s) => s.name.clone(),
             Err(why) => return json_error(StatusCode::FORBIDDEN, why),
         };
         let document = String::from_utf8_lossy(&body).into_owned();
-        match reg.receive_computer(&cert, &document, &station) {
+        match K::receive(reg, &cert, &document, &station) {
             Ok(linked) => stored_answer(linked),
             Err(e) => write_error(e),
         }

@@ -92,6 +92,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
 
     // Each drive: PASS, linked to the laptop's asset with no tag typed, the laptop on its
     // certificate.
+    let mut drive_json = String::new();
     for p in [&a, &b] {
         let of = |event: &str| {
             lines
@@ -106,6 +107,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
             .as_str()
             .unwrap()
             .to_string();
+        drive_json = json.clone();
         let cert: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
         let errors = crate::schema::errors_of(&cert);
         assert!(errors.is_empty(), "{errors:#?}");
@@ -124,6 +126,7 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
     assert_eq!(computer["drive"], "computer");
     assert_eq!(computer["result"], "PASS", "{computer}");
     let json = computer["certificate_json"].as_str().unwrap();
+    let computer_json = json.to_string();
     let cert: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     let errors = crate::schema::computer_errors_of(&cert);
     assert!(errors.is_empty(), "{errors:#?}");
@@ -369,4 +372,22 @@ fn a_laptops_drives_are_linked_to_it_and_it_gets_a_computer_certificate_that_ret
     let (documents, links) = glpi_documents();
     assert_eq!(documents, 3, "nothing uploaded to GLPI again");
     assert_eq!(links.len(), 3, "{links:?}");
+
+    // Each kind has its own address: the other's is refused (422) saying where it goes; the
+    // computer certificate at its own is already stored (200).
+    use crate::register::post;
+    let computer_doc = std::fs::read(&computer_json).unwrap();
+    let drive_doc = std::fs::read(&drive_json).unwrap();
+    let (status, body) = post(&server.url, "/api/v1/computers", &drive_doc);
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("not a computer certificate")
+            && body.contains("a drive's goes to /api/v1/certificates"),
+        "{body}"
+    );
+    let (status, body) = post(&server.url, "/api/v1/certificates", &computer_doc);
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = post(&server.url, "/api/v1/computers", &computer_doc);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("already stored"), "{body}");
 }

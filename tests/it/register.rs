@@ -1025,7 +1025,8 @@ pub(crate) fn disk_named(dir: &tempfile::TempDir, serial: &str) -> std::path::Pa
     p
 }
 
-fn post(url: &str, path: &str, body: &[u8]) -> (u16, String) {
+/// POSTs `body` as JSON to `path` on the register at `url`: the status and the answer.
+pub(crate) fn post(url: &str, path: &str, body: &[u8]) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

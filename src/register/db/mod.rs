@@ -75,6 +75,12 @@ impl ToValue for String {
     }
 }
 
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
 impl ToValue for i64 {
     fn to_value(&self) -> Value {
         Value::Int(*self)

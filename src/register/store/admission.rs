@@ -5,110 +5,40 @@
 
 use crate::register::db::{Db, params};
 
+use super::signed::Kind;
 use super::{db, views};
-use crate::certificate::computer::ComputerRecord;
-use crate::certificate::record::{ChainLink, Record};
+use crate::certificate::record::ChainLink;
 use crate::register::trust::{Backlog, Stored, backlog, misdated};
 use crate::register::*;
 
-/// What the admission rules look at in a record, drive or computer certificate alike.
-struct Candidate<'a> {
-    id: &'a str,
-    key_id: &'a str,
-    issued_at: &'a str,
-    previous: Option<&'a ChainLink>,
-}
-
 /// Refuses `r` (whose record hash is `sha`) if the station that signed it may not get it into
-/// the register; a certificate already stored passes (storing it again changes nothing).
-pub(super) fn admit_certificate(
-    tx: &dyn Db,
-    p: &str,
-    r: &Record,
-    sha: &str,
-) -> Result<(), RegisterError> {
-    if stored(tx, p, &r.id)?.is_some() {
+/// the register; a certificate already stored passes (storing it again changes nothing). A
+/// computer certificate sits in the station's chain beside the drives' certificates: the same
+/// rules.
+pub(super) fn admit<K: Kind>(tx: &dyn Db, p: &str, r: &K, sha: &str) -> Result<(), RegisterError> {
+    if stored(tx, p, r.id())?.is_some() {
         return Ok(());
     }
     check_identifiers(r)?;
-    admit(
-        tx,
-        p,
-        &Candidate {
-            id: &r.id,
-            key_id: &r.key_id,
-            issued_at: &r.issued_at,
-            previous: r.previous.as_ref(),
-        },
-        sha,
-    )
-}
-
-/// The same rules for a computer certificate: it sits in the station's chain beside the
-/// drives' certificates.
-pub(super) fn admit_computer(
-    tx: &dyn Db,
-    p: &str,
-    r: &ComputerRecord,
-    sha: &str,
-) -> Result<(), RegisterError> {
-    if stored(tx, p, &r.id)?.is_some() {
-        return Ok(());
-    }
-    let named = [
-        ("serial", r.serial()),
-        ("customer", r.customer.as_deref()),
-        ("collection", r.collection.as_deref()),
-        (
-            "performed_by.operator",
-            Some(r.performed_by.operator.as_str()),
-        ),
-        (
-            "performed_by.station_id",
-            Some(r.performed_by.station_id.as_str()),
-        ),
-        ("organisation.name", Some(r.organisation.name.as_str())),
-        (
-            "inventory.chassis.asset_tag",
-            r.inventory.chassis.asset_tag.as_deref(),
-        ),
-    ]
-    .into_iter()
-    .chain(
-        r.asset_tags
-            .iter()
-            .map(|t| ("asset_tags", Some(t.as_str()))),
-    );
-    check_named(&r.id, named)?;
-    admit(
-        tx,
-        p,
-        &Candidate {
-            id: &r.id,
-            key_id: &r.key_id,
-            issued_at: &r.issued_at,
-            previous: r.previous.as_ref(),
-        },
-        sha,
-    )
+    admit_dated(tx, p, r, sha)
 }
 
 /// The dating and revocation rules of `register::trust` for `r`.
-fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterError> {
+fn admit_dated<K: Kind>(tx: &dyn Db, p: &str, r: &K, sha: &str) -> Result<(), RegisterError> {
     let Some(station) = views::stations(tx, p)?
         .into_iter()
-        .find(|s| s.key_id == r.key_id)
+        .find(|s| s.key_id == r.key_id())
     else {
         return Ok(());
     };
-    let previous = match r.previous {
+    let previous = match r.previous() {
         Some(l) => stored(tx, p, &l.id)?
-            .filter(|row| row.key_id == r.key_id)
+            .filter(|row| row.key_id == r.key_id())
             .map(|row| (l.id.clone(), row.issued_at)),
         None => None,
     };
     let previous = previous.as_ref().map(|(i, a)| (i.as_str(), a.as_str()));
-    if let Some(why) = misdated(r.id, r.issued_at, &station, previous) {
+    if let Some(why) = misdated(r.id(), r.issued_at(), &station, previous) {
         return Err(RegisterError::BadCertificate(format!(
             "{why}; it is refused"
         )));
@@ -125,10 +55,10 @@ fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterE
             "certificate {} is refused: {who}, and nothing new of it is accepted, whatever date \
              it bears (the register administrator can revoke it again naming the last genuine \
              certificate: `wipeproof stations revoke NAME --accept-through CERT_ID`)",
-            r.id
+            r.id()
         )));
     };
-    if r.id == through {
+    if r.id() == through {
         return Ok(());
     }
     let mut lookup = |id: &str| -> Option<Stored> {
@@ -150,47 +80,40 @@ fn admit(tx: &dyn Db, p: &str, r: &Candidate, sha: &str) -> Result<(), RegisterE
         })
     };
     match backlog(through, revoked_at, &mut lookup) {
-        Backlog::Next(l) if l.id == r.id && l.record_sha256 == sha => Ok(()),
+        Backlog::Next(l) if l.id == r.id() && l.record_sha256 == sha => Ok(()),
         Backlog::Waiting => Err(RegisterError::NotYet(format!(
             "certificate {} is accepted only as part of the chain up to certificate {through}: \
              {who}; send {through} first (a sync sends it again afterwards)",
-            r.id
+            r.id()
         ))),
         _ => Err(RegisterError::Revoked(format!(
             "certificate {} is refused: {who}, and it is not in the station's chain up to \
              certificate {through}, the last one still accepted",
-            r.id
+            r.id()
         ))),
     }
 }
 
 /// Refuses a record whose identifiers hold characters that make them look like others
-/// (`crate::identifier`, the rule a manifest's are checked by).
-fn check_identifiers(r: &Record) -> Result<(), RegisterError> {
-    let m = &r.media;
-    let named = [
-        ("media.serial", m.serial.as_deref()),
-        ("media.model", m.model.as_deref()),
-        ("media.manufacturer", m.manufacturer.as_deref()),
-        ("customer", r.customer.as_deref()),
-        ("collection", r.collection.as_deref()),
-        (
-            "performed_by.operator",
-            Some(r.performed_by.operator.as_str()),
-        ),
-        (
-            "performed_by.station_id",
-            Some(r.performed_by.station_id.as_str()),
-        ),
-        ("organisation.name", Some(r.organisation.name.as_str())),
-    ]
-    .into_iter()
-    .chain(
-        r.asset_tags
-            .iter()
-            .map(|t| ("asset_tags", Some(t.as_str()))),
-    );
-    check_named(&r.id, named)
+/// (`crate::identifier`, the rule a manifest's are checked by): its own first, then those
+/// every record has, then its own last ones, then its asset tags.
+fn check_identifiers<K: Kind>(r: &K) -> Result<(), RegisterError> {
+    let [first, last] = r.own_identifiers();
+    let (customer, collection, asset_tags) = r.parties();
+    let by = r.performed_by();
+    let shared = [
+        ("customer", customer),
+        ("collection", collection),
+        ("performed_by.operator", Some(by.operator.as_str())),
+        ("performed_by.station_id", Some(by.station_id.as_str())),
+        ("organisation.name", Some(r.author())),
+    ];
+    let named = first
+        .into_iter()
+        .chain(shared)
+        .chain(last)
+        .chain(asset_tags.iter().map(|t| ("asset_tags", Some(t.as_str()))));
+    check_named(r.id(), named)
 }
 
 /// Refuses the certificate `id` if one of its `named` identifiers has such characters.

@@ -8,8 +8,11 @@ use crate::register::db::{Db, params};
 use base64::Engine;
 use ed25519_dalek::Signature;
 
+use super::signed::Kind;
 use super::{custody, rows, views};
+use crate::certificate::computer::ComputerRecord;
 use crate::certificate::keys::{PublicKey, TrustStore, parse_public};
+use crate::certificate::record::Record;
 use crate::register::audit::{
     AssetFacts, ChainEntry, Finding, check_chains, check_states, state_after, state_from_results,
 };
@@ -123,107 +126,115 @@ pub(super) fn audit(conn: &dyn Db, p: &str, keys: &TrustStore) -> Result<Audit, 
             known.insert(s.key_id.clone(), k);
         }
     }
-    let certificates = rows(
-        conn,
-        p,
-        "SELECT c.id, c.result, c.record_sha256, c.document, a.tag, c.received_at
-         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
-        params![],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        },
-    )?;
-    let count = certificates.len();
-    let mut chain = Vec::with_capacity(count);
-    for (id, result, stored_sha, document, tag, received_at) in certificates {
+    let mut chain = Vec::new();
+    let count = audit_kind::<Record>(conn, p, &known, &mut findings, &mut chain)?
+        + audit_kind::<ComputerRecord>(conn, p, &known, &mut findings, &mut chain)?;
+    findings.extend(check_chains(&chain));
+    findings.extend(check_trust(&chain, &stations));
+    Ok(Audit::combine(log, facts.len(), count, findings))
+}
+
+/// Checks every stored record of kind `K` (its stored columns against its signed record, its
+/// signature where its key is in `known`) into `findings`, and adds it to `chain`, the
+/// stations' chains that drive and computer certificates share. Returns how many there are.
+fn audit_kind<K: Kind>(
+    conn: &dyn Db,
+    p: &str,
+    known: &HashMap<String, PublicKey>,
+    findings: &mut Vec<Finding>,
+    chain: &mut Vec<ChainEntry>,
+) -> Result<usize, RegisterError> {
+    let stored = stored_rows::<K>(conn, p)?;
+    let count = stored.len();
+    let what = K::WHAT;
+    for (id, result, stored_sha, document, tag, received_at) in stored {
         let tags = || tag.clone().into_iter().collect::<Vec<_>>();
-        let cert = match serde_json::from_str::<SignedCertificate>(&document) {
+        let mut problem = |message: String| findings.push(Finding::new(message, tags()));
+        let cert = match serde_json::from_str::<SignedCertificate<K>>(&document) {
             Ok(c) => c,
             Err(e) => {
-                findings.push(Finding::new(
-                    format!("certificate {id}: the stored document is not a certificate ({e})"),
-                    tags(),
+                problem(format!(
+                    "{what} {id}: the stored document is not a {what} ({e})"
                 ));
                 continue;
             }
         };
         let r = &cert.record;
-        let (sha, canonical) = match (r.sha256(), r.canonical_bytes()) {
-            (Ok(s), Ok(c)) => (s, c),
-            _ => {
-                findings.push(Finding::new(
-                    format!("certificate {id}: the stored record has no canonical form"),
-                    tags(),
-                ));
-                continue;
-            }
+        let (Ok(sha), Ok(canonical)) = (r.signed_sha256(), r.signed_bytes()) else {
+            problem(format!(
+                "{what} {id}: the stored record has no canonical form"
+            ));
+            continue;
         };
-        if r.id != id || sha != stored_sha {
-            findings.push(Finding::new(
-                format!(
-                    "certificate {id}: the stored record (id {}, record hash {sha}) is not the one registered \
-                     (record hash {stored_sha}): the stored certificate was changed",
-                    r.id
-                ),
-                tags(),
+        if r.id() != id || sha != stored_sha {
+            problem(format!(
+                "{what} {id}: the stored record (id {}, record hash {sha}) is not the one \
+                 registered (record hash {stored_sha}): the stored certificate was changed",
+                r.id()
             ));
         }
-        if r.sanitization.result.as_str() != result {
-            findings.push(Finding::new(
-                format!(
-                    "certificate {id}: the register says {result} but the signed record says {}",
-                    r.sanitization.result.as_str()
-                ),
-                tags(),
+        if r.result() != result {
+            problem(format!(
+                "{what} {id}: the register says {result} but the signed record says {}",
+                r.result()
             ));
         }
-        if let Some(key) = known.get(&r.key_id)
+        if let Some(key) = known.get(r.key_id())
             && !signature_holds(key, &canonical, &cert.signature.value)
         {
-            findings.push(Finding::new(
-                format!(
-                    "certificate {id}: its signature does not verify under the key {}",
-                    r.key_id
-                ),
-                tags(),
+            problem(format!(
+                "{what} {id}: its signature does not verify under the key {}",
+                r.key_id()
             ));
         }
         chain.push(ChainEntry {
             id,
-            station_id: r.performed_by.station_id.clone(),
-            key_id: r.key_id.clone(),
+            station_id: r.performed_by().station_id.clone(),
+            key_id: r.key_id().to_string(),
             record_sha256: sha,
-            previous: r.previous.clone(),
+            previous: r.previous().cloned(),
             asset_tag: tag,
-            issued_at: r.issued_at.clone(),
+            issued_at: r.issued_at().to_string(),
             received_at,
         });
     }
-    let computers = super::computers::audit(conn, p, &known, &mut chain)?;
-    findings.extend(computers.findings);
-    findings.extend(check_chains(&chain));
-    findings.extend(check_trust(&chain, &stations));
-    Ok(Audit::combine(
-        log,
-        facts.len(),
-        count + computers.count,
-        findings,
-    ))
+    Ok(count)
 }
 
 /// Whether `signature_b64` is a strict Ed25519 signature of `message` under `key`.
-pub(super) fn signature_holds(key: &PublicKey, message: &[u8], signature_b64: &str) -> bool {
+fn signature_holds(key: &PublicKey, message: &[u8], signature_b64: &str) -> bool {
     base64::engine::general_purpose::STANDARD
         .decode(signature_b64)
         .ok()
         .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
         .map(|b| Signature::from_bytes(&b))
         .is_some_and(|s| key.verify(message, &s).is_ok())
+}
+
+/// A stored record as the audit reads it: id, result, record hash, document, asset tag and
+/// arrival.
+type StoredRow = (String, String, String, String, Option<String>, String);
+
+/// Every stored record of kind `K`, by issue time.
+fn stored_rows<K: Kind>(conn: &dyn Db, p: &str) -> Result<Vec<StoredRow>, RegisterError> {
+    rows(
+        conn,
+        p,
+        &format!(
+            "SELECT c.id, c.result, c.record_sha256, c.document, a.tag, c.received_at
+             FROM {} c LEFT JOIN assets a ON a.id = c.asset_id ORDER BY c.issued_at, c.id",
+            K::TABLE
+        ),
+        params![],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )
 }

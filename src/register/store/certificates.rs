@@ -3,128 +3,67 @@
 //! Storing the same certificate twice changes nothing (the certificate id is the key); a
 //! different certificate under a stored id is refused as a conflict, never taken for the same.
 //!
-//! A certificate in the review list is linked later, when its asset arrives (an intake import
-//! runs [`match_waiting`]) or by a person ([`link_by_person`]).
+//! Storing is written once for both kinds of record (`signed`); this is what a drive's
+//! certificate does differently. A certificate in the review list is linked later, when its
+//! asset arrives (an intake import runs `signed::match_waiting`) or by a person
+//! ([`link_by_person`]).
 
-use crate::register::db::{Db, params};
+use crate::register::db::{Db, ToValue, Value, params};
+use crate::register::delivery::DeliveryKind;
 
-use super::{collections, computers, custody, db, rows, views};
+use super::signed::{Found, Kind, Link, Named};
+use super::{collections, computers, custody, db, views};
 use crate::certificate::record::Record;
 use crate::register::audit::state_from_results;
 use crate::register::*;
 
-/// Stores `cert` inside the caller's transaction; see the module doc. `enrolled_as` is the
-/// sending station's enrolled name on a central register.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn record_certificate(
-    tx: &dyn Db,
-    p: &str,
-    cert: &SignedCertificate,
-    document: &str,
-    asset_tag: Option<&str>,
-    outbox: bool,
-    enrolled_as: Option<&str>,
-    actor: &Actor,
-) -> Result<Linked, RegisterError> {
-    let r = &cert.record;
-    let sha = r
-        .sha256()
-        .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
-    let existing: Option<(Option<String>, String, String, String)> = tx
-        .query_opt(
-            "SELECT a.tag, c.matched_by, c.record_sha256, c.key_id
-             FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE c.id = ?1",
-            params![&r.id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )
-        .map_err(db(p))?;
-    if let Some((tag, how, held_sha, held_key)) = existing {
-        if held_sha != sha || held_key != r.key_id {
-            return Err(RegisterError::CertificateConflict {
-                id: r.id.clone(),
-                held_sha256: held_sha,
-                held_key_id: held_key,
-                offered_sha256: sha,
-                offered_key_id: r.key_id.clone(),
-            });
+/// A drive's certificate: stored in `certificates`, queued in `outbox`, linked to the asset
+/// by the tag given with the wipe, the record's tags or the drive's serial.
+impl Kind for Record {
+    const TABLE: &'static str = "certificates";
+    const OUTBOX: &'static str = "outbox";
+    const EVENT: &'static str = "certificate";
+    const DELIVERY: DeliveryKind = DeliveryKind::Certificate;
+    const OWN_COLUMNS: [&'static str; 2] = ["model", "method"];
+
+    fn result(&self) -> &str {
+        self.sanitization.result.as_str()
+    }
+    fn serial(&self) -> Option<&str> {
+        self.media.serial.as_deref().filter(|s| !s.is_empty())
+    }
+    fn own_values(&self) -> [Value; 2] {
+        [
+            self.media.model.to_value(),
+            self.sanitization.method.to_value(),
+        ]
+    }
+    fn own_detail(&self) -> (&'static str, serde_json::Value) {
+        ("method", self.sanitization.method.clone().into())
+    }
+    fn parties(&self) -> (Option<&str>, Option<&str>, &[String]) {
+        let (customer, collection) = (self.customer.as_deref(), self.collection.as_deref());
+        (customer, collection, &self.asset_tags)
+    }
+    fn own_identifiers(&self) -> [Named<'_>; 2] {
+        let m = &self.media;
+        let first = vec![
+            ("media.serial", m.serial.as_deref()),
+            ("media.model", m.model.as_deref()),
+            ("media.manufacturer", m.manufacturer.as_deref()),
+        ];
+        [first, Vec::new()]
+    }
+    fn find_target(&self, tx: &dyn Db, p: &str, given: Option<&str>) -> Found {
+        find_target(tx, p, self, given)
+    }
+    fn attach(&self, tx: &dyn Db, p: &str, link: &Link) -> Result<AssetState, RegisterError> {
+        if link.arrived && link.how == MatchedBy::Tag {
+            let owners = other_owners(tx, p, self, link.tag)?;
+            log_relinks(tx, p, self, link.tag, &owners, link.actor)?;
         }
-        let state = match &tag {
-            Some(t) => asset_state(tx, p, t)?,
-            None => None,
-        };
-        return Ok(Linked {
-            certificate_id: r.id.clone(),
-            asset_tag: tag,
-            matched_by: views::matched_by(&how),
-            asset_state: state,
-            new: false,
-        });
+        attach(tx, p, self, link.tag, link.how, link.actor)
     }
-    let target = find_target(tx, p, r, asset_tag)?;
-    let serial = r.media.serial.clone().filter(|s| !s.is_empty());
-    let now = crate::timestamp::now();
-    let how = target
-        .as_ref()
-        .map(|a| a.matched_by)
-        .unwrap_or(MatchedBy::Unmatched);
-    tx.execute(
-        "INSERT INTO certificates (id, asset_id, media_id, station_id, key_id, serial, model, result, method,
-                                   issued_at, record_sha256, matched_by, document, received_at, enrolled_as)
-         VALUES (?1, NULL, NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'unmatched', ?10, ?11, ?12)",
-        params![
-            r.id,
-            r.performed_by.station_id,
-            r.key_id,
-            serial,
-            r.media.model,
-            r.sanitization.result.as_str(),
-            r.sanitization.method,
-            r.issued_at,
-            sha,
-            document,
-            now,
-            enrolled_as
-        ],
-    )
-    .map_err(db(p))?;
-    if outbox {
-        tx.execute(
-            "INSERT INTO outbox (certificate_id, created_at) VALUES (?1, ?2)",
-            params![r.id, now],
-        )
-        .map_err(db(p))?;
-    }
-    let tag = target.as_ref().map(|a| a.asset_tag.clone());
-    custody::append(
-        tx,
-        p,
-        actor,
-        tag.as_deref(),
-        "certificate",
-        serde_json::json!({
-            "certificate_id": r.id,
-            "result": r.sanitization.result.as_str(),
-            "method": r.sanitization.method,
-            "serial": serial,
-            "station": r.performed_by.station_id,
-            "matched_by": how.as_str(),
-        }),
-    )?;
-    if let (Some(t), MatchedBy::Tag) = (&tag, how) {
-        let owners = other_owners(tx, p, r, t)?;
-        log_relinks(tx, p, r, t, &owners, actor)?;
-    }
-    let state = match &tag {
-        Some(t) => Some(attach(tx, p, r, t, how, actor)?),
-        None => None,
-    };
-    Ok(Linked {
-        certificate_id: r.id.clone(),
-        asset_tag: tag,
-        matched_by: how,
-        asset_state: state,
-        new: true,
-    })
 }
 
 /// Links the stored certificate `certificate_id` to the asset `tag` by a person's decision.
@@ -198,46 +137,6 @@ pub(super) fn link_by_person(
         asset_state: Some(state),
         new: true,
     })
-}
-
-/// Links every certificate in the review list whose tag or serial now names an asset (run
-/// after an intake import: certificates that arrived before their collection).
-pub(super) fn match_waiting(tx: &dyn Db, p: &str, actor: &Actor) -> Result<usize, RegisterError> {
-    let waiting = rows(
-        tx,
-        p,
-        "SELECT id, document FROM certificates WHERE asset_id IS NULL ORDER BY issued_at, id",
-        params![],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
-    let mut linked = 0;
-    for (id, document) in waiting {
-        // A stored document that no longer parses is the audit's business, not intake's.
-        let Ok(cert) = serde_json::from_str::<SignedCertificate>(&document) else {
-            continue;
-        };
-        let Some(target) = find_target(tx, p, &cert.record, None)? else {
-            continue;
-        };
-        custody::append(
-            tx,
-            p,
-            actor,
-            Some(&target.asset_tag),
-            "linked",
-            serde_json::json!({ "certificate_id": id, "matched_by": target.matched_by.as_str() }),
-        )?;
-        attach(
-            tx,
-            p,
-            &cert.record,
-            &target.asset_tag,
-            target.matched_by,
-            actor,
-        )?;
-        linked += 1;
-    }
-    Ok(linked)
 }
 
 /// The assets other than `tag` that the register ties the drive of `r` to.
@@ -362,7 +261,20 @@ fn attach(
             |row| row.get(0),
         )
         .map_err(db(p))?;
-    let after = derive_state(tx, p, asset_id, &before)?;
+    settle_state(tx, p, (asset_id, tag), &before, &r.id, actor)
+}
+
+/// Moves the asset `(id, tag)`, in state `before`, to the state its certificates now give,
+/// logging the move as caused by the certificate `by`.
+pub(super) fn settle_state(
+    tx: &dyn Db,
+    p: &str,
+    (asset_id, tag): (i64, &str),
+    before: &str,
+    by: &str,
+    actor: &Actor,
+) -> Result<AssetState, RegisterError> {
+    let after = derive_state(tx, p, asset_id, before)?;
     tx.execute(
         "UPDATE assets SET state = ?2, updated_at = ?3 WHERE id = ?1",
         params![asset_id, after.as_str(), crate::timestamp::now()],
@@ -375,7 +287,7 @@ fn attach(
             actor,
             Some(tag),
             "state",
-            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": r.id }),
+            serde_json::json!({ "from": before, "to": after.as_str(), "certificate_id": by }),
         )?;
     }
     Ok(after)

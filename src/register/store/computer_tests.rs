@@ -1,7 +1,8 @@
 //! Computer certificates on each backend: stored once and linked to the computer's asset by
 //! its system serial, a PASS retires the asset (a FAIL does not), they sit in the station's
-//! chain for the audit, travel in the outbox, reach a central register by its admission rules,
-//! and are queued for connectors.
+//! chain for the audit (which checks their signatures as it checks drives'), travel in the
+//! outbox, reach a central register by its admission rules (a predecessor of either kind), and
+//! are queued for connectors.
 
 use super::*;
 use crate::certificate::computer::ComputerRecord;
@@ -14,6 +15,8 @@ on_each_backend!(
     a_pass_computer_certificate_retires_the_asset_of_its_system_serial,
     a_computer_certificate_is_part_of_the_stations_chain_for_the_audit,
     a_computer_certificate_travels_to_the_central_register_and_its_connectors,
+    the_audit_finds_a_broken_signature_on_either_kind,
+    admission_finds_the_predecessor_of_either_kind,
 );
 
 /// A laptop booked by the system serial its firmware reports (`qemu-laptop` fixture), with no
@@ -279,4 +282,86 @@ fn a_computer_certificate_travels_to_the_central_register_and_its_connectors(bac
         .receive_computer(&late, &late_doc, "bay-1")
         .expect_err("a revoked station's certificate");
     assert!(matches!(e, RegisterError::Revoked(_)), "{e}");
+}
+
+/// The audit checks every stored record's signature under its station's key, a computer
+/// certificate's as a drive's: one signed by another key over the same record is named.
+fn the_audit_finds_a_broken_signature_on_either_kind(backend: Backend) {
+    let mut reg = Place::new(backend).open();
+    book_laptop(reg.as_mut());
+    let key = StationKey::generate().expect("key");
+    let other = StationKey::generate().expect("key");
+    let (d1, _) = drive(&key, "d-1", "DRIVE-A", WipeResult::Pass, None);
+    let (c, _) = computer(&key, "c-1", std::slice::from_ref(&d1.record), link(&d1));
+    // Each record as `key` signed it, with the signature `other` made over the same bytes.
+    let mut d1_bad = d1.clone();
+    d1_bad.signature.value = signed(&other, d1.record.clone()).0.signature.value;
+    let mut c_bad = c.clone();
+    c_bad.signature.value = signed(&other, c.record.clone()).0.signature.value;
+    let d1_doc = serde_json::to_string(&d1_bad).expect("json");
+    let c_doc = serde_json::to_string(&c_bad).expect("json");
+    reg.record_certificate(&d1_bad, &d1_doc, None, false, &clerk())
+        .expect("d-1");
+    reg.record_computer(&c_bad, &c_doc, false, &clerk())
+        .expect("c-1");
+    // Without the key nothing can be said of the signatures.
+    let unknown = reg.audit().expect("audit");
+    assert!(unknown.ok, "{:?}", unknown.problems);
+    let mut keys = crate::certificate::keys::TrustStore::default();
+    keys.add(key.public_key(), "bay-1.pem".into());
+    let audit = reg.audit_with_keys(&keys).expect("audit");
+    let under = format!(
+        "its signature does not verify under the key {}",
+        key.key_id()
+    );
+    for id in ["certificate d-1", "computer certificate c-1"] {
+        let said = format!("{id}: {under}");
+        assert!(
+            audit.problems.iter().any(|p| p == &said),
+            "{said} in {:?}",
+            audit.problems
+        );
+    }
+    assert_eq!(audit.problems.len(), 2, "{:?}", audit.problems);
+}
+
+/// Admission finds a certificate's predecessor in the station's chain whatever its kind: a
+/// computer certificate dated before the drive's certificate it follows is refused, and so is
+/// a drive's dated before the computer certificate it follows.
+fn admission_finds_the_predecessor_of_either_kind(backend: Backend) {
+    let key = StationKey::generate().expect("key");
+    let mut central = Place::new(backend).open();
+    book_laptop(central.as_mut());
+    let pem = crate::certificate::keys::public_pem(&key.verifying_key()).expect("pem");
+    central
+        .enroll_station(&key.key_id(), "bay-1", &pem, &clerk())
+        .expect("enrol");
+    let (d1, doc1) = drive(&key, "d-1", "DRIVE-A", WipeResult::Pass, None);
+    central
+        .receive_certificate(&d1, &doc1, "bay-1")
+        .expect("d-1");
+    let (c, cdoc) = computer(&key, "c-1", std::slice::from_ref(&d1.record), link(&d1));
+    let mut early = c.record.clone();
+    early.issued_at = "2030-01-01T09:00:00Z".into();
+    let (early, early_doc) = signed(&key, early);
+    let e = central
+        .receive_computer(&early, &early_doc, "bay-1")
+        .expect_err("a computer certificate dated before its predecessor");
+    misdated_after(e, "d-1");
+    central.receive_computer(&c, &cdoc, "bay-1").expect("c-1");
+    // Dated 10:00, after c-1 of 11:00 in the chain.
+    let (d2, doc2) = drive(&key, "d-2", "DRIVE-B", WipeResult::Pass, link(&c));
+    let e = central
+        .receive_certificate(&d2, &doc2, "bay-1")
+        .expect_err("a drive's certificate dated before its predecessor");
+    misdated_after(e, "c-1");
+}
+
+/// Asserts that `e` refuses a certificate dated before its predecessor `previous`.
+fn misdated_after(e: RegisterError, previous: &str) {
+    let said = format!("earlier than certificate {previous} before it");
+    assert!(
+        matches!(&e, RegisterError::BadCertificate(m) if m.contains(&said)),
+        "{e}"
+    );
 }

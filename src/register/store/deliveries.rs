@@ -3,7 +3,10 @@
 
 use crate::register::db::{Db, DbError, Row, params};
 
+use super::signed::Kind;
 use super::{db, rows};
+use crate::certificate::computer::ComputerRecord;
+use crate::certificate::record::Record;
 use crate::register::delivery::{Delivery, DeliveryKind, DeliveryState};
 use crate::register::{AssetState, RegisterError};
 
@@ -44,25 +47,8 @@ fn delivery(r: &Row) -> Result<Delivery, DbError> {
 /// pending for it.
 pub(super) fn queue(tx: &dyn Db, p: &str, connector: &str) -> Result<Vec<Delivery>, RegisterError> {
     let now = crate::timestamp::now();
-    tx.execute(
-        // (`WHERE true`: SQLite needs a WHERE before ON CONFLICT after a join.)
-        "INSERT INTO connector_deliveries
-             (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
-         SELECT CAST(?1 AS TEXT), c.id, 'certificate', c.id, a.tag, 'pending', CAST(?2 AS TEXT), CAST(?2 AS TEXT)
-         FROM certificates c LEFT JOIN assets a ON a.id = c.asset_id WHERE true
-         ON CONFLICT DO NOTHING",
-        params![connector, now],
-    )
-    .map_err(db(p))?;
-    tx.execute(
-        "INSERT INTO connector_deliveries
-             (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
-         SELECT CAST(?1 AS TEXT), k.id, 'computer', k.id, a.tag, 'pending', CAST(?2 AS TEXT), CAST(?2 AS TEXT)
-         FROM computer_certificates k LEFT JOIN assets a ON a.id = k.asset_id WHERE true
-         ON CONFLICT DO NOTHING",
-        params![connector, now],
-    )
-    .map_err(db(p))?;
+    queue_kind::<Record>(tx, p, connector, &now)?;
+    queue_kind::<ComputerRecord>(tx, p, connector, &now)?;
     tx.execute(
         "INSERT INTO connector_deliveries
              (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
@@ -83,6 +69,31 @@ pub(super) fn queue(tx: &dyn Db, p: &str, connector: &str) -> Result<Vec<Deliver
         params![connector],
         delivery,
     )
+}
+
+/// Queues for `connector` every stored record of kind `K` it has not had.
+fn queue_kind<K: Kind>(
+    tx: &dyn Db,
+    p: &str,
+    connector: &str,
+    now: &str,
+) -> Result<(), RegisterError> {
+    tx.execute(
+        // (`WHERE true`: SQLite needs a WHERE before ON CONFLICT after a join.)
+        &format!(
+            "INSERT INTO connector_deliveries
+                 (connector, subject, kind, certificate_id, asset_tag, state, created_at, updated_at)
+             SELECT CAST(?1 AS TEXT), c.id, '{}', c.id, a.tag, 'pending', CAST(?2 AS TEXT),
+                    CAST(?2 AS TEXT)
+             FROM {} c LEFT JOIN assets a ON a.id = c.asset_id WHERE true
+             ON CONFLICT DO NOTHING",
+            K::DELIVERY.as_str(),
+            K::TABLE
+        ),
+        params![connector, now],
+    )
+    .map_err(db(p))?;
+    Ok(())
 }
 
 /// Records how an attempt ended.

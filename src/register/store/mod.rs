@@ -4,11 +4,13 @@
 //! Every operation runs in one transaction, so the register survives a crash at any point: a
 //! certificate, its asset link, its custody events and its outbox entry are stored together or
 //! not at all. A [`Store`] says how a transaction is begun on its database; [`SqlRegister`]
-//! maps the `Register` interface onto the modules that do the work: `intake` and
-//! `certificates` write, `views` reads, `custody` keeps the event chain, `collections` and
-//! `collection_views` a collection's custody (booked, collected, received, reconciled), `station_events` the
-//! events that travel between registers, `stations` who may talk to a central register,
-//! `deliveries` the connectors' queue, and `audit` checks it all.
+//! maps the `Register` interface onto the modules that do the work: `intake` and `signed`
+//! write (`signed` stores a drive's certificate and a computer's alike, over what
+//! `certificates` and `computers` say each does differently), `views` reads, `custody` keeps
+//! the event chain, `collections` and `collection_views` a collection's custody (booked,
+//! collected, received, reconciled), `station_events` the events that travel between
+//! registers, `stations` who may talk to a central register, `deliveries` the connectors'
+//! queue, and `audit` checks it all.
 
 mod accounts;
 mod admission;
@@ -21,6 +23,7 @@ mod custody;
 mod deliveries;
 mod intake;
 mod lookup;
+mod signed;
 mod station_events;
 mod stations;
 mod views;
@@ -29,6 +32,7 @@ use super::db::{Db, DbError, Row, ToValue, params};
 use super::station_event::{Action, SignedEvent, StationEvent};
 use super::*;
 use crate::certificate::keys::TrustStore;
+use crate::certificate::record::Record;
 
 /// A database the register runs on: how a read and a write transaction are begun, committed
 /// and rolled back. `f` gets the transaction and the database's name for messages.
@@ -57,6 +61,52 @@ pub struct SqlRegister<S> {
 impl<S: Store> SqlRegister<S> {
     pub(super) fn new(store: S) -> SqlRegister<S> {
         SqlRegister { store }
+    }
+
+    /// Stores a record of either kind in one transaction (`signed::record`).
+    fn record<K: signed::Kind>(
+        &mut self,
+        cert: &SignedCertificate<K>,
+        document: &str,
+        asset_tag: Option<&str>,
+        outbox: bool,
+        actor: &Actor,
+    ) -> Result<Linked, RegisterError> {
+        self.store.write(&mut |tx, path| {
+            let arrival = signed::Arrival {
+                asset_tag,
+                outbox,
+                enrolled_as: None,
+            };
+            signed::record(tx, path, cert, document, arrival, actor)
+        })
+    }
+
+    /// Central register: admits and stores a record of either kind that verified under the key
+    /// of the station enrolled as `enrolled_as`.
+    fn receive<K: signed::Kind>(
+        &mut self,
+        cert: &SignedCertificate<K>,
+        document: &str,
+        enrolled_as: &str,
+    ) -> Result<Linked, RegisterError> {
+        let actor = Actor {
+            name: cert.record.performed_by().operator.clone(),
+            station: enrolled_as.into(),
+        };
+        let sha = cert
+            .record
+            .signed_sha256()
+            .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
+        self.store.write(&mut |tx, path| {
+            admission::admit(tx, path, &cert.record, &sha)?;
+            let arrival = signed::Arrival {
+                asset_tag: None,
+                outbox: false,
+                enrolled_as: Some(enrolled_as),
+            };
+            signed::record(tx, path, cert, document, arrival, &actor)
+        })
     }
 }
 
@@ -101,8 +151,8 @@ impl<S: Store> Register for SqlRegister<S> {
             // What arrived before its assets: first what a person decided at a station, then
             // the certificates that match by tag or serial.
             station_events::apply_waiting(tx, path)?;
-            certificates::match_waiting(tx, path, actor)?;
-            computers::match_waiting(tx, path, actor)?;
+            signed::match_waiting::<Record>(tx, path, actor)?;
+            signed::match_waiting::<ComputerRecord>(tx, path, actor)?;
             Ok(imported)
         })
     }
@@ -137,11 +187,7 @@ impl<S: Store> Register for SqlRegister<S> {
         outbox: bool,
         actor: &Actor,
     ) -> Result<Linked, RegisterError> {
-        self.store.write(&mut |tx, path| {
-            certificates::record_certificate(
-                tx, path, cert, document, asset_tag, outbox, None, actor,
-            )
-        })
+        self.record(cert, document, asset_tag, outbox, actor)
     }
 
     fn record_computer(
@@ -151,9 +197,7 @@ impl<S: Store> Register for SqlRegister<S> {
         outbox: bool,
         actor: &Actor,
     ) -> Result<Linked, RegisterError> {
-        self.store.write(&mut |tx, path| {
-            computers::record_computer(tx, path, cert, document, outbox, None, actor)
-        })
+        self.record(cert, document, None, outbox, actor)
     }
 
     fn receive_computer(
@@ -162,16 +206,7 @@ impl<S: Store> Register for SqlRegister<S> {
         document: &str,
         enrolled_as: &str,
     ) -> Result<Linked, RegisterError> {
-        let actor = Actor {
-            name: cert.record.performed_by.operator.clone(),
-            station: enrolled_as.into(),
-        };
-        let sha = crate::certificate::signable::Signable::signed_sha256(&cert.record)
-            .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
-        self.store.write(&mut |tx, path| {
-            admission::admit_computer(tx, path, &cert.record, &sha)?;
-            computers::record_computer(tx, path, cert, document, false, Some(enrolled_as), &actor)
-        })
+        self.receive(cert, document, enrolled_as)
     }
 
     fn has_certificate(&self, id: &str) -> Result<bool, RegisterError> {
@@ -266,27 +301,7 @@ impl<S: Store> Register for SqlRegister<S> {
         document: &str,
         enrolled_as: &str,
     ) -> Result<Linked, RegisterError> {
-        let actor = Actor {
-            name: cert.record.performed_by.operator.clone(),
-            station: enrolled_as.into(),
-        };
-        let sha = cert
-            .record
-            .sha256()
-            .map_err(|e| RegisterError::BadCertificate(e.to_string()))?;
-        self.store.write(&mut |tx, path| {
-            admission::admit_certificate(tx, path, &cert.record, &sha)?;
-            certificates::record_certificate(
-                tx,
-                path,
-                cert,
-                document,
-                None,
-                false,
-                Some(enrolled_as),
-                &actor,
-            )
-        })
+        self.receive(cert, document, enrolled_as)
     }
 
     fn receive_event(
