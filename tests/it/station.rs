@@ -490,12 +490,14 @@ impl Tmux {
             home.path().display(),
             env!("CARGO_BIN_EXE_wipeproof")
         );
-        let ok = Command::new("tmux")
+        let tmux = Tmux { name };
+        let ok = tmux
+            .command()
             .args([
                 "new-session",
                 "-d",
                 "-s",
-                &name,
+                &tmux.name,
                 "-x",
                 "100",
                 "-y",
@@ -504,12 +506,22 @@ impl Tmux {
             ])
             .status()
             .expect("tmux is installed by .ci/setup");
-        assert!(ok.success());
-        Tmux { name }
+        assert!(ok.success(), "tmux could not start a session: {ok}");
+        tmux
+    }
+
+    /// A tmux command on this test's own tmux server (`-L`): tests running at once share no
+    /// server, so one test's last session ending (which ends its server) cannot fail
+    /// another's `new-session`.
+    fn command(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.name]);
+        c
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self
+            .command()
             .args(["capture-pane", "-p", "-t", &self.name])
             .output()
             .unwrap();
@@ -518,7 +530,8 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            let ok = Command::new("tmux")
+            let ok = self
+                .command()
                 .args(["send-keys", "-t", &self.name, k])
                 .status()
                 .unwrap();
@@ -542,7 +555,8 @@ impl Tmux {
 
     /// The process tmux runs in the pane (`env` hands its own process to the station).
     fn pane_pid(&self) -> u32 {
-        let out = Command::new("tmux")
+        let out = self
+            .command()
             .args(["display", "-p", "-t", &self.name, "#{pane_pid}"])
             .output()
             .unwrap();
@@ -562,7 +576,8 @@ impl Tmux {
 
     /// Sends keys in one go, as a scanner types them: the station reads them in one read.
     fn keys_at_once(&self, keys: &[&str]) {
-        let ok = Command::new("tmux")
+        let ok = self
+            .command()
             .args(["send-keys", "-t", &self.name])
             .args(keys)
             .status()
@@ -572,7 +587,7 @@ impl Tmux {
     }
 
     fn alive(&self) -> bool {
-        Command::new("tmux")
+        self.command()
             .args(["has-session", "-t", &self.name])
             .output()
             .map(|o| o.status.success())
@@ -582,9 +597,11 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .output();
+        let _ = self.command().arg("kill-server").output();
+        // tmux leaves the socket of a server it was told to end.
+        let dir = std::env::var("TMUX_TMPDIR").unwrap_or_else(|_| "/tmp".into());
+        let uid = nix::unistd::getuid();
+        let _ = std::fs::remove_file(format!("{dir}/tmux-{uid}/{}", self.name));
     }
 }
 
@@ -686,7 +703,7 @@ fn a_station_whose_terminal_hangs_up_stops_its_wipe_with_a_certificate_and_leave
 /// end (it is killed, and the test fails, if it is still there after 30 s).
 fn hang_up_and_see_the_station_leave(tmux: &Tmux) {
     let pid = tmux.pane_pid();
-    Command::new("tmux")
+    tmux.command()
         .args(["kill-session", "-t", &tmux.name])
         .status()
         .unwrap();
