@@ -9,14 +9,9 @@
 //! register's writer lock, so two servers never update a count at once.
 
 /// The migration.
-pub(crate) const V11_TALLIES: &str = r#"
-CREATE INDEX assets_serial_id ON assets(serial, id);
-DROP INDEX assets_serial;
-CREATE INDEX media_serial_asset ON media(serial, asset_id);
-DROP INDEX media_serial;
-CREATE INDEX assets_collection_state_tag ON assets(collection_id, state, tag);
-DROP INDEX assets_collection_state;
-
+pub(crate) const V11_TALLIES: &str = concat!(
+    crate::register::sqlite::tallies::v11_indexes!(),
+    r#"
 -- Searches match any part of a tag or serial (LIKE '%...%'): trigram indexes on the tags and
 -- the assets' and drives' serials answer them without reading every asset (each costs the
 -- intake of 100,000 rows about 1.5 s), where the server has pg_trgm (PostgreSQL's contrib, trusted
@@ -153,7 +148,8 @@ BEGIN
 END $$;
 CREATE TRIGGER certificates_latest AFTER INSERT OR DELETE OR UPDATE OF media_id, result, issued_at, received_at
     ON certificates FOR EACH ROW EXECUTE FUNCTION certificates_latest();
-"#;
+"#
+);
 
 /// Migration 12 on PostgreSQL: nothing. SQLite's 12 indexes the search, which PostgreSQL's
 /// trigram indexes of migration 11 already serve; the two backends keep one numbering.

@@ -17,15 +17,27 @@
 //! index on the serial alone PostgreSQL may walk the whole table in id order looking for it
 //! (a drive's serial that no asset has: every asset), so the serial indexes carry the id.
 
-/// The migration (the same counts as PostgreSQL's, with row triggers).
-pub(crate) const V11_TALLIES: &str = "
+/// Migration 11's indexes, the same on both backends: the serials with the id, and a
+/// collection's assets by state in tag order (a macro, so each backend's migration is one
+/// string).
+macro_rules! v11_indexes {
+    () => {
+        "
 CREATE INDEX assets_serial_id ON assets(serial, id);
 DROP INDEX assets_serial;
 CREATE INDEX media_serial_asset ON media(serial, asset_id);
 DROP INDEX media_serial;
 CREATE INDEX assets_collection_state_tag ON assets(collection_id, state, tag);
 DROP INDEX assets_collection_state;
+"
+    };
+}
+pub(crate) use v11_indexes;
 
+/// The migration (the same counts as PostgreSQL's, with row triggers).
+pub(crate) const V11_TALLIES: &str = concat!(
+    v11_indexes!(),
+    "
 ALTER TABLE media ADD COLUMN latest_result TEXT;
 UPDATE media SET latest_result = (
     SELECT c.result FROM certificates c WHERE c.media_id = media.id
@@ -123,7 +135,8 @@ WHEN OLD.media_id IS NOT NULL BEGIN
         ORDER BY c.issued_at DESC, c.received_at DESC LIMIT 1)
     WHERE id = OLD.media_id;
 END;
-";
+"
+);
 
 /// Migration 12 on SQLite: the search's trigram indexes. A search matches any part of a tag,
 /// serial, customer reference or drive serial (`LIKE '%...%'`), which no B-tree serves: at a
