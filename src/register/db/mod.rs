@@ -90,14 +90,14 @@ impl ToValue for i64 {
 /// One column of many rows, bound as a PostgreSQL array and read back row by row with
 /// `unnest(?N::text[])`: a statement that inserts thousands of rows then binds a handful of
 /// parameters, not one per field (see `store::intake`).
-pub struct TextColumn(pub Vec<Option<String>>);
+pub struct TextColumn<'a>(pub Vec<Option<&'a str>>);
 
-impl ToValue for TextColumn {
+impl ToValue for TextColumn<'_> {
     fn to_value(&self) -> Value {
         Value::Texts(
             self.0
                 .iter()
-                .map(|v| match v.as_deref().map(text) {
+                .map(|v| match v.map(text) {
                     Some(Value::Text(s)) => Some(s),
                     _ => None,
                 })

@@ -169,17 +169,17 @@ fn insert_by_row(tx: &dyn Db, path: &str, chained: &[Event]) -> Result<(), Regis
 /// `intake::insert_assets_by_column`): an intake books 100,000 at once.
 fn insert_by_column(tx: &dyn Db, path: &str, chained: &[Event]) -> Result<(), RegisterError> {
     for chunk in chained.chunks(COLUMN_CHUNK) {
-        let text = |f: &dyn Fn(&Event) -> Option<String>| TextColumn(chunk.iter().map(f).collect());
+        let text = |f: &dyn Fn(&Event) -> Option<&str>| TextColumn(chunk.iter().map(f).collect());
         let seqs = IntColumn(chunk.iter().map(|e| e.seq).collect());
         let columns = [
-            text(&|e| Some(e.at.clone())),
-            text(&|e| Some(e.actor.clone())),
-            text(&|e| Some(e.station.clone())),
-            text(&|e| e.asset_tag.clone()),
-            text(&|e| Some(e.kind.clone())),
-            text(&|e| Some(e.detail.clone())),
-            text(&|e| Some(e.prev_hash.clone())),
-            text(&|e| Some(e.hash.clone())),
+            text(&|e| Some(e.at.as_str())),
+            text(&|e| Some(e.actor.as_str())),
+            text(&|e| Some(e.station.as_str())),
+            text(&|e| e.asset_tag.as_deref()),
+            text(&|e| Some(e.kind.as_str())),
+            text(&|e| Some(e.detail.as_str())),
+            text(&|e| Some(e.prev_hash.as_str())),
+            text(&|e| Some(e.hash.as_str())),
         ];
         let [at, actor, station, tag, kind, detail, prev, hash] = &columns;
         tx.execute(

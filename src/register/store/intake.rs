@@ -322,15 +322,15 @@ fn insert_assets_by_column(
     let mut ids = HashMap::new();
     for (chunk, extras) in rows.chunks(COLUMN_CHUNK).zip(extras.chunks(COLUMN_CHUNK)) {
         let column =
-            |f: &dyn Fn(&ManifestRow) -> Option<String>| TextColumn(chunk.iter().map(f).collect());
+            |f: &dyn Fn(&ManifestRow) -> Option<&str>| TextColumn(chunk.iter().map(f).collect());
         let columns = [
-            column(&|r| Some(r.asset_tag.clone())),
-            column(&|r| Some(r.serial.clone())),
-            column(&|r| r.asset_type.clone()),
-            column(&|r| r.make.clone()),
-            column(&|r| r.model.clone()),
-            column(&|r| r.customer_ref.clone()),
-            TextColumn(extras.iter().cloned().map(Some).collect()),
+            column(&|r| Some(r.asset_tag.as_str())),
+            column(&|r| Some(r.serial.as_str())),
+            column(&|r| r.asset_type.as_deref()),
+            column(&|r| r.make.as_deref()),
+            column(&|r| r.model.as_deref()),
+            column(&|r| r.customer_ref.as_deref()),
+            TextColumn(extras.iter().map(|e| Some(e.as_str())).collect()),
         ];
         let [tags, serials, types, makes, models, refs, extra] = &columns;
         let inserted: Vec<(String, i64)> = rows_of(
@@ -380,7 +380,7 @@ fn insert_media_by_column(
 ) -> Result<(), RegisterError> {
     for chunk in media.chunks(COLUMN_CHUNK) {
         let assets = IntColumn(chunk.iter().map(|(id, _)| *id).collect());
-        let serials = TextColumn(chunk.iter().map(|(_, s)| Some((*s).clone())).collect());
+        let serials = TextColumn(chunk.iter().map(|(_, s)| Some(s.as_str())).collect());
         tx.execute(
             "INSERT INTO media (asset_id, serial)
              SELECT * FROM unnest(?1::bigint[], ?2::text[]) ON CONFLICT DO NOTHING",
